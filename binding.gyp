@@ -1,0 +1,53 @@
+{
+  # The addon compiles against OpenSSL 1.0.2's headers ONLY and links its static
+  # libraries with hidden symbols, so it never binds to the OpenSSL 3 inside Node.
+  'variables': {
+    # builds OpenSSL 1.0.2 if the cache does not have it yet, then prints its prefix
+    'openssl_prefix': '<!(node deps/build-openssl.js --prefix)',
+    'napi_include': '<!(node -p "require(\'node-api-headers\').include_dir")',
+    'addon_api_include': '<!(node -p "require(\'node-addon-api\').include_dir")',
+  },
+  'targets': [
+    {
+      'target_name': 'openssl_session_cache',
+      'sources': [
+        'native/addon.cc',
+        'native/openssl_runtime.cc',
+        'native/openssl_error.cc',
+        'native/ssl_context_handle.cc',
+        'native/ssl_session_handle.cc',
+        'native/cipher_table.cc',
+      ],
+      # Node's include directory carries OpenSSL 3 headers: drop all of node-gyp's
+      # defaults and use node-api-headers (C Node-API only) instead.
+      'include_dirs!': [
+        '<(node_root_dir)/include/node',
+        '<(node_root_dir)/src',
+        '<(node_root_dir)/deps/openssl/config',
+        '<(node_root_dir)/deps/openssl/openssl/include',
+        '<(node_root_dir)/deps/uv/include',
+        '<(node_root_dir)/deps/zlib',
+        '<(node_root_dir)/<(node_engine_include_dir)',
+      ],
+      'include_dirs': [
+        '<(openssl_prefix)/include',
+        '<(napi_include)',
+        '<(addon_api_include)',
+      ],
+      'defines': [
+        'NAPI_VERSION=8',
+        'NAPI_DISABLE_CPP_EXCEPTIONS',
+        'NODE_ADDON_API_DISABLE_DEPRECATED',
+      ],
+      'cflags': ['-fvisibility=hidden', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-deprecated-declarations'],
+      'cflags_cc': ['-fvisibility=hidden', '-fvisibility-inlines-hidden'],
+      'libraries': [
+        '<(openssl_prefix)/lib/libssl.a',
+        '<(openssl_prefix)/lib/libcrypto.a',
+        '-ldl',
+        '-lpthread',
+      ],
+      'ldflags': ['-Wl,--exclude-libs,ALL', '-Wl,-Bsymbolic'],
+    },
+  ],
+}

@@ -1,0 +1,10 @@
+export { openssl } from './openssl';
+export { SessionCacheMode } from './session_cache_mode';
+export { OpenSSLError } from './openssl_error';
+export type { OpenSSLErrorEntry } from './openssl_error';
+export { ErrorCode } from './coded_error';
+export { SslContext } from './ssl_context';
+export type { SslContextOptions, SslContextStats, SslContextRole, GetSessionCallback } from './ssl_context';
+export { SslSession } from './ssl_session';
+export type { SslSessionCreateOptions } from './ssl_session';
+export { raw } from './raw';

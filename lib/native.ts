@@ -1,0 +1,88 @@
+// The raw binding, typed separately from the public API (node-pty / node-argon2 style).
+import bindings from 'bindings';
+import { OpenSSLError } from './openssl_error';
+
+export interface NativeSessionHandle {
+  toDER(): Buffer;
+  toPEM(): string;
+  toText(): string;
+  id(): Buffer;
+  idContext(): Buffer;
+  setIdContext(ctx: Buffer): void;
+  time(): number;
+  setTime(t: number): void;
+  timeout(): number;
+  setTimeout(t: number): void;
+  version(): number;
+  cipher(): string | undefined;
+  notResumable(): boolean;
+  references(): number;
+  same(other: NativeSessionHandle): boolean;
+  free(): void;
+  freed(): boolean;
+}
+
+export interface NativeSessionHandleClass {
+  create(
+    id: Buffer,
+    version: number,
+    idContext: Buffer | null,
+    time: number | null,
+    timeout: number | null,
+    masterKey: Buffer | null,
+    cipher: string | null,
+  ): NativeSessionHandle;
+  fromDER(der: Buffer): NativeSessionHandle;
+  fromPEM(pem: string | Buffer): NativeSessionHandle;
+}
+
+export interface NativeContextHandle {
+  add(s: NativeSessionHandle): number;
+  remove(s: NativeSessionHandle): number;
+  flush(t: number): void;
+  get(id: Buffer, version: number): NativeSessionHandle | undefined;
+  list(): NativeSessionHandle[];
+  count(): number;
+  stats(): number[];
+  setMode(mode: number): number;
+  mode(): number;
+  setCacheSize(n: number): number;
+  cacheSize(): number;
+  setTimeout(t: number): number;
+  timeout(): number;
+  setSessionIdContext(ctx: Buffer): void;
+  setOptions(o: number): number;
+  clearOptions(o: number): number;
+  useCertificate(pem: string | Buffer): void;
+  usePrivateKey(pem: string | Buffer): void;
+  setCipherList(list: string): void;
+  setGetCallback(fn: ((id: Buffer) => NativeSessionHandle | undefined) | undefined): void;
+  setEventMask(mask: number): void;
+  takeEvents(): (number | NativeSessionHandle)[];
+  discardEvents(): void;
+  takeCallbackError(): unknown;
+  stateBuffer(): ArrayBuffer;
+  free(): void;
+  freed(): boolean;
+}
+
+export interface NativeBinding {
+  SslSessionHandle: NativeSessionHandleClass;
+  SslContextHandle: new (kind: number) => NativeContextHandle;
+  setup(o: { OpenSSLError: typeof OpenSSLError }): void;
+  errorQueueDepth(): number;
+  version: string;
+  versionNumber: number;
+  headerVersionNumber: number;
+}
+
+export const EVENT_NEW_SESSION = 1;
+export const EVENT_REMOVE_SESSION = 2;
+
+function load(): NativeBinding {
+  const b = bindings('openssl_session_cache') as NativeBinding;
+  b.setup({ OpenSSLError });
+  return b;
+}
+
+export const native: NativeBinding = load();

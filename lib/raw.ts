@@ -1,0 +1,58 @@
+// C-shaped access for conformance work: OpenSSL's integers, unchanged.
+import { kHandle } from './internal';
+import { SslContext } from './ssl_context';
+import { SslSession } from './ssl_session';
+import { integer, LONG_MAX } from './validate';
+
+function ctxOf(ctx: SslContext) {
+  if (!(ctx instanceof SslContext)) throw new TypeError('ctx must be an SslContext');
+  return ctx[kHandle];
+}
+
+function sessOf(s: SslSession) {
+  if (!(s instanceof SslSession)) throw new TypeError('session must be an SslSession');
+  return s[kHandle];
+}
+
+function counter(i: number) {
+  return (ctx: SslContext): number => ctxOf(ctx).stats()[i];
+}
+
+export const raw = {
+  SSL_CTX_add_session: (ctx: SslContext, s: SslSession): number => (ctxOf(ctx), ctx.rawAdd(s)),
+  SSL_add_session: (ctx: SslContext, s: SslSession): number => (ctxOf(ctx), ctx.rawAdd(s)),
+  SSL_CTX_remove_session: (ctx: SslContext, s: SslSession): number => (ctxOf(ctx), ctx.rawRemove(s)),
+  SSL_remove_session: (ctx: SslContext, s: SslSession): number => (ctxOf(ctx), ctx.rawRemove(s)),
+  SSL_CTX_flush_sessions: (ctx: SslContext, t: number): void => {
+    ctxOf(ctx).flush(integer(t, 't', 0, LONG_MAX));
+    ctx.deliverEvents();
+  },
+  SSL_CTX_sess_number: counter(0),
+  SSL_CTX_sess_connect: counter(1),
+  SSL_CTX_sess_connect_good: counter(2),
+  SSL_CTX_sess_connect_renegotiate: counter(3),
+  SSL_CTX_sess_accept: counter(4),
+  SSL_CTX_sess_accept_good: counter(5),
+  SSL_CTX_sess_accept_renegotiate: counter(6),
+  SSL_CTX_sess_hits: counter(7),
+  SSL_CTX_sess_cb_hits: counter(8),
+  SSL_CTX_sess_misses: counter(9),
+  SSL_CTX_sess_timeouts: counter(10),
+  SSL_CTX_sess_cache_full: counter(11),
+  SSL_CTX_sess_set_cache_size: (ctx: SslContext, n: number): number => ctxOf(ctx).setCacheSize(integer(n, 'size', 0, LONG_MAX)),
+  SSL_CTX_sess_get_cache_size: (ctx: SslContext): number => ctxOf(ctx).cacheSize(),
+  SSL_CTX_set_timeout: (ctx: SslContext, t: number): number => ctxOf(ctx).setTimeout(integer(t, 't', 0, LONG_MAX)),
+  SSL_CTX_get_timeout: (ctx: SslContext): number => ctxOf(ctx).timeout(),
+  SSL_CTX_set_session_cache_mode: (ctx: SslContext, m: number): number => ctxOf(ctx).setMode(integer(m, 'mode', 0, 0xffff)),
+  SSL_CTX_get_session_cache_mode: (ctx: SslContext): number => ctxOf(ctx).mode(),
+  SSL_SESSION_get_time: (s: SslSession): number => sessOf(s).time(),
+  SSL_SESSION_set_time: (s: SslSession, t: number): number => {
+    sessOf(s).setTime(integer(t, 't', 0, LONG_MAX));
+    return t;
+  },
+  SSL_SESSION_get_timeout: (s: SslSession): number => sessOf(s).timeout(),
+  SSL_SESSION_set_timeout: (s: SslSession, t: number): number => {
+    sessOf(s).setTimeout(integer(t, 't', 0, LONG_MAX));
+    return 1;
+  },
+};

@@ -1,0 +1,333 @@
+import { EventEmitter } from 'events';
+import { EVENT_NEW_SESSION, EVENT_REMOVE_SESSION, native, NativeContextHandle, NativeSessionHandle } from './native';
+import { codedError, ErrorCode } from './coded_error';
+import { kFromHandle, kHandle } from './internal';
+import { own, disown } from './lifetimes';
+import { protocolNumber } from './protocol_version';
+import { ALL_SESSION_CACHE_MODE_BITS } from './session_cache_mode';
+import { SslSession } from './ssl_session';
+import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from './validate';
+
+/** SSL_OP_NO_TICKET */
+const SSL_OP_NO_TICKET = 0x00004000;
+const ROLES = { server: 0, client: 1, both: 2 } as const;
+
+export type SslContextRole = keyof typeof ROLES;
+
+export interface SslContextOptions {
+  /** SSLv23 server / client / generic method; default 'server' */
+  role?: SslContextRole;
+  /** SessionCacheMode flags; default OpenSSL's SERVER */
+  sessionCacheMode?: number;
+  /** SSL_CTX_sess_set_cache_size; default 20480, 0 = unlimited */
+  sessionCacheSize?: number;
+  /** SSL_CTX_set_timeout, seconds; default 300 */
+  sessionTimeout?: number;
+  /** SSL_CTX_set_session_id_context, at most 32 bytes */
+  sessionIdContext?: Buffer | string;
+  /** SSL_OP_NO_TICKET: no session tickets, so servers cache sessions by id */
+  noTicket?: boolean;
+  /** PEM certificate (leaf first, then chain) */
+  cert?: string | Buffer;
+  /** PEM private key */
+  key?: string | Buffer;
+  /** OpenSSL cipher list */
+  ciphers?: string;
+}
+
+export interface SslContextStats {
+  number: number;
+  connect: number;
+  connectGood: number;
+  connectRenegotiate: number;
+  accept: number;
+  acceptGood: number;
+  acceptRenegotiate: number;
+  hits: number;
+  cbHits: number;
+  misses: number;
+  timeouts: number;
+  cacheFull: number;
+}
+
+export type GetSessionCallback = (id: Buffer) => SslSession | undefined;
+
+/**
+ * An OpenSSL 1.0.2 SSL_CTX and its internal session cache.
+ *
+ * Events 'newSession' and 'removeSession' carry a new SslSession each. OpenSSL's
+ * callbacks only record them (1.0.2 runs the remove callback with its global
+ * CRYPTO_LOCK_SSL_CTX held); they are emitted after the OpenSSL call has returned and
+ * before the method that made it returns, in the order OpenSSL produced them.
+ * If a listener throws, the remaining events are still delivered and the first error is
+ * rethrown afterwards; the cache is already consistent by then.
+ */
+export class SslContext extends EventEmitter {
+  /** @internal */
+  [kHandle]: NativeContextHandle;
+  readonly #state: Uint32Array;
+  #getSessionCallback: GetSessionCallback | undefined;
+  #internalMask = 0;
+  #delivering = false;
+
+  constructor(options?: SslContextOptions) {
+    super();
+    const o = optionsObject(options, 'options');
+    const role = o.role ?? 'server';
+    if (typeof role !== 'string' || !(role in ROLES)) {
+      throw new (typeof role === 'string' ? RangeError : TypeError)(`options.role must be 'server', 'client' or 'both'`);
+    }
+    // validate everything before creating anything native
+    const mode = o.sessionCacheMode === undefined ? undefined : checkMode(o.sessionCacheMode, 'options.sessionCacheMode');
+    const size = o.sessionCacheSize === undefined ? undefined : integer(o.sessionCacheSize, 'options.sessionCacheSize', 0, LONG_MAX);
+    const timeout = o.sessionTimeout === undefined ? undefined : integer(o.sessionTimeout, 'options.sessionTimeout', 0, INT_MAX);
+    const sidCtx =
+      o.sessionIdContext === undefined
+        ? undefined
+        : checkLength(toBufferOrString(o.sessionIdContext, 'options.sessionIdContext'), 0, 32, 'options.sessionIdContext');
+    if (o.noTicket !== undefined && typeof o.noTicket !== 'boolean') throw new TypeError('options.noTicket must be a boolean');
+    const cert = o.cert === undefined ? undefined : pem(o.cert, 'options.cert');
+    const key = o.key === undefined ? undefined : pem(o.key, 'options.key');
+    if (o.ciphers !== undefined && typeof o.ciphers !== 'string') throw new TypeError('options.ciphers must be a string');
+
+    const h = new native.SslContextHandle(ROLES[role as SslContextRole]);
+    this[kHandle] = h;
+    this.#state = new Uint32Array(h.stateBuffer());
+    own(this, h);
+    try {
+      if (mode !== undefined) h.setMode(mode);
+      if (size !== undefined) h.setCacheSize(size);
+      if (timeout !== undefined) h.setTimeout(timeout);
+      if (sidCtx !== undefined) h.setSessionIdContext(sidCtx);
+      if (o.noTicket) h.setOptions(SSL_OP_NO_TICKET);
+      if (cert !== undefined) h.useCertificate(cert);
+      if (key !== undefined) h.usePrivateKey(key);
+      if (o.ciphers !== undefined) h.setCipherList(o.ciphers as string);
+    } catch (e) {
+      this.free();
+      throw e;
+    }
+    this.on('newListener', (name: string | symbol) => this.#updateMask(name, 1));
+    this.on('removeListener', (name: string | symbol) => this.#updateMask(name, 0));
+  }
+
+  #updateMask(name: string | symbol, adding: number): void {
+    if (name !== 'newSession' && name !== 'removeSession') return;
+    const h = this[kHandle];
+    if (h.freed()) return;
+    const n = (event: string) => this.listenerCount(event) + (event === name ? adding : 0);
+    const mask =
+      this.#internalMask | (n('newSession') > 0 ? EVENT_NEW_SESSION : 0) | (n('removeSession') > 0 ? EVENT_REMOVE_SESSION : 0);
+    h.setEventMask(mask);
+  }
+
+  /** @internal parts of the package that consume events without listeners (stores) */
+  retainEvents(mask: number): void {
+    this.#internalMask |= mask;
+    this.#updateMask('', 0);
+  }
+
+  /** @internal delivers the events OpenSSL recorded during the last call */
+  deliverEvents(): void {
+    if (this.#state[0] === 0 || this.#delivering) return;
+    this.#delivering = true;
+    let failure: { error: unknown } | undefined;
+    try {
+      while (this.#state[0] !== 0) {
+        const flat = this[kHandle].takeEvents();
+        for (let i = 0; i < flat.length; i += 2) {
+          const session = SslSession[kFromHandle](flat[i + 1] as NativeSessionHandle);
+          const name = flat[i] === EVENT_NEW_SESSION ? 'newSession' : 'removeSession';
+          try {
+            this.emit(name, session);
+          } catch (error) {
+            if (!failure) failure = { error };
+          }
+        }
+      }
+    } finally {
+      this.#delivering = false;
+    }
+    if (failure) throw failure.error;
+  }
+
+  /** @internal SSL_CTX_add_session's integer; refuses sessions cached elsewhere */
+  rawAdd(session: SslSession): number {
+    const r = this[kHandle].add(sessionHandle(session));
+    if (r === -2) {
+      throw codedError(
+        ErrorCode.SESSION_IN_OTHER_CONTEXT,
+        'the session is cached by another SslContext; OpenSSL 1.0.2 would corrupt both caches. ' +
+          'Add a copy instead: SslSession.fromDER(session.toDER())',
+      );
+    }
+    if (this.#state[0] !== 0) this.deliverEvents();
+    return r;
+  }
+
+  /** @internal SSL_CTX_remove_session's integer */
+  rawRemove(session: SslSession): number {
+    const r = this[kHandle].remove(sessionHandle(session));
+    if (this.#state[0] !== 0) this.deliverEvents();
+    return r;
+  }
+
+  /**
+   * SSL_CTX_add_session: true when added (1), false when this very object is already
+   * cached (0). A cached session with the same id and protocol is replaced (no event).
+   * May evict the oldest sessions when the cache is over its size ('removeSession').
+   */
+  addSession(session: SslSession): boolean {
+    return this.rawAdd(session) === 1;
+  }
+
+  /** SSL_CTX_remove_session: true when this very object was cached and is now removed. */
+  removeSession(session: SslSession): boolean {
+    return this.rawRemove(session) === 1;
+  }
+
+  /**
+   * SSL_CTX_flush_sessions: removes every session with time + timeout < t; time 0
+   * removes all. Default: now.
+   */
+  flushSessions(time?: number): void {
+    const t = time === undefined ? Math.floor(Date.now() / 1000) : integer(time, 'time', 0, LONG_MAX);
+    this[kHandle].flush(t);
+    if (this.#state[0] !== 0) this.deliverEvents();
+  }
+
+  /** The cached session with this id and protocol (hash lookup, no counters), or undefined. */
+  getSession(id: Buffer, protocol = 'TLSv1.2'): SslSession | undefined {
+    const b = checkLength(toBuffer(id, 'id'), 1, 32, 'id');
+    const h = this[kHandle].get(b, protocolNumber(protocol));
+    return h === undefined ? undefined : SslSession[kFromHandle](h);
+  }
+
+  /** The cached sessions in OpenSSL's list order, newest first. */
+  sessions(): SslSession[] {
+    return this[kHandle].list().map((h) => SslSession[kFromHandle](h));
+  }
+
+  /** SSL_CTX_sess_number */
+  get sessionCount(): number {
+    return this[kHandle].count();
+  }
+
+  get sessionCacheMode(): number {
+    return this[kHandle].mode();
+  }
+
+  set sessionCacheMode(mode: number) {
+    this[kHandle].setMode(checkMode(mode, 'sessionCacheMode'));
+  }
+
+  /** SSL_CTX_sess_get_cache_size / set_cache_size (0 = unlimited; shrinking evicts on the next add) */
+  get sessionCacheSize(): number {
+    return this[kHandle].cacheSize();
+  }
+
+  set sessionCacheSize(size: number) {
+    this[kHandle].setCacheSize(integer(size, 'sessionCacheSize', 0, LONG_MAX));
+  }
+
+  /** SSL_CTX_get_timeout / set_timeout: the lifetime given to new sessions, seconds */
+  get sessionTimeout(): number {
+    return this[kHandle].timeout();
+  }
+
+  set sessionTimeout(seconds: number) {
+    this[kHandle].setTimeout(integer(seconds, 'sessionTimeout', 0, INT_MAX));
+  }
+
+  /** SSL_CTX_set_session_id_context */
+  setSessionIdContext(ctx: Buffer | string): void {
+    this[kHandle].setSessionIdContext(checkLength(toBufferOrString(ctx, 'sessionIdContext'), 0, 32, 'sessionIdContext'));
+  }
+
+  /** SSL_CTX_sess_* counters */
+  get stats(): SslContextStats {
+    const v = this[kHandle].stats();
+    return {
+      number: v[0],
+      connect: v[1],
+      connectGood: v[2],
+      connectRenegotiate: v[3],
+      accept: v[4],
+      acceptGood: v[5],
+      acceptRenegotiate: v[6],
+      hits: v[7],
+      cbHits: v[8],
+      misses: v[9],
+      timeouts: v[10],
+      cacheFull: v[11],
+    };
+  }
+
+  /**
+   * SSL_CTX_sess_set_get_cb: called synchronously during a handshake when the internal
+   * lookup found nothing (or NO_INTERNAL_LOOKUP is set). Return a session to resume it.
+   * A throw inside it counts as "no session" and is rethrown after the OpenSSL call.
+   */
+  get getSessionCallback(): GetSessionCallback | undefined {
+    return this.#getSessionCallback;
+  }
+
+  set getSessionCallback(fn: GetSessionCallback | undefined) {
+    if (fn !== undefined && typeof fn !== 'function') throw new TypeError('getSessionCallback must be a function or undefined');
+    const h = this[kHandle];
+    if (h.freed()) h.count(); // throws ERR_SSL_FREED
+    this.#getSessionCallback = fn;
+    if (fn === undefined) {
+      h.setGetCallback(undefined);
+      return;
+    }
+    h.setGetCallback((id: Buffer) => {
+      const s = fn(id);
+      if (s === undefined || s === null) return undefined;
+      if (!(s instanceof SslSession)) throw new TypeError('getSessionCallback must return an SslSession or undefined');
+      return s[kHandle];
+    });
+  }
+
+  /** @internal an exception the get callback threw during the last OpenSSL call */
+  takeCallbackError(): { error: unknown } | undefined {
+    const e = this[kHandle].takeCallbackError();
+    return e === undefined ? undefined : { error: e };
+  }
+
+  get freed(): boolean {
+    return this[kHandle].freed();
+  }
+
+  /** SSL_CTX_free: flushes the cache ('removeSession' per cached session). Idempotent. */
+  free(): void {
+    const h = this[kHandle];
+    if (h.freed()) return;
+    disown(this);
+    this.#getSessionCallback = undefined;
+    h.free();
+    if (this.#state[0] !== 0) this.deliverEvents();
+  }
+
+  [Symbol.dispose](): void {
+    this.free();
+  }
+}
+
+function checkMode(mode: unknown, what: string): number {
+  const m = integer(mode, what, 0, 0xffff);
+  if ((m & ~ALL_SESSION_CACHE_MODE_BITS) !== 0) {
+    throw new RangeError(`${what} has bits OpenSSL 1.0.2 does not define: 0x${(m & ~ALL_SESSION_CACHE_MODE_BITS).toString(16)}`);
+  }
+  return m;
+}
+
+function pem(v: unknown, what: string): string | Buffer {
+  if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
+  throw new TypeError(`${what} must be a PEM string or Buffer`);
+}
+
+function sessionHandle(s: SslSession): NativeSessionHandle {
+  if (!(s instanceof SslSession)) throw new TypeError('session must be an SslSession');
+  return s[kHandle];
+}

@@ -1,0 +1,159 @@
+import { native, NativeSessionHandle } from './native';
+import { kFromHandle, kHandle } from './internal';
+import { own, disown } from './lifetimes';
+import { protocolName, protocolNumber } from './protocol_version';
+import { checkLength, integer, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from './validate';
+
+export interface SslSessionCreateOptions {
+  /** the session id, 1 to 32 bytes */
+  id: Buffer | Uint8Array;
+  /** protocol version, part of the cache key; default 'TLSv1.2' */
+  protocol?: string;
+  /** session id context (sid_ctx), at most 32 bytes */
+  idContext?: Buffer | Uint8Array | string;
+  /** creation time, seconds since the epoch; default now (SSL_SESSION_new) */
+  time?: number;
+  /** lifetime in seconds; default 304 (SSL_SESSION_new's value) */
+  timeout?: number;
+  /** master secret, at most 48 bytes */
+  masterKey?: Buffer | Uint8Array;
+  /** an OpenSSL cipher name, e.g. 'ECDHE-RSA-AES128-GCM-SHA256'; needed for toDER() */
+  cipher?: string;
+}
+
+/**
+ * An OpenSSL 1.0.2 SSL_SESSION. Each SslSession owns one native reference, dropped by
+ * free() or when the object is garbage-collected; the cache holds its own reference, so a
+ * cached session outlives its JS object. Objects returned by the library (lookups,
+ * sessions(), events) are new SslSession objects around the same native session.
+ */
+export class SslSession {
+  /** @internal */
+  [kHandle]: NativeSessionHandle;
+
+  private constructor(handle: NativeSessionHandle) {
+    this[kHandle] = handle;
+    own(this, handle);
+  }
+
+  /** @internal wraps a handle that already owns its reference */
+  static [kFromHandle](handle: NativeSessionHandle): SslSession {
+    return new SslSession(handle);
+  }
+
+  /** SSL_SESSION_new, then the given fields. */
+  static create(options: SslSessionCreateOptions): SslSession {
+    const o = optionsObject(options, 'options');
+    if (o.id === undefined) throw new TypeError('options.id must be a Buffer');
+    const id = checkLength(toBuffer(o.id, 'options.id'), 1, 32, 'options.id');
+    const version = protocolNumber(o.protocol ?? 'TLSv1.2', 'options.protocol');
+    const idContext =
+      o.idContext === undefined ? null : checkLength(toBufferOrString(o.idContext, 'options.idContext'), 0, 32, 'options.idContext');
+    const time = o.time === undefined ? null : integer(o.time, 'options.time', 0, LONG_MAX);
+    const timeout = o.timeout === undefined ? null : integer(o.timeout, 'options.timeout', 0, LONG_MAX);
+    const masterKey =
+      o.masterKey === undefined ? null : checkLength(toBuffer(o.masterKey, 'options.masterKey'), 0, 48, 'options.masterKey');
+    let cipher: string | null = null;
+    if (o.cipher !== undefined) {
+      if (typeof o.cipher !== 'string') throw new TypeError('options.cipher must be a string');
+      cipher = o.cipher;
+    }
+    return new SslSession(native.SslSessionHandle.create(id, version, idContext, time, timeout, masterKey, cipher));
+  }
+
+  /** d2i_SSL_SESSION; OpenSSLError on malformed input or trailing bytes. */
+  static fromDER(der: Buffer | Uint8Array): SslSession {
+    return new SslSession(native.SslSessionHandle.fromDER(toBuffer(der, 'der')));
+  }
+
+  /** PEM_read_bio_SSL_SESSION ("-----BEGIN SSL SESSION PARAMETERS-----"). */
+  static fromPEM(pem: string | Buffer): SslSession {
+    if (typeof pem !== 'string' && !Buffer.isBuffer(pem)) throw new TypeError('pem must be a string or Buffer');
+    return new SslSession(native.SslSessionHandle.fromPEM(pem));
+  }
+
+  /** i2d_SSL_SESSION (length first, then into a buffer of that length). */
+  toDER(): Buffer {
+    return this[kHandle].toDER();
+  }
+
+  toPEM(): string {
+    return this[kHandle].toPEM();
+  }
+
+  /** SSL_SESSION_print */
+  toText(): string {
+    return this[kHandle].toText();
+  }
+
+  get id(): Buffer {
+    return this[kHandle].id();
+  }
+
+  get idContext(): Buffer {
+    return this[kHandle].idContext();
+  }
+
+  set idContext(value: Buffer) {
+    const b = checkLength(toBufferOrString(value, 'idContext'), 0, 32, 'idContext');
+    this[kHandle].setIdContext(b);
+  }
+
+  /** creation time, seconds since the epoch (SSL_SESSION_get_time) */
+  get time(): number {
+    return this[kHandle].time();
+  }
+
+  set time(value: number) {
+    this[kHandle].setTime(integer(value, 'time', 0, LONG_MAX));
+  }
+
+  /** lifetime in seconds (SSL_SESSION_get_timeout) */
+  get timeout(): number {
+    return this[kHandle].timeout();
+  }
+
+  set timeout(value: number) {
+    this[kHandle].setTimeout(integer(value, 'timeout', 0, LONG_MAX));
+  }
+
+  /** 'TLSv1.2', 'TLSv1.1', 'TLSv1', ... (the ssl_version part of the cache key) */
+  get protocol(): string {
+    return protocolName(this[kHandle].version());
+  }
+
+  get cipher(): string | undefined {
+    return this[kHandle].cipher();
+  }
+
+  /** !not_resumable: OpenSSL marks a session not resumable when the cache drops it */
+  get resumable(): boolean {
+    return !this[kHandle].notResumable();
+  }
+
+  /** the native reference count (this object's reference, the cache's, OpenSSL's own) */
+  get references(): number {
+    return this[kHandle].references();
+  }
+
+  /** true when both objects are the same native SSL_SESSION (the man page's "identical") */
+  equals(other: SslSession): boolean {
+    if (!(other instanceof SslSession)) throw new TypeError('other must be an SslSession');
+    return this[kHandle].same(other[kHandle]);
+  }
+
+  get freed(): boolean {
+    return this[kHandle].freed();
+  }
+
+  /** Drops this object's reference now (SSL_SESSION_free). Idempotent. */
+  free(): void {
+    if (this[kHandle].freed()) return;
+    disown(this);
+    this[kHandle].free();
+  }
+
+  [Symbol.dispose](): void {
+    this.free();
+  }
+}

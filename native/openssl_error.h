@@ -1,0 +1,23 @@
+// Turning OpenSSL's error queue into the JS OpenSSLError (class injected from lib/).
+#pragma once
+#include <napi.h>
+
+namespace openssl_error {
+// Drains the calling thread's error queue into a new OpenSSLError and throws it.
+// `what` names the failed operation; the first queued reason completes the message.
+void Throw(Napi::Env env, const char* what, const char* fallbackCode = "ERR_OPENSSL_FAILED");
+// Throws Error with a `code` property (ERR_SSL_FREED, ERR_SESSION_IN_OTHER_CONTEXT, ...).
+void ThrowCoded(Napi::Env env, const char* code, const char* message);
+void ThrowType(Napi::Env env, const char* message);
+void ThrowRange(Napi::Env env, const char* message);
+}  // namespace openssl_error
+
+// Clears the thread's OpenSSL error queue when the scope ends, so nothing a call left
+// behind is blamed on the next one.
+class ErrorQueueGuard {
+ public:
+  ErrorQueueGuard();
+  ~ErrorQueueGuard();
+  ErrorQueueGuard(const ErrorQueueGuard&) = delete;
+  ErrorQueueGuard& operator=(const ErrorQueueGuard&) = delete;
+};

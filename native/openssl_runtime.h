@@ -1,0 +1,10 @@
+// Process-wide OpenSSL 1.0.2 state, initialised exactly once for all threads.
+#pragma once
+
+namespace openssl_runtime {
+// Library init, error strings, pthread locking and THREADID callbacks. Idempotent and
+// thread-safe: worker threads share the one library.
+void EnsureInitialised();
+// ex_data index under which an SSL_CTX points back to its SslContextHandle.
+int ContextIndex();
+}  // namespace openssl_runtime

@@ -1,0 +1,77 @@
+// SslContextHandle: one JS object owning one SSL_CTX, its callbacks and event queue.
+#pragma once
+#include <napi.h>
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <vector>
+
+class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
+ public:
+  enum EventType : uint32_t { kNewSession = 1, kRemoveSession = 2 };
+
+  static Napi::Function Define(Napi::Env env);
+  // The handle behind `v`, or nullptr after throwing TypeError / ERR_SSL_FREED.
+  static SslContextHandle* FromValue(Napi::Env env, Napi::Value v);
+
+  explicit SslContextHandle(const Napi::CallbackInfo& info);
+  ~SslContextHandle() override;
+
+  SSL_CTX* ctx() const { return ctx_; }
+  // A JS exception thrown by the get callback during the last OpenSSL call, if any;
+  // callers that drive handshakes rethrow it once OpenSSL has returned.
+  Napi::Value TakeCallbackError(Napi::Env env);
+
+ private:
+  struct Event {
+    EventType type;
+    SSL_SESSION* session;  // one reference, owned by the queue until taken
+  };
+
+  static void OnRemove(SSL_CTX* ctx, SSL_SESSION* s);
+  static int OnNew(SSL* ssl, SSL_SESSION* s);
+  static SSL_SESSION* OnGet(SSL* ssl, unsigned char* id, int len, int* copy);
+  static SslContextHandle* From(SSL_CTX* ctx);
+
+  Napi::Value JS_add(const Napi::CallbackInfo& info);
+  Napi::Value JS_remove(const Napi::CallbackInfo& info);
+  Napi::Value JS_flush(const Napi::CallbackInfo& info);
+  Napi::Value JS_get(const Napi::CallbackInfo& info);
+  Napi::Value JS_list(const Napi::CallbackInfo& info);
+  Napi::Value JS_count(const Napi::CallbackInfo& info);
+  Napi::Value JS_stats(const Napi::CallbackInfo& info);
+  Napi::Value JS_setMode(const Napi::CallbackInfo& info);
+  Napi::Value JS_mode(const Napi::CallbackInfo& info);
+  Napi::Value JS_setCacheSize(const Napi::CallbackInfo& info);
+  Napi::Value JS_cacheSize(const Napi::CallbackInfo& info);
+  Napi::Value JS_setTimeout(const Napi::CallbackInfo& info);
+  Napi::Value JS_timeout(const Napi::CallbackInfo& info);
+  Napi::Value JS_setSessionIdContext(const Napi::CallbackInfo& info);
+  Napi::Value JS_setOptions(const Napi::CallbackInfo& info);
+  Napi::Value JS_clearOptions(const Napi::CallbackInfo& info);
+  Napi::Value JS_useCertificate(const Napi::CallbackInfo& info);
+  Napi::Value JS_usePrivateKey(const Napi::CallbackInfo& info);
+  Napi::Value JS_setCipherList(const Napi::CallbackInfo& info);
+  Napi::Value JS_setGetCallback(const Napi::CallbackInfo& info);
+  Napi::Value JS_setEventMask(const Napi::CallbackInfo& info);
+  Napi::Value JS_takeEvents(const Napi::CallbackInfo& info);
+  Napi::Value JS_discardEvents(const Napi::CallbackInfo& info);
+  Napi::Value JS_takeCallbackError(const Napi::CallbackInfo& info);
+  Napi::Value JS_stateBuffer(const Napi::CallbackInfo& info);
+  Napi::Value JS_free(const Napi::CallbackInfo& info);
+  Napi::Value JS_freed(const Napi::CallbackInfo& info);
+
+  bool Live(Napi::Env env);
+  void Record(EventType type, SSL_SESSION* s);
+  void DiscardEvents();
+  void FreeContext();
+
+  SSL_CTX* ctx_ = nullptr;
+  Napi::Env env_;
+  uint32_t eventMask_ = 0;
+  std::vector<Event> events_;
+  Napi::Reference<Napi::ArrayBuffer> stateRef_;
+  uint32_t* state_ = nullptr;  // state_[0]: queued events, readable from JS without a call
+  Napi::FunctionReference getCallback_;
+  Napi::Reference<Napi::Value> callbackError_;
+};

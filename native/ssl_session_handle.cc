@@ -1,0 +1,362 @@
+#include "ssl_session_handle.h"
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include <cstring>
+#include <string>
+
+#include "addon_data.h"
+#include "cipher_table.h"
+#include "openssl_error.h"
+
+namespace {
+
+bool BufferArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() > i && info[i].IsBuffer()) return true;
+  std::string m = std::string(name) + " must be a Buffer";
+  openssl_error::ThrowType(info.Env(), m.c_str());
+  return false;
+}
+
+bool NumberArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() > i && info[i].IsNumber()) return true;
+  std::string m = std::string(name) + " must be a number";
+  openssl_error::ThrowType(info.Env(), m.c_str());
+  return false;
+}
+
+Napi::Value MemBioToString(Napi::Env env, BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  Napi::Value v = Napi::String::New(env, data ? data : "", n > 0 ? static_cast<size_t>(n) : 0);
+  BIO_free(bio);
+  return v;
+}
+
+}  // namespace
+
+Napi::Function SslSessionHandle::Define(Napi::Env env) {
+  return DefineClass(
+      env, "SslSessionHandle",
+      {
+          StaticMethod<&SslSessionHandle::JS_create>("create"),
+          StaticMethod<&SslSessionHandle::JS_fromDER>("fromDER"),
+          StaticMethod<&SslSessionHandle::JS_fromPEM>("fromPEM"),
+          InstanceMethod<&SslSessionHandle::JS_toDER>("toDER"),
+          InstanceMethod<&SslSessionHandle::JS_toPEM>("toPEM"),
+          InstanceMethod<&SslSessionHandle::JS_toText>("toText"),
+          InstanceMethod<&SslSessionHandle::JS_id>("id"),
+          InstanceMethod<&SslSessionHandle::JS_idContext>("idContext"),
+          InstanceMethod<&SslSessionHandle::JS_setIdContext>("setIdContext"),
+          InstanceMethod<&SslSessionHandle::JS_time>("time"),
+          InstanceMethod<&SslSessionHandle::JS_setTime>("setTime"),
+          InstanceMethod<&SslSessionHandle::JS_timeout>("timeout"),
+          InstanceMethod<&SslSessionHandle::JS_setTimeout>("setTimeout"),
+          InstanceMethod<&SslSessionHandle::JS_version>("version"),
+          InstanceMethod<&SslSessionHandle::JS_cipher>("cipher"),
+          InstanceMethod<&SslSessionHandle::JS_notResumable>("notResumable"),
+          InstanceMethod<&SslSessionHandle::JS_references>("references"),
+          InstanceMethod<&SslSessionHandle::JS_same>("same"),
+          InstanceMethod<&SslSessionHandle::JS_free>("free"),
+          InstanceMethod<&SslSessionHandle::JS_freed>("freed"),
+      });
+}
+
+Napi::Value SslSessionHandle::Adopt(Napi::Env env, SSL_SESSION* s) {
+  AddonData* d = AddonData::Of(env);
+  d->adopting = s;
+  Napi::Object o = d->sessionConstructor.New({});
+  d->adopting = nullptr;
+  if (env.IsExceptionPending()) {
+    SSL_SESSION_free(s);
+    return env.Undefined();
+  }
+  return o;
+}
+
+SslSessionHandle* SslSessionHandle::FromValue(Napi::Env env, Napi::Value v) {
+  bool ok = false;
+  if (v.IsObject()) napi_check_object_type_tag(env, v, &AddonData::Of(env)->sessionTag, &ok);
+  if (!ok) {
+    openssl_error::ThrowType(env, "expected an SslSession");
+    return nullptr;
+  }
+  SslSessionHandle* h = ObjectWrap<SslSessionHandle>::Unwrap(v.As<Napi::Object>());
+  if (h == nullptr || !h->Live(env)) return nullptr;
+  return h;
+}
+
+SslSessionHandle::SslSessionHandle(const Napi::CallbackInfo& info) : ObjectWrap(info) {
+  AddonData* d = AddonData::Of(info.Env());
+  if (d->adopting == nullptr) {
+    openssl_error::ThrowType(info.Env(), "SslSessionHandle cannot be constructed from JavaScript");
+    return;
+  }
+  session_ = static_cast<SSL_SESSION*>(d->adopting);
+  d->adopting = nullptr;
+  napi_type_tag_object(info.Env(), info.This(), &d->sessionTag);
+}
+
+SslSessionHandle::~SslSessionHandle() {
+  // Safety net for environment teardown; lib/ normally frees through FinalizationRegistry.
+  if (session_ != nullptr) SSL_SESSION_free(session_);
+}
+
+bool SslSessionHandle::Live(Napi::Env env) {
+  if (session_ != nullptr) return true;
+  openssl_error::ThrowCoded(env, "ERR_SSL_FREED", "SslSession has been freed");
+  return false;
+}
+
+// create(id, version, idContext|null, time|null, timeout|null, masterKey|null, cipher|null)
+Napi::Value SslSessionHandle::JS_create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ErrorQueueGuard guard;
+  if (!BufferArg(info, 0, "id") || !NumberArg(info, 1, "protocol version")) return env.Undefined();
+  Napi::Buffer<uint8_t> id = info[0].As<Napi::Buffer<uint8_t>>();
+  if (id.Length() < 1 || id.Length() > SSL_MAX_SSL_SESSION_ID_LENGTH) {
+    openssl_error::ThrowRange(env, "id must be 1 to 32 bytes");
+    return env.Undefined();
+  }
+  const SSL_CIPHER* cipher = nullptr;
+  if (info.Length() > 6 && info[6].IsString()) {
+    std::string name = info[6].As<Napi::String>().Utf8Value();
+    cipher = cipher_table::Find(name.c_str());
+    if (cipher == nullptr) {
+      std::string m = "unknown cipher: " + name;
+      openssl_error::ThrowRange(env, m.c_str());
+      return env.Undefined();
+    }
+  }
+  if (info.Length() > 2 && info[2].IsBuffer() &&
+      info[2].As<Napi::Buffer<uint8_t>>().Length() > SSL_MAX_SID_CTX_LENGTH) {
+    openssl_error::ThrowRange(env, "idContext must be at most 32 bytes");
+    return env.Undefined();
+  }
+  if (info.Length() > 5 && info[5].IsBuffer() &&
+      info[5].As<Napi::Buffer<uint8_t>>().Length() > SSL_MAX_MASTER_KEY_LENGTH) {
+    openssl_error::ThrowRange(env, "masterKey must be at most 48 bytes");
+    return env.Undefined();
+  }
+  SSL_SESSION* s = SSL_SESSION_new();
+  if (s == nullptr) {
+    openssl_error::Throw(env, "SSL_SESSION_new");
+    return env.Undefined();
+  }
+  s->ssl_version = info[1].As<Napi::Number>().Int32Value();
+  s->session_id_length = static_cast<unsigned int>(id.Length());
+  std::memcpy(s->session_id, id.Data(), id.Length());
+  if (info.Length() > 2 && info[2].IsBuffer()) {
+    Napi::Buffer<uint8_t> c = info[2].As<Napi::Buffer<uint8_t>>();
+    SSL_SESSION_set1_id_context(s, c.Data(), static_cast<unsigned int>(c.Length()));
+  }
+  if (info.Length() > 3 && info[3].IsNumber()) SSL_SESSION_set_time(s, info[3].As<Napi::Number>().Int64Value());
+  if (info.Length() > 4 && info[4].IsNumber()) SSL_SESSION_set_timeout(s, info[4].As<Napi::Number>().Int64Value());
+  if (info.Length() > 5 && info[5].IsBuffer()) {
+    Napi::Buffer<uint8_t> k = info[5].As<Napi::Buffer<uint8_t>>();
+    s->master_key_length = static_cast<int>(k.Length());
+    std::memcpy(s->master_key, k.Data(), k.Length());
+  }
+  if (cipher != nullptr) {
+    s->cipher = cipher;
+    s->cipher_id = SSL_CIPHER_get_id(cipher);
+  }
+  return Adopt(env, s);
+}
+
+Napi::Value SslSessionHandle::JS_fromDER(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ErrorQueueGuard guard;
+  if (!BufferArg(info, 0, "der")) return env.Undefined();
+  Napi::Buffer<uint8_t> der = info[0].As<Napi::Buffer<uint8_t>>();
+  const unsigned char* p = der.Data();
+  const unsigned char* end = p + der.Length();
+  SSL_SESSION* s = d2i_SSL_SESSION(nullptr, &p, static_cast<long>(der.Length()));
+  if (s == nullptr) {
+    openssl_error::Throw(env, "d2i_SSL_SESSION", "ERR_SESSION_DECODE");
+    return env.Undefined();
+  }
+  if (p != end) {
+    SSL_SESSION_free(s);
+    openssl_error::Throw(env, "d2i_SSL_SESSION: trailing bytes after the session", "ERR_SESSION_DECODE");
+    return env.Undefined();
+  }
+  return Adopt(env, s);
+}
+
+Napi::Value SslSessionHandle::JS_fromPEM(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ErrorQueueGuard guard;
+  if (info.Length() < 1 || !(info[0].IsString() || info[0].IsBuffer())) {
+    openssl_error::ThrowType(env, "pem must be a string or Buffer");
+    return env.Undefined();
+  }
+  std::string pem = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value()
+                                       : std::string(reinterpret_cast<const char*>(info[0].As<Napi::Buffer<uint8_t>>().Data()),
+                                                     info[0].As<Napi::Buffer<uint8_t>>().Length());
+  BIO* bio = BIO_new_mem_buf(const_cast<char*>(pem.data()), static_cast<int>(pem.size()));
+  SSL_SESSION* s = bio ? PEM_read_bio_SSL_SESSION(bio, nullptr, nullptr, nullptr) : nullptr;
+  if (bio) BIO_free(bio);
+  if (s == nullptr) {
+    openssl_error::Throw(env, "PEM_read_bio_SSL_SESSION", "ERR_SESSION_DECODE");
+    return env.Undefined();
+  }
+  return Adopt(env, s);
+}
+
+Napi::Value SslSessionHandle::JS_toDER(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ErrorQueueGuard guard;
+  // length first: i2d_SSL_SESSION with a NULL *pp would write through NULL
+  int len = i2d_SSL_SESSION(session_, nullptr);
+  if (len <= 0) {
+    openssl_error::Throw(env, session_->cipher == nullptr ? "i2d_SSL_SESSION: the session has no cipher"
+                                                          : "i2d_SSL_SESSION",
+                         "ERR_SESSION_NOT_ENCODABLE");
+    return env.Undefined();
+  }
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(len));
+  unsigned char* p = out.Data();
+  int written = i2d_SSL_SESSION(session_, &p);
+  if (written != len) {
+    openssl_error::Throw(env, "i2d_SSL_SESSION", "ERR_SESSION_NOT_ENCODABLE");
+    return env.Undefined();
+  }
+  return out;
+}
+
+Napi::Value SslSessionHandle::JS_toPEM(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ErrorQueueGuard guard;
+  if (i2d_SSL_SESSION(session_, nullptr) <= 0) {
+    openssl_error::Throw(env, "PEM_write_bio_SSL_SESSION: the session cannot be encoded", "ERR_SESSION_NOT_ENCODABLE");
+    return env.Undefined();
+  }
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr || PEM_write_bio_SSL_SESSION(bio, session_) != 1) {
+    if (bio) BIO_free(bio);
+    openssl_error::Throw(env, "PEM_write_bio_SSL_SESSION", "ERR_SESSION_NOT_ENCODABLE");
+    return env.Undefined();
+  }
+  return MemBioToString(env, bio);
+}
+
+Napi::Value SslSessionHandle::JS_toText(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ErrorQueueGuard guard;
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr || SSL_SESSION_print(bio, session_) != 1) {
+    if (bio) BIO_free(bio);
+    openssl_error::Throw(env, "SSL_SESSION_print");
+    return env.Undefined();
+  }
+  return MemBioToString(env, bio);
+}
+
+Napi::Value SslSessionHandle::JS_id(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  return Napi::Buffer<uint8_t>::Copy(env, session_->session_id, session_->session_id_length);
+}
+
+Napi::Value SslSessionHandle::JS_idContext(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  return Napi::Buffer<uint8_t>::Copy(env, session_->sid_ctx, session_->sid_ctx_length);
+}
+
+Napi::Value SslSessionHandle::JS_setIdContext(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env) || !BufferArg(info, 0, "idContext")) return env.Undefined();
+  ErrorQueueGuard guard;
+  Napi::Buffer<uint8_t> c = info[0].As<Napi::Buffer<uint8_t>>();
+  if (c.Length() > SSL_MAX_SID_CTX_LENGTH) {
+    openssl_error::ThrowRange(env, "idContext must be at most 32 bytes");
+    return env.Undefined();
+  }
+  SSL_SESSION_set1_id_context(session_, c.Data(), static_cast<unsigned int>(c.Length()));
+  return env.Undefined();
+}
+
+Napi::Value SslSessionHandle::JS_time(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  return Napi::Number::New(env, static_cast<double>(SSL_SESSION_get_time(session_)));
+}
+
+Napi::Value SslSessionHandle::JS_setTime(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env) || !NumberArg(info, 0, "time")) return env.Undefined();
+  SSL_SESSION_set_time(session_, info[0].As<Napi::Number>().Int64Value());
+  return env.Undefined();
+}
+
+Napi::Value SslSessionHandle::JS_timeout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  return Napi::Number::New(env, static_cast<double>(SSL_SESSION_get_timeout(session_)));
+}
+
+Napi::Value SslSessionHandle::JS_setTimeout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env) || !NumberArg(info, 0, "timeout")) return env.Undefined();
+  SSL_SESSION_set_timeout(session_, info[0].As<Napi::Number>().Int64Value());
+  return env.Undefined();
+}
+
+Napi::Value SslSessionHandle::JS_version(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  return Napi::Number::New(env, session_->ssl_version);
+}
+
+Napi::Value SslSessionHandle::JS_cipher(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  if (session_->cipher == nullptr) return env.Undefined();
+  return Napi::String::New(env, SSL_CIPHER_get_name(session_->cipher));
+}
+
+Napi::Value SslSessionHandle::JS_notResumable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  return Napi::Boolean::New(env, session_->not_resumable != 0);
+}
+
+Napi::Value SslSessionHandle::JS_references(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  CRYPTO_r_lock(CRYPTO_LOCK_SSL_SESSION);
+  int n = session_->references;
+  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_SESSION);
+  return Napi::Number::New(env, n);
+}
+
+Napi::Value SslSessionHandle::JS_same(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  SslSessionHandle* other = info.Length() > 0 ? FromValue(env, info[0]) : nullptr;
+  if (other == nullptr) {
+    if (!env.IsExceptionPending()) openssl_error::ThrowType(env, "expected an SslSession");
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, other->session_ == session_);
+}
+
+Napi::Value SslSessionHandle::JS_free(const Napi::CallbackInfo& info) {
+  if (session_ != nullptr) {
+    SSL_SESSION* s = session_;
+    session_ = nullptr;
+    SSL_SESSION_free(s);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value SslSessionHandle::JS_freed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), session_ == nullptr);
+}

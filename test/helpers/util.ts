@@ -1,0 +1,142 @@
+// Shared helpers for the foundation tests. Nothing here fakes the library:
+// these are only small conveniences (id builders, an event recorder, a DER reader).
+import { SslContext, SslSession } from '../../lib';
+
+let counter = 0;
+
+/** A fresh, unique session id of `len` bytes (default 32). */
+export function newId(len = 32): Buffer {
+  counter += 1;
+  const b = Buffer.alloc(len, 0);
+  // put a unique tag in the first bytes (the 1.0.2 hash reads the first 4)
+  const tag = Buffer.alloc(4);
+  tag.writeUInt32BE((counter * 2654435761) >>> 0);
+  tag.copy(b, 0, 0, Math.min(4, len));
+  for (let i = 4; i < len; i++) b[i] = (counter + i * 7) & 0xff;
+  return b;
+}
+
+/** A session with a fresh unique id (other create options pass through). */
+export function mkSession(opts: Partial<Parameters<typeof SslSession.create>[0]> = {}): SslSession {
+  return SslSession.create({ id: newId(), ...opts } as Parameters<typeof SslSession.create>[0]);
+}
+
+export interface Recorder {
+  removed: SslSession[];
+  /** ids of the removed sessions, in event order (read when the event arrived) */
+  ids(): string[];
+  freeAll(): void;
+}
+
+/** Records every 'removeSession' event of a context (keeps the event objects). */
+export function recordRemovals(ctx: SslContext): Recorder {
+  const removed: SslSession[] = [];
+  const idList: string[] = [];
+  ctx.on('removeSession', (s: SslSession) => {
+    removed.push(s);
+    idList.push(s.id.toString('hex'));
+  });
+  return {
+    removed,
+    ids: () => [...idList],
+    freeAll: () => {
+      for (const s of removed) if (!s.freed) s.free();
+    },
+  };
+}
+
+export const hex = (b: Buffer): string => b.toString('hex');
+
+/** ids of ctx.sessions() in list order (frees the temporary lookup objects). */
+export function listIds(ctx: SslContext): string[] {
+  const l = ctx.sessions();
+  const out = l.map((s) => s.id.toString('hex'));
+  for (const s of l) s.free();
+  return out;
+}
+
+/** `time` values of ctx.sessions() in list order (frees the temporary objects). */
+export function listTimes(ctx: SslContext): number[] {
+  const l = ctx.sessions();
+  const out = l.map((s) => s.time);
+  for (const s of l) s.free();
+  return out;
+}
+
+/** references of a session as seen by itself (no extra object created). */
+export const refs = (s: SslSession): number => s.references;
+
+export function catchError(fn: () => unknown): any {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected the call to throw, it returned normally');
+}
+
+// ---- a minimal DER reader (definite lengths only), to check what i2d_SSL_SESSION wrote
+export interface Tlv {
+  tag: number;
+  len: number;
+  header: number;
+  value: Buffer;
+  total: number;
+}
+
+export function readTlv(buf: Buffer, off = 0): Tlv {
+  const tag = buf[off];
+  let len = buf[off + 1];
+  let header = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[off + 2 + i];
+    header = 2 + n;
+  }
+  return { tag, len, header, value: buf.subarray(off + header, off + header + len), total: header + len };
+}
+
+/** the children of a constructed value */
+export function children(value: Buffer): Tlv[] {
+  const out: Tlv[] = [];
+  let off = 0;
+  while (off < value.length) {
+    const t = readTlv(value, off);
+    out.push(t);
+    off += t.total;
+  }
+  return out;
+}
+
+export function derInt(t: Tlv): number {
+  let v = 0;
+  for (const b of t.value) v = v * 256 + b;
+  return v;
+}
+
+/** encode a definite-length TLV */
+export function tlv(tag: number, value: Buffer): Buffer {
+  const len = value.length;
+  let hdr: Buffer;
+  if (len < 0x80) hdr = Buffer.from([tag, len]);
+  else if (len < 0x100) hdr = Buffer.from([tag, 0x81, len]);
+  else hdr = Buffer.from([tag, 0x82, len >> 8, len & 0xff]);
+  return Buffer.concat([hdr, value]);
+}
+
+export function int(n: number): Buffer {
+  const bytes: number[] = [];
+  do {
+    bytes.unshift(n & 0xff);
+    n = Math.floor(n / 256);
+  } while (n > 0);
+  if (bytes[0] & 0x80) bytes.unshift(0);
+  return tlv(0x02, Buffer.from(bytes));
+}
+
+export const octets = (b: Buffer): Buffer => tlv(0x04, b);
+export const seq = (...parts: Buffer[]): Buffer => tlv(0x30, Buffer.concat(parts));
+export const explicit = (n: number, inner: Buffer): Buffer => tlv(0xa0 + n, inner);
+
+export const nowSec = (): number => Math.floor(Date.now() / 1000);
