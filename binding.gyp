@@ -17,6 +17,8 @@
         'native/ssl_context_handle.cc',
         'native/ssl_session_handle.cc',
         'native/cipher_table.cc',
+        'native/handshake.cc',
+        'native/x509_generator.cc',
       ],
       # Node's include directory carries OpenSSL 3 headers: drop all of node-gyp's
       # defaults and use node-api-headers (C Node-API only) instead.

@@ -8,3 +8,7 @@ export type { SslContextOptions, SslContextStats, SslContextRole, GetSessionCall
 export { SslSession } from './ssl_session';
 export type { SslSessionCreateOptions } from './ssl_session';
 export { raw } from './raw';
+export { handshake } from './handshake';
+export type { HandshakeOptions, HandshakeResult } from './handshake';
+export { generateSelfSigned } from './self_signed';
+export type { SelfSignedOptions } from './self_signed';

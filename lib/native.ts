@@ -56,6 +56,8 @@ export interface NativeContextHandle {
   useCertificate(pem: string | Buffer): void;
   usePrivateKey(pem: string | Buffer): void;
   setCipherList(list: string): void;
+  addCaCertificates(pem: string | Buffer): number;
+  setVerify(mode: number): void;
   setGetCallback(fn: ((id: Buffer) => NativeSessionHandle | undefined) | undefined): void;
   setEventMask(mask: number): void;
   takeEvents(): (number | NativeSessionHandle)[];
@@ -71,6 +73,14 @@ export interface NativeBinding {
   SslContextHandle: new (kind: number) => NativeContextHandle;
   setup(o: { OpenSSLError: typeof OpenSSLError }): void;
   errorQueueDepth(): number;
+  handshake(
+    client: NativeContextHandle,
+    server: NativeContextHandle,
+    session: NativeSessionHandle | undefined,
+    serverName: string | undefined,
+    shutdown: boolean,
+  ): unknown;
+  generateSelfSigned(commonName: string, days: number, bits: number): { cert: string; key: string };
   version: string;
   versionNumber: number;
   headerVersionNumber: number;

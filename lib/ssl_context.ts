@@ -10,6 +10,13 @@ import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBuf
 
 /** SSL_OP_NO_TICKET */
 const SSL_OP_NO_TICKET = 0x00004000;
+/** TLS versions this build speaks (no-ssl2 no-ssl3), lowest first, with their SSL_OP_NO_* bit */
+const VERSIONS: [string, number][] = [
+  ['TLSv1', 0x04000000],
+  ['TLSv1.1', 0x10000000],
+  ['TLSv1.2', 0x08000000],
+];
+const SSL_VERIFY_PEER = 0x01;
 const ROLES = { server: 0, client: 1, both: 2 } as const;
 
 export type SslContextRole = keyof typeof ROLES;
@@ -33,6 +40,12 @@ export interface SslContextOptions {
   key?: string | Buffer;
   /** OpenSSL cipher list */
   ciphers?: string;
+  /** trusted CA certificates (PEM); given → the peer's certificate is verified (SSL_VERIFY_PEER) */
+  ca?: string | Buffer;
+  /** lowest protocol allowed: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' (SSL_OP_NO_* below it) */
+  minVersion?: string;
+  /** highest protocol allowed (SSL_OP_NO_* above it) */
+  maxVersion?: string;
 }
 
 export interface SslContextStats {
@@ -89,6 +102,8 @@ export class SslContext extends EventEmitter {
     const cert = o.cert === undefined ? undefined : pem(o.cert, 'options.cert');
     const key = o.key === undefined ? undefined : pem(o.key, 'options.key');
     if (o.ciphers !== undefined && typeof o.ciphers !== 'string') throw new TypeError('options.ciphers must be a string');
+    const ca = o.ca === undefined ? undefined : pem(o.ca, 'options.ca');
+    const noVersions = versionOptions(o.minVersion, o.maxVersion);
 
     const h = new native.SslContextHandle(ROLES[role as SslContextRole]);
     this[kHandle] = h;
@@ -103,6 +118,11 @@ export class SslContext extends EventEmitter {
       if (cert !== undefined) h.useCertificate(cert);
       if (key !== undefined) h.usePrivateKey(key);
       if (o.ciphers !== undefined) h.setCipherList(o.ciphers as string);
+      if (noVersions !== 0) h.setOptions(noVersions);
+      if (ca !== undefined) {
+        h.addCaCertificates(ca);
+        h.setVerify(SSL_VERIFY_PEER);
+      }
     } catch (e) {
       this.free();
       throw e;
@@ -320,6 +340,24 @@ function checkMode(mode: unknown, what: string): number {
     throw new RangeError(`${what} has bits OpenSSL 1.0.2 does not define: 0x${(m & ~ALL_SESSION_CACHE_MODE_BITS).toString(16)}`);
   }
   return m;
+}
+
+function versionOptions(min: unknown, max: unknown): number {
+  const index = (v: unknown, what: string, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'string') throw new TypeError(`${what} must be a string`);
+    const i = VERSIONS.findIndex(([name]) => name === v);
+    if (i < 0) throw new RangeError(`${what} must be one of ${VERSIONS.map(([n]) => n).join(', ')}`);
+    return i;
+  };
+  const lo = index(min, 'options.minVersion', 0);
+  const hi = index(max, 'options.maxVersion', VERSIONS.length - 1);
+  if (lo > hi) throw new RangeError('options.minVersion is above options.maxVersion');
+  let bits = 0;
+  VERSIONS.forEach(([, bit], i) => {
+    if (i < lo || i > hi) bits |= bit;
+  });
+  return bits;
 }
 
 function pem(v: unknown, what: string): string | Buffer {

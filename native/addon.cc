@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 
 #include "addon_data.h"
+#include "handshake.h"
+#include "x509_generator.h"
 #include "openssl_runtime.h"
 #include "ssl_context_handle.h"
 #include "ssl_session_handle.h"
@@ -63,6 +65,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SslContextHandle", context);
   exports.Set("setup", Napi::Function::New<JS_setup>(env, "setup"));
   exports.Set("errorQueueDepth", Napi::Function::New<JS_errorQueueDepth>(env, "errorQueueDepth"));
+  exports.Set("handshake", Napi::Function::New<handshake::JS_handshake>(env, "handshake"));
+  exports.Set("generateSelfSigned", Napi::Function::New<x509_generator::JS_generateSelfSigned>(env, "generateSelfSigned"));
   exports.Set("version", Napi::String::New(env, SSLeay_version(SSLEAY_VERSION)));
   exports.Set("versionNumber", Napi::Number::New(env, static_cast<double>(SSLeay())));
   exports.Set("headerVersionNumber", Napi::Number::New(env, static_cast<double>(OPENSSL_VERSION_NUMBER)));

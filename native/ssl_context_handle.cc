@@ -56,6 +56,8 @@ Napi::Function SslContextHandle::Define(Napi::Env env) {
           InstanceMethod<&SslContextHandle::JS_useCertificate>("useCertificate"),
           InstanceMethod<&SslContextHandle::JS_usePrivateKey>("usePrivateKey"),
           InstanceMethod<&SslContextHandle::JS_setCipherList>("setCipherList"),
+          InstanceMethod<&SslContextHandle::JS_addCaCertificates>("addCaCertificates"),
+          InstanceMethod<&SslContextHandle::JS_setVerify>("setVerify"),
           InstanceMethod<&SslContextHandle::JS_setGetCallback>("setGetCallback"),
           InstanceMethod<&SslContextHandle::JS_setEventMask>("setEventMask"),
           InstanceMethod<&SslContextHandle::JS_takeEvents>("takeEvents"),
@@ -417,6 +419,42 @@ Napi::Value SslContextHandle::JS_setCipherList(const Napi::CallbackInfo& info) {
   ErrorQueueGuard guard;
   std::string list = info[0].As<Napi::String>().Utf8Value();
   if (SSL_CTX_set_cipher_list(ctx_, list.c_str()) != 1) openssl_error::Throw(env, "SSL_CTX_set_cipher_list", "ERR_BAD_CIPHERS");
+  return env.Undefined();
+}
+
+// addCaCertificates(pem): every certificate in the PEM becomes a trust anchor.
+Napi::Value SslContextHandle::JS_addCaCertificates(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  if (info.Length() < 1 || !(info[0].IsString() || info[0].IsBuffer())) {
+    openssl_error::ThrowType(env, "ca must be a PEM string or Buffer");
+    return env.Undefined();
+  }
+  ErrorQueueGuard guard;
+  std::string pem = PemArg(info[0]);
+  BIO* bio = BIO_new_mem_buf(const_cast<char*>(pem.data()), static_cast<int>(pem.size()));
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
+  int added = 0;
+  X509* cert;
+  while (bio && (cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) != nullptr) {
+    X509_STORE_add_cert(store, cert);  // duplicates are harmless
+    X509_free(cert);
+    added++;
+  }
+  if (bio) BIO_free(bio);
+  if (added == 0) {
+    openssl_error::Throw(env, "PEM_read_bio_X509 (ca)", "ERR_BAD_CERTIFICATE");
+    return env.Undefined();
+  }
+  ERR_clear_error();  // the end of the PEM input leaves a "no start line" entry
+  return Napi::Number::New(env, added);
+}
+
+// setVerify(mode, host|undefined): SSL_CTX_set_verify, and X509_VERIFY_PARAM_set1_host.
+Napi::Value SslContextHandle::JS_setVerify(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env) || !NumberArg(info, 0, "mode")) return env.Undefined();
+  SSL_CTX_set_verify(ctx_, info[0].As<Napi::Number>().Int32Value(), nullptr);
   return env.Undefined();
 }
 

@@ -52,6 +52,8 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   Napi::Value JS_useCertificate(const Napi::CallbackInfo& info);
   Napi::Value JS_usePrivateKey(const Napi::CallbackInfo& info);
   Napi::Value JS_setCipherList(const Napi::CallbackInfo& info);
+  Napi::Value JS_addCaCertificates(const Napi::CallbackInfo& info);
+  Napi::Value JS_setVerify(const Napi::CallbackInfo& info);
   Napi::Value JS_setGetCallback(const Napi::CallbackInfo& info);
   Napi::Value JS_setEventMask(const Napi::CallbackInfo& info);
   Napi::Value JS_takeEvents(const Napi::CallbackInfo& info);

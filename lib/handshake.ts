@@ -1,0 +1,81 @@
+import { native, NativeSessionHandle } from './native';
+import { kFromHandle, kHandle } from './internal';
+import { SslContext } from './ssl_context';
+import { SslSession } from './ssl_session';
+import { optionsObject } from './validate';
+
+export interface HandshakeOptions {
+  /** a session the client offers (SSL_set_session) */
+  session?: SslSession;
+  /** SNI host name the client sends */
+  serverName?: string;
+  /** shut both sides down cleanly before freeing them (default true). 1.0.2 removes the
+   * session of a finished connection freed without SSL_shutdown from the cache. */
+  shutdown?: boolean;
+}
+
+export interface HandshakeResult {
+  /** the server resumed the offered session (SSL_session_reused) */
+  resumed: boolean;
+  clientResumed: boolean;
+  serverResumed: boolean;
+  clientSession: SslSession;
+  serverSession: SslSession;
+  /** SSL_get_version, e.g. 'TLSv1.2' */
+  protocol: string;
+  /** SSL_get_cipher_name, e.g. 'ECDHE-RSA-AES128-GCM-SHA256' */
+  cipher: string;
+}
+
+interface NativeHandshakeResult {
+  clientResumed: boolean;
+  serverResumed: boolean;
+  clientSession: NativeSessionHandle;
+  serverSession: NativeSessionHandle;
+  protocol: string;
+  cipher: string;
+}
+
+/**
+ * Runs a complete TLS handshake between a client SSL on `clientCtx` and a server SSL on
+ * `serverCtx`, in process, over an OpenSSL BIO pair — the server consults its session
+ * cache exactly as it would for a socket. Events of both contexts are delivered after
+ * OpenSSL returns; an exception thrown by the server's getSessionCallback (treated as
+ * "no session" during the handshake) is rethrown afterwards. Failures → OpenSSLError.
+ */
+export function handshake(clientCtx: SslContext, serverCtx: SslContext, options?: HandshakeOptions): HandshakeResult {
+  if (!(clientCtx instanceof SslContext)) throw new TypeError('clientCtx must be an SslContext');
+  if (!(serverCtx instanceof SslContext)) throw new TypeError('serverCtx must be an SslContext');
+  const o = optionsObject(options, 'options');
+  if (o.session !== undefined && !(o.session instanceof SslSession)) throw new TypeError('options.session must be an SslSession');
+  if (o.serverName !== undefined && typeof o.serverName !== 'string') throw new TypeError('options.serverName must be a string');
+  if (o.shutdown !== undefined && typeof o.shutdown !== 'boolean') throw new TypeError('options.shutdown must be a boolean');
+  const session = o.session as SslSession | undefined;
+  let r: NativeHandshakeResult;
+  try {
+    r = native.handshake(
+      clientCtx[kHandle],
+      serverCtx[kHandle],
+      session ? session[kHandle] : undefined,
+      o.serverName as string | undefined,
+      o.shutdown !== false,
+    ) as NativeHandshakeResult;
+  } finally {
+    const callbackError = serverCtx.freed ? undefined : serverCtx.takeCallbackError();
+    try {
+      if (!serverCtx.freed) serverCtx.deliverEvents();
+    } finally {
+      if (clientCtx !== serverCtx && !clientCtx.freed) clientCtx.deliverEvents();
+    }
+    if (callbackError) throw callbackError.error;
+  }
+  return {
+    resumed: r.serverResumed,
+    clientResumed: r.clientResumed,
+    serverResumed: r.serverResumed,
+    clientSession: SslSession[kFromHandle](r.clientSession),
+    serverSession: SslSession[kFromHandle](r.serverSession),
+    protocol: r.protocol,
+    cipher: r.cipher,
+  };
+}

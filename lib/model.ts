@@ -1,0 +1,515 @@
+/**
+ * CacheModel: a pure-TypeScript model of one OpenSSL 1.0.2h server SSL_CTX's internal
+ * session cache (ssl/ssl_sess.c, ssl/ssl_lib.c, crypto/lhash/lhash.c), implementing the
+ * SessionCache contract of lib/session_cache.ts. Deterministic: no clock, no randomness.
+ *
+ * Structure, as in OpenSSL:
+ * - `table`: the `lhash` keyed by (ssl_version, id length, id bytes), hashed on the first
+ *   four id bytes; modelled bucket by bucket because flush visits it in bucket order.
+ * - `list`: the doubly linked LRU list. A Set in insertion order stands in for it: the
+ *   last entry is `session_cache_head` (newest), the first is `session_cache_tail`.
+ * - one cache reference per cached session, shared by the hash and the list.
+ */
+
+import { createHash } from 'node:crypto';
+import { LinearHash } from './model_lhash';
+import {
+  CreateSessionOptions,
+  DEFAULT_CACHE_SIZE,
+  DEFAULT_CONTEXT_TIMEOUT,
+  ERR_INVALID_HANDLE,
+  ERR_SESSION_ID_CONFLICT,
+  ERR_SSL_FREED,
+  HANDSHAKE_PROTOCOLS,
+  HandshakeOptions,
+  HandshakeResult,
+  MAX_SESSION_ID_LENGTH,
+  METHOD_DEFAULT_TIMEOUT,
+  PROTOCOL_VERSIONS,
+  Protocol,
+  SSL_SESS_CACHE_NO_AUTO_CLEAR,
+  SSL_SESS_CACHE_NO_INTERNAL_LOOKUP,
+  SSL_SESS_CACHE_NO_INTERNAL_STORE,
+  SSL_SESS_CACHE_SERVER,
+  SessionCache,
+  SessionCacheOptions,
+  SessionCacheStats,
+  SessionEvent,
+  SessionHandle,
+} from './session_cache';
+
+/** What the hash and comparison functions look at. */
+interface SessionKey {
+  version: number;
+  id: Buffer;
+}
+
+/** One SSL_SESSION object. */
+interface SessionRecord extends SessionKey {
+  readonly handle: SessionHandle;
+  readonly protocol: Protocol;
+  time: number;
+  timeout: number;
+  notResumable: boolean;
+  /** SSL_SESSION.references */
+  references: number;
+  /** how many of those references the caller owns */
+  callerRefs: number;
+  /** in this context's hash and list (owning the cache reference) */
+  cached: boolean;
+}
+
+interface RecordedEvent {
+  type: 'new' | 'remove';
+  record: SessionRecord;
+}
+
+type Counters = Omit<SessionCacheStats, 'number'>;
+
+/** ssl_session_hash (1.0.2h): the first four bytes of the id array, little-endian; bytes past the id are zero. */
+function sessionHash(key: SessionKey): number {
+  const byte = (i: number): number => (i < key.id.length ? key.id[i] : 0);
+  return byte(0) + byte(1) * 0x100 + byte(2) * 0x10000 + byte(3) * 0x1000000;
+}
+
+/** ssl_session_cmp == 0: same ssl_version, same id length, same id bytes. */
+function sameKey(stored: SessionKey, probe: SessionKey): boolean {
+  return stored.version === probe.version && stored.id.equals(probe.id);
+}
+
+function codedError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+function checkInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be a safe integer, got ${String(value)}`);
+}
+
+function checkId(name: string, id: Buffer, min = 0): void {
+  if (!Buffer.isBuffer(id)) throw new TypeError(`${name} must be a Buffer`);
+  if (id.length < min || id.length > MAX_SESSION_ID_LENGTH) {
+    throw new RangeError(`${name} must be ${min}-${MAX_SESSION_ID_LENGTH} bytes, got ${id.length}`);
+  }
+}
+
+function versionOf(protocol: Protocol): number {
+  const version = Object.prototype.hasOwnProperty.call(PROTOCOL_VERSIONS, protocol) ? PROTOCOL_VERSIONS[protocol] : undefined;
+  if (version === undefined) throw new RangeError(`unknown protocol ${String(protocol)}`);
+  return version;
+}
+
+export class CacheModel implements SessionCache {
+  private readonly table = new LinearHash<SessionRecord, SessionKey>(sessionHash, sameKey);
+  private readonly list = new Set<SessionRecord>();
+  private readonly records = new Map<SessionHandle, SessionRecord>();
+  private events: RecordedEvent[] = [];
+  private nextHandle = 1;
+  private generatedIds = 0;
+  private mode: number;
+  private cacheSize: number;
+  private timeout: number;
+  private readonly counters: Counters = {
+    connect: 0,
+    connectGood: 0,
+    connectRenegotiate: 0,
+    accept: 0,
+    acceptGood: 0,
+    acceptRenegotiate: 0,
+    hits: 0,
+    cbHits: 0,
+    misses: 0,
+    timeouts: 0,
+    cacheFull: 0,
+  };
+
+  /** SSL_CTX_new(SSLv23_server_method()) followed by the optional settings. */
+  constructor(options: SessionCacheOptions = {}) {
+    this.mode = options.mode ?? SSL_SESS_CACHE_SERVER;
+    this.cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
+    this.timeout = options.timeout ?? DEFAULT_CONTEXT_TIMEOUT;
+    checkInteger('mode', this.mode);
+    checkInteger('cacheSize', this.cacheSize);
+    checkInteger('timeout', this.timeout);
+  }
+
+  // ---- sessions ---------------------------------------------------------------------
+
+  createSession(options: CreateSessionOptions): SessionHandle {
+    const protocol = options.protocol ?? 'TLSv1.2';
+    const version = versionOf(protocol);
+    checkId('id', options.id);
+    checkInteger('time', options.time);
+    checkInteger('timeout', options.timeout);
+    const record = this.newRecord(protocol, version, Buffer.from(options.id), options.time, options.timeout);
+    record.callerRefs = 1;
+    return record.handle;
+  }
+
+  freeSession(h: SessionHandle): void {
+    const record = this.held(h);
+    record.callerRefs--;
+    this.release(record);
+  }
+
+  references(h: SessionHandle): number {
+    return this.held(h).references;
+  }
+
+  resumable(h: SessionHandle): boolean {
+    return !this.held(h).notResumable;
+  }
+
+  getSessionId(h: SessionHandle): Buffer {
+    return Buffer.from(this.held(h).id);
+  }
+
+  getSessionProtocol(h: SessionHandle): Protocol {
+    return this.held(h).protocol;
+  }
+
+  getSessionTime(h: SessionHandle): number {
+    return this.held(h).time;
+  }
+
+  setSessionTime(h: SessionHandle, time: number): void {
+    const record = this.held(h);
+    checkInteger('time', time);
+    record.time = time;
+  }
+
+  getSessionTimeout(h: SessionHandle): number {
+    return this.held(h).timeout;
+  }
+
+  setSessionTimeout(h: SessionHandle, timeout: number): void {
+    const record = this.held(h);
+    checkInteger('timeout', timeout);
+    record.timeout = timeout;
+  }
+
+  // ---- the cache --------------------------------------------------------------------
+
+  add(h: SessionHandle): 0 | 1 {
+    return this.addSession(this.held(h));
+  }
+
+  remove(h: SessionHandle): 0 | 1 {
+    return this.removeSession(this.held(h));
+  }
+
+  flush(t: number): void {
+    checkInteger('t', t);
+    this.flushSessions(t);
+  }
+
+  get(id: Buffer, protocol: Protocol = 'TLSv1.2'): SessionHandle | undefined {
+    const version = versionOf(protocol);
+    checkId('id', id);
+    const found = this.table.retrieve({ version, id });
+    if (found === null) return undefined;
+    return this.giveNewReference(found);
+  }
+
+  sessions(): SessionHandle[] {
+    return [...this.list].reverse().map((record) => this.giveNewReference(record));
+  }
+
+  count(): number {
+    return this.table.count;
+  }
+
+  setCacheSize(size: number): number {
+    checkInteger('size', size);
+    const old = this.cacheSize;
+    this.cacheSize = size;
+    return old;
+  }
+
+  getCacheSize(): number {
+    return this.cacheSize;
+  }
+
+  setTimeout(timeout: number): number {
+    checkInteger('timeout', timeout);
+    const old = this.timeout;
+    this.timeout = timeout;
+    return old;
+  }
+
+  getTimeout(): number {
+    return this.timeout;
+  }
+
+  setCacheMode(mode: number): number {
+    checkInteger('mode', mode);
+    const old = this.mode;
+    this.mode = mode;
+    return old;
+  }
+
+  getCacheMode(): number {
+    return this.mode;
+  }
+
+  stats(): SessionCacheStats {
+    return { number: this.table.count, ...this.counters };
+  }
+
+  takeEvents(): SessionEvent[] {
+    const taken = this.events;
+    this.events = [];
+    return taken.map(({ type, record }) => {
+      record.callerRefs++; // the event's reference becomes the caller's
+      return { type, session: record.handle };
+    });
+  }
+
+  // ---- handshakes -------------------------------------------------------------------
+
+  handshake(options: HandshakeOptions): HandshakeResult {
+    const { now } = options;
+    checkInteger('now', now);
+    if (options.id !== undefined) checkId('id', options.id, 1);
+    const offered = options.offered === undefined ? undefined : this.held(options.offered);
+    // SSL_set_session on the client switches it to the session's method: it speaks that
+    // version only, and the server negotiates it.
+    const protocol: Protocol = offered?.protocol ?? 'TLSv1.2';
+    if (!HANDSHAKE_PROTOCOLS.includes(protocol)) throw new RangeError(`a handshake cannot negotiate ${protocol}`);
+    const version = versionOf(protocol);
+
+    // ssl3_client_hello: the client sends the id only of a resumable session with an id.
+    const sentId = offered !== undefined && !offered.notResumable ? offered.id : Buffer.alloc(0);
+
+    // ssl23_accept / ssl3_accept, SSL_ST_BEFORE
+    this.counters.accept++;
+
+    // ssl3_get_client_hello -> ssl_get_prev_session
+    let session = this.getPrevSession(version, sentId, now);
+    const hit = session !== null;
+    if (session === null) session = this.getNewSession(protocol, version, options.id, now);
+
+    // ssl3_accept, SSL_ST_OK
+    this.updateCache(session, hit, now);
+    this.counters.acceptGood++;
+
+    // SSL_get1_session (+1 for the caller), then SSL_free of the connection (-1).
+    session.callerRefs++;
+    return { resumed: hit, session: session.handle };
+  }
+
+  /**
+   * ssl_get_prev_session, for a server without tickets, without a get-session callback,
+   * whose session-id context matches the session's: the cached session with a reference
+   * the connection owns, or null for a full handshake.
+   */
+  private getPrevSession(version: number, id: Buffer, now: number): SessionRecord | null {
+    if (id.length === 0) return null; // nothing to look up, no miss
+    if (this.mode & SSL_SESS_CACHE_NO_INTERNAL_LOOKUP) return null;
+    const found = this.table.retrieve({ version, id });
+    if (found === null) {
+      this.counters.misses++;
+      return null;
+    }
+    found.references++; // the connection's reference
+    if (found.timeout < now - found.time) {
+      this.counters.timeouts++;
+      this.removeSession(found);
+      this.release(found);
+      return null;
+    }
+    this.counters.hits++;
+    return found;
+  }
+
+  /**
+   * ssl_get_new_session(s, 1) plus ssl3_send_server_hello's truncation: a new session
+   * owned by the connection (one reference), or a thrown ERR_SESSION_ID_CONFLICT.
+   */
+  private getNewSession(protocol: Protocol, version: number, wanted: Buffer | undefined, now: number): SessionRecord {
+    const timeout = this.timeout === 0 ? METHOD_DEFAULT_TIMEOUT : this.timeout;
+    const id = wanted === undefined ? this.freshId(version) : Buffer.from(wanted);
+    if (this.table.retrieve({ version, id }) !== null) {
+      // SSL_has_matching_session_id: SSL_R_SSL_SESSION_ID_CONFLICT, the handshake fails
+      throw codedError(ERR_SESSION_ID_CONFLICT, `session id ${id.toString('hex')} is already cached`);
+    }
+    // Without SSL_SESS_CACHE_SERVER the server hands out an empty (single-use) id.
+    const sent = this.mode & SSL_SESS_CACHE_SERVER ? id : Buffer.alloc(0);
+    return this.newRecord(protocol, version, sent, now, timeout);
+  }
+
+  /** ssl_update_cache(s, SSL_SESS_CACHE_SERVER). */
+  private updateCache(session: SessionRecord, hit: boolean, now: number): void {
+    if (session.id.length === 0) return;
+    const mode = this.mode;
+    if (
+      mode & SSL_SESS_CACHE_SERVER &&
+      !hit &&
+      (mode & SSL_SESS_CACHE_NO_INTERNAL_STORE || this.addSession(session) === 1)
+    ) {
+      session.references++; // handed to the new-session callback, which keeps it
+      this.record('new', session);
+    }
+    // "auto flush every 255 connections": inside the handshake that will make
+    // accept_good 256, 512, ... (the counter is incremented after this function).
+    if (!(mode & SSL_SESS_CACHE_NO_AUTO_CLEAR) && mode & SSL_SESS_CACHE_SERVER) {
+      if ((this.counters.acceptGood & 0xff) === 0xff) this.flushSessions(now);
+    }
+  }
+
+  /** A deterministic 32-byte id not cached under `version` (def_generate_session_id retries). */
+  private freshId(version: number): Buffer {
+    for (;;) {
+      const id = createHash('sha256').update(`openssl-session-cache model id ${this.generatedIds++}`).digest();
+      if (this.table.retrieve({ version, id }) === null) return id;
+    }
+  }
+
+  // ---- OpenSSL's cache functions ----------------------------------------------------
+
+  /** SSL_CTX_add_session. */
+  private addSession(c: SessionRecord): 0 | 1 {
+    c.references++; // one reference for the hash and the list together
+    let s = this.table.insert(c);
+    if (s !== null && s !== c) {
+      // the same key under another object: drop the old one quietly
+      this.listRemove(s);
+      s.cached = false;
+      this.release(s);
+      s = null;
+    }
+    if (s === null) {
+      this.listAdd(c);
+      c.cached = true;
+      if (this.cacheSize > 0) {
+        while (this.table.count > this.cacheSize) {
+          const tail = this.list.values().next().value;
+          if (tail === undefined || !this.removeSessionLocked(tail)) break;
+          this.counters.cacheFull++;
+        }
+      }
+      return 1;
+    }
+    c.references--; // already cached: take the increment back (never the last reference)
+    return 0;
+  }
+
+  /** SSL_CTX_remove_session. */
+  private removeSession(c: SessionRecord): 0 | 1 {
+    return this.removeSessionLocked(c) ? 1 : 0;
+  }
+
+  /** remove_session_lock: the locking differs between callers, the effects do not. */
+  private removeSessionLocked(c: SessionRecord): boolean {
+    if (c.id.length === 0) return false;
+    if (this.table.retrieve(c) !== c) return false;
+    this.table.delete(c);
+    this.listRemove(c);
+    this.dropFromCache(c);
+    return true;
+  }
+
+  /** SSL_CTX_flush_sessions: lh_doall_arg with down_load forced to 0 during the walk. */
+  private flushSessions(t: number): void {
+    const saved = this.table.downLoad;
+    this.table.downLoad = 0;
+    this.table.doall((s) => {
+      if (t === 0 || t > s.time + s.timeout) {
+        this.table.delete(s);
+        this.listRemove(s);
+        this.dropFromCache(s);
+      }
+    });
+    this.table.downLoad = saved;
+  }
+
+  /** The tail shared by remove and flush: not_resumable, remove callback, free the cache's reference. */
+  private dropFromCache(s: SessionRecord): void {
+    s.cached = false;
+    s.notResumable = true;
+    s.references++; // the remove callback's recorder takes its own reference ...
+    this.record('remove', s);
+    this.release(s); // ... before the cache's is freed
+  }
+
+  /** SSL_SESSION_list_add: at the head. */
+  private listAdd(s: SessionRecord): void {
+    this.list.delete(s);
+    this.list.add(s);
+  }
+
+  /** SSL_SESSION_list_remove. */
+  private listRemove(s: SessionRecord): void {
+    this.list.delete(s);
+  }
+
+  // ---- references and handles -------------------------------------------------------
+
+  private newRecord(protocol: Protocol, version: number, id: Buffer, time: number, timeout: number): SessionRecord {
+    const record: SessionRecord = {
+      handle: this.nextHandle++,
+      protocol,
+      version,
+      id,
+      time,
+      timeout,
+      notResumable: false,
+      references: 1,
+      callerRefs: 0,
+      cached: false,
+    };
+    this.records.set(record.handle, record);
+    return record;
+  }
+
+  private record(type: 'new' | 'remove', record: SessionRecord): void {
+    this.events.push({ type, record });
+  }
+
+  /** A +1 reference handed to the caller. */
+  private giveNewReference(record: SessionRecord): SessionHandle {
+    record.references++;
+    record.callerRefs++;
+    return record.handle;
+  }
+
+  /** SSL_SESSION_free of one reference (whose owner has already been accounted for). */
+  private release(record: SessionRecord): void {
+    record.references--;
+    if (record.references < 0) throw new Error(`internal error: session ${record.handle} freed too often`);
+  }
+
+  /** The record behind a handle the caller holds a reference to. */
+  private held(h: SessionHandle): SessionRecord {
+    const record = this.records.get(h);
+    if (record === undefined) throw codedError(ERR_INVALID_HANDLE, `no session has handle ${String(h)}`);
+    if (record.callerRefs > 0) return record;
+    if (record.references === 0) throw codedError(ERR_SSL_FREED, `session ${h} has been freed`);
+    throw codedError(ERR_SSL_FREED, `the caller holds no reference to session ${h} (it is still alive in the cache)`);
+  }
+
+  // ---- diagnostics (not part of SessionCache) ---------------------------------------
+
+  /**
+   * Throws if the model's bookkeeping is inconsistent: every live session's reference
+   * count must equal cache + caller + pending-event references, and the hash and the
+   * list must hold the same sessions.
+   */
+  checkInvariants(): void {
+    const pending = new Map<SessionRecord, number>();
+    for (const { record } of this.events) pending.set(record, (pending.get(record) ?? 0) + 1);
+    for (const record of this.records.values()) {
+      const expected = (record.cached ? 1 : 0) + record.callerRefs + (pending.get(record) ?? 0);
+      if (record.references !== expected) {
+        throw new Error(`session ${record.handle}: references ${record.references}, expected ${expected}`);
+      }
+      if (record.cached !== this.list.has(record)) throw new Error(`session ${record.handle}: cached flag disagrees with the list`);
+      if (record.cached && this.table.retrieve(record) !== record) throw new Error(`session ${record.handle}: listed but not hashed`);
+    }
+    if (this.list.size !== this.table.count) throw new Error(`list has ${this.list.size} sessions, hash ${this.table.count}`);
+  }
+
+  /** The cached sessions in the order a flush would visit them (lhash bucket order); no references given. */
+  flushOrder(): SessionHandle[] {
+    return this.table.order().map((record) => record.handle);
+  }
+}
