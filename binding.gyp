@@ -19,6 +19,8 @@
         'native/cipher_table.cc',
         'native/handshake.cc',
         'native/x509_generator.cc',
+        'native/openssl_clock.cc',
+        'native/openssl_clock_time.c',
       ],
       # Node's include directory carries OpenSSL 3 headers: drop all of node-gyp's
       # defaults and use node-api-headers (C Node-API only) instead.

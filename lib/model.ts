@@ -17,6 +17,7 @@ import {
   CreateSessionOptions,
   DEFAULT_CACHE_SIZE,
   DEFAULT_CONTEXT_TIMEOUT,
+  ERR_HANDSHAKE_FAILED,
   ERR_INVALID_HANDLE,
   ERR_SESSION_ID_CONFLICT,
   ERR_SSL_FREED,
@@ -41,7 +42,15 @@ import {
 /** What the hash and comparison functions look at. */
 interface SessionKey {
   version: number;
+  /** session_id[0 .. session_id_length) */
   id: Buffer;
+  /**
+   * ssl_session_hash (1.0.2h): the first four bytes of the 32-byte session_id ARRAY,
+   * little-endian, whatever session_id_length says. Zero-padded ids hash on their
+   * bytes then zeros; a handshake session whose id the server truncated to length 0
+   * keeps the bytes it was generated with.
+   */
+  hash: number;
 }
 
 /** One SSL_SESSION object. */
@@ -66,10 +75,19 @@ interface RecordedEvent {
 
 type Counters = Omit<SessionCacheStats, 'number'>;
 
-/** ssl_session_hash (1.0.2h): the first four bytes of the id array, little-endian; bytes past the id are zero. */
-function sessionHash(key: SessionKey): number {
-  const byte = (i: number): number => (i < key.id.length ? key.id[i] : 0);
+/** The hash of a session_id array holding `bytes` followed by zeros. */
+function hashOfIdArray(bytes: Buffer): number {
+  const byte = (i: number): number => (i < bytes.length ? bytes[i] : 0);
   return byte(0) + byte(1) * 0x100 + byte(2) * 0x10000 + byte(3) * 0x1000000;
+}
+
+function sessionHash(key: SessionKey): number {
+  return key.hash;
+}
+
+/** A zeroed lookup key, as SSL_CTX_get_session-style lookups and SSL_has_matching_session_id build it. */
+function probe(version: number, id: Buffer): SessionKey {
+  return { version, id, hash: hashOfIdArray(id) };
 }
 
 /** ssl_session_cmp == 0: same ssl_version, same id length, same id bytes. */
@@ -140,7 +158,8 @@ export class CacheModel implements SessionCache {
     checkId('id', options.id);
     checkInteger('time', options.time);
     checkInteger('timeout', options.timeout);
-    const record = this.newRecord(protocol, version, Buffer.from(options.id), options.time, options.timeout);
+    const id = Buffer.from(options.id);
+    const record = this.newRecord(protocol, version, id, hashOfIdArray(id), options.time, options.timeout);
     record.callerRefs = 1;
     return record.handle;
   }
@@ -205,7 +224,7 @@ export class CacheModel implements SessionCache {
   get(id: Buffer, protocol: Protocol = 'TLSv1.2'): SessionHandle | undefined {
     const version = versionOf(protocol);
     checkId('id', id);
-    const found = this.table.retrieve({ version, id });
+    const found = this.table.retrieve(probe(version, id));
     if (found === null) return undefined;
     return this.giveNewReference(found);
   }
@@ -279,14 +298,15 @@ export class CacheModel implements SessionCache {
 
     // ssl3_client_hello: the client sends the id only of a resumable session with an id.
     const sentId = offered !== undefined && !offered.notResumable ? offered.id : Buffer.alloc(0);
+    this.checkResumableByOffered(offered, version, sentId, now);
 
     // ssl23_accept / ssl3_accept, SSL_ST_BEFORE
     this.counters.accept++;
 
-    // ssl3_get_client_hello -> ssl_get_prev_session
+    // ssl3_get_client_hello -> ssl_get_prev_session, else ssl_get_new_session
     let session = this.getPrevSession(version, sentId, now);
     const hit = session !== null;
-    if (session === null) session = this.getNewSession(protocol, version, options.id, now);
+    if (session === null) session = this.getNewSession(protocol, version, options.id, sentId, now);
 
     // ssl3_accept, SSL_ST_OK
     this.updateCache(session, hit, now);
@@ -298,6 +318,22 @@ export class CacheModel implements SessionCache {
   }
 
   /**
+   * Refuses (RangeError, nothing changed) a handshake the server would resume from a
+   * cached object other than the one the client offers: its outcome depends on master
+   * keys, which are outside the contract.
+   */
+  private checkResumableByOffered(offered: SessionRecord | undefined, version: number, sentId: Buffer, now: number): void {
+    if (offered === undefined || sentId.length === 0 || this.mode & SSL_SESS_CACHE_NO_INTERNAL_LOOKUP) return;
+    const cached = this.table.retrieve(probe(version, sentId));
+    if (cached !== null && cached !== offered && !(cached.timeout < now - cached.time)) {
+      throw new RangeError(
+        `session ${offered.handle} is offered but session ${cached.handle} has its key in the cache; ` +
+          'resuming from another object is outside the SessionCache contract',
+      );
+    }
+  }
+
+  /**
    * ssl_get_prev_session, for a server without tickets, without a get-session callback,
    * whose session-id context matches the session's: the cached session with a reference
    * the connection owns, or null for a full handshake.
@@ -305,7 +341,7 @@ export class CacheModel implements SessionCache {
   private getPrevSession(version: number, id: Buffer, now: number): SessionRecord | null {
     if (id.length === 0) return null; // nothing to look up, no miss
     if (this.mode & SSL_SESS_CACHE_NO_INTERNAL_LOOKUP) return null;
-    const found = this.table.retrieve({ version, id });
+    const found = this.table.retrieve(probe(version, id));
     if (found === null) {
       this.counters.misses++;
       return null;
@@ -323,18 +359,31 @@ export class CacheModel implements SessionCache {
 
   /**
    * ssl_get_new_session(s, 1) plus ssl3_send_server_hello's truncation: a new session
-   * owned by the connection (one reference), or a thrown ERR_SESSION_ID_CONFLICT.
+   * owned by the connection (one reference), or a thrown failed handshake.
    */
-  private getNewSession(protocol: Protocol, version: number, wanted: Buffer | undefined, now: number): SessionRecord {
+  private getNewSession(
+    protocol: Protocol,
+    version: number,
+    wanted: Buffer | undefined,
+    sentId: Buffer,
+    now: number,
+  ): SessionRecord {
     const timeout = this.timeout === 0 ? METHOD_DEFAULT_TIMEOUT : this.timeout;
-    const id = wanted === undefined ? this.freshId(version) : Buffer.from(wanted);
-    if (this.table.retrieve({ version, id }) !== null) {
-      // SSL_has_matching_session_id: SSL_R_SSL_SESSION_ID_CONFLICT, the handshake fails
+    const id = wanted === undefined ? this.freshId(version, sentId) : Buffer.from(wanted);
+    if (this.table.retrieve(probe(version, id)) !== null) {
+      // SSL_has_matching_session_id: SSL_R_SSL_SESSION_ID_CONFLICT, the server gives up
       throw codedError(ERR_SESSION_ID_CONFLICT, `session id ${id.toString('hex')} is already cached`);
     }
     // Without SSL_SESS_CACHE_SERVER the server hands out an empty (single-use) id.
     const sent = this.mode & SSL_SESS_CACHE_SERVER ? id : Buffer.alloc(0);
-    return this.newRecord(protocol, version, sent, now, timeout);
+    if (sentId.length > 0 && sent.equals(sentId)) {
+      // ssl3_get_server_hello: the client sees its own id echoed, takes the handshake
+      // for a resumption and aborts; the server never reaches SSL_ST_OK. (If it reads
+      // the client's alert it removes its session from the cache — this one is not in
+      // it, so nothing changes.)
+      throw codedError(ERR_HANDSHAKE_FAILED, `the server sent back the offered session id ${id.toString('hex')}`);
+    }
+    return this.newRecord(protocol, version, sent, hashOfIdArray(id), now, timeout);
   }
 
   /** ssl_update_cache(s, SSL_SESS_CACHE_SERVER). */
@@ -356,11 +405,11 @@ export class CacheModel implements SessionCache {
     }
   }
 
-  /** A deterministic 32-byte id not cached under `version` (def_generate_session_id retries). */
-  private freshId(version: number): Buffer {
+  /** A deterministic 32-byte id, neither cached under `version` nor `avoid` (def_generate_session_id retries). */
+  private freshId(version: number, avoid: Buffer): Buffer {
     for (;;) {
       const id = createHash('sha256').update(`openssl-session-cache model id ${this.generatedIds++}`).digest();
-      if (this.table.retrieve({ version, id }) === null) return id;
+      if (this.table.retrieve(probe(version, id)) === null && !id.equals(avoid)) return id;
     }
   }
 
@@ -444,12 +493,13 @@ export class CacheModel implements SessionCache {
 
   // ---- references and handles -------------------------------------------------------
 
-  private newRecord(protocol: Protocol, version: number, id: Buffer, time: number, timeout: number): SessionRecord {
+  private newRecord(protocol: Protocol, version: number, id: Buffer, hash: number, time: number, timeout: number): SessionRecord {
     const record: SessionRecord = {
       handle: this.nextHandle++,
       protocol,
       version,
       id,
+      hash,
       time,
       timeout,
       notResumable: false,

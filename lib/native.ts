@@ -58,6 +58,7 @@ export interface NativeContextHandle {
   setCipherList(list: string): void;
   addCaCertificates(pem: string | Buffer): number;
   setVerify(mode: number): void;
+  setNextSessionId(id: Buffer | undefined): void;
   setGetCallback(fn: ((id: Buffer) => NativeSessionHandle | undefined) | undefined): void;
   setEventMask(mask: number): void;
   takeEvents(): (number | NativeSessionHandle)[];
@@ -71,8 +72,9 @@ export interface NativeContextHandle {
 export interface NativeBinding {
   SslSessionHandle: NativeSessionHandleClass;
   SslContextHandle: new (kind: number) => NativeContextHandle;
-  setup(o: { OpenSSLError: typeof OpenSSLError }): void;
+  setup(o: { OpenSSLError: typeof OpenSSLError; Error: ErrorConstructor; TypeError: TypeErrorConstructor; RangeError: RangeErrorConstructor }): void;
   errorQueueDepth(): number;
+  setClock(seconds: number | undefined): void;
   handshake(
     client: NativeContextHandle,
     server: NativeContextHandle,
@@ -91,7 +93,8 @@ export const EVENT_REMOVE_SESSION = 2;
 
 function load(): NativeBinding {
   const b = bindings('openssl_session_cache') as NativeBinding;
-  b.setup({ OpenSSLError });
+  // the error classes of this realm, so native errors pass instanceof in vm contexts too
+  b.setup({ OpenSSLError, Error, TypeError, RangeError });
   return b;
 }
 

@@ -46,11 +46,14 @@
  * ## Session ids
  * 0–32 bytes (`SSL_MAX_SSL_SESSION_ID_LENGTH`); longer ids throw `RangeError`. The
  * 1.0.2h lookup hash reads the first 4 bytes of the fixed 32-byte id array whatever the
- * length; implementations must keep the bytes after the id zero (as `SSL_SESSION_new`
- * and a zeroed lookup key do). The handshake path of 1.0.2h builds its lookup key on
- * the stack without zeroing it, so offering a session whose id is 1–3 bytes long, or
- * giving a new session a 1–3-byte id, is not deterministic in the real library: the
- * differential tester must not do it.
+ * length, so the bytes after the id matter. `createSession` and `get` zero them (as
+ * `SSL_SESSION_new` and a zeroed lookup key do). A handshake in a mode without
+ * `SSL_SESS_CACHE_SERVER` generates an id and then sets its length to 0: the bytes stay
+ * and keep deciding the session's hash bucket (and so the order of a later flush, and
+ * that `get` of the empty id does not find it). The handshake path of 1.0.2h builds its
+ * lookup key on the stack without zeroing it, so offering a session whose id is 1–3
+ * bytes long, or giving a new session a 1–3-byte id, is not deterministic in the real
+ * library: the differential tester must not do it.
  */
 
 /** A session handle, allocated by the implementation (see the module comment). */
@@ -100,6 +103,11 @@ export const ERR_SSL_FREED = 'ERR_SSL_FREED';
 export const ERR_INVALID_HANDLE = 'ERR_INVALID_HANDLE';
 /** `SSL_R_SSL_SESSION_ID_CONFLICT`: the new session's id is already cached (handshake fails). */
 export const ERR_SESSION_ID_CONFLICT = 'ERR_SESSION_ID_CONFLICT';
+/**
+ * The client aborted the handshake: the server gave its new session the very id the
+ * client offered, so the client took the full handshake for a resumption.
+ */
+export const ERR_HANDSHAKE_FAILED = 'ERR_HANDSHAKE_FAILED';
 
 /** Context settings; each defaults to what `SSL_CTX_new(SSLv23_server_method())` sets. */
 export interface SessionCacheOptions {
@@ -160,7 +168,8 @@ export interface HandshakeOptions {
   now: number;
   /**
    * The id a full handshake gives its new session (via `generate_session_id`), 1–32
-   * bytes. Omitted: the implementation picks a fresh 32-byte id that is not cached.
+   * bytes. Omitted: the implementation picks a fresh 32-byte id that is neither cached
+   * nor the offered one.
    */
   id?: Buffer;
 }
@@ -267,10 +276,19 @@ export interface SessionCache {
    * One complete TLS handshake against this context as server (`SSL_accept` through
    * `ssl3_accept`'s `SSL_ST_OK`: `ssl_get_prev_session`, `ssl_get_new_session`,
    * `ssl_update_cache`), with a fresh client and a clean shutdown of both ends.
-   * Throws `RangeError` (nothing changed) if the offered session's protocol is not one
-   * of `HANDSHAKE_PROTOCOLS`; throws code `ERR_SESSION_ID_CONFLICT` if `id` is already
-   * cached under the negotiated protocol — the handshake then fails after the
-   * resumption attempt, whose effects (accept, counters, events) remain.
+   *
+   * Outside the contract, so throws `RangeError` with nothing changed: an offered
+   * session whose protocol is not one of `HANDSHAKE_PROTOCOLS`; an offered session that
+   * the server would resume from a DIFFERENT cached object with the same key (whether
+   * that handshake succeeds depends on the two objects' master keys, which this
+   * interface does not model).
+   *
+   * Failed handshakes (the resumption attempt's effects — accept, hits/misses/timeouts,
+   * an expiry removal and its event — remain; accept_good does not move; no handle is
+   * allocated): code `ERR_SESSION_ID_CONFLICT` if `id` is already cached under the
+   * negotiated protocol (the server refuses it); code `ERR_HANDSHAKE_FAILED` if the
+   * server sends the client back the id it offered in a full handshake (the client
+   * then expects a resumption and aborts; the server never completes).
    */
   handshake(options: HandshakeOptions): HandshakeResult;
 }

@@ -7,6 +7,7 @@
 
 #include "addon_data.h"
 #include "handshake.h"
+#include "openssl_clock.h"
 #include "x509_generator.h"
 #include "openssl_runtime.h"
 #include "ssl_context_handle.h"
@@ -38,7 +39,16 @@ Napi::Value JS_setup(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "setup: OpenSSLError must be a class").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  AddonData::Of(env)->errorConstructor = Napi::Persistent(ctor.As<Napi::Function>());
+  AddonData* d = AddonData::Of(env);
+  d->errorConstructor = Napi::Persistent(ctor.As<Napi::Function>());
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto keep = [&](const char* name, Napi::FunctionReference& slot) {
+    Napi::Value v = o.Get(name);
+    if (v.IsFunction()) slot = Napi::Persistent(v.As<Napi::Function>());
+  };
+  keep("Error", d->plainError);
+  keep("TypeError", d->typeError);
+  keep("RangeError", d->rangeError);
   return env.Undefined();
 }
 
@@ -67,6 +77,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("errorQueueDepth", Napi::Function::New<JS_errorQueueDepth>(env, "errorQueueDepth"));
   exports.Set("handshake", Napi::Function::New<handshake::JS_handshake>(env, "handshake"));
   exports.Set("generateSelfSigned", Napi::Function::New<x509_generator::JS_generateSelfSigned>(env, "generateSelfSigned"));
+  exports.Set("setClock", Napi::Function::New<openssl_clock::JS_setClock>(env, "setClock"));
   exports.Set("version", Napi::String::New(env, SSLeay_version(SSLEAY_VERSION)));
   exports.Set("versionNumber", Napi::Number::New(env, static_cast<double>(SSLeay())));
   exports.Set("headerVersionNumber", Napi::Number::New(env, static_cast<double>(OPENSSL_VERSION_NUMBER)));

@@ -37,7 +37,7 @@ void Throw(Napi::Env env, const char* what, const char* fallbackCode) {
     message += " failed";
   AddonData* d = AddonData::Of(env);
   if (d == nullptr || d->errorConstructor.IsEmpty()) {
-    Napi::Error::New(env, message).ThrowAsJavaScriptException();
+    napi_throw_error(env, fallbackCode, message.c_str());
     return;
   }
   Napi::Object err = d->errorConstructor.New(
@@ -45,18 +45,41 @@ void Throw(Napi::Env env, const char* what, const char* fallbackCode) {
   if (!env.IsExceptionPending()) Napi::Error(env, err).ThrowAsJavaScriptException();
 }
 
-void ThrowCoded(Napi::Env env, const char* code, const char* message) {
-  Napi::Error e = Napi::Error::New(env, message);
+namespace {
+// Throws `new cls(message)` from lib's realm when setup() provided the class, else the
+// addon realm's own error.
+void ThrowOf(Napi::Env env, Napi::FunctionReference& cls, napi_status (*fallback)(napi_env, const char*, const char*),
+             const char* code, const char* message) {
+  if (!cls.IsEmpty()) {
+    Napi::Object e = cls.New({Napi::String::New(env, message)});
+    if (env.IsExceptionPending()) return;
+    if (code != nullptr) e.Set("code", Napi::String::New(env, code));
+    Napi::Error(env, e).ThrowAsJavaScriptException();
+    return;
+  }
+  fallback(env, code, message);
+}
+}  // namespace
+
+Napi::Value MakeCoded(Napi::Env env, const char* code, const char* message) {
+  AddonData* d = AddonData::Of(env);
+  Napi::Object e = !d->plainError.IsEmpty() ? d->plainError.New({Napi::String::New(env, message)})
+                                            : Napi::Error::New(env, message).Value();
+  if (env.IsExceptionPending()) return env.Undefined();
   e.Set("code", Napi::String::New(env, code));
-  e.ThrowAsJavaScriptException();
+  return e;
+}
+
+void ThrowCoded(Napi::Env env, const char* code, const char* message) {
+  ThrowOf(env, AddonData::Of(env)->plainError, napi_throw_error, code, message);
 }
 
 void ThrowType(Napi::Env env, const char* message) {
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+  ThrowOf(env, AddonData::Of(env)->typeError, napi_throw_type_error, nullptr, message);
 }
 
 void ThrowRange(Napi::Env env, const char* message) {
-  Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
+  ThrowOf(env, AddonData::Of(env)->rangeError, napi_throw_range_error, nullptr, message);
 }
 
 }  // namespace openssl_error

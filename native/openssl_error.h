@@ -8,6 +8,8 @@ namespace openssl_error {
 void Throw(Napi::Env env, const char* what, const char* fallbackCode = "ERR_OPENSSL_FAILED");
 // Throws Error with a `code` property (ERR_SSL_FREED, ERR_SESSION_IN_OTHER_CONTEXT, ...).
 void ThrowCoded(Napi::Env env, const char* code, const char* message);
+// Makes (without throwing) an Error with a `code` property, from lib's realm if known.
+Napi::Value MakeCoded(Napi::Env env, const char* code, const char* message);
 void ThrowType(Napi::Env env, const char* message);
 void ThrowRange(Napi::Env env, const char* message);
 }  // namespace openssl_error

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 
 #include <cstring>
 #include <string>
@@ -58,6 +59,7 @@ Napi::Function SslContextHandle::Define(Napi::Env env) {
           InstanceMethod<&SslContextHandle::JS_setCipherList>("setCipherList"),
           InstanceMethod<&SslContextHandle::JS_addCaCertificates>("addCaCertificates"),
           InstanceMethod<&SslContextHandle::JS_setVerify>("setVerify"),
+          InstanceMethod<&SslContextHandle::JS_setNextSessionId>("setNextSessionId"),
           InstanceMethod<&SslContextHandle::JS_setGetCallback>("setGetCallback"),
           InstanceMethod<&SslContextHandle::JS_setEventMask>("setEventMask"),
           InstanceMethod<&SslContextHandle::JS_takeEvents>("takeEvents"),
@@ -175,9 +177,10 @@ SSL_SESSION* SslContextHandle::OnGet(SSL* ssl, unsigned char* id, int len, int* 
   bool foreign = s->next != nullptr && lh_SSL_SESSION_retrieve(self->ctx_->sessions, s) != s;
   CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
   if (foreign) {
-    Napi::Error e = Napi::Error::New(env, "getSessionCallback returned a session cached by another context");
-    e.Set("code", Napi::String::New(env, "ERR_SESSION_IN_OTHER_CONTEXT"));
-    if (self->callbackError_.IsEmpty()) self->callbackError_ = Napi::Reference<Napi::Value>::New(e.Value(), 1);
+    Napi::Value e = openssl_error::MakeCoded(env, "ERR_SESSION_IN_OTHER_CONTEXT",
+                                             "getSessionCallback returned a session cached by another context");
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    if (self->callbackError_.IsEmpty() && !e.IsUndefined()) self->callbackError_ = Napi::Reference<Napi::Value>::New(e, 1);
     return nullptr;
   }
   *copy = 1;  // OpenSSL takes its own reference
@@ -456,6 +459,38 @@ Napi::Value SslContextHandle::JS_setVerify(const Napi::CallbackInfo& info) {
   if (!Live(env) || !NumberArg(info, 0, "mode")) return env.Undefined();
   SSL_CTX_set_verify(ctx_, info[0].As<Napi::Number>().Int32Value(), nullptr);
   return env.Undefined();
+}
+
+// setNextSessionId(id | undefined): the next session a handshake creates on this context
+// gets `id` (SSL_CTX_set_generate_session_id, removed again once used).
+Napi::Value SslContextHandle::JS_setNextSessionId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  if (info.Length() > 0 && info[0].IsBuffer()) {
+    Napi::Buffer<uint8_t> id = info[0].As<Napi::Buffer<uint8_t>>();
+    if (id.Length() < 1 || id.Length() > SSL_MAX_SSL_SESSION_ID_LENGTH) {
+      openssl_error::ThrowRange(env, "id must be 1 to 32 bytes");
+      return env.Undefined();
+    }
+    nextSessionId_.assign(id.Data(), id.Data() + id.Length());
+    SSL_CTX_set_generate_session_id(ctx_, OnGenerateSessionId);
+  } else {
+    nextSessionId_.clear();
+    SSL_CTX_set_generate_session_id(ctx_, nullptr);
+  }
+  return env.Undefined();
+}
+
+int SslContextHandle::OnGenerateSessionId(const SSL* ssl, unsigned char* id, unsigned int* len) {
+  SslContextHandle* self = From(ssl->session_ctx);
+  if (self == nullptr || self->nextSessionId_.empty() || self->nextSessionId_.size() > *len) {
+    return RAND_pseudo_bytes(id, static_cast<int>(*len)) >= 0 ? 1 : 0;
+  }
+  std::memcpy(id, self->nextSessionId_.data(), self->nextSessionId_.size());
+  *len = static_cast<unsigned int>(self->nextSessionId_.size());
+  self->nextSessionId_.clear();
+  SSL_CTX_set_generate_session_id(self->ctx_, nullptr);
+  return 1;
 }
 
 Napi::Value SslContextHandle::JS_setGetCallback(const Napi::CallbackInfo& info) {

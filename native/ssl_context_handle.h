@@ -32,6 +32,7 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   static int OnNew(SSL* ssl, SSL_SESSION* s);
   static SSL_SESSION* OnGet(SSL* ssl, unsigned char* id, int len, int* copy);
   static SslContextHandle* From(SSL_CTX* ctx);
+  static int OnGenerateSessionId(const SSL* ssl, unsigned char* id, unsigned int* len);
 
   Napi::Value JS_add(const Napi::CallbackInfo& info);
   Napi::Value JS_remove(const Napi::CallbackInfo& info);
@@ -54,6 +55,7 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   Napi::Value JS_setCipherList(const Napi::CallbackInfo& info);
   Napi::Value JS_addCaCertificates(const Napi::CallbackInfo& info);
   Napi::Value JS_setVerify(const Napi::CallbackInfo& info);
+  Napi::Value JS_setNextSessionId(const Napi::CallbackInfo& info);
   Napi::Value JS_setGetCallback(const Napi::CallbackInfo& info);
   Napi::Value JS_setEventMask(const Napi::CallbackInfo& info);
   Napi::Value JS_takeEvents(const Napi::CallbackInfo& info);
@@ -76,4 +78,5 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   uint32_t* state_ = nullptr;  // state_[0]: queued events, readable from JS without a call
   Napi::FunctionReference getCallback_;
   Napi::Reference<Napi::Value> callbackError_;
+  std::vector<unsigned char> nextSessionId_;  // the id the next new session gets (conformance runs)
 };

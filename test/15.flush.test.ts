@@ -95,14 +95,16 @@ describe('flushSessions(t)', () => {
   });
 
   test('default t is now', () => {
+    // bounds the default t to [now - 50, now + 60]: a wrong default removes or keeps the wrong one
     const now = nowSec();
-    const expired = mk(now - 1000, 10);
-    const fresh = mk(now, 3600);
+    const expired = mk(now - 100, 50); // expired at now - 50
+    const fresh = mk(now - 10, 70); // expires at now + 60
     const future = mk(now + 3600, 0);
     [expired, fresh, future].forEach((s) => ctx.addSession(s));
     ctx.flushSessions();
     expect(sorted(listIds(ctx))).toEqual(sorted([fresh, future].map(h)));
     expect(expired.resumable).toBe(false);
+    expect(fresh.resumable).toBe(true);
   });
 
   test('time/timeout changed on a cached session (through a lookup object) are what flush sees', () => {

@@ -1,4 +1,5 @@
 // Shared helpers for the foundation tests. Nothing here fakes the library:
+import { types } from 'util';
 // these are only small conveniences (id builders, an event recorder, a DER reader).
 import { SslContext, SslSession } from '../../lib';
 
@@ -140,3 +141,20 @@ export const seq = (...parts: Buffer[]): Buffer => tlv(0x30, Buffer.concat(parts
 export const explicit = (n: number, inner: Buffer): Buffer => tlv(0xa0 + n, inner);
 
 export const nowSec = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * True for any Error, whatever realm created it. Errors thrown by the native addon are
+ * created in Node's main realm, while jest runs each test file in its own vm context, so
+ * `instanceof Error` / `toThrow(TypeError)` would be false for them inside jest only.
+ */
+export function isError(e: unknown): e is Error & Record<string, any> {
+  return e instanceof Error || types.isNativeError(e);
+}
+
+/** Asserts that fn throws an error of the given built-in kind (realm-independent). */
+export function expectKind(fn: () => unknown, kind: 'TypeError' | 'RangeError' | 'Error'): any {
+  const err = catchError(fn);
+  expect(isError(err)).toBe(true);
+  if (kind !== 'Error') expect(err.name).toBe(kind);
+  return err;
+}

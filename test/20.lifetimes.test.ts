@@ -1,0 +1,51 @@
+// Lifetimes under garbage collection (issue 2, section 3 "Lifetimes"): each JS object owns
+// one native reference, dropped by FinalizationRegistry when collected or at once by free().
+// Run in a child `node --expose-gc` so that gc() is real and the heap is private.
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+
+let result: Record<string, any>;
+
+beforeAll(() => {
+  const script = path.join(__dirname, 'fixtures', 'lifetimes.js');
+  const stdout = execFileSync(process.execPath, ['--expose-gc', script], {
+    encoding: 'utf8',
+    cwd: path.resolve(__dirname, '..'),
+    timeout: 120000,
+  });
+  const line = stdout.trim().split('\n').pop()!;
+  result = JSON.parse(line);
+});
+
+describe('reference counts under garbage collection', () => {
+  test('the child ran to the end', () => {
+    expect(result.error).toBeUndefined();
+    expect(result.survivedChurn).toBe(true);
+  });
+
+  test('a cached session whose JS object was collected stays cached: cache + lookup = 2', () => {
+    expect(result.cachedAfterGc).toEqual({ references: 2, time: 4242 });
+  });
+
+  test('collected lookup objects (getSession, sessions()) release their references', () => {
+    expect(result.beforeGcWithGarbage).toBe(8);
+    expect(result.afterGcGarbageCollected).toBe(2);
+  });
+
+  test('free() drops the reference at once; a later GC does not drop it twice', () => {
+    expect(result.freeBefore).toBe(3);
+    expect(result.freeAfterOtherFree).toBe(3);
+    expect(result.freeAfterKeepFree).toBe(2);
+    expect(result.freeAfterGc).toBe(2);
+  });
+
+  test('an event object nobody keeps is released when collected', () => {
+    expect(result.eventObjectCollected).toBe(1);
+  });
+
+  test('a collected context frees its cache references (SSL_CTX_free → flush(0))', () => {
+    expect(result.contextBeforeGc).toBe(2);
+    expect(result.contextAfterGc).toBe(1);
+    expect(result.contextAfterGcResumable).toBe(false);
+  });
+});
