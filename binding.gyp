@@ -18,6 +18,7 @@
         'native/ssl_session_handle.cc',
         'native/cipher_table.cc',
         'native/handshake.cc',
+        'native/tls_connection.cc',
         'native/x509_generator.cc',
         'native/openssl_clock.cc',
         'native/openssl_clock_time.c',

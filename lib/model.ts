@@ -6,8 +6,9 @@
  * Structure, as in OpenSSL:
  * - `table`: the `lhash` keyed by (ssl_version, id length, id bytes), hashed on the first
  *   four id bytes; modelled bucket by bucket because flush visits it in bucket order.
- * - `list`: the doubly linked LRU list. A Set in insertion order stands in for it: the
- *   last entry is `session_cache_head` (newest), the first is `session_cache_tail`.
+ * - `list`: the doubly linked list (newest at the head, evictions from the tail; lookups
+ *   never move entries). A Set in insertion order stands in for it: its last entry is
+ *   `session_cache_head`, its first `session_cache_tail`.
  * - one cache reference per cached session, shared by the hash and the list.
  */
 
@@ -85,14 +86,18 @@ function sessionHash(key: SessionKey): number {
   return key.hash;
 }
 
-/** A zeroed lookup key, as SSL_CTX_get_session-style lookups and SSL_has_matching_session_id build it. */
+/**
+ * A lookup key whose bytes after the id are zero: the binding's zeroed key for `get`,
+ * and (for ids of 4+ bytes, where the rest of the array does not matter) the stack keys
+ * of ssl_get_prev_session and SSL_has_matching_session_id.
+ */
 function probe(version: number, id: Buffer): SessionKey {
   return { version, id, hash: hashOfIdArray(id) };
 }
 
 /** ssl_session_cmp == 0: same ssl_version, same id length, same id bytes. */
-function sameKey(stored: SessionKey, probe: SessionKey): boolean {
-  return stored.version === probe.version && stored.id.equals(probe.id);
+function sameKey(stored: SessionKey, other: SessionKey): boolean {
+  return stored.version === other.version && stored.id.equals(other.id);
 }
 
 function codedError(code: string, message: string): Error {
@@ -298,7 +303,7 @@ export class CacheModel implements SessionCache {
 
     // ssl3_client_hello: the client sends the id only of a resumable session with an id.
     const sentId = offered !== undefined && !offered.notResumable ? offered.id : Buffer.alloc(0);
-    this.checkResumableByOffered(offered, version, sentId, now);
+    this.refuseForeignResumption(offered, version, sentId, now);
 
     // ssl23_accept / ssl3_accept, SSL_ST_BEFORE
     this.counters.accept++;
@@ -322,7 +327,7 @@ export class CacheModel implements SessionCache {
    * cached object other than the one the client offers: its outcome depends on master
    * keys, which are outside the contract.
    */
-  private checkResumableByOffered(offered: SessionRecord | undefined, version: number, sentId: Buffer, now: number): void {
+  private refuseForeignResumption(offered: SessionRecord | undefined, version: number, sentId: Buffer, now: number): void {
     if (offered === undefined || sentId.length === 0 || this.mode & SSL_SESS_CACHE_NO_INTERNAL_LOOKUP) return;
     const cached = this.table.retrieve(probe(version, sentId));
     if (cached !== null && cached !== offered && !(cached.timeout < now - cached.time)) {

@@ -25,7 +25,7 @@ export const raw = {
   SSL_remove_session: (ctx: SslContext, s: SslSession): number => (ctxOf(ctx), ctx.rawRemove(s)),
   SSL_CTX_flush_sessions: (ctx: SslContext, t: number): void => {
     ctxOf(ctx).flush(integer(t, 't', 0, LONG_MAX));
-    ctx.deliverEvents();
+    ctx.deliverEvents('flush');
   },
   SSL_CTX_sess_number: counter(0),
   SSL_CTX_sess_connect: counter(1),

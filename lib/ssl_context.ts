@@ -63,6 +63,14 @@ export interface SslContextStats {
   cacheFull: number;
 }
 
+/**
+ * Why OpenSSL removed a session (second argument of 'removeSession'):
+ * 'remove' removeSession()/raw remove; 'evict' an add pushed the cache over its size;
+ * 'flush' flushSessions(); 'free' the context was freed; 'handshake' a handshake found
+ * it expired, or a connection that ended without a clean shutdown dropped it.
+ */
+export type RemoveReason = 'remove' | 'evict' | 'flush' | 'free' | 'handshake';
+
 export type GetSessionCallback = (id: Buffer) => SslSession | undefined;
 
 /**
@@ -148,7 +156,7 @@ export class SslContext extends EventEmitter {
   }
 
   /** @internal delivers the events OpenSSL recorded during the last call */
-  deliverEvents(): void {
+  deliverEvents(reason: RemoveReason = 'handshake'): void {
     if (this.#state[0] === 0 || this.#delivering) return;
     this.#delivering = true;
     let failure: { error: unknown } | undefined;
@@ -157,9 +165,9 @@ export class SslContext extends EventEmitter {
         const flat = this[kHandle].takeEvents();
         for (let i = 0; i < flat.length; i += 2) {
           const session = SslSession[kFromHandle](flat[i + 1] as NativeSessionHandle);
-          const name = flat[i] === EVENT_NEW_SESSION ? 'newSession' : 'removeSession';
           try {
-            this.emit(name, session);
+            if (flat[i] === EVENT_NEW_SESSION) this.emit('newSession', session);
+            else this.emit('removeSession', session, reason);
           } catch (error) {
             if (!failure) failure = { error };
           }
@@ -181,14 +189,14 @@ export class SslContext extends EventEmitter {
           'Add a copy instead: SslSession.fromDER(session.toDER())',
       );
     }
-    if (this.#state[0] !== 0) this.deliverEvents();
+    if (this.#state[0] !== 0) this.deliverEvents('evict');
     return r;
   }
 
   /** @internal SSL_CTX_remove_session's integer */
   rawRemove(session: SslSession): number {
     const r = this[kHandle].remove(sessionHandle(session));
-    if (this.#state[0] !== 0) this.deliverEvents();
+    if (this.#state[0] !== 0) this.deliverEvents('remove');
     return r;
   }
 
@@ -213,7 +221,7 @@ export class SslContext extends EventEmitter {
   flushSessions(time?: number): void {
     const t = time === undefined ? Math.floor(Date.now() / 1000) : integer(time, 'time', 0, LONG_MAX);
     this[kHandle].flush(t);
-    if (this.#state[0] !== 0) this.deliverEvents();
+    if (this.#state[0] !== 0) this.deliverEvents('flush');
   }
 
   /** The cached session with this id and protocol (hash lookup, no counters), or undefined. */
@@ -257,6 +265,13 @@ export class SslContext extends EventEmitter {
 
   set sessionTimeout(seconds: number) {
     this[kHandle].setTimeout(integer(seconds, 'sessionTimeout', 0, INT_MAX));
+  }
+
+  /** SSL_OP_NO_TICKET cleared (true) or set (false): whether session tickets are used */
+  setTicketsEnabled(enabled: boolean): void {
+    if (typeof enabled !== 'boolean') throw new TypeError('enabled must be a boolean');
+    if (enabled) this[kHandle].clearOptions(SSL_OP_NO_TICKET);
+    else this[kHandle].setOptions(SSL_OP_NO_TICKET);
   }
 
   /** SSL_CTX_set_session_id_context */
@@ -326,7 +341,7 @@ export class SslContext extends EventEmitter {
     disown(this);
     this.#getSessionCallback = undefined;
     h.free();
-    if (this.#state[0] !== 0) this.deliverEvents();
+    if (this.#state[0] !== 0) this.deliverEvents('free');
   }
 
   [Symbol.dispose](): void {

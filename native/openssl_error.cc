@@ -8,7 +8,7 @@
 
 namespace openssl_error {
 
-void Throw(Napi::Env env, const char* what, const char* fallbackCode) {
+Napi::Value Make(Napi::Env env, const char* what, const char* fallbackCode) {
   Napi::Array list = Napi::Array::New(env);
   std::string first;
   unsigned long code;
@@ -37,12 +37,20 @@ void Throw(Napi::Env env, const char* what, const char* fallbackCode) {
     message += " failed";
   AddonData* d = AddonData::Of(env);
   if (d == nullptr || d->errorConstructor.IsEmpty()) {
-    napi_throw_error(env, fallbackCode, message.c_str());
-    return;
+    Napi::Error e = Napi::Error::New(env, message);
+    e.Set("code", Napi::String::New(env, fallbackCode));
+    e.Set("opensslErrors", list);
+    return e.Value();
   }
   Napi::Object err = d->errorConstructor.New(
       {Napi::String::New(env, message), list, Napi::String::New(env, fallbackCode)});
-  if (!env.IsExceptionPending()) Napi::Error(env, err).ThrowAsJavaScriptException();
+  if (env.IsExceptionPending()) return env.Undefined();
+  return err;
+}
+
+void Throw(Napi::Env env, const char* what, const char* fallbackCode) {
+  Napi::Value e = Make(env, what, fallbackCode);
+  if (!env.IsExceptionPending()) Napi::Error(env, e).ThrowAsJavaScriptException();
 }
 
 namespace {

@@ -6,6 +6,8 @@ namespace openssl_error {
 // Drains the calling thread's error queue into a new OpenSSLError and throws it.
 // `what` names the failed operation; the first queued reason completes the message.
 void Throw(Napi::Env env, const char* what, const char* fallbackCode = "ERR_OPENSSL_FAILED");
+// The same OpenSSLError, made but not thrown (undefined if making it threw).
+Napi::Value Make(Napi::Env env, const char* what, const char* fallbackCode = "ERR_OPENSSL_FAILED");
 // Throws Error with a `code` property (ERR_SSL_FREED, ERR_SESSION_IN_OTHER_CONTEXT, ...).
 void ThrowCoded(Napi::Env env, const char* code, const char* message);
 // Makes (without throwing) an Error with a `code` property, from lib's realm if known.

@@ -123,6 +123,13 @@ void SslContextHandle::FreeContext() {
   if (ctx_ == nullptr) return;
   SSL_CTX* c = ctx_;
   ctx_ = nullptr;
+  // Live connections (SSL_new) hold references too; then this free only drops ours and
+  // the flush happens when the last connection goes, possibly after this handle is
+  // gone: detach the back pointer so those callbacks find no handle.
+  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
+  int refs = c->references;
+  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
+  if (refs > 1) SSL_CTX_set_ex_data(c, openssl_runtime::ContextIndex(), nullptr);
   SSL_CTX_free(c);  // flushes the cache: remove callbacks record events (mask permitting)
 }
 

@@ -1,0 +1,174 @@
+import * as net from 'net';
+import { EVENT_NEW_SESSION, EVENT_REMOVE_SESSION } from './native';
+import { codedError } from './coded_error';
+import { SessionCacheMode } from './session_cache_mode';
+import { isSessionStore, SessionStore } from './session_store';
+import { RemoveReason, SslContext, SslContextOptions } from './ssl_context';
+import { SslSession } from './ssl_session';
+import { ClientHelloInfo } from './client_hello_parser';
+import { TLSSocket } from './tls_socket';
+import { integer, optionsObject } from './validate';
+
+export interface TlsServerOptions extends SslContextOptions {
+  /** use this context (shared across servers) instead of making one from the options */
+  context?: SslContext;
+  /** application-controlled session store; the context then runs with tickets off and
+   * NO_INTERNAL_STORE, and resumption is decided by what the store hands back */
+  sessionStore?: SessionStore;
+  /** longest wait for the store per handshake, ms (default 1000) */
+  sessionStoreTimeout?: number;
+  /** a handshake that takes longer is aborted, ms (default 30000; 0 = never) */
+  handshakeTimeout?: number;
+  /** allowed by node:net; passed to net.Server */
+  pauseOnConnect?: boolean;
+}
+
+/** default session id context: servers sharing a store must agree on it */
+const DEFAULT_SESSION_ID_CONTEXT = 'openssl-session-cache';
+
+/**
+ * A net.Server whose connections are TLSSockets run by OpenSSL 1.0.2. Events:
+ * 'secureConnection' (socket), 'tlsClientError' (err, socket), 'sessionStoreError' (err),
+ * 'sessionStored' (id) once the store accepted a new session, plus net.Server's own.
+ */
+export class TlsServer extends net.Server {
+  readonly context: SslContext;
+  readonly sessionStore: SessionStore | undefined;
+  readonly sessionStoreTimeout: number;
+  readonly handshakeTimeout: number;
+  readonly #ownsContext: boolean;
+
+  constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void) {
+    super({ pauseOnConnect: false });
+    const o = optionsObject(options, 'options') as TlsServerOptions;
+    if (o.sessionStore !== undefined && !isSessionStore(o.sessionStore)) {
+      throw new TypeError('options.sessionStore must implement get(id), set(id, der, ttl), delete(id)');
+    }
+    this.sessionStore = o.sessionStore;
+    this.sessionStoreTimeout = integer(o.sessionStoreTimeout ?? 1000, 'options.sessionStoreTimeout', 1, 2 ** 31 - 1);
+    this.handshakeTimeout = integer(o.handshakeTimeout ?? 30000, 'options.handshakeTimeout', 0, 2 ** 31 - 1);
+    if (o.context !== undefined) {
+      if (!(o.context instanceof SslContext)) throw new TypeError('options.context must be an SslContext');
+      this.context = o.context;
+      this.#ownsContext = false;
+    } else {
+      this.context = new SslContext({
+        ...o,
+        role: 'server',
+        // the product is about the id cache: tickets would bypass it
+        noTicket: o.noTicket ?? true,
+        sessionIdContext: o.sessionIdContext ?? DEFAULT_SESSION_ID_CONTEXT,
+      });
+      this.#ownsContext = true;
+    }
+    if (this.sessionStore) this.#attachStore(this.sessionStore);
+    if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
+    this.on('connection', (socket: net.Socket) => this.#onConnection(socket));
+    this.on('close', () => {
+      if (this.#ownsContext && !this.context.freed) this.context.free();
+    });
+  }
+
+  #attachStore(store: SessionStore): void {
+    const ctx = this.context;
+    ctx.sessionCacheMode = (ctx.sessionCacheMode & ~SessionCacheMode.NO_INTERNAL_LOOKUP) | SessionCacheMode.SERVER | SessionCacheMode.NO_INTERNAL_STORE;
+    ctx.setTicketsEnabled(false);
+    ctx.retainEvents(EVENT_NEW_SESSION | EVENT_REMOVE_SESSION);
+    ctx.on('newSession', (s: SslSession) => {
+      const id = s.id;
+      let der: Buffer;
+      try {
+        der = s.toDER();
+      } catch (e) {
+        this.emit('sessionStoreError', e);
+        return;
+      }
+      this.#withTimeout(store.set(id, der, s.timeout), 'set').then(
+        () => this.emit('sessionStored', id),
+        (e) => this.emit('sessionStoreError', e),
+      );
+    });
+    ctx.on('removeSession', (s: SslSession, reason: RemoveReason) => {
+      // revocation and expiry reach the store; local eviction, flush and free do not
+      if (reason !== 'remove' && reason !== 'handshake') return;
+      this.#withTimeout(store.delete(s.id), 'delete').catch((e) => this.emit('sessionStoreError', e));
+    });
+  }
+
+  #withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(codedError('ERR_SESSION_STORE_TIMEOUT', `session store ${what} took longer than ${this.sessionStoreTimeout} ms`)),
+        this.sessionStoreTimeout,
+      );
+      Promise.resolve(p).then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  // the ClientHello's session id is known: fetch it from the store unless cached
+  async #prefetch(hello: ClientHelloInfo): Promise<void> {
+    const store = this.sessionStore;
+    const id = hello.sessionId;
+    if (!store || !id || this.context.freed) return;
+    try {
+      const cached = this.context.getSession(id);
+      if (cached) {
+        cached.free();
+        return;
+      }
+      const der = await this.#withTimeout(store.get(id), 'get');
+      if (!der || this.context.freed) return;
+      const session = SslSession.fromDER(der);
+      try {
+        this.context.addSession(session);
+      } finally {
+        session.free(); // the cache holds its own reference
+      }
+    } catch (e) {
+      this.emit('sessionStoreError', e);
+    }
+  }
+
+  #onConnection(socket: net.Socket): void {
+    if (this.context.freed) {
+      socket.destroy();
+      return;
+    }
+    let tls: TLSSocket;
+    try {
+      tls = new TLSSocket({
+        socket,
+        isServer: true,
+        context: this.context,
+        handshakeTimeout: this.handshakeTimeout,
+        prefetch: this.sessionStore ? (hello) => this.#prefetch(hello) : undefined,
+      });
+    } catch (e) {
+      socket.destroy();
+      this.emit('tlsClientError', e, undefined);
+      return;
+    }
+    let secure = false;
+    tls.on('error', (err) => {
+      if (!secure) this.emit('tlsClientError', err, tls);
+    });
+    tls.once('secure', () => {
+      secure = true;
+      this.emit('secureConnection', tls);
+    });
+  }
+}
+
+/** node:tls-style factory. */
+export function createServer(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void): TlsServer {
+  return new TlsServer(options, secureConnectionListener);
+}

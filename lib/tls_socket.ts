@@ -1,0 +1,453 @@
+import { Duplex } from 'stream';
+import * as net from 'net';
+import { native, NativeSessionHandle } from './native';
+import { codedError } from './coded_error';
+import { kFromHandle, kHandle } from './internal';
+import { SslContext } from './ssl_context';
+import { SslSession } from './ssl_session';
+import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
+
+// flags of TlsConnection (native/tls_connection.h)
+const HANDSHAKE_DONE = 1;
+const PEER_CLOSED = 2;
+const FAILED = 4;
+const MORE_PLAINTEXT = 8;
+
+type CycleResult = [number, Buffer | undefined, Buffer | undefined, Error | undefined];
+
+interface NativeTlsConnection {
+  cycle(input?: Buffer): CycleResult;
+  write(data: Buffer): CycleResult;
+  shutdown(): CycleResult;
+  info(): [boolean, string, string | undefined, string | undefined, number, string | undefined, string | undefined];
+  peerCertificate(): RawPeerCertificate | undefined;
+  session(): NativeSessionHandle | undefined;
+  free(): void;
+}
+
+interface RawPeerCertificate {
+  subject: [string, string][];
+  issuer: [string, string][];
+  valid_from: string;
+  valid_to: string;
+  serialNumber?: string;
+  fingerprint: string;
+  fingerprint256: string;
+  raw?: Buffer;
+  subjectaltname?: string;
+}
+
+/** What getPeerCertificate() returns (the node:tls shape, main fields). */
+export interface PeerCertificate {
+  subject: Record<string, string>;
+  issuer: Record<string, string>;
+  valid_from: string;
+  valid_to: string;
+  serialNumber?: string;
+  fingerprint: string;
+  fingerprint256: string;
+  raw?: Buffer;
+  subjectaltname?: string;
+}
+
+/** @internal how a TLSSocket is set up by the server or connect() */
+export interface TLSSocketSetup {
+  socket: net.Socket;
+  isServer: boolean;
+  context: SslContext;
+  serverName?: string;
+  session?: SslSession;
+  verifyPeer?: boolean;
+  verifyHost?: string;
+  rejectUnauthorized?: boolean;
+  handshakeTimeout?: number;
+  /** server only: called with the ClientHello's session id before OpenSSL sees it */
+  prefetch?: (hello: ClientHelloInfo) => Promise<void> | void;
+}
+
+const NativeConnection = (native as unknown as { TlsConnection: new (ctx: unknown, server: boolean, opts: object) => NativeTlsConnection })
+  .TlsConnection;
+
+/**
+ * A TLS connection run by OpenSSL 1.0.2 over a net.Socket: a stream.Duplex of plaintext,
+ * shaped like node:tls's TLSSocket. Ciphertext from the socket is pumped through two
+ * memory BIOs (native TlsConnection); plaintext backpressure pauses the socket, socket
+ * backpressure holds back write callbacks.
+ */
+export class TLSSocket extends Duplex {
+  readonly encrypted = true;
+  /** true once the peer certificate verified (client side; false when unverified) */
+  authorized = false;
+  authorizationError: string | undefined;
+  readonly socket: net.Socket;
+  readonly context: SslContext;
+  readonly #isServer: boolean;
+  #conn: NativeTlsConnection | undefined;
+  #secure = false;
+  #pendingWrites: { data: Buffer; cb: (e?: Error | null) => void }[] = [];
+  #readPaused = false;
+  #handshakeTimer: NodeJS.Timeout | undefined;
+  #hello: ClientHelloParser | undefined;
+  #helloWaiting = false;
+  #peerClosed = false;
+  #sentShutdown = false;
+  #rejectUnauthorized: boolean;
+  #cycling = false;
+  #servername: string | undefined;
+
+  constructor(setup: TLSSocketSetup) {
+    super({ allowHalfOpen: false });
+    this.socket = setup.socket;
+    this.context = setup.context;
+    this.#isServer = setup.isServer;
+    this.#rejectUnauthorized = setup.rejectUnauthorized ?? true;
+    this.#servername = setup.serverName;
+    this.#conn = new NativeConnection(setup.context[kHandle], setup.isServer, {
+      serverName: setup.serverName,
+      session: setup.session ? setup.session[kHandle] : undefined,
+      verifyPeer: setup.verifyPeer ?? false,
+      verifyHost: setup.verifyHost,
+    });
+    if (setup.isServer && setup.prefetch) {
+      this.#hello = new ClientHelloParser();
+      this.#prefetch = setup.prefetch;
+    }
+    const timeout = setup.handshakeTimeout ?? 30000;
+    if (timeout > 0) {
+      this.#handshakeTimer = setTimeout(() => {
+        this.destroy(codedError('ERR_TLS_HANDSHAKE_TIMEOUT', `TLS handshake timed out after ${timeout} ms`));
+      }, timeout);
+      this.#handshakeTimer.unref?.();
+    }
+    const s = this.socket;
+    s.on('data', (chunk: Buffer) => this.#onData(chunk));
+    s.on('end', () => this.#onSocketEnd());
+    s.on('error', (err: Error) => this.destroy(err));
+    s.on('close', () => {
+      if (!this.destroyed) this.destroy(this.#secure ? undefined : codedError('ECONNRESET', 'socket closed before the TLS handshake completed'));
+    });
+    s.on('drain', () => this.#flushDrainWaiters());
+    if (!setup.isServer) {
+      if ((s as net.Socket & { connecting?: boolean }).connecting) s.once('connect', () => this.#cycle(undefined));
+      else process.nextTick(() => this.#cycle(undefined));
+    }
+  }
+
+  #prefetch: ((hello: ClientHelloInfo) => Promise<void> | void) | undefined;
+  #drainWaiters: (() => void)[] = [];
+
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  get remotePort(): number | undefined {
+    return this.socket.remotePort;
+  }
+
+  get localPort(): number | undefined {
+    return this.socket.localPort;
+  }
+
+  get servername(): string | undefined {
+    if (this.#isServer && this.#conn) return this.#conn.info()[6];
+    return this.#servername;
+  }
+
+  #onData(chunk: Buffer): void {
+    if (!this.#conn) return;
+    if (this.#hello) {
+      const parsed = this.#hello.push(chunk);
+      if (!parsed) return;
+      const buffered = this.#hello.buffered();
+      this.#hello = undefined;
+      const prefetch = this.#prefetch!;
+      this.#prefetch = undefined;
+      let pending: Promise<void> | void;
+      try {
+        pending = prefetch(parsed);
+      } catch {
+        pending = undefined;
+      }
+      if (pending && typeof (pending as Promise<void>).then === 'function') {
+        this.#helloWaiting = true;
+        this.socket.pause();
+        (pending as Promise<void>).then(
+          () => this.#resumeAfterHello(buffered),
+          () => this.#resumeAfterHello(buffered),
+        );
+        return;
+      }
+      this.#cycle(buffered);
+      return;
+    }
+    if (this.#helloWaiting) {
+      // cannot happen while paused, but never lose bytes
+      this.#hello = undefined;
+    }
+    this.#cycle(chunk);
+  }
+
+  #resumeAfterHello(buffered: Buffer): void {
+    this.#helloWaiting = false;
+    if (this.destroyed || !this.#conn) return;
+    this.#cycle(buffered);
+    if (!this.#readPaused) this.socket.resume();
+  }
+
+  // one pump step: ciphertext in, handshake, plaintext out, ciphertext out
+  #cycle(input: Buffer | undefined): void {
+    const conn = this.#conn;
+    if (!conn || this.#cycling) return;
+    this.#cycling = true;
+    let r: CycleResult;
+    try {
+      r = conn.cycle(input);
+    } catch (e) {
+      this.#cycling = false;
+      this.destroy(e as Error);
+      return;
+    } finally {
+      this.#cycling = false;
+    }
+    this.#afterOpenSSL();
+    const [flags, out, clear, error] = r;
+    if (out) this.socket.write(out);
+    if (flags & FAILED) {
+      this.destroy(error ?? codedError('ERR_TLS_FAILED', 'TLS failure'));
+      return;
+    }
+    if (flags & HANDSHAKE_DONE) this.#onSecure();
+    if (this.destroyed) return;
+    if (clear && clear.length > 0) {
+      if (!this.push(clear)) {
+        this.#readPaused = true;
+        this.socket.pause();
+      }
+    }
+    if (flags & PEER_CLOSED) this.#onPeerClosed();
+    else if (flags & MORE_PLAINTEXT && !this.#readPaused) setImmediate(() => this.#cycle(undefined));
+  }
+
+  // events and get-callback errors recorded during the OpenSSL call
+  #afterOpenSSL(): void {
+    const ctx = this.context;
+    if (ctx.freed) return;
+    const cbError = ctx.takeCallbackError();
+    try {
+      ctx.deliverEvents('handshake');
+    } catch (e) {
+      process.nextTick(() => this.emit('error', e));
+    }
+    if (cbError) process.nextTick(() => ctx.emit('error', cbError.error));
+  }
+
+  #onSecure(): void {
+    this.#secure = true;
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+    const info = this.#conn!.info();
+    this.authorized = info[4] === 0;
+    this.authorizationError = info[5];
+    if (!this.#isServer) {
+      if (!this.authorized && this.#rejectUnauthorized && this.#verifyRequested()) {
+        this.destroy(codedError('ERR_TLS_CERT_VERIFY', info[5] ?? 'certificate verify failed'));
+        return;
+      }
+      const der = this.#sessionDER();
+      if (der) this.emit('session', der);
+    }
+    this.emit('secure');
+    if (!this.#isServer) this.emit('secureConnect');
+    const pending = this.#pendingWrites;
+    this.#pendingWrites = [];
+    for (const w of pending) this._write(w.data, 'buffer' as BufferEncoding, w.cb);
+  }
+
+  #verifyRequested(): boolean {
+    return this.#rejectUnauthorized;
+  }
+
+  #onPeerClosed(): void {
+    if (this.#peerClosed) return;
+    this.#peerClosed = true;
+    // answer close_notify with ours, so OpenSSL keeps the session (clean shutdown)
+    this.#sendShutdown();
+    this.push(null);
+  }
+
+  #sendShutdown(): void {
+    if (this.#sentShutdown || !this.#conn || !this.#secure) return;
+    this.#sentShutdown = true;
+    try {
+      const [, out] = this.#conn.shutdown();
+      if (out && !this.socket.destroyed) this.socket.write(out);
+    } catch {
+      /* the connection is going away anyway */
+    }
+  }
+
+  #onSocketEnd(): void {
+    // TCP FIN; without a close_notify first this is a truncation: end the stream anyway
+    if (!this.#peerClosed) {
+      this.#peerClosed = true;
+      if (!this.#secure) {
+        this.destroy(codedError('ECONNRESET', 'the peer closed the connection during the TLS handshake'));
+        return;
+      }
+      this.push(null);
+    }
+    if (this.writableEnded || this.writableFinished) this.socket.end();
+  }
+
+  #flushDrainWaiters(): void {
+    const w = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const f of w) f();
+  }
+
+  override _read(): void {
+    if (this.#readPaused) {
+      this.#readPaused = false;
+      this.#cycle(undefined); // plaintext OpenSSL already holds
+      if (!this.#readPaused && !this.#helloWaiting && !this.socket.destroyed) this.socket.resume();
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (error?: Error | null) => void): void {
+    if (!this.#conn) {
+      cb(codedError('ERR_SSL_FREED', 'the TLS connection is closed'));
+      return;
+    }
+    if (!this.#secure) {
+      this.#pendingWrites.push({ data: chunk, cb });
+      return;
+    }
+    let r: CycleResult;
+    try {
+      r = this.#conn.write(chunk);
+    } catch (e) {
+      cb(e as Error);
+      return;
+    }
+    const [flags, out, , error] = r;
+    if (flags & FAILED) {
+      cb(error ?? codedError('ERR_TLS_FAILED', 'SSL_write failed'));
+      return;
+    }
+    if (out && !this.socket.write(out)) this.#drainWaiters.push(() => cb());
+    else cb();
+  }
+
+  override _final(cb: (error?: Error | null) => void): void {
+    const finish = () => {
+      this.#sendShutdown();
+      this.socket.end();
+      cb();
+    };
+    if (!this.#secure && this.#conn) {
+      // end() before the handshake finished: finish it first, then close
+      this.once('secure', finish);
+      return;
+    }
+    finish();
+  }
+
+  override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+    for (const w of this.#pendingWrites) w.cb(err ?? codedError('ERR_STREAM_DESTROYED', 'socket destroyed'));
+    this.#pendingWrites = [];
+    const conn = this.#conn;
+    this.#conn = undefined;
+    if (conn) {
+      try {
+        conn.free(); // SSL_free: an unshut, finished connection drops its session (1.0.2)
+      } catch {
+        /* reentrant free is refused; the GC frees it later */
+      }
+      this.#afterOpenSSL();
+    }
+    if (!this.socket.destroyed) {
+      if (err) this.socket.destroy();
+      else this.socket.end();
+    }
+    cb(err);
+  }
+
+  #sessionDER(): Buffer | undefined {
+    const s = this.getSslSession();
+    if (!s) return undefined;
+    try {
+      return s.toDER();
+    } catch {
+      return undefined;
+    } finally {
+      s.free();
+    }
+  }
+
+  /** The negotiated session as DER (node:tls shape), or undefined. */
+  getSession(): Buffer | undefined {
+    return this.#sessionDER();
+  }
+
+  /** The negotiated session as an SslSession (a new reference), or undefined. */
+  getSslSession(): SslSession | undefined {
+    const h = this.#conn?.session();
+    return h ? SslSession[kFromHandle](h) : undefined;
+  }
+
+  isSessionReused(): boolean {
+    return this.#conn ? this.#conn.info()[0] : false;
+  }
+
+  /** 'TLSv1.2', ... or null before the handshake */
+  getProtocol(): string | null {
+    if (!this.#conn || !this.#secure) return null;
+    return this.#conn.info()[1];
+  }
+
+  getCipher(): { name: string; standardName: string; version: string } | undefined {
+    if (!this.#conn || !this.#secure) return undefined;
+    const i = this.#conn.info();
+    if (!i[2]) return undefined;
+    return { name: i[2], standardName: i[2], version: i[3] ?? 'unknown' };
+  }
+
+  getPeerCertificate(): PeerCertificate | Record<string, never> {
+    const raw = this.#conn?.peerCertificate();
+    if (!raw) return {};
+    const obj = (pairs: [string, string][]) => {
+      const o: Record<string, string> = {};
+      for (const [k, v] of pairs) o[k] = k in o ? `${o[k]}\n${v}` : v;
+      return o;
+    };
+    return { ...raw, subject: obj(raw.subject), issuer: obj(raw.issuer) };
+  }
+
+  /** node:net's setTimeout: 'timeout' after `ms` of socket inactivity */
+  setTimeout(ms: number, callback?: () => void): this {
+    this.socket.setTimeout(ms);
+    if (callback) this.once('timeout', callback);
+    if (!this.#timeoutForwarded) {
+      this.#timeoutForwarded = true;
+      this.socket.on('timeout', () => this.emit('timeout'));
+    }
+    return this;
+  }
+  #timeoutForwarded = false;
+
+  setNoDelay(noDelay?: boolean): this {
+    this.socket.setNoDelay(noDelay);
+    return this;
+  }
+
+  setKeepAlive(enable?: boolean, delay?: number): this {
+    this.socket.setKeepAlive(enable, delay);
+    return this;
+  }
+
+  address(): net.AddressInfo | object {
+    return this.socket.address();
+  }
+}

@@ -1,0 +1,361 @@
+#include "tls_connection.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <string>
+
+#include "openssl_error.h"
+#include "ssl_context_handle.h"
+#include "ssl_session_handle.h"
+
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kReadLimit = 1024 * 1024;  // plaintext per cycle() before yielding
+
+Napi::Value Drain(Napi::Env env, BIO* bio) {
+  size_t n = BIO_ctrl_pending(bio);
+  if (n == 0) return env.Undefined();
+  Napi::Buffer<char> out = Napi::Buffer<char>::New(env, n);
+  int got = BIO_read(bio, out.Data(), static_cast<int>(n));
+  if (got <= 0) return env.Undefined();
+  return got == static_cast<int>(n) ? out : Napi::Buffer<char>::Copy(env, out.Data(), static_cast<size_t>(got));
+}
+
+std::string BioText(BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  return std::string(data ? data : "", n > 0 ? static_cast<size_t>(n) : 0);
+}
+
+Napi::Array NameEntries(Napi::Env env, X509_NAME* name) {
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t k = 0;
+  for (int i = 0; i < X509_NAME_entry_count(name); i++) {
+    X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
+    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+    const char* key = nid != NID_undef ? OBJ_nid2sn(nid) : "UNDEF";
+    unsigned char* utf8 = nullptr;
+    int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+    if (len < 0) continue;
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::String::New(env, key));
+    pair.Set(1u, Napi::String::New(env, reinterpret_cast<char*>(utf8), static_cast<size_t>(len)));
+    OPENSSL_free(utf8);
+    out.Set(k++, pair);
+  }
+  return out;
+}
+
+std::string TimeText(ASN1_TIME* t) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return "";
+  ASN1_TIME_print(bio, t);
+  std::string s = BioText(bio);
+  BIO_free(bio);
+  return s;
+}
+
+std::string Fingerprint(X509* cert, const EVP_MD* md) {
+  unsigned char buf[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(cert, md, buf, &n) != 1) return "";
+  static const char hex[] = "0123456789ABCDEF";
+  std::string s;
+  for (unsigned int i = 0; i < n; i++) {
+    if (i) s += ':';
+    s += hex[buf[i] >> 4];
+    s += hex[buf[i] & 15];
+  }
+  return s;
+}
+
+}  // namespace
+
+Napi::Function TlsConnection::Define(Napi::Env env) {
+  return DefineClass(env, "TlsConnection",
+                     {
+                         InstanceMethod<&TlsConnection::JS_cycle>("cycle"),
+                         InstanceMethod<&TlsConnection::JS_write>("write"),
+                         InstanceMethod<&TlsConnection::JS_shutdown>("shutdown"),
+                         InstanceMethod<&TlsConnection::JS_info>("info"),
+                         InstanceMethod<&TlsConnection::JS_peerCertificate>("peerCertificate"),
+                         InstanceMethod<&TlsConnection::JS_session>("session"),
+                         InstanceMethod<&TlsConnection::JS_free>("free"),
+                     });
+}
+
+// new TlsConnection(contextHandle, isServer, { serverName?, session?, verifyPeer?, verifyHost? })
+TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) {
+  Napi::Env env = info.Env();
+  SslContextHandle* ctx = SslContextHandle::FromValue(env, info[0]);
+  if (ctx == nullptr) return;
+  server_ = info.Length() > 1 && info[1].ToBoolean().Value();
+  Napi::Object opts = info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
+  ErrorQueueGuard guard;
+  ssl_ = SSL_new(ctx->ctx());
+  encIn_ = BIO_new(BIO_s_mem());
+  encOut_ = BIO_new(BIO_s_mem());
+  if (ssl_ == nullptr || encIn_ == nullptr || encOut_ == nullptr) {
+    if (encIn_) BIO_free(encIn_);
+    if (encOut_) BIO_free(encOut_);
+    encIn_ = encOut_ = nullptr;
+    openssl_error::Throw(env, "SSL_new");
+    return;
+  }
+  // an empty memory BIO reports "retry" rather than EOF
+  BIO_set_mem_eof_return(encIn_, -1);
+  BIO_set_mem_eof_return(encOut_, -1);
+  SSL_set_bio(ssl_, encIn_, encOut_);
+  SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
+  contextRef_ = Napi::Persistent(info[0].As<Napi::Object>());
+  if (server_) {
+    SSL_set_accept_state(ssl_);
+    return;
+  }
+  SSL_set_connect_state(ssl_);
+  Napi::Value name = opts.Get("serverName");
+  if (name.IsString()) {
+    std::string n = name.As<Napi::String>().Utf8Value();
+    if (SSL_set_tlsext_host_name(ssl_, n.c_str()) != 1) {
+      openssl_error::Throw(env, "SSL_set_tlsext_host_name");
+      return;
+    }
+  }
+  Napi::Value session = opts.Get("session");
+  if (!session.IsUndefined() && !session.IsNull()) {
+    SslSessionHandle* s = SslSessionHandle::FromValue(env, session);
+    if (s == nullptr) return;
+    if (SSL_set_session(ssl_, s->session()) != 1) {
+      openssl_error::Throw(env, "SSL_set_session");
+      return;
+    }
+  }
+  bool verify = opts.Get("verifyPeer").ToBoolean().Value();
+  SSL_set_verify(ssl_, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  Napi::Value host = opts.Get("verifyHost");
+  if (host.IsString()) {
+    std::string h = host.As<Napi::String>().Utf8Value();
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+    // an IP literal is checked against IP SANs, anything else as a DNS name
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, h.c_str()) != 1) {
+      ERR_clear_error();
+      X509_VERIFY_PARAM_set1_host(param, h.c_str(), 0);
+    }
+  }
+}
+
+TlsConnection::~TlsConnection() { Release(); }
+
+void TlsConnection::Release() {
+  if (ssl_ != nullptr) {
+    SSL_free(ssl_);  // frees both BIOs
+    ssl_ = nullptr;
+  }
+  if (!contextRef_.IsEmpty()) contextRef_.Reset();
+}
+
+bool TlsConnection::Live(Napi::Env env) {
+  if (busy_) {
+    openssl_error::ThrowCoded(env, "ERR_TLS_REENTRANT", "TlsConnection called from inside its own OpenSSL call");
+    return false;
+  }
+  if (ssl_ != nullptr) return true;
+  openssl_error::ThrowCoded(env, "ERR_SSL_FREED", "the TLS connection has been freed");
+  return false;
+}
+
+Napi::Value TlsConnection::Result(Napi::Env env, uint32_t flags, const std::vector<char>* clear, Napi::Value error) {
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, Napi::Number::New(env, flags));
+  out.Set(1u, Drain(env, encOut_));
+  out.Set(2u, clear != nullptr && !clear->empty() ? Napi::Value(Napi::Buffer<char>::Copy(env, clear->data(), clear->size()))
+                                                   : env.Undefined());
+  out.Set(3u, error);
+  return out;
+}
+
+Napi::Value TlsConnection::Fail(Napi::Env env, uint32_t flags, const char* what) {
+  Napi::Value e = openssl_error::Make(env, what, "ERR_TLS_FAILED");
+  if (env.IsExceptionPending()) env.GetAndClearPendingException();
+  return Result(env, flags | kFailed, nullptr, e);
+}
+
+// cycle(ciphertext | undefined): feed bytes from the peer, advance the handshake, read
+// whatever plaintext is ready.
+Napi::Value TlsConnection::JS_cycle(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ErrorQueueGuard guard;
+  if (info.Length() > 0 && info[0].IsBuffer()) {
+    Napi::Buffer<char> in = info[0].As<Napi::Buffer<char>>();
+    if (in.Length() > 0 && BIO_write(encIn_, in.Data(), static_cast<int>(in.Length())) != static_cast<int>(in.Length())) {
+      return Fail(env, 0, "BIO_write");
+    }
+  }
+  uint32_t flags = 0;
+  busy_ = true;
+  if (!handshakeDone_) {
+    int r = SSL_do_handshake(ssl_);
+    if (r == 1) {
+      handshakeDone_ = true;
+      flags |= kHandshakeDone;
+    } else {
+      int e = SSL_get_error(ssl_, r);
+      busy_ = false;
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Result(env, flags | kWantsMoreInput, nullptr, env.Undefined());
+      return Fail(env, flags, "TLS handshake");
+    }
+  }
+  std::vector<char> clear;
+  for (;;) {
+    if (clear.size() >= kReadLimit) {
+      flags |= kMorePlaintext;
+      break;
+    }
+    size_t at = clear.size();
+    clear.resize(at + kReadChunk);
+    int n = SSL_read(ssl_, clear.data() + at, static_cast<int>(kReadChunk));
+    if (n > 0) {
+      clear.resize(at + static_cast<size_t>(n));
+      continue;
+    }
+    clear.resize(at);
+    int e = SSL_get_error(ssl_, n);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
+    if (e == SSL_ERROR_ZERO_RETURN) {
+      flags |= kPeerClosed;
+      break;
+    }
+    busy_ = false;
+    return Fail(env, flags, "SSL_read");
+  }
+  busy_ = false;
+  return Result(env, flags, &clear, env.Undefined());
+}
+
+// write(plaintext): SSL_write all of it (memory BIOs never block), return the ciphertext.
+Napi::Value TlsConnection::JS_write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    openssl_error::ThrowType(env, "write(data: Buffer)");
+    return env.Undefined();
+  }
+  ErrorQueueGuard guard;
+  Napi::Buffer<char> data = info[0].As<Napi::Buffer<char>>();
+  size_t off = 0;
+  busy_ = true;
+  while (off < data.Length()) {
+    int n = SSL_write(ssl_, data.Data() + off, static_cast<int>(data.Length() - off));
+    if (n <= 0) {
+      busy_ = false;
+      return Fail(env, 0, "SSL_write");
+    }
+    off += static_cast<size_t>(n);
+  }
+  busy_ = false;
+  return Result(env, 0, nullptr, env.Undefined());
+}
+
+// shutdown(): SSL_shutdown (sends close_notify), return the ciphertext to send.
+Napi::Value TlsConnection::JS_shutdown(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ErrorQueueGuard guard;
+  if (handshakeDone_) SSL_shutdown(ssl_);
+  return Result(env, 0, nullptr, env.Undefined());
+}
+
+// info() -> [reused, protocol, cipherName, cipherVersion, verifyResult, verifyError|undefined, servername|undefined]
+Napi::Value TlsConnection::JS_info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  Napi::Array out = Napi::Array::New(env, 7);
+  out.Set(0u, Napi::Boolean::New(env, SSL_session_reused(ssl_) == 1));
+  out.Set(1u, Napi::String::New(env, SSL_get_version(ssl_)));
+  const SSL_CIPHER* c = SSL_get_current_cipher(ssl_);
+  out.Set(2u, c ? Napi::Value(Napi::String::New(env, SSL_CIPHER_get_name(c))) : env.Undefined());
+  out.Set(3u, c ? Napi::Value(Napi::String::New(env, SSL_CIPHER_get_version(c))) : env.Undefined());
+  long v = SSL_get_verify_result(ssl_);
+  out.Set(4u, Napi::Number::New(env, static_cast<double>(v)));
+  out.Set(5u, v != X509_V_OK ? Napi::Value(Napi::String::New(env, X509_verify_cert_error_string(v))) : env.Undefined());
+  const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  out.Set(6u, sni ? Napi::Value(Napi::String::New(env, sni)) : env.Undefined());
+  return out;
+}
+
+// peerCertificate() -> { subject, issuer, valid_from, valid_to, serialNumber, fingerprint,
+//   fingerprint256, raw, subjectaltname } | undefined
+Napi::Value TlsConnection::JS_peerCertificate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  X509* cert = SSL_get_peer_certificate(ssl_);
+  if (cert == nullptr) return env.Undefined();
+  ErrorQueueGuard guard;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("subject", NameEntries(env, X509_get_subject_name(cert)));
+  o.Set("issuer", NameEntries(env, X509_get_issuer_name(cert)));
+  o.Set("valid_from", TimeText(X509_get_notBefore(cert)));
+  o.Set("valid_to", TimeText(X509_get_notAfter(cert)));
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(cert), nullptr);
+  if (bn) {
+    char* hex = BN_bn2hex(bn);
+    if (hex) {
+      o.Set("serialNumber", hex);
+      OPENSSL_free(hex);
+    }
+    BN_free(bn);
+  }
+  o.Set("fingerprint", Fingerprint(cert, EVP_sha1()));
+  o.Set("fingerprint256", Fingerprint(cert, EVP_sha256()));
+  int len = i2d_X509(cert, nullptr);
+  if (len > 0) {
+    Napi::Buffer<unsigned char> raw = Napi::Buffer<unsigned char>::New(env, static_cast<size_t>(len));
+    unsigned char* p = raw.Data();
+    i2d_X509(cert, &p);
+    o.Set("raw", raw);
+  }
+  GENERAL_NAMES* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names) {
+    std::string alt;
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+      GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
+      std::string item;
+      if (g->type == GEN_DNS) {
+        item = "DNS:" + std::string(reinterpret_cast<char*>(ASN1_STRING_data(g->d.dNSName)), ASN1_STRING_length(g->d.dNSName));
+      } else if (g->type == GEN_IPADD && ASN1_STRING_length(g->d.iPAddress) == 4) {
+        const unsigned char* a = ASN1_STRING_data(g->d.iPAddress);
+        item = "IP Address:" + std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." +
+               std::to_string(a[3]);
+      }
+      if (!item.empty()) alt += (alt.empty() ? "" : ", ") + item;
+    }
+    GENERAL_NAMES_free(names);
+    if (!alt.empty()) o.Set("subjectaltname", alt);
+  }
+  X509_free(cert);
+  return o;
+}
+
+Napi::Value TlsConnection::JS_session(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  SSL_SESSION* s = SSL_get1_session(ssl_);
+  if (s == nullptr) return env.Undefined();
+  return SslSessionHandle::Adopt(env, s);
+}
+
+Napi::Value TlsConnection::JS_free(const Napi::CallbackInfo& info) {
+  if (busy_) {
+    openssl_error::ThrowCoded(info.Env(), "ERR_TLS_REENTRANT", "TlsConnection freed from inside its own OpenSSL call");
+    return info.Env().Undefined();
+  }
+  Release();
+  return info.Env().Undefined();
+}

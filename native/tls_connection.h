@@ -1,0 +1,46 @@
+// TlsConnection: one SSL over two memory BIOs, pumped from JS (Node's TLSWrap is the
+// model): ciphertext from the socket goes in, plaintext and ciphertext come out.
+#pragma once
+#include <napi.h>
+#include <openssl/ssl.h>
+
+#include <vector>
+
+class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
+ public:
+  // flags returned by cycle()/write()/shutdown()
+  enum Flag : uint32_t {
+    kHandshakeDone = 1,     // the handshake completed during this call
+    kPeerClosed = 2,        // close_notify received
+    kFailed = 4,            // fatal error; the error object is returned too
+    kMorePlaintext = 8,     // the read limit was hit; call cycle() again
+    kWantsMoreInput = 16,   // the handshake needs more bytes from the peer
+  };
+
+  static Napi::Function Define(Napi::Env env);
+  explicit TlsConnection(const Napi::CallbackInfo& info);
+  ~TlsConnection() override;
+
+ private:
+  Napi::Value JS_cycle(const Napi::CallbackInfo& info);
+  Napi::Value JS_write(const Napi::CallbackInfo& info);
+  Napi::Value JS_shutdown(const Napi::CallbackInfo& info);
+  Napi::Value JS_info(const Napi::CallbackInfo& info);
+  Napi::Value JS_peerCertificate(const Napi::CallbackInfo& info);
+  Napi::Value JS_session(const Napi::CallbackInfo& info);
+  Napi::Value JS_free(const Napi::CallbackInfo& info);
+
+  // [flags, encOut|undefined, plaintext|undefined, error|undefined]
+  Napi::Value Result(Napi::Env env, uint32_t flags, const std::vector<char>* clear, Napi::Value error);
+  Napi::Value Fail(Napi::Env env, uint32_t flags, const char* what);
+  bool Live(Napi::Env env);
+  void Release();
+
+  SSL* ssl_ = nullptr;
+  BIO* encIn_ = nullptr;   // owned by ssl_
+  BIO* encOut_ = nullptr;  // owned by ssl_
+  bool server_ = false;
+  bool handshakeDone_ = false;
+  bool busy_ = false;  // recursion guard: OpenSSL may call into JS (get callback)
+  Napi::ObjectReference contextRef_;  // keeps the context handle alive while we live
+};
