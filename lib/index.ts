@@ -23,3 +23,4 @@ export { MemorySessionStore } from './memory_session_store';
 export type { MemorySessionStoreOptions } from './memory_session_store';
 export { ClientHelloParser } from './client_hello_parser';
 export type { ClientHelloInfo } from './client_hello_parser';
+export { setOpenSSLClock } from './openssl_clock';

@@ -18,6 +18,7 @@ export interface NativeSessionHandle {
   notResumable(): boolean;
   references(): number;
   same(other: NativeSessionHandle): boolean;
+  serial(): number;
   free(): void;
   freed(): boolean;
 }

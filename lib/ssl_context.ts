@@ -267,6 +267,15 @@ export class SslContext extends EventEmitter {
     this[kHandle].setTimeout(integer(seconds, 'sessionTimeout', 0, INT_MAX));
   }
 
+  /**
+   * The next session a handshake creates on this context gets `id`
+   * (SSL_CTX_set_generate_session_id, dropped once used); undefined cancels. For
+   * conformance runs that must name sessions deterministically.
+   */
+  setNextSessionId(id: Buffer | undefined): void {
+    this[kHandle].setNextSessionId(id === undefined ? undefined : checkLength(toBuffer(id, 'id'), 1, 32, 'id'));
+  }
+
   /** SSL_OP_NO_TICKET cleared (true) or set (false): whether session tickets are used */
   setTicketsEnabled(enabled: boolean): void {
     if (typeof enabled !== 'boolean') throw new TypeError('enabled must be a boolean');

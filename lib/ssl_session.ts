@@ -142,6 +142,14 @@ export class SslSession {
     return this[kHandle].same(other[kHandle]);
   }
 
+  /**
+   * A number naming the native SSL_SESSION object, the same for every SslSession around
+   * it (e.g. the one a getSession() lookup returns); never reused within the process.
+   */
+  get serial(): number {
+    return this[kHandle].serial();
+  }
+
   get freed(): boolean {
     return this[kHandle].freed();
   }

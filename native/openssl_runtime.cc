@@ -12,6 +12,7 @@ namespace {
 std::once_flag once;
 pthread_mutex_t* locks = nullptr;  // lives as long as the process: other threads may use it
 int context_index = -1;
+int session_index = -1;
 
 void LockingCallback(int mode, int n, const char*, int) {
   if (mode & CRYPTO_LOCK)
@@ -35,10 +36,12 @@ void Initialise() {
   ERR_load_crypto_strings();
   OpenSSL_add_all_algorithms();
   context_index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  session_index = SSL_SESSION_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
 }
 }  // namespace
 
 namespace openssl_runtime {
 void EnsureInitialised() { std::call_once(once, Initialise); }
 int ContextIndex() { return context_index; }
+int SessionIndex() { return session_index; }
 }  // namespace openssl_runtime

@@ -7,4 +7,6 @@ namespace openssl_runtime {
 void EnsureInitialised();
 // ex_data index under which an SSL_CTX points back to its SslContextHandle.
 int ContextIndex();
+// ex_data index holding an SSL_SESSION's serial number (SslSessionHandle::serial).
+int SessionIndex();
 }  // namespace openssl_runtime

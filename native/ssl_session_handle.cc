@@ -4,12 +4,14 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
 
 #include "addon_data.h"
 #include "cipher_table.h"
 #include "openssl_error.h"
+#include "openssl_runtime.h"
 
 namespace {
 
@@ -59,6 +61,7 @@ Napi::Function SslSessionHandle::Define(Napi::Env env) {
           InstanceMethod<&SslSessionHandle::JS_notResumable>("notResumable"),
           InstanceMethod<&SslSessionHandle::JS_references>("references"),
           InstanceMethod<&SslSessionHandle::JS_same>("same"),
+          InstanceMethod<&SslSessionHandle::JS_serial>("serial"),
           InstanceMethod<&SslSessionHandle::JS_free>("free"),
           InstanceMethod<&SslSessionHandle::JS_freed>("freed"),
       });
@@ -346,6 +349,23 @@ Napi::Value SslSessionHandle::JS_same(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   return Napi::Boolean::New(env, other->session_ == session_);
+}
+
+// serial(): a process-wide number naming the native SSL_SESSION object (assigned on first
+// use, kept in its ex_data), so JS can tell objects apart without seeing addresses.
+Napi::Value SslSessionHandle::JS_serial(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  static std::atomic<uintptr_t> next{1};
+  int idx = openssl_runtime::SessionIndex();
+  CRYPTO_w_lock(CRYPTO_LOCK_SSL_SESSION);
+  uintptr_t n = reinterpret_cast<uintptr_t>(SSL_SESSION_get_ex_data(session_, idx));
+  if (n == 0) {
+    n = next.fetch_add(1);
+    SSL_SESSION_set_ex_data(session_, idx, reinterpret_cast<void*>(n));
+  }
+  CRYPTO_w_unlock(CRYPTO_LOCK_SSL_SESSION);
+  return Napi::Number::New(env, static_cast<double>(n));
 }
 
 Napi::Value SslSessionHandle::JS_free(const Napi::CallbackInfo& info) {

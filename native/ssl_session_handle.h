@@ -37,6 +37,7 @@ class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
   Napi::Value JS_notResumable(const Napi::CallbackInfo& info);
   Napi::Value JS_references(const Napi::CallbackInfo& info);
   Napi::Value JS_same(const Napi::CallbackInfo& info);
+  Napi::Value JS_serial(const Napi::CallbackInfo& info);
   Napi::Value JS_free(const Napi::CallbackInfo& info);
   Napi::Value JS_freed(const Napi::CallbackInfo& info);
 
