@@ -1,0 +1,23 @@
+// `npm start` runs the demo: our 1.0.2 server, Node tls clients, and the application
+// deciding who resumes. It must run to completion, exit 0 and tell what happened.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..');
+const demo = path.join(root, 'dist', 'examples', 'demo.js');
+
+test('the demo is compiled by npm install (prepare) and runs to completion', () => {
+  expect(fs.existsSync(demo)).toBe(true);
+  const r = spawnSync(process.execPath, [demo], { cwd: root, encoding: 'utf8', timeout: 60000 });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const out = r.stdout;
+  // each visit, in order: full, resumed, full after revocation, full, resumed after restart
+  const seen = [...out.matchAll(/client saw: (RESUMED|FULL)/g)].map((m) => m[1]);
+  expect(seen).toEqual(['FULL', 'RESUMED', 'FULL', 'FULL', 'RESUMED']);
+  expect(out).toMatch(/OpenSSL 1\.0\.2h/);
+  expect(out).toMatch(/cached sessions:\n\s+id\s+age\s+timeout\s+resumable/);
+  expect(out).toMatch(/counters: accept 2, acceptGood 2, hits 1, misses 0/);
+  expect(out).toMatch(/summary: .* as expected/);
+});
