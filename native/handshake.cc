@@ -98,10 +98,15 @@ Napi::Value JS_handshake(const Napi::CallbackInfo& info) {
   }
   if (failedSide == nullptr && !(clientDone && serverDone)) failedSide = "handshake (no progress)";
   if (failedSide != nullptr) {
+    // Take the failing side's queue now: every 1.0.2 handshake entry point starts with
+    // ERR_clear_error(), so driving the peer first would erase the real reason.
+    std::string what = std::string("TLS handshake failed on the ") + failedSide;
+    Napi::Value error = openssl_error::Make(env, what.c_str(), "ERR_TLS_HANDSHAKE");
+    if (env.IsExceptionPending()) return env.Undefined();
     // the peer may still have an alert to read; let it, so both sides record the failure
     SSL_do_handshake(failedSide[0] == 'c' ? pair.server : pair.client);
-    std::string what = std::string("TLS handshake failed on the ") + failedSide;
-    openssl_error::Throw(env, what.c_str(), "ERR_TLS_HANDSHAKE");
+    ERR_clear_error();
+    Napi::Error(env, error).ThrowAsJavaScriptException();
     return env.Undefined();
   }
 

@@ -132,9 +132,11 @@ describe('protocol limits (SSL_OP_NO_*)', () => {
   });
 
   test("server minVersion 'TLSv1.2' with a client limited to TLSv1.1 fails", () => {
+    // ssl23_get_client_hello refuses the TLS 1.1 hello: SSL_R_UNSUPPORTED_PROTOCOL on the server
     const err = catchError(() => handshake(client({ maxVersion: 'TLSv1.1' }), server({ minVersion: 'TLSv1.2' })));
     expect(err).toBeInstanceOf(OpenSSLError);
     expect(err.opensslErrors.length).toBeGreaterThan(0);
+    expect(reasons(err)).toContain('unsupported protocol');
   });
 });
 

@@ -437,7 +437,8 @@ describe("DER from Node's own tls (OpenSSL 3)", () => {
     return new Promise((resolve, reject) => {
       const srv = tls.createServer({ cert: pki.cert, key: pki.key, minVersion: 'TLSv1.2', maxVersion }, (sock) => {
         sock.on('error', () => undefined);
-        sock.end();
+        // a write makes an OpenSSL 3 TLS 1.3 server send its NewSessionTicket messages
+        sock.end('bye');
       });
       srv.on('error', reject);
       srv.listen(0, '127.0.0.1', () => {
