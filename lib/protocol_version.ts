@@ -6,6 +6,7 @@ const BY_NAME: Record<string, number> = {
   'TLSv1.2': 0x0303,
   DTLSv1: 0xfeff,
   'DTLSv1.2': 0xfefd,
+  'DTLSv0.9': 0x0100, // DTLS1_BAD_VER (pre-RFC OpenSSL DTLS)
 };
 
 const BY_NUMBER = new Map<number, string>(Object.entries(BY_NAME).map(([k, v]) => [v, k]));

@@ -1,0 +1,220 @@
+/**
+ * Random operation sequences for differential runs. A `RandomOp` is abstract (small
+ * numbers choosing among pools); `resolveOp` turns it into a concrete scenario `Step`
+ * against the state of the run so far (the sessions named until then, the clock), so
+ * that any sub-sequence is again a valid sequence (which makes shrinking simple).
+ *
+ * The pools keep the sequences inside the contract's deterministic domain: ids of
+ * handshakes (new or offered) are never 1–3 bytes long, times and sizes are
+ * non-negative, modes use defined bits only, `get` never asks for the empty id.
+ */
+
+import { Prng } from './prng';
+import { Step } from './scenario';
+
+export const RANDOM_OP_KINDS = [
+  'create',
+  'free',
+  'add',
+  'remove',
+  'query',
+  'setSessionTime',
+  'setSessionTimeout',
+  'flush',
+  'advance',
+  'get',
+  'sessions',
+  'takeEvents',
+  'settings',
+  'setCacheSize',
+  'setTimeout',
+  'setCacheMode',
+  'handshake',
+  'burst',
+] as const;
+
+export type RandomOpKind = (typeof RANDOM_OP_KINDS)[number];
+
+export interface RandomOp {
+  kind: RandomOpKind;
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+}
+
+/** How often each kind is drawn (relative). */
+export const RANDOM_OP_WEIGHTS: Readonly<Record<RandomOpKind, number>> = {
+  create: 14,
+  free: 6,
+  add: 14,
+  remove: 5,
+  query: 6,
+  setSessionTime: 3,
+  setSessionTimeout: 3,
+  flush: 4,
+  advance: 6,
+  get: 5,
+  sessions: 3,
+  takeEvents: 8,
+  settings: 2,
+  setCacheSize: 3,
+  setTimeout: 2,
+  setCacheMode: 3,
+  handshake: 16,
+  burst: 0.08,
+};
+
+/** Ids for created sessions: shared first bytes (one hash bucket), other lengths, short ids, one too long. */
+const ID_POOL: readonly string[] = [
+  '01000000',
+  '0100000000000000',
+  '01000000' + 'ab'.repeat(28),
+  '02000000' + '11'.repeat(12),
+  '11000000aa',
+  '0200000011111111111111111111111111111111111111111111111111111111',
+  'ff00ff00' + '33'.repeat(8),
+  '0102',
+  '07',
+  '00'.repeat(33),
+  '21436587' + '44'.repeat(28),
+];
+
+/** Ids handshakes give their new sessions (4–32 bytes); some equal created ids. */
+const HANDSHAKE_ID_POOL: readonly string[] = [
+  '01000000',
+  '0100000000000000',
+  'c0ffee00' + '55'.repeat(28),
+  '0200000011111111111111111111111111111111111111111111111111111111',
+  '11000000aa',
+  'd00dfeed',
+];
+
+const PROTOCOLS = ['TLSv1.2', 'TLSv1.2', 'TLSv1.2', 'TLSv1', 'TLSv1.1', 'DTLSv1', 'SSLv3'] as const;
+const SESSION_TIMEOUTS = [0, 1, 5, 10, 60, 300, 100000] as const;
+const CONTEXT_TIMEOUTS = [0, 1, 10, 300] as const;
+const CACHE_SIZES = [0, 1, 2, 3, 4, 20480] as const;
+const ADVANCES = [1, 2, 5, 10, 60, 400] as const;
+/** SERVER, with NO_AUTO_CLEAR, NO_INTERNAL_STORE, NO_INTERNAL_LOOKUP, NO_INTERNAL; OFF; CLIENT; BOTH */
+const MODES = [0x2, 0x82, 0x202, 0x102, 0x302, 0x0, 0x1, 0x3, 0x2] as const;
+const QUERIES = ['references', 'resumable', 'getSessionId', 'getSessionProtocol', 'getSessionTime', 'getSessionTimeout'] as const;
+const SETTINGS = ['count', 'getCacheSize', 'getTimeout', 'getCacheMode', 'stats'] as const;
+/** a handle no implementation allocates in a run of at most a few hundred steps */
+export const INVALID_HANDLE = 999999;
+export const START_TIME = 1000000;
+
+const at = <T>(pool: readonly T[], n: number): T => pool[n % pool.length];
+
+/** The run's state that resolution reads; the differential runner keeps it up to date. */
+export interface RunState {
+  clock: number;
+  /** every session name seen so far, in order */
+  names: string[];
+  /** the hex id a session is known to have (created, or given by a handshake) */
+  idOf: Map<string, string>;
+}
+
+export function newRunState(): RunState {
+  return { clock: START_TIME, names: [], idOf: new Map() };
+}
+
+function pick(state: RunState, n: number): string | number {
+  if (state.names.length === 0 || n % 23 === 22) return INVALID_HANDLE;
+  return state.names[n % state.names.length];
+}
+
+/** Whether a session may be offered in a handshake: its id is not known to be 1–3 bytes. */
+function offerable(state: RunState, name: string | number): name is string {
+  if (typeof name !== 'string') return false;
+  const hex = state.idOf.get(name);
+  return hex === undefined || hex.length === 0 || hex.length >= 8;
+}
+
+/** A concrete step for `op` in `state`, or undefined when the op does not apply (it is skipped). */
+export function resolveOp(op: RandomOp, state: RunState): Step | undefined {
+  const { a, b, c, d } = op;
+  switch (op.kind) {
+    case 'create':
+      return {
+        op: 'createSession',
+        args: { id: at(ID_POOL, a), protocol: at(PROTOCOLS, b), time: state.clock - (c % 20), timeout: at(SESSION_TIMEOUTS, d) },
+      };
+    case 'free':
+      return { op: 'freeSession', args: { session: pick(state, a) } };
+    case 'add':
+      return { op: 'add', args: { session: pick(state, a) } };
+    case 'remove':
+      return { op: 'remove', args: { session: pick(state, a) } };
+    case 'query':
+      return { op: at(QUERIES, b), args: { session: pick(state, a) } };
+    case 'setSessionTime':
+      return { op: 'setSessionTime', args: { session: pick(state, a), time: state.clock - (b % 30) } };
+    case 'setSessionTimeout':
+      return { op: 'setSessionTimeout', args: { session: pick(state, a), timeout: at(SESSION_TIMEOUTS, b) } };
+    case 'flush':
+      return { op: 'flush', args: { t: a % 5 === 0 ? 0 : state.clock + (b % 21) - 10 } };
+    case 'advance':
+      state.clock += at(ADVANCES, a);
+      return undefined;
+    case 'get': {
+      const known = typeof pick(state, b) === 'string' ? state.idOf.get(pick(state, b) as string) : undefined;
+      const id = a % 3 === 0 && known !== undefined && known.length > 0 ? known : at(ID_POOL, b);
+      return { op: 'get', args: { id, protocol: at(PROTOCOLS, c) }, free: d % 2 === 0 };
+    }
+    case 'sessions':
+      return { op: 'sessions', free: a % 2 === 0 };
+    case 'takeEvents':
+      return { op: 'takeEvents', free: a % 3 !== 0 };
+    case 'settings':
+      return { op: at(SETTINGS, a) };
+    case 'setCacheSize':
+      return { op: 'setCacheSize', args: { size: at(CACHE_SIZES, a) } };
+    case 'setTimeout':
+      return { op: 'setTimeout', args: { timeout: at(CONTEXT_TIMEOUTS, a) } };
+    case 'setCacheMode':
+      return { op: 'setCacheMode', args: { mode: at(MODES, a) } };
+    case 'handshake': {
+      const args: Record<string, unknown> = { now: state.clock };
+      const offered = a % 3 === 0 ? undefined : pick(state, b);
+      if (offered !== undefined && (offerable(state, offered) || offered === INVALID_HANDLE)) args.offered = offered;
+      if (c % 4 === 2) args.id = at(HANDSHAKE_ID_POOL, d);
+      if (c % 4 === 3) {
+        const other = pick(state, d);
+        const hex = typeof other === 'string' ? state.idOf.get(other) : undefined;
+        if (hex !== undefined && hex.length >= 8) args.id = hex;
+      }
+      return { op: 'handshake', args, free: d % 2 === 0 };
+    }
+    case 'burst': {
+      const offered = pick(state, a);
+      if (!offerable(state, offered)) return undefined;
+      return { op: 'handshake', args: { offered, now: state.clock }, repeat: 250, free: true };
+    }
+  }
+}
+
+/** A readable form of an abstract op (fast-check prints these for counterexamples). */
+export function formatRandomOp(op: RandomOp): string {
+  return `${op.kind}(${op.a},${op.b},${op.c},${op.d})`;
+}
+
+/** Draws one op. */
+export function randomOp(prng: Prng): RandomOp {
+  const total = RANDOM_OP_KINDS.reduce((sum, k) => sum + RANDOM_OP_WEIGHTS[k], 0);
+  let x = prng.next() * total;
+  let kind: RandomOpKind = RANDOM_OP_KINDS[0];
+  for (const k of RANDOM_OP_KINDS) {
+    x -= RANDOM_OP_WEIGHTS[k];
+    if (x < 0) {
+      kind = k;
+      break;
+    }
+  }
+  return { kind, a: prng.below(64), b: prng.below(64), c: prng.below(64), d: prng.below(64) };
+}
+
+/** A sequence of 1..maxLength ops. */
+export function randomSequence(prng: Prng, maxLength: number): RandomOp[] {
+  const n = 1 + prng.below(maxLength);
+  return Array.from({ length: n }, () => randomOp(prng));
+}

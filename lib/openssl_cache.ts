@@ -1,0 +1,503 @@
+/**
+ * OpenSSLCache: the `SessionCache` contract (lib/session_cache.ts) implemented over the
+ * real OpenSSL 1.0.2h of this package — one server `SslContext` (SSL_OP_NO_TICKET, a
+ * fixed session-id context) and one client `SslContext` with the same session-id context
+ * for `handshake`.
+ *
+ * Bookkeeping:
+ * - handles are allocated the first time a native `SSL_SESSION` (named by
+ *   `SslSession.serial`) becomes visible: `createSession`, the new session of a full
+ *   handshake (first seen in its 'newSession' event, or in the result when no event
+ *   fires);
+ * - the adapter keeps one JS `SslSession` per reference the caller owns, and one per
+ *   recorded event not yet taken, so the native `SSL_SESSION.references` is exactly the
+ *   count the contract describes; nothing else is left holding a wrapper (lookups made
+ *   for the adapter's own checks are freed at once);
+ * - events are collected from the context's listeners in the order the facade emits
+ *   them (OpenSSL's order);
+ * - `handshake` pins the addon's `time(NULL)` to `now` and unpins it afterwards.
+ *
+ * Arguments are checked before OpenSSL is touched, including the contract's RangeError
+ * cases. Limits of the binding (documented, not modelled): ids of `createSession` must be
+ * 1–32 bytes (`SslSession.create`), `get` needs a 1–32-byte id (the native lookup refuses
+ * the empty id), and times, timeouts, cache sizes, modes and `flush` times must lie in
+ * the ranges the facade accepts (non-negative; modes with defined bits only).
+ */
+
+import { createHash } from 'node:crypto';
+import { handshake as runHandshake } from './handshake';
+import { kFromHandle, kHandle } from './internal';
+import { native } from './native';
+import { OpenSSLError } from './openssl_error';
+import { setOpenSSLClock } from './openssl_clock';
+import { generateSelfSigned } from './self_signed';
+import {
+  CreateSessionOptions,
+  DEFAULT_CACHE_SIZE,
+  DEFAULT_CONTEXT_TIMEOUT,
+  ERR_HANDSHAKE_FAILED,
+  ERR_INVALID_HANDLE,
+  ERR_SESSION_ID_CONFLICT,
+  ERR_SSL_FREED,
+  HANDSHAKE_PROTOCOLS,
+  HandshakeOptions,
+  HandshakeResult,
+  MAX_SESSION_ID_LENGTH,
+  PROTOCOL_VERSIONS,
+  Protocol,
+  SSL_SESS_CACHE_NO_INTERNAL_LOOKUP,
+  SSL_SESS_CACHE_SERVER,
+  SessionCache,
+  SessionCacheOptions,
+  SessionCacheStats,
+  SessionEvent,
+  SessionHandle,
+} from './session_cache';
+import { SslContext } from './ssl_context';
+import { SslSession } from './ssl_session';
+
+/** The session-id context shared by the server, the client and created sessions. */
+const SESSION_ID_CONTEXT = Buffer.from('openssl-session-cache');
+/** A cipher every handshake protocol (TLSv1 … TLSv1.2) offers and an RSA server accepts. */
+const CREATED_SESSION_CIPHER = 'AES128-SHA';
+/** Any 48 bytes: a resumption uses the cached object's key on both ends. */
+const CREATED_SESSION_MASTER_KEY = Buffer.alloc(48, 0x5a);
+
+export interface OpenSSLCacheOptions extends SessionCacheOptions {
+  /** the server's certificate and key (PEM); default a shared 1024-bit self-signed pair */
+  pki?: { cert: string; key: string };
+}
+
+interface Entry {
+  readonly handle: SessionHandle;
+  /** one wrapper per reference the caller owns */
+  readonly wrappers: SslSession[];
+}
+
+interface PendingEvent {
+  type: 'new' | 'remove';
+  session: SslSession;
+}
+
+let sharedPki: { cert: string; key: string } | undefined;
+
+/** A 1024-bit self-signed certificate made once per process (handshakes stay fast). */
+function defaultPki(): { cert: string; key: string } {
+  if (sharedPki === undefined) sharedPki = generateSelfSigned({ commonName: 'localhost', days: 3650, bits: 1024 });
+  return sharedPki;
+}
+
+function codedError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+function checkInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be a safe integer, got ${String(value)}`);
+}
+
+function checkId(name: string, id: Buffer, min: number): void {
+  if (!Buffer.isBuffer(id)) throw new TypeError(`${name} must be a Buffer`);
+  if (id.length < min || id.length > MAX_SESSION_ID_LENGTH) {
+    throw new RangeError(`${name} must be ${min}-${MAX_SESSION_ID_LENGTH} bytes, got ${id.length}`);
+  }
+}
+
+function versionOf(protocol: Protocol): number {
+  const version = Object.prototype.hasOwnProperty.call(PROTOCOL_VERSIONS, protocol) ? PROTOCOL_VERSIONS[protocol] : undefined;
+  if (version === undefined) throw new RangeError(`unknown protocol ${String(protocol)}`);
+  return version;
+}
+
+function protocolOf(version: number): Protocol {
+  for (const [name, v] of Object.entries(PROTOCOL_VERSIONS)) if (v === version) return name as Protocol;
+  throw new Error(`internal error: OpenSSL session has unknown ssl_version 0x${version.toString(16)}`);
+}
+
+function hasReason(error: OpenSSLError, reason: string): boolean {
+  return error.opensslErrors.some((e) => e.reason === reason);
+}
+
+export class OpenSSLCache implements SessionCache {
+  private readonly server: SslContext;
+  private readonly client: SslContext;
+  private readonly entries = new Map<SessionHandle, Entry>();
+  private readonly bySerial = new Map<number, Entry>();
+  private pending: PendingEvent[] = [];
+  private nextHandle = 1;
+  private generatedIds = 0;
+  private disposed = false;
+
+  constructor(options: OpenSSLCacheOptions = {}) {
+    const mode = options.mode ?? SSL_SESS_CACHE_SERVER;
+    const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
+    const timeout = options.timeout ?? DEFAULT_CONTEXT_TIMEOUT;
+    checkInteger('mode', mode);
+    checkInteger('cacheSize', cacheSize);
+    checkInteger('timeout', timeout);
+    const pki = options.pki ?? defaultPki();
+    this.server = new SslContext({
+      cert: pki.cert,
+      key: pki.key,
+      noTicket: true,
+      sessionIdContext: SESSION_ID_CONTEXT,
+      sessionCacheMode: mode,
+      sessionCacheSize: cacheSize,
+      sessionTimeout: timeout,
+    });
+    try {
+      this.client = new SslContext({ role: 'client', sessionIdContext: SESSION_ID_CONTEXT });
+    } catch (e) {
+      this.server.free();
+      throw e;
+    }
+    this.server.on('newSession', (session: SslSession) => this.recordEvent('new', session));
+    this.server.on('removeSession', (session: SslSession) => this.recordEvent('remove', session));
+  }
+
+  // ---- sessions ---------------------------------------------------------------------
+
+  createSession(options: CreateSessionOptions): SessionHandle {
+    this.live();
+    const protocol = options.protocol ?? 'TLSv1.2';
+    const version = versionOf(protocol);
+    checkId('id', options.id, 0);
+    checkInteger('time', options.time);
+    checkInteger('timeout', options.timeout);
+    if (options.id.length === 0) throw new RangeError('this adapter (SslSession.create) needs an id of 1-32 bytes');
+    const session = SslSession[kFromHandle](
+      native.SslSessionHandle.create(
+        Buffer.from(options.id),
+        version,
+        SESSION_ID_CONTEXT,
+        options.time,
+        options.timeout,
+        CREATED_SESSION_MASTER_KEY,
+        CREATED_SESSION_CIPHER,
+      ),
+    );
+    return this.adopt(session).handle;
+  }
+
+  freeSession(h: SessionHandle): void {
+    const entry = this.held(h);
+    const wrapper = entry.wrappers.pop() as SslSession;
+    wrapper.free();
+  }
+
+  references(h: SessionHandle): number {
+    return this.wrapperOf(h).references;
+  }
+
+  resumable(h: SessionHandle): boolean {
+    return this.wrapperOf(h).resumable;
+  }
+
+  getSessionId(h: SessionHandle): Buffer {
+    return Buffer.from(this.wrapperOf(h).id);
+  }
+
+  getSessionProtocol(h: SessionHandle): Protocol {
+    return protocolOf(this.wrapperOf(h)[kHandle].version());
+  }
+
+  getSessionTime(h: SessionHandle): number {
+    return this.wrapperOf(h).time;
+  }
+
+  setSessionTime(h: SessionHandle, time: number): void {
+    const wrapper = this.wrapperOf(h);
+    checkInteger('time', time);
+    wrapper.time = time;
+  }
+
+  getSessionTimeout(h: SessionHandle): number {
+    return this.wrapperOf(h).timeout;
+  }
+
+  setSessionTimeout(h: SessionHandle, timeout: number): void {
+    const wrapper = this.wrapperOf(h);
+    checkInteger('timeout', timeout);
+    wrapper.timeout = timeout;
+  }
+
+  // ---- the cache --------------------------------------------------------------------
+
+  add(h: SessionHandle): 0 | 1 {
+    return this.server.rawAdd(this.wrapperOf(h)) === 1 ? 1 : 0;
+  }
+
+  remove(h: SessionHandle): 0 | 1 {
+    return this.server.rawRemove(this.wrapperOf(h)) === 1 ? 1 : 0;
+  }
+
+  flush(t: number): void {
+    this.live();
+    checkInteger('t', t);
+    this.server.flushSessions(t);
+  }
+
+  get(id: Buffer, protocol: Protocol = 'TLSv1.2'): SessionHandle | undefined {
+    this.live();
+    const version = versionOf(protocol);
+    checkId('id', id, 0);
+    if (id.length === 0) throw new RangeError('the binding cannot look up the empty id (its get needs 1-32 bytes)');
+    const found = this.lookup(id, version);
+    return found === undefined ? undefined : this.adopt(found).handle;
+  }
+
+  sessions(): SessionHandle[] {
+    this.live();
+    return this.server.sessions().map((session) => this.adopt(session).handle);
+  }
+
+  count(): number {
+    this.live();
+    return this.server.sessionCount;
+  }
+
+  setCacheSize(size: number): number {
+    this.live();
+    checkInteger('size', size);
+    const old = this.server.sessionCacheSize;
+    this.server.sessionCacheSize = size;
+    return old;
+  }
+
+  getCacheSize(): number {
+    this.live();
+    return this.server.sessionCacheSize;
+  }
+
+  setTimeout(timeout: number): number {
+    this.live();
+    checkInteger('timeout', timeout);
+    const old = this.server.sessionTimeout;
+    this.server.sessionTimeout = timeout;
+    return old;
+  }
+
+  getTimeout(): number {
+    this.live();
+    return this.server.sessionTimeout;
+  }
+
+  setCacheMode(mode: number): number {
+    this.live();
+    checkInteger('mode', mode);
+    const old = this.server.sessionCacheMode;
+    this.server.sessionCacheMode = mode;
+    return old;
+  }
+
+  getCacheMode(): number {
+    this.live();
+    return this.server.sessionCacheMode;
+  }
+
+  stats(): SessionCacheStats {
+    this.live();
+    const s = this.server.stats;
+    return {
+      number: s.number,
+      connect: s.connect,
+      connectGood: s.connectGood,
+      connectRenegotiate: s.connectRenegotiate,
+      accept: s.accept,
+      acceptGood: s.acceptGood,
+      acceptRenegotiate: s.acceptRenegotiate,
+      hits: s.hits,
+      cbHits: s.cbHits,
+      misses: s.misses,
+      timeouts: s.timeouts,
+      cacheFull: s.cacheFull,
+    };
+  }
+
+  takeEvents(): SessionEvent[] {
+    this.live();
+    const taken = this.pending;
+    this.pending = [];
+    return taken.map(({ type, session }) => {
+      const entry = this.entryFor(session);
+      entry.wrappers.push(session); // the event's reference becomes the caller's
+      return { type, session: entry.handle };
+    });
+  }
+
+  // ---- handshakes -------------------------------------------------------------------
+
+  handshake(options: HandshakeOptions): HandshakeResult {
+    this.live();
+    const { now } = options;
+    checkInteger('now', now);
+    if (options.id !== undefined) checkId('id', options.id, 1);
+    const offered = options.offered === undefined ? undefined : this.wrapperOf(options.offered);
+    const protocol: Protocol = offered === undefined ? 'TLSv1.2' : protocolOf(offered[kHandle].version());
+    if (!HANDSHAKE_PROTOCOLS.includes(protocol)) throw new RangeError(`a handshake cannot negotiate ${protocol}`);
+    const version = versionOf(protocol);
+    if (now < 0) throw new RangeError('now must be a non-negative time for the OpenSSL clock');
+
+    // What the client will send: the id of a resumable session (ssl3_client_hello).
+    const sentId = offered !== undefined && offered.resumable ? offered.id : Buffer.alloc(0);
+    const resumes = this.checkResumption(offered, version, sentId, now);
+    // A full handshake gets the caller's id, or one chosen like CacheModel chooses it (so
+    // that the two implementations agree on ids even when the caller leaves them open).
+    const newId = resumes ? undefined : (options.id ?? this.freshId(version, sentId));
+
+    let result: ReturnType<typeof runHandshake>;
+    setOpenSSLClock(now);
+    try {
+      if (newId !== undefined) this.server.setNextSessionId(Buffer.from(newId));
+      result = runHandshake(this.client, this.server, offered === undefined ? {} : { session: offered });
+    } catch (e) {
+      if (e instanceof OpenSSLError) {
+        if (hasReason(e, 'ssl session id conflict') || this.conflictAfterFailure(e, newId, version)) {
+          throw Object.assign(codedError(ERR_SESSION_ID_CONFLICT, `session id ${newId?.toString('hex')} is already cached`), {
+            cause: e,
+          });
+        }
+        throw Object.assign(codedError(ERR_HANDSHAKE_FAILED, `the handshake failed: ${e.message}`), { cause: e });
+      }
+      throw e;
+    } finally {
+      try {
+        this.server.setNextSessionId(undefined);
+      } finally {
+        setOpenSSLClock(undefined);
+      }
+    }
+    result.clientSession.free();
+    const entry = this.adopt(result.serverSession);
+    return { resumed: result.resumed, session: entry.handle };
+  }
+
+  // ---- teardown ---------------------------------------------------------------------
+
+  /**
+   * Frees everything: the contexts (their caches; no events are recorded any more), the
+   * references the caller still holds and those of events not taken. Idempotent; every
+   * other method throws afterwards.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.server.removeAllListeners();
+    this.server.free();
+    this.client.free();
+    for (const entry of this.entries.values()) {
+      for (const w of entry.wrappers.splice(0)) w.free();
+    }
+    for (const { session } of this.pending.splice(0)) session.free();
+  }
+
+  /** Same as `dispose()`. */
+  free(): void {
+    this.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  private live(): void {
+    if (this.disposed) throw codedError(ERR_SSL_FREED, 'this OpenSSLCache has been disposed');
+  }
+
+  private recordEvent(type: 'new' | 'remove', session: SslSession): void {
+    // allocate the handle now: a handshake's new session becomes visible in its event
+    this.entryFor(session);
+    this.pending.push({ type, session });
+  }
+
+  /** The entry of a wrapper's native object, allocating the next handle on first sight. */
+  private entryFor(session: SslSession): Entry {
+    const serial = session.serial;
+    let entry = this.bySerial.get(serial);
+    if (entry === undefined) {
+      entry = { handle: this.nextHandle++, wrappers: [] };
+      this.bySerial.set(serial, entry);
+      this.entries.set(entry.handle, entry);
+    }
+    return entry;
+  }
+
+  /** Takes a wrapper holding one new reference as a caller reference. */
+  private adopt(session: SslSession): Entry {
+    const entry = this.entryFor(session);
+    entry.wrappers.push(session);
+    return entry;
+  }
+
+  private held(h: SessionHandle): Entry {
+    this.live();
+    const entry = this.entries.get(h);
+    if (entry === undefined) throw codedError(ERR_INVALID_HANDLE, `no session has handle ${String(h)}`);
+    if (entry.wrappers.length === 0) throw codedError(ERR_SSL_FREED, `the caller holds no reference to session ${h}`);
+    return entry;
+  }
+
+  private wrapperOf(h: SessionHandle): SslSession {
+    return this.held(h).wrappers[0];
+  }
+
+  /** lh_SSL_SESSION_retrieve with a zeroed key (a new reference, or undefined). */
+  private lookup(id: Buffer, version: number): SslSession | undefined {
+    const found = this.server[kHandle].get(Buffer.from(id), version);
+    return found === undefined ? undefined : SslSession[kFromHandle](found);
+  }
+
+  /**
+   * Whether the server will resume `offered`; throws the contract's RangeError (nothing
+   * touched) when it would resume from a different cached object with the same key.
+   */
+  private checkResumption(offered: SslSession | undefined, version: number, sentId: Buffer, now: number): boolean {
+    if (offered === undefined || sentId.length === 0) return false;
+    if (this.server.sessionCacheMode & SSL_SESS_CACHE_NO_INTERNAL_LOOKUP) return false;
+    const cached = this.lookup(sentId, version);
+    if (cached === undefined) return false;
+    try {
+      const expired = cached.timeout < now - cached.time;
+      if (expired) return false;
+      if (cached.serial !== offered.serial) {
+        const handle = this.bySerial.get(cached.serial)?.handle;
+        throw new RangeError(
+          `session ${this.bySerial.get(offered.serial)?.handle} is offered but session ${handle} has its key in the cache; ` +
+            'resuming from another object is outside the SessionCache contract',
+        );
+      }
+      return true;
+    } finally {
+      cached.free();
+    }
+  }
+
+  /**
+   * Whether a failed handshake was the server's SSL_R_SSL_SESSION_ID_CONFLICT although
+   * the error queue does not say so. The binding's handshake driver lets the peer run
+   * once more after a failure, and the client's ssl3_connect starts with
+   * ERR_clear_error(), so a server-side failure can arrive with an empty queue. The
+   * state decides then: a conflict leaves the conflicting session cached under the new
+   * id, while the other failure (the offered id sent back) needs that key to be free
+   * when the id was checked, and nothing is cached after that in a failed handshake.
+   */
+  private conflictAfterFailure(error: OpenSSLError, newId: Buffer | undefined, version: number): boolean {
+    if (error.opensslErrors.some((x) => x.reason !== null) || newId === undefined) return false;
+    const cached = this.lookup(newId, version);
+    if (cached === undefined) return false;
+    cached.free();
+    return true;
+  }
+
+  /** A 32-byte id that is neither cached under `version` nor `avoid`. */
+  private freshId(version: number, avoid: Buffer): Buffer {
+    for (;;) {
+      const id = createHash('sha256').update(`openssl-session-cache model id ${this.generatedIds++}`).digest();
+      if (id.equals(avoid)) continue;
+      const cached = this.lookup(id, version);
+      if (cached === undefined) return id;
+      cached.free();
+    }
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The conformance runner (issue 3, section 4): the built-in catalogue passes against real
+ * OpenSSL 1.0.2h (OpenSSLCache) and against the reference model; wrong expectations and
+ * broken implementations are reported with what differed; the CLI's table, exit status
+ * and --json output. The CLI tests run dist/cli.js (compiled by `npm install`'s prepare).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CacheModel } from '../lib/model';
+import { OpenSSLCache } from '../lib/openssl_cache';
+import {
+  CATALOGUE,
+  DifferentialRunner,
+  Scenario,
+  ScenarioRunner,
+  readScenarioFile,
+  runConformance,
+} from '../lib/conformance';
+
+const root = path.resolve(__dirname, '..');
+const cli = path.join(root, 'dist', 'cli.js');
+const brokenModel = path.join(__dirname, 'fixtures', 'broken_model.js');
+const example = path.join(root, 'examples', 'scenarios', 'full-control.json');
+
+const real = new ScenarioRunner((options) => new OpenSSLCache(options));
+const model = new ScenarioRunner((options) => new CacheModel(options));
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'conformance-'));
+});
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function writeScenario(name: string, scenario: unknown): string {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, JSON.stringify(scenario, null, 2));
+  return file;
+}
+
+function runCli(args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const wrongExpectation: Scenario = {
+  name: 'wrong-reference-count',
+  steps: [
+    { op: 'createSession', args: { id: '0a0b0c0d', time: 1000, timeout: 300 }, as: 'a' },
+    { op: 'add', args: { session: 'a' }, expect: 1 },
+    { op: 'references', args: { session: 'a' }, expect: 1, note: 'wrong: the cache holds one too' },
+    { op: 'count', expect: 1 },
+  ],
+};
+
+describe('the catalogue', () => {
+  test('has the cases of issue 3 that fit the SessionCache interface', () => {
+    const names = CATALOGUE.map((s) => s.name);
+    for (const name of [
+      'full-handshake-caches-and-announces',
+      'offered-session-resumes',
+      'removed-session-misses',
+      'no-internal-store-full-control',
+      'expired-session-times-out',
+      'size-limit-evicts-oldest-first',
+      'same-key-replaces-quietly',
+      'identical-add-returns-0',
+      'flush-boundary',
+      'auto-flush-in-256th-handshake',
+      'no-auto-clear-keeps-expired',
+      'protocol-is-part-of-the-key',
+    ]) {
+      expect(names).toContain(name);
+    }
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  test.each(CATALOGUE.map((s) => [s.name, s] as const))('%s passes against real OpenSSL', (_name, scenario) => {
+    expect(real.run(scenario)).toEqual({ name: scenario.name, passed: true, steps: scenario.steps.length, differences: [] });
+  });
+
+  test.each(CATALOGUE.map((s) => [s.name, s] as const))('%s passes against CacheModel', (_name, scenario) => {
+    expect(model.run(scenario)).toEqual({ name: scenario.name, passed: true, steps: scenario.steps.length, differences: [] });
+  });
+});
+
+describe('scenario files', () => {
+  test('the example scenario parses and passes against real OpenSSL and the model', () => {
+    const scenario = readScenarioFile(example);
+    expect(scenario.name).toBe('full-control');
+    expect(real.run(scenario).passed).toBe(true);
+    expect(model.run(scenario).passed).toBe(true);
+  });
+
+  test('a wrong expectation fails with a readable difference and stops at that step', () => {
+    const file = writeScenario('wrong.json', wrongExpectation);
+    const result = runConformance({ scenarioFiles: [file], noCatalogue: true });
+    expect(result.passed).toBe(false);
+    expect(result.rows).toEqual([
+      {
+        scenario: 'wrong-reference-count',
+        source: 'file',
+        passed: false,
+        differences: ['step 3 (references {"session":"a"}): expected 1, got 2'],
+      },
+    ]);
+  });
+
+  test('sessions are compared by name, errors by code, objects partially', () => {
+    const scenario: Scenario = {
+      name: 'mismatches',
+      steps: [
+        { op: 'handshake', args: { now: 1000 }, as: 's1' },
+        { op: 'createSession', args: { id: '0a0b0c0d', time: 1000, timeout: 300 }, as: 'a' },
+        { op: 'add', args: { session: 'a' } },
+        { op: 'sessions', expect: ['s1', 'a'] },
+      ],
+    };
+    expect(real.run(scenario).differences).toEqual(['step 4 (sessions): expected ["s1","a"], got ["a","s1"]']);
+    const thrown: Scenario = {
+      name: 'throws',
+      steps: [{ op: 'references', args: { session: 7 }, expect: { throws: 'ERR_SSL_FREED' } }],
+    };
+    expect(real.run(thrown).differences).toEqual([
+      expect.stringMatching(/^step 1 \(references \{"session":7\}\): expected it to throw ERR_SSL_FREED, it threw ERR_INVALID_HANDLE/),
+    ]);
+    const stats: Scenario = { name: 'stats', steps: [{ op: 'stats', expect: { accept: 0, hits: 1 } }] };
+    expect(real.run(stats).differences).toEqual(['step 1 (stats): hits: expected 1, got 0']);
+  });
+
+  test('malformed scenarios are reported, not crashed on', () => {
+    const unknownName: Scenario = { name: 'unknown-name', steps: [{ op: 'add', args: { session: 'nobody' } }] };
+    expect(real.run(unknownName)).toMatchObject({
+      passed: false,
+      differences: ['step 1: scenario error: add: argument "session": no session is named "nobody" yet'],
+    });
+    const file = writeScenario('bad.json', { name: 'bad', steps: [{ op: 'addSession' }] });
+    const result = runConformance({ scenarioFiles: [file], noCatalogue: true });
+    expect(result.passed).toBe(false);
+    expect(result.rows[0].differences[0]).toMatch(/step 1: unknown "op" "addSession"/);
+  });
+});
+
+describe('differential mode', () => {
+  test('a model whose identical add returns 1 diverges, reported as a minimal trace', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const broken = require(brokenModel) as { createCache: (o: object) => CacheModel };
+    const found = new DifferentialRunner((o) => new OpenSSLCache(o), broken.createCache).search(300, 1);
+    expect(found.divergence).toBeDefined();
+    const d = found.divergence!;
+    // minimal: a session gets cached (created + added, or a full handshake), then added again
+    expect(d.trace.length).toBeLessThanOrEqual(3);
+    expect(d.trace[d.trace.length - 1].step.op).toBe('add');
+    expect(d).toMatchObject({ what: 'result', reference: '0', candidate: '1' });
+  });
+
+  test('the reference model does not diverge from real OpenSSL', () => {
+    const found = new DifferentialRunner((o) => new OpenSSLCache(o), (o) => new CacheModel(o)).search(200, 42);
+    expect(found).toEqual({ runs: 200 });
+  });
+});
+
+describe('the CLI', () => {
+  test('prints an all-pass table for the catalogue against real OpenSSL and exits 0', () => {
+    const r = runCli(['conformance']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[1]).toMatch(/^scenario\s+result\s+what differed$/);
+    for (const s of CATALOGUE) expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${s.name}\\s+pass$`)));
+    expect(r.stdout).toContain(`all ${CATALOGUE.length} passed`);
+  });
+
+  test('exits 1 and shows what differed when a scenario file fails', () => {
+    const file = writeScenario('wrong-cli.json', wrongExpectation);
+    const r = runCli(['conformance', file]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/wrong-reference-count\s+FAIL\s+step 3 \(references \{"session":"a"\}\): expected 1, got 2/);
+    expect(r.stdout).toContain(`1 of ${CATALOGUE.length + 1} failed`);
+  });
+
+  test('--json gives machine-readable results', () => {
+    const file = writeScenario('wrong-json.json', wrongExpectation);
+    const r = runCli(['conformance', '--json', file]);
+    expect(r.status).toBe(1);
+    const json = JSON.parse(r.stdout);
+    expect(json.passed).toBe(false);
+    expect(json.rows).toHaveLength(CATALOGUE.length + 1);
+    expect(json.rows.filter((row: { passed: boolean }) => !row.passed).map((row: { scenario: string }) => row.scenario)).toEqual([
+      'wrong-reference-count',
+    ]);
+    const ok = runCli(['conformance', '--json']);
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ passed: true, implementation: 'OpenSSL 1.0.2h (OpenSSLCache)' });
+  });
+
+  test('--model with the reference model passes the catalogue and the random sequences', () => {
+    const r = runCli(['conformance', '--model', './dist/model.js', '--runs', '100']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/random sequences \(100, seed 1\)\s+pass/);
+  });
+
+  test('--model with a broken model reports the divergence with a minimal trace and exits 1', () => {
+    const r = runCli(['conformance', '--model', brokenModel]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/identical-add-returns-0\s+FAIL\s+step 5 \(add \{"session":"a"\}\): expected 0, got 1/);
+    expect(r.stdout).toMatch(/random sequences \(300, seed 1\)\s+FAIL\s+sequence \d+ diverged after [1-3] step\(s\)/);
+    const trace = r.stdout.slice(r.stdout.indexOf('minimal trace'));
+    expect(trace).toMatch(/OpenSSL 1\.0\.2h: 0\n\s+model: 1/);
+    const json = JSON.parse(runCli(['conformance', '--json', '--model', brokenModel]).stdout);
+    expect(json.rows.find((row: { source: string }) => row.source === 'random')).toMatchObject({ passed: false, trace: expect.any(String) });
+  });
+
+  test('usage errors exit 2', () => {
+    expect(runCli(['conformance', '--bogus']).status).toBe(2);
+    expect(runCli(['conformance', '--model', path.join(tmp, 'missing.js')]).status).toBe(2);
+  });
+});
