@@ -29,6 +29,8 @@ export interface TlsConnectOptions {
   /** ms (default 30000; 0 = never) */
   handshakeTimeout?: number;
   timeout?: number;
+  /** node:net's allowHalfOpen: keep writing after the server ended (default false) */
+  allowHalfOpen?: boolean;
 }
 
 const SYSTEM_CA_FILES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt'];
@@ -79,7 +81,8 @@ export function connect(options: TlsConnectOptions, secureConnectListener?: () =
   let socket = o.socket;
   if (socket === undefined) {
     const port = integer(o.port, 'options.port', 1, 65535);
-    socket = net.connect({ host, port });
+    // half-open capable TCP: the TLSSocket decides when to send FIN
+    socket = net.connect({ host, port, allowHalfOpen: true });
   } else if (!(socket instanceof net.Socket)) {
     throw new TypeError('options.socket must be a net.Socket');
   }
@@ -93,6 +96,7 @@ export function connect(options: TlsConnectOptions, secureConnectListener?: () =
     verifyHost: servername ?? host,
     rejectUnauthorized,
     handshakeTimeout: o.handshakeTimeout,
+    allowHalfOpen: o.allowHalfOpen === true,
   });
   if (ownsSession) session!.free();
   if (ownsContext) tls.once('close', () => context!.free());

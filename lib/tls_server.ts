@@ -19,8 +19,11 @@ export interface TlsServerOptions extends SslContextOptions {
   sessionStoreTimeout?: number;
   /** a handshake that takes longer is aborted, ms (default 30000; 0 = never) */
   handshakeTimeout?: number;
-  /** allowed by node:net; passed to net.Server */
+  /** accepted for node:net compatibility and ignored: the TLS layer reads at once */
   pauseOnConnect?: boolean;
+  /** node:net's allowHalfOpen for the TLSSockets: after the peer's close_notify (or FIN)
+   * the writable side stays open until end() (default false: it ends after 'end') */
+  allowHalfOpen?: boolean;
 }
 
 /** default session id context: servers sharing a store must agree on it */
@@ -37,9 +40,11 @@ export class TlsServer extends net.Server {
   readonly sessionStoreTimeout: number;
   readonly handshakeTimeout: number;
   readonly #ownsContext: boolean;
+  readonly #allowHalfOpen: boolean;
 
   constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void) {
-    super({ pauseOnConnect: false });
+    // the TCP sockets are always half-open capable: the TLSSocket decides when to send FIN
+    super({ pauseOnConnect: false, allowHalfOpen: true });
     const o = optionsObject(options, 'options') as TlsServerOptions;
     if (o.sessionStore !== undefined && !isSessionStore(o.sessionStore)) {
       throw new TypeError('options.sessionStore must implement get(id), set(id, der, ttl), delete(id)');
@@ -47,6 +52,8 @@ export class TlsServer extends net.Server {
     this.sessionStore = o.sessionStore;
     this.sessionStoreTimeout = integer(o.sessionStoreTimeout ?? 1000, 'options.sessionStoreTimeout', 1, 2 ** 31 - 1);
     this.handshakeTimeout = integer(o.handshakeTimeout ?? 30000, 'options.handshakeTimeout', 0, 2 ** 31 - 1);
+    if (o.allowHalfOpen !== undefined && typeof o.allowHalfOpen !== 'boolean') throw new TypeError('options.allowHalfOpen must be a boolean');
+    this.#allowHalfOpen = o.allowHalfOpen === true;
     if (o.context !== undefined) {
       if (!(o.context instanceof SslContext)) throw new TypeError('options.context must be an SslContext');
       this.context = o.context;
@@ -150,6 +157,7 @@ export class TlsServer extends net.Server {
         isServer: true,
         context: this.context,
         handshakeTimeout: this.handshakeTimeout,
+        allowHalfOpen: this.#allowHalfOpen,
         prefetch: this.sessionStore ? (hello) => this.#prefetch(hello) : undefined,
       });
     } catch (e) {

@@ -63,6 +63,8 @@ export interface TLSSocketSetup {
   handshakeTimeout?: number;
   /** server only: called with the ClientHello's session id before OpenSSL sees it */
   prefetch?: (hello: ClientHelloInfo) => Promise<void> | void;
+  /** keep the writable side open after the peer ended (node:net semantics; default false) */
+  allowHalfOpen?: boolean;
 }
 
 const NativeConnection = (native as unknown as { TlsConnection: new (ctx: unknown, server: boolean, opts: object) => NativeTlsConnection })
@@ -96,7 +98,7 @@ export class TLSSocket extends Duplex {
   #servername: string | undefined;
 
   constructor(setup: TLSSocketSetup) {
-    super({ allowHalfOpen: false });
+    super({ allowHalfOpen: setup.allowHalfOpen === true });
     this.socket = setup.socket;
     this.context = setup.context;
     this.#isServer = setup.isServer;
@@ -246,8 +248,11 @@ export class TLSSocket extends Duplex {
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
     const info = this.#conn!.info();
-    this.authorized = info[4] === 0;
-    this.authorizationError = info[5];
+    // SSL_get_verify_result stays X509_V_OK when the peer sent no certificate at all
+    // (a server with `ca` but a client without one): that is not "authorized"
+    const hasPeerCert = this.#conn!.peerCertificate() !== undefined;
+    this.authorized = info[4] === 0 && hasPeerCert;
+    this.authorizationError = info[5] ?? (hasPeerCert ? undefined : 'peer did not return a certificate');
     if (!this.#isServer) {
       if (!this.authorized && this.#rejectUnauthorized && this.#verifyRequested()) {
         this.destroy(codedError('ERR_TLS_CERT_VERIFY', info[5] ?? 'certificate verify failed'));
@@ -268,12 +273,14 @@ export class TLSSocket extends Duplex {
   }
 
   #onPeerClosed(): void {
+    this.#closeNotifyReceived = true;
     if (this.#peerClosed) return;
     this.#peerClosed = true;
-    // answer close_notify with ours, so OpenSSL keeps the session (clean shutdown)
-    this.#sendShutdown();
+    // our close_notify goes out when our writable side ends (_final): with allowHalfOpen
+    // false that is right after 'end', so writes made in 'end' listeners still go out
     this.push(null);
   }
+  #closeNotifyReceived = false;
 
   #sendShutdown(): void {
     if (this.#sentShutdown || !this.#conn || !this.#secure) return;
@@ -357,6 +364,9 @@ export class TLSSocket extends Duplex {
     this.#handshakeTimer = undefined;
     for (const w of this.#pendingWrites) w.cb(err ?? codedError('ERR_STREAM_DESTROYED', 'socket destroyed'));
     this.#pendingWrites = [];
+    // the peer closed cleanly (close_notify) and we never answered, e.g. nobody read the
+    // stream to its end: answer now, so SSL_free keeps the session of a clean connection
+    if (!err && this.#closeNotifyReceived) this.#sendShutdown();
     const conn = this.#conn;
     this.#conn = undefined;
     if (conn) {
@@ -369,7 +379,8 @@ export class TLSSocket extends Duplex {
     }
     if (!this.socket.destroyed) {
       if (err) this.socket.destroy();
-      else this.socket.end();
+      // flush what is queued (close_notify), send FIN, then close: nothing more is read
+      else this.socket.destroySoon();
     }
     cb(err);
   }
