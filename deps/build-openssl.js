@@ -6,6 +6,8 @@
 //   node deps/build-openssl.js            build if needed, print progress on stderr
 //   node deps/build-openssl.js --prefix   same, then print the install prefix on stdout
 //                                         (binding.gyp uses this)
+//   node deps/build-openssl.js --check    obtain and verify the source, print its version
+//                                         and the cache key, build nothing
 //
 // Environment:
 //   OPENSSL_102_SRC=/path/to/openssl-1.0.2x[.tar.gz]   bring your own 1.0.2 source
@@ -283,6 +285,10 @@ async function main() {
   ).slice(0, 16);
   const prefix = path.join(CACHE, `openssl-${key}`);
   const info = path.join(prefix, 'build-info.json');
+  if (process.argv.includes('--check')) {
+    process.stdout.write(`${JSON.stringify({ version: version.text, number: `0x${version.number.toString(16)}`, key, prefix, built: fs.existsSync(info) })}\n`);
+    return;
+  }
   if (fs.existsSync(info)) {
     if (!printPrefix) log(`${version.text}: cached build ${path.relative(ROOT, prefix) || prefix} (key ${key})`);
   } else {
