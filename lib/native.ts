@@ -3,6 +3,8 @@ import bindings from 'bindings';
 import { OpenSSLError } from './openssl_error';
 
 export interface NativeSessionHandle {
+  /** names this handle to the slot fast paths (SslContextHandle.addSlot, ...) */
+  slot(): number;
   toDER(): Buffer;
   toPEM(): string;
   toText(): string;
@@ -38,6 +40,8 @@ export interface NativeSessionHandleClass {
 }
 
 export interface NativeContextHandle {
+  /** names this handle to the slot fast paths */
+  readonly slot: number;
   add(s: NativeSessionHandle): number;
   remove(s: NativeSessionHandle): number;
   flush(t: number): void;
@@ -72,7 +76,15 @@ export interface NativeContextHandle {
 
 export interface NativeBinding {
   SslSessionHandle: NativeSessionHandleClass;
-  SslContextHandle: new (kind: number) => NativeContextHandle;
+  SslContextHandle: {
+    new (kind: number): NativeContextHandle;
+    /** add() / remove() by slot: no object unwrapping on the hot path */
+    addSlot(ctx: number, session: number): number;
+    removeSlot(ctx: number, session: number): number;
+    /** batches: the number of 1 results; addMany → -(i + 1) when sessions[i] is cached elsewhere */
+    addMany(ctx: number, sessions: Uint32Array): number;
+    removeMany(ctx: number, sessions: Uint32Array): number;
+  };
   setup(o: { OpenSSLError: typeof OpenSSLError; Error: ErrorConstructor; TypeError: TypeErrorConstructor; RangeError: RangeErrorConstructor }): void;
   errorQueueDepth(): number;
   setClock(seconds: number | undefined): void;

@@ -23,6 +23,10 @@ export const raw = {
   SSL_add_session: (ctx: SslContext, s: SslSession): number => (ctxOf(ctx), ctx.rawAdd(s)),
   SSL_CTX_remove_session: (ctx: SslContext, s: SslSession): number => (ctxOf(ctx), ctx.rawRemove(s)),
   SSL_remove_session: (ctx: SslContext, s: SslSession): number => (ctxOf(ctx), ctx.rawRemove(s)),
+  /** SSL_CTX_add_session over an array in one native call: how many returned 1 */
+  SSL_CTX_add_sessions: (ctx: SslContext, s: readonly SslSession[]): number => (ctxOf(ctx), ctx.addSessions(s)),
+  /** SSL_CTX_remove_session over an array in one native call: how many returned 1 */
+  SSL_CTX_remove_sessions: (ctx: SslContext, s: readonly SslSession[]): number => (ctxOf(ctx), ctx.removeSessions(s)),
   SSL_CTX_flush_sessions: (ctx: SslContext, t: number): void => {
     ctxOf(ctx).flush(integer(t, 't', 0, LONG_MAX));
     ctx.deliverEvents('flush');

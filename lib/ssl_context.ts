@@ -5,7 +5,7 @@ import { kFromHandle, kHandle } from './internal';
 import { own, disown } from './lifetimes';
 import { protocolNumber } from './protocol_version';
 import { ALL_SESSION_CACHE_MODE_BITS } from './session_cache_mode';
-import { SslSession } from './ssl_session';
+import { kSlot, SslSession } from './ssl_session';
 import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from './validate';
 
 /** SSL_OP_NO_TICKET */
@@ -87,6 +87,7 @@ export class SslContext extends EventEmitter {
   /** @internal */
   [kHandle]: NativeContextHandle;
   readonly #state: Uint32Array;
+  readonly #slot: number;
   #getSessionCallback: GetSessionCallback | undefined;
   #internalMask = 0;
   #delivering = false;
@@ -115,6 +116,7 @@ export class SslContext extends EventEmitter {
 
     const h = new native.SslContextHandle(ROLES[role as SslContextRole]);
     this[kHandle] = h;
+    this.#slot = h.slot;
     this.#state = new Uint32Array(h.stateBuffer());
     own(this, h);
     try {
@@ -181,21 +183,36 @@ export class SslContext extends EventEmitter {
 
   /** @internal SSL_CTX_add_session's integer; refuses sessions cached elsewhere */
   rawAdd(session: SslSession): number {
-    const r = this[kHandle].add(sessionHandle(session));
-    if (r === -2) {
-      throw codedError(
-        ErrorCode.SESSION_IN_OTHER_CONTEXT,
-        'the session is cached by another SslContext; OpenSSL 1.0.2 would corrupt both caches. ' +
-          'Add a copy instead: SslSession.fromDER(session.toDER())',
-      );
-    }
+    const r = addSlot(this.#slot, sessionSlot(session));
+    if (r === -2) throw inOtherContext();
     if (this.#state[0] !== 0) this.deliverEvents('evict');
     return r;
   }
 
   /** @internal SSL_CTX_remove_session's integer */
   rawRemove(session: SslSession): number {
-    const r = this[kHandle].remove(sessionHandle(session));
+    const r = removeSlot(this.#slot, sessionSlot(session));
+    if (this.#state[0] !== 0) this.deliverEvents('remove');
+    return r;
+  }
+
+  /**
+   * addSession for each session in order, in one native call: the number added (true
+   * results). Every element is checked first (TypeError / ERR_SSL_FREED before any is
+   * added). Eviction events are delivered once the batch is done. A session cached by
+   * another context stops the batch there (the ones before it stay added) and throws
+   * ERR_SESSION_IN_OTHER_CONTEXT after the events.
+   */
+  addSessions(sessions: readonly SslSession[]): number {
+    const r = addMany(this.#slot, slotsOf(sessions));
+    if (this.#state[0] !== 0) this.deliverEvents('evict');
+    if (r < 0) throw inOtherContext();
+    return r;
+  }
+
+  /** removeSession for each session in order, in one native call: the number removed. */
+  removeSessions(sessions: readonly SslSession[]): number {
+    const r = removeMany(this.#slot, slotsOf(sessions));
     if (this.#state[0] !== 0) this.deliverEvents('remove');
     return r;
   }
@@ -389,7 +406,24 @@ function pem(v: unknown, what: string): string | Buffer {
   throw new TypeError(`${what} must be a PEM string or Buffer`);
 }
 
-function sessionHandle(s: SslSession): NativeSessionHandle {
+const { addSlot, removeSlot, addMany, removeMany } = native.SslContextHandle;
+
+function inOtherContext(): Error {
+  return codedError(
+    ErrorCode.SESSION_IN_OTHER_CONTEXT,
+    'the session is cached by another SslContext; OpenSSL 1.0.2 would corrupt both caches. ' +
+      'Add a copy instead: SslSession.fromDER(session.toDER())',
+  );
+}
+
+function slotsOf(sessions: readonly SslSession[]): Uint32Array {
+  if (!Array.isArray(sessions)) throw new TypeError('sessions must be an array of SslSession');
+  const slots = new Uint32Array(sessions.length);
+  for (let i = 0; i < sessions.length; i++) slots[i] = sessionSlot(sessions[i]);
+  return slots;
+}
+
+function sessionSlot(s: SslSession): number {
   if (!(s instanceof SslSession)) throw new TypeError('session must be an SslSession');
-  return s[kHandle];
+  return s[kSlot]();
 }

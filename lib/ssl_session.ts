@@ -27,9 +27,13 @@ export interface SslSessionCreateOptions {
  * cached session outlives its JS object. Objects returned by the library (lookups,
  * sessions(), events) are new SslSession objects around the same native session.
  */
+/** @internal the handle's slot number, asked from native code once per object */
+export const kSlot = Symbol('openssl-session-cache.slot');
+
 export class SslSession {
   /** @internal */
   [kHandle]: NativeSessionHandle;
+  #slot = -1;
 
   private constructor(handle: NativeSessionHandle) {
     this[kHandle] = handle;
@@ -39,6 +43,11 @@ export class SslSession {
   /** @internal wraps a handle that already owns its reference */
   static [kFromHandle](handle: NativeSessionHandle): SslSession {
     return new SslSession(handle);
+  }
+
+  /** @internal the slot that names this session's handle to SslContext's fast paths */
+  [kSlot](): number {
+    return this.#slot >= 0 ? this.#slot : (this.#slot = this[kHandle].slot());
   }
 
   /** SSL_SESSION_new, then the given fields. */

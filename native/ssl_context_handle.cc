@@ -6,8 +6,10 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "addon_data.h"
 #include "openssl_error.h"
@@ -32,12 +34,36 @@ std::string PemArg(const Napi::Value& v) {
   return std::string(b.Data(), b.Length());
 }
 
+// Slot table of this thread's live context handle objects (see SslSessionHandle).
+thread_local std::vector<SslContextHandle*> contextSlots;
+thread_local std::vector<uint32_t> freeContextSlots;
+
+bool SlotArg(Napi::Env env, napi_value v, uint32_t* out) {
+  if (napi_get_value_uint32(env, v, out) == napi_ok) return true;
+  openssl_error::ThrowType(env, "expected a slot number");
+  return false;
+}
+
 }  // namespace
+
+SslContextHandle* SslContextHandle::FromSlot(Napi::Env env, uint32_t slot) {
+  SslContextHandle* h = slot < contextSlots.size() ? contextSlots[slot] : nullptr;
+  if (h == nullptr || h->Env() != env) {
+    openssl_error::ThrowType(env, "expected an SslContext");
+    return nullptr;
+  }
+  if (!h->Live(env)) return nullptr;
+  return h;
+}
 
 Napi::Function SslContextHandle::Define(Napi::Env env) {
   return DefineClass(
       env, "SslContextHandle",
       {
+          StaticMethod<&SslContextHandle::JS_addSlot>("addSlot"),
+          StaticMethod<&SslContextHandle::JS_removeSlot>("removeSlot"),
+          StaticMethod<&SslContextHandle::JS_addMany>("addMany"),
+          StaticMethod<&SslContextHandle::JS_removeMany>("removeMany"),
           InstanceMethod<&SslContextHandle::JS_add>("add"),
           InstanceMethod<&SslContextHandle::JS_remove>("remove"),
           InstanceMethod<&SslContextHandle::JS_flush>("flush"),
@@ -104,9 +130,25 @@ SslContextHandle::SslContextHandle(const Napi::CallbackInfo& info) : ObjectWrap(
   state_[1] = 0;
   stateRef_ = Napi::Persistent(state);
   napi_type_tag_object(env, info.This(), &AddonData::Of(env)->contextTag);
+  if (!freeContextSlots.empty()) {
+    slot_ = freeContextSlots.back();
+    freeContextSlots.pop_back();
+    contextSlots[slot_] = this;
+  } else {
+    slot_ = static_cast<uint32_t>(contextSlots.size());
+    contextSlots.push_back(this);
+  }
+  napi_value n;
+  napi_create_uint32(env, slot_, &n);
+  napi_property_descriptor p = {"slot", nullptr, nullptr, nullptr, nullptr, n, napi_default, nullptr};
+  napi_define_properties(env, info.This(), 1, &p);
 }
 
 SslContextHandle::~SslContextHandle() {
+  if (slot_ < contextSlots.size() && contextSlots[slot_] == this) {
+    contextSlots[slot_] = nullptr;
+    freeContextSlots.push_back(slot_);
+  }
   // Safety net for environment teardown; lib/ normally frees through FinalizationRegistry.
   eventMask_ = 0;
   FreeContext();
@@ -201,6 +243,14 @@ Napi::Value SslContextHandle::TakeCallbackError(Napi::Env env) {
   return v;
 }
 
+int SslContextHandle::Add(SSL_SESSION* s) {
+  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
+  bool foreign = s->next != nullptr && lh_SSL_SESSION_retrieve(ctx_->sessions, s) != s;
+  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
+  if (foreign) return -2;
+  return SSL_CTX_add_session(ctx_, s);
+}
+
 // add(session) -> SSL_CTX_add_session's int, or -2 when the session sits in another
 // context's cache (1.0.2 would corrupt both lists; lib throws ERR_SESSION_IN_OTHER_CONTEXT).
 Napi::Value SslContextHandle::JS_add(const Napi::CallbackInfo& info) {
@@ -208,12 +258,7 @@ Napi::Value SslContextHandle::JS_add(const Napi::CallbackInfo& info) {
   if (!Live(env)) return env.Undefined();
   SslSessionHandle* h = SslSessionHandle::FromValue(env, info[0]);
   if (h == nullptr) return env.Undefined();
-  SSL_SESSION* s = h->session();
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  bool foreign = s->next != nullptr && lh_SSL_SESSION_retrieve(ctx_->sessions, s) != s;
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
-  if (foreign) return Napi::Number::New(env, -2);
-  return Napi::Number::New(env, SSL_CTX_add_session(ctx_, s));
+  return Napi::Number::New(env, Add(h->session()));
 }
 
 Napi::Value SslContextHandle::JS_remove(const Napi::CallbackInfo& info) {
@@ -222,6 +267,86 @@ Napi::Value SslContextHandle::JS_remove(const Napi::CallbackInfo& info) {
   SslSessionHandle* h = SslSessionHandle::FromValue(env, info[0]);
   if (h == nullptr) return env.Undefined();
   return Napi::Number::New(env, SSL_CTX_remove_session(ctx_, h->session()));
+}
+
+// addSlot(ctxSlot, sessionSlot): add() without unwrapping either object.
+Napi::Value SslContextHandle::JS_addSlot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t c, s;
+  if (!SlotArg(env, info[0], &c) || !SlotArg(env, info[1], &s)) return env.Undefined();
+  SslContextHandle* ctx = FromSlot(env, c);
+  if (ctx == nullptr) return env.Undefined();
+  SslSessionHandle* h = SslSessionHandle::FromSlot(env, s);
+  if (h == nullptr) return env.Undefined();
+  napi_value out;
+  napi_create_int32(env, ctx->Add(h->session()), &out);
+  return Napi::Value(env, out);
+}
+
+Napi::Value SslContextHandle::JS_removeSlot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t c, s;
+  if (!SlotArg(env, info[0], &c) || !SlotArg(env, info[1], &s)) return env.Undefined();
+  SslContextHandle* ctx = FromSlot(env, c);
+  if (ctx == nullptr) return env.Undefined();
+  SslSessionHandle* h = SslSessionHandle::FromSlot(env, s);
+  if (h == nullptr) return env.Undefined();
+  napi_value out;
+  napi_create_int32(env, SSL_CTX_remove_session(ctx->ctx_, h->session()), &out);
+  return Napi::Value(env, out);
+}
+
+namespace {
+// The Uint32Array of session slots a batch call names; every slot checked (live handle of
+// this env, not freed) before OpenSSL sees any of them, so a bad entry changes nothing.
+bool BatchArgs(const Napi::CallbackInfo& info, SslContextHandle** ctx, std::vector<SSL_SESSION*>* sessions) {
+  Napi::Env env = info.Env();
+  uint32_t c;
+  if (!SlotArg(env, info[0], &c)) return false;
+  *ctx = SslContextHandle::FromSlot(env, c);
+  if (*ctx == nullptr) return false;
+  if (info.Length() < 2 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    openssl_error::ThrowType(env, "expected a Uint32Array of session slots");
+    return false;
+  }
+  Napi::Uint32Array a = info[1].As<Napi::Uint32Array>();
+  const uint32_t* slot = a.Data();
+  size_t n = a.ElementLength();
+  sessions->resize(n);
+  for (size_t i = 0; i < n; i++) {
+    SslSessionHandle* h = SslSessionHandle::FromSlot(env, slot[i]);
+    if (h == nullptr) return false;
+    (*sessions)[i] = h->session();
+  }
+  return true;
+}
+}  // namespace
+
+// addMany(ctxSlot, slots) -> how many SSL_CTX_add_session calls returned 1, or -(i + 1)
+// when sessions[i] sits in another context's cache (the ones before it were added).
+Napi::Value SslContextHandle::JS_addMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SslContextHandle* ctx;
+  std::vector<SSL_SESSION*> sessions;
+  if (!BatchArgs(info, &ctx, &sessions)) return env.Undefined();
+  double added = 0;
+  for (size_t i = 0; i < sessions.size(); i++) {
+    int r = ctx->Add(sessions[i]);
+    if (r == -2) return Napi::Number::New(env, -static_cast<double>(i + 1));
+    if (r == 1) added++;
+  }
+  return Napi::Number::New(env, added);
+}
+
+// removeMany(ctxSlot, slots) -> how many SSL_CTX_remove_session calls returned 1.
+Napi::Value SslContextHandle::JS_removeMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SslContextHandle* ctx;
+  std::vector<SSL_SESSION*> sessions;
+  if (!BatchArgs(info, &ctx, &sessions)) return env.Undefined();
+  double removed = 0;
+  for (SSL_SESSION* s : sessions) removed += SSL_CTX_remove_session(ctx->ctx_, s) == 1 ? 1 : 0;
+  return Napi::Number::New(env, removed);
 }
 
 Napi::Value SslContextHandle::JS_flush(const Napi::CallbackInfo& info) {

@@ -13,6 +13,9 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   static Napi::Function Define(Napi::Env env);
   // The handle behind `v`, or nullptr after throwing TypeError / ERR_SSL_FREED.
   static SslContextHandle* FromValue(Napi::Env env, Napi::Value v);
+  // The handle whose `slot` property is `slot` (see SslSessionHandle::FromSlot), or
+  // nullptr after throwing TypeError / ERR_SSL_FREED.
+  static SslContextHandle* FromSlot(Napi::Env env, uint32_t slot);
 
   explicit SslContextHandle(const Napi::CallbackInfo& info);
   ~SslContextHandle() override;
@@ -33,6 +36,14 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   static SSL_SESSION* OnGet(SSL* ssl, unsigned char* id, int len, int* copy);
   static SslContextHandle* From(SSL_CTX* ctx);
   static int OnGenerateSessionId(const SSL* ssl, unsigned char* id, unsigned int* len);
+
+  // Static fast paths taking slots: addSlot(ctx, session), removeSlot(ctx, session),
+  // addMany(ctx, Uint32Array of session slots), removeMany(ctx, Uint32Array).
+  static Napi::Value JS_addSlot(const Napi::CallbackInfo& info);
+  static Napi::Value JS_removeSlot(const Napi::CallbackInfo& info);
+  static Napi::Value JS_addMany(const Napi::CallbackInfo& info);
+  static Napi::Value JS_removeMany(const Napi::CallbackInfo& info);
+  int Add(SSL_SESSION* s);  // SSL_CTX_add_session, or -2 for a session in another cache
 
   Napi::Value JS_add(const Napi::CallbackInfo& info);
   Napi::Value JS_remove(const Napi::CallbackInfo& info);
@@ -71,6 +82,7 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   void FreeContext();
 
   SSL_CTX* ctx_ = nullptr;
+  uint32_t slot_ = UINT32_MAX;
   Napi::Env env_;
   uint32_t eventMask_ = 0;
   std::vector<Event> events_;

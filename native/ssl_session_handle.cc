@@ -5,8 +5,10 @@
 #include <openssl/pem.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "addon_data.h"
 #include "cipher_table.h"
@@ -37,7 +39,34 @@ Napi::Value MemBioToString(Napi::Env env, BIO* bio) {
   return v;
 }
 
+// Slot table of this thread's live handle objects (one env per thread in Node).
+thread_local std::vector<SslSessionHandle*> slots;
+thread_local std::vector<uint32_t> freeSlots;
+
+uint32_t TakeSlot(SslSessionHandle* h) {
+  if (!freeSlots.empty()) {
+    uint32_t n = freeSlots.back();
+    freeSlots.pop_back();
+    slots[n] = h;
+    return n;
+  }
+  slots.push_back(h);
+  return static_cast<uint32_t>(slots.size() - 1);
+}
+
 }  // namespace
+
+SslSessionHandle* SslSessionHandle::AtSlot(uint32_t slot) { return slot < slots.size() ? slots[slot] : nullptr; }
+
+SslSessionHandle* SslSessionHandle::FromSlot(Napi::Env env, uint32_t slot) {
+  SslSessionHandle* h = AtSlot(slot);
+  if (h == nullptr || h->Env() != env) {
+    openssl_error::ThrowType(env, "expected an SslSession");
+    return nullptr;
+  }
+  if (!h->Live(env)) return nullptr;
+  return h;
+}
 
 Napi::Function SslSessionHandle::Define(Napi::Env env) {
   return DefineClass(
@@ -62,6 +91,7 @@ Napi::Function SslSessionHandle::Define(Napi::Env env) {
           InstanceMethod<&SslSessionHandle::JS_references>("references"),
           InstanceMethod<&SslSessionHandle::JS_same>("same"),
           InstanceMethod<&SslSessionHandle::JS_serial>("serial"),
+          InstanceMethod<&SslSessionHandle::JS_slot>("slot"),
           InstanceMethod<&SslSessionHandle::JS_free>("free"),
           InstanceMethod<&SslSessionHandle::JS_freed>("freed"),
       });
@@ -100,9 +130,14 @@ SslSessionHandle::SslSessionHandle(const Napi::CallbackInfo& info) : ObjectWrap(
   session_ = static_cast<SSL_SESSION*>(d->adopting);
   d->adopting = nullptr;
   napi_type_tag_object(info.Env(), info.This(), &d->sessionTag);
+  slot_ = TakeSlot(this);
 }
 
 SslSessionHandle::~SslSessionHandle() {
+  if (slot_ < slots.size() && slots[slot_] == this) {
+    slots[slot_] = nullptr;
+    freeSlots.push_back(slot_);
+  }
   // Safety net for environment teardown; lib/ normally frees through FinalizationRegistry.
   if (session_ != nullptr) SSL_SESSION_free(session_);
 }
@@ -366,6 +401,12 @@ Napi::Value SslSessionHandle::JS_serial(const Napi::CallbackInfo& info) {
   }
   CRYPTO_w_unlock(CRYPTO_LOCK_SSL_SESSION);
   return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// slot(): this handle's number for the slot fast paths (asked once per object by lib/;
+// a property set in the constructor would cost every handle creation ~0.5 µs).
+Napi::Value SslSessionHandle::JS_slot(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), slot_);
 }
 
 Napi::Value SslSessionHandle::JS_free(const Napi::CallbackInfo& info) {

@@ -1,0 +1,435 @@
+'use strict';
+// npm run bench [-- --quick] [-- --filter B1,B4]
+// Every trial runs in a fresh child process (better-sqlite3 style); ours/baseline pairs
+// alternate their order round by round; each figure is the median ratio over the rounds
+// with its min–max. Writes bench/RESULTS.md, bench/results.svg and bench/results.json.
+const { execFileSync, spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.join(__dirname, '..');
+const BUILD = path.join(__dirname, '.build');
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const filterArg = argv.find((a) => a.startsWith('--filter'));
+const FILTER = filterArg ? (filterArg.includes('=') ? filterArg.split('=')[1] : argv[argv.indexOf(filterArg) + 1]).split(',') : null;
+const want = (id) => !FILTER || FILTER.includes(id);
+
+const ROUNDS = QUICK ? 3 : 7;
+const MS = QUICK ? 150 : 500; // timed window of one micro-benchmark trial
+const HS_MS = QUICK ? 400 : 1200; // handshake trials
+const NET_MS = QUICK ? 700 : 2000; // loopback trials
+const NET_ROUNDS = QUICK ? 2 : 5;
+const started = Date.now();
+
+function log(...a) {
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${a.join(' ')}\n`);
+}
+
+// ---------------------------------------------------------------- preparation
+function prepare() {
+  if (!fs.existsSync(path.join(ROOT, 'build', 'Release', 'openssl_session_cache.node'))) {
+    log('building the addon');
+    execFileSync('npx', ['node-gyp', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js')) || argv.includes('--tsc')) {
+    log('compiling lib/ (tsc)');
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  fs.mkdirSync(BUILD, { recursive: true });
+  const prefix = execFileSync(process.execPath, [path.join(ROOT, 'deps', 'build-openssl.js'), '--prefix'], { cwd: ROOT })
+    .toString()
+    .trim();
+  for (const name of ['b1_add_remove', 'b2_lookup', 'b3_der', 'b4_handshake']) {
+    const src = path.join(__dirname, 'c', `${name}.c`);
+    const out = path.join(BUILD, name);
+    execFileSync('cc', ['-O2', '-Wall', `-I${prefix}/include`, '-o', out, src, `${prefix}/lib/libssl.a`, `${prefix}/lib/libcrypto.a`, '-lpthread', '-ldl'], {
+      stdio: 'inherit',
+    });
+  }
+  // the N-API floor: a tiny addon with an empty function and an empty wrapped method
+  const napiInclude = require('node-api-headers').include_dir;
+  execFileSync('cc', ['-O2', '-shared', '-fPIC', `-I${napiInclude}`, '-o', path.join(BUILD, 'floor.node'), path.join(__dirname, 'c', 'floor_addon.c')], {
+    stdio: 'inherit',
+  });
+  // fixtures shared by both sides: RSA 2048 certificate and key, and a handshake-made session
+  const lib = require(path.join(ROOT, 'dist'));
+  const { cert, key } = lib.generateSelfSigned({ bits: 2048 });
+  fs.writeFileSync(path.join(BUILD, 'cert.pem'), cert);
+  fs.writeFileSync(path.join(BUILD, 'key.pem'), key);
+  const server = new lib.SslContext({ cert, key, ciphers: 'ECDHE-RSA-AES128-GCM-SHA256', noTicket: true });
+  const client = new lib.SslContext({ role: 'client', noTicket: true });
+  const h = lib.handshake(client, server);
+  fs.writeFileSync(path.join(BUILD, 'session.der'), h.serverSession.toDER());
+  server.free();
+  client.free();
+  return { prefix, openssl: lib.openssl };
+}
+
+// ---------------------------------------------------------------- child processes
+function run(cmd, args, timeoutMs = 120000) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`${path.basename(cmd)} ${args.join(' ')} exited ${code}: ${err}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()));
+      } catch (e) {
+        reject(new Error(`bad output from ${args.join(' ')}: ${out} ${err}`));
+      }
+    });
+  });
+}
+
+const trial = (name, a) => run(process.execPath, ['--expose-gc', path.join(__dirname, 'trial.js'), name, JSON.stringify(a)]);
+const cprog = (name, ...args) => run(path.join(BUILD, name), args.map(String));
+const fixtures = () => ({ cert: path.join(BUILD, 'cert.pem'), key: path.join(BUILD, 'key.pem'), der: path.join(BUILD, 'session.der') });
+
+/** B5/B6: a server child (ours or node:tls) and a node:tls client child */
+async function netTrial(impl, clientName, a) {
+  const server = spawn(process.execPath, [path.join(__dirname, 'trial.js'), 'server', JSON.stringify({ ...fixtures(), impl, bulk: !!a.bulk })], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  try {
+    const port = await new Promise((resolve, reject) => {
+      server.once('message', (m) => resolve(m.port));
+      server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+    });
+    return await trial(clientName, { ...a, port });
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+// ---------------------------------------------------------------- statistics
+const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** ours/baseline pairs, alternating order each round; ratio = ours/baseline per round */
+async function compare(label, ours, baseline, rounds = ROUNDS) {
+  const o = [];
+  const b = [];
+  const r = [];
+  for (let i = 0; i < rounds; i++) {
+    let x;
+    let y;
+    if (i % 2 === 0) {
+      x = await ours();
+      y = await baseline();
+    } else {
+      y = await baseline();
+      x = await ours();
+    }
+    o.push(x);
+    b.push(y);
+    r.push(x / y);
+  }
+  const res = { ours: median(o), baseline: median(b), ratio: median(r), min: Math.min(...r), max: Math.max(...r) };
+  log(`${label}: ours ${fmt(res.ours)} baseline ${fmt(res.baseline)} ratio ${res.ratio.toFixed(3)} (${res.min.toFixed(3)}–${res.max.toFixed(3)})`);
+  return res;
+}
+
+/** one measured value per round (no baseline) */
+async function repeat(label, fn, rounds = ROUNDS) {
+  const v = [];
+  for (let i = 0; i < rounds; i++) v.push(await fn());
+  const res = { value: median(v), min: Math.min(...v), max: Math.max(...v) };
+  log(`${label}: ${fmt(res.value)} (${fmt(res.min)}–${fmt(res.max)})`);
+  return res;
+}
+
+function fmt(x) {
+  if (typeof x !== 'number') return String(x);
+  if (Math.abs(x) >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (Math.abs(x) >= 1e4) return `${(x / 1e3).toFixed(1)}k`;
+  if (Math.abs(x) >= 100) return x.toFixed(0);
+  return x.toFixed(2);
+}
+
+// ---------------------------------------------------------------- the benchmarks
+async function main() {
+  const facts = prepare();
+  const F = fixtures();
+  const rows = []; // { id, what, unit, ours, baseline, ratio, min, max, target, dir, note }
+  const add = (row) => rows.push(row);
+
+  if (want('B0')) {
+    const r = await trial('b0', { iterations: QUICK ? 1e6 : 5e6, floor: path.join(BUILD, 'floor.node') });
+    for (const [k, what] of [
+      ['jsFunction', 'pure JS function'],
+      ['napiFunction', 'empty N-API function (bench/c/floor_addon.c)'],
+      ['napiMethod', 'empty method on a napi_wrap-ped object (floor_addon.c)'],
+      ['ourMethod', 'our SslContextHandle.freed() (node-addon-api ObjectWrap)'],
+    ]) {
+      add({ id: 'B0', what: `call floor: ${what}`, unit: 'ns/call', ours: r[k], reported: true });
+    }
+    log(`B0: ${JSON.stringify(r)}`);
+  }
+
+  if (want('B1')) {
+    for (const n of [1000, 20000, 100000]) {
+      for (const [via, target] of [
+        ['facade', 0.5],
+        ['raw', 0.7],
+        ['batch', 0.5],
+      ]) {
+        // the batch is compared with a C loop in the same order (1024 adds, then 1024 removes)
+        const c = () => cprog('b1_add_remove', n, MS, via === 'batch' ? 'batch' : 'pairs').then((x) => x.perSec);
+        const res = await compare(`B1 ${via} n=${n}`, () => trial('b1', { n, via, ms: MS }).then((x) => x.perSec), c);
+        const what =
+          via === 'batch'
+            ? `addSessions(1024) + removeSessions(1024), per pair, cache of ${n / 1000}k`
+            : `${via === 'raw' ? 'raw.SSL_CTX_add_session + raw.SSL_CTX_remove_session' : 'addSession + removeSession'} pairs, cache of ${n / 1000}k`;
+        add({ id: 'B1', what, short: `${via} add+remove, ${n / 1000}k cached`, unit: 'pairs/s', ...res, target, dir: 1 });
+      }
+    }
+  }
+
+  if (want('B2')) {
+    const n = 20000;
+    let res = await compare(
+      'B2 getSession',
+      () => trial('b2', { n, op: 'get', ms: MS }).then((x) => x.perSec),
+      () => cprog('b2_lookup', 'get', n, MS).then((x) => x.perSec),
+    );
+    add({ id: 'B2', what: 'getSession(id) lookups, cache of 20k', short: 'getSession(id), 20k cached', unit: 'lookups/s', ...res, target: 0.5, dir: 1 });
+    res = await compare(
+      'B2 sessions()',
+      () => trial('b2', { n, op: 'list', ms: MS * 2 }).then((x) => x.entriesPerSec),
+      () => cprog('b2_lookup', 'list', n, MS).then((x) => x.entriesPerSec),
+    );
+    add({ id: 'B2', what: 'sessions() of 20k entries, entries/s', short: 'sessions() of 20k, per entry', unit: 'entries/s', ...res, target: 0.5, dir: 1 });
+  }
+
+  if (want('B3')) {
+    for (const op of ['to', 'from']) {
+      const res = await compare(
+        `B3 ${op}DER`,
+        () => trial('b3', { op, der: F.der, ms: MS }).then((x) => x.perSec),
+        () => cprog('b3_der', op, F.der, MS).then((x) => x.perSec),
+      );
+      add({ id: 'B3', what: `${op}DER (${op === 'to' ? 'i2d_SSL_SESSION' : 'd2i_SSL_SESSION'}), ${fs.statSync(F.der).size}-byte session`, short: `${op}DER`, unit: 'ops/s', ...res, target: 0.6, dir: 1 });
+    }
+  }
+
+  if (want('B4')) {
+    for (const [mode, target] of [
+      ['full', 0.9],
+      ['resumed', 0.8],
+    ]) {
+      const res = await compare(
+        `B4 ${mode}`,
+        () => trial('b4', { ...F, mode, ms: HS_MS }).then((x) => x.perSec),
+        () => cprog('b4_handshake', mode, F.cert, F.key, HS_MS).then((x) => x.perSec),
+      );
+      add({ id: 'B4', what: `in-process handshake() ${mode} (BIO pair, TLS 1.2, ECDHE-RSA-AES128-GCM-SHA256, RSA 2048)`, short: `handshake() ${mode}, in-process`, unit: 'handshakes/s', ...res, target, dir: 1 });
+    }
+  }
+
+  if (want('B5')) {
+    for (const mode of ['resumed', 'full']) {
+      for (const concurrency of [1, 16]) {
+        const go = (impl) => () => netTrial(impl, 'client', { mode, concurrency, ms: NET_MS }).then((x) => {
+          if (mode === 'resumed' && x.reused < x.ops * 0.99) throw new Error(`${impl}: only ${x.reused}/${x.ops} resumed`);
+          return x.perSec;
+        });
+        const res = await compare(`B5 ${mode} c=${concurrency}`, go('ours'), go('node'), NET_ROUNDS);
+        add({
+          id: 'B5',
+          what: `loopback ${mode} handshakes/s, ${concurrency} concurrent node:tls client${concurrency > 1 ? 's' : ''}: our server vs node:tls server`,
+          short: `loopback ${mode} handshakes, ${concurrency} client${concurrency > 1 ? 's' : ''} vs node:tls`,
+          unit: 'handshakes/s',
+          ...res,
+          target: mode === 'resumed' ? 1.0 : undefined,
+          reported: mode !== 'resumed',
+          dir: 1,
+        });
+      }
+    }
+  }
+
+  if (want('B6')) {
+    const go = (impl) => () => netTrial(impl, 'bulkClient', { bulk: true, ms: NET_MS }).then((x) => x.perSec);
+    const res = await compare('B6 bulk', go('ours'), go('node'), NET_ROUNDS);
+    add({ id: 'B6', what: 'bulk server→client throughput, 64 KiB writes: our socket vs node:tls (bytes/s)', short: 'bulk 64 KiB writes vs node:tls', unit: 'bytes/s', ...res, target: 0.8, dir: 1 });
+  }
+
+  if (want('B7')) {
+    const cycles = QUICK ? 300000 : 1000000;
+    const v = [];
+    for (let i = 0; i < (QUICK ? 1 : 2); i++) {
+      // each part in its own process: the cached-100k phase would distort the cycle phase
+      const c = await trial('b7', { part: 'cache' });
+      v.push({ ...c, ...(await trial('b7', { part: 'cycles', cycles })) });
+    }
+    log(`B7: ${JSON.stringify(v)}`);
+    const per100k = median(v.map((x) => x.bytesPer100k));
+    add({ id: 'B7', what: 'RSS per 100k cached sessions', unit: 'MiB', ours: per100k / 2 ** 20, reported: true });
+    const g = v.map((x) => x.growth);
+    add({
+      id: 'B7',
+      what: `RSS after ${cycles / 1e6}M create/add/remove/drop cycles ÷ RSS after the first 100k (with GC)`,
+      short: 'RSS growth, 1M cycles vs first 100k',
+      unit: 'ratio',
+      ours: median(v.map((x) => x.rssAfterAll / 2 ** 20)),
+      baseline: median(v.map((x) => x.rssAfter100k / 2 ** 20)),
+      ratio: median(g),
+      min: Math.min(...g),
+      max: Math.max(...g),
+      target: 1.1,
+      dir: -1,
+      unitOurs: 'MiB',
+    });
+  }
+
+  if (want('B8')) {
+    for (const n of [1000, 20000, 100000]) {
+      const v = [];
+      for (let i = 0; i < (QUICK ? 1 : 3); i++) v.push(await trial('b8flush', { n }));
+      const expired = median(v.map((x) => x.expiredNsPerEntry));
+      const live = median(v.map((x) => x.liveNsPerEntry));
+      log(`B8 flush n=${n}: expired ${expired.toFixed(1)} ns/entry, live ${live.toFixed(1)} ns/entry`);
+      add({ id: 'B8', what: `flushSessions() removing all ${n / 1000}k entries`, unit: 'ns/entry', ours: expired, reported: true });
+      add({ id: 'B8', what: `flushSessions() scanning ${n / 1000}k live entries (none expired)`, unit: 'ns/entry', ours: live, reported: true });
+    }
+    const n = QUICK ? 20000 : 100000;
+    const handshakes = QUICK ? 1500 : 5000;
+    for (const noAutoClear of [false, true]) {
+      const v = [];
+      for (let i = 0; i < (QUICK ? 1 : 3); i++) v.push(await trial('b8latency', { ...F, n, handshakes, noAutoClear }));
+      const m = (k) => median(v.map((x) => x[k]));
+      log(`B8 latency noAutoClear=${noAutoClear}: ${JSON.stringify(v)}`);
+      const mode = noAutoClear ? 'SERVER|NO_AUTO_CLEAR' : 'SERVER (auto-flush every 255 accepts)';
+      add({ id: 'B8', what: `resumed handshake() p99 latency, ${n / 1000}k cached, ${mode}`, unit: 'µs', ours: m('p99'), reported: true });
+      add({ id: 'B8', what: `resumed handshake() p99.9 / max latency, ${n / 1000}k cached, ${mode}`, unit: 'µs', ours: m('p999'), extra: m('max'), reported: true });
+    }
+  }
+
+  const elapsed = (Date.now() - started) / 1000;
+  const meta = machine(facts, elapsed);
+  fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify({ meta, rows }, null, 2) + '\n');
+  fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), markdown(meta, rows));
+  fs.writeFileSync(path.join(__dirname, 'results.svg'), svg(meta, rows));
+  log(`wrote bench/RESULTS.md, bench/results.svg (${elapsed.toFixed(0)} s)`);
+}
+
+function machine(facts, elapsed) {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m);
+    if (m) cpu = m[1].trim();
+  } catch {
+    /* not Linux */
+  }
+  return {
+    cpu,
+    cores: os.cpus().length,
+    node: process.version,
+    nodeOpenSSL: process.versions.openssl,
+    openssl: facts.openssl?.version ?? String(facts.openssl),
+    date: new Date().toISOString(),
+    mode: QUICK ? 'quick' : 'full',
+    rounds: ROUNDS,
+    netRounds: NET_ROUNDS,
+    elapsed,
+  };
+}
+
+function met(r) {
+  if (r.target === undefined || r.ratio === undefined) return '—';
+  return (r.dir < 0 ? r.ratio <= r.target : r.ratio >= r.target) ? 'yes' : '**no**';
+}
+
+function markdown(meta, rows) {
+  const L = [];
+  L.push('# Benchmark results', '');
+  L.push(`Generated by \`npm run bench${meta.mode === 'quick' ? ' -- --quick' : ''}\` (bench/run.js) — do not edit by hand.`, '');
+  L.push(`- machine: ${meta.cpu}, ${meta.cores} cores (${os.platform()} ${os.release()})`);
+  L.push(`- Node ${meta.node} (its own OpenSSL ${meta.nodeOpenSSL}); addon and C baselines: ${meta.openssl}`);
+  L.push(`- date: ${meta.date}; mode: ${meta.mode}, ${meta.rounds} rounds (${meta.netRounds} for loopback), run took ${meta.elapsed.toFixed(0)} s`);
+  L.push('- every trial is a fresh process; ours and the baseline alternate order each round; ratio = ours ÷ baseline per round, median (min–max)');
+  L.push('');
+  L.push('| id | benchmark | ours | baseline | ratio (min–max) | target | met? |');
+  L.push('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const unit = r.unitOurs ?? r.unit;
+    const ours = r.extra !== undefined ? `${fmt(r.ours)} / ${fmt(r.extra)} ${unit}` : `${fmt(r.ours)} ${unit}`;
+    const base = r.baseline === undefined ? '—' : `${fmt(r.baseline)} ${unit}`;
+    const ratio = r.ratio === undefined ? '—' : `${r.ratio.toFixed(3)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+    const target = r.target === undefined ? 'reported' : `${r.dir < 0 ? '≤' : '≥'} ${r.target}×`;
+    L.push(`| ${r.id} | ${r.what.replace(/\|/g, "\\|")} | ${ours} | ${base} | ${ratio} | ${target} | ${met(r)} |`);
+  }
+  L.push('');
+  L.push('Baselines: B1–B4 are C programs in bench/c/ built by the bench script with `cc` against the same');
+  L.push('libssl.a/libcrypto.a the addon links (same locking callbacks installed); B5/B6 are a node:tls server');
+  L.push('(Node\'s OpenSSL 3, TLS 1.2, same certificate and cipher, tickets off, resumption by id through its');
+  L.push('newSession/resumeSession events and an in-memory Map) under the same node:tls client load.');
+  L.push('');
+  const notesPath = path.join(__dirname, 'NOTES.md');
+  if (fs.existsSync(notesPath)) L.push(fs.readFileSync(notesPath, 'utf8').trim(), '');
+  return L.join('\n') + '\n';
+}
+
+function esc(s) {
+  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function svg(meta, rows) {
+  const bars = rows.filter((r) => r.ratio !== undefined);
+  const W = 980;
+  const left = 330;
+  const right = 40;
+  const rowH = 26;
+  const top = 70;
+  const H = top + bars.length * rowH + 70;
+  const maxV = Math.max(1.2, ...bars.map((r) => Math.max(r.max, r.target ?? 0))) * 1.05;
+  const x = (v) => left + ((W - left - right) * v) / maxV;
+  const out = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
+  out.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">openssl-session-cache: ratio to baseline (ours ÷ baseline), median of rounds</text>`);
+  out.push(`<text x="${W / 2}" y="44" text-anchor="middle" fill="#555">${esc(`${meta.cpu}, ${meta.cores} cores · Node ${meta.node} · ${meta.openssl} · ${meta.date.slice(0, 10)} · ${meta.mode}`)}</text>`);
+  // grid
+  for (let v = 0; v <= maxV + 1e-9; v += maxV > 3 ? 0.5 : 0.25) {
+    out.push(`<line x1="${x(v).toFixed(1)}" y1="${top - 6}" x2="${x(v).toFixed(1)}" y2="${top + bars.length * rowH}" stroke="#e3e3e3"/>`);
+    out.push(`<text x="${x(v).toFixed(1)}" y="${top + bars.length * rowH + 16}" text-anchor="middle" fill="#555">${v.toFixed(2)}×</text>`);
+  }
+  bars.forEach((r, i) => {
+    const y = top + i * rowH;
+    const ok = r.target === undefined ? null : r.dir < 0 ? r.ratio <= r.target : r.ratio >= r.target;
+    const color = ok === null ? '#8c9bab' : ok ? '#3a9a5b' : '#d0453b';
+    const label = `${r.id} ${r.short ?? r.what}`;
+    out.push(`<text x="${left - 8}" y="${y + 16}" text-anchor="end">${esc(label.length > 52 ? label.slice(0, 50) + '…' : label)}</text>`);
+    out.push(`<rect x="${left}" y="${y + 4}" width="${Math.max(1, x(r.ratio) - left).toFixed(1)}" height="${rowH - 9}" fill="${color}"/>`);
+    // min–max whisker
+    out.push(`<line x1="${x(r.min).toFixed(1)}" y1="${y + rowH / 2}" x2="${x(r.max).toFixed(1)}" y2="${y + rowH / 2}" stroke="#222" stroke-width="1.2"/>`);
+    if (r.target !== undefined) {
+      out.push(`<line x1="${x(r.target).toFixed(1)}" y1="${y + 1}" x2="${x(r.target).toFixed(1)}" y2="${y + rowH - 2}" stroke="#111" stroke-width="2.5" stroke-dasharray="3,2"/>`);
+    }
+    out.push(`<text x="${(x(r.ratio) + 4).toFixed(1)}" y="${y + 16}" fill="#222" font-weight="bold">${r.ratio.toFixed(2)}</text>`);
+  });
+  const ly = top + bars.length * rowH + 36;
+  const lx = 60;
+  out.push(`<rect x="${lx}" y="${ly}" width="12" height="12" fill="#3a9a5b"/><text x="${lx + 16}" y="${ly + 10}">target met</text>`);
+  out.push(`<rect x="${lx + 100}" y="${ly}" width="12" height="12" fill="#d0453b"/><text x="${lx + 116}" y="${ly + 10}">target missed</text>`);
+  out.push(`<rect x="${lx + 220}" y="${ly}" width="12" height="12" fill="#8c9bab"/><text x="${lx + 236}" y="${ly + 10}">reported only</text>`);
+  out.push(`<line x1="${lx + 340}" y1="${ly - 1}" x2="${lx + 340}" y2="${ly + 13}" stroke="#111" stroke-width="2.5" stroke-dasharray="3,2"/><text x="${lx + 346}" y="${ly + 10}">target (B7: lower is better)</text>`);
+  out.push(`<line x1="${lx + 520}" y1="${ly + 6}" x2="${lx + 545}" y2="${ly + 6}" stroke="#222"/><text x="${lx + 550}" y="${ly + 10}">min–max over rounds</text>`);
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,378 @@
+'use strict';
+// One benchmark trial, run in a fresh child process by bench/run.js (better-sqlite3
+// style). Usage: node --expose-gc bench/trial.js <name> '<json args>'
+// Prints one JSON line with the trial's figures on stdout.
+const path = require('path');
+const fs = require('fs');
+const lib = require(path.join(__dirname, '..', 'dist'));
+const { SslContext, SslSession, raw, handshake, SessionCacheMode } = lib;
+
+const CIPHER = 'ECDHE-RSA-AES128-GCM-SHA256';
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+const tick = () => new Promise((r) => setImmediate(r));
+const randomId = () => require('crypto').randomBytes(32);
+
+/** Runs `chunk()` (which does `per` operations) until `ms` have passed; yields to the
+ * event loop between chunks so FinalizationRegistry cleanups run inside the timed window. */
+async function timed(ms, per, chunk, warm = 3) {
+  for (let i = 0; i < warm; i++) chunk();
+  await tick();
+  const t0 = now();
+  let ops = 0;
+  let t1;
+  do {
+    chunk();
+    ops += per;
+    await tick();
+    t1 = now();
+  } while ((t1 - t0) * 1000 < ms);
+  return { ops, seconds: t1 - t0, perSec: ops / (t1 - t0) };
+}
+
+function filledContext(n, extra = {}) {
+  const ctx = new SslContext({ sessionCacheSize: 0, ...extra });
+  const ids = [];
+  for (let i = 0; i < n; i++) {
+    const id = randomId();
+    const s = SslSession.create({ id });
+    ctx.addSession(s);
+    s.free(); // the cache keeps its reference
+    ids.push(id);
+  }
+  return { ctx, ids };
+}
+
+function serverContext(a, extra = {}) {
+  return new SslContext({ cert: fs.readFileSync(a.cert), key: fs.readFileSync(a.key), ciphers: CIPHER, noTicket: true, ...extra });
+}
+
+const trials = {
+  // B0: call floor, ns/call
+  async b0(a) {
+    const n = a.iterations;
+    const floor = require(a.floor);
+    const { native } = require(path.join(__dirname, '..', 'dist', 'native'));
+    const h = new native.SslContextHandle(0);
+    const w = new floor.Wrapped();
+    const f = floor.empty;
+    function jsEmpty(x) {
+      return x;
+    }
+    const measure = (fn) => {
+      fn(1000);
+      const t0 = process.hrtime.bigint();
+      fn(n);
+      return Number(process.hrtime.bigint() - t0) / n;
+    };
+    let sink = 0;
+    const out = {};
+    const cases = {
+      jsFunction: (k) => {
+        for (let i = 0; i < k; i++) sink += jsEmpty(i) & 1;
+      },
+      napiFunction: (k) => {
+        for (let i = 0; i < k; i++) sink += f() === undefined ? 1 : 0;
+      },
+      napiMethod: (k) => {
+        for (let i = 0; i < k; i++) sink += w.method() === undefined ? 1 : 0;
+      },
+      ourMethod: (k) => {
+        for (let i = 0; i < k; i++) sink += h.freed() ? 1 : 0;
+      },
+    };
+    for (let r = 0; r < 5; r++) {
+      for (const [k, fn] of Object.entries(cases)) out[k] = Math.min(out[k] ?? Infinity, measure(fn));
+    }
+    h.free();
+    out.sink = sink;
+    return out;
+  },
+
+  // B1: add + remove pairs on a cache of n sessions
+  async b1(a) {
+    const { ctx } = filledContext(a.n);
+    const pool = [];
+    for (let i = 0; i < 1024; i++) pool.push(SslSession.create({ id: randomId() }));
+    let chunk;
+    if (a.via === 'facade') {
+      chunk = () => {
+        for (let i = 0; i < pool.length; i++) {
+          if (!ctx.addSession(pool[i])) throw new Error('add');
+          if (!ctx.removeSession(pool[i])) throw new Error('remove');
+        }
+      };
+    } else if (a.via === 'raw') {
+      chunk = () => {
+        for (let i = 0; i < pool.length; i++) {
+          if (raw.SSL_CTX_add_session(ctx, pool[i]) !== 1) throw new Error('add');
+          if (raw.SSL_CTX_remove_session(ctx, pool[i]) !== 1) throw new Error('remove');
+        }
+      };
+    } else if (a.via === 'batch') {
+      chunk = () => {
+        if (ctx.addSessions(pool) !== pool.length) throw new Error('add');
+        if (ctx.removeSessions(pool) !== pool.length) throw new Error('remove');
+      };
+    } else throw new Error('via');
+    const r = await timed(a.ms, pool.length, chunk);
+    if (ctx.sessionCount !== a.n) throw new Error('cache size check');
+    return r;
+  },
+
+  // B2: getSession lookups, or sessions() (entries/s) on a cache of n
+  async b2(a) {
+    const { ctx, ids } = filledContext(a.n);
+    if (a.op === 'get') {
+      let k = 0;
+      return timed(a.ms, 1024, () => {
+        for (let i = 0; i < 1024; i++) {
+          if (ctx.getSession(ids[k++ % ids.length]) === undefined) throw new Error('lookup');
+        }
+      });
+    }
+    const r = await timed(a.ms, 1, () => {
+      if (ctx.sessions().length !== a.n) throw new Error('list');
+    }, 1);
+    return { ...r, entries: r.ops * a.n, entriesPerSec: r.perSec * a.n };
+  },
+
+  // B3: toDER / fromDER of a handshake-made session
+  async b3(a) {
+    const der = fs.readFileSync(a.der);
+    if (a.op === 'to') {
+      const s = SslSession.fromDER(der);
+      return timed(a.ms, 256, () => {
+        for (let i = 0; i < 256; i++) if (s.toDER().length !== der.length) throw new Error('toDER');
+      });
+    }
+    return timed(a.ms, 256, () => {
+      for (let i = 0; i < 256; i++) SslSession.fromDER(der);
+    });
+  },
+
+  // B4: in-process handshakes, full or resumed
+  async b4(a) {
+    const server = serverContext(a);
+    const client = new SslContext({ role: 'client', ciphers: CIPHER, noTicket: true });
+    const first = handshake(client, server);
+    const offer = first.clientSession;
+    const per = a.mode === 'resumed' ? 16 : 2;
+    let reused = 0;
+    const r = await timed(a.ms, per, () => {
+      for (let i = 0; i < per; i++) {
+        const h = handshake(client, server, a.mode === 'resumed' ? { session: offer } : undefined);
+        if (h.resumed) reused++;
+      }
+    });
+    if (reused !== (a.mode === 'resumed' ? r.ops + 3 * per : 0)) throw new Error(`resumption check ${reused}`);
+    return r;
+  },
+
+  // B5/B6 server: ours or node:tls; reports its port over IPC and runs until killed
+  async server(a) {
+    const cert = fs.readFileSync(a.cert);
+    const key = fs.readFileSync(a.key);
+    const onSocket = (socket) => {
+      socket.on('error', () => {});
+      if (a.bulk) {
+        const chunk = Buffer.alloc(64 * 1024, 7);
+        const pump = () => {
+          while (!socket.destroyed && socket.write(chunk));
+        };
+        socket.on('drain', pump);
+        pump();
+      } else {
+        socket.on('data', () => {});
+        socket.on('end', () => socket.end());
+      }
+    };
+    let server;
+    if (a.impl === 'ours') {
+      server = lib.createServer({ cert, key, ciphers: CIPHER, maxVersion: 'TLSv1.2', noTicket: true }, onSocket);
+    } else {
+      const tls = require('tls');
+      const { constants } = require('crypto');
+      server = tls.createServer(
+        { cert, key, ciphers: CIPHER, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', secureOptions: constants.SSL_OP_NO_TICKET },
+        onSocket,
+      );
+      // node:tls resumes by id only through these events: an in-memory store
+      const store = new Map();
+      server.on('newSession', (id, data, cb) => {
+        store.set(id.toString('hex'), data);
+        cb();
+      });
+      server.on('resumeSession', (id, cb) => cb(null, store.get(id.toString('hex')) ?? null));
+    }
+    server.on('tlsClientError', () => {});
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    process.send({ port: server.address().port });
+    await new Promise(() => {}); // until killed
+  },
+
+  // B5 client load: node:tls, `concurrency` loops of connect / handshake / end
+  async client(a) {
+    const tls = require('tls');
+    const opts = { host: '127.0.0.1', port: a.port, ciphers: CIPHER, maxVersion: 'TLSv1.2', rejectUnauthorized: false };
+    const connectOnce = (session) =>
+      new Promise((resolve, reject) => {
+        const s = tls.connect({ ...opts, session }, () => {
+          const out = { reused: s.isSessionReused(), session: s.getSession() };
+          s.on('close', () => resolve(out));
+          s.end();
+        });
+        s.on('error', reject);
+        s.resume();
+      });
+    const { session } = await connectOnce(undefined);
+    const offer = a.mode === 'resumed' ? session : undefined;
+    for (let i = 0; i < 4; i++) await connectOnce(offer); // warm-up
+    let count = 0;
+    let reused = 0;
+    let stop = false;
+    const t0 = now();
+    const loop = async () => {
+      while (!stop) {
+        const r = await connectOnce(offer);
+        count++;
+        if (r.reused) reused++;
+        if ((now() - t0) * 1000 >= a.ms) stop = true;
+      }
+    };
+    await Promise.all(Array.from({ length: a.concurrency }, loop));
+    const seconds = now() - t0;
+    return { ops: count, reused, seconds, perSec: count / seconds };
+  },
+
+  // B6 client: read the server's 64 KiB writes for `ms`, bytes/s
+  async bulkClient(a) {
+    const tls = require('tls');
+    return new Promise((resolve, reject) => {
+      let bytes = 0;
+      let t0 = 0;
+      const s = tls.connect({ host: '127.0.0.1', port: a.port, ciphers: CIPHER, maxVersion: 'TLSv1.2', rejectUnauthorized: false });
+      s.on('error', reject);
+      s.on('data', (d) => {
+        if (t0 === 0) {
+          t0 = now();
+          return;
+        }
+        bytes += d.length;
+        const t = now() - t0;
+        if (t * 1000 >= a.ms) {
+          s.destroy();
+          resolve({ ops: bytes, seconds: t, perSec: bytes / t });
+        }
+      });
+    });
+  },
+
+  // B7: RSS per 100k cached sessions; RSS drift over 1M create/add/remove/drop cycles
+  async b7(a) {
+    const rss = async () => {
+      for (let i = 0; i < 3; i++) {
+        global.gc();
+        await tick();
+      }
+      return process.memoryUsage().rss;
+    };
+    const out = {};
+    if (a.part === 'cache') {
+      const ctx = new SslContext({ sessionCacheSize: 0 });
+      const before = await rss();
+      for (let i = 0; i < 100000; i++) {
+        const s = SslSession.create({ id: randomId() });
+        ctx.addSession(s);
+        s.free();
+      }
+      const after = await rss();
+      out.bytesPer100k = after - before;
+      ctx.free();
+      return out;
+    }
+    const ctx = new SslContext({ sessionCacheSize: 0 });
+    const id = Buffer.alloc(32);
+    let n = 0;
+    const cycles = async (k) => {
+      for (let i = 0; i < k; i += 1000) {
+        for (let j = 0; j < 1000; j++) {
+          id.writeUInt32LE(n++, 0);
+          const s = SslSession.create({ id });
+          ctx.addSession(s);
+          ctx.removeSession(s);
+          // dropped: the FinalizationRegistry frees it
+        }
+        await tick();
+      }
+    };
+    await cycles(100000);
+    out.rssAfter100k = await rss();
+    await cycles(a.cycles - 100000);
+    out.rssAfterAll = await rss();
+    out.cycles = n;
+    out.growth = out.rssAfterAll / out.rssAfter100k;
+    out.sessionCount = ctx.sessionCount;
+    return out;
+  },
+
+  // B8a: flushSessions cost per entry (all expired → removed; none expired → scanned)
+  async b8flush(a) {
+    const out = {};
+    for (const kind of ['expired', 'live']) {
+      const reps = Math.max(1, Math.round(200000 / a.n));
+      let total = 0;
+      for (let r = 0; r < reps; r++) {
+        const ctx = new SslContext({ sessionCacheSize: 0 });
+        for (let i = 0; i < a.n; i++) {
+          const s = SslSession.create({ id: randomId(), time: kind === 'expired' ? 1000 : Math.floor(Date.now() / 1000), timeout: 3600 });
+          ctx.addSession(s);
+          s.free();
+        }
+        const t0 = process.hrtime.bigint();
+        ctx.flushSessions();
+        total += Number(process.hrtime.bigint() - t0);
+        if (ctx.sessionCount !== (kind === 'expired' ? 0 : a.n)) throw new Error('flush check');
+        ctx.free();
+      }
+      out[`${kind}NsPerEntry`] = total / reps / a.n;
+    }
+    return out;
+  },
+
+  // B8b: resumed-handshake latency with the auto flush (every 255th accept) vs NO_AUTO_CLEAR
+  async b8latency(a) {
+    const mode = SessionCacheMode.SERVER | (a.noAutoClear ? SessionCacheMode.NO_AUTO_CLEAR : 0);
+    const server = serverContext(a, { sessionCacheSize: 0, sessionCacheMode: mode });
+    const client = new SslContext({ role: 'client', ciphers: CIPHER, noTicket: true });
+    const offer = handshake(client, server).clientSession;
+    const nowS = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < a.n; i++) {
+      const s = SslSession.create({ id: randomId(), time: nowS, timeout: 3600 });
+      server.addSession(s);
+      s.free();
+    }
+    const lat = [];
+    for (let i = 0; i < a.handshakes; i++) {
+      const t0 = process.hrtime.bigint();
+      const h = handshake(client, server, { session: offer });
+      lat.push(Number(process.hrtime.bigint() - t0) / 1000);
+      if (!h.resumed) throw new Error('not resumed');
+      if (i % 64 === 63) await tick();
+    }
+    lat.sort((x, y) => x - y);
+    const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+    return { p50: q(0.5), p99: q(0.99), p999: q(0.999), max: lat[lat.length - 1], count: lat.length };
+  },
+};
+
+(async () => {
+  const [name, json] = process.argv.slice(2);
+  const fn = trials[name];
+  if (!fn) throw new Error(`unknown trial ${name}`);
+  const result = await fn(JSON.parse(json || '{}'));
+  process.stdout.write(JSON.stringify(result) + '\n');
+  process.exit(0);
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
