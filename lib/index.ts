@@ -21,6 +21,8 @@ export type { TlsConnectOptions } from './tls_connect';
 export type { SessionStore } from './session_store';
 export { MemorySessionStore } from './memory_session_store';
 export type { MemorySessionStoreOptions } from './memory_session_store';
+export { RedisSessionStore } from './redis_session_store';
+export type { RedisSessionStoreOptions } from './redis_session_store';
 export { ClientHelloParser } from './client_hello_parser';
 export type { ClientHelloInfo } from './client_hello_parser';
 export { setOpenSSLClock } from './openssl_clock';

@@ -13,6 +13,7 @@ export class MemorySessionStore implements SessionStore {
   readonly maxEntries: number;
   #entries = new Map<string, { der: Buffer; expiresAt: number }>();
   #now: () => number;
+  readonly #subscribers = new Set<(id: Buffer) => void>();
 
   constructor(options: MemorySessionStoreOptions = {}) {
     this.maxEntries = integer(options.maxEntries ?? 10000, 'options.maxEntries', 1, 2 ** 31 - 1);
@@ -47,8 +48,32 @@ export class MemorySessionStore implements SessionStore {
     }
   }
 
+  /** removes the entry and tells every subscriber (in a microtask), present or not */
   async delete(id: Buffer): Promise<void> {
-    this.#entries.delete(toBuffer(id, 'id').toString('hex'));
+    const b = toBuffer(id, 'id');
+    this.#entries.delete(b.toString('hex'));
+    if (this.#subscribers.size === 0) return;
+    const copy = Buffer.from(b);
+    queueMicrotask(() => {
+      for (const f of [...this.#subscribers]) {
+        try {
+          f(Buffer.from(copy));
+        } catch {
+          // one subscriber's failure must not keep the others from revoking
+        }
+      }
+    });
+  }
+
+  /** in-process revocation: servers sharing this store hear every delete(id) */
+  subscribe(onRevoked: (id: Buffer) => void): () => void {
+    if (typeof onRevoked !== 'function') throw new TypeError('onRevoked must be a function');
+    // a wrapper per call, so that subscribing the same function twice unsubscribes separately
+    const f = (id: Buffer) => onRevoked(id);
+    this.#subscribers.add(f);
+    return () => {
+      this.#subscribers.delete(f);
+    };
   }
 
   clear(): void {

@@ -6,11 +6,23 @@ export interface SessionStore {
   get(id: Buffer): Promise<Buffer | undefined | null>;
   set(id: Buffer, der: Buffer, ttlSeconds: number): Promise<void>;
   delete(id: Buffer): Promise<void>;
+  /**
+   * Optional: fleet-wide revocation. Calls onRevoked(id) whenever any user of the same
+   * store (another process, another server in this one, or this very caller) deleted id,
+   * so that servers drop the session from their own OpenSSL cache too. Returns the
+   * unsubscribe function. TlsServer subscribes when the method exists.
+   */
+  subscribe?(onRevoked: (id: Buffer) => void): () => void;
 }
 
 export function isSessionStore(v: unknown): v is SessionStore {
   const s = v as SessionStore;
   return (
-    typeof v === 'object' && v !== null && typeof s.get === 'function' && typeof s.set === 'function' && typeof s.delete === 'function'
+    typeof v === 'object' &&
+    v !== null &&
+    typeof s.get === 'function' &&
+    typeof s.set === 'function' &&
+    typeof s.delete === 'function' &&
+    (s.subscribe === undefined || typeof s.subscribe === 'function')
   );
 }

@@ -7,7 +7,7 @@ import { RemoveReason, SslContext, SslContextOptions } from './ssl_context';
 import { SslSession } from './ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
 import { TLSSocket } from './tls_socket';
-import { integer, optionsObject } from './validate';
+import { integer, optionsObject, toBuffer } from './validate';
 
 export interface TlsServerOptions extends SslContextOptions {
   /** use this context (shared across servers) instead of making one from the options */
@@ -29,10 +29,15 @@ export interface TlsServerOptions extends SslContextOptions {
 /** default session id context: servers sharing a store must agree on it */
 const DEFAULT_SESSION_ID_CONTEXT = 'openssl-session-cache';
 
+/** the protocols a session id may be cached under in a server context */
+const SESSION_PROTOCOLS = ['TLSv1.2', 'TLSv1.1', 'TLSv1', 'SSLv3'];
+
 /**
  * A net.Server whose connections are TLSSockets run by OpenSSL 1.0.2. Events:
  * 'secureConnection' (socket), 'tlsClientError' (err, socket), 'sessionStoreError' (err),
- * 'sessionStored' (id) once the store accepted a new session, plus net.Server's own.
+ * 'sessionStored' (id) once the store accepted a new session, 'sessionRevoked' (id) once a
+ * revocation heard from the store (store.subscribe) was applied to the local cache, plus
+ * net.Server's own.
  */
 export class TlsServer extends net.Server {
   readonly context: SslContext;
@@ -41,6 +46,13 @@ export class TlsServer extends net.Server {
   readonly handshakeTimeout: number;
   readonly #ownsContext: boolean;
   readonly #allowHalfOpen: boolean;
+  /** set while this server removes sessions itself: the 'removeSession' listener then
+   * leaves the store alone (a remote revocation, or revoke() deleting on its own) */
+  #skipStoreDelete = false;
+  #unsubscribe: (() => void) | undefined;
+  /** prefetches in flight per id (hex), and the ids revoked while one was in flight */
+  readonly #inflight = new Map<string, number>();
+  readonly #revokedInFlight = new Set<string>();
 
   constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void) {
     // the TCP sockets are always half-open capable: the TLSSocket decides when to send FIN
@@ -72,6 +84,8 @@ export class TlsServer extends net.Server {
     if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
     this.on('connection', (socket: net.Socket) => this.#onConnection(socket));
     this.on('close', () => {
+      this.#unsubscribe?.();
+      this.#unsubscribe = undefined;
       if (this.#ownsContext && !this.context.freed) this.context.free();
     });
   }
@@ -98,8 +112,62 @@ export class TlsServer extends net.Server {
     ctx.on('removeSession', (s: SslSession, reason: RemoveReason) => {
       // revocation and expiry reach the store; local eviction, flush and free do not
       if (reason !== 'remove' && reason !== 'handshake') return;
+      if (this.#skipStoreDelete) return;
       this.#withTimeout(store.delete(s.id), 'delete').catch((e) => this.emit('sessionStoreError', e));
     });
+    if (typeof store.subscribe === 'function') {
+      this.#unsubscribe = store.subscribe((id: Buffer) => this.#onRevoked(id));
+    }
+  }
+
+  // a revocation heard from the store: drop the id locally, never back to the store
+  #onRevoked(id: Buffer): void {
+    if (!Buffer.isBuffer(id) || id.length < 1 || id.length > 32) return;
+    const hex = id.toString('hex');
+    if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
+    if (this.context.freed) return;
+    try {
+      this.#removeLocal(id);
+    } catch (e) {
+      this.emit('sessionStoreError', e);
+      return;
+    }
+    this.emit('sessionRevoked', id);
+  }
+
+  /** removes every cached session with this id from the context, without store.delete */
+  #removeLocal(id: Buffer): number {
+    let n = 0;
+    const before = this.#skipStoreDelete;
+    this.#skipStoreDelete = true;
+    try {
+      for (const protocol of SESSION_PROTOCOLS) {
+        const s = this.context.getSession(id, protocol);
+        if (!s) continue;
+        try {
+          if (this.context.removeSession(s)) n += 1;
+        } finally {
+          s.free();
+        }
+      }
+    } finally {
+      this.#skipStoreDelete = before;
+    }
+    return n;
+  }
+
+  /**
+   * Revokes a session fleet-wide: removes it from this server's cache and deletes it from
+   * the store (whose subscribers, e.g. the other servers on a RedisSessionStore, drop it
+   * too). Rejects when the store did not confirm the delete within sessionStoreTimeout.
+   */
+  async revoke(id: Buffer): Promise<void> {
+    const b = Buffer.from(toBuffer(id as unknown, 'id'));
+    if (b.length < 1 || b.length > 32) throw new RangeError(`id must be 1 to 32 bytes, got ${b.length}`);
+    const hex = b.toString('hex');
+    if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
+    if (!this.context.freed) this.#removeLocal(b);
+    if (this.sessionStore) await this.#withTimeout(this.sessionStore.delete(b), 'delete');
   }
 
   #withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
@@ -132,8 +200,23 @@ export class TlsServer extends net.Server {
         cached.free();
         return;
       }
-      const der = await this.#withTimeout(store.get(id), 'get');
-      if (!der || this.context.freed) return;
+      const hex = id.toString('hex');
+      this.#inflight.set(hex, (this.#inflight.get(hex) ?? 0) + 1);
+      let der: Buffer | undefined | null;
+      let revoked: boolean;
+      try {
+        der = await this.#withTimeout(store.get(id), 'get');
+      } finally {
+        revoked = this.#revokedInFlight.has(hex);
+        const n = (this.#inflight.get(hex) ?? 1) - 1;
+        if (n > 0) this.#inflight.set(hex, n);
+        else {
+          this.#inflight.delete(hex);
+          this.#revokedInFlight.delete(hex);
+        }
+      }
+      // revoked while the store answered: the answer may predate the delete
+      if (!der || revoked || this.context.freed) return;
       const session = SslSession.fromDER(der);
       try {
         this.context.addSession(session);
