@@ -158,6 +158,16 @@ function fmt(x) {
 
 // ---------------------------------------------------------------- the benchmarks
 async function main() {
+  if (argv.includes('--render')) {
+    // re-render RESULTS.md and results.svg from results.json (no measurement)
+    const { meta, rows } = JSON.parse(fs.readFileSync(path.join(__dirname, 'results.json'), 'utf8'));
+    const b9File = path.join(__dirname, 'RESULTS-B9.md');
+    const b9 = fs.existsSync(b9File) ? `\n${fs.readFileSync(b9File, 'utf8')}` : '';
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), markdown(meta, rows) + b9);
+    fs.writeFileSync(path.join(__dirname, 'results.svg'), svg(meta, rows));
+    log('re-rendered bench/RESULTS.md and bench/results.svg from results.json');
+    return;
+  }
   const facts = prepare();
   const F = fixtures();
   const rows = []; // { id, what, unit, ours, baseline, ratio, min, max, target, dir, note }
@@ -290,6 +300,22 @@ async function main() {
       dir: -1,
       unitOurs: 'MiB',
     });
+    // leak check: the second half of the run (after the allocator's warm-up)
+    const half = v.filter((x) => x.series && x.series.length >= 4).map((x) => x.series[x.series.length - 1] / x.series[Math.floor(x.series.length / 2) - 1]);
+    if (half.length) {
+      add({
+        id: 'B7',
+        what: `RSS after ${cycles / 1e6}M cycles ÷ RSS at the half-way point (leak check after warm-up)`,
+        short: 'RSS growth, second half of 1M cycles',
+        unit: 'ratio',
+        ours: median(half),
+        ratio: median(half),
+        min: Math.min(...half),
+        max: Math.max(...half),
+        target: 1.1,
+        dir: -1,
+      });
+    }
   }
 
   if (want('B8')) {
@@ -326,6 +352,18 @@ async function main() {
 
   const elapsed = (Date.now() - started) / 1000;
   const meta = machine(facts, elapsed);
+  if (FILTER && fs.existsSync(path.join(__dirname, 'results.json'))) {
+    // a filtered run replaces only its own benchmarks in the last full table
+    const prev = JSON.parse(fs.readFileSync(path.join(__dirname, 'results.json'), 'utf8'));
+    const fresh = rows.splice(0, rows.length);
+    for (const r of prev.rows) {
+      if (FILTER.includes(r.id)) continue;
+      rows.push(r);
+    }
+    rows.push(...fresh);
+    rows.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
+    meta.note = `${prev.meta.note ? prev.meta.note + '; ' : ''}${FILTER.join(',')} re-measured ${meta.date}`;
+  }
   fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify({ meta, rows }, null, 2) + '\n');
   fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), markdown(meta, rows) + b9);
   fs.writeFileSync(path.join(__dirname, 'results.svg'), svg(meta, rows));
@@ -366,6 +404,7 @@ function markdown(meta, rows) {
   L.push(`- machine: ${meta.cpu}, ${meta.cores} cores (${os.platform()} ${os.release()})`);
   L.push(`- Node ${meta.node} (its own OpenSSL ${meta.nodeOpenSSL}); addon and C baselines: ${meta.openssl}`);
   L.push(`- date: ${meta.date}; mode: ${meta.mode}, ${meta.rounds} rounds (${meta.netRounds} for loopback), run took ${meta.elapsed.toFixed(0)} s`);
+  if (meta.note) L.push(`- ${meta.note}`);
   L.push('- every trial is a fresh process; ours and the baseline alternate order each round; ratio = ours ÷ baseline per round, median (min–max)');
   L.push('');
   L.push('| id | benchmark | ours | baseline | ratio (min–max) | target | met? |');
@@ -395,8 +434,8 @@ function esc(s) {
 
 function svg(meta, rows) {
   const bars = rows.filter((r) => r.ratio !== undefined);
-  const W = 980;
-  const left = 330;
+  const W = 1080;
+  const left = 400;
   const right = 40;
   const rowH = 26;
   const top = 70;
