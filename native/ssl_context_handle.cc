@@ -244,10 +244,14 @@ Napi::Value SslContextHandle::TakeCallbackError(Napi::Env env) {
 }
 
 int SslContextHandle::Add(SSL_SESSION* s) {
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  bool foreign = s->next != nullptr && lh_SSL_SESSION_retrieve(ctx_->sessions, s) != s;
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
-  if (foreign) return -2;
+  // A session object belongs to one JS environment, i.e. one thread, so its list links
+  // can be read without the lock; only a linked session needs the (locked) hash check.
+  if (s->next != nullptr) {
+    CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
+    bool foreign = lh_SSL_SESSION_retrieve(ctx_->sessions, s) != s;
+    CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
+    if (foreign) return -2;
+  }
   return SSL_CTX_add_session(ctx_, s);
 }
 
