@@ -28,11 +28,38 @@ bool NumberArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
 // The list sentinel 1.0.2 uses for both ends of ctx's session list.
 SSL_SESSION* TailSentinel(SSL_CTX* ctx) { return reinterpret_cast<SSL_SESSION*>(&ctx->session_cache_tail); }
 
-std::string PemArg(const Napi::Value& v) {
-  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
-  Napi::Buffer<char> b = v.As<Napi::Buffer<char>>();
-  return std::string(b.Data(), b.Length());
-}
+// The PEM text of argument 0 (string or Buffer) as a read-only memory BIO.
+// ok() is false after a TypeError was thrown for anything else.
+class PemInput {
+ public:
+  PemInput(const Napi::CallbackInfo& info, const char* what) {
+    if (info.Length() < 1 || !(info[0].IsString() || info[0].IsBuffer())) {
+      std::string m = std::string(what) + " must be a PEM string or Buffer";
+      openssl_error::ThrowType(info.Env(), m.c_str());
+      return;
+    }
+    if (info[0].IsString()) {
+      text_ = info[0].As<Napi::String>().Utf8Value();
+    } else {
+      Napi::Buffer<char> b = info[0].As<Napi::Buffer<char>>();
+      text_.assign(b.Data(), b.Length());
+    }
+    bio_ = BIO_new_mem_buf(const_cast<char*>(text_.data()), static_cast<int>(text_.size()));
+    checked_ = true;
+  }
+  ~PemInput() {
+    if (bio_) BIO_free(bio_);
+  }
+  PemInput(const PemInput&) = delete;
+  PemInput& operator=(const PemInput&) = delete;
+  bool ok() const { return checked_; }
+  BIO* bio() const { return bio_; }  // nullptr if OpenSSL could not allocate it
+
+ private:
+  std::string text_;
+  BIO* bio_ = nullptr;
+  bool checked_ = false;
+};
 
 // Slot table of this thread's live context handle objects (see SslSessionHandle).
 thread_local std::vector<SslContextHandle*> contextSlots;
@@ -499,17 +526,13 @@ Napi::Value SslContextHandle::JS_clearOptions(const Napi::CallbackInfo& info) {
 Napi::Value SslContextHandle::JS_useCertificate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  if (info.Length() < 1 || !(info[0].IsString() || info[0].IsBuffer())) {
-    openssl_error::ThrowType(env, "cert must be a PEM string or Buffer");
-    return env.Undefined();
-  }
   ErrorQueueGuard guard;
-  std::string pem = PemArg(info[0]);
-  BIO* bio = BIO_new_mem_buf(const_cast<char*>(pem.data()), static_cast<int>(pem.size()));
+  PemInput pem(info, "cert");
+  if (!pem.ok()) return env.Undefined();
+  BIO* bio = pem.bio();
   X509* leaf = bio ? PEM_read_bio_X509_AUX(bio, nullptr, nullptr, nullptr) : nullptr;
   if (leaf == nullptr || SSL_CTX_use_certificate(ctx_, leaf) != 1) {
     if (leaf) X509_free(leaf);
-    if (bio) BIO_free(bio);
     openssl_error::Throw(env, "SSL_CTX_use_certificate", "ERR_BAD_CERTIFICATE");
     return env.Undefined();
   }
@@ -522,22 +545,16 @@ Napi::Value SslContextHandle::JS_useCertificate(const Napi::CallbackInfo& info) 
       break;
     }
   }
-  BIO_free(bio);
   return env.Undefined();
 }
 
 Napi::Value SslContextHandle::JS_usePrivateKey(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  if (info.Length() < 1 || !(info[0].IsString() || info[0].IsBuffer())) {
-    openssl_error::ThrowType(env, "key must be a PEM string or Buffer");
-    return env.Undefined();
-  }
   ErrorQueueGuard guard;
-  std::string pem = PemArg(info[0]);
-  BIO* bio = BIO_new_mem_buf(const_cast<char*>(pem.data()), static_cast<int>(pem.size()));
-  EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
-  if (bio) BIO_free(bio);
+  PemInput pem(info, "key");
+  if (!pem.ok()) return env.Undefined();
+  EVP_PKEY* key = pem.bio() ? PEM_read_bio_PrivateKey(pem.bio(), nullptr, nullptr, nullptr) : nullptr;
   if (key == nullptr || SSL_CTX_use_PrivateKey(ctx_, key) != 1) {
     if (key) EVP_PKEY_free(key);
     openssl_error::Throw(env, "SSL_CTX_use_PrivateKey", "ERR_BAD_KEY");
@@ -565,13 +582,10 @@ Napi::Value SslContextHandle::JS_setCipherList(const Napi::CallbackInfo& info) {
 Napi::Value SslContextHandle::JS_addCaCertificates(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  if (info.Length() < 1 || !(info[0].IsString() || info[0].IsBuffer())) {
-    openssl_error::ThrowType(env, "ca must be a PEM string or Buffer");
-    return env.Undefined();
-  }
   ErrorQueueGuard guard;
-  std::string pem = PemArg(info[0]);
-  BIO* bio = BIO_new_mem_buf(const_cast<char*>(pem.data()), static_cast<int>(pem.size()));
+  PemInput pem(info, "ca");
+  if (!pem.ok()) return env.Undefined();
+  BIO* bio = pem.bio();
   X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
   int added = 0;
   X509* cert;
@@ -580,7 +594,6 @@ Napi::Value SslContextHandle::JS_addCaCertificates(const Napi::CallbackInfo& inf
     X509_free(cert);
     added++;
   }
-  if (bio) BIO_free(bio);
   if (added == 0) {
     openssl_error::Throw(env, "PEM_read_bio_X509 (ca)", "ERR_BAD_CERTIFICATE");
     return env.Undefined();
