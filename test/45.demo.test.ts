@@ -21,3 +21,14 @@ test('the demo is compiled by npm install (prepare) and runs to completion', () 
   expect(out).toMatch(/counters: accept 2, acceptGood 2, hits 1, misses 0/);
   expect(out).toMatch(/summary: .* as expected/);
 });
+
+test('the README example (examples/quickstart.ts) prints what its comments say', () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const example = fs.readFileSync(path.join(root, 'examples', 'quickstart.ts'), 'utf8');
+  // the README shows the example's code verbatim (from the import to the last line)
+  const body = example.slice(example.indexOf('import '));
+  expect(readme).toContain(body.trim());
+  const r = spawnSync(process.execPath, [path.join(root, 'dist', 'examples', 'quickstart.js')], { cwd: root, encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  expect(r.stdout.trim().split('\n')).toEqual(['0', 'true 1', 'true']);
+});
