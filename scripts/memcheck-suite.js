@@ -1,0 +1,329 @@
+'use strict';
+// The focused suite that `npm run test:valgrind` and `npm run test:asan` run under a memory
+// checker: add / remove / evict / flush / DER+PEM / in-process handshakes / a socket echo
+// over 127.0.0.1, plus the error paths of each (use after free, bad DER, refused adds,
+// re-entrant listeners, a throwing get callback) and context teardown with live sessions.
+// Every step checks its result, so a run that "passes" under the checker also behaved.
+//
+//   node scripts/memcheck-suite.js [--rounds N]      (default 2; OSC_SUITE_ROUNDS too)
+//   OSC_SUITE_WORKERS=N  also runs N worker threads (scripts/lib/workers.js, small counts)
+//
+// Prints `memcheck-suite: OK <checks> checks, <handshakes> handshakes, <echoes> echoes`
+// and exits 0; any failed check throws (exit 1).
+const assert = require('assert');
+const { load } = require('./lib/load');
+
+const api = load();
+const { SslContext, SslSession, OpenSSLError, handshake, generateSelfSigned, createServer, connect, raw, ClientHelloParser } = api;
+
+const argRounds = process.argv.indexOf('--rounds');
+const ROUNDS = Number(argRounds > 0 ? process.argv[argRounds + 1] : process.env.OSC_SUITE_ROUNDS || 2);
+
+let checks = 0;
+let handshakes = 0;
+let echoes = 0;
+const ok = (cond, what) => {
+  checks++;
+  assert.ok(cond, what);
+};
+const eq = (a, b, what) => {
+  checks++;
+  assert.deepStrictEqual(a, b, what);
+};
+function throwsCode(fn, code, what) {
+  checks++;
+  try {
+    fn();
+  } catch (e) {
+    if (code instanceof Function) assert.ok(e instanceof code, `${what}: expected ${code.name}, got ${e && e.stack}`);
+    else assert.strictEqual(e.code, code, `${what}: ${e && e.stack}`);
+    return e;
+  }
+  assert.fail(`${what}: expected a throw`);
+}
+
+let idCounter = 0;
+function newId(len = 32) {
+  idCounter++;
+  const b = Buffer.alloc(len);
+  b.writeUInt32BE((idCounter * 2654435761) >>> 0, 0);
+  for (let i = 4; i < len; i++) b[i] = (idCounter + i) & 0xff;
+  return b;
+}
+const mk = (o = {}) => SslSession.create({ id: newId(), cipher: 'AES128-SHA', masterKey: Buffer.alloc(48, 3), ...o });
+const ids = (ctx) => {
+  const l = ctx.sessions();
+  const r = l.map((s) => s.id.toString('hex'));
+  l.forEach((s) => s.free());
+  return r;
+};
+
+function addRemove() {
+  const ctx = new SslContext();
+  const a = mk();
+  const b = mk();
+  eq(ctx.addSession(a), true, 'add a');
+  eq(ctx.addSession(a), false, 'add a again');
+  eq(ctx.addSession(b), true, 'add b');
+  eq(a.references, 2, 'a: object + cache');
+  eq(ids(ctx), [b.id.toString('hex'), a.id.toString('hex')], 'list newest first');
+  const removed = [];
+  ctx.on('removeSession', (s, why) => {
+    removed.push(why);
+    s.free();
+  });
+  eq(ctx.removeSession(a), true, 'remove a');
+  eq(ctx.removeSession(a), false, 'remove a again');
+  eq(a.resumable, false, 'removed → not resumable');
+  eq(a.references, 1, 'a: object only');
+  // same key, another object: replaces silently
+  const b2 = SslSession.fromDER(b.toDER());
+  eq(ctx.addSession(b2), true, 'replace b');
+  eq(b.references, 1, 'b dropped by the cache');
+  const got = ctx.getSession(b.id);
+  ok(got && got.equals(b2), 'lookup finds the replacement');
+  got.free();
+  eq(raw.SSL_CTX_sess_number(ctx), 1, 'raw count');
+  // a session cached elsewhere is refused
+  const other = new SslContext();
+  throwsCode(() => other.addSession(b2), 'ERR_SESSION_IN_OTHER_CONTEXT', 'foreign add');
+  eq(other.sessionCount, 0, 'other unchanged');
+  other.free();
+  eq(removed, ['remove'], 'one remove event');
+  [a, b, b2].forEach((s) => s.free());
+  ctx.free();
+  throwsCode(() => ctx.addSession(mk()), 'ERR_SSL_FREED', 'add after free');
+  throwsCode(() => a.toDER(), 'ERR_SSL_FREED', 'toDER after free');
+}
+
+function evict() {
+  const ctx = new SslContext({ sessionCacheSize: 8 });
+  const why = [];
+  ctx.on('removeSession', (s, reason) => {
+    why.push(reason);
+    s.free();
+  });
+  for (let i = 0; i < 30; i++) {
+    const s = mk();
+    ctx.addSession(s);
+    s.free(); // the cache keeps its own reference
+  }
+  eq(ctx.sessionCount, 8, 'bounded by size');
+  eq(ctx.stats.cacheFull, 22, 'cache_full');
+  eq(why.length, 22, 'evictions reported');
+  ok(why.every((w) => w === 'evict'), 'reason evict');
+  ctx.sessionCacheSize = 2;
+  const s = mk();
+  ctx.addSession(s);
+  eq(ctx.sessionCount, 2, 'shrunk on next add');
+  s.free();
+  ctx.free();
+  eq(why.filter((w) => w === 'free').length, 2, 'free flushes');
+}
+
+function flush() {
+  const ctx = new SslContext({ sessionCacheSize: 0 });
+  const list = [];
+  for (let i = 0; i < 20; i++) {
+    const s = mk({ time: 1000 + i, timeout: 10 });
+    ctx.addSession(s);
+    list.push(s);
+  }
+  let flushed = 0;
+  ctx.on('removeSession', (s, reason) => {
+    if (reason === 'flush') flushed++;
+    s.free();
+  });
+  ctx.flushSessions(1015); // removes time + 10 < 1015 → times 1000..1004
+  eq(flushed, 5, 'flush by time');
+  eq(ctx.sessionCount, 15, 'after flush');
+  raw.SSL_CTX_flush_sessions(ctx, 0);
+  eq(ctx.sessionCount, 0, 'flush all');
+  eq(flushed, 20, 'all flushed');
+  ok(list.every((s) => s.references === 1 && !s.resumable), 'references back to the objects');
+  list.forEach((s) => s.free());
+  ctx.free();
+}
+
+function derPem() {
+  const s = mk({ idContext: 'ctx', time: 1234567, timeout: 99 });
+  const der = s.toDER();
+  const back = SslSession.fromDER(der);
+  eq(back.toDER(), der, 'DER round trip');
+  const pem = s.toPEM();
+  const fromPem = SslSession.fromPEM(pem);
+  eq(fromPem.id, s.id, 'PEM round trip');
+  ok(s.toText().includes('Session-ID'), 'toText');
+  // every truncation and a trailing byte fail with a typed error
+  for (let n = 0; n < der.length; n += Math.max(1, der.length >> 4)) {
+    throwsCode(() => SslSession.fromDER(der.subarray(0, n)), OpenSSLError, `truncated at ${n}`);
+  }
+  throwsCode(() => SslSession.fromDER(Buffer.concat([der, Buffer.from([0])])), OpenSSLError, 'trailing byte');
+  throwsCode(() => SslSession.fromPEM(pem.replace(/[A-Za-z]{8}\n/, '@@@@@@@@\n')), OpenSSLError, 'bad PEM');
+  const noCipher = SslSession.create({ id: newId() });
+  throwsCode(() => noCipher.toDER(), 'ERR_SESSION_NOT_ENCODABLE', 'no cipher');
+  throwsCode(() => SslSession.fromDER('x'), TypeError, 'wrong type');
+  [s, back, fromPem, noCipher].forEach((x) => x.free());
+}
+
+function handshakes_(pki) {
+  const server = new SslContext({ cert: pki.cert, key: pki.key, noTicket: true, sessionIdContext: 'suite' });
+  const client = new SslContext({ role: 'client' });
+  const events = [];
+  server.on('newSession', (s) => {
+    events.push('new');
+    s.free();
+  });
+  server.on('removeSession', (s, why) => {
+    events.push(why);
+    s.free();
+  });
+  const full = handshake(client, server);
+  handshakes++;
+  eq(full.resumed, false, 'full handshake');
+  const again = handshake(client, server, { session: full.clientSession });
+  handshakes++;
+  eq(again.resumed, true, 'resumed from the internal cache');
+  eq(server.stats.hits, 1, 'hits');
+  // the get callback: answers from an external copy, and a throwing one
+  const der = full.serverSession.toDER();
+  server.flushSessions(0);
+  server.getSessionCallback = () => SslSession.fromDER(der);
+  const viaCb = handshake(client, server, { session: full.clientSession });
+  handshakes++;
+  eq(viaCb.resumed, true, 'resumed via the get callback');
+  server.getSessionCallback = () => {
+    throw new Error('boom');
+  };
+  server.flushSessions(0);
+  const e = throwsCode(() => handshake(client, server, { session: full.clientSession }), Error, 'get callback throw');
+  handshakes++;
+  eq(e.message, 'boom', 'rethrown');
+  server.getSessionCallback = undefined;
+  // no shutdown: 1.0.2 drops the session of an unshut connection
+  const unshut = handshake(client, server, { shutdown: false });
+  handshakes++;
+  eq(unshut.serverSession.resumable, false, 'unshut → removed');
+  // a client that does not trust the server
+  const strict = new SslContext({ role: 'client', ca: generateSelfSigned({ bits: 1024, days: 1 }).cert });
+  throwsCode(() => handshake(strict, server), OpenSSLError, 'untrusted server');
+  handshakes++;
+  strict.free();
+  for (const r of [full, again, viaCb, unshut]) {
+    r.clientSession.free();
+    r.serverSession.free();
+  }
+  ok(events.includes('new') && events.includes('handshake'), 'events delivered');
+  server.free();
+  client.free();
+}
+
+function reentrancy() {
+  const ctx = new SslContext({ sessionCacheSize: 4 });
+  const keep = [];
+  ctx.on('removeSession', (s, why) => {
+    // listeners call back into the context that is delivering
+    if (why === 'evict' && ctx.sessionCount > 0) {
+      const head = ctx.sessions();
+      ctx.removeSession(head[head.length - 1]);
+      head.forEach((x) => x.free());
+    }
+    keep.push(s);
+  });
+  for (let i = 0; i < 12; i++) {
+    const s = mk();
+    ctx.addSession(s);
+    s.free();
+  }
+  ok(ctx.sessionCount <= 4, 'bounded');
+  const listed = ctx.sessions();
+  eq(listed.length, ctx.sessionCount, 'list matches count');
+  ok(listed.every((s) => s.references === 2), 'one object + the cache each');
+  listed.forEach((s) => s.free());
+  ctx.once('removeSession', () => ctx.free()); // free from inside a listener
+  ctx.flushSessions(0);
+  ok(ctx.freed, 'freed from a listener');
+  keep.forEach((s) => s.free());
+}
+
+function clientHello() {
+  const p = new ClientHelloParser();
+  const r = p.push(Buffer.from('160301002a0100002603030000000000000000000000000000000000000000000000000000000000000000', 'hex'));
+  ok(r === undefined || r.kind !== undefined, 'parser answers');
+}
+
+async function socketEcho(pki) {
+  const server = createServer({ cert: pki.cert, key: pki.key }, (sock) => {
+    sock.on('data', (d) => sock.write(d));
+    sock.on('end', () => sock.end());
+    sock.on('error', () => {});
+  });
+  server.on('tlsClientError', () => {});
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const port = server.address().port;
+  let session;
+  for (let i = 0; i < 3; i++) {
+    const c = connect({ host: '127.0.0.1', port, ca: pki.cert, servername: 'localhost', session });
+    const got = await new Promise((resolve, reject) => {
+      const parts = [];
+      c.on('error', reject);
+      c.on('secureConnect', () => {
+        if (!session) session = c.getSession();
+        c.write(Buffer.alloc(1000 + i, i));
+        c.end();
+      });
+      c.on('data', (d) => parts.push(d));
+      c.on('end', () => resolve({ data: Buffer.concat(parts), reused: c.isSessionReused() }));
+    });
+    await new Promise((r) => (c.closed ? r() : c.once('close', r)));
+    eq(got.data, Buffer.alloc(1000 + i, i), 'echo');
+    if (i > 0) eq(got.reused, true, 'resumed over the socket');
+    echoes++;
+  }
+  // a client that disconnects in the middle of the handshake
+  const net = require('net');
+  const raw = net.connect({ host: '127.0.0.1', port });
+  await new Promise((r) => raw.once('connect', r));
+  raw.write(Buffer.from('16030100', 'hex'));
+  raw.destroy();
+  await new Promise((r) => server.close(r));
+  ok(server.context.freed, 'server context freed on close');
+}
+
+async function main() {
+  const pki = generateSelfSigned({ commonName: 'localhost', bits: 1024, days: 2 });
+  for (let round = 0; round < ROUNDS; round++) {
+    addRemove();
+    evict();
+    flush();
+    derPem();
+    handshakes_(pki);
+    reentrancy();
+    clientHello();
+    await socketEcho(pki);
+  }
+  // worker threads: contexts in several environments at once, DER between them, and
+  // workers terminated with live state (OSC_SUITE_WORKERS=<n>; the memory checkers set it)
+  const nWorkers = Number(process.env.OSC_SUITE_WORKERS || 0);
+  if (nWorkers > 0) {
+    const r = await require('./lib/workers').run({ workers: nWorkers, ops: 400, fullRounds: 1, terminateRounds: 1 });
+    ok(r.ok, `workers: ${r.errors.join('; ')}`);
+    eq(r.workersCompleted, nWorkers, 'workers completed');
+    eq(r.workersTerminated, nWorkers, 'workers terminated');
+    console.log(`memcheck-suite: workers ok (${r.totalOps} ops, ${r.totalHandshakes} handshakes in ${nWorkers} threads)`);
+  }
+    // let FinalizationRegistry run for whatever the suite dropped without free()
+  if (global.gc) {
+    for (let i = 0; i < 3; i++) {
+      global.gc();
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  console.log(`memcheck-suite: OK ${checks} checks, ${handshakes} handshakes, ${echoes} echoes`);
+}
+
+main().catch((e) => {
+  console.error('memcheck-suite: FAILED');
+  console.error(e && e.stack ? e.stack : e);
+  process.exit(1);
+});
