@@ -43,6 +43,9 @@
         'NAPI_VERSION=8',
         'NAPI_DISABLE_CPP_EXCEPTIONS',
         'NODE_ADDON_API_DISABLE_DEPRECATED',
+        # a worker being terminated makes Node-API calls fail with nothing to throw;
+        # without C++ exceptions node-addon-api would abort the process
+        'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
       ],
       'cflags': ['-fvisibility=hidden', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-deprecated-declarations'],
       'cflags_cc': ['-fvisibility=hidden', '-fvisibility-inlines-hidden'],

@@ -51,7 +51,8 @@ export function handshake(clientCtx: SslContext, serverCtx: SslContext, options?
   if (o.serverName !== undefined && typeof o.serverName !== 'string') throw new TypeError('options.serverName must be a string');
   if (o.shutdown !== undefined && typeof o.shutdown !== 'boolean') throw new TypeError('options.shutdown must be a boolean');
   const session = o.session as SslSession | undefined;
-  let r: NativeHandshakeResult;
+  let r: NativeHandshakeResult | undefined;
+  let failure: { error: unknown } | undefined;
   try {
     r = native.handshake(
       clientCtx[kHandle],
@@ -60,15 +61,26 @@ export function handshake(clientCtx: SslContext, serverCtx: SslContext, options?
       o.serverName as string | undefined,
       o.shutdown !== false,
     ) as NativeHandshakeResult;
-  } finally {
-    const callbackError = serverCtx.freed ? undefined : serverCtx.takeCallbackError();
-    try {
-      if (!serverCtx.freed) serverCtx.deliverEvents();
-    } finally {
-      if (clientCtx !== serverCtx && !clientCtx.freed) clientCtx.deliverEvents();
-    }
-    if (callbackError) throw callbackError.error;
+  } catch (error) {
+    failure = { error };
   }
+  // a get-callback exception is the cause of what followed: it wins over the rest
+  const callbackError = serverCtx.takeCallbackError(); // kept even if the callback freed the context
+  if (callbackError) failure = callbackError;
+  for (const ctx of clientCtx === serverCtx ? [serverCtx] : [serverCtx, clientCtx]) {
+    try {
+      if (!ctx.freed) ctx.deliverEvents('handshake');
+    } catch (error) {
+      if (!failure) failure = { error };
+    }
+  }
+  if (failure) {
+    // nobody will see the result: drop its references now rather than at the next GC
+    r?.clientSession?.free();
+    r?.serverSession?.free();
+    throw failure.error;
+  }
+  r = r as NativeHandshakeResult;
   return {
     resumed: r.serverResumed,
     clientResumed: r.clientResumed,

@@ -91,6 +91,8 @@ export class SslContext extends EventEmitter {
   #getSessionCallback: GetSessionCallback | undefined;
   #internalMask = 0;
   #delivering = false;
+  /** queued events: [type, session, reason] triples */
+  #pending: (number | SslSession | RemoveReason)[] = [];
 
   constructor(options?: SslContextOptions) {
     super();
@@ -159,23 +161,29 @@ export class SslContext extends EventEmitter {
 
   /** @internal delivers the events OpenSSL recorded during the last call */
   deliverEvents(reason: RemoveReason = 'handshake'): void {
-    if (this.#state[0] === 0 || this.#delivering) return;
+    if (this.#state[0] === 0) return;
+    // Take the events now, tagged with the reason of the call that caused them. A call
+    // made by a listener (re-entrant) only queues: the outer loop below emits everything
+    // in the order OpenSSL produced it.
+    const flat = this[kHandle].takeEvents();
+    for (let i = 0; i < flat.length; i += 2) {
+      this.#pending.push(flat[i] as number, SslSession[kFromHandle](flat[i + 1] as NativeSessionHandle), reason);
+    }
+    if (this.#delivering) return;
     this.#delivering = true;
     let failure: { error: unknown } | undefined;
     try {
-      while (this.#state[0] !== 0) {
-        const flat = this[kHandle].takeEvents();
-        for (let i = 0; i < flat.length; i += 2) {
-          const session = SslSession[kFromHandle](flat[i + 1] as NativeSessionHandle);
-          try {
-            if (flat[i] === EVENT_NEW_SESSION) this.emit('newSession', session);
-            else this.emit('removeSession', session, reason);
-          } catch (error) {
-            if (!failure) failure = { error };
-          }
+      const q = this.#pending;
+      for (let i = 0; i < q.length; i += 3) {
+        try {
+          if (q[i] === EVENT_NEW_SESSION) this.emit('newSession', q[i + 1]);
+          else this.emit('removeSession', q[i + 1], q[i + 2]);
+        } catch (error) {
+          if (!failure) failure = { error };
         }
       }
     } finally {
+      this.#pending = [];
       this.#delivering = false;
     }
     if (failure) throw failure.error;

@@ -239,6 +239,14 @@ SSL_SESSION* SslContextHandle::OnGet(SSL* ssl, unsigned char* id, int len, int* 
     if (self->callbackError_.IsEmpty()) self->callbackError_ = Napi::Reference<Napi::Value>::New(e.Value(), 1);
     return nullptr;
   }
+  if (self->ctx_ == nullptr) {
+    // the callback freed its own context: OpenSSL still holds the SSL_CTX (through this
+    // connection), but the handle is gone; answer "no session" and say why afterwards
+    Napi::Value e = openssl_error::MakeCoded(env, "ERR_SSL_FREED", "getSessionCallback freed its SslContext");
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    if (self->callbackError_.IsEmpty() && !e.IsUndefined()) self->callbackError_ = Napi::Reference<Napi::Value>::New(e, 1);
+    return nullptr;
+  }
   if (r.IsEmpty() || r.IsUndefined() || r.IsNull()) return nullptr;
   SslSessionHandle* h = SslSessionHandle::FromValue(env, r);
   if (h == nullptr) {
@@ -250,7 +258,7 @@ SSL_SESSION* SslContextHandle::OnGet(SSL* ssl, unsigned char* id, int len, int* 
   // Unless NO_INTERNAL_STORE, OpenSSL adds the answer to this cache: a session linked
   // into another context's list would corrupt both, so refuse it.
   CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  bool foreign = s->next != nullptr && lh_SSL_SESSION_retrieve(self->ctx_->sessions, s) != s;
+  bool foreign = s->next != nullptr && lh_SSL_SESSION_retrieve(ssl->session_ctx->sessions, s) != s;
   CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
   if (foreign) {
     Napi::Value e = openssl_error::MakeCoded(env, "ERR_SESSION_IN_OTHER_CONTEXT",
@@ -504,7 +512,8 @@ Napi::Value SslContextHandle::JS_setSessionIdContext(const Napi::CallbackInfo& i
   }
   ErrorQueueGuard guard;
   Napi::Buffer<uint8_t> c = info[0].As<Napi::Buffer<uint8_t>>();
-  if (SSL_CTX_set_session_id_context(ctx_, c.Data(), static_cast<unsigned int>(c.Length())) != 1) {
+  static const unsigned char none = 0;  // an empty Buffer's Data() may be NULL
+  if (SSL_CTX_set_session_id_context(ctx_, c.Length() ? c.Data() : &none, static_cast<unsigned int>(c.Length())) != 1) {
     openssl_error::Throw(env, "SSL_CTX_set_session_id_context");
   }
   return env.Undefined();

@@ -101,9 +101,11 @@ Napi::Value SslSessionHandle::Adopt(Napi::Env env, SSL_SESSION* s) {
   AddonData* d = AddonData::Of(env);
   d->adopting = s;
   Napi::Object o = d->sessionConstructor.New({});
+  bool adopted = d->adopting == nullptr;  // the constructor took the reference
   d->adopting = nullptr;
-  if (env.IsExceptionPending()) {
-    SSL_SESSION_free(s);
+  if (o.IsEmpty() || env.IsExceptionPending()) {
+    // failed (e.g. the environment is shutting down): the reference is still ours
+    if (!adopted) SSL_SESSION_free(s);
     return env.Undefined();
   }
   return o;
@@ -188,14 +190,15 @@ Napi::Value SslSessionHandle::JS_create(const Napi::CallbackInfo& info) {
   std::memcpy(s->session_id, id.Data(), id.Length());
   if (info.Length() > 2 && info[2].IsBuffer()) {
     Napi::Buffer<uint8_t> c = info[2].As<Napi::Buffer<uint8_t>>();
-    SSL_SESSION_set1_id_context(s, c.Data(), static_cast<unsigned int>(c.Length()));
+    static const unsigned char none = 0;  // an empty Buffer's Data() may be NULL
+    SSL_SESSION_set1_id_context(s, c.Length() ? c.Data() : &none, static_cast<unsigned int>(c.Length()));
   }
   if (info.Length() > 3 && info[3].IsNumber()) SSL_SESSION_set_time(s, info[3].As<Napi::Number>().Int64Value());
   if (info.Length() > 4 && info[4].IsNumber()) SSL_SESSION_set_timeout(s, info[4].As<Napi::Number>().Int64Value());
   if (info.Length() > 5 && info[5].IsBuffer()) {
     Napi::Buffer<uint8_t> k = info[5].As<Napi::Buffer<uint8_t>>();
     s->master_key_length = static_cast<int>(k.Length());
-    std::memcpy(s->master_key, k.Data(), k.Length());
+    if (k.Length() > 0) std::memcpy(s->master_key, k.Data(), k.Length());
   }
   if (cipher != nullptr) {
     s->cipher = cipher;
@@ -317,7 +320,8 @@ Napi::Value SslSessionHandle::JS_setIdContext(const Napi::CallbackInfo& info) {
     openssl_error::ThrowRange(env, "idContext must be at most 32 bytes");
     return env.Undefined();
   }
-  SSL_SESSION_set1_id_context(session_, c.Data(), static_cast<unsigned int>(c.Length()));
+  static const unsigned char none = 0;  // an empty Buffer's Data() may be NULL
+  SSL_SESSION_set1_id_context(session_, c.Length() ? c.Data() : &none, static_cast<unsigned int>(c.Length()));
   return env.Undefined();
 }
 

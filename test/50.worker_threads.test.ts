@@ -39,7 +39,7 @@ let stderr: string;
 beforeAll(() => {
   const r = spawnSync(
     process.execPath,
-    [path.join(root, 'scripts/lib/workers.js'), '--workers', '4', '--ops', '20000', '--full-rounds', '2', '--terminate-rounds', '3'],
+    [path.join(root, 'scripts/lib/workers.js'), '--workers', '4', '--ops', '20000', '--full-rounds', '2', '--terminate-rounds', '3', '--terminate-mode', 'busy'],
     { cwd: root, encoding: 'utf8', timeout: 120000, maxBuffer: 16 * 1024 * 1024 },
   );
   status = r.status;
