@@ -239,15 +239,18 @@ SSL_SESSION* SslContextHandle::OnGet(SSL* ssl, unsigned char* id, int len, int* 
     if (self->callbackError_.IsEmpty()) self->callbackError_ = Napi::Reference<Napi::Value>::New(e.Value(), 1);
     return nullptr;
   }
+  bool none = r.IsEmpty() || r.IsUndefined() || r.IsNull();
   if (self->ctx_ == nullptr) {
     // the callback freed its own context: OpenSSL still holds the SSL_CTX (through this
-    // connection), but the handle is gone; answer "no session" and say why afterwards
+    // connection), but the handle is gone; answer "no session" and, if the callback did
+    // offer one, say why it was not used
+    if (none) return nullptr;
     Napi::Value e = openssl_error::MakeCoded(env, "ERR_SSL_FREED", "getSessionCallback freed its SslContext");
     if (env.IsExceptionPending()) env.GetAndClearPendingException();
     if (self->callbackError_.IsEmpty() && !e.IsUndefined()) self->callbackError_ = Napi::Reference<Napi::Value>::New(e, 1);
     return nullptr;
   }
-  if (r.IsEmpty() || r.IsUndefined() || r.IsNull()) return nullptr;
+  if (none) return nullptr;
   SslSessionHandle* h = SslSessionHandle::FromValue(env, r);
   if (h == nullptr) {
     Napi::Error e = env.GetAndClearPendingException();
