@@ -1,0 +1,68 @@
+// addSessions / removeSessions (and raw's batch forms): addSession / removeSession for each
+// element in order, in one native call, with the same results, events and errors.
+import { raw, SslContext, SslSession } from '../lib';
+
+const id = (n: number) => {
+  const b = Buffer.alloc(32);
+  b.writeUInt32BE(n * 2654435761 >>> 0, 0);
+  b.writeUInt32BE(n, 28);
+  return b;
+};
+const make = (n: number) => SslSession.create({ id: id(n) });
+
+test('addSessions returns how many were added (identical cached objects count 0)', () => {
+  const ctx = new SslContext();
+  const a = make(1);
+  const b = make(2);
+  const c = make(3);
+  expect(ctx.addSession(b)).toBe(true);
+  expect(ctx.addSessions([a, b, c])).toBe(2);
+  const listed = ctx.sessions(); // each holds its own reference until freed
+  expect(listed.map((s) => s.id.readUInt32BE(28))).toEqual([3, 1, 2]);
+  for (const s of listed) s.free();
+  expect([a.references, b.references, c.references]).toEqual([2, 2, 2]);
+  expect(ctx.removeSessions([a, a, c])).toBe(2);
+  expect(ctx.sessionCount).toBe(1);
+  expect(a.resumable).toBe(false);
+  expect(raw.SSL_CTX_add_sessions(ctx, [a, c])).toBe(2);
+  expect(raw.SSL_CTX_remove_sessions(ctx, [a, b, c])).toBe(3);
+  expect(ctx.sessionCount).toBe(0);
+});
+
+test('evictions of a batch arrive as events once the batch is done, in order', () => {
+  const ctx = new SslContext({ sessionCacheSize: 2 });
+  const seen: [number, string, number][] = [];
+  ctx.on('removeSession', (s: SslSession, why: string) => seen.push([s.id.readUInt32BE(28), why, ctx.sessionCount]));
+  const batch = [make(1), make(2), make(3), make(4)];
+  expect(ctx.addSessions(batch)).toBe(4);
+  // first-in first-out; every event sees the final cache (delivered after the call)
+  expect(seen).toEqual([
+    [1, 'evict', 2],
+    [2, 'evict', 2],
+  ]);
+  expect(ctx.stats.cacheFull).toBe(2);
+});
+
+test('a wrong element is refused before anything is added', () => {
+  const ctx = new SslContext();
+  const a = make(1);
+  expect(() => ctx.addSessions([a, {} as SslSession])).toThrow(TypeError);
+  expect(ctx.sessionCount).toBe(0);
+  const freed = make(2);
+  freed.free();
+  expect(() => ctx.addSessions([a, freed])).toThrow(expect.objectContaining({ code: 'ERR_SSL_FREED' }));
+  expect(ctx.sessionCount).toBe(0);
+});
+
+test('a session cached by another context stops the batch there', () => {
+  const mine = new SslContext();
+  const other = new SslContext();
+  const a = make(1);
+  const foreign = make(2);
+  const c = make(3);
+  other.addSession(foreign);
+  expect(() => mine.addSessions([a, foreign, c])).toThrow(expect.objectContaining({ code: 'ERR_SESSION_IN_OTHER_CONTEXT' }));
+  expect(mine.sessions().map((s) => s.id.readUInt32BE(28))).toEqual([1]);
+  expect(other.sessionCount).toBe(1);
+  expect(foreign.references).toBe(2);
+});
