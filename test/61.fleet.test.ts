@@ -134,12 +134,18 @@ async function visit(i: number, session?: Buffer): Promise<{ reused: boolean; se
 
 /** a full handshake on server i whose session reached Redis */
 async function fullStored(i: number): Promise<{ session: Buffer; id: Buffer }> {
-  const stored = fleet[i].next('stored');
-  const v = await visit(i);
-  expect(v.reused).toBe(false);
-  const st = await stored;
-  expect(st.id).toBe(v.id);
-  return { session: v.session, id: Buffer.from(v.id, 'hex') };
+  // a store.set of an earlier test's handshake may still complete now: wait for this id
+  const seen = new Set<string>();
+  const onStored = (m: Msg) => seen.add(m.id as string);
+  fleet[i].on('stored', onStored);
+  try {
+    const v = await visit(i);
+    expect(v.reused).toBe(false);
+    if (!seen.has(v.id)) await bounded(fleet[i].next('stored', (m) => m.id === v.id), 5000, `'stored' for ${v.id}`);
+    return { session: v.session, id: Buffer.from(v.id, 'hex') };
+  } finally {
+    fleet[i].off('stored', onStored);
+  }
 }
 
 function redisKey(id: Buffer): Buffer {
@@ -239,10 +245,17 @@ test('Redis stopped â†’ full handshakes, no hang, sessionStoreError; restarted â
   // the servers reconnect by themselves: retry until a new session is stored again
   let again: { session: Buffer; id: Buffer } | undefined;
   for (let attempt = 0; attempt < 100 && !again; attempt++) {
-    const stored = fleet[0].next('stored');
+    // only this visit's own session counts (an earlier attempt's set may land now)
+    const seen = new Set<string>();
+    const onStored = (m: Msg) => seen.add(m.id as string);
+    fleet[0].on('stored', onStored);
     const failed = fleet[0].next('storeError');
+    failed.catch(() => undefined); // may still be pending when the fleet stops
     const w = await visit(0);
-    const outcome = await Promise.race([stored.then(() => 'stored'), failed.then(() => 'failed')]);
+    const outcome = seen.has(w.id)
+      ? 'stored'
+      : await Promise.race([fleet[0].next('stored', (m) => m.id === w.id).then(() => 'stored'), failed.then(() => 'failed')]);
+    fleet[0].off('stored', onStored);
     if (outcome === 'stored') again = { session: w.session, id: Buffer.from(w.id, 'hex') };
     else await new Promise((r) => setTimeout(r, 100));
   }
