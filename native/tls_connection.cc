@@ -17,6 +17,7 @@ namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kReadLimit = 1024 * 1024;  // plaintext per cycle() before yielding
+constexpr size_t kKeptReadBuffer = 256 * 1024;  // larger read buffers are released after use
 
 Napi::Value Drain(Napi::Env env, BIO* bio) {
   size_t n = BIO_ctrl_pending(bio);
@@ -170,12 +171,11 @@ bool TlsConnection::Live(Napi::Env env) {
   return false;
 }
 
-Napi::Value TlsConnection::Result(Napi::Env env, uint32_t flags, const std::vector<char>* clear, Napi::Value error) {
+Napi::Value TlsConnection::Result(Napi::Env env, uint32_t flags, const char* clear, size_t clearLength, Napi::Value error) {
   Napi::Array out = Napi::Array::New(env, 4);
   out.Set(0u, Napi::Number::New(env, flags));
   out.Set(1u, Drain(env, encOut_));
-  out.Set(2u, clear != nullptr && !clear->empty() ? Napi::Value(Napi::Buffer<char>::Copy(env, clear->data(), clear->size()))
-                                                   : env.Undefined());
+  out.Set(2u, clearLength > 0 ? Napi::Value(Napi::Buffer<char>::Copy(env, clear, clearLength)) : env.Undefined());
   out.Set(3u, error);
   return out;
 }
@@ -183,7 +183,7 @@ Napi::Value TlsConnection::Result(Napi::Env env, uint32_t flags, const std::vect
 Napi::Value TlsConnection::Fail(Napi::Env env, uint32_t flags, const char* what) {
   Napi::Value e = openssl_error::Make(env, what, "ERR_TLS_FAILED");
   if (env.IsExceptionPending()) env.GetAndClearPendingException();
-  return Result(env, flags | kFailed, nullptr, e);
+  return Result(env, flags | kFailed, nullptr, 0, e);
 }
 
 // cycle(ciphertext | undefined): feed bytes from the peer, advance the handshake, read
@@ -208,24 +208,23 @@ Napi::Value TlsConnection::JS_cycle(const Napi::CallbackInfo& info) {
     } else {
       int e = SSL_get_error(ssl_, r);
       busy_ = false;
-      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Result(env, flags | kWantsMoreInput, nullptr, env.Undefined());
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Result(env, flags | kWantsMoreInput, nullptr, 0, env.Undefined());
       return Fail(env, flags, "TLS handshake");
     }
   }
-  std::vector<char> clear;
+  // plaintext goes into a buffer kept across calls (grown, never zero-filled again)
+  size_t used = 0;
   for (;;) {
-    if (clear.size() >= kReadLimit) {
+    if (used >= kReadLimit) {
       flags |= kMorePlaintext;
       break;
     }
-    size_t at = clear.size();
-    clear.resize(at + kReadChunk);
-    int n = SSL_read(ssl_, clear.data() + at, static_cast<int>(kReadChunk));
+    if (readBuffer_.size() < used + kReadChunk) readBuffer_.resize(used + kReadChunk);
+    int n = SSL_read(ssl_, readBuffer_.data() + used, static_cast<int>(kReadChunk));
     if (n > 0) {
-      clear.resize(at + static_cast<size_t>(n));
+      used += static_cast<size_t>(n);
       continue;
     }
-    clear.resize(at);
     int e = SSL_get_error(ssl_, n);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
     if (e == SSL_ERROR_ZERO_RETURN) {
@@ -236,7 +235,10 @@ Napi::Value TlsConnection::JS_cycle(const Napi::CallbackInfo& info) {
     return Fail(env, flags, "SSL_read");
   }
   busy_ = false;
-  return Result(env, flags, &clear, env.Undefined());
+  Napi::Value out = Result(env, flags, readBuffer_.data(), used, env.Undefined());
+  // a bulk burst may have grown it to ~1 MiB: don't keep that per idle connection
+  if (readBuffer_.size() > kKeptReadBuffer) std::vector<char>(kReadChunk).swap(readBuffer_);
+  return out;
 }
 
 // write(plaintext): SSL_write all of it (memory BIOs never block), return the ciphertext.
@@ -260,7 +262,7 @@ Napi::Value TlsConnection::JS_write(const Napi::CallbackInfo& info) {
     off += static_cast<size_t>(n);
   }
   busy_ = false;
-  return Result(env, 0, nullptr, env.Undefined());
+  return Result(env, 0, nullptr, 0, env.Undefined());
 }
 
 // shutdown(): SSL_shutdown (sends close_notify), return the ciphertext to send.
@@ -269,7 +271,7 @@ Napi::Value TlsConnection::JS_shutdown(const Napi::CallbackInfo& info) {
   if (!Live(env)) return env.Undefined();
   ErrorQueueGuard guard;
   if (handshakeDone_) SSL_shutdown(ssl_);
-  return Result(env, 0, nullptr, env.Undefined());
+  return Result(env, 0, nullptr, 0, env.Undefined());
 }
 
 // info() -> [reused, protocol, cipherName, cipherVersion, verifyResult, verifyError|undefined, servername|undefined]

@@ -31,7 +31,7 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   Napi::Value JS_free(const Napi::CallbackInfo& info);
 
   // [flags, encOut|undefined, plaintext|undefined, error|undefined]
-  Napi::Value Result(Napi::Env env, uint32_t flags, const std::vector<char>* clear, Napi::Value error);
+  Napi::Value Result(Napi::Env env, uint32_t flags, const char* clear, size_t clearLength, Napi::Value error);
   Napi::Value Fail(Napi::Env env, uint32_t flags, const char* what);
   bool Live(Napi::Env env);
   void Release();
@@ -43,4 +43,5 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   bool handshakeDone_ = false;
   bool busy_ = false;  // recursion guard: OpenSSL may call into JS (get callback)
   Napi::ObjectReference contextRef_;  // keeps the context handle alive while we live
+  std::vector<char> readBuffer_;      // plaintext of one cycle(), reused across calls
 };
