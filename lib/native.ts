@@ -42,8 +42,6 @@ export interface NativeSessionHandleClass {
 export interface NativeContextHandle {
   /** names this handle to the slot fast paths */
   readonly slot: number;
-  add(s: NativeSessionHandle): number;
-  remove(s: NativeSessionHandle): number;
   flush(t: number): void;
   get(id: Buffer, version: number): NativeSessionHandle | undefined;
   list(): NativeSessionHandle[];

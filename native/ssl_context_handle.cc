@@ -91,8 +91,6 @@ Napi::Function SslContextHandle::Define(Napi::Env env) {
           StaticMethod<&SslContextHandle::JS_removeSlot>("removeSlot"),
           StaticMethod<&SslContextHandle::JS_addMany>("addMany"),
           StaticMethod<&SslContextHandle::JS_removeMany>("removeMany"),
-          InstanceMethod<&SslContextHandle::JS_add>("add"),
-          InstanceMethod<&SslContextHandle::JS_remove>("remove"),
           InstanceMethod<&SslContextHandle::JS_flush>("flush"),
           InstanceMethod<&SslContextHandle::JS_get>("get"),
           InstanceMethod<&SslContextHandle::JS_list>("list"),
@@ -293,49 +291,44 @@ int SslContextHandle::Add(SSL_SESSION* s) {
   return SSL_CTX_add_session(ctx_, s);
 }
 
-// add(session) -> SSL_CTX_add_session's int, or -2 when the session sits in another
-// context's cache (1.0.2 would corrupt both lists; lib throws ERR_SESSION_IN_OTHER_CONTEXT).
-Napi::Value SslContextHandle::JS_add(const Napi::CallbackInfo& info) {
+namespace {
+// (ctxSlot, sessionSlot) of the single-session fast paths, resolved without unwrapping
+// either object; false after throwing TypeError / ERR_SSL_FREED.
+bool SlotPair(const Napi::CallbackInfo& info, SslContextHandle** ctx, SSL_SESSION** session) {
   Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  SslSessionHandle* h = SslSessionHandle::FromValue(env, info[0]);
-  if (h == nullptr) return env.Undefined();
-  return Napi::Number::New(env, Add(h->session()));
+  uint32_t c, s;
+  if (!SlotArg(env, info[0], &c) || !SlotArg(env, info[1], &s)) return false;
+  *ctx = SslContextHandle::FromSlot(env, c);
+  if (*ctx == nullptr) return false;
+  SslSessionHandle* h = SslSessionHandle::FromSlot(env, s);
+  if (h == nullptr) return false;
+  *session = h->session();
+  return true;
 }
 
-Napi::Value SslContextHandle::JS_remove(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  SslSessionHandle* h = SslSessionHandle::FromValue(env, info[0]);
-  if (h == nullptr) return env.Undefined();
-  return Napi::Number::New(env, SSL_CTX_remove_session(ctx_, h->session()));
+Napi::Value Int(Napi::Env env, int v) {
+  napi_value out;
+  napi_create_int32(env, v, &out);
+  return Napi::Value(env, out);
 }
+}  // namespace
 
-// addSlot(ctxSlot, sessionSlot): add() without unwrapping either object.
+// addSlot(ctxSlot, sessionSlot) -> SSL_CTX_add_session's int, or -2 when the session sits
+// in another context's cache (1.0.2 would corrupt both lists; lib throws
+// ERR_SESSION_IN_OTHER_CONTEXT).
 Napi::Value SslContextHandle::JS_addSlot(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t c, s;
-  if (!SlotArg(env, info[0], &c) || !SlotArg(env, info[1], &s)) return env.Undefined();
-  SslContextHandle* ctx = FromSlot(env, c);
-  if (ctx == nullptr) return env.Undefined();
-  SslSessionHandle* h = SslSessionHandle::FromSlot(env, s);
-  if (h == nullptr) return env.Undefined();
-  napi_value out;
-  napi_create_int32(env, ctx->Add(h->session()), &out);
-  return Napi::Value(env, out);
+  SslContextHandle* ctx;
+  SSL_SESSION* s;
+  if (!SlotPair(info, &ctx, &s)) return info.Env().Undefined();
+  return Int(info.Env(), ctx->Add(s));
 }
 
+// removeSlot(ctxSlot, sessionSlot) -> SSL_CTX_remove_session's int
 Napi::Value SslContextHandle::JS_removeSlot(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t c, s;
-  if (!SlotArg(env, info[0], &c) || !SlotArg(env, info[1], &s)) return env.Undefined();
-  SslContextHandle* ctx = FromSlot(env, c);
-  if (ctx == nullptr) return env.Undefined();
-  SslSessionHandle* h = SslSessionHandle::FromSlot(env, s);
-  if (h == nullptr) return env.Undefined();
-  napi_value out;
-  napi_create_int32(env, SSL_CTX_remove_session(ctx->ctx_, h->session()), &out);
-  return Napi::Value(env, out);
+  SslContextHandle* ctx;
+  SSL_SESSION* s;
+  if (!SlotPair(info, &ctx, &s)) return info.Env().Undefined();
+  return Int(info.Env(), SSL_CTX_remove_session(ctx->ctx(), s));
 }
 
 namespace {

@@ -45,8 +45,6 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   static Napi::Value JS_removeMany(const Napi::CallbackInfo& info);
   int Add(SSL_SESSION* s);  // SSL_CTX_add_session, or -2 for a session in another cache
 
-  Napi::Value JS_add(const Napi::CallbackInfo& info);
-  Napi::Value JS_remove(const Napi::CallbackInfo& info);
   Napi::Value JS_flush(const Napi::CallbackInfo& info);
   Napi::Value JS_get(const Napi::CallbackInfo& info);
   Napi::Value JS_list(const Napi::CallbackInfo& info);
