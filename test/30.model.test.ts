@@ -20,7 +20,7 @@ import {
   SSL_SESS_CACHE_SERVER,
   SessionEvent,
   SessionHandle,
-} from '../lib/session_cache';
+} from '../lib/model/session_cache';
 
 /** An id whose first byte is `first` (it decides the hash bucket) and whose rest is `tag`. */
 function idOf(first: number, tag = 0, length = 8): Buffer {

@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { CacheModel } from '../lib/model';
-import { OpenSSLCache } from '../lib/openssl_cache';
+import { OpenSSLCache } from '../lib/model/openssl_cache';
 import { SslSession, setOpenSSLClock } from '../lib';
 import {
   DifferentialRunner,
@@ -19,7 +19,7 @@ import {
   formatDivergence,
   formatRandomOp,
 } from '../lib/conformance';
-import { ERR_SSL_FREED } from '../lib/session_cache';
+import { ERR_SSL_FREED } from '../lib/model/session_cache';
 
 /** An abstract op that prints itself readably in fast-check's counterexample. */
 function printable(op: RandomOp): RandomOp {

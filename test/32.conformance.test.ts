@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CacheModel } from '../lib/model';
-import { OpenSSLCache } from '../lib/openssl_cache';
+import { OpenSSLCache } from '../lib/model/openssl_cache';
 import {
   CATALOGUE,
   DifferentialRunner,
@@ -198,7 +198,7 @@ describe('the CLI', () => {
   });
 
   test('--model with the reference model passes the catalogue and the random sequences', () => {
-    const r = runCli(['conformance', '--model', './dist/model.js', '--runs', '100']);
+    const r = runCli(['conformance', '--model', './dist/model/index.js', '--runs', '100']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/random sequences \(100, seed 1\)\s+pass/);
   });

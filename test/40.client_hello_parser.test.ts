@@ -4,7 +4,7 @@ import * as net from 'net';
 import * as tls from 'tls';
 import fc from 'fast-check';
 import { ClientHelloInfo, ClientHelloParser, connect, createServer, MemorySessionStore, SslSession, TLSSocket } from '../lib';
-import { CLIENT_HELLO_PARSE_LIMIT } from '../lib/client_hello_parser';
+import { CLIENT_HELLO_PARSE_LIMIT } from '../lib/tls/client_hello_parser';
 import { captureClientHello, certs, close, closed, listen, next, record, reframe, track } from './helpers/sockets';
 
 const { cert, key } = certs();

@@ -1,4 +1,4 @@
-import { SessionCache, SessionCacheOptions } from '../session_cache';
+import { SessionCache, SessionCacheOptions } from '../model/session_cache';
 
 /** Makes a fresh cache for one scenario or one random sequence. */
 export type CacheFactory = (options: SessionCacheOptions) => SessionCache;

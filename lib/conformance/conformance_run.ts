@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { OpenSSLCache } from '../openssl_cache';
+import { OpenSSLCache } from '../model/openssl_cache';
 import { CacheFactory } from './cache_factory';
 import { CATALOGUE } from './catalogue';
 import { DifferentialRunner, Divergence, formatDivergence } from './differential_runner';

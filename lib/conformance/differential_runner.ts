@@ -1,4 +1,4 @@
-import { SessionCache } from '../session_cache';
+import { SessionCache } from '../model/session_cache';
 import { CacheFactory, disposeCache } from './cache_factory';
 import { NameTable } from './name_table';
 import { Prng } from './prng';

@@ -12,7 +12,7 @@
 
 import * as path from 'node:path';
 import { CacheFactory } from './cache_factory';
-import { SessionCacheOptions } from '../session_cache';
+import { SessionCacheOptions } from '../model/session_cache';
 
 function isClass(f: unknown): f is new (options: SessionCacheOptions) => unknown {
   if (typeof f !== 'function') return false;

@@ -1,4 +1,4 @@
-import { SessionHandle } from '../session_cache';
+import { SessionHandle } from '../model/session_cache';
 
 /**
  * Names of session handles for one run against one implementation. A handle gets a

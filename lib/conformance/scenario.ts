@@ -16,7 +16,7 @@ import {
   SSL_SESS_CACHE_NO_INTERNAL_STORE,
   SSL_SESS_CACHE_OFF,
   SSL_SESS_CACHE_SERVER,
-} from '../session_cache';
+} from '../model/session_cache';
 
 /** Operations a step may name: the methods of `SessionCache`. */
 export const OPERATIONS = [

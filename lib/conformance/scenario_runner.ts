@@ -4,7 +4,7 @@ import { NameTable } from './name_table';
 import { Scenario, parseMode } from './scenario';
 import { ScenarioError } from './scenario_error';
 import { executeStep, formatStep, freeOutcome, renderOutcome } from './step_executor';
-import { SessionCacheOptions } from '../session_cache';
+import { SessionCacheOptions } from '../model/session_cache';
 
 export interface ScenarioReport {
   name: string;

@@ -4,7 +4,7 @@
  * out marked (`{ $handle: n }`) so callers can name and compare them.
  */
 
-import { CreateSessionOptions, HandshakeOptions, SessionCache, SessionHandle } from '../session_cache';
+import { CreateSessionOptions, HandshakeOptions, SessionCache, SessionHandle } from '../model/session_cache';
 import { NameTable } from './name_table';
 import { ScenarioError } from './scenario_error';
 import { Operation, SessionRef, Step, parseId, parseMode, protocolArg } from './scenario';

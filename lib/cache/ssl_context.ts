@@ -1,12 +1,12 @@
 import { EventEmitter } from 'events';
-import { EVENT_NEW_SESSION, EVENT_REMOVE_SESSION, native, NativeContextHandle, NativeSessionHandle } from './native';
-import { codedError, ErrorCode } from './coded_error';
+import { EVENT_NEW_SESSION, EVENT_REMOVE_SESSION, native, NativeContextHandle, NativeSessionHandle } from '../binding/native';
+import { codedError, ErrorCode } from '../common/coded_error';
 import { kFromHandle, kHandle } from './internal';
 import { own, disown } from './lifetimes';
-import { protocolNumber } from './protocol_version';
-import { ALL_SESSION_CACHE_MODE_BITS } from './session_cache_mode';
+import { protocolNumber } from '../binding/protocol_version';
+import { ALL_SESSION_CACHE_MODE_BITS } from '../binding/session_cache_mode';
 import { kSlot, SslSession } from './ssl_session';
-import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from './validate';
+import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 
 /** SSL_OP_NO_TICKET */
 const SSL_OP_NO_TICKET = 0x00004000;

@@ -1,5 +1,5 @@
-import { native } from './native';
-import { integer, LONG_MAX } from './validate';
+import { native } from '../binding/native';
+import { integer, LONG_MAX } from '../common/validate';
 
 /**
  * Pins the time(NULL) that this package's OpenSSL reads (session creation times, expiry

@@ -2,7 +2,7 @@
 import { kHandle } from './internal';
 import { SslContext } from './ssl_context';
 import { SslSession } from './ssl_session';
-import { integer, LONG_MAX } from './validate';
+import { integer, LONG_MAX } from '../common/validate';
 
 function ctxOf(ctx: SslContext) {
   if (!(ctx instanceof SslContext)) throw new TypeError('ctx must be an SslContext');

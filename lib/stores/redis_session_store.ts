@@ -4,7 +4,7 @@
 import { EventEmitter } from 'events';
 import { Redis, RedisOptions } from 'ioredis';
 import { SessionStore } from './session_store';
-import { integer, optionsObject, toBuffer, toBufferOrString } from './validate';
+import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 
 export interface RedisSessionStoreOptions {
   /** an existing ioredis client; the store does not quit it on close() unless `ownsClient` */

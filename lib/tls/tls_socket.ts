@@ -1,10 +1,10 @@
 import { Duplex } from 'stream';
 import * as net from 'net';
-import { native, NativeSessionHandle } from './native';
-import { codedError } from './coded_error';
-import { kFromHandle, kHandle } from './internal';
-import { SslContext } from './ssl_context';
-import { SslSession } from './ssl_session';
+import { native, NativeSessionHandle } from '../binding/native';
+import { codedError } from '../common/coded_error';
+import { kFromHandle, kHandle } from '../cache/internal';
+import { SslContext } from '../cache/ssl_context';
+import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
 
 // flags of TlsConnection (native/tls_connection.h)

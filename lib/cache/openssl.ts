@@ -1,4 +1,4 @@
-import { native } from './native';
+import { native } from '../binding/native';
 
 /** The OpenSSL this package runs: always its own 1.0.2, never Node's. */
 export const openssl = Object.freeze({

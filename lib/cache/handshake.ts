@@ -1,8 +1,8 @@
-import { native, NativeSessionHandle } from './native';
+import { native, NativeSessionHandle } from '../binding/native';
 import { kFromHandle, kHandle } from './internal';
 import { SslContext } from './ssl_context';
 import { SslSession } from './ssl_session';
-import { optionsObject } from './validate';
+import { optionsObject } from '../common/validate';
 
 export interface HandshakeOptions {
   /** a session the client offers (SSL_set_session) */

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as net from 'net';
-import { SslContext } from './ssl_context';
-import { SslSession } from './ssl_session';
+import { SslContext } from '../cache/ssl_context';
+import { SslSession } from '../cache/ssl_session';
 import { TLSSocket } from './tls_socket';
-import { integer, optionsObject } from './validate';
+import { integer, optionsObject } from '../common/validate';
 
 export interface TlsConnectOptions {
   host?: string;

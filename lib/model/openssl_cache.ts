@@ -25,12 +25,12 @@
  */
 
 import { createHash } from 'node:crypto';
-import { handshake as runHandshake } from './handshake';
-import { kFromHandle, kHandle } from './internal';
-import { native } from './native';
-import { OpenSSLError } from './openssl_error';
-import { setOpenSSLClock } from './openssl_clock';
-import { generateSelfSigned } from './self_signed';
+import { handshake as runHandshake } from '../cache/handshake';
+import { kFromHandle, kHandle } from '../cache/internal';
+import { native } from '../binding/native';
+import { OpenSSLError } from '../common/openssl_error';
+import { setOpenSSLClock } from '../cache/openssl_clock';
+import { generateSelfSigned } from '../cache/self_signed';
 import {
   CreateSessionOptions,
   DEFAULT_CACHE_SIZE,
@@ -53,8 +53,8 @@ import {
   SessionEvent,
   SessionHandle,
 } from './session_cache';
-import { SslContext } from './ssl_context';
-import { SslSession } from './ssl_session';
+import { SslContext } from '../cache/ssl_context';
+import { SslSession } from '../cache/ssl_session';
 
 /** The session-id context shared by the server, the client and created sessions. */
 const SESSION_ID_CONTEXT = Buffer.from('openssl-session-cache');

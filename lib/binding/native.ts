@@ -1,6 +1,6 @@
 // The raw binding, typed separately from the public API (node-pty / node-argon2 style).
 import bindings from 'bindings';
-import { OpenSSLError } from './openssl_error';
+import { OpenSSLError } from '../common/openssl_error';
 
 export interface NativeSessionHandle {
   /** names this handle to the slot fast paths (SslContextHandle.addSlot, ...) */

@@ -1,8 +1,8 @@
-import { native, NativeSessionHandle } from './native';
+import { native, NativeSessionHandle } from '../binding/native';
 import { kFromHandle, kHandle } from './internal';
 import { own, disown } from './lifetimes';
-import { protocolName, protocolNumber } from './protocol_version';
-import { checkLength, integer, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from './validate';
+import { protocolName, protocolNumber } from '../binding/protocol_version';
+import { checkLength, integer, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 
 export interface SslSessionCreateOptions {
   /** the session id, 1 to 32 bytes */

@@ -1,13 +1,13 @@
 import * as net from 'net';
-import { EVENT_NEW_SESSION, EVENT_REMOVE_SESSION } from './native';
-import { codedError } from './coded_error';
-import { SessionCacheMode } from './session_cache_mode';
-import { isSessionStore, SessionStore } from './session_store';
-import { RemoveReason, SslContext, SslContextOptions } from './ssl_context';
-import { SslSession } from './ssl_session';
+import { EVENT_NEW_SESSION, EVENT_REMOVE_SESSION } from '../binding/native';
+import { codedError } from '../common/coded_error';
+import { SessionCacheMode } from '../binding/session_cache_mode';
+import { isSessionStore, SessionStore } from '../stores/session_store';
+import { RemoveReason, SslContext, SslContextOptions } from '../cache/ssl_context';
+import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
 import { TLSSocket } from './tls_socket';
-import { integer, optionsObject, toBuffer } from './validate';
+import { integer, optionsObject, toBuffer } from '../common/validate';
 
 export interface TlsServerOptions extends SslContextOptions {
   /** use this context (shared across servers) instead of making one from the options */

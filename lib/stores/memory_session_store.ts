@@ -1,5 +1,5 @@
 import { SessionStore } from './session_store';
-import { integer, toBuffer } from './validate';
+import { integer, toBuffer } from '../common/validate';
 
 export interface MemorySessionStoreOptions {
   /** most entries kept; the oldest insertion goes first (default 10000) */

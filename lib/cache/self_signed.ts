@@ -1,5 +1,5 @@
-import { native } from './native';
-import { integer, optionsObject } from './validate';
+import { native } from '../binding/native';
+import { integer, optionsObject } from '../common/validate';
 
 export interface SelfSignedOptions {
   /** subject CN and subjectAltName (DNS, or IP for an IPv4 literal); default 'localhost' */
