@@ -9,7 +9,7 @@
 // The servers run in a child process (this file with --server), the clients here; the
 // script starts its own redis-server (127.0.0.1, a free port) and kills it at the end.
 // Writes bench/RESULTS-B9.md.
-const { execFileSync, fork, spawn } = require('child_process');
+const { execFileSync, fork } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
@@ -107,24 +107,8 @@ function freePort() {
   });
 }
 
-function startRedis(port) {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.once('error', (e) => reject(new Error(`cannot run redis-server (apt-get install redis-server): ${e.message}`)));
-    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${out}`)));
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) {
-        proc.removeAllListeners('exit');
-        resolve(proc);
-      }
-    });
-    proc.stderr.on('data', (d) => (out += d));
-  });
-}
+// REDIS_SERVER, PATH, or Debian's package unpacked into the cache (deps/redis-server.js)
+const { startRedisServer: startRedis } = require('../deps/redis-server.js');
 
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);

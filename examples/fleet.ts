@@ -2,7 +2,8 @@
 // A fleet of N servers (default 4) behind a round-robin balancer, all sharing one Redis
 // through RedisSessionStore, against the same fleet with only OpenSSL's internal caches.
 // It starts its own redis-server (127.0.0.1, a free port) and kills it at exit.
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess } from 'child_process';
+import * as path from 'path';
 import * as net from 'net';
 import * as tls from 'tls';
 import { createServer, generateSelfSigned, RedisSessionStore, TlsServer } from 'openssl-session-cache';
@@ -35,23 +36,16 @@ let redisProc: ChildProcess | undefined;
 process.on('exit', () => redisProc?.kill('SIGKILL'));
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
+// the project's redis-server resolver: REDIS_SERVER, PATH, or Debian's package unpacked
+// into the cache (deps/redis-server.js; nothing is installed system-wide)
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startRedisServer } = require(path.join(__dirname, '..', '..', 'deps', 'redis-server.js')) as {
+  startRedisServer(port: number): Promise<ChildProcess>;
+};
+
 async function startRedis(): Promise<number> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  redisProc = proc;
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    proc.once('error', (e) => reject(new Error(`cannot run redis-server (apt-get install redis-server): ${e.message}`)));
-    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${out}`)));
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  });
-  proc.removeAllListeners('exit');
+  redisProc = await startRedisServer(port);
   return port;
 }
 

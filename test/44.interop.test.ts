@@ -157,15 +157,6 @@ describe('openssl s_client (the machine OpenSSL 3)', () => {
 });
 
 describe('two server processes sharing one store', () => {
-  function ensureDist(): void {
-    // the children load the compiled package; build it when lib/ is newer (npm install does too)
-    const dist = path.join(root, 'dist', 'index.js');
-    const newest = Math.max(...fs.readdirSync(path.join(root, 'lib')).filter((f) => f.endsWith('.ts')).map((f) => fs.statSync(path.join(root, 'lib', f)).mtimeMs));
-    if (!fs.existsSync(dist) || fs.statSync(dist).mtimeMs < newest) {
-      execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
-    }
-  }
-
   interface Child {
     proc: ChildProcess;
     port: number;
@@ -215,7 +206,6 @@ describe('two server processes sharing one store', () => {
   }
 
   test('a session made on one process resumes on the other', async () => {
-    ensureDist();
     const store = new MemorySessionStore();
     let a: Child | undefined;
     let b: Child | undefined;

@@ -1,14 +1,16 @@
 'use strict';
-// Loads the package for the reliability scripts (valgrind, asan, fuzz, soak) and for the
-// child processes / worker threads of tests 50–59.
+// The one way the project's tests, fixtures, scripts and benchmarks load the package:
+// the compiled dist/ (what `npm install` builds and what users get).
 //
-// lib/ is compiled with the project's own tsc into build-check/dist-<hash of lib/>/
-// (written to a temporary directory and renamed, so concurrent callers never see a half
-// written tree), then required from there. Nothing is transpiled inside the process under
-// test, which keeps startup cheap under valgrind.
+// ensureBuilt() compiles lib/ and examples/ into dist/ with the project's own tsc when
+// their sources changed since the last build (a hash of the sources is kept in
+// dist/.sources-hash), so an edit followed by `npm test` never runs stale code. The jest
+// global setup (test/global-setup.js) calls it once before any test runs; scripts call it
+// through load() / compiledDist().
 //
 // OSC_ADDON=/path/to/openssl_session_cache.node makes `bindings('openssl_session_cache')`
 // load that file instead of build/Release (the ASan build lives in build-asan/).
+// OSC_DIST=/dir loads an already compiled tree from there instead.
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
@@ -16,10 +18,12 @@ const Module = require('module');
 const { spawnSync } = require('child_process');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const LIB = path.join(ROOT, 'lib');
-const OUT_ROOT = path.join(ROOT, 'build-check');
+const DIST = path.join(ROOT, 'dist');
+const STAMP = path.join(DIST, '.sources-hash');
+const PROJECTS = ['tsconfig.json', path.join('examples', 'tsconfig.json')];
 
 function listTs(dir, out = []) {
+  if (!fs.existsSync(dir)) return out;
   for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) listTs(p, out);
@@ -28,15 +32,30 @@ function listTs(dir, out = []) {
   return out;
 }
 
-function libHash() {
+function sourcesHash() {
   const h = crypto.createHash('sha256');
-  for (const f of listTs(LIB)) {
-    h.update(path.relative(LIB, f));
+  const files = [...listTs(path.join(ROOT, 'lib')), ...listTs(path.join(ROOT, 'examples')), ...PROJECTS.map((p) => path.join(ROOT, p))];
+  for (const f of files) {
+    h.update(path.relative(ROOT, f));
     h.update('\0');
     h.update(fs.readFileSync(f));
     h.update('\0');
   }
-  return h.digest('hex').slice(0, 16);
+  return h.digest('hex');
+}
+
+/** Compiles lib/ and examples/ into dist/ unless dist/ is up to date. Returns dist/. */
+function ensureBuilt({ quiet = false } = {}) {
+  const hash = sourcesHash();
+  if (fs.existsSync(STAMP) && fs.readFileSync(STAMP, 'utf8') === hash && fs.existsSync(path.join(DIST, 'index.js'))) return DIST;
+  if (!quiet) process.stderr.write('[build] lib/ or examples/ changed: compiling into dist/ (tsc)\n');
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  for (const project of PROJECTS) {
+    const r = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, project)], { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`tsc -p ${project} failed (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  fs.writeFileSync(STAMP, hash);
+  return DIST;
 }
 
 function ensureIgnored(dir) {
@@ -45,30 +64,10 @@ function ensureIgnored(dir) {
   if (!fs.existsSync(gi)) fs.writeFileSync(gi, '# scratch output of scripts/ (never committed)\n*\n');
 }
 
-/** Compiles lib/ (if needed) and returns the directory holding index.js. */
+/** The directory holding the compiled package's index.js (built if needed). */
 function compiledDist() {
   if (process.env.OSC_DIST) return path.resolve(process.env.OSC_DIST);
-  const dir = path.join(OUT_ROOT, `dist-${libHash()}`);
-  if (fs.existsSync(path.join(dir, 'index.js'))) return dir;
-  ensureIgnored(OUT_ROOT);
-  const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(
-    process.execPath,
-    [tsc, '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', tmp, '--declaration', 'false', '--sourceMap', 'false', '--noEmitOnError', 'false'],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  if (!fs.existsSync(path.join(tmp, 'index.js'))) {
-    throw new Error(`tsc did not produce ${tmp}/index.js (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
-  }
-  try {
-    fs.renameSync(tmp, dir);
-  } catch (e) {
-    // another process won the race: use its copy
-    fs.rmSync(tmp, { recursive: true, force: true });
-    if (!fs.existsSync(path.join(dir, 'index.js'))) throw e;
-  }
-  return dir;
+  return ensureBuilt();
 }
 
 let hooked = false;
@@ -85,9 +84,9 @@ function hookBindings() {
 }
 
 /** The package's public API (the equivalent of require('openssl-session-cache')). */
-function load() {
+function load(entry = 'index.js') {
   hookBindings();
-  return require(path.join(compiledDist(), 'index.js'));
+  return require(path.join(compiledDist(), entry));
 }
 
-module.exports = { load, compiledDist, ROOT, ensureIgnored };
+module.exports = { load, compiledDist, ensureBuilt, ROOT, ensureIgnored };

@@ -1,8 +1,15 @@
 // A real redis-server for the Redis tests (test/6*): 127.0.0.1, a free port, no
-// persistence. `.ci/run` installs the package when the machine lacks it. Every server
-// started here is killed by killAllRedis() (call it in afterAll) and at process exit.
-import { ChildProcess, spawn } from 'child_process';
+// persistence. deps/redis-server.js finds one (REDIS_SERVER, PATH) or fetches Debian's
+// package into the cache; the jest global setup runs it once before any test. Every
+// server started here is killed by killAllRedis() (call it in afterAll) and at exit.
+import { ChildProcess } from 'child_process';
 import * as net from 'net';
+import * as path from 'path';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startRedisServer } = require(path.join(__dirname, '..', '..', 'deps', 'redis-server.js')) as {
+  startRedisServer(port: number, extraArgs?: string[]): Promise<ChildProcess>;
+};
 
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -34,42 +41,11 @@ export class RedisServer {
   }
 
   /** spawns redis-server and resolves once it accepts connections */
-  async start(): Promise<void> {
+  async start(extraArgs: string[] = []): Promise<void> {
     if (this.#proc) return;
-    const proc = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const proc = await startRedisServer(this.port, ['--loglevel', 'notice', ...extraArgs]);
     running.add(proc);
     this.#proc = proc;
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`redis-server did not start within 10 s:\n${out}`)), 10000);
-      const fail = (e: Error) => {
-        clearTimeout(timer);
-        running.delete(proc);
-        this.#proc = undefined;
-        proc.kill('SIGKILL');
-        reject(e);
-      };
-      proc.once('error', (e) => fail(new Error(`cannot run redis-server (install it: apt-get install redis-server): ${e.message}`)));
-      proc.once('exit', (code) => fail(new Error(`redis-server exited (${code}) before it was ready:\n${out}`)));
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (/Ready to accept connections/.test(out)) {
-          clearTimeout(timer);
-          proc.removeAllListeners('exit');
-          proc.removeAllListeners('error');
-          proc.stdout!.off('data', onData);
-          proc.stdout!.resume();
-          proc.stderr!.resume();
-          resolve();
-        }
-      };
-      proc.stdout!.on('data', onData);
-      proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    });
   }
 
   /** kills redis-server (SIGKILL: no clean goodbye to clients) and waits for its exit */
