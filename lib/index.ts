@@ -1,5 +1,5 @@
 export { openssl } from './cache/openssl';
-export { SessionCacheMode } from './binding/session_cache_mode';
+export { SessionCacheMode } from './binding/constants';
 export { OpenSSLError } from './common/openssl_error';
 export type { OpenSSLErrorEntry } from './common/openssl_error';
 export { ErrorCode } from './common/coded_error';

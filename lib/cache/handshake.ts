@@ -1,5 +1,6 @@
 import { native, NativeSessionHandle } from '../binding/native';
 import { kFromHandle, kHandle } from './internal';
+import { callOpenSSL } from './openssl_call';
 import { SslContext } from './ssl_context';
 import { SslSession } from './ssl_session';
 import { optionsObject } from '../common/validate';
@@ -51,36 +52,23 @@ export function handshake(clientCtx: SslContext, serverCtx: SslContext, options?
   if (o.serverName !== undefined && typeof o.serverName !== 'string') throw new TypeError('options.serverName must be a string');
   if (o.shutdown !== undefined && typeof o.shutdown !== 'boolean') throw new TypeError('options.shutdown must be a boolean');
   const session = o.session as SslSession | undefined;
-  let r: NativeHandshakeResult | undefined;
-  let failure: { error: unknown } | undefined;
-  try {
-    r = native.handshake(
-      clientCtx[kHandle],
-      serverCtx[kHandle],
-      session ? session[kHandle] : undefined,
-      o.serverName as string | undefined,
-      o.shutdown !== false,
-    ) as NativeHandshakeResult;
-  } catch (error) {
-    failure = { error };
-  }
-  // a get-callback exception is the cause of what followed: it wins over the rest
-  const callbackError = serverCtx.takeCallbackError(); // kept even if the callback freed the context
-  if (callbackError) failure = callbackError;
-  for (const ctx of clientCtx === serverCtx ? [serverCtx] : [serverCtx, clientCtx]) {
-    try {
-      if (!ctx.freed) ctx.deliverEvents('handshake');
-    } catch (error) {
-      if (!failure) failure = { error };
-    }
-  }
-  if (failure) {
+  const r = callOpenSSL(
+    [serverCtx, clientCtx],
+    'handshake',
+    () =>
+      native.handshake(
+        clientCtx[kHandle],
+        serverCtx[kHandle],
+        session ? session[kHandle] : undefined,
+        o.serverName as string | undefined,
+        o.shutdown !== false,
+      ) as NativeHandshakeResult,
     // nobody will see the result: drop its references now rather than at the next GC
-    r?.clientSession?.free();
-    r?.serverSession?.free();
-    throw failure.error;
-  }
-  r = r as NativeHandshakeResult;
+    (dropped) => {
+      dropped.clientSession?.free();
+      dropped.serverSession?.free();
+    },
+  );
   return {
     resumed: r.serverResumed,
     clientResumed: r.clientResumed,

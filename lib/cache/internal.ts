@@ -1,4 +1,12 @@
-// Symbols that give the package's own modules access to native handles. Not exported
-// from the package root.
+// Symbols that give the package's own modules access to native handles and to the
+// contexts' event machinery. Not exported from the package root; stripped from the
+// published types (@internal).
+
+/** @internal the native handle of an SslContext / SslSession */
 export const kHandle = Symbol('openssl-session-cache.handle');
+/** @internal SslSession: wraps a native handle that already owns its reference */
 export const kFromHandle = Symbol('openssl-session-cache.fromHandle');
+/** @internal SslContext: take the get-callback error and deliver the events of the last OpenSSL call */
+export const kSettle = Symbol('openssl-session-cache.settle');
+/** @internal SslContext: keep recording events without listeners (the package's own consumers) */
+export const kRetainEvents = Symbol('openssl-session-cache.retainEvents');

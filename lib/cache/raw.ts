@@ -1,5 +1,6 @@
 // C-shaped access for conformance work: OpenSSL's integers, unchanged.
 import { kHandle } from './internal';
+import { callOpenSSL } from './openssl_call';
 import { SslContext } from './ssl_context';
 import { SslSession } from './ssl_session';
 import { integer, LONG_MAX } from '../common/validate';
@@ -28,8 +29,8 @@ export const raw = {
   /** SSL_CTX_remove_session over an array in one native call: how many returned 1 */
   SSL_CTX_remove_sessions: (ctx: SslContext, s: readonly SslSession[]): number => (ctxOf(ctx), ctx.removeSessions(s)),
   SSL_CTX_flush_sessions: (ctx: SslContext, t: number): void => {
-    ctxOf(ctx).flush(integer(t, 't', 0, LONG_MAX));
-    ctx.deliverEvents('flush');
+    const h = ctxOf(ctx);
+    callOpenSSL([ctx], 'flush', () => h.flush(integer(t, 't', 0, LONG_MAX)));
   },
   SSL_CTX_sess_number: counter(0),
   SSL_CTX_sess_connect: counter(1),

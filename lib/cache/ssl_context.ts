@@ -1,22 +1,26 @@
 import { EventEmitter } from 'events';
-import { EVENT_NEW_SESSION, EVENT_REMOVE_SESSION, native, NativeContextHandle, NativeSessionHandle } from '../binding/native';
-import { codedError, ErrorCode } from '../common/coded_error';
-import { kFromHandle, kHandle } from './internal';
-import { own, disown } from './lifetimes';
+import { native, NativeContextHandle, NativeSessionHandle } from '../binding/native';
+import {
+  ALL_SESSION_CACHE_MODE_BITS,
+  MAX_SESSION_ID_LENGTH,
+  MAX_SID_CTX_LENGTH,
+  NO_PROTOCOL_OPTION,
+  SessionEventKind,
+  SslOption,
+  SslVerify,
+  TLS_PROTOCOLS,
+  TlsProtocol,
+} from '../binding/constants';
 import { protocolNumber } from '../binding/protocol_version';
-import { ALL_SESSION_CACHE_MODE_BITS } from '../binding/session_cache_mode';
-import { kSlot, SslSession } from './ssl_session';
+import type { CacheStats } from '../common/cache_stats';
+import { CACHE_STAT_NAMES } from '../common/cache_stats';
+import { codedError, ErrorCode } from '../common/coded_error';
 import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
+import { kFromHandle, kHandle, kRetainEvents, kSettle } from './internal';
+import { own, disown } from './lifetimes';
+import type { Failure } from './openssl_call';
+import { kSlot, SslSession } from './ssl_session';
 
-/** SSL_OP_NO_TICKET */
-const SSL_OP_NO_TICKET = 0x00004000;
-/** TLS versions this build speaks (no-ssl2 no-ssl3), lowest first, with their SSL_OP_NO_* bit */
-const VERSIONS: [string, number][] = [
-  ['TLSv1', 0x04000000],
-  ['TLSv1.1', 0x10000000],
-  ['TLSv1.2', 0x08000000],
-];
-const SSL_VERIFY_PEER = 0x01;
 const ROLES = { server: 0, client: 1, both: 2 } as const;
 
 export type SslContextRole = keyof typeof ROLES;
@@ -32,7 +36,7 @@ export interface SslContextOptions {
   sessionTimeout?: number;
   /** SSL_CTX_set_session_id_context, at most 32 bytes */
   sessionIdContext?: Buffer | string;
-  /** SSL_OP_NO_TICKET: no session tickets, so servers cache sessions by id */
+  /** SslOption.NO_TICKET: no session tickets, so servers cache sessions by id */
   noTicket?: boolean;
   /** PEM certificate (leaf first, then chain) */
   cert?: string | Buffer;
@@ -43,25 +47,13 @@ export interface SslContextOptions {
   /** trusted CA certificates (PEM); given → the peer's certificate is verified (SSL_VERIFY_PEER) */
   ca?: string | Buffer;
   /** lowest protocol allowed: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' (SSL_OP_NO_* below it) */
-  minVersion?: string;
+  minVersion?: TlsProtocol;
   /** highest protocol allowed (SSL_OP_NO_* above it) */
-  maxVersion?: string;
+  maxVersion?: TlsProtocol;
 }
 
-export interface SslContextStats {
-  number: number;
-  connect: number;
-  connectGood: number;
-  connectRenegotiate: number;
-  accept: number;
-  acceptGood: number;
-  acceptRenegotiate: number;
-  hits: number;
-  cbHits: number;
-  misses: number;
-  timeouts: number;
-  cacheFull: number;
-}
+/** The `SSL_CTX_sess_*` counters. */
+export type SslContextStats = CacheStats;
 
 /**
  * Why OpenSSL removed a session (second argument of 'removeSession'):
@@ -108,7 +100,7 @@ export class SslContext extends EventEmitter {
     const sidCtx =
       o.sessionIdContext === undefined
         ? undefined
-        : checkLength(toBufferOrString(o.sessionIdContext, 'options.sessionIdContext'), 0, 32, 'options.sessionIdContext');
+        : checkLength(toBufferOrString(o.sessionIdContext, 'options.sessionIdContext'), 0, MAX_SID_CTX_LENGTH, 'options.sessionIdContext');
     if (o.noTicket !== undefined && typeof o.noTicket !== 'boolean') throw new TypeError('options.noTicket must be a boolean');
     const cert = o.cert === undefined ? undefined : pem(o.cert, 'options.cert');
     const key = o.key === undefined ? undefined : pem(o.key, 'options.key');
@@ -126,14 +118,14 @@ export class SslContext extends EventEmitter {
       if (size !== undefined) h.setCacheSize(size);
       if (timeout !== undefined) h.setTimeout(timeout);
       if (sidCtx !== undefined) h.setSessionIdContext(sidCtx);
-      if (o.noTicket) h.setOptions(SSL_OP_NO_TICKET);
+      if (o.noTicket) h.setOptions(SslOption.NO_TICKET);
       if (cert !== undefined) h.useCertificate(cert);
       if (key !== undefined) h.usePrivateKey(key);
       if (o.ciphers !== undefined) h.setCipherList(o.ciphers as string);
       if (noVersions !== 0) h.setOptions(noVersions);
       if (ca !== undefined) {
         h.addCaCertificates(ca);
-        h.setVerify(SSL_VERIFY_PEER);
+        h.setVerify(SslVerify.PEER);
       }
     } catch (e) {
       this.free();
@@ -149,43 +141,61 @@ export class SslContext extends EventEmitter {
     if (h.freed()) return;
     const n = (event: string) => this.listenerCount(event) + (event === name ? adding : 0);
     const mask =
-      this.#internalMask | (n('newSession') > 0 ? EVENT_NEW_SESSION : 0) | (n('removeSession') > 0 ? EVENT_REMOVE_SESSION : 0);
+      this.#internalMask |
+      (n('newSession') > 0 ? SessionEventKind.NEW_SESSION : 0) |
+      (n('removeSession') > 0 ? SessionEventKind.REMOVE_SESSION : 0);
     h.setEventMask(mask);
   }
 
   /** @internal parts of the package that consume events without listeners (stores) */
-  retainEvents(mask: number): void {
-    this.#internalMask |= mask;
+  [kRetainEvents](): void {
+    this.#internalMask = SessionEventKind.NEW_SESSION | SessionEventKind.REMOVE_SESSION;
     this.#updateMask('', 0);
   }
 
-  /** @internal delivers the events OpenSSL recorded during the last call */
-  deliverEvents(reason: RemoveReason = 'handshake'): void {
-    if (this.#state[0] === 0) return;
+  /**
+   * @internal After an OpenSSL call: takes the exception the get callback threw during it
+   * and delivers the events OpenSSL recorded, tagged with the reason of the call. Returns
+   * the first failure (the callback's exception first: it is the cause of what followed),
+   * or undefined. Used through callOpenSSL() (openssl_call.ts) and #afterCall().
+   */
+  [kSettle](reason: RemoveReason): Failure | undefined {
+    const h = this[kHandle];
+    const thrown = h.takeCallbackError(); // kept even if the callback freed the context
+    let failure: Failure | undefined = thrown === undefined ? undefined : { error: thrown, fromCallback: true };
+    // a context freed during the call (by a callback) has no listeners left to reach;
+    // free() itself delivers its own 'free' events
+    if (this.#state[0] === 0 || (reason !== 'free' && h.freed())) return failure;
     // Take the events now, tagged with the reason of the call that caused them. A call
     // made by a listener (re-entrant) only queues: the outer loop below emits everything
     // in the order OpenSSL produced it.
-    const flat = this[kHandle].takeEvents();
+    const flat = h.takeEvents();
     for (let i = 0; i < flat.length; i += 2) {
       this.#pending.push(flat[i] as number, SslSession[kFromHandle](flat[i + 1] as NativeSessionHandle), reason);
     }
-    if (this.#delivering) return;
+    if (this.#delivering) return failure;
     this.#delivering = true;
-    let failure: { error: unknown } | undefined;
     try {
       const q = this.#pending;
       for (let i = 0; i < q.length; i += 3) {
         try {
-          if (q[i] === EVENT_NEW_SESSION) this.emit('newSession', q[i + 1]);
+          if (q[i] === SessionEventKind.NEW_SESSION) this.emit('newSession', q[i + 1]);
           else this.emit('removeSession', q[i + 1], q[i + 2]);
         } catch (error) {
-          if (!failure) failure = { error };
+          failure ??= { error };
         }
       }
     } finally {
       this.#pending = [];
       this.#delivering = false;
     }
+    return failure;
+  }
+
+  /** the cache calls' fast path: nothing to do unless OpenSSL recorded events */
+  #afterCall(reason: RemoveReason): void {
+    if (this.#state[0] === 0) return;
+    const failure = this[kSettle](reason);
     if (failure) throw failure.error;
   }
 
@@ -193,14 +203,14 @@ export class SslContext extends EventEmitter {
   rawAdd(session: SslSession): number {
     const r = addSlot(this.#slot, sessionSlot(session));
     if (r === -2) throw inOtherContext();
-    if (this.#state[0] !== 0) this.deliverEvents('evict');
+    this.#afterCall('evict');
     return r;
   }
 
   /** @internal SSL_CTX_remove_session's integer */
   rawRemove(session: SslSession): number {
     const r = removeSlot(this.#slot, sessionSlot(session));
-    if (this.#state[0] !== 0) this.deliverEvents('remove');
+    this.#afterCall('remove');
     return r;
   }
 
@@ -213,7 +223,7 @@ export class SslContext extends EventEmitter {
    */
   addSessions(sessions: readonly SslSession[]): number {
     const r = addMany(this.#slot, slotsOf(sessions));
-    if (this.#state[0] !== 0) this.deliverEvents('evict');
+    this.#afterCall('evict');
     if (r < 0) throw inOtherContext();
     return r;
   }
@@ -221,7 +231,7 @@ export class SslContext extends EventEmitter {
   /** removeSession for each session in order, in one native call: the number removed. */
   removeSessions(sessions: readonly SslSession[]): number {
     const r = removeMany(this.#slot, slotsOf(sessions));
-    if (this.#state[0] !== 0) this.deliverEvents('remove');
+    this.#afterCall('remove');
     return r;
   }
 
@@ -246,12 +256,12 @@ export class SslContext extends EventEmitter {
   flushSessions(time?: number): void {
     const t = time === undefined ? Math.floor(Date.now() / 1000) : integer(time, 'time', 0, LONG_MAX);
     this[kHandle].flush(t);
-    if (this.#state[0] !== 0) this.deliverEvents('flush');
+    this.#afterCall('flush');
   }
 
   /** The cached session with this id and protocol (hash lookup, no counters), or undefined. */
   getSession(id: Buffer, protocol = 'TLSv1.2'): SslSession | undefined {
-    const b = checkLength(toBuffer(id, 'id'), 1, 32, 'id');
+    const b = checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id');
     const h = this[kHandle].get(b, protocolNumber(protocol));
     return h === undefined ? undefined : SslSession[kFromHandle](h);
   }
@@ -298,38 +308,27 @@ export class SslContext extends EventEmitter {
    * conformance runs that must name sessions deterministically.
    */
   setNextSessionId(id: Buffer | undefined): void {
-    this[kHandle].setNextSessionId(id === undefined ? undefined : checkLength(toBuffer(id, 'id'), 1, 32, 'id'));
+    this[kHandle].setNextSessionId(id === undefined ? undefined : checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id'));
   }
 
-  /** SSL_OP_NO_TICKET cleared (true) or set (false): whether session tickets are used */
+  /** SslOption.NO_TICKET cleared (true) or set (false): whether session tickets are used */
   setTicketsEnabled(enabled: boolean): void {
     if (typeof enabled !== 'boolean') throw new TypeError('enabled must be a boolean');
-    if (enabled) this[kHandle].clearOptions(SSL_OP_NO_TICKET);
-    else this[kHandle].setOptions(SSL_OP_NO_TICKET);
+    if (enabled) this[kHandle].clearOptions(SslOption.NO_TICKET);
+    else this[kHandle].setOptions(SslOption.NO_TICKET);
   }
 
   /** SSL_CTX_set_session_id_context */
   setSessionIdContext(ctx: Buffer | string): void {
-    this[kHandle].setSessionIdContext(checkLength(toBufferOrString(ctx, 'sessionIdContext'), 0, 32, 'sessionIdContext'));
+    this[kHandle].setSessionIdContext(checkLength(toBufferOrString(ctx, 'sessionIdContext'), 0, MAX_SID_CTX_LENGTH, 'sessionIdContext'));
   }
 
   /** SSL_CTX_sess_* counters */
   get stats(): SslContextStats {
     const v = this[kHandle].stats();
-    return {
-      number: v[0],
-      connect: v[1],
-      connectGood: v[2],
-      connectRenegotiate: v[3],
-      accept: v[4],
-      acceptGood: v[5],
-      acceptRenegotiate: v[6],
-      hits: v[7],
-      cbHits: v[8],
-      misses: v[9],
-      timeouts: v[10],
-      cacheFull: v[11],
-    };
+    const out = {} as SslContextStats;
+    CACHE_STAT_NAMES.forEach((name, i) => (out[name] = v[i]));
+    return out;
   }
 
   /**
@@ -358,12 +357,6 @@ export class SslContext extends EventEmitter {
     });
   }
 
-  /** @internal an exception the get callback threw during the last OpenSSL call */
-  takeCallbackError(): { error: unknown } | undefined {
-    const e = this[kHandle].takeCallbackError();
-    return e === undefined ? undefined : { error: e };
-  }
-
   get freed(): boolean {
     return this[kHandle].freed();
   }
@@ -375,7 +368,7 @@ export class SslContext extends EventEmitter {
     disown(this);
     this.#getSessionCallback = undefined;
     h.free();
-    if (this.#state[0] !== 0) this.deliverEvents('free');
+    this.#afterCall('free');
   }
 
   [Symbol.dispose](): void {
@@ -395,16 +388,16 @@ function versionOptions(min: unknown, max: unknown): number {
   const index = (v: unknown, what: string, dflt: number): number => {
     if (v === undefined) return dflt;
     if (typeof v !== 'string') throw new TypeError(`${what} must be a string`);
-    const i = VERSIONS.findIndex(([name]) => name === v);
-    if (i < 0) throw new RangeError(`${what} must be one of ${VERSIONS.map(([n]) => n).join(', ')}`);
+    const i = TLS_PROTOCOLS.indexOf(v as TlsProtocol);
+    if (i < 0) throw new RangeError(`${what} must be one of ${TLS_PROTOCOLS.join(', ')}`);
     return i;
   };
   const lo = index(min, 'options.minVersion', 0);
-  const hi = index(max, 'options.maxVersion', VERSIONS.length - 1);
+  const hi = index(max, 'options.maxVersion', TLS_PROTOCOLS.length - 1);
   if (lo > hi) throw new RangeError('options.minVersion is above options.maxVersion');
   let bits = 0;
-  VERSIONS.forEach(([, bit], i) => {
-    if (i < lo || i > hi) bits |= bit;
+  TLS_PROTOCOLS.forEach((name, i) => {
+    if (i < lo || i > hi) bits |= NO_PROTOCOL_OPTION[name];
   });
   return bits;
 }

@@ -25,9 +25,7 @@ import {
   HANDSHAKE_PROTOCOLS,
   HandshakeOptions,
   HandshakeResult,
-  MAX_SESSION_ID_LENGTH,
   METHOD_DEFAULT_TIMEOUT,
-  PROTOCOL_VERSIONS,
   Protocol,
   SSL_SESS_CACHE_NO_AUTO_CLEAR,
   SSL_SESS_CACHE_NO_INTERNAL_LOOKUP,
@@ -39,6 +37,7 @@ import {
   SessionEvent,
   SessionHandle,
 } from './session_cache';
+import { checkId, checkInteger, codedError, versionOf } from './contract_checks';
 
 /** What the hash and comparison functions look at. */
 interface SessionKey {
@@ -100,26 +99,9 @@ function sameKey(stored: SessionKey, other: SessionKey): boolean {
   return stored.version === other.version && stored.id.equals(other.id);
 }
 
-function codedError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
-}
 
-function checkInteger(name: string, value: number): void {
-  if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be a safe integer, got ${String(value)}`);
-}
 
-function checkId(name: string, id: Buffer, min = 0): void {
-  if (!Buffer.isBuffer(id)) throw new TypeError(`${name} must be a Buffer`);
-  if (id.length < min || id.length > MAX_SESSION_ID_LENGTH) {
-    throw new RangeError(`${name} must be ${min}-${MAX_SESSION_ID_LENGTH} bytes, got ${id.length}`);
-  }
-}
 
-function versionOf(protocol: Protocol): number {
-  const version = Object.prototype.hasOwnProperty.call(PROTOCOL_VERSIONS, protocol) ? PROTOCOL_VERSIONS[protocol] : undefined;
-  if (version === undefined) throw new RangeError(`unknown protocol ${String(protocol)}`);
-  return version;
-}
 
 export class CacheModel implements SessionCache {
   private readonly table = new LinearHash<SessionRecord, SessionKey>(sessionHash, sameKey);

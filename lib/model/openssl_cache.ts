@@ -26,8 +26,7 @@
 
 import { createHash } from 'node:crypto';
 import { handshake as runHandshake } from '../cache/handshake';
-import { kFromHandle, kHandle } from '../cache/internal';
-import { native } from '../binding/native';
+import { kHandle } from '../cache/internal';
 import { OpenSSLError } from '../common/openssl_error';
 import { setOpenSSLClock } from '../cache/openssl_clock';
 import { generateSelfSigned } from '../cache/self_signed';
@@ -42,8 +41,6 @@ import {
   HANDSHAKE_PROTOCOLS,
   HandshakeOptions,
   HandshakeResult,
-  MAX_SESSION_ID_LENGTH,
-  PROTOCOL_VERSIONS,
   Protocol,
   SSL_SESS_CACHE_NO_INTERNAL_LOOKUP,
   SSL_SESS_CACHE_SERVER,
@@ -53,6 +50,7 @@ import {
   SessionEvent,
   SessionHandle,
 } from './session_cache';
+import { checkId, checkInteger, codedError, protocolOfVersion, versionOf } from './contract_checks';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 
@@ -87,31 +85,10 @@ function defaultPki(): { cert: string; key: string } {
   return sharedPki;
 }
 
-function codedError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
-}
 
-function checkInteger(name: string, value: number): void {
-  if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be a safe integer, got ${String(value)}`);
-}
 
-function checkId(name: string, id: Buffer, min: number): void {
-  if (!Buffer.isBuffer(id)) throw new TypeError(`${name} must be a Buffer`);
-  if (id.length < min || id.length > MAX_SESSION_ID_LENGTH) {
-    throw new RangeError(`${name} must be ${min}-${MAX_SESSION_ID_LENGTH} bytes, got ${id.length}`);
-  }
-}
 
-function versionOf(protocol: Protocol): number {
-  const version = Object.prototype.hasOwnProperty.call(PROTOCOL_VERSIONS, protocol) ? PROTOCOL_VERSIONS[protocol] : undefined;
-  if (version === undefined) throw new RangeError(`unknown protocol ${String(protocol)}`);
-  return version;
-}
 
-function protocolOf(version: number): Protocol {
-  for (const [name, v] of Object.entries(PROTOCOL_VERSIONS)) if (v === version) return name as Protocol;
-  throw new Error(`internal error: OpenSSL session has unknown ssl_version 0x${version.toString(16)}`);
-}
 
 function hasReason(error: OpenSSLError, reason: string): boolean {
   return error.opensslErrors.some((e) => e.reason === reason);
@@ -159,22 +136,20 @@ export class OpenSSLCache implements SessionCache {
   createSession(options: CreateSessionOptions): SessionHandle {
     this.live();
     const protocol = options.protocol ?? 'TLSv1.2';
-    const version = versionOf(protocol);
+    versionOf(protocol); // RangeError for a protocol 1.0.2 has no number for
     checkId('id', options.id, 0);
     checkInteger('time', options.time);
     checkInteger('timeout', options.timeout);
     if (options.id.length === 0) throw new RangeError('this adapter (SslSession.create) needs an id of 1-32 bytes');
-    const session = SslSession[kFromHandle](
-      native.SslSessionHandle.create(
-        Buffer.from(options.id),
-        version,
-        SESSION_ID_CONTEXT,
-        options.time,
-        options.timeout,
-        CREATED_SESSION_MASTER_KEY,
-        CREATED_SESSION_CIPHER,
-      ),
-    );
+    const session = SslSession.create({
+      id: options.id,
+      protocol,
+      idContext: SESSION_ID_CONTEXT,
+      time: options.time,
+      timeout: options.timeout,
+      masterKey: CREATED_SESSION_MASTER_KEY,
+      cipher: CREATED_SESSION_CIPHER,
+    });
     return this.adopt(session).handle;
   }
 
@@ -197,7 +172,7 @@ export class OpenSSLCache implements SessionCache {
   }
 
   getSessionProtocol(h: SessionHandle): Protocol {
-    return protocolOf(this.wrapperOf(h)[kHandle].version());
+    return protocolOfVersion(this.wrapperOf(h)[kHandle].version());
   }
 
   getSessionTime(h: SessionHandle): number {
@@ -332,7 +307,7 @@ export class OpenSSLCache implements SessionCache {
     checkInteger('now', now);
     if (options.id !== undefined) checkId('id', options.id, 1);
     const offered = options.offered === undefined ? undefined : this.wrapperOf(options.offered);
-    const protocol: Protocol = offered === undefined ? 'TLSv1.2' : protocolOf(offered[kHandle].version());
+    const protocol: Protocol = offered === undefined ? 'TLSv1.2' : protocolOfVersion(offered[kHandle].version());
     if (!HANDSHAKE_PROTOCOLS.includes(protocol)) throw new RangeError(`a handshake cannot negotiate ${protocol}`);
     const version = versionOf(protocol);
     if (now < 0) throw new RangeError('now must be a non-negative time for the OpenSSL clock');
@@ -444,8 +419,7 @@ export class OpenSSLCache implements SessionCache {
 
   /** lh_SSL_SESSION_retrieve with a zeroed key (a new reference, or undefined). */
   private lookup(id: Buffer, version: number): SslSession | undefined {
-    const found = this.server[kHandle].get(Buffer.from(id), version);
-    return found === undefined ? undefined : SslSession[kFromHandle](found);
+    return this.server.getSession(Buffer.from(id), protocolOfVersion(version));
   }
 
   /**

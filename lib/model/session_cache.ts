@@ -56,35 +56,28 @@
  * library: the differential tester must not do it.
  */
 
+import type { CacheStats } from '../common/cache_stats';
+import { ErrorCode } from '../common/coded_error';
+import { MAX_SESSION_ID_LENGTH, Protocol, PROTOCOL_VERSIONS, SessionCacheMode, TLS_PROTOCOLS } from '../binding/constants';
+
+export { MAX_SESSION_ID_LENGTH, PROTOCOL_VERSIONS };
+export type { Protocol };
+
 /** A session handle, allocated by the implementation (see the module comment). */
 export type SessionHandle = number;
 
-/** Protocol names as `SSL_get_version` spells them. */
-export type Protocol = 'SSLv3' | 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'DTLSv0.9' | 'DTLSv1' | 'DTLSv1.2';
-
-/** `SSL_SESSION.ssl_version` for each protocol name (part of the cache key). */
-export const PROTOCOL_VERSIONS: Readonly<Record<Protocol, number>> = Object.freeze({
-  SSLv3: 0x0300,
-  TLSv1: 0x0301,
-  'TLSv1.1': 0x0302,
-  'TLSv1.2': 0x0303,
-  'DTLSv0.9': 0x0100,
-  DTLSv1: 0xfeff,
-  'DTLSv1.2': 0xfefd,
-});
-
 /** Protocols a `handshake` can negotiate (the protocol of the offered session, else TLSv1.2). */
-export const HANDSHAKE_PROTOCOLS: readonly Protocol[] = Object.freeze(['TLSv1', 'TLSv1.1', 'TLSv1.2'] as Protocol[]);
+export const HANDSHAKE_PROTOCOLS: readonly Protocol[] = TLS_PROTOCOLS;
 
-/** Cache mode bits (`SSL_SESS_CACHE_*`, ssl.h). */
-export const SSL_SESS_CACHE_OFF = 0x0000;
-export const SSL_SESS_CACHE_CLIENT = 0x0001;
-export const SSL_SESS_CACHE_SERVER = 0x0002;
-export const SSL_SESS_CACHE_BOTH = 0x0003;
-export const SSL_SESS_CACHE_NO_AUTO_CLEAR = 0x0080;
-export const SSL_SESS_CACHE_NO_INTERNAL_LOOKUP = 0x0100;
-export const SSL_SESS_CACHE_NO_INTERNAL_STORE = 0x0200;
-export const SSL_SESS_CACHE_NO_INTERNAL = 0x0300;
+/** Cache mode bits (`SSL_SESS_CACHE_*`, ssl.h), the values of `SessionCacheMode`. */
+export const SSL_SESS_CACHE_OFF = SessionCacheMode.OFF;
+export const SSL_SESS_CACHE_CLIENT = SessionCacheMode.CLIENT;
+export const SSL_SESS_CACHE_SERVER = SessionCacheMode.SERVER;
+export const SSL_SESS_CACHE_BOTH = SessionCacheMode.BOTH;
+export const SSL_SESS_CACHE_NO_AUTO_CLEAR = SessionCacheMode.NO_AUTO_CLEAR;
+export const SSL_SESS_CACHE_NO_INTERNAL_LOOKUP = SessionCacheMode.NO_INTERNAL_LOOKUP;
+export const SSL_SESS_CACHE_NO_INTERNAL_STORE = SessionCacheMode.NO_INTERNAL_STORE;
+export const SSL_SESS_CACHE_NO_INTERNAL = SessionCacheMode.NO_INTERNAL;
 
 /** `SSL_SESSION_CACHE_MAX_SIZE_DEFAULT`: the cache size of a new `SSL_CTX`. */
 export const DEFAULT_CACHE_SIZE = 20480;
@@ -95,11 +88,9 @@ export const DEFAULT_CONTEXT_TIMEOUT = 300;
  * context timeout is 0 (`ssl_get_new_session` then asks the negotiated method).
  */
 export const METHOD_DEFAULT_TIMEOUT = 7200;
-/** `SSL_MAX_SSL_SESSION_ID_LENGTH`. */
-export const MAX_SESSION_ID_LENGTH = 32;
 
 /** Error codes (`Error.code`) thrown by implementations. */
-export const ERR_SSL_FREED = 'ERR_SSL_FREED';
+export const ERR_SSL_FREED = ErrorCode.FREED;
 export const ERR_INVALID_HANDLE = 'ERR_INVALID_HANDLE';
 /** `SSL_R_SSL_SESSION_ID_CONFLICT`: the new session's id is already cached (handshake fails). */
 export const ERR_SESSION_ID_CONFLICT = 'ERR_SESSION_ID_CONFLICT';
@@ -130,21 +121,8 @@ export interface CreateSessionOptions {
   timeout: number;
 }
 
-/** `SSL_CTX_sess_*` counters (`number` is `SSL_CTX_sess_number`, the hash's item count). */
-export interface SessionCacheStats {
-  number: number;
-  connect: number;
-  connectGood: number;
-  connectRenegotiate: number;
-  accept: number;
-  acceptGood: number;
-  acceptRenegotiate: number;
-  hits: number;
-  cbHits: number;
-  misses: number;
-  timeouts: number;
-  cacheFull: number;
-}
+/** `SSL_CTX_sess_*` counters: the type `SslContext#stats` has too. */
+export type SessionCacheStats = CacheStats;
 
 /**
  * A callback invocation, recorded in the order OpenSSL made it. `'new'`: the

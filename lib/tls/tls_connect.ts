@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import type { TlsProtocol } from '../binding/constants';
 import * as net from 'net';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
@@ -18,8 +19,8 @@ export interface TlsConnectOptions {
   cert?: string | Buffer;
   key?: string | Buffer;
   ciphers?: string;
-  minVersion?: string;
-  maxVersion?: string;
+  minVersion?: TlsProtocol;
+  maxVersion?: TlsProtocol;
   /** refuse a server whose certificate does not verify (default true) */
   rejectUnauthorized?: boolean;
   /** session to offer: DER (node:tls) or an SslSession */
@@ -62,8 +63,8 @@ export function connect(options: TlsConnectOptions, secureConnectListener?: () =
       cert: o.cert,
       key: o.key,
       ciphers: o.ciphers,
-      minVersion: o.minVersion,
-      maxVersion: o.maxVersion,
+      minVersion: o.minVersion as TlsProtocol | undefined,
+      maxVersion: o.maxVersion as TlsProtocol | undefined,
     });
     ownsContext = true;
   }

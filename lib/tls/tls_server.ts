@@ -1,9 +1,9 @@
 import * as net from 'net';
-import { EVENT_NEW_SESSION, EVENT_REMOVE_SESSION } from '../binding/native';
 import { codedError } from '../common/coded_error';
-import { SessionCacheMode } from '../binding/session_cache_mode';
+import { SessionCacheMode } from '../binding/constants';
 import { isSessionStore, SessionStore } from '../stores/session_store';
 import { RemoveReason, SslContext, SslContextOptions } from '../cache/ssl_context';
+import { kRetainEvents } from '../cache/internal';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
 import { TLSSocket } from './tls_socket';
@@ -94,7 +94,7 @@ export class TlsServer extends net.Server {
     const ctx = this.context;
     ctx.sessionCacheMode = (ctx.sessionCacheMode & ~SessionCacheMode.NO_INTERNAL_LOOKUP) | SessionCacheMode.SERVER | SessionCacheMode.NO_INTERNAL_STORE;
     ctx.setTicketsEnabled(false);
-    ctx.retainEvents(EVENT_NEW_SESSION | EVENT_REMOVE_SESSION);
+    ctx[kRetainEvents]();
     ctx.on('newSession', (s: SslSession) => {
       const id = s.id;
       let der: Buffer;

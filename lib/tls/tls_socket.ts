@@ -3,6 +3,7 @@ import * as net from 'net';
 import { native, NativeSessionHandle } from '../binding/native';
 import { codedError } from '../common/coded_error';
 import { kFromHandle, kHandle } from '../cache/internal';
+import { settleContexts } from '../cache/openssl_call';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
@@ -230,17 +231,11 @@ export class TLSSocket extends Duplex {
     else if (flags & MORE_PLAINTEXT && !this.#readPaused) setImmediate(() => this.#cycle(undefined));
   }
 
-  // events and get-callback errors recorded during the OpenSSL call
+  // events and get-callback errors recorded during the OpenSSL call: a get callback or a
+  // listener that threw fails this connection (the server reports it as 'tlsClientError')
   #afterOpenSSL(): void {
-    const ctx = this.context;
-    if (ctx.freed) return;
-    const cbError = ctx.takeCallbackError();
-    try {
-      ctx.deliverEvents('handshake');
-    } catch (e) {
-      process.nextTick(() => this.emit('error', e));
-    }
-    if (cbError) process.nextTick(() => ctx.emit('error', cbError.error));
+    const failure = settleContexts([this.context], 'handshake');
+    if (failure) process.nextTick(() => this.destroy(toError(failure.error)));
   }
 
   #onSecure(): void {
@@ -461,4 +456,9 @@ export class TLSSocket extends Duplex {
   address(): net.AddressInfo | object {
     return this.socket.address();
   }
+}
+
+/** a thrown value as an Error (the value itself when it is one; kept as `cause` otherwise) */
+function toError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(`a callback threw ${String(thrown)}`, { cause: thrown });
 }

@@ -1,0 +1,84 @@
+'use strict';
+// The import-direction rule of lib/ (docs/architecture.md): each folder of lib/ is a layer
+// and imports only point down, to the layers listed for it below. The native addon is
+// loaded by the binding layer alone.
+const path = require('path');
+
+/** layer → the layers it may import (besides itself) */
+const ALLOWED = {
+  common: [],
+  binding: ['common'],
+  cache: ['common', 'binding'],
+  stores: ['common', 'binding', 'cache'],
+  model: ['common', 'binding', 'cache'],
+  tls: ['common', 'binding', 'cache', 'stores'],
+  conformance: ['common', 'binding', 'cache', 'model'],
+  // lib/index.ts, lib/cli.ts: the package's entry points see everything
+  '': ['common', 'binding', 'cache', 'stores', 'model', 'tls', 'conformance'],
+};
+/** modules that load the native addon */
+const ADDON = /^bindings$|\.node$/;
+/** files of a layer that only some layers above may import: the addon's typed surface */
+const RESTRICTED = { 'binding/native': ['binding', 'cache'] };
+
+function layerOf(libDir, file) {
+  const rel = path.relative(libDir, file);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  const parts = rel.split(path.sep);
+  return parts.length === 1 ? '' : parts[0];
+}
+
+const rule = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'lib/ layers import only the layers below them; only lib/binding loads the addon' },
+    schema: [],
+    messages: {
+      up: "layer '{{from}}' may not import layer '{{to}}' ({{spec}}): imports point down (allowed: {{allowed}}). See docs/architecture.md.",
+      addon: "only lib/binding loads the native addon ('{{spec}}'); go through the binding layer",
+      native: "'{{spec}}' is the addon's raw surface, for layers {{only}} only: go through the cache layer (SslContext, SslSession, ...)",
+    },
+  },
+  create(context) {
+    const file = context.filename ?? context.getFilename();
+    const libDir = path.resolve(context.cwd ?? process.cwd(), 'lib');
+    const from = layerOf(libDir, file);
+    if (from === undefined) return {};
+    function check(node, spec) {
+      if (typeof spec !== 'string') return;
+      if (ADDON.test(spec)) {
+        if (from !== 'binding') context.report({ node, messageId: 'addon', data: { spec } });
+        return;
+      }
+      if (!spec.startsWith('.')) return;
+      const target = path.resolve(path.dirname(file), spec);
+      const to = layerOf(libDir, target);
+      if (to === undefined) return;
+      const only = RESTRICTED[path.relative(libDir, target).split(path.sep).join('/').replace(/\.(ts|js)$/, '')];
+      if (only && !only.includes(from)) {
+        context.report({ node, messageId: 'native', data: { spec, only: only.join(', ') } });
+        return;
+      }
+      if (to === from) return;
+      const allowed = ALLOWED[from] ?? [];
+      if (!allowed.includes(to)) {
+        context.report({
+          node,
+          messageId: 'up',
+          data: { from: from || 'lib (entry points)', to: to || 'lib (entry points)', spec, allowed: allowed.join(', ') || 'none' },
+        });
+      }
+    }
+    return {
+      ImportDeclaration: (n) => check(n.source, n.source.value),
+      ExportNamedDeclaration: (n) => n.source && check(n.source, n.source.value),
+      ExportAllDeclaration: (n) => check(n.source, n.source.value),
+      ImportExpression: (n) => n.source.type === 'Literal' && check(n.source, n.source.value),
+      CallExpression: (n) => {
+        if (n.callee.type === 'Identifier' && n.callee.name === 'require' && n.arguments[0]?.type === 'Literal') check(n.arguments[0], n.arguments[0].value);
+      },
+    };
+  },
+};
+
+module.exports = { ALLOWED, RESTRICTED, plugin: { rules: { 'imports-point-down': rule } } };
