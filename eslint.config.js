@@ -34,6 +34,11 @@ module.exports = tseslint.config(
   },
   {
     files: ['test/**/*.ts', 'examples/**/*.ts', 'bench/**'],
-    rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // tests load their JavaScript fixtures and scripts with require()
+      '@typescript-eslint/no-require-imports': 'off',
+    },
   },
 );

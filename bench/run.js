@@ -139,15 +139,6 @@ async function compare(label, ours, baseline, rounds = ROUNDS) {
   return res;
 }
 
-/** one measured value per round (no baseline) */
-async function repeat(label, fn, rounds = ROUNDS) {
-  const v = [];
-  for (let i = 0; i < rounds; i++) v.push(await fn());
-  const res = { value: median(v), min: Math.min(...v), max: Math.max(...v) };
-  log(`${label}: ${fmt(res.value)} (${fmt(res.min)}–${fmt(res.max)})`);
-  return res;
-}
-
 function fmt(x) {
   if (typeof x !== 'number') return String(x);
   if (Math.abs(x) >= 1e6) return `${(x / 1e6).toFixed(2)}M`;

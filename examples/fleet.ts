@@ -38,7 +38,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.
 
 // the project's redis-server resolver: REDIS_SERVER, PATH, or Debian's package unpacked
 // into the cache (deps/redis-server.js; nothing is installed system-wide)
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const { startRedisServer } = require(path.join(__dirname, '..', '..', 'deps', 'redis-server.js')) as {
   startRedisServer(port: number): Promise<ChildProcess>;
 };

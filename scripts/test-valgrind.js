@@ -83,10 +83,10 @@ function main() {
 }
 
 // ---- XML (valgrind's protocol 4) -------------------------------------------------------
-const unescape = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+const xmlUnescape = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 const tag = (s, t) => {
   const m = new RegExp(`<${t}>([\\s\\S]*?)</${t}>`).exec(s);
-  return m ? unescape(m[1]) : undefined;
+  return m ? xmlUnescape(m[1]) : undefined;
 };
 
 function parse(text) {

@@ -146,7 +146,7 @@ describe('scenario files', () => {
 
 describe('differential mode', () => {
   test('a model whose identical add returns 1 diverges, reported as a minimal trace', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const broken = require(brokenModel) as { createCache: (o: object) => CacheModel };
     const found = new DifferentialRunner((o) => new OpenSSLCache(o), broken.createCache).search(300, 1);
     expect(found.divergence).toBeDefined();

@@ -10,7 +10,6 @@ import { connect, createServer, MemorySessionStore, TlsServer, TLSSocket } from 
 import { certs, close, closed, endNode, listen, next, nodeClient, readAll, track } from './helpers/sockets';
 
 const { cert, key } = certs();
-const root = path.resolve(__dirname, '..');
 let dir: string;
 let certFile: string;
 let keyFile: string;

@@ -11,7 +11,6 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 
 const root = path.resolve(__dirname, '..');
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { TRIGGERS, ACTIONS } = require('./fixtures/5x-reentrancy.js') as { TRIGGERS: string[]; ACTIONS: string[] };
 
 interface Outcome {

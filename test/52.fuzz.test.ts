@@ -5,7 +5,6 @@
 // error; the caches stay consistent; the server still completes a real handshake after.
 import * as lib from '../lib';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const T = require('../scripts/lib/fuzz-targets.js');
 
 const SEED = 52052;

@@ -8,9 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 const root = path.resolve(__dirname, '..');
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { parse, judge } = require('../scripts/test-valgrind.js');
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { suppressionFile } = require('../scripts/valgrind/suppressions.js');
 
 test('the focused suite passes on its own (add/remove/evict/flush/DER/handshake/socket echo)', () => {

@@ -168,7 +168,7 @@ function sessionSink(api) {
     try {
       // a decoded session is a valid session: every getter works, it re-encodes or refuses
       // with a typed error, and it can go through the cache
-      void s.id, s.idContext, s.time, s.timeout, s.cipher, s.resumable;
+      void [s.id, s.idContext, s.time, s.timeout, s.cipher, s.resumable];
       try {
         void s.protocol;
       } catch (e) {

@@ -16,7 +16,6 @@
 // 'busy': while calling into the addon in a loop — then fresh workers load the addon again.
 // Meanwhile the main thread keeps using its own contexts. Prints one JSON line
 // (`WORKERS-RESULT {...}`) and exits 0 when everything held, 1 otherwise.
-const path = require('path');
 const { Worker, isMainThread, parentPort, workerData, MessageChannel } = require('worker_threads');
 const { load, compiledDist } = require('./load');
 

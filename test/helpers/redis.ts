@@ -6,7 +6,7 @@ import { ChildProcess } from 'child_process';
 import * as net from 'net';
 import * as path from 'path';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const { startRedisServer } = require(path.join(__dirname, '..', '..', 'deps', 'redis-server.js')) as {
   startRedisServer(port: number, extraArgs?: string[]): Promise<ChildProcess>;
 };
