@@ -72,7 +72,41 @@ export interface NativeContextHandle {
   freed(): boolean;
 }
 
+/** TlsConnection#cycle / write / shutdown: [flags (TlsConnectionFlag), ciphertext out, plaintext in, error] */
+export type CycleResult = [number, Buffer | undefined, Buffer | undefined, Error | undefined];
+
+/** One SSL over two memory BIOs (native/tls_connection.h): the socket pump. */
+export interface NativeTlsConnection {
+  cycle(input?: Buffer): CycleResult;
+  write(data: Buffer): CycleResult;
+  shutdown(): CycleResult;
+  info(): [boolean, string, string | undefined, string | undefined, number, string | undefined, string | undefined];
+  peerCertificate(): RawPeerCertificate | undefined;
+  session(): NativeSessionHandle | undefined;
+  free(): void;
+}
+
+export interface RawPeerCertificate {
+  subject: [string, string][];
+  issuer: [string, string][];
+  valid_from: string;
+  valid_to: string;
+  serialNumber?: string;
+  fingerprint: string;
+  fingerprint256: string;
+  raw?: Buffer;
+  subjectaltname?: string;
+}
+
+export interface NativeTlsConnectionOptions {
+  serverName?: string;
+  session?: NativeSessionHandle;
+  verifyPeer: boolean;
+  verifyHost?: string;
+}
+
 export interface NativeBinding {
+  TlsConnection: new (ctx: NativeContextHandle, server: boolean, opts: NativeTlsConnectionOptions) => NativeTlsConnection;
   SslSessionHandle: NativeSessionHandleClass;
   SslContextHandle: {
     new (kind: number): NativeContextHandle;
@@ -98,9 +132,6 @@ export interface NativeBinding {
   versionNumber: number;
   headerVersionNumber: number;
 }
-
-export const EVENT_NEW_SESSION = 1;
-export const EVENT_REMOVE_SESSION = 2;
 
 function load(): NativeBinding {
   const b = bindings('openssl_session_cache') as NativeBinding;

@@ -1,42 +1,11 @@
 import { Duplex } from 'stream';
 import * as net from 'net';
-import { native, NativeSessionHandle } from '../binding/native';
 import { codedError } from '../common/coded_error';
-import { kFromHandle, kHandle } from '../cache/internal';
 import { settleContexts } from '../cache/openssl_call';
+import { connectionSession, CycleResult, NativeTlsConnection, openTlsConnection, TlsConnectionFlag } from '../cache/tls_connection';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
-
-// flags of TlsConnection (native/tls_connection.h)
-const HANDSHAKE_DONE = 1;
-const PEER_CLOSED = 2;
-const FAILED = 4;
-const MORE_PLAINTEXT = 8;
-
-type CycleResult = [number, Buffer | undefined, Buffer | undefined, Error | undefined];
-
-interface NativeTlsConnection {
-  cycle(input?: Buffer): CycleResult;
-  write(data: Buffer): CycleResult;
-  shutdown(): CycleResult;
-  info(): [boolean, string, string | undefined, string | undefined, number, string | undefined, string | undefined];
-  peerCertificate(): RawPeerCertificate | undefined;
-  session(): NativeSessionHandle | undefined;
-  free(): void;
-}
-
-interface RawPeerCertificate {
-  subject: [string, string][];
-  issuer: [string, string][];
-  valid_from: string;
-  valid_to: string;
-  serialNumber?: string;
-  fingerprint: string;
-  fingerprint256: string;
-  raw?: Buffer;
-  subjectaltname?: string;
-}
 
 /** What getPeerCertificate() returns (the node:tls shape, main fields). */
 export interface PeerCertificate {
@@ -67,9 +36,6 @@ export interface TLSSocketSetup {
   /** keep the writable side open after the peer ended (node:net semantics; default false) */
   allowHalfOpen?: boolean;
 }
-
-const NativeConnection = (native as unknown as { TlsConnection: new (ctx: unknown, server: boolean, opts: object) => NativeTlsConnection })
-  .TlsConnection;
 
 /**
  * A TLS connection run by OpenSSL 1.0.2 over a net.Socket: a stream.Duplex of plaintext,
@@ -105,9 +71,9 @@ export class TLSSocket extends Duplex {
     this.#isServer = setup.isServer;
     this.#rejectUnauthorized = setup.rejectUnauthorized ?? true;
     this.#servername = setup.serverName;
-    this.#conn = new NativeConnection(setup.context[kHandle], setup.isServer, {
+    this.#conn = openTlsConnection(setup.context, setup.isServer, {
       serverName: setup.serverName,
-      session: setup.session ? setup.session[kHandle] : undefined,
+      session: setup.session,
       verifyPeer: setup.verifyPeer ?? false,
       verifyHost: setup.verifyHost,
     });
@@ -215,11 +181,11 @@ export class TLSSocket extends Duplex {
     this.#afterOpenSSL();
     const [flags, out, clear, error] = r;
     if (out) this.socket.write(out);
-    if (flags & FAILED) {
+    if (flags & TlsConnectionFlag.FAILED) {
       this.destroy(error ?? codedError('ERR_TLS_FAILED', 'TLS failure'));
       return;
     }
-    if (flags & HANDSHAKE_DONE) this.#onSecure();
+    if (flags & TlsConnectionFlag.HANDSHAKE_DONE) this.#onSecure();
     if (this.destroyed) return;
     if (clear && clear.length > 0) {
       if (!this.push(clear)) {
@@ -227,8 +193,8 @@ export class TLSSocket extends Duplex {
         this.socket.pause();
       }
     }
-    if (flags & PEER_CLOSED) this.#onPeerClosed();
-    else if (flags & MORE_PLAINTEXT && !this.#readPaused) setImmediate(() => this.#cycle(undefined));
+    if (flags & TlsConnectionFlag.PEER_CLOSED) this.#onPeerClosed();
+    else if (flags & TlsConnectionFlag.MORE_PLAINTEXT && !this.#readPaused) setImmediate(() => this.#cycle(undefined));
   }
 
   // events and get-callback errors recorded during the OpenSSL call: a get callback or a
@@ -332,7 +298,7 @@ export class TLSSocket extends Duplex {
       return;
     }
     const [flags, out, , error] = r;
-    if (flags & FAILED) {
+    if (flags & TlsConnectionFlag.FAILED) {
       cb(error ?? codedError('ERR_TLS_FAILED', 'SSL_write failed'));
       return;
     }
@@ -399,8 +365,7 @@ export class TLSSocket extends Duplex {
 
   /** The negotiated session as an SslSession (a new reference), or undefined. */
   getSslSession(): SslSession | undefined {
-    const h = this.#conn?.session();
-    return h ? SslSession[kFromHandle](h) : undefined;
+    return this.#conn ? connectionSession(this.#conn) : undefined;
   }
 
   isSessionReused(): boolean {

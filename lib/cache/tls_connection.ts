@@ -1,0 +1,36 @@
+// The native TLS pump (native/tls_connection.h: one SSL over two memory BIOs) as the tls
+// layer uses it: created on an SslContext, offering an SslSession, handing back the
+// negotiated session as an SslSession. The tls layer never sees a native handle.
+import { native, NativeTlsConnection } from '../binding/native';
+import { kFromHandle, kHandle } from './internal';
+import type { SslContext } from './ssl_context';
+import { SslSession } from './ssl_session';
+
+export type { CycleResult, NativeTlsConnection, RawPeerCertificate } from '../binding/native';
+
+/** flags of a CycleResult (native/tls_connection.h) */
+export const TlsConnectionFlag = Object.freeze({ HANDSHAKE_DONE: 1, PEER_CLOSED: 2, FAILED: 4, MORE_PLAINTEXT: 8 } as const);
+
+export interface TlsConnectionOptions {
+  serverName?: string;
+  /** the session a client offers (SSL_set_session) */
+  session?: SslSession;
+  verifyPeer: boolean;
+  verifyHost?: string;
+}
+
+/** SSL_new on `ctx` (server or client side) over a fresh pair of memory BIOs */
+export function openTlsConnection(ctx: SslContext, isServer: boolean, o: TlsConnectionOptions): NativeTlsConnection {
+  return new native.TlsConnection(ctx[kHandle], isServer, {
+    serverName: o.serverName,
+    session: o.session ? o.session[kHandle] : undefined,
+    verifyPeer: o.verifyPeer,
+    verifyHost: o.verifyHost,
+  });
+}
+
+/** SSL_get1_session as an SslSession (its own reference), or undefined */
+export function connectionSession(conn: NativeTlsConnection): SslSession | undefined {
+  const h = conn.session();
+  return h ? SslSession[kFromHandle](h) : undefined;
+}
