@@ -2,7 +2,7 @@
 // shared by its two implementations: the model (cache_model.ts) and the adapter over the
 // real library (openssl_cache.ts).
 import { codedError } from '../common/coded_error';
-import { protocolOf } from '../binding/protocol_version';
+import { isProtocol, protocolOf } from '../binding/protocol_version';
 import { MAX_SESSION_ID_LENGTH, Protocol, PROTOCOL_VERSIONS } from './session_cache';
 
 export { codedError };
@@ -32,4 +32,10 @@ export function protocolOfVersion(version: number): Protocol {
   const p = protocolOf(version);
   if (p === undefined) throw new Error(`internal error: OpenSSL session has unknown ssl_version 0x${version.toString(16)}`);
   return p;
+}
+
+/** the protocol of a session the real library reported by name (SslSession#protocol) */
+export function protocolOfName(name: string): Protocol {
+  if (!isProtocol(name)) throw new Error(`internal error: OpenSSL session has unknown protocol ${name}`);
+  return name;
 }

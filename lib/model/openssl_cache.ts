@@ -26,7 +26,6 @@
 
 import { createHash } from 'node:crypto';
 import { handshake as runHandshake } from '../cache/handshake';
-import { kHandle } from '../cache/internal';
 import { OpenSSLError } from '../common/openssl_error';
 import { setOpenSSLClock } from '../cache/openssl_clock';
 import { generateSelfSigned } from '../cache/self_signed';
@@ -50,7 +49,7 @@ import {
   SessionEvent,
   SessionHandle,
 } from './session_cache';
-import { checkId, checkInteger, codedError, protocolOfVersion, versionOf } from './contract_checks';
+import { checkId, checkInteger, codedError, protocolOfName, protocolOfVersion, versionOf } from './contract_checks';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 
@@ -172,7 +171,7 @@ export class OpenSSLCache implements SessionCache {
   }
 
   getSessionProtocol(h: SessionHandle): Protocol {
-    return protocolOfVersion(this.wrapperOf(h)[kHandle].version());
+    return protocolOfName(this.wrapperOf(h).protocol);
   }
 
   getSessionTime(h: SessionHandle): number {
@@ -307,7 +306,7 @@ export class OpenSSLCache implements SessionCache {
     checkInteger('now', now);
     if (options.id !== undefined) checkId('id', options.id, 1);
     const offered = options.offered === undefined ? undefined : this.wrapperOf(options.offered);
-    const protocol: Protocol = offered === undefined ? 'TLSv1.2' : protocolOfVersion(offered[kHandle].version());
+    const protocol: Protocol = offered === undefined ? 'TLSv1.2' : protocolOfName(offered.protocol);
     if (!HANDSHAKE_PROTOCOLS.includes(protocol)) throw new RangeError(`a handshake cannot negotiate ${protocol}`);
     const version = versionOf(protocol);
     if (now < 0) throw new RangeError('now must be a non-negative time for the OpenSSL clock');
