@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include "addon_data.h"
+#include "arguments.h"
 #include "handshake.h"
 #include "openssl_clock.h"
 #include "x509_generator.h"
@@ -31,10 +32,7 @@ void RandomTag(napi_type_tag* tag) {
 // setup({ OpenSSLError }): lib/ hands over the error class native code throws.
 Napi::Value JS_setup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) {
-    Napi::TypeError::New(env, "setup(options)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  REQUIRE_ARGUMENTS(info, "setup(options)", K::kObject);
   Napi::Value ctor = info[0].As<Napi::Object>().Get("OpenSSLError");
   if (!ctor.IsFunction()) {
     Napi::TypeError::New(env, "setup: OpenSSLError must be a class").ThrowAsJavaScriptException();

@@ -1,10 +1,8 @@
+// SslContextHandle, part 1: construction, lifetime, slots and the cache calls; see
+// ssl_context_handle.h for the other parts.
 #include "ssl_context_handle.h"
 
-#include <openssl/bio.h>
 #include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
 
 #include <cstdint>
 #include <cstring>
@@ -12,58 +10,19 @@
 #include <vector>
 
 #include "addon_data.h"
+#include "arguments.h"
+#include "long_methods.h"
 #include "openssl_error.h"
 #include "openssl_runtime.h"
+#include "slot_table.h"
 #include "ssl_session_handle.h"
 
 namespace {
 
-bool NumberArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info.Length() > i && info[i].IsNumber()) return true;
-  std::string m = std::string(name) + " must be a number";
-  openssl_error::ThrowType(info.Env(), m.c_str());
-  return false;
-}
+thread_local SlotTable<SslContextHandle> contextSlots;
 
 // The list sentinel 1.0.2 uses for both ends of ctx's session list.
 SSL_SESSION* TailSentinel(SSL_CTX* ctx) { return reinterpret_cast<SSL_SESSION*>(&ctx->session_cache_tail); }
-
-// The PEM text of argument 0 (string or Buffer) as a read-only memory BIO.
-// ok() is false after a TypeError was thrown for anything else.
-class PemInput {
- public:
-  PemInput(const Napi::CallbackInfo& info, const char* what) {
-    if (info.Length() < 1 || !(info[0].IsString() || info[0].IsBuffer())) {
-      std::string m = std::string(what) + " must be a PEM string or Buffer";
-      openssl_error::ThrowType(info.Env(), m.c_str());
-      return;
-    }
-    if (info[0].IsString()) {
-      text_ = info[0].As<Napi::String>().Utf8Value();
-    } else {
-      Napi::Buffer<char> b = info[0].As<Napi::Buffer<char>>();
-      text_.assign(b.Data(), b.Length());
-    }
-    bio_ = BIO_new_mem_buf(const_cast<char*>(text_.data()), static_cast<int>(text_.size()));
-    checked_ = true;
-  }
-  ~PemInput() {
-    if (bio_) BIO_free(bio_);
-  }
-  PemInput(const PemInput&) = delete;
-  PemInput& operator=(const PemInput&) = delete;
-  bool ok() const { return checked_; }
-  BIO* bio() const { return bio_; }  // nullptr if OpenSSL could not allocate it
-
- private:
-  std::string text_;
-  BIO* bio_ = nullptr;
-  bool checked_ = false;
-};
-
-// Slot table of this thread's live context handle objects (see SslSessionHandle).
-thread_local std::vector<SslContextHandle*> contextSlots;
-thread_local std::vector<uint32_t> freeContextSlots;
 
 bool SlotArg(Napi::Env env, napi_value v, uint32_t* out) {
   if (napi_get_value_uint32(env, v, out) == napi_ok) return true;
@@ -71,11 +30,29 @@ bool SlotArg(Napi::Env env, napi_value v, uint32_t* out) {
   return false;
 }
 
+using long_methods::Conversion;
+// The cache's getters and setters: one row each instead of one method each.
+const long_methods::Method<SSL_CTX> kCacheMethods[] = {
+    {"count", nullptr, [](SSL_CTX* c, long) { return SSL_CTX_sess_number(c); }, Conversion::kInt64, true},
+    {"flush", "time",
+     [](SSL_CTX* c, long t) {
+       SSL_CTX_flush_sessions(c, t);
+       return 0L;
+     },
+     Conversion::kInt64, false},
+    {"mode", nullptr, [](SSL_CTX* c, long) { return SSL_CTX_get_session_cache_mode(c); }, Conversion::kInt64, true},
+    {"setMode", "mode", [](SSL_CTX* c, long m) { return SSL_CTX_set_session_cache_mode(c, m); }, Conversion::kInt64, true},
+    {"cacheSize", nullptr, [](SSL_CTX* c, long) { return SSL_CTX_sess_get_cache_size(c); }, Conversion::kInt64, true},
+    {"setCacheSize", "size", [](SSL_CTX* c, long n) { return SSL_CTX_sess_set_cache_size(c, n); }, Conversion::kInt64, true},
+    {"timeout", nullptr, [](SSL_CTX* c, long) { return SSL_CTX_get_timeout(c); }, Conversion::kInt64, true},
+    {"setTimeout", "timeout", [](SSL_CTX* c, long t) { return SSL_CTX_set_timeout(c, t); }, Conversion::kInt64, true},
+};
+
 }  // namespace
 
 SslContextHandle* SslContextHandle::FromSlot(Napi::Env env, uint32_t slot) {
-  SslContextHandle* h = slot < contextSlots.size() ? contextSlots[slot] : nullptr;
-  if (h == nullptr || h->Env() != env) {
+  SslContextHandle* h = contextSlots.Of(env, slot);
+  if (h == nullptr) {
     openssl_error::ThrowType(env, "expected an SslContext");
     return nullptr;
   }
@@ -84,42 +61,21 @@ SslContextHandle* SslContextHandle::FromSlot(Napi::Env env, uint32_t slot) {
 }
 
 Napi::Function SslContextHandle::Define(Napi::Env env) {
-  return DefineClass(
-      env, "SslContextHandle",
-      {
-          StaticMethod<&SslContextHandle::JS_addSlot>("addSlot"),
-          StaticMethod<&SslContextHandle::JS_removeSlot>("removeSlot"),
-          StaticMethod<&SslContextHandle::JS_addMany>("addMany"),
-          StaticMethod<&SslContextHandle::JS_removeMany>("removeMany"),
-          InstanceMethod<&SslContextHandle::JS_flush>("flush"),
-          InstanceMethod<&SslContextHandle::JS_get>("get"),
-          InstanceMethod<&SslContextHandle::JS_list>("list"),
-          InstanceMethod<&SslContextHandle::JS_count>("count"),
-          InstanceMethod<&SslContextHandle::JS_stats>("stats"),
-          InstanceMethod<&SslContextHandle::JS_setMode>("setMode"),
-          InstanceMethod<&SslContextHandle::JS_mode>("mode"),
-          InstanceMethod<&SslContextHandle::JS_setCacheSize>("setCacheSize"),
-          InstanceMethod<&SslContextHandle::JS_cacheSize>("cacheSize"),
-          InstanceMethod<&SslContextHandle::JS_setTimeout>("setTimeout"),
-          InstanceMethod<&SslContextHandle::JS_timeout>("timeout"),
-          InstanceMethod<&SslContextHandle::JS_setSessionIdContext>("setSessionIdContext"),
-          InstanceMethod<&SslContextHandle::JS_setOptions>("setOptions"),
-          InstanceMethod<&SslContextHandle::JS_clearOptions>("clearOptions"),
-          InstanceMethod<&SslContextHandle::JS_useCertificate>("useCertificate"),
-          InstanceMethod<&SslContextHandle::JS_usePrivateKey>("usePrivateKey"),
-          InstanceMethod<&SslContextHandle::JS_setCipherList>("setCipherList"),
-          InstanceMethod<&SslContextHandle::JS_addCaCertificates>("addCaCertificates"),
-          InstanceMethod<&SslContextHandle::JS_setVerify>("setVerify"),
-          InstanceMethod<&SslContextHandle::JS_setNextSessionId>("setNextSessionId"),
-          InstanceMethod<&SslContextHandle::JS_setGetCallback>("setGetCallback"),
-          InstanceMethod<&SslContextHandle::JS_setEventMask>("setEventMask"),
-          InstanceMethod<&SslContextHandle::JS_takeEvents>("takeEvents"),
-          InstanceMethod<&SslContextHandle::JS_discardEvents>("discardEvents"),
-          InstanceMethod<&SslContextHandle::JS_takeCallbackError>("takeCallbackError"),
-          InstanceMethod<&SslContextHandle::JS_stateBuffer>("stateBuffer"),
-          InstanceMethod<&SslContextHandle::JS_free>("free"),
-          InstanceMethod<&SslContextHandle::JS_freed>("freed"),
-      });
+  std::vector<PropertyDescriptor> properties = {
+      StaticMethod<&SslContextHandle::JS_addSlot>("addSlot"),
+      StaticMethod<&SslContextHandle::JS_removeSlot>("removeSlot"),
+      StaticMethod<&SslContextHandle::JS_addMany>("addMany"),
+      StaticMethod<&SslContextHandle::JS_removeMany>("removeMany"),
+      InstanceMethod<&SslContextHandle::JS_get>("get"),
+      InstanceMethod<&SslContextHandle::JS_list>("list"),
+      InstanceMethod<&SslContextHandle::JS_stats>("stats"),
+      InstanceMethod<&SslContextHandle::JS_free>("free"),
+      InstanceMethod<&SslContextHandle::JS_freed>("freed"),
+  };
+  long_methods::Define(&properties, &SslContextHandle::JS_longMethod, kCacheMethods);
+  DefineConfigMethods(&properties);
+  DefineCallbackMethods(&properties);
+  return DefineClass(env, "SslContextHandle", properties);
 }
 
 SslContextHandle* SslContextHandle::FromValue(Napi::Env env, Napi::Value v) {
@@ -149,20 +105,9 @@ SslContextHandle::SslContextHandle(const Napi::CallbackInfo& info) : ObjectWrap(
   SSL_CTX_sess_set_remove_cb(ctx_, OnRemove);
   SSL_CTX_sess_set_new_cb(ctx_, OnNew);
   SSL_CTX_set_ecdh_auto(ctx_, 1);
-  Napi::ArrayBuffer state = Napi::ArrayBuffer::New(env, sizeof(uint32_t) * 2);
-  state_ = static_cast<uint32_t*>(state.Data());
-  state_[0] = 0;
-  state_[1] = 0;
-  stateRef_ = Napi::Persistent(state);
+  events_.CreateState(env);
   napi_type_tag_object(env, info.This(), &AddonData::Of(env)->contextTag);
-  if (!freeContextSlots.empty()) {
-    slot_ = freeContextSlots.back();
-    freeContextSlots.pop_back();
-    contextSlots[slot_] = this;
-  } else {
-    slot_ = static_cast<uint32_t>(contextSlots.size());
-    contextSlots.push_back(this);
-  }
+  slot_ = contextSlots.Take(this);
   napi_value n;
   napi_create_uint32(env, slot_, &n);
   napi_property_descriptor p = {"slot", nullptr, nullptr, nullptr, nullptr, n, napi_default, nullptr};
@@ -170,14 +115,11 @@ SslContextHandle::SslContextHandle(const Napi::CallbackInfo& info) : ObjectWrap(
 }
 
 SslContextHandle::~SslContextHandle() {
-  if (slot_ < contextSlots.size() && contextSlots[slot_] == this) {
-    contextSlots[slot_] = nullptr;
-    freeContextSlots.push_back(slot_);
-  }
+  contextSlots.Release(slot_, this);
   // Safety net for environment teardown; lib/ normally frees through FinalizationRegistry.
-  eventMask_ = 0;
+  events_.SetMask(0);
   FreeContext();
-  DiscardEvents();
+  events_.Discard();
 }
 
 bool SslContextHandle::Live(Napi::Env env) {
@@ -198,85 +140,6 @@ void SslContextHandle::FreeContext() {
   CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
   if (refs > 1) SSL_CTX_set_ex_data(c, openssl_runtime::ContextIndex(), nullptr);
   SSL_CTX_free(c);  // flushes the cache: remove callbacks record events (mask permitting)
-}
-
-SslContextHandle* SslContextHandle::From(SSL_CTX* ctx) {
-  return static_cast<SslContextHandle*>(SSL_CTX_get_ex_data(ctx, openssl_runtime::ContextIndex()));
-}
-
-// Called by OpenSSL, possibly with CRYPTO_LOCK_SSL_CTX held: record only, no JS.
-void SslContextHandle::Record(EventType type, SSL_SESSION* s) {
-  events_.push_back({type, s});
-  if (state_ != nullptr) state_[0] = static_cast<uint32_t>(events_.size());
-}
-
-void SslContextHandle::OnRemove(SSL_CTX* ctx, SSL_SESSION* s) {
-  SslContextHandle* self = From(ctx);
-  if (self == nullptr || !(self->eventMask_ & kRemoveSession)) return;
-  CRYPTO_add(&s->references, 1, CRYPTO_LOCK_SSL_SESSION);
-  self->Record(kRemoveSession, s);
-}
-
-int SslContextHandle::OnNew(SSL* ssl, SSL_SESSION* s) {
-  SslContextHandle* self = From(ssl->session_ctx);
-  if (self == nullptr || !(self->eventMask_ & kNewSession)) return 0;  // library frees its +1
-  self->Record(kNewSession, s);
-  return 1;  // the queue keeps the library's +1
-}
-
-// The one synchronous callback: OpenSSL needs the answer. Runs without OpenSSL's lock.
-// No exception leaves it: a JS throw is kept and surfaced after the OpenSSL call.
-SSL_SESSION* SslContextHandle::OnGet(SSL* ssl, unsigned char* id, int len, int* copy) {
-  SslContextHandle* self = From(ssl->session_ctx);
-  if (self == nullptr || self->getCallback_.IsEmpty()) return nullptr;
-  Napi::Env env = self->env_;
-  Napi::HandleScope scope(env);
-  Napi::Value r = self->getCallback_.Call({Napi::Buffer<uint8_t>::Copy(env, id, static_cast<size_t>(len))});
-  if (env.IsExceptionPending()) {
-    Napi::Error e = env.GetAndClearPendingException();
-    if (self->callbackError_.IsEmpty()) self->callbackError_ = Napi::Reference<Napi::Value>::New(e.Value(), 1);
-    return nullptr;
-  }
-  bool none = r.IsEmpty() || r.IsUndefined() || r.IsNull();
-  if (self->ctx_ == nullptr) {
-    // the callback freed its own context: OpenSSL still holds the SSL_CTX (through this
-    // connection), but the handle is gone; answer "no session" and, if the callback did
-    // offer one, say why it was not used
-    if (none) return nullptr;
-    Napi::Value e = openssl_error::MakeCoded(env, "ERR_SSL_FREED", "getSessionCallback freed its SslContext");
-    if (env.IsExceptionPending()) env.GetAndClearPendingException();
-    if (self->callbackError_.IsEmpty() && !e.IsUndefined()) self->callbackError_ = Napi::Reference<Napi::Value>::New(e, 1);
-    return nullptr;
-  }
-  if (none) return nullptr;
-  SslSessionHandle* h = SslSessionHandle::FromValue(env, r);
-  if (h == nullptr) {
-    Napi::Error e = env.GetAndClearPendingException();
-    if (self->callbackError_.IsEmpty()) self->callbackError_ = Napi::Reference<Napi::Value>::New(e.Value(), 1);
-    return nullptr;
-  }
-  SSL_SESSION* s = h->session();
-  // Unless NO_INTERNAL_STORE, OpenSSL adds the answer to this cache: a session linked
-  // into another context's list would corrupt both, so refuse it.
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  bool foreign = s->next != nullptr && lh_SSL_SESSION_retrieve(ssl->session_ctx->sessions, s) != s;
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
-  if (foreign) {
-    Napi::Value e = openssl_error::MakeCoded(env, "ERR_SESSION_IN_OTHER_CONTEXT",
-                                             "getSessionCallback returned a session cached by another context");
-    if (env.IsExceptionPending()) env.GetAndClearPendingException();
-    if (self->callbackError_.IsEmpty() && !e.IsUndefined()) self->callbackError_ = Napi::Reference<Napi::Value>::New(e, 1);
-    return nullptr;
-  }
-  *copy = 1;  // OpenSSL takes its own reference
-  return s;
-}
-
-Napi::Value SslContextHandle::TakeCallbackError(Napi::Env env) {
-  if (callbackError_.IsEmpty()) return env.Undefined();
-  Napi::Value v = callbackError_.Value();
-  callbackError_.Reset();
-  return v;
 }
 
 int SslContextHandle::Add(SSL_SESSION* s) {
@@ -384,26 +247,13 @@ Napi::Value SslContextHandle::JS_removeMany(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, removed);
 }
 
-Napi::Value SslContextHandle::JS_flush(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env) || !NumberArg(info, 0, "time")) return env.Undefined();
-  SSL_CTX_flush_sessions(ctx_, static_cast<long>(info[0].As<Napi::Number>().Int64Value()));
-  return env.Undefined();
-}
-
 // get(id, version): the hash lookup of ssl_get_prev_session without its counters.
 Napi::Value SslContextHandle::JS_get(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsNumber()) {
-    openssl_error::ThrowType(env, "get(id: Buffer, version: number)");
-    return env.Undefined();
-  }
+  REQUIRE_ARGUMENTS(info, "get(id: Buffer, version: number)", K::kBuffer, K::kNumber);
   Napi::Buffer<uint8_t> id = info[0].As<Napi::Buffer<uint8_t>>();
-  if (id.Length() < 1 || id.Length() > SSL_MAX_SSL_SESSION_ID_LENGTH) {
-    openssl_error::ThrowRange(env, "id must be 1 to 32 bytes");
-    return env.Undefined();
-  }
+  REQUIRE_BYTE_LENGTH(env, id.Length(), 1, SSL_MAX_SSL_SESSION_ID_LENGTH, "id");
   SSL_SESSION key;
   std::memset(&key, 0, sizeof key);  // 1.0.2h hashes the first 4 id bytes whatever the length
   key.ssl_version = info[1].As<Napi::Number>().Int32Value();
@@ -442,12 +292,6 @@ Napi::Value SslContextHandle::JS_list(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Value SslContextHandle::JS_count(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  return Napi::Number::New(env, static_cast<double>(SSL_CTX_sess_number(ctx_)));
-}
-
 // stats(): the SSL_CTX_sess_* counters in API order.
 Napi::Value SslContextHandle::JS_stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -463,245 +307,13 @@ Napi::Value SslContextHandle::JS_stats(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Value SslContextHandle::JS_setMode(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env) || !NumberArg(info, 0, "mode")) return env.Undefined();
-  return Napi::Number::New(env, SSL_CTX_set_session_cache_mode(ctx_, info[0].As<Napi::Number>().Int64Value()));
-}
-
-Napi::Value SslContextHandle::JS_mode(const Napi::CallbackInfo& info) {
+// count(), flush(t), mode(), setMode(m), cacheSize(), setCacheSize(n), timeout(),
+// setTimeout(t), and the config rows (ssl_context_config.cc)
+Napi::Value SslContextHandle::JS_longMethod(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  return Napi::Number::New(env, SSL_CTX_get_session_cache_mode(ctx_));
+  return long_methods::Call(info, ctx_);
 }
-
-Napi::Value SslContextHandle::JS_setCacheSize(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env) || !NumberArg(info, 0, "size")) return env.Undefined();
-  return Napi::Number::New(env, static_cast<double>(SSL_CTX_sess_set_cache_size(ctx_, info[0].As<Napi::Number>().Int64Value())));
-}
-
-Napi::Value SslContextHandle::JS_cacheSize(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  return Napi::Number::New(env, static_cast<double>(SSL_CTX_sess_get_cache_size(ctx_)));
-}
-
-Napi::Value SslContextHandle::JS_setTimeout(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env) || !NumberArg(info, 0, "timeout")) return env.Undefined();
-  return Napi::Number::New(env, static_cast<double>(SSL_CTX_set_timeout(ctx_, info[0].As<Napi::Number>().Int64Value())));
-}
-
-Napi::Value SslContextHandle::JS_timeout(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  return Napi::Number::New(env, static_cast<double>(SSL_CTX_get_timeout(ctx_)));
-}
-
-Napi::Value SslContextHandle::JS_setSessionIdContext(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  if (info.Length() < 1 || !info[0].IsBuffer()) {
-    openssl_error::ThrowType(env, "sessionIdContext must be a Buffer");
-    return env.Undefined();
-  }
-  ErrorQueueGuard guard;
-  Napi::Buffer<uint8_t> c = info[0].As<Napi::Buffer<uint8_t>>();
-  static const unsigned char none = 0;  // an empty Buffer's Data() may be NULL
-  if (SSL_CTX_set_session_id_context(ctx_, c.Length() ? c.Data() : &none, static_cast<unsigned int>(c.Length())) != 1) {
-    openssl_error::Throw(env, "SSL_CTX_set_session_id_context");
-  }
-  return env.Undefined();
-}
-
-Napi::Value SslContextHandle::JS_setOptions(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env) || !NumberArg(info, 0, "options")) return env.Undefined();
-  return Napi::Number::New(env, static_cast<double>(SSL_CTX_set_options(ctx_, info[0].As<Napi::Number>().Uint32Value())));
-}
-
-Napi::Value SslContextHandle::JS_clearOptions(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env) || !NumberArg(info, 0, "options")) return env.Undefined();
-  return Napi::Number::New(env, static_cast<double>(SSL_CTX_clear_options(ctx_, info[0].As<Napi::Number>().Uint32Value())));
-}
-
-// useCertificate(pem): the first certificate is the leaf, the rest its chain.
-Napi::Value SslContextHandle::JS_useCertificate(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  ErrorQueueGuard guard;
-  PemInput pem(info, "cert");
-  if (!pem.ok()) return env.Undefined();
-  BIO* bio = pem.bio();
-  X509* leaf = bio ? PEM_read_bio_X509_AUX(bio, nullptr, nullptr, nullptr) : nullptr;
-  if (leaf == nullptr || SSL_CTX_use_certificate(ctx_, leaf) != 1) {
-    if (leaf) X509_free(leaf);
-    openssl_error::Throw(env, "SSL_CTX_use_certificate", "ERR_BAD_CERTIFICATE");
-    return env.Undefined();
-  }
-  X509_free(leaf);
-  SSL_CTX_clear_extra_chain_certs(ctx_);
-  X509* extra;
-  while ((extra = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) != nullptr) {
-    if (SSL_CTX_add_extra_chain_cert(ctx_, extra) != 1) {
-      X509_free(extra);
-      break;
-    }
-  }
-  return env.Undefined();
-}
-
-Napi::Value SslContextHandle::JS_usePrivateKey(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  ErrorQueueGuard guard;
-  PemInput pem(info, "key");
-  if (!pem.ok()) return env.Undefined();
-  EVP_PKEY* key = pem.bio() ? PEM_read_bio_PrivateKey(pem.bio(), nullptr, nullptr, nullptr) : nullptr;
-  if (key == nullptr || SSL_CTX_use_PrivateKey(ctx_, key) != 1) {
-    if (key) EVP_PKEY_free(key);
-    openssl_error::Throw(env, "SSL_CTX_use_PrivateKey", "ERR_BAD_KEY");
-    return env.Undefined();
-  }
-  EVP_PKEY_free(key);
-  if (SSL_CTX_check_private_key(ctx_) != 1) openssl_error::Throw(env, "SSL_CTX_check_private_key", "ERR_BAD_KEY");
-  return env.Undefined();
-}
-
-Napi::Value SslContextHandle::JS_setCipherList(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  if (info.Length() < 1 || !info[0].IsString()) {
-    openssl_error::ThrowType(env, "ciphers must be a string");
-    return env.Undefined();
-  }
-  ErrorQueueGuard guard;
-  std::string list = info[0].As<Napi::String>().Utf8Value();
-  if (SSL_CTX_set_cipher_list(ctx_, list.c_str()) != 1) openssl_error::Throw(env, "SSL_CTX_set_cipher_list", "ERR_BAD_CIPHERS");
-  return env.Undefined();
-}
-
-// addCaCertificates(pem): every certificate in the PEM becomes a trust anchor.
-Napi::Value SslContextHandle::JS_addCaCertificates(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  ErrorQueueGuard guard;
-  PemInput pem(info, "ca");
-  if (!pem.ok()) return env.Undefined();
-  BIO* bio = pem.bio();
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
-  int added = 0;
-  X509* cert;
-  while (bio && (cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) != nullptr) {
-    X509_STORE_add_cert(store, cert);  // duplicates are harmless
-    X509_free(cert);
-    added++;
-  }
-  if (added == 0) {
-    openssl_error::Throw(env, "PEM_read_bio_X509 (ca)", "ERR_BAD_CERTIFICATE");
-    return env.Undefined();
-  }
-  ERR_clear_error();  // the end of the PEM input leaves a "no start line" entry
-  return Napi::Number::New(env, added);
-}
-
-// setVerify(mode, host|undefined): SSL_CTX_set_verify, and X509_VERIFY_PARAM_set1_host.
-Napi::Value SslContextHandle::JS_setVerify(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env) || !NumberArg(info, 0, "mode")) return env.Undefined();
-  SSL_CTX_set_verify(ctx_, info[0].As<Napi::Number>().Int32Value(), nullptr);
-  return env.Undefined();
-}
-
-// setNextSessionId(id | undefined): the next session a handshake creates on this context
-// gets `id` (SSL_CTX_set_generate_session_id, removed again once used).
-Napi::Value SslContextHandle::JS_setNextSessionId(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  if (info.Length() > 0 && info[0].IsBuffer()) {
-    Napi::Buffer<uint8_t> id = info[0].As<Napi::Buffer<uint8_t>>();
-    if (id.Length() < 1 || id.Length() > SSL_MAX_SSL_SESSION_ID_LENGTH) {
-      openssl_error::ThrowRange(env, "id must be 1 to 32 bytes");
-      return env.Undefined();
-    }
-    nextSessionId_.assign(id.Data(), id.Data() + id.Length());
-    SSL_CTX_set_generate_session_id(ctx_, OnGenerateSessionId);
-  } else {
-    nextSessionId_.clear();
-    SSL_CTX_set_generate_session_id(ctx_, nullptr);
-  }
-  return env.Undefined();
-}
-
-int SslContextHandle::OnGenerateSessionId(const SSL* ssl, unsigned char* id, unsigned int* len) {
-  SslContextHandle* self = From(ssl->session_ctx);
-  if (self == nullptr || self->nextSessionId_.empty() || self->nextSessionId_.size() > *len) {
-    return RAND_pseudo_bytes(id, static_cast<int>(*len)) >= 0 ? 1 : 0;
-  }
-  std::memcpy(id, self->nextSessionId_.data(), self->nextSessionId_.size());
-  *len = static_cast<unsigned int>(self->nextSessionId_.size());
-  self->nextSessionId_.clear();
-  SSL_CTX_set_generate_session_id(self->ctx_, nullptr);
-  return 1;
-}
-
-Napi::Value SslContextHandle::JS_setGetCallback(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  if (info.Length() > 0 && info[0].IsFunction()) {
-    getCallback_ = Napi::Persistent(info[0].As<Napi::Function>());
-    SSL_CTX_sess_set_get_cb(ctx_, OnGet);
-  } else {
-    getCallback_.Reset();
-    SSL_CTX_sess_set_get_cb(ctx_, nullptr);
-  }
-  return env.Undefined();
-}
-
-Napi::Value SslContextHandle::JS_setEventMask(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!NumberArg(info, 0, "mask")) return env.Undefined();
-  eventMask_ = info[0].As<Napi::Number>().Uint32Value();
-  return env.Undefined();
-}
-
-// takeEvents() -> [type, sessionHandle, type, sessionHandle, ...] in OpenSSL's order.
-Napi::Value SslContextHandle::JS_takeEvents(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::vector<Event> taken;
-  taken.swap(events_);
-  if (state_ != nullptr) state_[0] = 0;
-  Napi::Array out = Napi::Array::New(env, taken.size() * 2);
-  for (size_t i = 0; i < taken.size(); i++) {
-    Napi::Value h = SslSessionHandle::Adopt(env, taken[i].session);
-    if (env.IsExceptionPending()) {
-      for (size_t j = i + 1; j < taken.size(); j++) SSL_SESSION_free(taken[j].session);
-      return env.Undefined();
-    }
-    out.Set(static_cast<uint32_t>(2 * i), Napi::Number::New(env, taken[i].type));
-    out.Set(static_cast<uint32_t>(2 * i + 1), h);
-  }
-  return out;
-}
-
-void SslContextHandle::DiscardEvents() {
-  for (const Event& e : events_) SSL_SESSION_free(e.session);
-  events_.clear();
-  if (state_ != nullptr) state_[0] = 0;
-}
-
-Napi::Value SslContextHandle::JS_discardEvents(const Napi::CallbackInfo& info) {
-  DiscardEvents();
-  return info.Env().Undefined();
-}
-
-Napi::Value SslContextHandle::JS_takeCallbackError(const Napi::CallbackInfo& info) {
-  return TakeCallbackError(info.Env());
-}
-
-Napi::Value SslContextHandle::JS_stateBuffer(const Napi::CallbackInfo& info) { return stateRef_.Value(); }
 
 Napi::Value SslContextHandle::JS_free(const Napi::CallbackInfo& info) {
   FreeContext();

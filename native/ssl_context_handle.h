@@ -1,4 +1,19 @@
 // SslContextHandle: one JS object owning one SSL_CTX, its callbacks and event queue.
+//
+// Ownership: lib/ owns the native reference. SslContext registers the handle with the
+// FinalizationRegistry of lib/lifetimes.ts and drops the SSL_CTX through free() (called
+// by SslContext.free() or by the registry once the SslContext is collected); the handle
+// object itself only lives as long as JS references it. The C++ destructor is the safety
+// net for environment teardown (worker exit, process exit) when free() never ran: it
+// gives back the slot, frees the SSL_CTX with events muted and drops queued events.
+//
+// The code is split by concern:
+//   ssl_context_handle.cc     construction, lifetime, slots, cache calls (add/remove/
+//                             get/list/flush/stats, the cache getters and setters)
+//   ssl_context_config.cc     certificates, keys, ciphers, verify, options, id context
+//   ssl_context_callbacks.cc  OpenSSL's new / remove / get / generate-id callbacks and
+//                             the JS side of the events they record
+//   session_event_queue.*     the event queue itself
 #pragma once
 #include <napi.h>
 #include <openssl/ssl.h>
@@ -6,15 +21,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "session_event_queue.h"
+
 class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
  public:
-  enum EventType : uint32_t { kNewSession = 1, kRemoveSession = 2 };
-
   static Napi::Function Define(Napi::Env env);
   // The handle behind `v`, or nullptr after throwing TypeError / ERR_SSL_FREED.
   static SslContextHandle* FromValue(Napi::Env env, Napi::Value v);
-  // The handle whose `slot` property is `slot` (see SslSessionHandle::FromSlot), or
-  // nullptr after throwing TypeError / ERR_SSL_FREED.
+  // The handle whose `slot` property is `slot` (see slot_table.h), or nullptr after
+  // throwing TypeError / ERR_SSL_FREED.
   static SslContextHandle* FromSlot(Napi::Env env, uint32_t slot);
 
   explicit SslContextHandle(const Napi::CallbackInfo& info);
@@ -26,17 +41,7 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   Napi::Value TakeCallbackError(Napi::Env env);
 
  private:
-  struct Event {
-    EventType type;
-    SSL_SESSION* session;  // one reference, owned by the queue until taken
-  };
-
-  static void OnRemove(SSL_CTX* ctx, SSL_SESSION* s);
-  static int OnNew(SSL* ssl, SSL_SESSION* s);
-  static SSL_SESSION* OnGet(SSL* ssl, unsigned char* id, int len, int* copy);
-  static SslContextHandle* From(SSL_CTX* ctx);
-  static int OnGenerateSessionId(const SSL* ssl, unsigned char* id, unsigned int* len);
-
+  // ssl_context_handle.cc ------------------------------------------------------------
   // Static fast paths taking slots: addSlot(ctx, session), removeSlot(ctx, session),
   // addMany(ctx, Uint32Array of session slots), removeMany(ctx, Uint32Array).
   static Napi::Value JS_addSlot(const Napi::CallbackInfo& info);
@@ -45,25 +50,34 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   static Napi::Value JS_removeMany(const Napi::CallbackInfo& info);
   int Add(SSL_SESSION* s);  // SSL_CTX_add_session, or -2 for a session in another cache
 
-  Napi::Value JS_flush(const Napi::CallbackInfo& info);
   Napi::Value JS_get(const Napi::CallbackInfo& info);
   Napi::Value JS_list(const Napi::CallbackInfo& info);
-  Napi::Value JS_count(const Napi::CallbackInfo& info);
   Napi::Value JS_stats(const Napi::CallbackInfo& info);
-  Napi::Value JS_setMode(const Napi::CallbackInfo& info);
-  Napi::Value JS_mode(const Napi::CallbackInfo& info);
-  Napi::Value JS_setCacheSize(const Napi::CallbackInfo& info);
-  Napi::Value JS_cacheSize(const Napi::CallbackInfo& info);
-  Napi::Value JS_setTimeout(const Napi::CallbackInfo& info);
-  Napi::Value JS_timeout(const Napi::CallbackInfo& info);
+  // the rows of a long_methods table: count, flush, (set)mode, (set)cacheSize,
+  // (set)timeout here; setOptions, clearOptions, setVerify in ssl_context_config.cc
+  Napi::Value JS_longMethod(const Napi::CallbackInfo& info);
+  Napi::Value JS_free(const Napi::CallbackInfo& info);
+  Napi::Value JS_freed(const Napi::CallbackInfo& info);
+
+  bool Live(Napi::Env env);
+  void FreeContext();
+
+  // ssl_context_config.cc -------------------------------------------------------------
+  static void DefineConfigMethods(std::vector<PropertyDescriptor>* properties);
   Napi::Value JS_setSessionIdContext(const Napi::CallbackInfo& info);
-  Napi::Value JS_setOptions(const Napi::CallbackInfo& info);
-  Napi::Value JS_clearOptions(const Napi::CallbackInfo& info);
   Napi::Value JS_useCertificate(const Napi::CallbackInfo& info);
   Napi::Value JS_usePrivateKey(const Napi::CallbackInfo& info);
   Napi::Value JS_setCipherList(const Napi::CallbackInfo& info);
   Napi::Value JS_addCaCertificates(const Napi::CallbackInfo& info);
-  Napi::Value JS_setVerify(const Napi::CallbackInfo& info);
+
+  // ssl_context_callbacks.cc ----------------------------------------------------------
+  static void DefineCallbackMethods(std::vector<PropertyDescriptor>* properties);
+  static SslContextHandle* From(SSL_CTX* ctx);
+  static void OnRemove(SSL_CTX* ctx, SSL_SESSION* s);
+  static int OnNew(SSL* ssl, SSL_SESSION* s);
+  static SSL_SESSION* OnGet(SSL* ssl, unsigned char* id, int len, int* copy);
+  static int OnGenerateSessionId(const SSL* ssl, unsigned char* id, unsigned int* len);
+  void KeepCallbackError(Napi::Value error);  // the first one of an OpenSSL call wins
   Napi::Value JS_setNextSessionId(const Napi::CallbackInfo& info);
   Napi::Value JS_setGetCallback(const Napi::CallbackInfo& info);
   Napi::Value JS_setEventMask(const Napi::CallbackInfo& info);
@@ -71,21 +85,11 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   Napi::Value JS_discardEvents(const Napi::CallbackInfo& info);
   Napi::Value JS_takeCallbackError(const Napi::CallbackInfo& info);
   Napi::Value JS_stateBuffer(const Napi::CallbackInfo& info);
-  Napi::Value JS_free(const Napi::CallbackInfo& info);
-  Napi::Value JS_freed(const Napi::CallbackInfo& info);
-
-  bool Live(Napi::Env env);
-  void Record(EventType type, SSL_SESSION* s);
-  void DiscardEvents();
-  void FreeContext();
 
   SSL_CTX* ctx_ = nullptr;
   uint32_t slot_ = UINT32_MAX;
   Napi::Env env_;
-  uint32_t eventMask_ = 0;
-  std::vector<Event> events_;
-  Napi::Reference<Napi::ArrayBuffer> stateRef_;
-  uint32_t* state_ = nullptr;  // state_[0]: queued events, readable from JS without a call
+  SessionEventQueue events_;
   Napi::FunctionReference getCallback_;
   Napi::Reference<Napi::Value> callbackError_;
   std::vector<unsigned char> nextSessionId_;  // the id the next new session gets (conformance runs)

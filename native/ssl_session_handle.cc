@@ -11,56 +11,31 @@
 #include <vector>
 
 #include "addon_data.h"
+#include "arguments.h"
 #include "cipher_table.h"
+#include "long_methods.h"
 #include "openssl_error.h"
+#include "openssl_pointers.h"
 #include "openssl_runtime.h"
+#include "slot_table.h"
 
 namespace {
+thread_local SlotTable<SslSessionHandle> slots;
 
-bool BufferArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info.Length() > i && info[i].IsBuffer()) return true;
-  std::string m = std::string(name) + " must be a Buffer";
-  openssl_error::ThrowType(info.Env(), m.c_str());
-  return false;
-}
-
-bool NumberArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info.Length() > i && info[i].IsNumber()) return true;
-  std::string m = std::string(name) + " must be a number";
-  openssl_error::ThrowType(info.Env(), m.c_str());
-  return false;
-}
-
-Napi::Value MemBioToString(Napi::Env env, BIO* bio) {
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  Napi::Value v = Napi::String::New(env, data ? data : "", n > 0 ? static_cast<size_t>(n) : 0);
-  BIO_free(bio);
-  return v;
-}
-
-// Slot table of this thread's live handle objects (one env per thread in Node).
-thread_local std::vector<SslSessionHandle*> slots;
-thread_local std::vector<uint32_t> freeSlots;
-
-uint32_t TakeSlot(SslSessionHandle* h) {
-  if (!freeSlots.empty()) {
-    uint32_t n = freeSlots.back();
-    freeSlots.pop_back();
-    slots[n] = h;
-    return n;
-  }
-  slots.push_back(h);
-  return static_cast<uint32_t>(slots.size() - 1);
-}
-
+using long_methods::Conversion;
+const long_methods::Method<SSL_SESSION> kLongMethods[] = {
+    {"time", nullptr, [](SSL_SESSION* s, long) { return SSL_SESSION_get_time(s); }, Conversion::kInt64, true},
+    {"setTime", "time", [](SSL_SESSION* s, long t) { return SSL_SESSION_set_time(s, t); }, Conversion::kInt64, false},
+    {"timeout", nullptr, [](SSL_SESSION* s, long) { return SSL_SESSION_get_timeout(s); }, Conversion::kInt64, true},
+    {"setTimeout", "timeout", [](SSL_SESSION* s, long t) { return SSL_SESSION_set_timeout(s, t); }, Conversion::kInt64, false},
+};
 }  // namespace
 
-SslSessionHandle* SslSessionHandle::AtSlot(uint32_t slot) { return slot < slots.size() ? slots[slot] : nullptr; }
+SslSessionHandle* SslSessionHandle::AtSlot(uint32_t slot) { return slots.At(slot); }
 
 SslSessionHandle* SslSessionHandle::FromSlot(Napi::Env env, uint32_t slot) {
-  SslSessionHandle* h = AtSlot(slot);
-  if (h == nullptr || h->Env() != env) {
+  SslSessionHandle* h = slots.Of(env, slot);
+  if (h == nullptr) {
     openssl_error::ThrowType(env, "expected an SslSession");
     return nullptr;
   }
@@ -69,9 +44,7 @@ SslSessionHandle* SslSessionHandle::FromSlot(Napi::Env env, uint32_t slot) {
 }
 
 Napi::Function SslSessionHandle::Define(Napi::Env env) {
-  return DefineClass(
-      env, "SslSessionHandle",
-      {
+  std::vector<PropertyDescriptor> properties = {
           StaticMethod<&SslSessionHandle::JS_create>("create"),
           StaticMethod<&SslSessionHandle::JS_fromDER>("fromDER"),
           StaticMethod<&SslSessionHandle::JS_fromPEM>("fromPEM"),
@@ -81,10 +54,6 @@ Napi::Function SslSessionHandle::Define(Napi::Env env) {
           InstanceMethod<&SslSessionHandle::JS_id>("id"),
           InstanceMethod<&SslSessionHandle::JS_idContext>("idContext"),
           InstanceMethod<&SslSessionHandle::JS_setIdContext>("setIdContext"),
-          InstanceMethod<&SslSessionHandle::JS_time>("time"),
-          InstanceMethod<&SslSessionHandle::JS_setTime>("setTime"),
-          InstanceMethod<&SslSessionHandle::JS_timeout>("timeout"),
-          InstanceMethod<&SslSessionHandle::JS_setTimeout>("setTimeout"),
           InstanceMethod<&SslSessionHandle::JS_version>("version"),
           InstanceMethod<&SslSessionHandle::JS_cipher>("cipher"),
           InstanceMethod<&SslSessionHandle::JS_notResumable>("notResumable"),
@@ -94,7 +63,9 @@ Napi::Function SslSessionHandle::Define(Napi::Env env) {
           InstanceMethod<&SslSessionHandle::JS_slot>("slot"),
           InstanceMethod<&SslSessionHandle::JS_free>("free"),
           InstanceMethod<&SslSessionHandle::JS_freed>("freed"),
-      });
+  };
+  long_methods::Define(&properties, &SslSessionHandle::JS_longMethod, kLongMethods);
+  return DefineClass(env, "SslSessionHandle", properties);
 }
 
 Napi::Value SslSessionHandle::Adopt(Napi::Env env, SSL_SESSION* s) {
@@ -132,14 +103,11 @@ SslSessionHandle::SslSessionHandle(const Napi::CallbackInfo& info) : ObjectWrap(
   session_ = static_cast<SSL_SESSION*>(d->adopting);
   d->adopting = nullptr;
   napi_type_tag_object(info.Env(), info.This(), &d->sessionTag);
-  slot_ = TakeSlot(this);
+  slot_ = slots.Take(this);
 }
 
 SslSessionHandle::~SslSessionHandle() {
-  if (slot_ < slots.size() && slots[slot_] == this) {
-    slots[slot_] = nullptr;
-    freeSlots.push_back(slot_);
-  }
+  slots.Release(slot_, this);
   // Safety net for environment teardown; lib/ normally frees through FinalizationRegistry.
   if (session_ != nullptr) SSL_SESSION_free(session_);
 }
@@ -154,14 +122,12 @@ bool SslSessionHandle::Live(Napi::Env env) {
 Napi::Value SslSessionHandle::JS_create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ErrorQueueGuard guard;
-  if (!BufferArg(info, 0, "id") || !NumberArg(info, 1, "protocol version")) return env.Undefined();
+  REQUIRE_ARGUMENT(info, 0, kBuffer, "id");
+  REQUIRE_ARGUMENT(info, 1, kNumber, "protocol version");
   Napi::Buffer<uint8_t> id = info[0].As<Napi::Buffer<uint8_t>>();
-  if (id.Length() < 1 || id.Length() > SSL_MAX_SSL_SESSION_ID_LENGTH) {
-    openssl_error::ThrowRange(env, "id must be 1 to 32 bytes");
-    return env.Undefined();
-  }
+  REQUIRE_BYTE_LENGTH(env, id.Length(), 1, SSL_MAX_SSL_SESSION_ID_LENGTH, "id");
   const SSL_CIPHER* cipher = nullptr;
-  if (info.Length() > 6 && info[6].IsString()) {
+  if (arguments::Given(info, 6, arguments::Kind::kString)) {
     std::string name = info[6].As<Napi::String>().Utf8Value();
     cipher = cipher_table::Find(name.c_str());
     if (cipher == nullptr) {
@@ -170,16 +136,10 @@ Napi::Value SslSessionHandle::JS_create(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
   }
-  if (info.Length() > 2 && info[2].IsBuffer() &&
-      info[2].As<Napi::Buffer<uint8_t>>().Length() > SSL_MAX_SID_CTX_LENGTH) {
-    openssl_error::ThrowRange(env, "idContext must be at most 32 bytes");
-    return env.Undefined();
-  }
-  if (info.Length() > 5 && info[5].IsBuffer() &&
-      info[5].As<Napi::Buffer<uint8_t>>().Length() > SSL_MAX_MASTER_KEY_LENGTH) {
-    openssl_error::ThrowRange(env, "masterKey must be at most 48 bytes");
-    return env.Undefined();
-  }
+  bool haveIdContext = arguments::Given(info, 2, arguments::Kind::kBuffer);
+  bool haveMasterKey = arguments::Given(info, 5, arguments::Kind::kBuffer);
+  if (haveIdContext) REQUIRE_BYTE_LENGTH(env, info[2].As<Napi::Buffer<uint8_t>>().Length(), 0, SSL_MAX_SID_CTX_LENGTH, "idContext");
+  if (haveMasterKey) REQUIRE_BYTE_LENGTH(env, info[5].As<Napi::Buffer<uint8_t>>().Length(), 0, SSL_MAX_MASTER_KEY_LENGTH, "masterKey");
   SSL_SESSION* s = SSL_SESSION_new();
   if (s == nullptr) {
     openssl_error::Throw(env, "SSL_SESSION_new");
@@ -188,14 +148,13 @@ Napi::Value SslSessionHandle::JS_create(const Napi::CallbackInfo& info) {
   s->ssl_version = info[1].As<Napi::Number>().Int32Value();
   s->session_id_length = static_cast<unsigned int>(id.Length());
   std::memcpy(s->session_id, id.Data(), id.Length());
-  if (info.Length() > 2 && info[2].IsBuffer()) {
+  if (haveIdContext) {
     Napi::Buffer<uint8_t> c = info[2].As<Napi::Buffer<uint8_t>>();
-    static const unsigned char none = 0;  // an empty Buffer's Data() may be NULL
-    SSL_SESSION_set1_id_context(s, c.Length() ? c.Data() : &none, static_cast<unsigned int>(c.Length()));
+    SSL_SESSION_set1_id_context(s, arguments::Bytes(c), static_cast<unsigned int>(c.Length()));
   }
-  if (info.Length() > 3 && info[3].IsNumber()) SSL_SESSION_set_time(s, info[3].As<Napi::Number>().Int64Value());
-  if (info.Length() > 4 && info[4].IsNumber()) SSL_SESSION_set_timeout(s, info[4].As<Napi::Number>().Int64Value());
-  if (info.Length() > 5 && info[5].IsBuffer()) {
+  if (arguments::Given(info, 3, arguments::Kind::kNumber)) SSL_SESSION_set_time(s, info[3].As<Napi::Number>().Int64Value());
+  if (arguments::Given(info, 4, arguments::Kind::kNumber)) SSL_SESSION_set_timeout(s, info[4].As<Napi::Number>().Int64Value());
+  if (haveMasterKey) {
     Napi::Buffer<uint8_t> k = info[5].As<Napi::Buffer<uint8_t>>();
     s->master_key_length = static_cast<int>(k.Length());
     if (k.Length() > 0) std::memcpy(s->master_key, k.Data(), k.Length());
@@ -210,36 +169,29 @@ Napi::Value SslSessionHandle::JS_create(const Napi::CallbackInfo& info) {
 Napi::Value SslSessionHandle::JS_fromDER(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ErrorQueueGuard guard;
-  if (!BufferArg(info, 0, "der")) return env.Undefined();
+  REQUIRE_ARGUMENT(info, 0, kBuffer, "der");
   Napi::Buffer<uint8_t> der = info[0].As<Napi::Buffer<uint8_t>>();
   const unsigned char* p = der.Data();
   const unsigned char* end = p + der.Length();
-  SSL_SESSION* s = d2i_SSL_SESSION(nullptr, &p, static_cast<long>(der.Length()));
-  if (s == nullptr) {
+  SslSessionPointer s(d2i_SSL_SESSION(nullptr, &p, static_cast<long>(der.Length())));
+  if (!s) {
     openssl_error::Throw(env, "d2i_SSL_SESSION", "ERR_SESSION_DECODE");
     return env.Undefined();
   }
   if (p != end) {
-    SSL_SESSION_free(s);
     openssl_error::Throw(env, "d2i_SSL_SESSION: trailing bytes after the session", "ERR_SESSION_DECODE");
     return env.Undefined();
   }
-  return Adopt(env, s);
+  return Adopt(env, s.release());
 }
 
 Napi::Value SslSessionHandle::JS_fromPEM(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ErrorQueueGuard guard;
-  if (info.Length() < 1 || !(info[0].IsString() || info[0].IsBuffer())) {
-    openssl_error::ThrowType(env, "pem must be a string or Buffer");
-    return env.Undefined();
-  }
-  std::string pem = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value()
-                                       : std::string(reinterpret_cast<const char*>(info[0].As<Napi::Buffer<uint8_t>>().Data()),
-                                                     info[0].As<Napi::Buffer<uint8_t>>().Length());
-  BIO* bio = BIO_new_mem_buf(const_cast<char*>(pem.data()), static_cast<int>(pem.size()));
-  SSL_SESSION* s = bio ? PEM_read_bio_SSL_SESSION(bio, nullptr, nullptr, nullptr) : nullptr;
-  if (bio) BIO_free(bio);
+  REQUIRE_ARGUMENT(info, 0, kStringOrBuffer, "pem");
+  std::string pem = arguments::Text(info[0]);
+  BioPointer bio = ReadOnlyMemoryBio(pem);
+  SSL_SESSION* s = bio ? PEM_read_bio_SSL_SESSION(bio.get(), nullptr, nullptr, nullptr) : nullptr;
   if (s == nullptr) {
     openssl_error::Throw(env, "PEM_read_bio_SSL_SESSION", "ERR_SESSION_DECODE");
     return env.Undefined();
@@ -277,26 +229,24 @@ Napi::Value SslSessionHandle::JS_toPEM(const Napi::CallbackInfo& info) {
     openssl_error::Throw(env, "PEM_write_bio_SSL_SESSION: the session cannot be encoded", "ERR_SESSION_NOT_ENCODABLE");
     return env.Undefined();
   }
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (bio == nullptr || PEM_write_bio_SSL_SESSION(bio, session_) != 1) {
-    if (bio) BIO_free(bio);
+  BioPointer bio = NewMemoryBio();
+  if (!bio || PEM_write_bio_SSL_SESSION(bio.get(), session_) != 1) {
     openssl_error::Throw(env, "PEM_write_bio_SSL_SESSION", "ERR_SESSION_NOT_ENCODABLE");
     return env.Undefined();
   }
-  return MemBioToString(env, bio);
+  return Napi::String::New(env, MemoryBioText(bio.get()));
 }
 
 Napi::Value SslSessionHandle::JS_toText(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   ErrorQueueGuard guard;
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (bio == nullptr || SSL_SESSION_print(bio, session_) != 1) {
-    if (bio) BIO_free(bio);
+  BioPointer bio = NewMemoryBio();
+  if (!bio || SSL_SESSION_print(bio.get(), session_) != 1) {
     openssl_error::Throw(env, "SSL_SESSION_print");
     return env.Undefined();
   }
-  return MemBioToString(env, bio);
+  return Napi::String::New(env, MemoryBioText(bio.get()));
 }
 
 Napi::Value SslSessionHandle::JS_id(const Napi::CallbackInfo& info) {
@@ -313,42 +263,20 @@ Napi::Value SslSessionHandle::JS_idContext(const Napi::CallbackInfo& info) {
 
 Napi::Value SslSessionHandle::JS_setIdContext(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Live(env) || !BufferArg(info, 0, "idContext")) return env.Undefined();
+  if (!Live(env)) return env.Undefined();
+  REQUIRE_ARGUMENT(info, 0, kBuffer, "idContext");
   ErrorQueueGuard guard;
   Napi::Buffer<uint8_t> c = info[0].As<Napi::Buffer<uint8_t>>();
-  if (c.Length() > SSL_MAX_SID_CTX_LENGTH) {
-    openssl_error::ThrowRange(env, "idContext must be at most 32 bytes");
-    return env.Undefined();
-  }
-  static const unsigned char none = 0;  // an empty Buffer's Data() may be NULL
-  SSL_SESSION_set1_id_context(session_, c.Length() ? c.Data() : &none, static_cast<unsigned int>(c.Length()));
+  REQUIRE_BYTE_LENGTH(env, c.Length(), 0, SSL_MAX_SID_CTX_LENGTH, "idContext");
+  SSL_SESSION_set1_id_context(session_, arguments::Bytes(c), static_cast<unsigned int>(c.Length()));
   return env.Undefined();
 }
 
-Napi::Value SslSessionHandle::JS_time(const Napi::CallbackInfo& info) {
+// time() / setTime(t) / timeout() / setTimeout(t)
+Napi::Value SslSessionHandle::JS_longMethod(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  return Napi::Number::New(env, static_cast<double>(SSL_SESSION_get_time(session_)));
-}
-
-Napi::Value SslSessionHandle::JS_setTime(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env) || !NumberArg(info, 0, "time")) return env.Undefined();
-  SSL_SESSION_set_time(session_, info[0].As<Napi::Number>().Int64Value());
-  return env.Undefined();
-}
-
-Napi::Value SslSessionHandle::JS_timeout(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  return Napi::Number::New(env, static_cast<double>(SSL_SESSION_get_timeout(session_)));
-}
-
-Napi::Value SslSessionHandle::JS_setTimeout(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env) || !NumberArg(info, 0, "timeout")) return env.Undefined();
-  SSL_SESSION_set_timeout(session_, info[0].As<Napi::Number>().Int64Value());
-  return env.Undefined();
+  return long_methods::Call(info, session_);
 }
 
 Napi::Value SslSessionHandle::JS_version(const Napi::CallbackInfo& info) {

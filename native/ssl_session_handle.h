@@ -38,10 +38,7 @@ class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
   Napi::Value JS_id(const Napi::CallbackInfo& info);
   Napi::Value JS_idContext(const Napi::CallbackInfo& info);
   Napi::Value JS_setIdContext(const Napi::CallbackInfo& info);
-  Napi::Value JS_time(const Napi::CallbackInfo& info);
-  Napi::Value JS_setTime(const Napi::CallbackInfo& info);
-  Napi::Value JS_timeout(const Napi::CallbackInfo& info);
-  Napi::Value JS_setTimeout(const Napi::CallbackInfo& info);
+  Napi::Value JS_longMethod(const Napi::CallbackInfo& info);  // the rows of kLongMethods
   Napi::Value JS_version(const Napi::CallbackInfo& info);
   Napi::Value JS_cipher(const Napi::CallbackInfo& info);
   Napi::Value JS_notResumable(const Napi::CallbackInfo& info);

@@ -9,7 +9,9 @@
 
 #include <string>
 
+#include "arguments.h"
 #include "openssl_error.h"
+#include "openssl_pointers.h"
 #include "ssl_context_handle.h"
 #include "ssl_session_handle.h"
 
@@ -28,12 +30,6 @@ Napi::Value Drain(Napi::Env env, BIO* bio) {
   return got == static_cast<int>(n) ? out : Napi::Buffer<char>::Copy(env, out.Data(), static_cast<size_t>(got));
 }
 
-std::string BioText(BIO* bio) {
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  return std::string(data ? data : "", n > 0 ? static_cast<size_t>(n) : 0);
-}
-
 Napi::Array NameEntries(Napi::Env env, X509_NAME* name) {
   Napi::Array out = Napi::Array::New(env);
   uint32_t k = 0;
@@ -44,22 +40,20 @@ Napi::Array NameEntries(Napi::Env env, X509_NAME* name) {
     unsigned char* utf8 = nullptr;
     int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
     if (len < 0) continue;
+    OpenSSLMemory<unsigned char> text(utf8);
     Napi::Array pair = Napi::Array::New(env, 2);
     pair.Set(0u, Napi::String::New(env, key));
-    pair.Set(1u, Napi::String::New(env, reinterpret_cast<char*>(utf8), static_cast<size_t>(len)));
-    OPENSSL_free(utf8);
+    pair.Set(1u, Napi::String::New(env, reinterpret_cast<char*>(text.get()), static_cast<size_t>(len)));
     out.Set(k++, pair);
   }
   return out;
 }
 
 std::string TimeText(ASN1_TIME* t) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (bio == nullptr) return "";
-  ASN1_TIME_print(bio, t);
-  std::string s = BioText(bio);
-  BIO_free(bio);
-  return s;
+  BioPointer bio = NewMemoryBio();
+  if (!bio) return "";
+  ASN1_TIME_print(bio.get(), t);
+  return MemoryBioText(bio.get());
 }
 
 std::string Fingerprint(X509* cert, const EVP_MD* md) {
@@ -97,21 +91,20 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
   SslContextHandle* ctx = SslContextHandle::FromValue(env, info[0]);
   if (ctx == nullptr) return;
   server_ = info.Length() > 1 && info[1].ToBoolean().Value();
-  Napi::Object opts = info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
+  Napi::Object opts = arguments::Given(info, 2, arguments::Kind::kObject) ? info[2].As<Napi::Object>() : Napi::Object::New(env);
   ErrorQueueGuard guard;
   ssl_ = SSL_new(ctx->ctx());
-  encIn_ = BIO_new(BIO_s_mem());
-  encOut_ = BIO_new(BIO_s_mem());
-  if (ssl_ == nullptr || encIn_ == nullptr || encOut_ == nullptr) {
-    if (encIn_) BIO_free(encIn_);
-    if (encOut_) BIO_free(encOut_);
-    encIn_ = encOut_ = nullptr;
+  BioPointer in = NewMemoryBio();
+  BioPointer out = NewMemoryBio();
+  if (ssl_ == nullptr || !in || !out) {
     openssl_error::Throw(env, "SSL_new");
     return;
   }
   // an empty memory BIO reports "retry" rather than EOF
-  BIO_set_mem_eof_return(encIn_, -1);
-  BIO_set_mem_eof_return(encOut_, -1);
+  BIO_set_mem_eof_return(in.get(), -1);
+  BIO_set_mem_eof_return(out.get(), -1);
+  encIn_ = in.release();  // both owned by ssl_ from here on
+  encOut_ = out.release();
   SSL_set_bio(ssl_, encIn_, encOut_);
   SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
   contextRef_ = Napi::Persistent(info[0].As<Napi::Object>());
@@ -192,7 +185,7 @@ Napi::Value TlsConnection::JS_cycle(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   ErrorQueueGuard guard;
-  if (info.Length() > 0 && info[0].IsBuffer()) {
+  if (arguments::Given(info, 0, arguments::Kind::kBuffer)) {
     Napi::Buffer<char> in = info[0].As<Napi::Buffer<char>>();
     if (in.Length() > 0 && BIO_write(encIn_, in.Data(), static_cast<int>(in.Length())) != static_cast<int>(in.Length())) {
       return Fail(env, 0, "BIO_write");
@@ -245,10 +238,7 @@ Napi::Value TlsConnection::JS_cycle(const Napi::CallbackInfo& info) {
 Napi::Value TlsConnection::JS_write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  if (info.Length() < 1 || !info[0].IsBuffer()) {
-    openssl_error::ThrowType(env, "write(data: Buffer)");
-    return env.Undefined();
-  }
+  REQUIRE_ARGUMENTS(info, "write(data: Buffer)", K::kBuffer);
   ErrorQueueGuard guard;
   Napi::Buffer<char> data = info[0].As<Napi::Buffer<char>>();
   size_t off = 0;
@@ -297,22 +287,19 @@ Napi::Value TlsConnection::JS_info(const Napi::CallbackInfo& info) {
 Napi::Value TlsConnection::JS_peerCertificate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  X509* cert = SSL_get_peer_certificate(ssl_);
-  if (cert == nullptr) return env.Undefined();
+  X509Pointer owned(SSL_get_peer_certificate(ssl_));
+  if (!owned) return env.Undefined();
+  X509* cert = owned.get();
   ErrorQueueGuard guard;
   Napi::Object o = Napi::Object::New(env);
   o.Set("subject", NameEntries(env, X509_get_subject_name(cert)));
   o.Set("issuer", NameEntries(env, X509_get_issuer_name(cert)));
   o.Set("valid_from", TimeText(X509_get_notBefore(cert)));
   o.Set("valid_to", TimeText(X509_get_notAfter(cert)));
-  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(cert), nullptr);
+  BignumPointer bn(ASN1_INTEGER_to_BN(X509_get_serialNumber(cert), nullptr));
   if (bn) {
-    char* hex = BN_bn2hex(bn);
-    if (hex) {
-      o.Set("serialNumber", hex);
-      OPENSSL_free(hex);
-    }
-    BN_free(bn);
+    OpenSSLMemory<char> hex(BN_bn2hex(bn.get()));
+    if (hex) o.Set("serialNumber", hex.get());
   }
   o.Set("fingerprint", Fingerprint(cert, EVP_sha1()));
   o.Set("fingerprint256", Fingerprint(cert, EVP_sha256()));
@@ -323,8 +310,8 @@ Napi::Value TlsConnection::JS_peerCertificate(const Napi::CallbackInfo& info) {
     i2d_X509(cert, &p);
     o.Set("raw", raw);
   }
-  GENERAL_NAMES* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
-  if (names) {
+  GeneralNamesPointer ownedNames(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  if (GENERAL_NAMES* names = ownedNames.get()) {
     std::string alt;
     for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
       GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
@@ -338,10 +325,8 @@ Napi::Value TlsConnection::JS_peerCertificate(const Napi::CallbackInfo& info) {
       }
       if (!item.empty()) alt += (alt.empty() ? "" : ", ") + item;
     }
-    GENERAL_NAMES_free(names);
     if (!alt.empty()) o.Set("subjectaltname", alt);
   }
-  X509_free(cert);
   return o;
 }
 

@@ -1,0 +1,54 @@
+// SessionEventQueue: the new / remove session events one SslContextHandle's OpenSSL
+// callbacks recorded, kept until lib/ takes them after the OpenSSL call has returned.
+//
+// OpenSSL 1.0.2 runs the remove callback with CRYPTO_LOCK_SSL_CTX held, so recording
+// must not run JS: Record() only appends. A small ArrayBuffer shared with lib/ holds the
+// number of queued events (state[0]), so JS learns "nothing to take" without a call.
+#pragma once
+#include <napi.h>
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <vector>
+
+class SessionEventQueue {
+ public:
+  // also the bits of the mask (setEventMask) and the `type` lib/ receives
+  enum Type : uint32_t { kNewSession = 1, kRemoveSession = 2 };
+
+  SessionEventQueue() = default;
+  ~SessionEventQueue();  // drops the references of events never taken
+  SessionEventQueue(const SessionEventQueue&) = delete;
+  SessionEventQueue& operator=(const SessionEventQueue&) = delete;
+
+  // Makes the ArrayBuffer shared with lib/ (once, when the context exists).
+  void CreateState(Napi::Env env);
+  Napi::Value StateBuffer() const { return stateRef_.Value(); }
+
+  void SetMask(uint32_t mask) { mask_ = mask; }
+  bool Wants(Type type) const { return (mask_ & type) != 0; }
+
+  // Called from OpenSSL callbacks, possibly under its lock: no JS. Takes over one
+  // reference to `s`.
+  void Record(Type type, SSL_SESSION* s);
+  // [type, session, type, session, ...] in OpenSSL's order, each session a new SslSessionHandle
+  // holding the queue's reference; undefined after an exception.
+  Napi::Value Take(Napi::Env env);
+  // Drops every queued event and its reference.
+  void Discard();
+
+ private:
+  struct Event {
+    Type type;
+    SSL_SESSION* session;  // one reference, owned by the queue until taken
+  };
+
+  void Publish(size_t n) {
+    if (state_ != nullptr) state_[0] = static_cast<uint32_t>(n);
+  }
+
+  uint32_t mask_ = 0;
+  std::vector<Event> events_;
+  Napi::Reference<Napi::ArrayBuffer> stateRef_;
+  uint32_t* state_ = nullptr;  // state_[0]: queued events, readable from JS without a call
+};

@@ -1,0 +1,144 @@
+// SslContextHandle, part 2: configuration of the SSL_CTX (certificates, keys, ciphers,
+// verification, options, session id context); see ssl_context_handle.h.
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <string>
+
+#include "arguments.h"
+#include "long_methods.h"
+#include "openssl_error.h"
+#include "openssl_pointers.h"
+#include "ssl_context_handle.h"
+
+namespace {
+
+using long_methods::Conversion;
+const long_methods::Method<SSL_CTX> kConfigMethods[] = {
+    {"setOptions", "options", [](SSL_CTX* c, long o) { return SSL_CTX_set_options(c, o); }, Conversion::kUint32, true},
+    {"clearOptions", "options", [](SSL_CTX* c, long o) { return SSL_CTX_clear_options(c, o); }, Conversion::kUint32, true},
+    // setVerify(mode): SSL_CTX_set_verify without a verify callback
+    {"setVerify", "mode",
+     [](SSL_CTX* c, long mode) {
+       SSL_CTX_set_verify(c, static_cast<int>(mode), nullptr);
+       return 0L;
+     },
+     Conversion::kInt32, false},
+};
+
+// The PEM text of argument 0 (string or Buffer) as a read-only memory BIO.
+// ok() is false after a TypeError was thrown for anything else.
+class PemInput {
+ public:
+  PemInput(const Napi::CallbackInfo& info, const char* what) {
+    if (!arguments::Require(info, 0, arguments::Kind::kPem, what)) return;
+    text_ = arguments::Text(info[0]);
+    bio_ = ReadOnlyMemoryBio(text_);
+    checked_ = true;
+  }
+  bool ok() const { return checked_; }
+  BIO* bio() const { return bio_.get(); }  // nullptr if OpenSSL could not allocate it
+
+ private:
+  std::string text_;
+  BioPointer bio_;
+  bool checked_ = false;
+};
+
+}  // namespace
+
+void SslContextHandle::DefineConfigMethods(std::vector<PropertyDescriptor>* properties) {
+  properties->insert(properties->end(), {
+                                            InstanceMethod<&SslContextHandle::JS_setSessionIdContext>("setSessionIdContext"),
+                                            InstanceMethod<&SslContextHandle::JS_useCertificate>("useCertificate"),
+                                            InstanceMethod<&SslContextHandle::JS_usePrivateKey>("usePrivateKey"),
+                                            InstanceMethod<&SslContextHandle::JS_setCipherList>("setCipherList"),
+                                            InstanceMethod<&SslContextHandle::JS_addCaCertificates>("addCaCertificates"),
+                                        });
+  long_methods::Define(properties, &SslContextHandle::JS_longMethod, kConfigMethods);
+}
+
+Napi::Value SslContextHandle::JS_setSessionIdContext(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  REQUIRE_ARGUMENT(info, 0, kBuffer, "sessionIdContext");
+  ErrorQueueGuard guard;
+  Napi::Buffer<uint8_t> c = info[0].As<Napi::Buffer<uint8_t>>();
+  if (SSL_CTX_set_session_id_context(ctx_, arguments::Bytes(c), static_cast<unsigned int>(c.Length())) != 1) {
+    openssl_error::Throw(env, "SSL_CTX_set_session_id_context");
+  }
+  return env.Undefined();
+}
+
+// useCertificate(pem): the first certificate is the leaf, the rest its chain.
+Napi::Value SslContextHandle::JS_useCertificate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ErrorQueueGuard guard;
+  PemInput pem(info, "cert");
+  if (!pem.ok()) return env.Undefined();
+  BIO* bio = pem.bio();
+  X509Pointer leaf(bio ? PEM_read_bio_X509_AUX(bio, nullptr, nullptr, nullptr) : nullptr);
+  if (!leaf || SSL_CTX_use_certificate(ctx_, leaf.get()) != 1) {
+    openssl_error::Throw(env, "SSL_CTX_use_certificate", "ERR_BAD_CERTIFICATE");
+    return env.Undefined();
+  }
+  leaf.reset();  // SSL_CTX_use_certificate took its own reference
+  SSL_CTX_clear_extra_chain_certs(ctx_);
+  for (;;) {
+    X509Pointer extra(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+    if (!extra || SSL_CTX_add_extra_chain_cert(ctx_, extra.get()) != 1) break;
+    extra.release();  // owned by ctx_ now
+  }
+  return env.Undefined();
+}
+
+Napi::Value SslContextHandle::JS_usePrivateKey(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ErrorQueueGuard guard;
+  PemInput pem(info, "key");
+  if (!pem.ok()) return env.Undefined();
+  EvpPkeyPointer key(pem.bio() ? PEM_read_bio_PrivateKey(pem.bio(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key || SSL_CTX_use_PrivateKey(ctx_, key.get()) != 1) {
+    openssl_error::Throw(env, "SSL_CTX_use_PrivateKey", "ERR_BAD_KEY");
+    return env.Undefined();
+  }
+  key.reset();  // SSL_CTX_use_PrivateKey took its own reference
+  if (SSL_CTX_check_private_key(ctx_) != 1) openssl_error::Throw(env, "SSL_CTX_check_private_key", "ERR_BAD_KEY");
+  return env.Undefined();
+}
+
+Napi::Value SslContextHandle::JS_setCipherList(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  REQUIRE_ARGUMENT(info, 0, kString, "ciphers");
+  ErrorQueueGuard guard;
+  std::string list = info[0].As<Napi::String>().Utf8Value();
+  if (SSL_CTX_set_cipher_list(ctx_, list.c_str()) != 1) openssl_error::Throw(env, "SSL_CTX_set_cipher_list", "ERR_BAD_CIPHERS");
+  return env.Undefined();
+}
+
+// addCaCertificates(pem): every certificate in the PEM becomes a trust anchor.
+Napi::Value SslContextHandle::JS_addCaCertificates(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ErrorQueueGuard guard;
+  PemInput pem(info, "ca");
+  if (!pem.ok()) return env.Undefined();
+  BIO* bio = pem.bio();
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
+  int added = 0;
+  while (bio) {
+    X509Pointer cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+    if (!cert) break;
+    X509_STORE_add_cert(store, cert.get());  // takes its own reference; duplicates are harmless
+    added++;
+  }
+  if (added == 0) {
+    openssl_error::Throw(env, "PEM_read_bio_X509 (ca)", "ERR_BAD_CERTIFICATE");
+    return env.Undefined();
+  }
+  ERR_clear_error();  // the end of the PEM input leaves a "no start line" entry
+  return Napi::Number::New(env, added);
+}
