@@ -1,13 +1,8 @@
 // Protocol names (as node:tls spells them) <-> OpenSSL 1.0.2 version numbers.
-const BY_NAME: Record<string, number> = {
-  SSLv3: 0x0300,
-  TLSv1: 0x0301,
-  'TLSv1.1': 0x0302,
-  'TLSv1.2': 0x0303,
-  DTLSv1: 0xfeff,
-  'DTLSv1.2': 0xfefd,
-  'DTLSv0.9': 0x0100, // DTLS1_BAD_VER (pre-RFC OpenSSL DTLS)
-};
+import { native } from './native';
+
+// SSLv3, TLSv1, TLSv1.1, TLSv1.2, DTLSv1, DTLSv1.2, DTLSv0.9 (DTLS1_BAD_VER, pre-RFC OpenSSL DTLS)
+const BY_NAME: Record<string, number> = { ...native.constants.PROTOCOL_VERSIONS };
 
 const BY_NUMBER = new Map<number, string>(Object.entries(BY_NAME).map(([k, v]) => [v, k]));
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'events';
-import { EVENT_NEW_SESSION, EVENT_REMOVE_SESSION, native, NativeContextHandle, NativeSessionHandle } from './native';
+import { EVENT_NEW_SESSION, EVENT_REMOVE_SESSION, native, NativeContextHandle } from './native';
 import { codedError, ErrorCode } from './coded_error';
 import { kFromHandle, kHandle } from './internal';
 import { own, disown } from './lifetimes';
@@ -8,15 +8,13 @@ import { ALL_SESSION_CACHE_MODE_BITS } from './session_cache_mode';
 import { kSlot, SslSession } from './ssl_session';
 import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from './validate';
 
-/** SSL_OP_NO_TICKET */
-const SSL_OP_NO_TICKET = 0x00004000;
+const { SSL_OP_NO_TICKET, SSL_OP_NO_TLSv1, SSL_OP_NO_TLSv1_1, SSL_OP_NO_TLSv1_2, SSL_VERIFY_PEER } = native.constants;
 /** TLS versions this build speaks (no-ssl2 no-ssl3), lowest first, with their SSL_OP_NO_* bit */
 const VERSIONS: [string, number][] = [
-  ['TLSv1', 0x04000000],
-  ['TLSv1.1', 0x10000000],
-  ['TLSv1.2', 0x08000000],
+  ['TLSv1', SSL_OP_NO_TLSv1],
+  ['TLSv1.1', SSL_OP_NO_TLSv1_1],
+  ['TLSv1.2', SSL_OP_NO_TLSv1_2],
 ];
-const SSL_VERIFY_PEER = 0x01;
 const ROLES = { server: 0, client: 1, both: 2 } as const;
 
 export type SslContextRole = keyof typeof ROLES;
@@ -165,9 +163,8 @@ export class SslContext extends EventEmitter {
     // Take the events now, tagged with the reason of the call that caused them. A call
     // made by a listener (re-entrant) only queues: the outer loop below emits everything
     // in the order OpenSSL produced it.
-    const flat = this[kHandle].takeEvents();
-    for (let i = 0; i < flat.length; i += 2) {
-      this.#pending.push(flat[i] as number, SslSession[kFromHandle](flat[i + 1] as NativeSessionHandle), reason);
+    for (const e of this[kHandle].takeEvents()) {
+      this.#pending.push(e.type, SslSession[kFromHandle](e.session), reason);
     }
     if (this.#delivering) return;
     this.#delivering = true;
@@ -315,21 +312,7 @@ export class SslContext extends EventEmitter {
 
   /** SSL_CTX_sess_* counters */
   get stats(): SslContextStats {
-    const v = this[kHandle].stats();
-    return {
-      number: v[0],
-      connect: v[1],
-      connectGood: v[2],
-      connectRenegotiate: v[3],
-      accept: v[4],
-      acceptGood: v[5],
-      acceptRenegotiate: v[6],
-      hits: v[7],
-      cbHits: v[8],
-      misses: v[9],
-      timeouts: v[10],
-      cacheFull: v[11],
-    };
+    return this[kHandle].stats();
   }
 
   /**

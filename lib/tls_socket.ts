@@ -1,6 +1,6 @@
 import { Duplex } from 'stream';
 import * as net from 'net';
-import { native, NativeSessionHandle } from './native';
+import { CycleResult, native, NativeTlsConnection } from './native';
 import { codedError } from './coded_error';
 import { kFromHandle, kHandle } from './internal';
 import { SslContext } from './ssl_context';
@@ -8,34 +8,12 @@ import { SslSession } from './ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
 
 // flags of TlsConnection (native/tls_connection.h)
-const HANDSHAKE_DONE = 1;
-const PEER_CLOSED = 2;
-const FAILED = 4;
-const MORE_PLAINTEXT = 8;
-
-type CycleResult = [number, Buffer | undefined, Buffer | undefined, Error | undefined];
-
-interface NativeTlsConnection {
-  cycle(input?: Buffer): CycleResult;
-  write(data: Buffer): CycleResult;
-  shutdown(): CycleResult;
-  info(): [boolean, string, string | undefined, string | undefined, number, string | undefined, string | undefined];
-  peerCertificate(): RawPeerCertificate | undefined;
-  session(): NativeSessionHandle | undefined;
-  free(): void;
-}
-
-interface RawPeerCertificate {
-  subject: [string, string][];
-  issuer: [string, string][];
-  valid_from: string;
-  valid_to: string;
-  serialNumber?: string;
-  fingerprint: string;
-  fingerprint256: string;
-  raw?: Buffer;
-  subjectaltname?: string;
-}
+const {
+  CYCLE_HANDSHAKE_DONE: HANDSHAKE_DONE,
+  CYCLE_PEER_CLOSED: PEER_CLOSED,
+  CYCLE_FAILED: FAILED,
+  CYCLE_MORE_PLAINTEXT: MORE_PLAINTEXT,
+} = native.constants;
 
 /** What getPeerCertificate() returns (the node:tls shape, main fields). */
 export interface PeerCertificate {
@@ -67,8 +45,7 @@ export interface TLSSocketSetup {
   allowHalfOpen?: boolean;
 }
 
-const NativeConnection = (native as unknown as { TlsConnection: new (ctx: unknown, server: boolean, opts: object) => NativeTlsConnection })
-  .TlsConnection;
+const NativeConnection = native.TlsConnection;
 
 /**
  * A TLS connection run by OpenSSL 1.0.2 over a net.Socket: a stream.Duplex of plaintext,
@@ -151,7 +128,7 @@ export class TLSSocket extends Duplex {
   }
 
   get servername(): string | undefined {
-    if (this.#isServer && this.#conn) return this.#conn.info()[6];
+    if (this.#isServer && this.#conn) return this.#conn.info().servername;
     return this.#servername;
   }
 
@@ -251,11 +228,11 @@ export class TLSSocket extends Duplex {
     // SSL_get_verify_result stays X509_V_OK when the peer sent no certificate at all
     // (a server with `ca` but a client without one): that is not "authorized"
     const hasPeerCert = this.#conn!.peerCertificate() !== undefined;
-    this.authorized = info[4] === 0 && hasPeerCert;
-    this.authorizationError = info[5] ?? (hasPeerCert ? undefined : 'peer did not return a certificate');
+    this.authorized = info.verifyResult === 0 && hasPeerCert;
+    this.authorizationError = info.verifyError ?? (hasPeerCert ? undefined : 'peer did not return a certificate');
     if (!this.#isServer) {
       if (!this.authorized && this.#rejectUnauthorized && this.#verifyRequested()) {
-        this.destroy(codedError('ERR_TLS_CERT_VERIFY', info[5] ?? 'certificate verify failed'));
+        this.destroy(codedError('ERR_TLS_CERT_VERIFY', info.verifyError ?? 'certificate verify failed'));
         return;
       }
       const der = this.#sessionDER();
@@ -409,20 +386,20 @@ export class TLSSocket extends Duplex {
   }
 
   isSessionReused(): boolean {
-    return this.#conn ? this.#conn.info()[0] : false;
+    return this.#conn ? this.#conn.info().reused : false;
   }
 
   /** 'TLSv1.2', ... or null before the handshake */
   getProtocol(): string | null {
     if (!this.#conn || !this.#secure) return null;
-    return this.#conn.info()[1];
+    return this.#conn.info().protocol;
   }
 
   getCipher(): { name: string; standardName: string; version: string } | undefined {
     if (!this.#conn || !this.#secure) return undefined;
-    const i = this.#conn.info();
-    if (!i[2]) return undefined;
-    return { name: i[2], standardName: i[2], version: i[3] ?? 'unknown' };
+    const { cipherName, cipherVersion } = this.#conn.info();
+    if (!cipherName) return undefined;
+    return { name: cipherName, standardName: cipherName, version: cipherVersion ?? 'unknown' };
   }
 
   getPeerCertificate(): PeerCertificate | Record<string, never> {

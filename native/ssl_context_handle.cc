@@ -292,18 +292,29 @@ Napi::Value SslContextHandle::JS_list(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// stats(): the SSL_CTX_sess_* counters in API order.
+// stats() -> { number, connect, connectGood, ..., cacheFull }: the SSL_CTX_sess_* counters.
 Napi::Value SslContextHandle::JS_stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  const long values[] = {
-      SSL_CTX_sess_number(ctx_),       SSL_CTX_sess_connect(ctx_),       SSL_CTX_sess_connect_good(ctx_),
-      SSL_CTX_sess_connect_renegotiate(ctx_), SSL_CTX_sess_accept(ctx_), SSL_CTX_sess_accept_good(ctx_),
-      SSL_CTX_sess_accept_renegotiate(ctx_),  SSL_CTX_sess_hits(ctx_),   SSL_CTX_sess_cb_hits(ctx_),
-      SSL_CTX_sess_misses(ctx_),       SSL_CTX_sess_timeouts(ctx_),      SSL_CTX_sess_cache_full(ctx_),
+  const struct {
+    const char* name;
+    long value;
+  } counters[] = {
+      {"number", SSL_CTX_sess_number(ctx_)},
+      {"connect", SSL_CTX_sess_connect(ctx_)},
+      {"connectGood", SSL_CTX_sess_connect_good(ctx_)},
+      {"connectRenegotiate", SSL_CTX_sess_connect_renegotiate(ctx_)},
+      {"accept", SSL_CTX_sess_accept(ctx_)},
+      {"acceptGood", SSL_CTX_sess_accept_good(ctx_)},
+      {"acceptRenegotiate", SSL_CTX_sess_accept_renegotiate(ctx_)},
+      {"hits", SSL_CTX_sess_hits(ctx_)},
+      {"cbHits", SSL_CTX_sess_cb_hits(ctx_)},
+      {"misses", SSL_CTX_sess_misses(ctx_)},
+      {"timeouts", SSL_CTX_sess_timeouts(ctx_)},
+      {"cacheFull", SSL_CTX_sess_cache_full(ctx_)},
   };
-  Napi::Array out = Napi::Array::New(env, 12);
-  for (uint32_t i = 0; i < 12; i++) out.Set(i, Napi::Number::New(env, static_cast<double>(values[i])));
+  Napi::Object out = Napi::Object::New(env);
+  for (const auto& c : counters) out.Set(c.name, Napi::Number::New(env, static_cast<double>(c.value)));
   return out;
 }
 
