@@ -51,13 +51,8 @@ const long_methods::Method<SSL_CTX> kCacheMethods[] = {
 }  // namespace
 
 SslContextHandle* SslContextHandle::FromSlot(Napi::Env env, uint32_t slot) {
-  SslContextHandle* h = contextSlots.Of(env, slot);
-  if (h == nullptr) {
-    openssl_error::ThrowType(env, "expected an SslContext");
-    return nullptr;
-  }
-  if (!h->Live(env)) return nullptr;
-  return h;
+  SslContextHandle* h = contextSlots.Find(env, slot, "expected an SslContext");
+  return h != nullptr && h->Live(env) ? h : nullptr;
 }
 
 Napi::Function SslContextHandle::Define(Napi::Env env) {
@@ -169,10 +164,15 @@ bool SlotPair(const Napi::CallbackInfo& info, SslContextHandle** ctx, SSL_SESSIO
   return true;
 }
 
-Napi::Value Int(Napi::Env env, int v) {
+// (ctxSlot, sessionSlot) resolved, then `op(ctx, session)`'s int; undefined after a throw.
+template <typename Op>
+Napi::Value WithSlotPair(const Napi::CallbackInfo& info, Op op) {
+  SslContextHandle* ctx;
+  SSL_SESSION* s;
+  if (!SlotPair(info, &ctx, &s)) return info.Env().Undefined();
   napi_value out;
-  napi_create_int32(env, v, &out);
-  return Napi::Value(env, out);
+  napi_create_int32(info.Env(), op(ctx, s), &out);
+  return Napi::Value(info.Env(), out);
 }
 }  // namespace
 
@@ -180,18 +180,12 @@ Napi::Value Int(Napi::Env env, int v) {
 // in another context's cache (1.0.2 would corrupt both lists; lib throws
 // ERR_SESSION_IN_OTHER_CONTEXT).
 Napi::Value SslContextHandle::JS_addSlot(const Napi::CallbackInfo& info) {
-  SslContextHandle* ctx;
-  SSL_SESSION* s;
-  if (!SlotPair(info, &ctx, &s)) return info.Env().Undefined();
-  return Int(info.Env(), ctx->Add(s));
+  return WithSlotPair(info, [](SslContextHandle* ctx, SSL_SESSION* s) { return ctx->Add(s); });
 }
 
 // removeSlot(ctxSlot, sessionSlot) -> SSL_CTX_remove_session's int
 Napi::Value SslContextHandle::JS_removeSlot(const Napi::CallbackInfo& info) {
-  SslContextHandle* ctx;
-  SSL_SESSION* s;
-  if (!SlotPair(info, &ctx, &s)) return info.Env().Undefined();
-  return Int(info.Env(), SSL_CTX_remove_session(ctx->ctx(), s));
+  return WithSlotPair(info, [](SslContextHandle* ctx, SSL_SESSION* s) { return SSL_CTX_remove_session(ctx->ctx(), s); });
 }
 
 namespace {
