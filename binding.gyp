@@ -15,6 +15,7 @@
         'native/openssl_runtime.cc',
         'native/openssl_error.cc',
         'native/arguments.cc',
+        'native/binding_constants.cc',
         'native/ssl_context_handle.cc',
         'native/ssl_context_config.cc',
         'native/ssl_context_callbacks.cc',

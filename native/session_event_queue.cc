@@ -23,15 +23,24 @@ Napi::Value SessionEventQueue::Take(Napi::Env env) {
   std::vector<Event> taken;
   taken.swap(events_);
   Publish(0);
-  Napi::Array out = Napi::Array::New(env, taken.size() * 2);
+  Napi::Array out = Napi::Array::New(env, taken.size());
+  // the two keys are made once per call and each event gets both in one
+  // napi_define_properties (a flush can hand over thousands of events)
+  Napi::String typeKey = Napi::String::New(env, "type");
+  Napi::String sessionKey = Napi::String::New(env, "session");
   for (size_t i = 0; i < taken.size(); i++) {
     Napi::Value h = SslSessionHandle::Adopt(env, taken[i].session);
     if (env.IsExceptionPending()) {
       for (size_t j = i + 1; j < taken.size(); j++) SSL_SESSION_free(taken[j].session);
       return env.Undefined();
     }
-    out.Set(static_cast<uint32_t>(2 * i), Napi::Number::New(env, taken[i].type));
-    out.Set(static_cast<uint32_t>(2 * i + 1), h);
+    Napi::Object event = Napi::Object::New(env);
+    const napi_property_descriptor fields[] = {
+        {nullptr, typeKey, nullptr, nullptr, nullptr, Napi::Number::New(env, taken[i].type), napi_default_jsproperty, nullptr},
+        {nullptr, sessionKey, nullptr, nullptr, nullptr, h, napi_default_jsproperty, nullptr},
+    };
+    napi_define_properties(env, event, 2, fields);
+    out.Set(static_cast<uint32_t>(i), event);
   }
   return out;
 }

@@ -31,7 +31,7 @@ class SessionEventQueue {
   // Called from OpenSSL callbacks, possibly under its lock: no JS. Takes over one
   // reference to `s`.
   void Record(Type type, SSL_SESSION* s);
-  // [type, session, type, session, ...] in OpenSSL's order, each session a new SslSessionHandle
+  // [{ type, session }, ...] in OpenSSL's order, each session a new SslSessionHandle
   // holding the queue's reference; undefined after an exception.
   Napi::Value Take(Napi::Env env);
   // Drops every queued event and its reference.

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "openssl_error.h"
+
 template <typename Handle>
 class SlotTable {
  public:
@@ -38,10 +40,13 @@ class SlotTable {
   // The handle at `slot`, or nullptr; no checks beyond the table.
   Handle* At(uint32_t slot) const { return slot < slots_.size() ? slots_[slot] : nullptr; }
 
-  // The handle at `slot` if it belongs to `env`, else nullptr.
-  Handle* Of(Napi::Env env, uint32_t slot) const {
+  // The handle at `slot` if it belongs to `env`; else nullptr after throwing TypeError
+  // `wrongSlot` ("expected an SslSession"). Whether it is freed is the caller's check.
+  Handle* Find(Napi::Env env, uint32_t slot, const char* wrongSlot) const {
     Handle* h = At(slot);
-    return h != nullptr && h->Env() == env ? h : nullptr;
+    if (h != nullptr && h->Env() == env) return h;
+    openssl_error::ThrowType(env, wrongSlot);
+    return nullptr;
   }
 
  private:

@@ -156,7 +156,7 @@ Napi::Value SslContextHandle::JS_setEventMask(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// takeEvents() -> [type, sessionHandle, type, sessionHandle, ...] in OpenSSL's order.
+// takeEvents() -> [{ type, session }, ...] in OpenSSL's order.
 Napi::Value SslContextHandle::JS_takeEvents(const Napi::CallbackInfo& info) { return events_.Take(info.Env()); }
 
 Napi::Value SslContextHandle::JS_discardEvents(const Napi::CallbackInfo& info) {

@@ -51,13 +51,8 @@ const long_methods::Method<SSL_CTX> kCacheMethods[] = {
 }  // namespace
 
 SslContextHandle* SslContextHandle::FromSlot(Napi::Env env, uint32_t slot) {
-  SslContextHandle* h = contextSlots.Of(env, slot);
-  if (h == nullptr) {
-    openssl_error::ThrowType(env, "expected an SslContext");
-    return nullptr;
-  }
-  if (!h->Live(env)) return nullptr;
-  return h;
+  SslContextHandle* h = contextSlots.Find(env, slot, "expected an SslContext");
+  return h != nullptr && h->Live(env) ? h : nullptr;
 }
 
 Napi::Function SslContextHandle::Define(Napi::Env env) {
@@ -169,10 +164,15 @@ bool SlotPair(const Napi::CallbackInfo& info, SslContextHandle** ctx, SSL_SESSIO
   return true;
 }
 
-Napi::Value Int(Napi::Env env, int v) {
+// (ctxSlot, sessionSlot) resolved, then `op(ctx, session)`'s int; undefined after a throw.
+template <typename Op>
+Napi::Value WithSlotPair(const Napi::CallbackInfo& info, Op op) {
+  SslContextHandle* ctx;
+  SSL_SESSION* s;
+  if (!SlotPair(info, &ctx, &s)) return info.Env().Undefined();
   napi_value out;
-  napi_create_int32(env, v, &out);
-  return Napi::Value(env, out);
+  napi_create_int32(info.Env(), op(ctx, s), &out);
+  return Napi::Value(info.Env(), out);
 }
 }  // namespace
 
@@ -180,18 +180,12 @@ Napi::Value Int(Napi::Env env, int v) {
 // in another context's cache (1.0.2 would corrupt both lists; lib throws
 // ERR_SESSION_IN_OTHER_CONTEXT).
 Napi::Value SslContextHandle::JS_addSlot(const Napi::CallbackInfo& info) {
-  SslContextHandle* ctx;
-  SSL_SESSION* s;
-  if (!SlotPair(info, &ctx, &s)) return info.Env().Undefined();
-  return Int(info.Env(), ctx->Add(s));
+  return WithSlotPair(info, [](SslContextHandle* ctx, SSL_SESSION* s) { return ctx->Add(s); });
 }
 
 // removeSlot(ctxSlot, sessionSlot) -> SSL_CTX_remove_session's int
 Napi::Value SslContextHandle::JS_removeSlot(const Napi::CallbackInfo& info) {
-  SslContextHandle* ctx;
-  SSL_SESSION* s;
-  if (!SlotPair(info, &ctx, &s)) return info.Env().Undefined();
-  return Int(info.Env(), SSL_CTX_remove_session(ctx->ctx(), s));
+  return WithSlotPair(info, [](SslContextHandle* ctx, SSL_SESSION* s) { return SSL_CTX_remove_session(ctx->ctx(), s); });
 }
 
 namespace {
@@ -292,18 +286,29 @@ Napi::Value SslContextHandle::JS_list(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// stats(): the SSL_CTX_sess_* counters in API order.
+// stats() -> { number, connect, connectGood, ..., cacheFull }: the SSL_CTX_sess_* counters.
 Napi::Value SslContextHandle::JS_stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  const long values[] = {
-      SSL_CTX_sess_number(ctx_),       SSL_CTX_sess_connect(ctx_),       SSL_CTX_sess_connect_good(ctx_),
-      SSL_CTX_sess_connect_renegotiate(ctx_), SSL_CTX_sess_accept(ctx_), SSL_CTX_sess_accept_good(ctx_),
-      SSL_CTX_sess_accept_renegotiate(ctx_),  SSL_CTX_sess_hits(ctx_),   SSL_CTX_sess_cb_hits(ctx_),
-      SSL_CTX_sess_misses(ctx_),       SSL_CTX_sess_timeouts(ctx_),      SSL_CTX_sess_cache_full(ctx_),
+  const struct {
+    const char* name;
+    long value;
+  } counters[] = {
+      {"number", SSL_CTX_sess_number(ctx_)},
+      {"connect", SSL_CTX_sess_connect(ctx_)},
+      {"connectGood", SSL_CTX_sess_connect_good(ctx_)},
+      {"connectRenegotiate", SSL_CTX_sess_connect_renegotiate(ctx_)},
+      {"accept", SSL_CTX_sess_accept(ctx_)},
+      {"acceptGood", SSL_CTX_sess_accept_good(ctx_)},
+      {"acceptRenegotiate", SSL_CTX_sess_accept_renegotiate(ctx_)},
+      {"hits", SSL_CTX_sess_hits(ctx_)},
+      {"cbHits", SSL_CTX_sess_cb_hits(ctx_)},
+      {"misses", SSL_CTX_sess_misses(ctx_)},
+      {"timeouts", SSL_CTX_sess_timeouts(ctx_)},
+      {"cacheFull", SSL_CTX_sess_cache_full(ctx_)},
   };
-  Napi::Array out = Napi::Array::New(env, 12);
-  for (uint32_t i = 0; i < 12; i++) out.Set(i, Napi::Number::New(env, static_cast<double>(values[i])));
+  Napi::Object out = Napi::Object::New(env);
+  for (const auto& c : counters) out.Set(c.name, Napi::Number::New(env, static_cast<double>(c.value)));
   return out;
 }
 

@@ -34,13 +34,8 @@ const long_methods::Method<SSL_SESSION> kLongMethods[] = {
 SslSessionHandle* SslSessionHandle::AtSlot(uint32_t slot) { return slots.At(slot); }
 
 SslSessionHandle* SslSessionHandle::FromSlot(Napi::Env env, uint32_t slot) {
-  SslSessionHandle* h = slots.Of(env, slot);
-  if (h == nullptr) {
-    openssl_error::ThrowType(env, "expected an SslSession");
-    return nullptr;
-  }
-  if (!h->Live(env)) return nullptr;
-  return h;
+  SslSessionHandle* h = slots.Find(env, slot, "expected an SslSession");
+  return h != nullptr && h->Live(env) ? h : nullptr;
 }
 
 Napi::Function SslSessionHandle::Define(Napi::Env env) {

@@ -1,4 +1,11 @@
 // SslSessionHandle: one JS object owning exactly one reference to an SSL_SESSION.
+//
+// Ownership: lib/ owns the native reference. SslSession registers the handle with the
+// FinalizationRegistry of lib/lifetimes.ts and drops the reference through free()
+// (called by SslSession.free() or by the registry once the SslSession is collected).
+// The C++ destructor is the safety net for environment teardown (worker exit, process
+// exit) when free() never ran: it gives back the slot and drops the reference if the
+// handle still holds it. Nothing else frees session_.
 #pragma once
 #include <napi.h>
 #include <openssl/ssl.h>
@@ -17,12 +24,9 @@ class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
 
   SSL_SESSION* session() const { return session_; }
 
-  // Fast path for hot calls (bench B1): every handle gets a small number, its "slot",
-  // readable from JS as handle.slot(). A slot names a live handle object of
-  // this thread, so native code finds the handle with a bounds-checked table read instead
-  // of napi_check_object_type_tag + napi_unwrap (two private-property lookups, ~55 ns
-  // each). A slot is released only when its handle object is garbage-collected.
-  // nullptr after throwing TypeError (no such handle) or ERR_SSL_FREED.
+  // Fast path for hot calls (bench B1, see slot_table.h): every handle gets a slot,
+  // readable from JS as handle.slot(). nullptr after throwing TypeError (no such
+  // handle) or ERR_SSL_FREED.
   static SslSessionHandle* FromSlot(Napi::Env env, uint32_t slot);
   static SslSessionHandle* AtSlot(uint32_t slot);  // no checks beyond the table, no throw
   uint32_t slot() const { return slot_; }

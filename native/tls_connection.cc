@@ -264,21 +264,22 @@ Napi::Value TlsConnection::JS_shutdown(const Napi::CallbackInfo& info) {
   return Result(env, 0, nullptr, 0, env.Undefined());
 }
 
-// info() -> [reused, protocol, cipherName, cipherVersion, verifyResult, verifyError|undefined, servername|undefined]
+// info() -> { reused, protocol, cipherName, cipherVersion, verifyResult, verifyError,
+//   servername }: the last four may be undefined (no cipher yet, X509_V_OK, no SNI).
 Napi::Value TlsConnection::JS_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  Napi::Array out = Napi::Array::New(env, 7);
-  out.Set(0u, Napi::Boolean::New(env, SSL_session_reused(ssl_) == 1));
-  out.Set(1u, Napi::String::New(env, SSL_get_version(ssl_)));
+  auto text = [&](const char* s) { return s ? Napi::Value(Napi::String::New(env, s)) : env.Undefined(); };
   const SSL_CIPHER* c = SSL_get_current_cipher(ssl_);
-  out.Set(2u, c ? Napi::Value(Napi::String::New(env, SSL_CIPHER_get_name(c))) : env.Undefined());
-  out.Set(3u, c ? Napi::Value(Napi::String::New(env, SSL_CIPHER_get_version(c))) : env.Undefined());
   long v = SSL_get_verify_result(ssl_);
-  out.Set(4u, Napi::Number::New(env, static_cast<double>(v)));
-  out.Set(5u, v != X509_V_OK ? Napi::Value(Napi::String::New(env, X509_verify_cert_error_string(v))) : env.Undefined());
-  const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
-  out.Set(6u, sni ? Napi::Value(Napi::String::New(env, sni)) : env.Undefined());
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("reused", Napi::Boolean::New(env, SSL_session_reused(ssl_) == 1));
+  out.Set("protocol", Napi::String::New(env, SSL_get_version(ssl_)));
+  out.Set("cipherName", text(c ? SSL_CIPHER_get_name(c) : nullptr));
+  out.Set("cipherVersion", text(c ? SSL_CIPHER_get_version(c) : nullptr));
+  out.Set("verifyResult", Napi::Number::New(env, static_cast<double>(v)));
+  out.Set("verifyError", text(v != X509_V_OK ? X509_verify_cert_error_string(v) : nullptr));
+  out.Set("servername", text(SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)));
   return out;
 }
 

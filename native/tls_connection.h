@@ -1,5 +1,12 @@
 // TlsConnection: one SSL over two memory BIOs, pumped from JS (Node's TLSWrap is the
 // model): ciphertext from the socket goes in, plaintext and ciphertext come out.
+//
+// Ownership: lib/ owns the native reference. Unlike sessions and contexts it is not
+// registered with the FinalizationRegistry of lib/lifetimes.ts: the one TLSSocket
+// (lib/tls_socket.ts) that made it frees it through free() when the socket is destroyed.
+// The C++ destructor is the safety net for a connection collected unfreed and for
+// environment teardown: it SSL_frees (both BIOs with it) and releases the reference
+// that kept the context handle alive.
 #pragma once
 #include <napi.h>
 #include <openssl/ssl.h>

@@ -1,17 +1,12 @@
-// OpenSSL 1.0.2's constants, as the rest of lib/ uses them: one copy, here. Their
-// values are those of the headers the addon is compiled against (test/10.library checks
-// each against the binding).
+// OpenSSL 1.0.2's constants, as the rest of lib/ uses them: one copy, taken from the
+// addon (native/binding_constants.cc: the values of the headers it is compiled against),
+// with their literal types declared once in native.ts (NativeConstants).
+import { native } from './native';
+
+const c = native.constants;
 
 /** `SSL_SESSION.ssl_version` per protocol name (`SSL_get_version`'s spelling): part of the cache key. */
-export const PROTOCOL_VERSIONS = Object.freeze({
-  SSLv3: 0x0300,
-  TLSv1: 0x0301,
-  'TLSv1.1': 0x0302,
-  'TLSv1.2': 0x0303,
-  'DTLSv0.9': 0x0100, // DTLS1_BAD_VER (pre-RFC OpenSSL DTLS)
-  DTLSv1: 0xfeff,
-  'DTLSv1.2': 0xfefd,
-} as const);
+export const PROTOCOL_VERSIONS = c.PROTOCOL_VERSIONS;
 
 /** Protocol names as `SSL_get_version` spells them. */
 export type Protocol = keyof typeof PROTOCOL_VERSIONS;
@@ -22,14 +17,14 @@ export type TlsProtocol = (typeof TLS_PROTOCOLS)[number];
 
 /** SSL_CTX_set_session_cache_mode flags of OpenSSL 1.0.2 (`SSL_SESS_CACHE_*`). */
 export const SessionCacheMode = Object.freeze({
-  OFF: 0x0,
-  CLIENT: 0x1,
-  SERVER: 0x2,
-  BOTH: 0x3,
-  NO_AUTO_CLEAR: 0x80,
-  NO_INTERNAL_LOOKUP: 0x100,
-  NO_INTERNAL_STORE: 0x200,
-  NO_INTERNAL: 0x300,
+  OFF: c.SSL_SESS_CACHE_OFF,
+  CLIENT: c.SSL_SESS_CACHE_CLIENT,
+  SERVER: c.SSL_SESS_CACHE_SERVER,
+  BOTH: c.SSL_SESS_CACHE_BOTH,
+  NO_AUTO_CLEAR: c.SSL_SESS_CACHE_NO_AUTO_CLEAR,
+  NO_INTERNAL_LOOKUP: c.SSL_SESS_CACHE_NO_INTERNAL_LOOKUP,
+  NO_INTERNAL_STORE: c.SSL_SESS_CACHE_NO_INTERNAL_STORE,
+  NO_INTERNAL: c.SSL_SESS_CACHE_NO_INTERNAL,
 } as const);
 
 /** every bit 1.0.2 defines for the cache mode */
@@ -37,10 +32,10 @@ export const ALL_SESSION_CACHE_MODE_BITS = SessionCacheMode.BOTH | SessionCacheM
 
 /** `SSL_OP_*` options the package sets */
 export const SslOption = Object.freeze({
-  NO_TICKET: 0x00004000,
-  NO_TLSv1: 0x04000000,
-  NO_TLSv1_1: 0x10000000,
-  NO_TLSv1_2: 0x08000000,
+  NO_TICKET: c.SSL_OP_NO_TICKET,
+  NO_TLSv1: c.SSL_OP_NO_TLSv1,
+  NO_TLSv1_1: c.SSL_OP_NO_TLSv1_1,
+  NO_TLSv1_2: c.SSL_OP_NO_TLSv1_2,
 } as const);
 
 /** the `SSL_OP_NO_*` bit of each TLS version */
@@ -51,12 +46,25 @@ export const NO_PROTOCOL_OPTION: Readonly<Record<TlsProtocol, number>> = Object.
 });
 
 /** `SSL_VERIFY_*` */
-export const SslVerify = Object.freeze({ NONE: 0x00, PEER: 0x01, FAIL_IF_NO_PEER_CERT: 0x02 } as const);
+export const SslVerify = Object.freeze({
+  NONE: c.SSL_VERIFY_NONE,
+  PEER: c.SSL_VERIFY_PEER,
+  FAIL_IF_NO_PEER_CERT: c.SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+} as const);
 
 /** What the native event queue records (SslContextHandle), also its event-mask bits. */
-export const SessionEventKind = Object.freeze({ NEW_SESSION: 1, REMOVE_SESSION: 2 } as const);
+export const SessionEventKind = Object.freeze({ NEW_SESSION: c.EVENT_NEW_SESSION, REMOVE_SESSION: c.EVENT_REMOVE_SESSION } as const);
+
+/** flags of a TlsConnection cycle result (native/tls_connection.h) */
+export const TlsConnectionFlag = Object.freeze({
+  HANDSHAKE_DONE: c.CYCLE_HANDSHAKE_DONE,
+  PEER_CLOSED: c.CYCLE_PEER_CLOSED,
+  FAILED: c.CYCLE_FAILED,
+  MORE_PLAINTEXT: c.CYCLE_MORE_PLAINTEXT,
+  WANTS_MORE_INPUT: c.CYCLE_WANTS_MORE_INPUT,
+} as const);
 
 /** `SSL_MAX_SSL_SESSION_ID_LENGTH`, `SSL_MAX_SID_CTX_LENGTH`, `SSL_MAX_MASTER_KEY_LENGTH` */
-export const MAX_SESSION_ID_LENGTH = 32;
-export const MAX_SID_CTX_LENGTH = 32;
-export const MAX_MASTER_KEY_LENGTH = 48;
+export const MAX_SESSION_ID_LENGTH = c.SSL_MAX_SSL_SESSION_ID_LENGTH;
+export const MAX_SID_CTX_LENGTH = c.SSL_MAX_SID_CTX_LENGTH;
+export const MAX_MASTER_KEY_LENGTH = c.SSL_MAX_MASTER_KEY_LENGTH;

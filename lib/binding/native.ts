@@ -1,5 +1,6 @@
 // The raw binding, typed separately from the public API (node-pty / node-argon2 style).
 import bindings from 'bindings';
+import type { CacheStats } from '../common/cache_stats';
 import { OpenSSLError } from '../common/openssl_error';
 
 export interface NativeSessionHandle {
@@ -46,7 +47,7 @@ export interface NativeContextHandle {
   get(id: Buffer, version: number): NativeSessionHandle | undefined;
   list(): NativeSessionHandle[];
   count(): number;
-  stats(): number[];
+  stats(): NativeContextStats;
   setMode(mode: number): number;
   mode(): number;
   setCacheSize(n: number): number;
@@ -64,7 +65,7 @@ export interface NativeContextHandle {
   setNextSessionId(id: Buffer | undefined): void;
   setGetCallback(fn: ((id: Buffer) => NativeSessionHandle | undefined) | undefined): void;
   setEventMask(mask: number): void;
-  takeEvents(): (number | NativeSessionHandle)[];
+  takeEvents(): NativeSessionEvent[];
   discardEvents(): void;
   takeCallbackError(): unknown;
   stateBuffer(): ArrayBuffer;
@@ -72,20 +73,39 @@ export interface NativeContextHandle {
   freed(): boolean;
 }
 
-/** TlsConnection#cycle / write / shutdown: [flags (TlsConnectionFlag), ciphertext out, plaintext in, error] */
-export type CycleResult = [number, Buffer | undefined, Buffer | undefined, Error | undefined];
+/** SslContextHandle.stats(): the SSL_CTX_sess_* counters, by name */
+export type NativeContextStats = CacheStats;
 
-/** One SSL over two memory BIOs (native/tls_connection.h): the socket pump. */
-export interface NativeTlsConnection {
-  cycle(input?: Buffer): CycleResult;
-  write(data: Buffer): CycleResult;
-  shutdown(): CycleResult;
-  info(): [boolean, string, string | undefined, string | undefined, number, string | undefined, string | undefined];
-  peerCertificate(): RawPeerCertificate | undefined;
-  session(): NativeSessionHandle | undefined;
-  free(): void;
+/** one entry of SslContextHandle.takeEvents(), in OpenSSL's order */
+export interface NativeSessionEvent {
+  /** constants.EVENT_NEW_SESSION or constants.EVENT_REMOVE_SESSION */
+  type: number;
+  /** a new handle holding the reference the event kept */
+  session: NativeSessionHandle;
 }
 
+/** TlsConnection.info() */
+export interface NativeTlsInfo {
+  /** SSL_session_reused */
+  reused: boolean;
+  /** SSL_get_version: 'TLSv1.2', ... */
+  protocol: string;
+  /** SSL_CIPHER_get_name of the current cipher; undefined before one is chosen */
+  cipherName: string | undefined;
+  /** SSL_CIPHER_get_version of the current cipher */
+  cipherVersion: string | undefined;
+  /** SSL_get_verify_result (0 = X509_V_OK) */
+  verifyResult: number;
+  /** X509_verify_cert_error_string of verifyResult; undefined when it is X509_V_OK */
+  verifyError: string | undefined;
+  /** the SNI name the client sent (servers) or set (clients) */
+  servername: string | undefined;
+}
+
+/** cycle() / write() / shutdown(): [flags (constants.CYCLE_*), ciphertext to send, plaintext, error] */
+export type CycleResult = [number, Buffer | undefined, Buffer | undefined, Error | undefined];
+
+/** TlsConnection.peerCertificate() */
 export interface RawPeerCertificate {
   subject: [string, string][];
   issuer: [string, string][];
@@ -98,15 +118,76 @@ export interface RawPeerCertificate {
   subjectaltname?: string;
 }
 
+export interface NativeTlsConnection {
+  cycle(input?: Buffer): CycleResult;
+  write(data: Buffer): CycleResult;
+  shutdown(): CycleResult;
+  info(): NativeTlsInfo;
+  peerCertificate(): RawPeerCertificate | undefined;
+  session(): NativeSessionHandle | undefined;
+  free(): void;
+}
+
+/**
+ * The binding's `constants`: numbers from the OpenSSL 1.0.2 headers the addon is built
+ * against and the addon's own flags (native/binding_constants.cc). The literal types
+ * are 1.0.2's values (addon.cc refuses any other headers); test/25.native_boundary checks them.
+ */
 export interface NativeTlsConnectionOptions {
   serverName?: string;
   session?: NativeSessionHandle;
-  verifyPeer: boolean;
+  verifyPeer?: boolean;
   verifyHost?: string;
 }
 
+export interface NativeConstants {
+  readonly SSL3_VERSION: 0x0300;
+  readonly TLS1_VERSION: 0x0301;
+  readonly TLS1_1_VERSION: 0x0302;
+  readonly TLS1_2_VERSION: 0x0303;
+  readonly DTLS1_VERSION: 0xfeff;
+  readonly DTLS1_2_VERSION: 0xfefd;
+  readonly DTLS1_BAD_VER: 0x0100;
+  /** protocol names as node:tls spells them → version numbers, in this order */
+  readonly PROTOCOL_VERSIONS: {
+    readonly SSLv3: 0x0300;
+    readonly TLSv1: 0x0301;
+    readonly 'TLSv1.1': 0x0302;
+    readonly 'TLSv1.2': 0x0303;
+    readonly DTLSv1: 0xfeff;
+    readonly 'DTLSv1.2': 0xfefd;
+    readonly 'DTLSv0.9': 0x0100;
+  };
+  readonly SSL_OP_NO_TICKET: 0x00004000;
+  readonly SSL_OP_NO_TLSv1: 0x04000000;
+  readonly SSL_OP_NO_TLSv1_1: 0x10000000;
+  readonly SSL_OP_NO_TLSv1_2: 0x08000000;
+  readonly SSL_VERIFY_NONE: 0x00;
+  readonly SSL_VERIFY_PEER: 0x01;
+  readonly SSL_VERIFY_FAIL_IF_NO_PEER_CERT: 0x02;
+  readonly SSL_SESS_CACHE_OFF: 0x0;
+  readonly SSL_SESS_CACHE_CLIENT: 0x1;
+  readonly SSL_SESS_CACHE_SERVER: 0x2;
+  readonly SSL_SESS_CACHE_BOTH: 0x3;
+  readonly SSL_SESS_CACHE_NO_AUTO_CLEAR: 0x80;
+  readonly SSL_SESS_CACHE_NO_INTERNAL_LOOKUP: 0x100;
+  readonly SSL_SESS_CACHE_NO_INTERNAL_STORE: 0x200;
+  readonly SSL_SESS_CACHE_NO_INTERNAL: 0x300;
+  readonly SSL_MAX_SSL_SESSION_ID_LENGTH: 32;
+  readonly SSL_MAX_SID_CTX_LENGTH: 32;
+  readonly SSL_MAX_MASTER_KEY_LENGTH: 48;
+  /** SslContextHandle event kinds (setEventMask bits, NativeSessionEvent.type) */
+  readonly EVENT_NEW_SESSION: 1;
+  readonly EVENT_REMOVE_SESSION: 2;
+  /** TlsConnection cycle()/write()/shutdown() flags */
+  readonly CYCLE_HANDSHAKE_DONE: 1;
+  readonly CYCLE_PEER_CLOSED: 2;
+  readonly CYCLE_FAILED: 4;
+  readonly CYCLE_MORE_PLAINTEXT: 8;
+  readonly CYCLE_WANTS_MORE_INPUT: 16;
+}
+
 export interface NativeBinding {
-  TlsConnection: new (ctx: NativeContextHandle, server: boolean, opts: NativeTlsConnectionOptions) => NativeTlsConnection;
   SslSessionHandle: NativeSessionHandleClass;
   SslContextHandle: {
     new (kind: number): NativeContextHandle;
@@ -117,6 +198,7 @@ export interface NativeBinding {
     addMany(ctx: number, sessions: Uint32Array): number;
     removeMany(ctx: number, sessions: Uint32Array): number;
   };
+  TlsConnection: new (ctx: NativeContextHandle, server: boolean, opts: NativeTlsConnectionOptions) => NativeTlsConnection;
   setup(o: { OpenSSLError: typeof OpenSSLError; Error: ErrorConstructor; TypeError: TypeErrorConstructor; RangeError: RangeErrorConstructor }): void;
   errorQueueDepth(): number;
   setClock(seconds: number | undefined): void;
@@ -128,6 +210,7 @@ export interface NativeBinding {
     shutdown: boolean,
   ): unknown;
   generateSelfSigned(commonName: string, days: number, bits: number): { cert: string; key: string };
+  constants: NativeConstants;
   version: string;
   versionNumber: number;
   headerVersionNumber: number;
@@ -141,3 +224,4 @@ function load(): NativeBinding {
 }
 
 export const native: NativeBinding = load();
+

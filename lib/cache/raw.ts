@@ -1,5 +1,6 @@
 // C-shaped access for conformance work: OpenSSL's integers, unchanged.
 import { kHandle } from './internal';
+import type { CacheStats } from '../common/cache_stats';
 import { callOpenSSL } from './openssl_call';
 import { SslContext } from './ssl_context';
 import { SslSession } from './ssl_session';
@@ -15,8 +16,8 @@ function sessOf(s: SslSession) {
   return s[kHandle];
 }
 
-function counter(i: number) {
-  return (ctx: SslContext): number => ctxOf(ctx).stats()[i];
+function counter(name: keyof CacheStats) {
+  return (ctx: SslContext): number => ctxOf(ctx).stats()[name];
 }
 
 export const raw = {
@@ -32,18 +33,18 @@ export const raw = {
     const h = ctxOf(ctx);
     callOpenSSL([ctx], 'flush', () => h.flush(integer(t, 't', 0, LONG_MAX)));
   },
-  SSL_CTX_sess_number: counter(0),
-  SSL_CTX_sess_connect: counter(1),
-  SSL_CTX_sess_connect_good: counter(2),
-  SSL_CTX_sess_connect_renegotiate: counter(3),
-  SSL_CTX_sess_accept: counter(4),
-  SSL_CTX_sess_accept_good: counter(5),
-  SSL_CTX_sess_accept_renegotiate: counter(6),
-  SSL_CTX_sess_hits: counter(7),
-  SSL_CTX_sess_cb_hits: counter(8),
-  SSL_CTX_sess_misses: counter(9),
-  SSL_CTX_sess_timeouts: counter(10),
-  SSL_CTX_sess_cache_full: counter(11),
+  SSL_CTX_sess_number: counter('number'),
+  SSL_CTX_sess_connect: counter('connect'),
+  SSL_CTX_sess_connect_good: counter('connectGood'),
+  SSL_CTX_sess_connect_renegotiate: counter('connectRenegotiate'),
+  SSL_CTX_sess_accept: counter('accept'),
+  SSL_CTX_sess_accept_good: counter('acceptGood'),
+  SSL_CTX_sess_accept_renegotiate: counter('acceptRenegotiate'),
+  SSL_CTX_sess_hits: counter('hits'),
+  SSL_CTX_sess_cb_hits: counter('cbHits'),
+  SSL_CTX_sess_misses: counter('misses'),
+  SSL_CTX_sess_timeouts: counter('timeouts'),
+  SSL_CTX_sess_cache_full: counter('cacheFull'),
   SSL_CTX_sess_set_cache_size: (ctx: SslContext, n: number): number => ctxOf(ctx).setCacheSize(integer(n, 'size', 0, LONG_MAX)),
   SSL_CTX_sess_get_cache_size: (ctx: SslContext): number => ctxOf(ctx).cacheSize(),
   SSL_CTX_set_timeout: (ctx: SslContext, t: number): number => ctxOf(ctx).setTimeout(integer(t, 't', 0, LONG_MAX)),

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'events';
-import { native, NativeContextHandle, NativeSessionHandle } from '../binding/native';
+import { native, NativeContextHandle } from '../binding/native';
 import {
   ALL_SESSION_CACHE_MODE_BITS,
   MAX_SESSION_ID_LENGTH,
@@ -13,7 +13,6 @@ import {
 } from '../binding/constants';
 import { protocolNumber } from '../binding/protocol_version';
 import type { CacheStats } from '../common/cache_stats';
-import { CACHE_STAT_NAMES } from '../common/cache_stats';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import { kFromHandle, kHandle, kRetainEvents, kSettle } from './internal';
@@ -169,10 +168,7 @@ export class SslContext extends EventEmitter {
     // Take the events now, tagged with the reason of the call that caused them. A call
     // made by a listener (re-entrant) only queues: the outer loop below emits everything
     // in the order OpenSSL produced it.
-    const flat = h.takeEvents();
-    for (let i = 0; i < flat.length; i += 2) {
-      this.#pending.push(flat[i] as number, SslSession[kFromHandle](flat[i + 1] as NativeSessionHandle), reason);
-    }
+    for (const e of h.takeEvents()) this.#pending.push(e.type, SslSession[kFromHandle](e.session), reason);
     if (this.#delivering) return failure;
     this.#delivering = true;
     try {
@@ -325,10 +321,7 @@ export class SslContext extends EventEmitter {
 
   /** SSL_CTX_sess_* counters */
   get stats(): SslContextStats {
-    const v = this[kHandle].stats();
-    const out = {} as SslContextStats;
-    CACHE_STAT_NAMES.forEach((name, i) => (out[name] = v[i]));
-    return out;
+    return this[kHandle].stats();
   }
 
   /**

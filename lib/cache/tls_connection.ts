@@ -8,9 +8,6 @@ import { SslSession } from './ssl_session';
 
 export type { CycleResult, NativeTlsConnection, RawPeerCertificate } from '../binding/native';
 
-/** flags of a CycleResult (native/tls_connection.h) */
-export const TlsConnectionFlag = Object.freeze({ HANDSHAKE_DONE: 1, PEER_CLOSED: 2, FAILED: 4, MORE_PLAINTEXT: 8 } as const);
-
 export interface TlsConnectionOptions {
   serverName?: string;
   /** the session a client offers (SSL_set_session) */

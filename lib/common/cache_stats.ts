@@ -17,19 +17,3 @@ export interface CacheStats {
   timeouts: number;
   cacheFull: number;
 }
-
-/** The counters in OpenSSL's order (the `SSL_CTX_sess_*` macros). */
-export const CACHE_STAT_NAMES: readonly (keyof CacheStats)[] = Object.freeze([
-  'number',
-  'connect',
-  'connectGood',
-  'connectRenegotiate',
-  'accept',
-  'acceptGood',
-  'acceptRenegotiate',
-  'hits',
-  'cbHits',
-  'misses',
-  'timeouts',
-  'cacheFull',
-]);

@@ -2,7 +2,8 @@ import { Duplex } from 'stream';
 import * as net from 'net';
 import { codedError } from '../common/coded_error';
 import { settleContexts } from '../cache/openssl_call';
-import { connectionSession, CycleResult, NativeTlsConnection, openTlsConnection, TlsConnectionFlag } from '../cache/tls_connection';
+import { TlsConnectionFlag } from '../binding/constants';
+import { connectionSession, CycleResult, NativeTlsConnection, openTlsConnection } from '../cache/tls_connection';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
@@ -118,7 +119,7 @@ export class TLSSocket extends Duplex {
   }
 
   get servername(): string | undefined {
-    if (this.#isServer && this.#conn) return this.#conn.info()[6];
+    if (this.#isServer && this.#conn) return this.#conn.info().servername;
     return this.#servername;
   }
 
@@ -212,11 +213,11 @@ export class TLSSocket extends Duplex {
     // SSL_get_verify_result stays X509_V_OK when the peer sent no certificate at all
     // (a server with `ca` but a client without one): that is not "authorized"
     const hasPeerCert = this.#conn!.peerCertificate() !== undefined;
-    this.authorized = info[4] === 0 && hasPeerCert;
-    this.authorizationError = info[5] ?? (hasPeerCert ? undefined : 'peer did not return a certificate');
+    this.authorized = info.verifyResult === 0 && hasPeerCert;
+    this.authorizationError = info.verifyError ?? (hasPeerCert ? undefined : 'peer did not return a certificate');
     if (!this.#isServer) {
       if (!this.authorized && this.#rejectUnauthorized && this.#verifyRequested()) {
-        this.destroy(codedError('ERR_TLS_CERT_VERIFY', info[5] ?? 'certificate verify failed'));
+        this.destroy(codedError('ERR_TLS_CERT_VERIFY', info.verifyError ?? 'certificate verify failed'));
         return;
       }
       const der = this.#sessionDER();
@@ -369,20 +370,20 @@ export class TLSSocket extends Duplex {
   }
 
   isSessionReused(): boolean {
-    return this.#conn ? this.#conn.info()[0] : false;
+    return this.#conn ? this.#conn.info().reused : false;
   }
 
   /** 'TLSv1.2', ... or null before the handshake */
   getProtocol(): string | null {
     if (!this.#conn || !this.#secure) return null;
-    return this.#conn.info()[1];
+    return this.#conn.info().protocol;
   }
 
   getCipher(): { name: string; standardName: string; version: string } | undefined {
     if (!this.#conn || !this.#secure) return undefined;
-    const i = this.#conn.info();
-    if (!i[2]) return undefined;
-    return { name: i[2], standardName: i[2], version: i[3] ?? 'unknown' };
+    const { cipherName, cipherVersion } = this.#conn.info();
+    if (!cipherName) return undefined;
+    return { name: cipherName, standardName: cipherName, version: cipherVersion ?? 'unknown' };
   }
 
   getPeerCertificate(): PeerCertificate | Record<string, never> {

@@ -1,0 +1,105 @@
+// The typed native boundary (lib/native.ts): the binding's `constants` hold OpenSSL
+// 1.0.2's numbers under the literal types lib/native.ts declares, and stats(), info()
+// and takeEvents() hand over named objects rather than positional arrays.
+import { native } from '../lib/binding/native';
+import { generateSelfSigned, SslContext, SslSession } from '../lib';
+import { kHandle } from '../lib/cache/internal';
+
+test('constants: the values lib/native.ts types them with, frozen', () => {
+  const c = native.constants;
+  expect(c).toEqual({
+    SSL3_VERSION: 0x0300,
+    TLS1_VERSION: 0x0301,
+    TLS1_1_VERSION: 0x0302,
+    TLS1_2_VERSION: 0x0303,
+    DTLS1_VERSION: 0xfeff,
+    DTLS1_2_VERSION: 0xfefd,
+    DTLS1_BAD_VER: 0x0100,
+    PROTOCOL_VERSIONS: { SSLv3: 0x0300, TLSv1: 0x0301, 'TLSv1.1': 0x0302, 'TLSv1.2': 0x0303, DTLSv1: 0xfeff, 'DTLSv1.2': 0xfefd, 'DTLSv0.9': 0x0100 },
+    SSL_OP_NO_TICKET: 0x00004000,
+    SSL_OP_NO_TLSv1: 0x04000000,
+    SSL_OP_NO_TLSv1_1: 0x10000000,
+    SSL_OP_NO_TLSv1_2: 0x08000000,
+    SSL_VERIFY_NONE: 0,
+    SSL_VERIFY_PEER: 1,
+    SSL_VERIFY_FAIL_IF_NO_PEER_CERT: 2,
+    SSL_SESS_CACHE_OFF: 0,
+    SSL_SESS_CACHE_CLIENT: 1,
+    SSL_SESS_CACHE_SERVER: 2,
+    SSL_SESS_CACHE_BOTH: 3,
+    SSL_SESS_CACHE_NO_AUTO_CLEAR: 0x80,
+    SSL_SESS_CACHE_NO_INTERNAL_LOOKUP: 0x100,
+    SSL_SESS_CACHE_NO_INTERNAL_STORE: 0x200,
+    SSL_SESS_CACHE_NO_INTERNAL: 0x300,
+    SSL_MAX_SSL_SESSION_ID_LENGTH: 32,
+    SSL_MAX_SID_CTX_LENGTH: 32,
+    SSL_MAX_MASTER_KEY_LENGTH: 48,
+    EVENT_NEW_SESSION: 1,
+    EVENT_REMOVE_SESSION: 2,
+    CYCLE_HANDSHAKE_DONE: 1,
+    CYCLE_PEER_CLOSED: 2,
+    CYCLE_FAILED: 4,
+    CYCLE_MORE_PLAINTEXT: 8,
+    CYCLE_WANTS_MORE_INPUT: 16,
+  });
+  expect(Object.keys(c.PROTOCOL_VERSIONS)).toEqual(['SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'DTLSv1', 'DTLSv1.2', 'DTLSv0.9']);
+  expect(Object.isFrozen(c)).toBe(true);
+  expect(Object.isFrozen(c.PROTOCOL_VERSIONS)).toBe(true);
+});
+
+test('stats(): the SSL_CTX_sess_* counters by name', () => {
+  const ctx = new SslContext();
+  const s = SslSession.create({ id: Buffer.alloc(32, 1) });
+  ctx.addSession(s);
+  expect(ctx[kHandle].stats()).toEqual({
+    number: 1,
+    connect: 0,
+    connectGood: 0,
+    connectRenegotiate: 0,
+    accept: 0,
+    acceptGood: 0,
+    acceptRenegotiate: 0,
+    hits: 0,
+    cbHits: 0,
+    misses: 0,
+    timeouts: 0,
+    cacheFull: 0,
+  });
+  ctx.free();
+  s.free();
+});
+
+test('takeEvents(): [{ type, session }] in OpenSSL order', () => {
+  const ctx = new SslContext();
+  const h = ctx[kHandle];
+  const a = SslSession.create({ id: Buffer.alloc(32, 1) });
+  const b = SslSession.create({ id: Buffer.alloc(32, 2) });
+  ctx.addSession(a);
+  ctx.addSession(b);
+  h.setEventMask(native.constants.EVENT_REMOVE_SESSION);
+  native.SslContextHandle.removeSlot(h.slot, a[kHandle].slot());
+  h.flush(0);
+  const events = h.takeEvents();
+  expect(events.map((e) => [Object.keys(e), e.type])).toEqual([
+    [['type', 'session'], native.constants.EVENT_REMOVE_SESSION],
+    [['type', 'session'], native.constants.EVENT_REMOVE_SESSION],
+  ]);
+  expect(events[0].session.same(a[kHandle])).toBe(true);
+  expect(events[1].session.same(b[kHandle])).toBe(true);
+  for (const e of events) e.session.free();
+  expect(h.takeEvents()).toEqual([]);
+  ctx.free();
+  a.free();
+  b.free();
+});
+
+test('TlsConnection.info(): named fields', () => {
+  const pki = generateSelfSigned({ commonName: 'localhost', bits: 1024, days: 1 });
+  const server = new SslContext({ cert: pki.cert, key: pki.key });
+  const conn = new native.TlsConnection(server[kHandle], true, {});
+  const info = conn.info();
+  expect(Object.keys(info)).toEqual(['reused', 'protocol', 'cipherName', 'cipherVersion', 'verifyResult', 'verifyError', 'servername']);
+  expect(info).toMatchObject({ reused: false, verifyResult: 0, verifyError: undefined, servername: undefined });
+  conn.free();
+  server.free();
+});
