@@ -165,11 +165,12 @@ bool TlsConnection::Live(Napi::Env env) {
 }
 
 Napi::Value TlsConnection::Result(Napi::Env env, uint32_t flags, const char* clear, size_t clearLength, Napi::Value error) {
-  Napi::Array out = Napi::Array::New(env, 4);
-  out.Set(0u, Napi::Number::New(env, flags));
-  out.Set(1u, Drain(env, encOut_));
-  out.Set(2u, clearLength > 0 ? Napi::Value(Napi::Buffer<char>::Copy(env, clear, clearLength)) : env.Undefined());
-  out.Set(3u, error);
+  // { flags, out: ciphertext for the socket, clear: plaintext read, error }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("flags", Napi::Number::New(env, flags));
+  out.Set("out", Drain(env, encOut_));
+  out.Set("clear", clearLength > 0 ? Napi::Value(Napi::Buffer<char>::Copy(env, clear, clearLength)) : env.Undefined());
+  out.Set("error", error);
   return out;
 }
 

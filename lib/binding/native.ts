@@ -103,7 +103,15 @@ export interface NativeTlsInfo {
 }
 
 /** cycle() / write() / shutdown(): [flags (constants.CYCLE_*), ciphertext to send, plaintext, error] */
-export type CycleResult = [number, Buffer | undefined, Buffer | undefined, Error | undefined];
+export interface CycleResult {
+  /** CYCLE_* bits (TlsConnectionFlag) */
+  flags: number;
+  /** ciphertext to send to the peer */
+  out: Buffer | undefined;
+  /** plaintext read from the peer */
+  clear: Buffer | undefined;
+  error: Error | undefined;
+}
 
 /** TlsConnection.peerCertificate() */
 export interface RawPeerCertificate {

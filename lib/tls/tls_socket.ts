@@ -180,7 +180,7 @@ export class TLSSocket extends Duplex {
       this.#cycling = false;
     }
     this.#afterOpenSSL();
-    const [flags, out, clear, error] = r;
+    const { flags, out, clear, error } = r;
     if (out) this.socket.write(out);
     if (flags & TlsConnectionFlag.FAILED) {
       this.destroy(error ?? codedError('ERR_TLS_FAILED', 'TLS failure'));
@@ -248,7 +248,7 @@ export class TLSSocket extends Duplex {
     if (this.#sentShutdown || !this.#conn || !this.#secure) return;
     this.#sentShutdown = true;
     try {
-      const [, out] = this.#conn.shutdown();
+      const { out } = this.#conn.shutdown();
       if (out && !this.socket.destroyed) this.socket.write(out);
     } catch {
       /* the connection is going away anyway */
@@ -298,7 +298,7 @@ export class TLSSocket extends Duplex {
       cb(e as Error);
       return;
     }
-    const [flags, out, , error] = r;
+    const { flags, out, error } = r;
     if (flags & TlsConnectionFlag.FAILED) {
       cb(error ?? codedError('ERR_TLS_FAILED', 'SSL_write failed'));
       return;
