@@ -150,6 +150,7 @@ SslContextHandle::SslContextHandle(const Napi::CallbackInfo& info) : ObjectWrap(
   SSL_CTX_sess_set_new_cb(ctx_, OnNew);
   SSL_CTX_set_ecdh_auto(ctx_, 1);
   Napi::ArrayBuffer state = Napi::ArrayBuffer::New(env, sizeof(uint32_t) * 2);
+  if (state.IsEmpty()) return;  // the environment is stopping (see the header); state_ stays NULL
   state_ = static_cast<uint32_t*>(state.Data());
   state_[0] = 0;
   state_[1] = 0;
