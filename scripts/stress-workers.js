@@ -7,8 +7,11 @@
 // processes started here compete for the CPUs, and reports the crash rate.
 //
 //   node scripts/stress-workers.js [--runs 20] [--terminate-rounds 10] [--pressure 2]
-//                                  [--workers 4] [--ops 20000] [--valgrind] [--quiet]
+//                                  [--workers 4] [--ops 20000] [--hot] [--valgrind] [--quiet]
 //
+// --hot runs scripts/lib/terminate-hot.js instead: each round terminates one worker spinning
+// in a single addon call (toDER, toPEM, list, get, create, fromDER, context, handshake in
+// turn), so a race inside one call is hit far more often than by the mixed workload.
 // A run "crashes" when its process dies by a signal or with an exit code other than 0/1
 // (ASan exits 86, UBSan 87, see scripts/test-asan.js), or prints a sanitizer report; it
 // "fails" when it exits 1 (a check of workers.js did not hold). --valgrind runs every run
@@ -32,6 +35,7 @@ const WORKERS = arg('--workers', 4);
 const OPS = arg('--ops', 20000);
 const VALGRIND = argv.includes('--valgrind');
 const QUIET = argv.includes('--quiet');
+const HOT = argv.includes('--hot');
 
 const log = (m) => {
   if (!QUIET) console.log(`[stress] ${m}`);
@@ -77,11 +81,13 @@ function valgrindArgs(run, work) {
 }
 
 function runOnce(run, env, work) {
-  const script = [
-    path.join(__dirname, 'lib', 'workers.js'),
-    '--workers', String(WORKERS), '--ops', String(OPS), '--full-rounds', '0',
-    '--terminate-rounds', String(ROUNDS), '--terminate-mode', 'busy', '--seed', String(run + 1),
-  ];
+  const script = HOT
+    ? [path.join(__dirname, 'lib', 'terminate-hot.js'), '--rounds', String(ROUNDS), '--seed', String(run)]
+    : [
+        path.join(__dirname, 'lib', 'workers.js'),
+        '--workers', String(WORKERS), '--ops', String(OPS), '--full-rounds', '0',
+        '--terminate-rounds', String(ROUNDS), '--terminate-mode', 'busy', '--seed', String(run + 1),
+      ];
   let cmd = process.execPath;
   let args = script;
   let vg;
@@ -99,8 +105,9 @@ function runOnce(run, env, work) {
     child.stderr.on('data', (d) => (err = (err + d).slice(-200000)));
     child.on('close', (status, signal) => {
       children.delete(child);
-      const line = out.split('\n').find((l) => l.startsWith('WORKERS-RESULT '));
-      const result = line ? JSON.parse(line.slice('WORKERS-RESULT '.length)) : undefined;
+      const tag = HOT ? 'HOT-RESULT ' : 'WORKERS-RESULT ';
+      const line = out.split('\n').find((l) => l.startsWith(tag));
+      const result = line ? JSON.parse(line.slice(tag.length)) : undefined;
       const text = out + err;
       const sanitizer = (text.match(/ERROR: AddressSanitizer|runtime error:/g) || []).length;
       let valgrindFailures = [];
@@ -122,7 +129,7 @@ async function main() {
   ensureIgnored(work);
   const env = { ...process.env, OSC_DIST: compiledDist() };
   const pressure = startPressure(PRESSURE);
-  log(`${RUNS} runs x ${ROUNDS} terminate rounds (${WORKERS} busy workers each, ${OPS >> 2} ops), ${PRESSURE} busy processes beside them${VALGRIND ? ', under valgrind' : ''}${process.env.OSC_ADDON ? `, addon ${process.env.OSC_ADDON}` : ''}`);
+  log(`${RUNS} runs x ${ROUNDS} terminate rounds (${HOT ? 'terminate-hot.js: 1 worker in a hot addon call each' : `${WORKERS} busy workers each, ${OPS >> 2} ops`}), ${PRESSURE} busy processes beside them${VALGRIND ? ', under valgrind' : ''}${process.env.OSC_ADDON ? `, addon ${process.env.OSC_ADDON}` : ''}`);
   const summary = { runs: 0, terminateRounds: 0, crashes: 0, failures: 0, sanitizerReports: 0, valgrindReports: 0, workersTerminated: 0, crashedRuns: [], failedRuns: [] };
   let firstCrash;
   try {
@@ -132,7 +139,7 @@ async function main() {
       summary.terminateRounds += ROUNDS;
       summary.sanitizerReports += r.sanitizer;
       summary.valgrindReports += r.valgrindFailures.length;
-      if (r.result) summary.workersTerminated += r.result.workersTerminated;
+      if (r.result) summary.workersTerminated += HOT ? r.result.terminated : r.result.workersTerminated;
       if (r.crashed) {
         summary.crashes++;
         summary.crashedRuns.push({ run: r.run, status: r.status, signal: r.signal });
