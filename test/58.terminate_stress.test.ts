@@ -1,0 +1,44 @@
+// Issue 16: busy workers terminated while they call into the addon once crashed the process
+// (SIGSEGV, about 1 terminate round in 100-200 under CPU pressure): toDER() wrote through the
+// NULL Data() of a Buffer that Node-API could no longer create because the env was stopping.
+// A bounded form of scripts/stress-workers.js: 15 busy terminate rounds beside 2 busy-looping
+// processes, in a child process so a crash cannot take jest down. The outcome does not depend
+// on timing: every round must end with its 4 workers terminated and the process alive.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..');
+
+interface StressResult {
+  runs: number;
+  terminateRounds: number;
+  crashes: number;
+  failures: number;
+  sanitizerReports: number;
+  workersTerminated: number;
+  crashedRuns: unknown[];
+  failedRuns: unknown[];
+}
+
+function stress(args: string[]): { status: number | null; signal: string | null; result: Partial<StressResult> } {
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts/stress-workers.js'), ...args, '--pressure', '2', '--quiet'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 170000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const line = (r.stdout || '').split('\n').find((l) => l.startsWith('STRESS-RESULT '));
+  return { status: r.status, signal: r.signal, result: line ? JSON.parse(line.slice('STRESS-RESULT '.length)) : {} };
+}
+
+test('15 busy terminate rounds of workers.js under CPU pressure: no crash, every worker terminated', () => {
+  const { status, signal, result } = stress(['--runs', '3', '--terminate-rounds', '5']);
+  expect({ status, signal, crashedRuns: result.crashedRuns, failedRuns: result.failedRuns }).toEqual({ status: 0, signal: null, crashedRuns: [], failedRuns: [] });
+  expect(result).toMatchObject({ runs: 3, terminateRounds: 15, crashes: 0, failures: 0, sanitizerReports: 0, workersTerminated: 60 });
+}, 180000);
+
+test('16 workers terminated inside hot addon calls (toDER, toPEM, list, get, create, fromDER, context, handshake): no crash', () => {
+  const { status, signal, result } = stress(['--hot', '--runs', '1', '--terminate-rounds', '16']);
+  expect({ status, signal, crashedRuns: result.crashedRuns, failedRuns: result.failedRuns }).toEqual({ status: 0, signal: null, crashedRuns: [], failedRuns: [] });
+  expect(result).toMatchObject({ runs: 1, terminateRounds: 16, crashes: 0, failures: 0, sanitizerReports: 0, workersTerminated: 16 });
+}, 180000);
