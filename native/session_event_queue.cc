@@ -6,12 +6,14 @@ SessionEventQueue::~SessionEventQueue() {
   for (const Event& e : events_) SSL_SESSION_free(e.session);
 }
 
-void SessionEventQueue::CreateState(Napi::Env env) {
+bool SessionEventQueue::CreateState(Napi::Env env) {
   Napi::ArrayBuffer state = Napi::ArrayBuffer::New(env, sizeof(uint32_t) * 2);
+  if (state.IsEmpty()) return false;  // the environment is stopping: state_ stays NULL (every write checks it)
   state_ = static_cast<uint32_t*>(state.Data());
   state_[0] = 0;
   state_[1] = 0;
   stateRef_ = Napi::Persistent(state);
+  return true;
 }
 
 void SessionEventQueue::Record(Type type, SSL_SESSION* s) {

@@ -22,7 +22,7 @@ class SessionEventQueue {
   SessionEventQueue& operator=(const SessionEventQueue&) = delete;
 
   // Makes the ArrayBuffer shared with lib/ (once, when the context exists).
-  void CreateState(Napi::Env env);
+  bool CreateState(Napi::Env env);
   Napi::Value StateBuffer() const { return stateRef_.Value(); }
 
   void SetMask(uint32_t mask) { mask_ = mask; }

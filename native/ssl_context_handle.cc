@@ -100,7 +100,7 @@ SslContextHandle::SslContextHandle(const Napi::CallbackInfo& info) : ObjectWrap(
   SSL_CTX_sess_set_remove_cb(ctx_, OnRemove);
   SSL_CTX_sess_set_new_cb(ctx_, OnNew);
   SSL_CTX_set_ecdh_auto(ctx_, 1);
-  events_.CreateState(env);
+  if (!events_.CreateState(env)) return;  // the environment is stopping (see ssl_session_handle.h)
   napi_type_tag_object(env, info.This(), &AddonData::Of(env)->contextTag);
   slot_ = contextSlots.Take(this);
   napi_value n;

@@ -14,6 +14,12 @@
 //   ssl_context_callbacks.cc  OpenSSL's new / remove / get / generate-id callbacks and
 //                             the JS side of the events they record
 //   session_event_queue.*     the event queue itself
+//
+// Teardown order and what a destructor may touch: see ssl_session_handle.h. Here: a context
+// constructed while its env stops has no state buffer (state_ stays NULL, every write checks
+// it); ~SslContextHandle clears eventMask_ before SSL_CTX_free, so the remove callbacks of
+// that final flush record nothing, and detaches the ex_data back pointer when live SSLs keep
+// the SSL_CTX, so their later callbacks find no handle.
 #pragma once
 #include <napi.h>
 #include <openssl/ssl.h>

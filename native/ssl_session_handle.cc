@@ -207,6 +207,9 @@ Napi::Value SslSessionHandle::JS_toDER(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(len));
+  // empty while the environment stops (worker.terminate()): Data() would be NULL, and
+  // 1.0.2's i2d_SSL_SESSION writes through a NULL *pp
+  if (out.IsEmpty()) return env.Undefined();
   unsigned char* p = out.Data();
   int written = i2d_SSL_SESSION(session_, &p);
   if (written != len) {

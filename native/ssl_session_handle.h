@@ -6,6 +6,23 @@
 // The C++ destructor is the safety net for environment teardown (worker exit, process
 // exit) when free() never ran: it gives back the slot and drops the reference if the
 // handle still holds it. Nothing else frees session_.
+//
+// Teardown of an environment (a worker ending or being terminated), in this order; the
+// handles of native/ rely on it (issue 16):
+//  1. worker.terminate() (another thread) makes the env stop: from then on every Node-API
+//     call that needs JS (creating a Buffer, ArrayBuffer, object, handle) fails and returns
+//     an empty value, with nothing thrown (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS), while
+//     the native call already running goes on until it returns to JS. So native code never
+//     uses the memory of a value it created without checking IsEmpty() first (toDER once
+//     wrote a session through the NULL Data() of such a Buffer: the SIGSEGV of issue 16).
+//  2. JS stops at its next interrupt check; no JS of this env runs again.
+//  3. On the env's own thread, Node-API finalizes every wrapped object (these destructors,
+//     ~SslContextHandle, ~TlsConnection; in no defined order), then deletes AddonData.
+//     A destructor may touch: its own OpenSSL objects, and this thread's slot table (still
+//     alive: thread_local storage goes only when the thread exits, after the env). It must
+//     not touch AddonData or call into JS; the OpenSSL callbacks its frees trigger reach a
+//     context handle only through the SSL_CTX back pointer, cleared before that handle goes.
+//  4. The isolate is disposed, then the thread exits and its thread_local tables go.
 #pragma once
 #include <napi.h>
 #include <openssl/ssl.h>

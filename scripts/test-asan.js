@@ -20,7 +20,9 @@
 //    off for node itself (detect_leaks=0): node is not built with LSan in mind and frees
 //    little at exit; leaks are judged by `npm run test:valgrind`.
 //
-//   node scripts/test-asan.js [--skip-build] [--only suite|workers|reentrancy|fuzz]
+//      - scripts/stress-workers.js (issue 16: busy workers terminated under CPU pressure;
+//        --stress-runs N runs of 5 terminate rounds, default 2)
+//   node scripts/test-asan.js [--skip-build] [--only suite|workers|stress|reentrancy|fuzz] [--stress-runs N]
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
@@ -34,6 +36,7 @@ const ADDON = path.join(SRC, 'build', 'Release', 'openssl_session_cache.node');
 
 const argv = process.argv.slice(2);
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+const stressRuns = argv.includes('--stress-runs') ? Number(argv[argv.indexOf('--stress-runs') + 1]) : 2;
 
 function log(m) {
   console.log(`[test:asan] ${m}`);
@@ -172,6 +175,12 @@ function main() {
   if (!only || only === 'workers') {
     results.push(
       run('workers', [path.join(__dirname, 'lib', 'workers.js'), '--workers', '4', '--ops', '4000', '--full-rounds', '1', '--terminate-rounds', '2'], env, /WORKERS-RESULT \{"ok":true/),
+    );
+  }
+  if (!only || only === 'stress') {
+    // issue 16: busy workers terminated while calling into the addon, beside busy processes
+    results.push(
+      run('stress', [path.join(__dirname, 'stress-workers.js'), '--runs', String(stressRuns), '--terminate-rounds', '5', '--pressure', '2'], env, /STRESS-RESULT \{"runs":\d+,"terminateRounds":\d+,"crashes":0,"failures":0,"sanitizerReports":0/),
     );
   }
   if (!only || only === 'reentrancy') {
