@@ -298,18 +298,22 @@ describe('MemorySessionStore: in-process revocation', () => {
 
   test('subscribe hears every delete (stored or not), after the call; unsubscribe stops it', async () => {
     const m = new MemorySessionStore();
-    const heard: string[] = [];
+    const heard = new Inbox<string>();
     const unsub = m.subscribe((id) => heard.push(id.toString('hex')));
     await m.set(Buffer.from('aa', 'hex'), Buffer.from('d'), 60);
     const p = m.delete(Buffer.from('aa', 'hex'));
     await p;
     await m.delete(Buffer.from('bb', 'hex'));
-    await new Promise((r) => setImmediate(r));
-    expect(heard).toEqual(['aa', 'bb']);
+    await heard.atLeast(2);
+    expect(heard.items).toEqual(['aa', 'bb']);
+    // a witness subscribed now hears the next delete (in the same round as every
+    // subscriber); the unsubscribed one does not
+    const witness = new Inbox<string>();
+    m.subscribe((id) => witness.push(id.toString('hex')));
     unsub();
     await m.delete(Buffer.from('cc', 'hex'));
-    await new Promise((r) => setImmediate(r));
-    expect(heard).toEqual(['aa', 'bb']);
+    expect(await witness.atLeast(1)).toEqual(['cc']);
+    expect(heard.items).toEqual(['aa', 'bb']);
   });
 
   test('three servers sharing one store: removeSession on one empties the caches of all, one store.delete', async () => {
