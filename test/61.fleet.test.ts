@@ -7,17 +7,15 @@
 // restarting the servers.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Redis } from 'ioredis';
-import { certs, endNode, nodeClient } from './helpers/sockets';
+import { certFiles, endNode, nodeClient } from './helpers/sockets';
 import { killAllRedis, RedisServer, startRedis } from './helpers/redis';
 import { IpcChild, Msg } from './helpers/children';
 import { bounded } from './helpers/events';
 
 const PREFIX = 'fleet:';
 const fixture = path.resolve(__dirname, 'fixtures', 'fleet_server.js');
-const { cert, key } = certs();
 
 class Member extends IpcChild {
   port = 0;
@@ -27,20 +25,18 @@ class Member extends IpcChild {
   }
 }
 
-let dir: string;
+let files: ReturnType<typeof certFiles> | undefined;
 let redis: RedisServer;
 let admin: Redis;
 const fleet: Member[] = [];
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osc-fleet-'));
-  fs.writeFileSync(path.join(dir, 'cert.pem'), cert);
-  fs.writeFileSync(path.join(dir, 'key.pem'), key);
+  files = certFiles('osc-fleet-');
   redis = await startRedis();
   admin = new Redis({ host: '127.0.0.1', port: redis.port, retryStrategy: (t) => Math.min(t * 50, 300) });
   admin.on('error', () => {});
   for (let i = 0; i < 3; i++) {
-    const args = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem'), String(redis.port), PREFIX];
+    const args = [files.certFile, files.keyFile, String(redis.port), PREFIX];
     fleet.push(Member.fork(`fleet server ${i}`, fixture, args));
   }
   const ports = await Promise.all(fleet.map((m) => m.next('ready')));
@@ -53,7 +49,7 @@ afterAll(async () => {
   await Promise.all(fleet.map((m) => m.stop()));
   admin?.disconnect();
   await killAllRedis();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  files?.remove();
 });
 
 /** one connection to fleet server i: TLS 1.2, optionally offering a session */
