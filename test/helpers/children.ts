@@ -2,7 +2,7 @@
 // message { type, ... } is re-emitted as an event of that type, requests carry a seq and
 // are answered by { type: 'reply', seq, ... }. Children still running when the test
 // process exits are killed.
-import { ChildProcess, fork, ForkOptions } from 'child_process';
+import { ChildProcess, fork, ForkOptions, spawn } from 'child_process';
 import { EventEmitter } from 'events';
 
 export interface Msg {
@@ -91,4 +91,25 @@ export class IpcChild extends EventEmitter {
     else this.proc.kill('SIGKILL');
     await this.exited;
   }
+}
+
+/**
+ * Runs `node script ...args` to its end without blocking the event loop and without a
+ * clock of its own: a hang is left to jest's test timeout. The child is killed should the
+ * test process exit first.
+ */
+export function runNode(script: string, args: string[], options: { cwd?: string; nodeArgs?: string[] } = {}): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(proc);
+    let stdout = '';
+    let stderr = '';
+    proc.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    proc.once('error', reject);
+    proc.once('close', (status, signal) => {
+      running.delete(proc);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
 }
