@@ -1,6 +1,6 @@
-// Waiting on events and promises, never on the clock: an inbox for callbacks, the next
-// event that matches a filter, and a bound that turns a hang into a clear failure.
-import { EventEmitter } from 'events';
+// Waiting on events and promises, never on the clock: an inbox for callbacks, and a
+// bound that turns a hang into a clear failure. (IpcChild.next in ./children waits for a
+// child's message that matches a filter.)
 
 /**
  * Collects what a callback receives (pass `inbox.push` as the callback) and lets a test
@@ -26,32 +26,6 @@ export class Inbox<T> {
     if (this.items.length >= n) return Promise.resolve(this.items);
     return new Promise<T[]>((resolve) => this.#waiters.push({ n, resolve }));
   }
-}
-
-/**
- * The first `name` event whose first argument passes `match` (all of them by default);
- * rejects when `failOn` (e.g. 'exited') comes first.
- */
-export function nextMatching<T = unknown>(
-  e: EventEmitter,
-  name: string,
-  match: (v: T) => boolean = () => true,
-  failOn?: string,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const on = (v: T) => {
-      if (!match(v)) return;
-      e.off(name, on);
-      if (failOn) e.off(failOn, gone);
-      resolve(v);
-    };
-    const gone = () => {
-      e.off(name, on);
-      reject(new Error(`'${failOn}' while waiting for '${name}'`));
-    };
-    e.on(name, on);
-    if (failOn) e.once(failOn, gone);
-  });
 }
 
 /**
