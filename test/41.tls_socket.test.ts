@@ -125,7 +125,11 @@ describe('the node:tls surface', () => {
   });
 
   test("setTimeout emits 'timeout' after inactivity (both sides)", async () => {
+    // listened to from the moment the timer is set: on a busy machine the 30 ms may be
+    // over before the test gets hold of the server socket (it then waited forever)
+    let serverTimedOut!: Promise<unknown>;
     const port = await start({}, (s) => {
+      serverTimedOut = next(s, 'timeout');
       s.setTimeout(30);
       s.resume();
     });
@@ -133,7 +137,7 @@ describe('the node:tls surface', () => {
     const c = ours(port);
     await next(c, 'secureConnect');
     const s = await serverSide;
-    await next(s, 'timeout');
+    await serverTimedOut;
     expect(s.destroyed).toBe(false); // like net: a timeout only notifies
     let called = 0;
     c.setTimeout(20, () => (called += 1));
