@@ -1,8 +1,6 @@
 // Cache size limit: SSL_CTX_add_session evicts from the tail while count > size.
 import { SslContext, SslSession } from '../lib';
-import { listIds, newId, recordRemovals } from './helpers/util';
-
-const h = (s: SslSession) => s.id.toString('hex');
+import { listIds, newId, recordRemovals, contextPerTest, sessionHex as h } from './helpers/util';
 
 function sessions(n: number): SslSession[] {
   return Array.from({ length: n }, () => SslSession.create({ id: newId() }));
@@ -10,14 +8,7 @@ function sessions(n: number): SslSession[] {
 
 let ctx: SslContext;
 let pool: SslSession[] = [];
-beforeEach(() => {
-  ctx = new SslContext();
-  pool = [];
-});
-afterEach(() => {
-  if (!ctx.freed) ctx.free();
-  for (const s of pool) if (!s.freed) s.free();
-});
+contextPerTest((c) => ((ctx = c), (pool = [])), () => pool);
 
 describe('size limit', () => {
   test('the oldest insertion is evicted first (first-in first-out)', () => {

@@ -1,20 +1,12 @@
 // SSL_CTX_flush_sessions(ctx, t): removes every session with t == 0 || t > time + timeout.
 import { SslContext, SslSession, raw } from '../lib';
-import { listIds, newId, nowSec, recordRemovals } from './helpers/util';
+import { listIds, newId, nowSec, recordRemovals, contextPerTest, sessionHex as h } from './helpers/util';
 
-const h = (s: SslSession) => s.id.toString('hex');
 const sorted = (a: string[]) => [...a].sort();
 
 let ctx: SslContext;
 let pool: SslSession[] = [];
-beforeEach(() => {
-  ctx = new SslContext();
-  pool = [];
-});
-afterEach(() => {
-  if (!ctx.freed) ctx.free();
-  for (const s of pool) if (!s.freed) s.free();
-});
+contextPerTest((c) => ((ctx = c), (pool = [])), () => pool);
 
 function mk(time: number, timeout: number): SslSession {
   const s = SslSession.create({ id: newId(), time, timeout });

@@ -2,21 +2,11 @@
 // OpenSSL call returned, in OpenSSL's order, before the method returns. A listener that
 // throws does not break the cache.
 import { SslContext, SslSession } from '../lib';
-import { catchError, listIds, newId } from './helpers/util';
-
-const h = (s: SslSession) => s.id.toString('hex');
+import { catchError, listIds, newId, contextPerTest, sessionHex as h } from './helpers/util';
 
 let ctx: SslContext;
 let pool: SslSession[] = [];
-beforeEach(() => {
-  ctx = new SslContext();
-  pool = [];
-});
-afterEach(() => {
-  ctx.removeAllListeners();
-  if (!ctx.freed) ctx.free();
-  for (const s of pool) if (!s.freed) s.free();
-});
+contextPerTest((c) => ((ctx = c), (pool = [])), () => pool);
 
 function mk(opts: { time?: number; timeout?: number } = {}): SslSession {
   const s = SslSession.create({ id: newId(), ...opts });

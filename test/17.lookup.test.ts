@@ -1,19 +1,10 @@
 // getSession(id, protocol): hash lookup without counters; sessions(): the list, newest first.
 import { SslContext, SslSession } from '../lib';
-import { listIds, newId, expectKind } from './helpers/util';
-
-const h = (s: SslSession) => s.id.toString('hex');
+import { listIds, newId, expectKind, contextPerTest, sessionHex as h } from './helpers/util';
 
 let ctx: SslContext;
 let pool: SslSession[] = [];
-beforeEach(() => {
-  ctx = new SslContext();
-  pool = [];
-});
-afterEach(() => {
-  if (!ctx.freed) ctx.free();
-  for (const s of pool) if (!s.freed) s.free();
-});
+contextPerTest((c) => ((ctx = c), (pool = [])), () => pool);
 
 function mk(opts: Partial<{ id: Buffer; protocol: string; time: number }> = {}): SslSession {
   const s = SslSession.create({ id: newId(), ...opts });

@@ -1,8 +1,7 @@
 // Issue 2, section 4: bad input and misuse get a typed error, and nothing is corrupted.
 import { OpenSSLError, SslContext, SslSession, raw } from '../lib';
-import { catchError, listIds, newId, expectKind, isError } from './helpers/util';
+import { catchError, listIds, newId, expectKind, isError, sessionHex as h } from './helpers/util';
 
-const h = (s: SslSession) => s.id.toString('hex');
 const withCipher = () =>
   SslSession.create({ id: newId(), cipher: 'AES128-GCM-SHA256', masterKey: Buffer.alloc(48, 7), time: 1000, timeout: 300 });
 

@@ -1,21 +1,19 @@
 // Lifetimes under garbage collection (issue 2, section 3 "Lifetimes"): each JS object owns
 // one native reference, dropped by FinalizationRegistry when collected or at once by free().
 // Run in a child `node --expose-gc` so that gc() is real and the heap is private.
-import { execFileSync } from 'child_process';
 import * as path from 'path';
+import { runNode } from './helpers/children';
 
 let result: Record<string, any>;
 
-beforeAll(() => {
+// bounded by jest's timeout only (a spawnSync timeout would decide the outcome on a busy machine)
+beforeAll(async () => {
   const script = path.join(__dirname, 'fixtures', 'lifetimes.js');
-  const stdout = execFileSync(process.execPath, ['--expose-gc', script], {
-    encoding: 'utf8',
-    cwd: path.resolve(__dirname, '..'),
-    timeout: 120000,
-  });
-  const line = stdout.trim().split('\n').pop()!;
+  const r = await runNode(script, [], { cwd: path.resolve(__dirname, '..'), nodeArgs: ['--expose-gc'] });
+  if (r.status !== 0) throw new Error(`lifetimes.js exited with ${r.status ?? r.signal}: ${r.stderr}${r.stdout}`);
+  const line = r.stdout.trim().split('\n').pop()!;
   result = JSON.parse(line);
-});
+}, 180000);
 
 describe('reference counts under garbage collection', () => {
   test('the child ran to the end', () => {

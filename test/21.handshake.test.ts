@@ -5,32 +5,20 @@
 import { X509Certificate, createPrivateKey } from 'crypto';
 import { OpenSSLError, SslContext, generateSelfSigned, handshake } from '../lib';
 import type { SslContextOptions } from '../lib';
-import { catchError, nowSec } from './helpers/util';
+import { catchError, nowSec, contextsPerTest, localhostPki } from './helpers/util';
 
 let pki: { cert: string; key: string };
 let otherPki: { cert: string; key: string };
 
 beforeAll(() => {
-  pki = generateSelfSigned({ commonName: 'localhost', days: 10, bits: 2048 });
+  pki = localhostPki();
   // a second, unrelated self-signed certificate (only its certificate and key are used)
   otherPki = generateSelfSigned({ commonName: 'localhost', days: 10, bits: 1024 });
 });
 
-const contexts: SslContext[] = [];
-function ctx(options: SslContextOptions = {}): SslContext {
-  const c = new SslContext(options);
-  contexts.push(c);
-  return c;
-}
+const ctx = contextsPerTest();
 const server = (options: SslContextOptions = {}) => ctx({ cert: pki.cert, key: pki.key, ...options });
 const client = (options: SslContextOptions = {}) => ctx({ role: 'client', ...options });
-
-afterEach(() => {
-  for (const c of contexts.splice(0)) {
-    c.removeAllListeners();
-    c.free();
-  }
-});
 
 /** the reasons of an OpenSSLError's queue entries */
 const reasons = (e: OpenSSLError): string[] => e.opensslErrors.map((x) => x.reason ?? '');

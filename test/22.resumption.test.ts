@@ -4,32 +4,20 @@
 // real library does through the binding.
 import * as tls from 'tls';
 import type { AddressInfo } from 'net';
-import { OpenSSLError, SessionCacheMode, SslContext, SslSession, generateSelfSigned, handshake } from '../lib';
+import { OpenSSLError, SessionCacheMode, SslContext, SslSession, handshake } from '../lib';
 import type { SslContextOptions, SslContextStats } from '../lib';
-import { catchError, nowSec, readTlv, tlv } from './helpers/util';
+import { catchError, nowSec, readTlv, tlv, contextsPerTest, localhostPki } from './helpers/util';
 
 let pki: { cert: string; key: string };
 beforeAll(() => {
-  pki = generateSelfSigned({ commonName: 'localhost', days: 10, bits: 2048 });
+  pki = localhostPki();
 });
 
-const contexts: SslContext[] = [];
-function ctx(options: SslContextOptions = {}): SslContext {
-  const c = new SslContext(options);
-  contexts.push(c);
-  return c;
-}
+const ctx = contextsPerTest();
 const server = (options: SslContextOptions = {}) => ctx({ cert: pki.cert, key: pki.key, ...options });
 /** a server that caches sessions by id (SSL_OP_NO_TICKET) */
 const idServer = (options: SslContextOptions = {}) => server({ noTicket: true, ...options });
 const client = (options: SslContextOptions = {}) => ctx({ role: 'client', ...options });
-
-afterEach(() => {
-  for (const c of contexts.splice(0)) {
-    c.removeAllListeners();
-    c.free();
-  }
-});
 
 const hex = (b: Buffer) => b.toString('hex');
 

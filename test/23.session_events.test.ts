@@ -2,29 +2,18 @@
 // events; they are emitted once the native handshake has returned (both SSLs finished and
 // freed, the cache and counters in their final state) and before handshake() returns to
 // its caller, in the order OpenSSL produced them. Listeners may call back into the context.
-import { SessionCacheMode, SslContext, SslSession, generateSelfSigned, handshake } from '../lib';
+import { SessionCacheMode, SslSession, handshake } from '../lib';
 import type { SslContextOptions } from '../lib';
+import { contextsPerTest, localhostPki } from './helpers/util';
 
 let pki: { cert: string; key: string };
 beforeAll(() => {
-  pki = generateSelfSigned({ commonName: 'localhost', days: 10, bits: 2048 });
+  pki = localhostPki();
 });
 
-const contexts: SslContext[] = [];
-function ctx(options: SslContextOptions = {}): SslContext {
-  const c = new SslContext(options);
-  contexts.push(c);
-  return c;
-}
+const ctx = contextsPerTest();
 const idServer = (options: SslContextOptions = {}) => ctx({ cert: pki.cert, key: pki.key, noTicket: true, ...options });
 const client = (options: SslContextOptions = {}) => ctx({ role: 'client', ...options });
-
-afterEach(() => {
-  for (const c of contexts.splice(0)) {
-    c.removeAllListeners();
-    c.free();
-  }
-});
 
 const hex = (b: Buffer) => b.toString('hex');
 

@@ -125,7 +125,11 @@ describe('the node:tls surface', () => {
   });
 
   test("setTimeout emits 'timeout' after inactivity (both sides)", async () => {
+    // listened to from the moment the timer is set: on a busy machine the 30 ms may be
+    // over before the test gets hold of the server socket (it then waited forever)
+    let serverTimedOut!: Promise<unknown>;
     const port = await start({}, (s) => {
+      serverTimedOut = next(s, 'timeout');
       s.setTimeout(30);
       s.resume();
     });
@@ -133,7 +137,7 @@ describe('the node:tls surface', () => {
     const c = ours(port);
     await next(c, 'secureConnect');
     const s = await serverSide;
-    await next(s, 'timeout');
+    await serverTimedOut;
     expect(s.destroyed).toBe(false); // like net: a timeout only notifies
     let called = 0;
     c.setTimeout(20, () => (called += 1));
@@ -251,18 +255,6 @@ describe('backpressure', () => {
   const TOTAL = 48 * 1024 * 1024;
   const CHUNK = 1024 * 1024;
 
-  async function quiet(sample: () => string): Promise<void> {
-    // wait until nothing moves any more (the peer stopped reading); no assertion on time
-    let last = '';
-    let same = 0;
-    while (same < 8) {
-      await new Promise((r) => setTimeout(r, 25));
-      const now = sample();
-      same = now === last ? same + 1 : 0;
-      last = now;
-    }
-  }
-
   for (const writerSide of ['client', 'server'] as const) {
     test(`a ${writerSide} writing faster than the peer reads: write() false, the reader stops reading TCP, 'drain' after it reads`, async () => {
       const payload = Buffer.alloc(CHUNK);
@@ -278,7 +270,11 @@ describe('backpressure', () => {
       const [writer, reader] = writerSide === 'client' ? [c, s] : [s, c];
 
       let rawPaused = 0;
+      let rawResumed = 0; // after it first paused and before the test reads: never
       reader.socket.on('pause', () => (rawPaused += 1));
+      reader.socket.on('resume', () => {
+        if (rawPaused > 0 && !reading) rawResumed += 1;
+      });
       let sawFalse = false;
       let drains = 0;
       let drainsBeforeRead = 0;
@@ -287,10 +283,33 @@ describe('backpressure', () => {
         drains += 1;
         if (!reading) drainsBeforeRead += 1;
       });
+
+      // Where the two ends stand still, observed on the state changes themselves (no clock):
+      // - the reader's TCP socket no longer reads: every read it makes goes through its
+      //   push(), and Node stops reading the socket (readStop) when push() returns false;
+      //   only a resume() (the reader reading) starts it again. The wrapper only observes.
+      // - the writer's TCP socket holds bytes the kernel did not take: a write the kernel
+      //   takes at once completes synchronously (writableLength back to 0), so > 0 after the
+      //   writer's last write() means a full kernel buffer, which only the reader can drain.
+      // Checked after each read of the reader's socket and each write() of the writer.
+      let rawStopped = false;
+      let held!: () => void;
+      const heldBack = new Promise<void>((r) => (held = r));
+      const check = () => {
+        if (!reading && rawStopped && reader.socket.isPaused() && writer.socket.writableLength > 0) held();
+      };
+      const rawPush = reader.socket.push.bind(reader.socket);
+      reader.socket.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+        const more = rawPush(chunk, encoding);
+        rawStopped = !more;
+        check();
+        return more;
+      };
       let accepted = 0; // bytes whose write callback ran
       const writing = (async () => {
         for (let sent = 0; sent < TOTAL; sent += CHUNK) {
           const ok = writer.write(payload, () => (accepted += CHUNK));
+          check();
           if (!ok) {
             sawFalse = true;
             await next(writer, 'drain');
@@ -299,7 +318,17 @@ describe('backpressure', () => {
         writer.end();
       })();
 
-      await quiet(() => `${accepted}:${reader.socket.bytesRead}:${reader.readableLength}`);
+      // held back, or (a broken backpressure) the writer got everything out unread
+      await Promise.race([heldBack, writing]);
+      // then a round trip the other way (the reader writes, the writer reads): real I/O and
+      // event-loop turns in which anything deferred that would restart the reader's socket
+      // gets its chance. What the reader took from TCP must not have moved.
+      const readAtHold = reader.socket.bytesRead;
+      const ping = next<Buffer>(writer, 'data');
+      reader.write('ping');
+      expect((await ping).toString()).toBe('ping');
+      expect(reader.socket.bytesRead).toBe(readAtHold);
+      expect(rawResumed).toBe(0);
       expect(sawFalse).toBe(true);
       expect(rawPaused).toBeGreaterThan(0);
       expect(reader.socket.isPaused()).toBe(true);
@@ -359,7 +388,7 @@ describe('half-close', () => {
     s.resume();
     c.end();
     await next(s, 'end');
-    await new Promise((r) => setImmediate(r));
+    if (!s.writableFinished) await next(s, 'finish'); // the writable side ending by itself
     expect(s.writableEnded).toBe(true);
     await closed(c);
     expect(server!.context.sessionCount).toBe(1);

@@ -1,15 +1,16 @@
 // Interoperability with peers nobody here wrote: Node's own TLS (OpenSSL 3) as client and
 // as server, the machine's `openssl s_client`, and two server processes sharing a store.
-import { ChildProcess, execFileSync, fork, spawn } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
 import { connect, createServer, MemorySessionStore, TlsServer, TLSSocket } from '../lib';
-import { certs, close, closed, endNode, listen, next, nodeClient, readAll, track } from './helpers/sockets';
+import { certFiles, certs, close, closed, endNode, listen, next, nodeClient, readAll, track } from './helpers/sockets';
+import { IpcChild } from './helpers/children';
 
 const { cert, key } = certs();
+let files: ReturnType<typeof certFiles>;
 let dir: string;
 let certFile: string;
 let keyFile: string;
@@ -18,15 +19,12 @@ let server: TlsServer | undefined;
 let sockets: Set<{ destroy(): unknown }> = new Set();
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osc-interop-'));
-  certFile = path.join(dir, 'cert.pem');
-  keyFile = path.join(dir, 'key.pem');
-  fs.writeFileSync(certFile, cert);
-  fs.writeFileSync(keyFile, key);
+  files = certFiles('osc-interop-');
+  ({ dir, certFile, keyFile } = files);
 });
 
 afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
+  files?.remove();
 });
 
 afterEach(async () => {
@@ -157,7 +155,7 @@ describe('openssl s_client (the machine OpenSSL 3)', () => {
 
 describe('two server processes sharing one store', () => {
   interface Child {
-    proc: ChildProcess;
+    ipc: IpcChild;
     port: number;
     secure: { reused: boolean; id: string | null }[];
     stored: string[];
@@ -165,44 +163,30 @@ describe('two server processes sharing one store', () => {
   }
 
   async function spawnChild(store: MemorySessionStore): Promise<Child> {
-    const proc = fork(path.join(__dirname, 'fixtures', 'store_server.js'), [certFile, keyFile], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const child: Child = { proc, port: 0, secure: [], stored: [], ops: [] };
-    const ready = new Promise<void>((resolve, reject) => {
-      proc.on('error', reject);
-      proc.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
-      proc.on('message', (m: any) => {
-        if (m.type === 'ready') {
-          child.port = m.port;
-          resolve();
-        } else if (m.type === 'secure') child.secure.push({ reused: m.reused, id: m.id });
-        else if (m.type === 'stored') child.stored.push(m.id);
-        else if (m.type === 'store') {
-          child.ops.push(m.op);
-          const id = Buffer.from(m.id, 'hex');
-          const op =
-            m.op === 'get'
-              ? store.get(id)
-              : m.op === 'set'
-                ? store.set(id, Buffer.from(m.der, 'base64'), m.ttl)
-                : store.delete(id);
-          op.then(
-            (der) => proc.connected && proc.send({ type: 'reply', seq: m.seq, der: der ? der.toString('base64') : undefined }),
-            (e: Error) => proc.connected && proc.send({ type: 'reply', seq: m.seq, error: e.message }),
-          );
-        }
-      });
+    const ipc = IpcChild.fork('store server', path.join(__dirname, 'fixtures', 'store_server.js'), [certFile, keyFile]);
+    const child: Child = { ipc, port: 0, secure: [], stored: [], ops: [] };
+    const proc = ipc.proc;
+    ipc.on('secure', (m: any) => child.secure.push({ reused: m.reused, id: m.id }));
+    ipc.on('stored', (m: any) => child.stored.push(m.id));
+    ipc.on('store', (m: any) => {
+      child.ops.push(m.op);
+      const id = Buffer.from(m.id, 'hex');
+      const op =
+        m.op === 'get'
+          ? store.get(id)
+          : m.op === 'set'
+            ? store.set(id, Buffer.from(m.der, 'base64'), m.ttl)
+            : store.delete(id);
+      op.then(
+        (der) => proc.connected && proc.send({ type: 'reply', seq: m.seq, der: der ? der.toString('base64') : undefined }),
+        (e: Error) => proc.connected && proc.send({ type: 'reply', seq: m.seq, error: e.message }),
+      );
     });
-    await ready;
+    child.port = (await ipc.next('ready')).port as number;
     return child;
   }
 
-  async function stop(c: Child | undefined): Promise<void> {
-    if (!c || c.proc.exitCode !== null) return;
-    const exited = new Promise<void>((r) => c.proc.once('exit', () => r()));
-    if (c.proc.connected) c.proc.send({ type: 'stop' });
-    else c.proc.kill();
-    await exited;
-  }
+  const stop = (c: Child | undefined): Promise<void> => (c ? c.ipc.stop() : Promise.resolve());
 
   test('a session made on one process resumes on the other', async () => {
     const store = new MemorySessionStore();
@@ -215,12 +199,12 @@ describe('two server processes sharing one store', () => {
       const session = await first.session();
       await endNode(first.socket);
       // wait until the store holds it (the child reports 'stored' after the parent's reply)
-      while (a.stored.length === 0) await new Promise((r) => a!.proc.once('message', r));
+      if (a.stored.length === 0) await a.ipc.next('stored');
       expect(store.size).toBe(1);
       const second = await nodeClient(b.port, { session });
       expect(second.socket.isSessionReused()).toBe(true);
       await endNode(second.socket);
-      while (b.secure.length === 0) await new Promise((r) => b!.proc.once('message', r));
+      if (b.secure.length === 0) await b.ipc.next('secure');
       expect(a.secure).toEqual([{ reused: false, id: a.stored[0] }]);
       expect(b.secure).toEqual([{ reused: true, id: a.stored[0] }]);
       expect(a.ops).toEqual(['set']);
@@ -229,7 +213,7 @@ describe('two server processes sharing one store', () => {
       const third = await nodeClient(b.port);
       const s3 = await third.session();
       await endNode(third.socket);
-      while (b.stored.length === 0) await new Promise((r) => b!.proc.once('message', r));
+      if (b.stored.length === 0) await b.ipc.next('stored');
       const fourth = await nodeClient(a.port, { session: s3 });
       expect(fourth.socket.isSessionReused()).toBe(true);
       await endNode(fourth.socket);

@@ -4,8 +4,8 @@
 // cache, and reports exact counters; DER moves between workers by postMessage. Workers are
 // also terminated with contexts, sessions and ports alive and replaced by fresh ones: the
 // addon's per-environment state loads and unloads each time.
-import { spawnSync } from 'child_process';
 import * as path from 'path';
+import { runNode } from './helpers/children';
 
 const root = path.resolve(__dirname, '..');
 
@@ -36,18 +36,19 @@ let status: number | null;
 let signal: NodeJS.Signals | null;
 let stderr: string;
 
-beforeAll(() => {
-  const r = spawnSync(
-    process.execPath,
-    [path.join(root, 'scripts/lib/workers.js'), '--workers', '4', '--ops', '20000', '--full-rounds', '2', '--terminate-rounds', '3', '--terminate-mode', 'busy'],
-    { cwd: root, encoding: 'utf8', timeout: 120000, maxBuffer: 16 * 1024 * 1024 },
+// bounded by jest's timeout only (a spawnSync timeout would decide the outcome on a busy machine)
+beforeAll(async () => {
+  const r = await runNode(
+    path.join(root, 'scripts/lib/workers.js'),
+    ['--workers', '4', '--ops', '20000', '--full-rounds', '2', '--terminate-rounds', '3', '--terminate-mode', 'busy'],
+    { cwd: root },
   );
   status = r.status;
   signal = r.signal;
   stderr = r.stderr;
   const line = (r.stdout || '').split('\n').find((l) => l.startsWith('WORKERS-RESULT '));
   result = line ? JSON.parse(line.slice('WORKERS-RESULT '.length)) : ({ ok: false, errors: [`no result; stderr: ${r.stderr}`], rounds: [] } as unknown as Result);
-}, 130000);
+}, 300000);
 
 test('the child process exits normally (no crash, no abort)', () => {
   expect({ status, signal, stderr: stderr.slice(-2000) }).toEqual({ status: 0, signal: null, stderr: '' });

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { createServer, MemorySessionStore, RedisSessionStore, SslSession, TlsServer, TLSSocket } from '../lib';
 import { certs, close, endNode, listen, next, nodeClient, track } from './helpers/sockets';
 import { killAllRedis, RedisServer, startRedis } from './helpers/redis';
+import { Inbox } from './helpers/events';
 
 let redis: RedisServer;
 let admin: Redis; // a plain client to look at what the store wrote
@@ -17,14 +18,22 @@ function store(opts: ConstructorParameters<typeof RedisSessionStore>[0] = {}): R
   return s;
 }
 
-/** polls cond every 20 ms for up to ms; resolves whether it became true */
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return true;
-    if (Date.now() >= end) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/**
+ * Redis's own keyspace event for the expiry of `key` (notify-keyspace-events Ex): resolves
+ * once the subscription is confirmed; `expired` resolves when Redis expired the key.
+ */
+async function watchExpiry(key: Buffer): Promise<{ expired: Promise<void>; close(): void }> {
+  await admin.config('SET', 'notify-keyspace-events', 'Ex');
+  const sub = admin.duplicate();
+  sub.on('error', () => {});
+  const channel = '__keyevent@0__:expired';
+  const expired = new Promise<void>((resolve) =>
+    sub.on('messageBuffer', (c: Buffer, k: Buffer) => {
+      if (c.toString() === channel && k.equals(key)) resolve();
+    }),
+  );
+  await sub.subscribe(channel);
+  return { expired, close: () => sub.disconnect() };
 }
 
 beforeAll(async () => {
@@ -83,9 +92,15 @@ describe('RedisSessionStore on a real redis-server', () => {
     expect(ttl).toBeGreaterThan(295);
     expect(ttl).toBeLessThanOrEqual(300);
     const short = Buffer.alloc(32, 2);
-    await s.set(short, Buffer.from('der'), 1);
-    expect(await s.get(short)).toBeDefined();
-    expect(await until(async () => (await s.get(short)) === undefined, 3000)).toBe(true);
+    const expiry = await watchExpiry(Buffer.concat([Buffer.from('ttl:'), short]));
+    try {
+      await s.set(short, Buffer.from('der'), 1);
+      expect(await s.get(short)).toBeDefined();
+      await expiry.expired; // Redis says the 1 s TTL ran out
+      expect(await s.get(short)).toBeUndefined();
+    } finally {
+      expiry.close();
+    }
     // a timeout of 0 stores nothing (and drops an older copy)
     const zero = Buffer.alloc(32, 3);
     await s.set(zero, Buffer.from('old'), 60);
@@ -97,10 +112,10 @@ describe('RedisSessionStore on a real redis-server', () => {
     const a = store({ prefix: 'rv:' });
     const b = store({ prefix: 'rv:' });
     const other = store({ prefix: 'elsewhere:' });
-    const heardB: Buffer[] = [];
-    const heardOther: Buffer[] = [];
-    const unsub = b.subscribe((id) => heardB.push(id));
-    other.subscribe((id) => heardOther.push(id));
+    const heardB = new Inbox<Buffer>();
+    const heardOther = new Inbox<Buffer>();
+    const unsub = b.subscribe(heardB.push);
+    other.subscribe(heardOther.push);
     await Promise.all([a.ready(), b.ready(), other.ready()]);
     // a plain subscriber sees the message on the documented channel
     const watcher = admin.duplicate();
@@ -112,24 +127,29 @@ describe('RedisSessionStore on a real redis-server', () => {
     await a.delete(id);
     expect(await a.get(id)).toBeUndefined();
     expect((await raw).equals(id)).toBe(true);
-    expect(await until(() => heardB.length === 1, 2000)).toBe(true);
-    expect(heardB[0].equals(id)).toBe(true);
+    await heardB.atLeast(1);
+    expect(heardB.length).toBe(1);
+    expect(heardB.items[0].equals(id)).toBe(true);
     // deleting an id that is not stored still tells the fleet (others may cache it)
     const id2 = Buffer.alloc(32, 0x42);
     await a.delete(id2);
-    expect(await until(() => heardB.length === 2, 2000)).toBe(true);
-    expect(heardB[1].equals(id2)).toBe(true);
+    await heardB.atLeast(2);
+    expect(heardB.length).toBe(2);
+    expect(heardB.items[1].equals(id2)).toBe(true);
     // after unsubscribe nothing more arrives (a second subscriber of b hears the next one);
     // the store with another prefix listens on another channel and heard none of these
-    const heardB2: Buffer[] = [];
-    b.subscribe((id) => heardB2.push(id));
+    // (b's listeners are called one after the other for the same message)
+    const heardB2 = new Inbox<Buffer>();
+    b.subscribe(heardB2.push);
     unsub();
     await a.delete(Buffer.alloc(32, 0x43));
-    expect(await until(() => heardB2.length === 1, 2000)).toBe(true);
+    await heardB2.atLeast(1);
+    expect(heardB2.length).toBe(1);
     expect(heardB.length).toBe(2);
     await other.delete(Buffer.alloc(32, 0x45));
-    expect(await until(() => heardOther.length === 1, 2000)).toBe(true);
-    expect(heardOther[0].equals(Buffer.alloc(32, 0x45))).toBe(true);
+    await heardOther.atLeast(1);
+    expect(heardOther.length).toBe(1);
+    expect(heardOther.items[0].equals(Buffer.alloc(32, 0x45))).toBe(true);
     watcher.disconnect();
   });
 
@@ -150,8 +170,8 @@ describe('RedisSessionStore on a real redis-server', () => {
 
   test('Redis down → every operation rejects quickly; back → the same store works again', async () => {
     const s = store({ prefix: 'down:' });
-    const heard: Buffer[] = [];
-    s.subscribe((id) => heard.push(id));
+    const heard = new Inbox<Buffer>();
+    s.subscribe(heard.push);
     await s.ready();
     const id = Buffer.alloc(32, 9);
     await s.set(id, Buffer.from('before'), 60);
@@ -169,14 +189,14 @@ describe('RedisSessionStore on a real redis-server', () => {
     expect(await s.get(id)).toBeUndefined();
     await s.set(id, Buffer.from('after'), 60);
     expect((await s.get(id))!.toString()).toBe('after');
-    // the subscriber came back too (ioredis re-subscribes by itself)
+    // the subscriber came back too (ioredis re-subscribes by itself; ready() waited for
+    // the SUBSCRIBE to be answered): Redis counts it, and it hears the next delete
+    expect(await admin.pubsub('NUMSUB', 'down:revoked')).toEqual(['down:revoked', 1]);
     const again = Buffer.alloc(32, 0x99);
-    expect(
-      await until(async () => {
-        await s.delete(again);
-        return heard.some((h) => h.equals(again));
-      }, 5000),
-    ).toBe(true);
+    const before = heard.length;
+    await s.delete(again);
+    await heard.atLeast(before + 1);
+    expect(heard.items.some((h) => h.equals(again))).toBe(true);
   });
 
   test('Redis frozen (SIGSTOP) → commands reject on the per-command timeout, not hang', async () => {
@@ -189,7 +209,8 @@ describe('RedisSessionStore on a real redis-server', () => {
     } finally {
       redis.pause(false);
     }
-    expect(await until(async () => (await s.get(Buffer.alloc(32, 1)).then(() => true, () => false)), 3000)).toBe(true);
+    await admin.ping(); // thawed: Redis answers again (the admin client has no command timeout)
+    expect(await s.get(Buffer.alloc(32, 1)).then(() => true, () => false)).toBe(true);
   });
 
   test('validation: prefix, channel, commandTimeout, client', () => {
@@ -277,18 +298,22 @@ describe('MemorySessionStore: in-process revocation', () => {
 
   test('subscribe hears every delete (stored or not), after the call; unsubscribe stops it', async () => {
     const m = new MemorySessionStore();
-    const heard: string[] = [];
+    const heard = new Inbox<string>();
     const unsub = m.subscribe((id) => heard.push(id.toString('hex')));
     await m.set(Buffer.from('aa', 'hex'), Buffer.from('d'), 60);
     const p = m.delete(Buffer.from('aa', 'hex'));
     await p;
     await m.delete(Buffer.from('bb', 'hex'));
-    await new Promise((r) => setImmediate(r));
-    expect(heard).toEqual(['aa', 'bb']);
+    await heard.atLeast(2);
+    expect(heard.items).toEqual(['aa', 'bb']);
+    // a witness subscribed now hears the next delete (in the same round as every
+    // subscriber); the unsubscribed one does not
+    const witness = new Inbox<string>();
+    m.subscribe((id) => witness.push(id.toString('hex')));
     unsub();
     await m.delete(Buffer.from('cc', 'hex'));
-    await new Promise((r) => setImmediate(r));
-    expect(heard).toEqual(['aa', 'bb']);
+    expect(await witness.atLeast(1)).toEqual(['cc']);
+    expect(heard.items).toEqual(['aa', 'bb']);
   });
 
   test('three servers sharing one store: removeSession on one empties the caches of all, one store.delete', async () => {

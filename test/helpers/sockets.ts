@@ -1,7 +1,10 @@
 // Helpers for the socket tests (test/4*): listening on 127.0.0.1:0, waiting for events,
 // capturing what a client sends. Nothing here stands in for OpenSSL.
 import { EventEmitter, once } from 'events';
+import * as fs from 'fs';
 import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
 import * as tls from 'tls';
 import { generateSelfSigned, TlsServer } from '../../lib';
 
@@ -10,6 +13,16 @@ let cached: { cert: string; key: string } | undefined;
 export function certs(): { cert: string; key: string } {
   if (!cached) cached = generateSelfSigned({ commonName: 'localhost' });
   return cached;
+}
+
+/** certs() written to cert.pem and key.pem in a fresh temporary directory (for child processes and CLI tools) */
+export function certFiles(prefix: string): { dir: string; certFile: string; keyFile: string; remove(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const certFile = path.join(dir, 'cert.pem');
+  const keyFile = path.join(dir, 'key.pem');
+  fs.writeFileSync(certFile, certs().cert);
+  fs.writeFileSync(keyFile, certs().key);
+  return { dir, certFile, keyFile, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** listens on 127.0.0.1, port 0; resolves the port */

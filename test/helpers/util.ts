@@ -1,7 +1,8 @@
 // Shared helpers for the foundation tests. Nothing here fakes the library:
 import { types } from 'util';
 // these are only small conveniences (id builders, an event recorder, a DER reader).
-import { SslContext, SslSession } from '../../lib';
+import { generateSelfSigned, SslContext, SslSession } from '../../lib';
+import type { SslContextOptions } from '../../lib';
 
 let counter = 0;
 
@@ -47,6 +48,27 @@ export function recordRemovals(ctx: SslContext): Recorder {
 }
 
 export const hex = (b: Buffer): string => b.toString('hex');
+
+/** a session's id in hex */
+export const sessionHex = (s: SslSession): string => s.id.toString('hex');
+
+/**
+ * A fresh SslContext for each test, handed to `use` before it; after it the context's
+ * listeners go, the context is freed unless the test did, and so is every session in
+ * `pool()` (the file's pool of sessions, which a test may replace).
+ */
+export function contextPerTest(use: (ctx: SslContext) => void, pool: () => SslSession[]): void {
+  let ctx: SslContext;
+  beforeEach(() => {
+    ctx = new SslContext();
+    use(ctx);
+  });
+  afterEach(() => {
+    ctx.removeAllListeners();
+    if (!ctx.freed) ctx.free();
+    for (const s of pool()) if (!s.freed) s.free();
+  });
+}
 
 /** ids of ctx.sessions() in list order (frees the temporary lookup objects). */
 export function listIds(ctx: SslContext): string[] {
@@ -157,4 +179,30 @@ export function expectKind(fn: () => unknown, kind: 'TypeError' | 'RangeError' |
   expect(isError(err)).toBe(true);
   if (kind !== 'Error') expect(err.name).toBe(kind);
   return err;
+}
+
+/**
+ * The context factory of the handshake tests: every context it makes is freed after the
+ * test (its listeners removed first).
+ */
+export function contextsPerTest(): (options?: SslContextOptions) => SslContext {
+  const contexts: SslContext[] = [];
+  afterEach(() => {
+    for (const c of contexts.splice(0)) {
+      c.removeAllListeners();
+      c.free();
+    }
+  });
+  return (options: SslContextOptions = {}) => {
+    const c = new SslContext(options);
+    contexts.push(c);
+    return c;
+  };
+}
+
+let localhost: { cert: string; key: string } | undefined;
+/** one self-signed 2048-bit certificate for localhost (10 days) per test file */
+export function localhostPki(): { cert: string; key: string } {
+  if (!localhost) localhost = generateSelfSigned({ commonName: 'localhost', days: 10, bits: 2048 });
+  return localhost;
 }
