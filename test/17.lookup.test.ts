@@ -1,5 +1,6 @@
 // getSession(id, protocol): hash lookup without counters; sessions(): the list, newest first.
 import { SslContext, SslSession } from '../lib';
+import type { Protocol } from '../lib';
 import { listIds, newId, expectKind } from './helpers/util';
 
 const h = (s: SslSession) => s.id.toString('hex');
@@ -15,7 +16,7 @@ afterEach(() => {
   for (const s of pool) if (!s.freed) s.free();
 });
 
-function mk(opts: Partial<{ id: Buffer; protocol: string; time: number }> = {}): SslSession {
+function mk(opts: Partial<{ id: Buffer; protocol: Protocol; time: number }> = {}): SslSession {
   const s = SslSession.create({ id: newId(), ...opts });
   pool.push(s);
   return s;

@@ -2,13 +2,15 @@ import { native, NativeSessionHandle } from '../binding/native';
 import { kFromHandle, kHandle } from './internal';
 import { own, disown } from './lifetimes';
 import { protocolName, protocolNumber } from '../binding/protocol_version';
+import type { UnknownProtocol } from '../binding/protocol_version';
+import type { Protocol } from '../binding/constants';
 import { checkLength, integer, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 
 export interface SslSessionCreateOptions {
   /** the session id, 1 to 32 bytes */
   id: Buffer | Uint8Array;
   /** protocol version, part of the cache key; default 'TLSv1.2' */
-  protocol?: string;
+  protocol?: Protocol;
   /** session id context (sid_ctx), at most 32 bytes */
   idContext?: Buffer | Uint8Array | string;
   /** creation time, seconds since the epoch; default now (SSL_SESSION_new) */
@@ -103,7 +105,7 @@ export class SslSession {
     return this[kHandle].idContext();
   }
 
-  set idContext(value: Buffer) {
+  set idContext(value: Buffer | Uint8Array | string) {
     const b = checkLength(toBufferOrString(value, 'idContext'), 0, 32, 'idContext');
     this[kHandle].setIdContext(b);
   }
@@ -127,7 +129,7 @@ export class SslSession {
   }
 
   /** 'TLSv1.2', 'TLSv1.1', 'TLSv1', ... (the ssl_version part of the cache key) */
-  get protocol(): string {
+  get protocol(): Protocol | UnknownProtocol {
     return protocolName(this[kHandle].version());
   }
 
