@@ -61,12 +61,14 @@ function run(label, node) {
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   log(`${label}: ${version} — ${CORE.length} test files`);
   const report = path.join(CACHE, `report-${label}.json`);
+  const t0 = process.hrtime.bigint();
   const r = spawnSync(node, ['--expose-gc', path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--json', `--outputFile=${report}`, ...CORE], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
     // the child processes the tests start (process.execPath) run the same Node
     env: { ...process.env, PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH}` },
   });
+  const seconds = (Number(process.hrtime.bigint() - t0) / 1e9).toFixed(0);
   let passed = 0;
   let failed = 1;
   try {
@@ -76,7 +78,7 @@ function run(label, node) {
   } catch {
     /* no report: counted as a failure */
   }
-  return { label, version, passed, failed, ok: r.status === 0 && failed === 0 };
+  return { label, version, passed, failed, seconds, ok: r.status === 0 && failed === 0 };
 }
 
 function main() {
@@ -89,14 +91,14 @@ function main() {
       bin = nodeBinary(m);
     } catch (e) {
       log(e.message);
-      rows.push({ label: `node${m}`, version: '(not obtained)', passed: 0, failed: 1, ok: false });
+      rows.push({ label: `node${m}`, version: '(not obtained)', passed: 0, failed: 1, seconds: '-', ok: false });
       continue;
     }
     rows.push(run(`node${m}`, bin));
   }
-  console.log('\n| Node | version | core tests passed | failed |');
-  console.log('|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.label} | ${r.version} | ${r.passed} | ${r.failed} |`);
+  console.log('\n| Node | version | core tests passed | failed | seconds |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.label} | ${r.version} | ${r.passed} | ${r.failed} | ${r.seconds} |`);
   console.log(`\naddon: ${path.join('build', 'Release', 'openssl_session_cache.node')} (one build, N-API); tests: ${CORE.map((f) => path.basename(f)).join(' ')}`);
   process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
 }
