@@ -139,7 +139,7 @@ function main() {
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2));
     log(`npm install ${packed.filename} into ${app} (OPENSSL_SESSION_CACHE_DIR=${CACHE})`);
     const t0 = process.hrtime.bigint();
-    sh(npm, ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app, env: { OPENSSL_SESSION_CACHE_DIR: CACHE } });
+    sh(npm, ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app, env: { OPENSSL_SESSION_CACHE_DIR: CACHE, JOBS: process.env.JOBS || 'max' } });
     const installSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const tree = sh(npm, ['ls', '--omit=dev', '--all'], { cwd: app });
     if (fs.existsSync(path.join(app, 'node_modules', 'ioredis'))) throw new Error('ioredis was installed: it must be an optional peer');

@@ -60,3 +60,25 @@ test('ioredis is an optional peer dependency (and a dev dependency for the tests
     expect(pkg.typesVersions['*'][sub]).toEqual([pkg.exports[`./${sub}`].types.replace(/^\.\//, '')]);
   }
 });
+
+test('the tarball holds every file the README and docs link to, LICENSE and SECURITY.md, and no tests or caches', () => {
+  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '--loglevel=error'], { cwd: root, encoding: 'utf8', timeout: 120000 });
+  expect(r.status).toBe(0);
+  const files = new Set<string>(JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path));
+  const linked: string[] = [];
+  for (const doc of ['README.md', 'SECURITY.md', ...fs.readdirSync(path.join(root, 'docs')).map((f) => `docs/${f}`)]) {
+    // links of the prose: code blocks and code spans dropped
+    const text = fs.readFileSync(path.join(root, doc), 'utf8').replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+    for (const m of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+      if (/^[a-z]+:/.test(m[1])) continue; // https: and the like
+      linked.push(path.posix.normalize(path.posix.join(path.posix.dirname(doc), m[1])));
+    }
+  }
+  expect(linked.length).toBeGreaterThan(5);
+  for (const f of linked) expect({ f, exists: fs.existsSync(path.join(root, f)) }).toEqual({ f, exists: true });
+  // the source maps of dist/ point into lib/: shipped too
+  for (const f of [...linked, 'LICENSE', 'SECURITY.md', 'README.md', 'dist/index.d.ts', 'dist/redis.d.ts', 'binding.gyp', 'lib/index.ts']) {
+    expect({ f, packed: files.has(f) }).toEqual({ f, packed: true });
+  }
+  for (const f of files) expect(f).not.toMatch(/^(test|deps\/\.cache|build|node_modules)\//);
+});
