@@ -149,3 +149,27 @@ test.each(RUN.map((b) => [`${b.doc}:${b.line}`, b] as const))('%s runs and print
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('every error code the package sets (lib/, native/) is documented, ErrorCode with key and value', () => {
+  const api = fs.readFileSync(path.join(root, 'docs', 'api.md'), 'utf8');
+  const conformance = fs.readFileSync(path.join(root, 'docs', 'conformance.md'), 'utf8');
+  const sources: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(ts|cc|h)$/.test(e.name)) sources.push(fs.readFileSync(p, 'utf8'));
+    }
+  };
+  walk(path.join(root, 'lib'));
+  walk(path.join(root, 'native'));
+  const codes = new Set(sources.flatMap((s) => [...s.matchAll(/['"](ERR_[A-Z0-9_]+|ECONNRESET)['"]/g)].map((m) => m[1])));
+  expect(codes.size).toBeGreaterThan(10);
+  for (const code of codes) {
+    expect({ code, documented: api.includes(code) || conformance.includes(code) }).toEqual({ code, documented: true });
+  }
+  for (const [k, v] of Object.entries(pkg.ErrorCode)) {
+    const row = api.split('\n').find((l) => l.startsWith(`| \`${k}\` | \`${v}\` |`));
+    expect({ k, row: row !== undefined }).toEqual({ k, row: true });
+  }
+});
