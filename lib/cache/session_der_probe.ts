@@ -81,32 +81,31 @@ function unwrapNodeSession(buf: Buffer): Buffer | undefined {
 export function explainNewerSession(buf: Buffer): string | undefined {
   const inner = unwrapNodeSession(buf);
   const der = inner ?? buf;
+  const reasons: string[] = [];
+  if (inner !== undefined) reasons.push(`this is Node's tls getSession() format (a "nodejs:tls:session" header before the DER)`);
   const top = readTlv(der, 0, der.length);
-  if (!top || top.cls !== 0 || top.number !== 0x10 || der[0] !== 0x30) {
-    return inner === undefined ? undefined : `this is Node's tls getSession() format (a "nodejs:tls:session" header), not DER`;
-  }
-  const newer: number[] = [];
-  let protocol: number | undefined;
-  let index = 0;
-  for (let off = top.valueStart; off < top.end; index++) {
-    const t = readTlv(der, off, top.end);
-    if (!t) break;
-    if (index === 1 && t.cls === 0 && t.number === 2 && t.end - t.valueStart <= 2) {
-      protocol = der.subarray(t.valueStart, t.end).reduce((v, b) => v * 256 + b, 0);
+  if (top && der[0] === 0x30) {
+    const newer: number[] = [];
+    let protocol: number | undefined;
+    for (let off = top.valueStart, index = 0; off < top.end; index++) {
+      const t = readTlv(der, off, top.end);
+      if (!t) break;
+      // the second field is ssl_version, an INTEGER
+      if (index === 1 && t.cls === 0 && t.number === 2 && t.end - t.valueStart <= 2) {
+        protocol = der.subarray(t.valueStart, t.end).reduce((v, b) => v * 256 + b, 0);
+      }
+      if (t.cls === 0x80 && t.number > LAST_102_TAG) newer.push(t.number);
+      off = t.end;
     }
-    if (t.cls === 0x80 && t.number > LAST_102_TAG) newer.push(t.number);
-    off = t.end;
+    if (newer.length > 0) {
+      const names = newer.map((n) => `[${n}]${FIELD_NAMES[n] ? ` ${FIELD_NAMES[n]}` : ''}`).join(', ');
+      reasons.push(`the session was written by a newer OpenSSL (1.1 or 3): it has field${newer.length > 1 ? 's' : ''} ${names}, unknown to OpenSSL 1.0.2`);
+    }
+    if (protocol === 0x0304) {
+      reasons.push(`it is a TLS 1.3 session${newer.length > 0 ? '' : ', written by a newer OpenSSL (1.1 or 3)'}, a protocol 1.0.2 does not speak`);
+    }
   }
-  if (newer.length === 0 && protocol !== 0x0304) return inner === undefined ? undefined : `this is Node's tls getSession() format (a "nodejs:tls:session" header before the DER)`;
-  const parts: string[] = [];
-  if (inner !== undefined) parts.push(`this is Node's tls getSession() format (a "nodejs:tls:session" header before the DER), and`);
-  const fields = newer.map((n) => `[${n}]${FIELD_NAMES[n] ? ` ${FIELD_NAMES[n]}` : ''}`).join(', ');
-  parts.push(
-    `the session was written by a newer OpenSSL (1.1 or 3)` +
-      (newer.length > 0 ? `: it has field${newer.length > 1 ? 's' : ''} ${fields}, unknown to OpenSSL 1.0.2` : '') +
-      (protocol === 0x0304 ? `${newer.length > 0 ? ',' : ':'} and it is a TLS 1.3 session, a protocol 1.0.2 does not speak` : ''),
-  );
-  return `${parts.join(' ')}. See ${NEWER_OPENSSL_DOCS}`;
+  return reasons.length === 0 ? undefined : `${reasons.join('; ')}. See ${NEWER_OPENSSL_DOCS}`;
 }
 
 /** the DER of a PEM "SSL SESSION PARAMETERS" block, if `pem` holds one */
