@@ -1,5 +1,5 @@
 // SSL_CTX_add_session / SSL_CTX_remove_session, the man page sentence by sentence,
-// and the lines of SEMANTICS.md about them.
+// and the lines of docs/semantics.md about them.
 import { SessionCacheMode, SslContext, SslSession, raw } from '../lib';
 import { listIds, listTimes, newId, recordRemovals } from './helpers/util';
 

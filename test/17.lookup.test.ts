@@ -1,12 +1,13 @@
 // getSession(id, protocol): hash lookup without counters; sessions(): the list, newest first.
 import { SslContext, SslSession } from '../lib';
+import type { Protocol } from '../lib';
 import { listIds, newId, expectKind, contextPerTest, sessionHex as h } from './helpers/util';
 
 let ctx: SslContext;
 let pool: SslSession[] = [];
 contextPerTest((c) => ((ctx = c), (pool = [])), () => pool);
 
-function mk(opts: Partial<{ id: Buffer; protocol: string; time: number }> = {}): SslSession {
+function mk(opts: Partial<{ id: Buffer; protocol: Protocol; time: number }> = {}): SslSession {
   const s = SslSession.create({ id: newId(), ...opts });
   pool.push(s);
   return s;

@@ -272,7 +272,7 @@ describe('toText (SSL_SESSION_print)', () => {
   test.each([
     ['TLSv1', 'TLSv1'],
     ['TLSv1.1', 'TLSv1.1'],
-  ])('protocol %s prints as "Protocol  : %s"', (protocol, printed) => {
+  ] as const)('protocol %s prints as "Protocol  : %s"', (protocol, printed) => {
     const s = SslSession.create({ id: newId(), protocol });
     expect(s.toText()).toContain(`    Protocol  : ${printed}\n`);
     s.free();

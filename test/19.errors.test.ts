@@ -251,6 +251,26 @@ describe('wrong types → TypeError (and nothing changes)', () => {
 });
 
 describe('out of range → RangeError', () => {
+  test('raw setters refuse what the SslContext setters refuse, and leave the context unchanged', () => {
+    const ctx = new SslContext();
+    const mode = ctx.sessionCacheMode;
+    const timeout = ctx.sessionTimeout;
+    // 0x1000 is no SSL_SESS_CACHE_* bit of 1.0.2; 2**40 seconds does not fit the setter's INT_MAX
+    expectKind(() => raw.SSL_CTX_set_session_cache_mode(ctx, 0x1000), 'RangeError');
+    expectKind(() => (ctx.sessionCacheMode = 0x1000), 'RangeError');
+    expectKind(() => raw.SSL_CTX_set_timeout(ctx, 2 ** 40), 'RangeError');
+    expectKind(() => (ctx.sessionTimeout = 2 ** 40), 'RangeError');
+    expectKind(() => raw.SSL_CTX_set_timeout(ctx, 1.5), 'RangeError');
+    expectKind(() => raw.SSL_CTX_sess_set_cache_size(ctx, -1), 'RangeError');
+    expect([raw.SSL_CTX_get_session_cache_mode(ctx), raw.SSL_CTX_get_timeout(ctx)]).toEqual([mode, timeout]);
+    // the largest values the setters take pass through raw unchanged, old value returned
+    expect(raw.SSL_CTX_set_timeout(ctx, 2 ** 31 - 1)).toBe(timeout);
+    expect(raw.SSL_CTX_get_timeout(ctx)).toBe(2 ** 31 - 1);
+    expect(raw.SSL_CTX_set_session_cache_mode(ctx, 0x0303)).toBe(mode);
+    expect(ctx.sessionCacheMode).toBe(0x0303);
+    ctx.free();
+  });
+
   test('ids and id contexts', () => {
     const ctx = new SslContext();
     expectKind(() => SslSession.create({ id: Buffer.alloc(0) }), 'RangeError');

@@ -1,6 +1,6 @@
 /**
  * Unit tests of the pure-TypeScript model of the OpenSSL 1.0.2h session cache, one per
- * line of /work/shared/reference/SEMANTICS.md that the model implements (and a few for
+ * line of docs/semantics.md that the model implements (and a few for
  * details read from ssl_sess.c, ssl_lib.c, s3_srvr.c, s3_clnt.c and lhash.c).
  */
 import { CacheModel } from '../lib/model';

@@ -117,6 +117,18 @@ test('server.context.removeSession revokes: the store entry is deleted and the n
   expect(store.calls.filter((c) => c[0] === 'get').length).toBe(2); // looked up, missed
 });
 
+test('right after a handshake the session is only in the store: server.revoke(id) (the README way) revokes it', async () => {
+  const store = new SpyStore();
+  const port = await start(store);
+  const { session, id } = await fullHandshake(port);
+  // the README's old snippet, removeSession(getSession(id)!), had nothing to remove here
+  expect(server!.context.getSession(id)).toBeUndefined();
+  await server!.revoke(id);
+  expect(store.calls.at(-1)).toEqual(['delete', id.toString('hex')]);
+  expect(await store.inner.get(id)).toBeUndefined();
+  expect(await offer(port, session)).toEqual({ reused: false, serverReused: false });
+});
+
 test('expiry found by a handshake → store.delete, full handshake, timeouts counted', async () => {
   const store = new SpyStore();
   // the store hands back the session with its time moved into the past (an application

@@ -8,6 +8,7 @@ import * as tls from 'tls';
 import { connect, createServer, MemorySessionStore, TlsServer, TLSSocket } from '../lib';
 import { certFiles, certs, close, closed, endNode, listen, next, nodeClient, readAll, track } from './helpers/sockets';
 import { IpcChild } from './helpers/children';
+import { requireOpensslCli } from './helpers/openssl_cli';
 
 const { cert, key } = certs();
 let files: ReturnType<typeof certFiles>;
@@ -113,6 +114,7 @@ describe("Node's tls (OpenSSL 3)", () => {
 
 describe('openssl s_client (the machine OpenSSL 3)', () => {
   function sClient(args: string[]): Promise<{ code: number | null; out: string }> {
+    requireOpensslCli(); // a clear message when the machine has no openssl command
     return new Promise((resolve, reject) => {
       const p = spawn('openssl', ['s_client', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';

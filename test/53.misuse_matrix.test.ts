@@ -8,6 +8,7 @@
 // The member lists are read from the classes at run time, so a method added later is
 // covered by the generic conditions without editing this file.
 import { ErrorCode, OpenSSLError, raw, SslContext, SslSession } from '../lib';
+import type { Protocol } from '../lib';
 
 type AnyFn = (...a: unknown[]) => unknown;
 type Outcome = { kind: 'ok'; value: unknown } | { kind: 'typed'; error: Error & { code?: string } } | { kind: 'untyped'; error: unknown };
@@ -95,7 +96,7 @@ function expectIntact(ctx: SslContext, held: SslSession[]): void {
     expect(ctx.stats.number).toBe(ctx.sessionCount);
     expect(new Set(list.map((s) => s.serial)).size).toBe(list.length);
     for (const s of list) {
-      const g = ctx.getSession(s.id, s.protocol);
+      const g = ctx.getSession(s.id, s.protocol as Protocol);
       expect(g && g.equals(s)).toBe(true);
       g?.free();
       const ours = held.filter((h) => !h.freed && h.serial === s.serial).length;

@@ -17,8 +17,11 @@ export function protocolNumber(name: unknown, what = 'protocol'): number {
   return PROTOCOL_VERSIONS[name];
 }
 
+/** what SslSession#protocol says for a version 1.0.2 has no name for */
+export type UnknownProtocol = `unknown (0x${string})`;
+
 /** The protocol name of a version number; `unknown (0x....)` for others. */
-export function protocolName(version: number): string {
+export function protocolName(version: number): Protocol | UnknownProtocol {
   return BY_NUMBER.get(version) ?? `unknown (0x${version.toString(16).padStart(4, '0')})`;
 }
 

@@ -4,6 +4,7 @@ import { callOpenSSL } from './openssl_call';
 import { SslContext } from './ssl_context';
 import { SslSession } from './ssl_session';
 import { optionsObject } from '../common/validate';
+import type { TlsProtocol } from '../binding/constants';
 
 export interface HandshakeOptions {
   /** a session the client offers (SSL_set_session) */
@@ -22,8 +23,8 @@ export interface HandshakeResult {
   serverResumed: boolean;
   clientSession: SslSession;
   serverSession: SslSession;
-  /** SSL_get_version, e.g. 'TLSv1.2' */
-  protocol: string;
+  /** SSL_get_version: the negotiated protocol, e.g. 'TLSv1.2' */
+  protocol: TlsProtocol;
   /** SSL_get_cipher_name, e.g. 'ECDHE-RSA-AES128-GCM-SHA256' */
   cipher: string;
 }
@@ -75,7 +76,7 @@ export function handshake(clientCtx: SslContext, serverCtx: SslContext, options?
     serverResumed: r.serverResumed,
     clientSession: SslSession[kFromHandle](r.clientSession),
     serverSession: SslSession[kFromHandle](r.serverSession),
-    protocol: r.protocol,
+    protocol: r.protocol as TlsProtocol,
     cipher: r.cipher,
   };
 }

@@ -1,10 +1,13 @@
-// C-shaped access for conformance work: OpenSSL's integers, unchanged.
+// C-shaped access for conformance work: OpenSSL's integers, unchanged. Arguments are
+// checked exactly like the SslContext/SslSession setters: a value the setter refuses with a
+// RangeError (a mode bit 1.0.2 does not define, a context timeout above INT_MAX) is refused
+// here too, before OpenSSL runs.
 import { kHandle } from './internal';
 import type { CacheStats } from '../common/cache_stats';
 import { callOpenSSL } from './openssl_call';
-import { SslContext } from './ssl_context';
+import { checkMode, SslContext } from './ssl_context';
 import { SslSession } from './ssl_session';
-import { integer, LONG_MAX } from '../common/validate';
+import { INT_MAX, integer, LONG_MAX } from '../common/validate';
 
 function ctxOf(ctx: SslContext) {
   if (!(ctx instanceof SslContext)) throw new TypeError('ctx must be an SslContext');
@@ -47,9 +50,9 @@ export const raw = {
   SSL_CTX_sess_cache_full: counter('cacheFull'),
   SSL_CTX_sess_set_cache_size: (ctx: SslContext, n: number): number => ctxOf(ctx).setCacheSize(integer(n, 'size', 0, LONG_MAX)),
   SSL_CTX_sess_get_cache_size: (ctx: SslContext): number => ctxOf(ctx).cacheSize(),
-  SSL_CTX_set_timeout: (ctx: SslContext, t: number): number => ctxOf(ctx).setTimeout(integer(t, 't', 0, LONG_MAX)),
+  SSL_CTX_set_timeout: (ctx: SslContext, t: number): number => ctxOf(ctx).setTimeout(integer(t, 't', 0, INT_MAX)),
   SSL_CTX_get_timeout: (ctx: SslContext): number => ctxOf(ctx).timeout(),
-  SSL_CTX_set_session_cache_mode: (ctx: SslContext, m: number): number => ctxOf(ctx).setMode(integer(m, 'mode', 0, 0xffff)),
+  SSL_CTX_set_session_cache_mode: (ctx: SslContext, m: number): number => ctxOf(ctx).setMode(checkMode(m, 'mode')),
   SSL_CTX_get_session_cache_mode: (ctx: SslContext): number => ctxOf(ctx).mode(),
   SSL_SESSION_get_time: (s: SslSession): number => sessOf(s).time(),
   SSL_SESSION_set_time: (s: SslSession, t: number): number => {

@@ -11,8 +11,10 @@ import {
   TLS_PROTOCOLS,
   TlsProtocol,
 } from '../binding/constants';
+import type { Protocol } from '../binding/constants';
 import { protocolNumber } from '../binding/protocol_version';
 import type { CacheStats } from '../common/cache_stats';
+import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import { kFromHandle, kHandle, kRetainEvents, kSettle } from './internal';
@@ -64,6 +66,27 @@ export type RemoveReason = 'remove' | 'evict' | 'flush' | 'free' | 'handshake';
 
 export type GetSessionCallback = (id: Buffer) => SslSession | undefined;
 
+/** The events of an SslContext and their listeners' arguments. */
+export interface SslContextEvents extends ListenerEvents {
+  /** a handshake made a new session (mode SERVER/CLIENT, id not empty); the listener owns `session` */
+  newSession: [session: SslSession];
+  /** OpenSSL removed `session` from the cache, for `reason` */
+  removeSession: [session: SslSession, reason: RemoveReason];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- types only: typed on/once/emit (lib/common/typed_events.ts)
+export interface SslContext {
+  on<K extends keyof SslContextEvents>(event: K, listener: EventListener<SslContextEvents, K>): this;
+  once<K extends keyof SslContextEvents>(event: K, listener: EventListener<SslContextEvents, K>): this;
+  off<K extends keyof SslContextEvents>(event: K, listener: EventListener<SslContextEvents, K>): this;
+  addListener<K extends keyof SslContextEvents>(event: K, listener: EventListener<SslContextEvents, K>): this;
+  removeListener<K extends keyof SslContextEvents>(event: K, listener: EventListener<SslContextEvents, K>): this;
+  prependListener<K extends keyof SslContextEvents>(event: K, listener: EventListener<SslContextEvents, K>): this;
+  prependOnceListener<K extends keyof SslContextEvents>(event: K, listener: EventListener<SslContextEvents, K>): this;
+  emit<K extends keyof SslContextEvents>(event: K, ...args: SslContextEvents[K]): boolean;
+  listenerCount<K extends keyof SslContextEvents>(event: K): number;
+}
+
 /**
  * An OpenSSL 1.0.2 SSL_CTX and its internal session cache.
  *
@@ -74,6 +97,7 @@ export type GetSessionCallback = (id: Buffer) => SslSession | undefined;
  * If a listener throws, the remaining events are still delivered and the first error is
  * rethrown afterwards; the cache is already consistent by then.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class SslContext extends EventEmitter {
   /** @internal */
   [kHandle]: NativeContextHandle;
@@ -138,7 +162,7 @@ export class SslContext extends EventEmitter {
     if (name !== 'newSession' && name !== 'removeSession') return;
     const h = this[kHandle];
     if (h.freed()) return;
-    const n = (event: string) => this.listenerCount(event) + (event === name ? adding : 0);
+    const n = (event: 'newSession' | 'removeSession') => this.listenerCount(event) + (event === name ? adding : 0);
     const mask =
       this.#internalMask |
       (n('newSession') > 0 ? SessionEventKind.NEW_SESSION : 0) |
@@ -175,8 +199,9 @@ export class SslContext extends EventEmitter {
       const q = this.#pending;
       for (let i = 0; i < q.length; i += 3) {
         try {
-          if (q[i] === SessionEventKind.NEW_SESSION) this.emit('newSession', q[i + 1]);
-          else this.emit('removeSession', q[i + 1], q[i + 2]);
+          // the queue holds [kind, session, reason] triples
+          if (q[i] === SessionEventKind.NEW_SESSION) this.emit('newSession', q[i + 1] as SslSession);
+          else this.emit('removeSession', q[i + 1] as SslSession, q[i + 2] as RemoveReason);
         } catch (error) {
           failure ??= { error };
         }
@@ -256,7 +281,7 @@ export class SslContext extends EventEmitter {
   }
 
   /** The cached session with this id and protocol (hash lookup, no counters), or undefined. */
-  getSession(id: Buffer, protocol = 'TLSv1.2'): SslSession | undefined {
+  getSession(id: Buffer, protocol: Protocol = 'TLSv1.2'): SslSession | undefined {
     const b = checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id');
     const h = this[kHandle].get(b, protocolNumber(protocol));
     return h === undefined ? undefined : SslSession[kFromHandle](h);
@@ -303,7 +328,7 @@ export class SslContext extends EventEmitter {
    * (SSL_CTX_set_generate_session_id, dropped once used); undefined cancels. For
    * conformance runs that must name sessions deterministically.
    */
-  setNextSessionId(id: Buffer | undefined): void {
+  setNextSessionId(id?: Buffer): void {
     this[kHandle].setNextSessionId(id === undefined ? undefined : checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id'));
   }
 
@@ -369,7 +394,8 @@ export class SslContext extends EventEmitter {
   }
 }
 
-function checkMode(mode: unknown, what: string): number {
+/** a session cache mode: an integer made of OpenSSL 1.0.2's SSL_SESS_CACHE_* bits only (else RangeError) */
+export function checkMode(mode: unknown, what: string): number {
   const m = integer(mode, what, 0, 0xffff);
   if ((m & ~ALL_SESSION_CACHE_MODE_BITS) !== 0) {
     throw new RangeError(`${what} has bits OpenSSL 1.0.2 does not define: 0x${(m & ~ALL_SESSION_CACHE_MODE_BITS).toString(16)}`);

@@ -2,13 +2,18 @@ import { native, NativeSessionHandle } from '../binding/native';
 import { kFromHandle, kHandle } from './internal';
 import { own, disown } from './lifetimes';
 import { protocolName, protocolNumber } from '../binding/protocol_version';
+import type { UnknownProtocol } from '../binding/protocol_version';
+import type { Protocol } from '../binding/constants';
 import { checkLength, integer, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
+import { OpenSSLError } from '../common/openssl_error';
+import { ErrorCode } from '../common/coded_error';
+import { explainNewerSession, pemSessionBody } from './session_der_probe';
 
 export interface SslSessionCreateOptions {
   /** the session id, 1 to 32 bytes */
   id: Buffer | Uint8Array;
   /** protocol version, part of the cache key; default 'TLSv1.2' */
-  protocol?: string;
+  protocol?: Protocol;
   /** session id context (sid_ctx), at most 32 bytes */
   idContext?: Buffer | Uint8Array | string;
   /** creation time, seconds since the epoch; default now (SSL_SESSION_new) */
@@ -70,15 +75,29 @@ export class SslSession {
     return new SslSession(native.SslSessionHandle.create(id, version, idContext, time, timeout, masterKey, cipher));
   }
 
-  /** d2i_SSL_SESSION; OpenSSLError on malformed input or trailing bytes. */
+  /**
+   * d2i_SSL_SESSION; OpenSSLError on malformed input or trailing bytes, with code
+   * ERR_SESSION_FROM_NEWER_OPENSSL when the bytes are a session of OpenSSL 1.1/3 (or Node's
+   * getSession() wrapper around one).
+   */
   static fromDER(der: Buffer | Uint8Array): SslSession {
-    return new SslSession(native.SslSessionHandle.fromDER(toBuffer(der, 'der')));
+    const b = toBuffer(der, 'der');
+    try {
+      return new SslSession(native.SslSessionHandle.fromDER(b));
+    } catch (e) {
+      throw whyNotParsed(e, b);
+    }
   }
 
-  /** PEM_read_bio_SSL_SESSION ("-----BEGIN SSL SESSION PARAMETERS-----"). */
+  /** PEM_read_bio_SSL_SESSION ("-----BEGIN SSL SESSION PARAMETERS-----"); errors as fromDER. */
   static fromPEM(pem: string | Buffer): SslSession {
     if (typeof pem !== 'string' && !Buffer.isBuffer(pem)) throw new TypeError('pem must be a string or Buffer');
-    return new SslSession(native.SslSessionHandle.fromPEM(pem));
+    try {
+      return new SslSession(native.SslSessionHandle.fromPEM(pem));
+    } catch (e) {
+      const body = pemSessionBody(pem);
+      throw body ? whyNotParsed(e, body) : e;
+    }
   }
 
   /** i2d_SSL_SESSION (length first, then into a buffer of that length). */
@@ -103,7 +122,7 @@ export class SslSession {
     return this[kHandle].idContext();
   }
 
-  set idContext(value: Buffer) {
+  set idContext(value: Buffer | Uint8Array | string) {
     const b = checkLength(toBufferOrString(value, 'idContext'), 0, 32, 'idContext');
     this[kHandle].setIdContext(b);
   }
@@ -127,7 +146,7 @@ export class SslSession {
   }
 
   /** 'TLSv1.2', 'TLSv1.1', 'TLSv1', ... (the ssl_version part of the cache key) */
-  get protocol(): string {
+  get protocol(): Protocol | UnknownProtocol {
     return protocolName(this[kHandle].version());
   }
 
@@ -173,4 +192,12 @@ export class SslSession {
   [Symbol.dispose](): void {
     this.free();
   }
+}
+
+/** OpenSSL's parse error, explained when the bytes come from a newer OpenSSL */
+function whyNotParsed(e: unknown, bytes: Buffer): unknown {
+  if (!(e instanceof OpenSSLError)) return e;
+  const why = explainNewerSession(bytes);
+  if (why === undefined) return e;
+  return new OpenSSLError(`${e.message}: ${why}`, e.opensslErrors, undefined, { code: ErrorCode.SESSION_FROM_NEWER_OPENSSL, cause: e });
 }

@@ -1,10 +1,45 @@
-/** Error codes this package sets on `Error.code` besides OpenSSL's own. */
+/**
+ * Error codes this package sets on `Error.code` besides the `ERR_OSSL_*` codes derived from
+ * OpenSSL's error queue (see OpenSSLError). The key is the name in this object, the value
+ * is what `err.code` holds: `err.code === ErrorCode.FREED` (`'ERR_SSL_FREED'`).
+ */
 export const ErrorCode = {
-  /** a method was called on an SslContext or SslSession after free() */
+  /** a method was called on an SslContext or SslSession after free() (also: write to a closed TLSSocket) */
   FREED: 'ERR_SSL_FREED',
   /** addSession of a session that another context's cache holds (1.0.2 would corrupt both) */
   SESSION_IN_OTHER_CONTEXT: 'ERR_SESSION_IN_OTHER_CONTEXT',
+  /** OpenSSLError of SslSession.fromDER/fromPEM when OpenSSL queued no reason (e.g. trailing bytes) */
+  SESSION_DECODE: 'ERR_SESSION_DECODE',
+  /** SslSession.fromDER/fromPEM of a session written by OpenSSL 1.1/3 (fields 1.0.2 does not know) */
+  SESSION_FROM_NEWER_OPENSSL: 'ERR_SESSION_FROM_NEWER_OPENSSL',
+  /** OpenSSLError of toDER/toPEM when OpenSSL queued no reason (a session without a cipher) */
+  SESSION_NOT_ENCODABLE: 'ERR_SESSION_NOT_ENCODABLE',
+  /** OpenSSLError of new SslContext when the certificate (or ca) does not load */
+  BAD_CERTIFICATE: 'ERR_BAD_CERTIFICATE',
+  /** OpenSSLError of new SslContext when the key does not load or match the certificate */
+  BAD_KEY: 'ERR_BAD_KEY',
+  /** OpenSSLError of new SslContext / setCipherList when no cipher of the list is known */
+  BAD_CIPHERS: 'ERR_BAD_CIPHERS',
+  /** OpenSSLError of handshake() when OpenSSL queued no reason */
+  TLS_HANDSHAKE: 'ERR_TLS_HANDSHAKE',
+  /** a TLSSocket's OpenSSL connection failed without a reason in the queue */
+  TLS_FAILED: 'ERR_TLS_FAILED',
+  /** a TLSSocket's connection was used from inside its own OpenSSL call (a listener re-entered it) */
+  TLS_REENTRANT: 'ERR_TLS_REENTRANT',
+  /** a client TLSSocket with rejectUnauthorized: the peer certificate did not verify */
+  TLS_CERT_VERIFY: 'ERR_TLS_CERT_VERIFY',
+  /** a TLSSocket's handshake took longer than handshakeTimeout */
+  TLS_HANDSHAKE_TIMEOUT: 'ERR_TLS_HANDSHAKE_TIMEOUT',
+  /** a TlsServer's session store did not answer within sessionStoreTimeout */
+  SESSION_STORE_TIMEOUT: 'ERR_SESSION_STORE_TIMEOUT',
+  /** new RedisSessionStore without the optional peer dependency ioredis installed */
+  IOREDIS_MISSING: 'ERR_IOREDIS_MISSING',
+  /** OpenSSLError with an empty error queue and no more specific code */
+  OPENSSL_FAILED: 'ERR_OPENSSL_FAILED',
 } as const;
+
+/** one of the values of ErrorCode */
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export function codedError(code: string, message: string): Error & { code: string } {
   const e = new Error(message) as Error & { code: string };

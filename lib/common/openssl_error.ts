@@ -26,10 +26,11 @@ export class OpenSSLError extends Error {
   readonly code: string;
   readonly opensslErrors: OpenSSLErrorEntry[];
 
-  constructor(message: string, opensslErrors: OpenSSLErrorEntry[] = [], fallbackCode = 'ERR_OPENSSL_FAILED') {
-    super(message);
+  /** `options.code` replaces the derived code when the package knows better (e.g. ERR_SESSION_FROM_NEWER_OPENSSL) */
+  constructor(message: string, opensslErrors: OpenSSLErrorEntry[] = [], fallbackCode = 'ERR_OPENSSL_FAILED', options?: { code?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OpenSSLError';
     this.opensslErrors = opensslErrors;
-    this.code = codeFrom(opensslErrors, fallbackCode);
+    this.code = options?.code ?? codeFrom(opensslErrors, fallbackCode);
   }
 }

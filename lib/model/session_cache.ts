@@ -161,7 +161,7 @@ export interface HandshakeResult {
 
 /**
  * One server `SSL_CTX`'s session cache. Each method names the OpenSSL 1.0.2h function it
- * mirrors; see /work/shared/reference/SEMANTICS.md for what those functions do.
+ * mirrors; see docs/semantics.md for what those functions do.
  */
 export interface SessionCache {
   // ---- sessions -------------------------------------------------------------------

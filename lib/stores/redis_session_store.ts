@@ -1,9 +1,15 @@
 // A SessionStore on Redis (ioredis): keys are prefix + the raw session id bytes, values the
 // session's DER, TTL the session timeout. delete() also PUBLISHes the id on a channel so
 // that every server of the fleet drops the session from its own OpenSSL cache.
+//
+// ioredis is an optional peer dependency: only its types are imported here, and the module
+// itself is required the first time a RedisSessionStore is made, so that
+// require('openssl-session-cache') works (and stays fast) without it.
 import { EventEmitter } from 'events';
-import { Redis, RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { SessionStore } from './session_store';
+import { codedError, ErrorCode } from '../common/coded_error';
+import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 
 export interface RedisSessionStoreOptions {
@@ -26,6 +32,40 @@ export interface RedisSessionStoreOptions {
 
 const DEFAULT_PREFIX = 'tls-session:';
 
+/** ioredis, loaded on first use; a clear error when the optional peer is not installed */
+function loadIoredis(): typeof import('ioredis') {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('ioredis') as typeof import('ioredis');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'MODULE_NOT_FOUND') throw e;
+    throw codedError(ErrorCode.IOREDIS_MISSING, 'RedisSessionStore needs the optional peer dependency ioredis (>=5): npm install ioredis');
+  }
+}
+
+/** The events of a RedisSessionStore and their listeners' arguments. */
+export interface RedisSessionStoreEvents extends ListenerEvents {
+  /** the command connection is usable */
+  ready: [];
+  /** a connection problem of either connection (emitted only while someone listens) */
+  connectionError: [err: Error];
+  /** an id seen on the revocation channel */
+  revoked: [id: Buffer];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- types only (lib/common/typed_events.ts)
+export interface RedisSessionStore {
+  on<K extends keyof RedisSessionStoreEvents>(event: K, listener: EventListener<RedisSessionStoreEvents, K>): this;
+  once<K extends keyof RedisSessionStoreEvents>(event: K, listener: EventListener<RedisSessionStoreEvents, K>): this;
+  off<K extends keyof RedisSessionStoreEvents>(event: K, listener: EventListener<RedisSessionStoreEvents, K>): this;
+  addListener<K extends keyof RedisSessionStoreEvents>(event: K, listener: EventListener<RedisSessionStoreEvents, K>): this;
+  removeListener<K extends keyof RedisSessionStoreEvents>(event: K, listener: EventListener<RedisSessionStoreEvents, K>): this;
+  prependListener<K extends keyof RedisSessionStoreEvents>(event: K, listener: EventListener<RedisSessionStoreEvents, K>): this;
+  prependOnceListener<K extends keyof RedisSessionStoreEvents>(event: K, listener: EventListener<RedisSessionStoreEvents, K>): this;
+  emit<K extends keyof RedisSessionStoreEvents>(event: K, ...args: RedisSessionStoreEvents[K]): boolean;
+  listenerCount<K extends keyof RedisSessionStoreEvents>(event: K): number;
+}
+
 /**
  * SessionStore on Redis. Events: 'ready' (the command connection is usable),
  * 'connectionError' (err) for connection problems of either connection (commands that
@@ -35,6 +75,7 @@ const DEFAULT_PREFIX = 'tls-session:';
  * and each has a timeout, so a TlsServer falls back to full handshakes; ioredis keeps
  * reconnecting in the background and the store works again once Redis is back.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class RedisSessionStore extends EventEmitter implements SessionStore {
   readonly client: Redis;
   readonly prefix: Buffer;
@@ -49,6 +90,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
   constructor(options: RedisSessionStoreOptions = {}) {
     super();
     const o = optionsObject(options, 'options') as RedisSessionStoreOptions;
+    const { Redis } = loadIoredis();
     this.prefix = Buffer.from(o.prefix === undefined ? Buffer.from(DEFAULT_PREFIX) : toBufferOrString(o.prefix, 'options.prefix'));
     this.channel = Buffer.from(
       o.channel === undefined ? Buffer.concat([this.prefix, Buffer.from('revoked')]) : toBufferOrString(o.channel, 'options.channel'),

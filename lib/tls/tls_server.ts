@@ -1,6 +1,7 @@
 import * as net from 'net';
-import { codedError } from '../common/coded_error';
+import { codedError, ErrorCode } from '../common/coded_error';
 import { SessionCacheMode } from '../binding/constants';
+import type { Protocol } from '../binding/constants';
 import { isSessionStore, SessionStore } from '../stores/session_store';
 import { RemoveReason, SslContext, SslContextOptions } from '../cache/ssl_context';
 import { kRetainEvents } from '../cache/internal';
@@ -8,6 +9,7 @@ import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
 import { TLSSocket } from './tls_socket';
 import { integer, optionsObject, toBuffer } from '../common/validate';
+import type { EventListener, ListenerEvents } from '../common/typed_events';
 
 export interface TlsServerOptions extends SslContextOptions {
   /** use this context (shared across servers) instead of making one from the options */
@@ -26,11 +28,48 @@ export interface TlsServerOptions extends SslContextOptions {
   allowHalfOpen?: boolean;
 }
 
+/** The events of a TlsServer (node:tls's names) and their listeners' arguments. */
+export interface TlsServerEvents extends ListenerEvents {
+  /** a TLS handshake completed */
+  secureConnection: [socket: TLSSocket];
+  /** a connection failed before its handshake completed (socket undefined when none was made) */
+  tlsClientError: [err: Error, socket: TLSSocket | undefined];
+  /** the session store failed, timed out (ERR_SESSION_STORE_TIMEOUT) or returned a bad session */
+  sessionStoreError: [err: Error];
+  /** the store accepted a new session (its id) */
+  sessionStored: [id: Buffer];
+  /** a revocation heard from the store was applied to the local cache (its id) */
+  sessionRevoked: [id: Buffer];
+  /** net.Server: a TCP connection arrived */
+  connection: [socket: net.Socket];
+  /** net.Server: listening */
+  listening: [];
+  /** net.Server: closed (the server's own context is freed then) */
+  close: [];
+  /** net.Server: a server error */
+  error: [err: Error];
+  /** net.Server: a connection was dropped over maxConnections */
+  drop: [data?: net.DropArgument];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- types only (lib/common/typed_events.ts)
+export interface TlsServer {
+  on<K extends keyof TlsServerEvents>(event: K, listener: EventListener<TlsServerEvents, K>): this;
+  once<K extends keyof TlsServerEvents>(event: K, listener: EventListener<TlsServerEvents, K>): this;
+  off<K extends keyof TlsServerEvents>(event: K, listener: EventListener<TlsServerEvents, K>): this;
+  addListener<K extends keyof TlsServerEvents>(event: K, listener: EventListener<TlsServerEvents, K>): this;
+  removeListener<K extends keyof TlsServerEvents>(event: K, listener: EventListener<TlsServerEvents, K>): this;
+  prependListener<K extends keyof TlsServerEvents>(event: K, listener: EventListener<TlsServerEvents, K>): this;
+  prependOnceListener<K extends keyof TlsServerEvents>(event: K, listener: EventListener<TlsServerEvents, K>): this;
+  emit<K extends keyof TlsServerEvents>(event: K, ...args: TlsServerEvents[K]): boolean;
+  listenerCount<K extends keyof TlsServerEvents>(event: K): number;
+}
+
 /** default session id context: servers sharing a store must agree on it */
 const DEFAULT_SESSION_ID_CONTEXT = 'openssl-session-cache';
 
 /** the protocols a session id may be cached under in a server context */
-const SESSION_PROTOCOLS = ['TLSv1.2', 'TLSv1.1', 'TLSv1', 'SSLv3'];
+const SESSION_PROTOCOLS: readonly Protocol[] = ['TLSv1.2', 'TLSv1.1', 'TLSv1', 'SSLv3'];
 
 /**
  * A net.Server whose connections are TLSSockets run by OpenSSL 1.0.2. Events:
@@ -39,6 +78,7 @@ const SESSION_PROTOCOLS = ['TLSv1.2', 'TLSv1.1', 'TLSv1', 'SSLv3'];
  * revocation heard from the store (store.subscribe) was applied to the local cache, plus
  * net.Server's own.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class TlsServer extends net.Server {
   readonly context: SslContext;
   readonly sessionStore: SessionStore | undefined;
@@ -101,7 +141,7 @@ export class TlsServer extends net.Server {
       try {
         der = s.toDER();
       } catch (e) {
-        this.emit('sessionStoreError', e);
+        this.emit('sessionStoreError', e as Error);
         return;
       }
       this.#withTimeout(store.set(id, der, s.timeout), 'set').then(
@@ -129,7 +169,7 @@ export class TlsServer extends net.Server {
     try {
       this.#removeLocal(id);
     } catch (e) {
-      this.emit('sessionStoreError', e);
+      this.emit('sessionStoreError', e as Error);
       return;
     }
     this.emit('sessionRevoked', id);
@@ -173,7 +213,7 @@ export class TlsServer extends net.Server {
   #withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(codedError('ERR_SESSION_STORE_TIMEOUT', `session store ${what} took longer than ${this.sessionStoreTimeout} ms`)),
+        () => reject(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `session store ${what} took longer than ${this.sessionStoreTimeout} ms`)),
         this.sessionStoreTimeout,
       );
       Promise.resolve(p).then(
@@ -224,7 +264,7 @@ export class TlsServer extends net.Server {
         session.free(); // the cache holds its own reference
       }
     } catch (e) {
-      this.emit('sessionStoreError', e);
+      this.emit('sessionStoreError', e as Error);
     }
   }
 
@@ -245,7 +285,7 @@ export class TlsServer extends net.Server {
       });
     } catch (e) {
       socket.destroy();
-      this.emit('tlsClientError', e, undefined);
+      this.emit('tlsClientError', e as Error, undefined);
       return;
     }
     let secure = false;

@@ -1,12 +1,14 @@
 import { Duplex } from 'stream';
 import * as net from 'net';
-import { codedError } from '../common/coded_error';
+import { codedError, ErrorCode } from '../common/coded_error';
 import { settleContexts } from '../cache/openssl_call';
 import { TlsConnectionFlag } from '../binding/constants';
 import { connectionSession, CycleResult, NativeTlsConnection, openTlsConnection } from '../cache/tls_connection';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
+import type { EventListener, ListenerEvents } from '../common/typed_events';
+import type { TlsProtocol } from '../binding/constants';
 
 /** What getPeerCertificate() returns (the node:tls shape, main fields). */
 export interface PeerCertificate {
@@ -21,7 +23,7 @@ export interface PeerCertificate {
   subjectaltname?: string;
 }
 
-/** @internal how a TLSSocket is set up by the server or connect() */
+/** How a TLSSocket is set up (by TlsServer and connect(), which are the usual ways to get one). */
 export interface TLSSocketSetup {
   socket: net.Socket;
   isServer: boolean;
@@ -32,10 +34,46 @@ export interface TLSSocketSetup {
   verifyHost?: string;
   rejectUnauthorized?: boolean;
   handshakeTimeout?: number;
-  /** server only: called with the ClientHello's session id before OpenSSL sees it */
+  /** @internal server only: called with the ClientHello's session id before OpenSSL sees it */
   prefetch?: (hello: ClientHelloInfo) => Promise<void> | void;
   /** keep the writable side open after the peer ended (node:net semantics; default false) */
   allowHalfOpen?: boolean;
+}
+
+/** The events of a TLSSocket (node:tls's names, and stream.Duplex's) and their listeners' arguments. */
+export interface TLSSocketEvents extends ListenerEvents {
+  /** client: the handshake completed (after 'secure') */
+  secureConnect: [];
+  /** either side: the handshake completed */
+  secure: [];
+  /** client: the session to resume with later, as DER (node:tls's 'session') */
+  session: [session: Buffer];
+  /** setTimeout(): the underlying socket was idle */
+  timeout: [];
+  data: [chunk: Buffer];
+  end: [];
+  close: [hadError: boolean];
+  error: [err: Error];
+  drain: [];
+  finish: [];
+  pause: [];
+  resume: [];
+  readable: [];
+  pipe: [src: NodeJS.ReadableStream];
+  unpipe: [src: NodeJS.ReadableStream];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- types only (lib/common/typed_events.ts)
+export interface TLSSocket {
+  on<K extends keyof TLSSocketEvents>(event: K, listener: EventListener<TLSSocketEvents, K>): this;
+  once<K extends keyof TLSSocketEvents>(event: K, listener: EventListener<TLSSocketEvents, K>): this;
+  off<K extends keyof TLSSocketEvents>(event: K, listener: EventListener<TLSSocketEvents, K>): this;
+  addListener<K extends keyof TLSSocketEvents>(event: K, listener: EventListener<TLSSocketEvents, K>): this;
+  removeListener<K extends keyof TLSSocketEvents>(event: K, listener: EventListener<TLSSocketEvents, K>): this;
+  prependListener<K extends keyof TLSSocketEvents>(event: K, listener: EventListener<TLSSocketEvents, K>): this;
+  prependOnceListener<K extends keyof TLSSocketEvents>(event: K, listener: EventListener<TLSSocketEvents, K>): this;
+  emit<K extends keyof TLSSocketEvents>(event: K, ...args: TLSSocketEvents[K]): boolean;
+  listenerCount<K extends keyof TLSSocketEvents>(event: K): number;
 }
 
 /**
@@ -44,6 +82,7 @@ export interface TLSSocketSetup {
  * memory BIOs (native TlsConnection); plaintext backpressure pauses the socket, socket
  * backpressure holds back write callbacks.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class TLSSocket extends Duplex {
   readonly encrypted = true;
   /** true once the peer certificate verified (client side; false when unverified) */
@@ -85,7 +124,7 @@ export class TLSSocket extends Duplex {
     const timeout = setup.handshakeTimeout ?? 30000;
     if (timeout > 0) {
       this.#handshakeTimer = setTimeout(() => {
-        this.destroy(codedError('ERR_TLS_HANDSHAKE_TIMEOUT', `TLS handshake timed out after ${timeout} ms`));
+        this.destroy(codedError(ErrorCode.TLS_HANDSHAKE_TIMEOUT, `TLS handshake timed out after ${timeout} ms`));
       }, timeout);
       this.#handshakeTimer.unref?.();
     }
@@ -183,7 +222,7 @@ export class TLSSocket extends Duplex {
     const { flags, out, clear, error } = r;
     if (out) this.socket.write(out);
     if (flags & TlsConnectionFlag.FAILED) {
-      this.destroy(error ?? codedError('ERR_TLS_FAILED', 'TLS failure'));
+      this.destroy(error ?? codedError(ErrorCode.TLS_FAILED, 'TLS failure'));
       return;
     }
     if (flags & TlsConnectionFlag.HANDSHAKE_DONE) this.#onSecure();
@@ -217,7 +256,7 @@ export class TLSSocket extends Duplex {
     this.authorizationError = info.verifyError ?? (hasPeerCert ? undefined : 'peer did not return a certificate');
     if (!this.#isServer) {
       if (!this.authorized && this.#rejectUnauthorized && this.#verifyRequested()) {
-        this.destroy(codedError('ERR_TLS_CERT_VERIFY', info.verifyError ?? 'certificate verify failed'));
+        this.destroy(codedError(ErrorCode.TLS_CERT_VERIFY, info.verifyError ?? 'certificate verify failed'));
         return;
       }
       const der = this.#sessionDER();
@@ -284,7 +323,7 @@ export class TLSSocket extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (error?: Error | null) => void): void {
     if (!this.#conn) {
-      cb(codedError('ERR_SSL_FREED', 'the TLS connection is closed'));
+      cb(codedError(ErrorCode.FREED, 'the TLS connection is closed'));
       return;
     }
     if (!this.#secure) {
@@ -300,7 +339,7 @@ export class TLSSocket extends Duplex {
     }
     const { flags, out, error } = r;
     if (flags & TlsConnectionFlag.FAILED) {
-      cb(error ?? codedError('ERR_TLS_FAILED', 'SSL_write failed'));
+      cb(error ?? codedError(ErrorCode.TLS_FAILED, 'SSL_write failed'));
       return;
     }
     if (out && !this.socket.write(out)) this.#drainWaiters.push(() => cb());
@@ -374,9 +413,9 @@ export class TLSSocket extends Duplex {
   }
 
   /** 'TLSv1.2', ... or null before the handshake */
-  getProtocol(): string | null {
+  getProtocol(): TlsProtocol | null {
     if (!this.#conn || !this.#secure) return null;
-    return this.#conn.info().protocol;
+    return this.#conn.info().protocol as TlsProtocol;
   }
 
   getCipher(): { name: string; standardName: string; version: string } | undefined {

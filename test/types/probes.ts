@@ -1,0 +1,123 @@
+// Type probes against the published declarations (dist/*.d.ts): the line after each
+// expect-error directive is a mistake the types must reject (tsc fails with TS2578, an
+// unused directive, if it compiles), and the rest are correct uses whose types are
+// inferred without annotations. Compiled by test/05.types.test.ts with test/types/tsconfig.json; never run.
+import {
+  connect,
+  createServer,
+  ErrorCode,
+  generateSelfSigned,
+  handshake,
+  raw,
+  SessionCacheMode,
+  SslContext,
+  SslSession,
+} from 'openssl-session-cache';
+import type { ErrorCodeValue, Protocol, RemoveReason, TlsProtocol, UnknownProtocol } from 'openssl-session-cache';
+import { RedisSessionStore } from 'openssl-session-cache/redis';
+import { CacheModel } from 'openssl-session-cache/model';
+import { CATALOGUE } from 'openssl-session-cache/conformance';
+
+/** compiles only when `value`'s type is exactly T */
+function exactly<T>() {
+  return <V>(value: V & (Equal<T, V> extends true ? unknown : never)): V => value;
+}
+type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+
+export function probes(): void {
+  const { cert, key } = generateSelfSigned({ commonName: 'localhost' });
+  const ctx = new SslContext({ cert, key, noTicket: true, minVersion: 'TLSv1.2', sessionCacheMode: SessionCacheMode.SERVER });
+  const client = new SslContext({ role: 'client' });
+
+  // ---- SslContext events ------------------------------------------------------------
+  ctx.on('newSession', (session) => exactly<SslSession>()(session).free());
+  ctx.once('removeSession', (session, reason) => {
+    exactly<SslSession>()(session);
+    exactly<RemoveReason>()(reason);
+  });
+  // @ts-expect-error: misspelt event name
+  ctx.on('newSesion', () => undefined);
+  // @ts-expect-error: 'newSession' carries an SslSession, not a string
+  ctx.on('newSession', (session: string) => session);
+  // @ts-expect-error: the reason is a RemoveReason string, not a number
+  ctx.on('removeSession', (_session: SslSession, reason: number) => reason);
+  // @ts-expect-error: emit checks its arguments
+  ctx.emit('newSession', 'not a session');
+
+  // ---- closed sets: protocols, roles, modes -------------------------------------------
+  // @ts-expect-error: OpenSSL 1.0.2 has no TLS 1.3
+  new SslContext({ maxVersion: 'TLSv1.3' });
+  // @ts-expect-error: a role is 'server' | 'client' | 'both'
+  new SslContext({ role: 'proxy' });
+  // @ts-expect-error: not a protocol name
+  SslSession.create({ id: Buffer.alloc(32), protocol: 'TLS1.2' });
+  // @ts-expect-error: getSession's protocol is a Protocol
+  ctx.getSession(Buffer.alloc(32), 'tls1.2');
+  // @ts-expect-error: the cache mode is a number of SessionCacheMode bits
+  ctx.sessionCacheMode = 'server';
+  // @ts-expect-error: raw takes OpenSSL's integers
+  raw.SSL_CTX_set_timeout(ctx, '300');
+  // @ts-expect-error: idContext is a Buffer or a string
+  SslSession.create({ id: Buffer.alloc(32) }).idContext = 42;
+  // @ts-expect-error: ErrorCode is read-only
+  ErrorCode.FREED = 'ERR_OTHER';
+
+  // correct: inferred without annotations
+  const r = handshake(client, ctx);
+  exactly<TlsProtocol>()(r.protocol);
+  exactly<Protocol | UnknownProtocol>()(r.serverSession.protocol);
+  // @ts-expect-error: a negotiated protocol is never TLSv1.3 here
+  const _tls13: 'TLSv1.3' = r.protocol;
+  ctx.setNextSessionId();
+  ctx.setNextSessionId(Buffer.alloc(32, 1));
+  r.serverSession.idContext = 'my-app';
+  r.serverSession.idContext = Buffer.from('my-app');
+  exactly<'ERR_SSL_FREED'>()(ErrorCode.FREED);
+  const code: ErrorCodeValue = ErrorCode.SESSION_STORE_TIMEOUT;
+  void code;
+
+  // ---- TlsServer / TLSSocket ------------------------------------------------------------
+  const server = createServer({ cert, key, minVersion: 'TLSv1.2' }, (socket) => {
+    exactly<TlsProtocol | null>()(socket.getProtocol());
+    socket.on('data', (chunk) => exactly<Buffer>()(chunk));
+  });
+  server.on('secureConnection', (socket) => socket.end());
+  server.on('tlsClientError', (err, socket) => {
+    exactly<Error>()(err);
+    socket?.destroy();
+  });
+  server.on('sessionStoreError', (err) => exactly<Error>()(err));
+  server.on('listening', () => server.address());
+  server.on('connection', (socket) => socket.remoteAddress);
+  // @ts-expect-error: 'secureConnection' hands a TLSSocket, not a Buffer
+  server.on('secureConnection', (socket: Buffer) => socket);
+  // @ts-expect-error: misspelt node:tls event
+  server.on('secureConection', () => undefined);
+  // @ts-expect-error: 'listening' has no arguments to take
+  server.on('listening', (port: number) => port);
+
+  const socket = connect({ port: 8443, host: '127.0.0.1', maxVersion: 'TLSv1.2', rejectUnauthorized: false });
+  socket.on('session', (der) => SslSession.fromDER(der).free());
+  socket.on('secureConnect', () => socket.isSessionReused());
+  socket.on('close', (hadError) => exactly<boolean>()(hadError));
+  // @ts-expect-error: 'secureConnect' has no arguments
+  socket.on('secureConnect', (x: number) => x);
+  // @ts-expect-error: no TLS 1.3 for connect() either
+  connect({ port: 8443, minVersion: 'TLSv1.3' });
+  // @ts-expect-error: 'session' carries DER (a Buffer)
+  socket.on('session', (s: SslSession) => s);
+
+  // ---- RedisSessionStore ------------------------------------------------------------------
+  const store = new RedisSessionStore({ redis: 'redis://127.0.0.1:6379' });
+  store.on('revoked', (id) => exactly<Buffer>()(id));
+  store.on('connectionError', (err) => exactly<Error>()(err));
+  // @ts-expect-error: a revoked id is a Buffer
+  store.on('revoked', (id: string) => id);
+  // @ts-expect-error: not an event of the store
+  store.on('message', () => undefined);
+
+  // ---- the other entry points -----------------------------------------------------------------
+  const model = new CacheModel();
+  exactly<0 | 1>()(model.add(model.createSession({ id: Buffer.alloc(32), time: 0, timeout: 300 })));
+  void CATALOGUE.length;
+}
