@@ -1,8 +1,8 @@
-import { SessionCache } from '../model/session_cache';
+import { SessionCache, SessionCacheOptions } from '../model/session_cache';
 import { CacheFactory, disposeCache } from './cache_factory';
 import { NameTable } from './name_table';
 import { Prng } from './prng';
-import { RandomOp, RunState, newRunState, randomSequence, resolveOp } from './random_ops';
+import { RandomOp, RunState, newRunState, randomRunOptions, randomSequence, resolveOp } from './random_ops';
 import { Step } from './scenario';
 import { Outcome, executeStep, formatStep, freeOutcome, marksOf, renderOutcome } from './step_executor';
 
@@ -22,6 +22,8 @@ export interface Divergence {
   candidate: string;
   /** the abstract ops that produced the trace */
   ops: RandomOp[];
+  /** the options both caches were made with */
+  options: SessionCacheOptions;
 }
 
 interface Side {
@@ -43,19 +45,19 @@ export class DifferentialRunner {
   ) {}
 
   /** Runs one sequence; the first divergence, or undefined when both agree throughout. */
-  run(ops: readonly RandomOp[]): Divergence | undefined {
-    const ref: Side = { cache: this.reference({}), names: new NameTable() };
+  run(ops: readonly RandomOp[], options: SessionCacheOptions = {}): Divergence | undefined {
+    const ref: Side = { cache: this.reference({ ...options }), names: new NameTable() };
     let cand: Side;
     try {
-      cand = { cache: this.candidate({}), names: new NameTable() };
+      cand = { cache: this.candidate({ ...options }), names: new NameTable() };
     } catch (e) {
       disposeCache(ref.cache);
       throw e;
     }
-    const state = newRunState();
+    const state = newRunState(options);
     const held = new Map<string, number>();
     const trace: TraceLine[] = [];
-    const diverge = (what: string, r: string, c: string): Divergence => ({ trace, what, reference: r, candidate: c, ops: [...ops] });
+    const diverge = (what: string, r: string, c: string): Divergence => ({ trace, what, reference: r, candidate: c, ops: [...ops], options });
     try {
       const final: RandomOp = { kind: 'takeEvents', a: 0, b: 0, c: 0, d: 0 };
       for (const op of [...ops, final]) {
@@ -90,8 +92,9 @@ export class DifferentialRunner {
   search(count: number, seed: number, maxLength = 50): { runs: number; divergence?: Divergence } {
     const prng = new Prng(seed);
     for (let i = 0; i < count; i++) {
+      const options = randomRunOptions(prng);
       const ops = randomSequence(prng, maxLength);
-      const found = this.run(ops);
+      const found = this.run(ops, options);
       if (found !== undefined) return { runs: i + 1, divergence: this.shrink(found) };
     }
     return { runs: count };
@@ -108,7 +111,7 @@ export class DifferentialRunner {
       let start = 0;
       while (start < ops.length) {
         const candidate = [...ops.slice(0, start), ...ops.slice(start + chunk)];
-        const found = candidate.length > 0 ? this.run(candidate) : undefined;
+        const found = candidate.length > 0 ? this.run(candidate, best.options) : undefined;
         if (found !== undefined) {
           best = found;
           ops = candidate;
@@ -169,10 +172,18 @@ export class DifferentialRunner {
 
 /** A divergence as readable text: the minimal trace, then what differed. */
 export function formatDivergence(d: Divergence, referenceLabel = 'OpenSSL 1.0.2h', candidateLabel = 'candidate'): string {
-  const lines = d.trace.map((t, i) => `  ${String(i + 1).padStart(2)}. ${formatStep(t.step)}  →  ${t.outcome}`);
+  const lines = Object.keys(d.options).length > 0 ? [`  options ${formatOptions(d.options)}`] : [];
+  lines.push(...d.trace.map((t, i) => `  ${String(i + 1).padStart(2)}. ${formatStep(t.step)}  →  ${t.outcome}`));
   const last = d.trace.length;
   lines.push(d.what === "result" ? `  at step ${last}, the result:` : `  after step ${last}, ${d.what}:`);
   lines.push(`    ${referenceLabel}: ${d.reference}`);
   lines.push(`    ${candidateLabel}: ${d.candidate}`);
   return lines.join('\n');
+}
+
+/** Cache options as JSON (ids as hex). */
+export function formatOptions(options: SessionCacheOptions): string {
+  return JSON.stringify(options, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' ? Buffer.from((v as { data: number[] }).data).toString('hex') : v,
+  );
 }
