@@ -1,6 +1,7 @@
 import { native, NativeSessionHandle } from '../binding/native';
 import { kFromHandle, kHandle } from './internal';
 import { own, disown } from './lifetimes';
+import { toOpenSSL102, toOpenSSL3 } from './openssl3_session';
 import { protocolName, protocolNumber } from '../binding/protocol_version';
 import { checkLength, integer, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 
@@ -19,6 +20,21 @@ export interface SslSessionCreateOptions {
   masterKey?: Buffer | Uint8Array;
   /** an OpenSSL cipher name, e.g. 'ECDHE-RSA-AES128-GCM-SHA256'; needed for toDER() */
   cipher?: string;
+}
+
+/** Which OpenSSL wrote (`from`) or will read (`to`) a session's DER; default 'openssl102'. */
+export interface SessionDerOptions {
+  from?: 'openssl102' | 'openssl3';
+}
+
+function derFormat(options: unknown, key: 'from' | 'to'): 'openssl102' | 'openssl3' {
+  if (options === undefined) return 'openssl102';
+  const o = optionsObject(options, 'options');
+  const v = o[key] ?? 'openssl102';
+  if (v !== 'openssl102' && v !== 'openssl3') {
+    throw new (typeof v === 'string' ? RangeError : TypeError)(`options.${key} must be 'openssl102' or 'openssl3'`);
+  }
+  return v;
 }
 
 /**
@@ -70,9 +86,18 @@ export class SslSession {
     return new SslSession(native.SslSessionHandle.create(id, version, idContext, time, timeout, masterKey, cipher));
   }
 
-  /** d2i_SSL_SESSION; OpenSSLError on malformed input or trailing bytes. */
-  static fromDER(der: Buffer | Uint8Array): SslSession {
-    return new SslSession(native.SslSessionHandle.fromDER(toBuffer(der, 'der')));
+  /**
+   * d2i_SSL_SESSION; OpenSSLError on malformed input or trailing bytes.
+   * `{ from: 'openssl3' }`: the DER was written by OpenSSL 1.1.1/3.x (e.g. Node's
+   * `tlsSocket.getSession()`, `openssl s_client -sess_out`); fields 1.0.2 has no place
+   * for are dropped first, TLS 1.3 sessions and sessions that used the extended master
+   * secret are refused with a RangeError (`code` ERR_SESSION_TLS13 / ERR_SESSION_EXTMS;
+   * ERR_SESSION_DER for something that is not a session). See lib/cache/openssl3_session.ts.
+   */
+  static fromDER(der: Buffer | Uint8Array, options?: SessionDerOptions): SslSession {
+    const bytes = toBuffer(der, 'der');
+    const from = derFormat(options, 'from');
+    return new SslSession(native.SslSessionHandle.fromDER(from === 'openssl3' ? toOpenSSL102(bytes) : bytes));
   }
 
   /** PEM_read_bio_SSL_SESSION ("-----BEGIN SSL SESSION PARAMETERS-----"). */
@@ -81,9 +106,16 @@ export class SslSession {
     return new SslSession(native.SslSessionHandle.fromPEM(pem));
   }
 
-  /** i2d_SSL_SESSION (length first, then into a buffer of that length). */
-  toDER(): Buffer {
-    return this[kHandle].toDER();
+  /**
+   * i2d_SSL_SESSION (length first, then into a buffer of that length).
+   * `{ to: 'openssl3' }`: the same session as OpenSSL 1.1.1/3.x read it (Node's
+   * `tls.connect({ session })`, `openssl s_client -sess_in`); exact — only the order of
+   * the optional fields changes (lib/cache/openssl3_session.ts).
+   */
+  toDER(options?: { to?: 'openssl102' | 'openssl3' }): Buffer {
+    const to = derFormat(options, 'to');
+    const der = this[kHandle].toDER();
+    return to === 'openssl3' ? toOpenSSL3(der) : der;
   }
 
   toPEM(): string {

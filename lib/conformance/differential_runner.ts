@@ -2,7 +2,7 @@ import { SessionCache, SessionCacheOptions } from '../model/session_cache';
 import { CacheFactory, disposeCache } from './cache_factory';
 import { NameTable } from './name_table';
 import { Prng } from './prng';
-import { RandomOp, RunState, newRunState, randomRunOptions, randomSequence, resolveOp } from './random_ops';
+import { RandomOp, RandomOpWeights, RunState, newRunState, randomRunOptions, randomSequence, resolveOp } from './random_ops';
 import { Step } from './scenario';
 import { Outcome, executeStep, formatStep, freeOutcome, marksOf, renderOutcome } from './step_executor';
 
@@ -88,12 +88,16 @@ export class DifferentialRunner {
     }
   }
 
-  /** Draws `count` sequences from `seed` and returns the first divergence, shrunk. */
-  search(count: number, seed: number, maxLength = 50): { runs: number; divergence?: Divergence } {
+  /**
+   * Draws `count` sequences from `seed` and returns the first divergence, shrunk.
+   * `weights` overrides the relative frequency of op kinds (e.g. `{ burst: 4 }` to reach
+   * the automatic flush more often).
+   */
+  search(count: number, seed: number, maxLength = 50, weights: RandomOpWeights = {}): { runs: number; divergence?: Divergence } {
     const prng = new Prng(seed);
     for (let i = 0; i < count; i++) {
       const options = randomRunOptions(prng);
-      const ops = randomSequence(prng, maxLength);
+      const ops = randomSequence(prng, maxLength, weights);
       const found = this.run(ops, options);
       if (found !== undefined) return { runs: i + 1, divergence: this.shrink(found) };
     }

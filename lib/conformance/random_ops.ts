@@ -238,13 +238,17 @@ export function formatRandomOp(op: RandomOp): string {
   return `${op.kind}(${op.a},${op.b},${op.c},${op.d})`;
 }
 
-/** Draws one op. */
-export function randomOp(prng: Prng): RandomOp {
-  const total = RANDOM_OP_KINDS.reduce((sum, k) => sum + RANDOM_OP_WEIGHTS[k], 0);
+/** Relative weights of op kinds; missing kinds keep RANDOM_OP_WEIGHTS. */
+export type RandomOpWeights = Partial<Record<RandomOpKind, number>>;
+
+/** Draws one op (with `weights` overriding some of RANDOM_OP_WEIGHTS, e.g. to favour bursts). */
+export function randomOp(prng: Prng, weights: RandomOpWeights = {}): RandomOp {
+  const w = (k: RandomOpKind): number => weights[k] ?? RANDOM_OP_WEIGHTS[k];
+  const total = RANDOM_OP_KINDS.reduce((sum, k) => sum + w(k), 0);
   let x = prng.next() * total;
   let kind: RandomOpKind = RANDOM_OP_KINDS[0];
   for (const k of RANDOM_OP_KINDS) {
-    x -= RANDOM_OP_WEIGHTS[k];
+    x -= w(k);
     if (x < 0) {
       kind = k;
       break;
@@ -254,7 +258,7 @@ export function randomOp(prng: Prng): RandomOp {
 }
 
 /** A sequence of 1..maxLength ops. */
-export function randomSequence(prng: Prng, maxLength: number): RandomOp[] {
+export function randomSequence(prng: Prng, maxLength: number, weights: RandomOpWeights = {}): RandomOp[] {
   const n = 1 + prng.below(maxLength);
-  return Array.from({ length: n }, () => randomOp(prng));
+  return Array.from({ length: n }, () => randomOp(prng, weights));
 }
