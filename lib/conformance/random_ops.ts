@@ -96,7 +96,7 @@ export const RANDOM_OP_WEIGHTS: Readonly<Record<RandomOpKind, number>> = {
   setTimeout: 2,
   setCacheMode: 3,
   handshake: 16,
-  burst: 0.08,
+  burst: 0.05,
 };
 
 /** Ids for created sessions: shared first bytes (one hash bucket), other lengths, short ids, one too long. */
@@ -148,10 +148,12 @@ export interface RunState {
   idOf: Map<string, string>;
   /** the role of the context (get callbacks are offered to servers only) */
   role: 'server' | 'client';
+  /** the reference's completed handshakes so far (acceptGood + connectGood) */
+  good: number;
 }
 
 export function newRunState(options: SessionCacheOptions = {}): RunState {
-  return { clock: START_TIME, names: [], idOf: new Map(), role: options.role ?? 'server' };
+  return { clock: START_TIME, names: [], idOf: new Map(), role: options.role ?? 'server', good: 0 };
 }
 
 function pick(state: RunState, n: number): string | number {
@@ -226,9 +228,12 @@ export function resolveOp(op: RandomOp, state: RunState): Step | undefined {
       return { op: 'handshake', args, free: d % 2 === 0 };
     }
     case 'burst': {
+      // enough handshakes to take the good-handshake counter just below, to or just past
+      // the automatic flush (inside the handshake that finds it at 255, 511, …)
       const offered = pick(state, a);
       if (!offerable(state, offered)) return undefined;
-      return { op: 'handshake', args: { offered, now: state.clock }, repeat: 250, free: true };
+      const repeat = 255 - (state.good % 256) + (c % 3);
+      return { op: 'handshake', args: { offered, now: state.clock }, repeat: Math.max(1, repeat), free: true };
     }
   }
 }
