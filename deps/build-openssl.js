@@ -332,6 +332,28 @@ async function buildApps(srcDir, prefix, extra, version, identity, tools) {
   const program = path.join(appsPrefix, 'bin', 'openssl');
   const info = path.join(appsPrefix, 'build-info.json');
   if (fs.existsSync(info) && fs.existsSync(program)) return program;
+  // one build at a time (two jest runs may ask together): the first takes the lock
+  // directory, the others wait for its result
+  const lock = `${appsPrefix}.lock`;
+  try {
+    fs.mkdirSync(lock);
+  } catch (e) {
+    if (e.code !== 'EEXIST') throw e;
+    log(`another process is building the openssl program (${lock}); waiting`);
+    while (fs.existsSync(lock) && !fs.existsSync(info)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
+    if (fs.existsSync(info) && fs.existsSync(program)) return program;
+    fail(`the other build of the openssl program did not finish (remove ${lock} if no build is running)`);
+  }
+  const unlock = () => fs.rmSync(lock, { recursive: true, force: true });
+  process.on('exit', unlock); // fail() exits without unwinding
+  try {
+    return await buildAppsLocked(srcDir, appsPrefix, program, info, extra, version, identity, tools);
+  } finally {
+    unlock();
+  }
+}
+
+async function buildAppsLocked(srcDir, appsPrefix, program, info, extra, version, identity, tools) {
   const logFile = `${appsPrefix}.build.log`;
   log(`building the openssl program of ${version.text} (a few minutes, serial make; log: ${logFile})`);
   const secs = await build(srcDir, appsPrefix, logFile, extra, true);

@@ -294,7 +294,7 @@ describe('reporters for CI', () => {
     points.forEach((p, i) => expect(p).toMatch(new RegExp(`^(not )?ok ${i + 1} - `)));
     const failed = lines.findIndex((l) => /^not ok \d+ - wrong-reference-count \(file\)$/.test(l));
     expect(lines.slice(failed + 1, failed + 3)).toEqual(['  ---', '  message: "step 3 (references {\\"session\\":\\"a\\"}): expected 1, got 2"']);
-    expect(r.stdout).toMatch(/not ok \d+ - random sequences \(50, seed 1\) \(random\)\n  ---\n[\s\S]*minimal trace:/);
+    expect(r.stdout).toMatch(/not ok \d+ - random sequences \(50, seed 1\) \(random\)\n {2}---\n[\s\S]*minimal trace:/);
     const ok = runCli(['conformance', '--reporter', 'tap']);
     expect(ok.status).toBe(0);
     expect(ok.stdout).not.toMatch(/^not ok/m);
