@@ -1,7 +1,7 @@
 /**
  * CacheModel: a pure-TypeScript model of one OpenSSL 1.0.2h server SSL_CTX's internal
  * session cache (ssl/ssl_sess.c, ssl/ssl_lib.c, crypto/lhash/lhash.c), implementing the
- * SessionCache contract of lib/session_cache.ts. Deterministic: no clock, no randomness.
+ * SessionCache contract of lib/model/session_cache.ts. Deterministic: no clock, no randomness.
  *
  * Structure, as in OpenSSL:
  * - `table`: the `lhash` keyed by (ssl_version, id length, id bytes), hashed on the first

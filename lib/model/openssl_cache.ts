@@ -1,5 +1,5 @@
 /**
- * OpenSSLCache: the `SessionCache` contract (lib/session_cache.ts) implemented over the
+ * OpenSSLCache: the `SessionCache` contract (lib/model/session_cache.ts) implemented over the
  * real OpenSSL 1.0.2h of this package — one server `SslContext` (SSL_OP_NO_TICKET, a
  * fixed session-id context) and one client `SslContext` with the same session-id context
  * for `handshake`.

@@ -3,7 +3,7 @@
  * session cache, driven through C-shaped, deterministic operations.
  *
  * Two implementations are meant to exist: the pure-TypeScript reference model
- * (`CacheModel`, lib/model.ts) and an adapter over the real library. A differential
+ * (`CacheModel`, lib/model/cache_model.ts) and an adapter (`OpenSSLCache`, lib/model/openssl_cache.ts) over the real library. A differential
  * tester drives both with the same operation sequence and compares every return
  * value, every `stats()` snapshot and every `takeEvents()` batch.
  *
@@ -216,7 +216,7 @@ export interface HandshakeResult {
 
 /**
  * One server `SSL_CTX`'s session cache. Each method names the OpenSSL 1.0.2h function it
- * mirrors; see /work/shared/reference/SEMANTICS.md for what those functions do.
+ * mirrors; the module comment says what a handshake does with the cache (docs/conformance.md has the tables).
  */
 export interface SessionCache {
   // ---- sessions -------------------------------------------------------------------
