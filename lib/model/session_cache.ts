@@ -3,9 +3,10 @@
  * session cache, driven through C-shaped, deterministic operations.
  *
  * Two implementations are meant to exist: the pure-TypeScript reference model
- * (`CacheModel`, lib/model/cache_model.ts) and an adapter (`OpenSSLCache`, lib/model/openssl_cache.ts) over the real library. A differential
- * tester drives both with the same operation sequence and compares every return
- * value, every `stats()` snapshot and every `takeEvents()` batch.
+ * (`CacheModel`, lib/model/cache_model.ts) and an adapter over the real library
+ * (`OpenSSLCache`, lib/model/openssl_cache.ts). A differential tester drives both with
+ * the same operation sequence and compares every return value, every `stats()` snapshot
+ * and every `takeEvents()` batch.
  *
  * ## The context
  * A server context (`SSLv23_server_method`; `role: 'client'` makes it a client context,
@@ -216,7 +217,8 @@ export interface HandshakeResult {
 
 /**
  * One server `SSL_CTX`'s session cache. Each method names the OpenSSL 1.0.2h function it
- * mirrors; the module comment says what a handshake does with the cache (docs/conformance.md has the tables).
+ * mirrors; the module comment says what a handshake does with the cache
+ * (docs/conformance.md has the same as tables).
  */
 export interface SessionCache {
   // ---- sessions -------------------------------------------------------------------
