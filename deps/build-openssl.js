@@ -8,6 +8,12 @@
 //                                         (binding.gyp uses this)
 //   node deps/build-openssl.js --check    obtain and verify the source, print its version
 //                                         and the cache key, build nothing
+//   node deps/build-openssl.js --apps     also build the `openssl` program of the same tree
+//                                         (s_client, s_server, sess_id) into
+//                                         deps/.cache/openssl-<key>-apps/bin/openssl and
+//                                         print its path on stdout. Only the tests ask for
+//                                         it (test/helpers/openssl102.ts); `npm install`
+//                                         never builds it.
 //
 // Environment:
 //   OPENSSL_102_SRC=/path/to/openssl-1.0.2x[.tar.gz]   bring your own 1.0.2 source
@@ -225,7 +231,7 @@ function run(cmd, args, cwd, logFd, onLine) {
   });
 }
 
-async function build(srcDir, prefix, logFile, extra) {
+async function build(srcDir, prefix, logFile, extra, apps = false) {
   const work = `${prefix}.work`;
   fs.rmSync(work, { recursive: true, force: true });
   log(`copying the source tree to ${path.relative(ROOT, work) || work}`);
@@ -236,6 +242,7 @@ async function build(srcDir, prefix, logFile, extra) {
     ['./config', [...CONFIG_OPTIONS, ...extra]],
     ['make', ['depend']],
     ['make', ['build_libs']],
+    ...(apps ? [['make', ['build_apps']]] : []),
   ];
   const seen = new Set();
   let lastPrint = 0;
@@ -264,6 +271,16 @@ async function build(srcDir, prefix, logFile, extra) {
   }
   const tmp = `${prefix}.tmp`;
   fs.rmSync(tmp, { recursive: true, force: true });
+  if (apps) {
+    if (!fs.existsSync(path.join(work, 'apps', 'openssl'))) fail(`apps/openssl was not produced; see ${logFile}`);
+    fs.mkdirSync(path.join(tmp, 'bin'), { recursive: true });
+    fs.copyFileSync(path.join(work, 'apps', 'openssl'), path.join(tmp, 'bin', 'openssl'));
+    fs.chmodSync(path.join(tmp, 'bin', 'openssl'), 0o755);
+    fs.rmSync(prefix, { recursive: true, force: true });
+    fs.renameSync(tmp, prefix);
+    fs.rmSync(work, { recursive: true, force: true });
+    return Math.round((Date.now() - started) / 1000);
+  }
   fs.mkdirSync(path.join(tmp, 'lib'), { recursive: true });
   fs.copyFileSync(path.join(work, 'libssl.a'), path.join(tmp, 'lib', 'libssl.a'));
   fs.copyFileSync(path.join(work, 'libcrypto.a'), path.join(tmp, 'lib', 'libcrypto.a'));
@@ -305,6 +322,47 @@ async function main() {
   // a stable pointer for tools that want the libraries (bench, tests)
   fs.writeFileSync(path.join(CACHE, 'current'), prefix + '\n');
   if (printPrefix) process.stdout.write(prefix);
+  if (process.argv.includes('--apps')) process.stdout.write(`${await buildApps(srcDir, prefix, extra, version, identity, tools)}\n`);
+}
+
+// The `openssl` program of the same source tree and options, in its own cache directory
+// next to the libraries (a separate build: the libraries' cache stays as it is).
+async function buildApps(srcDir, prefix, extra, version, identity, tools) {
+  const appsPrefix = `${prefix}-apps`;
+  const program = path.join(appsPrefix, 'bin', 'openssl');
+  const info = path.join(appsPrefix, 'build-info.json');
+  if (fs.existsSync(info) && fs.existsSync(program)) return program;
+  // one build at a time (two jest runs may ask together): the first takes the lock
+  // directory, the others wait for its result
+  const lock = `${appsPrefix}.lock`;
+  try {
+    fs.mkdirSync(lock);
+  } catch (e) {
+    if (e.code !== 'EEXIST') throw e;
+    log(`another process is building the openssl program (${lock}); waiting`);
+    while (fs.existsSync(lock) && !fs.existsSync(info)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
+    if (fs.existsSync(info) && fs.existsSync(program)) return program;
+    fail(`the other build of the openssl program did not finish (remove ${lock} if no build is running)`);
+  }
+  const unlock = () => fs.rmSync(lock, { recursive: true, force: true });
+  process.on('exit', unlock); // fail() exits without unwinding
+  try {
+    return await buildAppsLocked(srcDir, appsPrefix, program, info, extra, version, identity, tools);
+  } finally {
+    unlock();
+  }
+}
+
+async function buildAppsLocked(srcDir, appsPrefix, program, info, extra, version, identity, tools) {
+  const logFile = `${appsPrefix}.build.log`;
+  log(`building the openssl program of ${version.text} (a few minutes, serial make; log: ${logFile})`);
+  const secs = await build(srcDir, appsPrefix, logFile, extra, true);
+  fs.writeFileSync(
+    info,
+    JSON.stringify({ version: version.text, program: 'bin/openssl', source: identity, options: [...CONFIG_OPTIONS, ...extra], cc: tools.ccVersion, seconds: secs }, null, 2) + '\n',
+  );
+  log(`built the openssl program in ${secs} s -> ${program}`);
+  return program;
 }
 
 main().catch((e) => fail(e && e.stack ? e.stack : String(e)));

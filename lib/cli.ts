@@ -1,30 +1,30 @@
 #!/usr/bin/env node
 /**
- * openssl-session-cache conformance [--json] [--model MODULE] [--runs N] [--seed S] [SCENARIO.json …]
+ * openssl-session-cache conformance [--reporter table|json|junit|tap] [--json] [--model MODULE]
+ *                                   [--runs N] [--seed S] [--no-catalogue] [SCENARIO.json …]
  *
  * Runs the built-in catalogue of OpenSSL 1.0.2h session-cache scenarios (and the given
  * scenario files) against real OpenSSL, or with --model against a user's SessionCache
- * implementation plus random sequences compared with real OpenSSL. Prints a table;
- * exit status 0 when everything passed, 1 on any failure, 2 on a usage error.
- * See docs/conformance.md.
+ * implementation plus random sequences compared with real OpenSSL. Exit status: 0 when
+ * everything passed, 1 when anything failed, 2 on a usage error (one line on stderr:
+ * an unknown option, a missing or invalid scenario file, a module that cannot be loaded
+ * or lacks SessionCache methods), 3 on an internal error. See docs/conformance.md.
  */
 
-import { formatConformanceTable, runConformance } from './conformance';
+import { formatReport, REPORTERS, Reporter, runConformance, UsageError } from './conformance';
 
 const USAGE =
-  'usage: openssl-session-cache conformance [--json] [--model MODULE] [--runs N] [--seed S] [--no-catalogue] [SCENARIO.json ...]';
+  'usage: openssl-session-cache conformance [--reporter table|json|junit|tap] [--json] [--model MODULE] [--runs N] [--seed S] [--no-catalogue] [SCENARIO.json ...]';
 
 function main(argv: string[]): number {
   const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h' || command === undefined) {
+  if (command === '--help' || command === '-h') {
     process.stdout.write(USAGE + '\n');
-    return command === undefined ? 2 : 0;
+    return 0;
   }
-  if (command !== 'conformance') {
-    process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
-    return 2;
-  }
-  let json = false;
+  if (command === undefined) throw new UsageError('a command is needed: conformance');
+  if (command !== 'conformance') throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  let reporter: Reporter = 'table';
   let model: string | undefined;
   let runs: number | undefined;
   let seed: number | undefined;
@@ -34,33 +34,42 @@ function main(argv: string[]): number {
     const arg = rest[i];
     const value = (): string => {
       const v = rest[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
+      if (v === undefined) throw new UsageError(`${arg} needs a value`);
       return v;
     };
     const integer = (): number => {
       const v = Number(value());
-      if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${arg} needs a non-negative integer`);
+      if (!Number.isSafeInteger(v) || v < 0) throw new UsageError(`${arg} needs a non-negative integer`);
       return v;
     };
-    if (arg === '--json') json = true;
-    else if (arg === '--model') model = value();
+    if (arg === '--json') reporter = 'json';
+    else if (arg === '--reporter') {
+      const r = value();
+      if (!(REPORTERS as readonly string[]).includes(r)) throw new UsageError(`--reporter must be one of ${REPORTERS.join(', ')}, got ${JSON.stringify(r)}`);
+      reporter = r as Reporter;
+    } else if (arg === '--model') model = value();
     else if (arg === '--runs') runs = integer();
     else if (arg === '--seed') seed = integer();
     else if (arg === '--no-catalogue') noCatalogue = true;
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(USAGE + '\n');
       return 0;
-    } else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}`);
+    } else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
     else files.push(arg);
   }
   const result = runConformance({ model, runs, seed, noCatalogue, scenarioFiles: files });
-  process.stdout.write((json ? JSON.stringify(result, null, 2) : formatConformanceTable(result)) + '\n');
+  process.stdout.write(formatReport(result, reporter) + '\n');
   return result.passed ? 0 : 1;
 }
 
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (e) {
-  process.stderr.write(`openssl-session-cache: ${e instanceof Error ? e.message : String(e)}\n${USAGE}\n`);
-  process.exitCode = 2;
+  if (e instanceof UsageError) {
+    process.stderr.write(`openssl-session-cache: ${e.message.split('\n')[0]} (--help for usage)\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`openssl-session-cache: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 3;
+  }
 }

@@ -15,6 +15,9 @@ import {
   DifferentialRunner,
   RANDOM_OP_KINDS,
   RANDOM_OP_WEIGHTS,
+  RUN_OPTIONS,
+  RUN_OPTION_WEIGHTS,
+  formatOptions,
   RandomOp,
   formatDivergence,
   formatRandomOp,
@@ -42,10 +45,18 @@ const runner = new DifferentialRunner(
   },
 );
 
-test('OpenSSLCache and CacheModel agree on 1000 random sequences of up to 50 steps', () => {
+/** The context of a sequence (server, client role, id contexts, verify-peer), printed readably. */
+const optionsArbitrary = fc.oneof(
+  ...RUN_OPTIONS.map((options, i) => ({
+    weight: RUN_OPTION_WEIGHTS[i],
+    arbitrary: fc.constant(Object.defineProperty({ ...options }, fc.toStringMethod, { value: () => formatOptions(options), enumerable: false })),
+  })).filter((x) => x.weight > 0),
+);
+
+test('OpenSSLCache and CacheModel agree on 1000 random sequences of up to 50 steps mixing cache calls and handshakes', () => {
   fc.assert(
-    fc.property(fc.array(opArbitrary, { minLength: 1, maxLength: 50, size: 'max' }), (ops) => {
-      const divergence = runner.run(ops);
+    fc.property(optionsArbitrary, fc.array(opArbitrary, { minLength: 1, maxLength: 50, size: 'max' }), (options, ops) => {
+      const divergence = runner.run(ops, options);
       if (divergence !== undefined) {
         throw new Error(`OpenSSL and the model diverged:\n${formatDivergence(divergence, 'OpenSSL 1.0.2h', 'CacheModel')}`);
       }

@@ -137,10 +137,11 @@ describe('scenario files', () => {
       passed: false,
       differences: ['step 1: scenario error: add: argument "session": no session is named "nobody" yet'],
     });
+    // an invalid scenario FILE is a usage error (the CLI exits 2), raised before anything runs
     const file = writeScenario('bad.json', { name: 'bad', steps: [{ op: 'addSession' }] });
-    const result = runConformance({ scenarioFiles: [file], noCatalogue: true });
-    expect(result.passed).toBe(false);
-    expect(result.rows[0].differences[0]).toMatch(/step 1: unknown "op" "addSession"/);
+    expect(() => runConformance({ scenarioFiles: [file], noCatalogue: true })).toThrow(
+      expect.objectContaining({ name: 'UsageError', message: expect.stringMatching(/step 1: unknown "op" "addSession"/) }),
+    );
   });
 });
 
@@ -210,12 +211,92 @@ describe('the CLI', () => {
     expect(r.stdout).toMatch(/random sequences \(300, seed 1\)\s+FAIL\s+sequence \d+ diverged after [1-3] step\(s\)/);
     const trace = r.stdout.slice(r.stdout.indexOf('minimal trace'));
     expect(trace).toMatch(/OpenSSL 1\.0\.2h: 0\n\s+model: 1/);
-    const json = JSON.parse(runCli(['conformance', '--json', '--model', brokenModel]).stdout);
-    expect(json.rows.find((row: { source: string }) => row.source === 'random')).toMatchObject({ passed: false, trace: expect.any(String) });
   });
 
-  test('usage errors exit 2', () => {
-    expect(runCli(['conformance', '--bogus']).status).toBe(2);
-    expect(runCli(['conformance', '--model', path.join(tmp, 'missing.js')]).status).toBe(2);
+  test('--json traces are structured: steps with operation, arguments, expected and actual', () => {
+    const json = JSON.parse(runCli(['conformance', '--json', '--model', brokenModel]).stdout);
+    const row = json.rows.find((r: { source: string }) => r.source === 'random');
+    expect(row.passed).toBe(false);
+    expect(Array.isArray(row.trace)).toBe(true);
+    for (const step of row.trace) expect(Object.keys(step)).toEqual(expect.arrayContaining(['operation', 'arguments', 'expected', 'actual']));
+    const last = row.trace[row.trace.length - 1];
+    expect(last).toMatchObject({ operation: 'add', expected: 0, actual: 1, diverged: true });
+    // the steps before the divergence agree
+    for (const step of row.trace.slice(0, -1)) expect(step.actual).toEqual(step.expected);
+  });
+
+  test('usage errors exit 2 with a one-line reason', () => {
+    const oneLine = (r: { status: number | null; stderr: string; stdout: string }, reason: RegExp) => {
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(reason);
+    };
+    oneLine(runCli(['conformance', '--bogus']), /unknown option --bogus/);
+    oneLine(runCli(['conformance', '--model', path.join(tmp, 'missing.js')]), /cannot load --model/);
+    oneLine(runCli(['conformance', path.join(tmp, 'no-such-scenario.json')]), /no-such-scenario\.json: cannot read the scenario file \(ENOENT\)/);
+    fs.writeFileSync(path.join(tmp, 'not-json.json'), '{ "name": ');
+    oneLine(runCli(['conformance', path.join(tmp, 'not-json.json')]), /not-json\.json: not valid JSON/);
+    const invalid = writeScenario('invalid.json', { name: 'x', steps: [{ op: 'frobnicate' }] });
+    oneLine(runCli(['conformance', invalid]), /invalid\.json: step 1: unknown "op" "frobnicate"/);
+    oneLine(runCli(['conformance', '--reporter', 'xml']), /--reporter must be one of table, json, junit, tap/);
+    oneLine(runCli(['frobnicate']), /unknown command/);
+  });
+
+  test('a --model whose cache lacks SessionCache methods is refused once, naming them', () => {
+    const partial = path.join(tmp, 'partial_model.js');
+    fs.writeFileSync(
+      partial,
+      `const { CacheModel } = require(${JSON.stringify(path.join(root, 'dist', 'model', 'index.js'))});\n` +
+        'module.exports = { createCache(o) { const c = new CacheModel(o); c.handshake = undefined; c.takeEvents = undefined; return c; } };\n',
+    );
+    const r = runCli(['conformance', '--model', partial]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/lacks SessionCache methods takeEvents, handshake/);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('reporters for CI', () => {
+  let failing: string;
+  beforeAll(() => {
+    failing = writeScenario('wrong-report.json', wrongExpectation);
+  });
+
+  test('--reporter junit: one <testcase> per scenario, the failure text with what differed and the minimal trace', () => {
+    const r = runCli(['conformance', '--reporter', 'junit', '--model', brokenModel, '--runs', '50', failing]);
+    expect(r.status).toBe(1);
+    const out = r.stdout;
+    expect(out.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ')).toBe(true);
+    const cases = out.match(/<testcase /g) ?? [];
+    expect(cases).toHaveLength(CATALOGUE.length + 2);
+    const failures = [...out.matchAll(/<testcase name="([^"]*)" classname="([^"]*)">\n\s*<failure message="([^"]*)"[^>]*>([^<]*)<\/failure>/g)];
+    const byName = new Map(failures.map((m) => [m[1], m]));
+    expect(byName.get('wrong-reference-count')?.[4]).toContain('step 3 (references {&#34;session&#34;:&#34;a&#34;}): expected 1, got 2');
+    const random = failures.find((m) => m[2] === 'conformance.random');
+    expect(random?.[4]).toContain('minimal trace:');
+    expect(random?.[4]).toMatch(/OpenSSL 1\.0\.2h: 0\n\s+model: 1/);
+    expect(out).toMatch(/tests="\d+" failures="\d+"/);
+    const [, tests, fails] = /<testsuite name="[^"]*" tests="(\d+)" failures="(\d+)"/.exec(out) ?? [];
+    expect(Number(tests)).toBe(CATALOGUE.length + 2);
+    expect(Number(fails)).toBe(failures.length);
+  });
+
+  test('--reporter tap: a TAP 13 stream with a YAML block for each failure', () => {
+    const r = runCli(['conformance', '--reporter', 'tap', '--model', brokenModel, '--runs', '50', failing]);
+    expect(r.status).toBe(1);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('TAP version 13');
+    expect(lines[1]).toBe(`1..${CATALOGUE.length + 2}`);
+    const points = lines.filter((l) => /^(not )?ok \d+ - /.test(l));
+    expect(points).toHaveLength(CATALOGUE.length + 2);
+    points.forEach((p, i) => expect(p).toMatch(new RegExp(`^(not )?ok ${i + 1} - `)));
+    const failed = lines.findIndex((l) => /^not ok \d+ - wrong-reference-count \(file\)$/.test(l));
+    expect(lines.slice(failed + 1, failed + 3)).toEqual(['  ---', '  message: "step 3 (references {\\"session\\":\\"a\\"}): expected 1, got 2"']);
+    expect(r.stdout).toMatch(/not ok \d+ - random sequences \(50, seed 1\) \(random\)\n {2}---\n[\s\S]*minimal trace:/);
+    const ok = runCli(['conformance', '--reporter', 'tap']);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).not.toMatch(/^not ok/m);
   });
 });

@@ -1,6 +1,7 @@
 import { native, NativeSessionHandle } from '../binding/native';
 import { kFromHandle, kHandle } from './internal';
 import { own, disown } from './lifetimes';
+import { toOpenSSL102, toOpenSSL3 } from './openssl3_session';
 import { protocolName, protocolNumber } from '../binding/protocol_version';
 import type { UnknownProtocol } from '../binding/protocol_version';
 import type { Protocol } from '../binding/constants';
@@ -24,6 +25,21 @@ export interface SslSessionCreateOptions {
   masterKey?: Buffer | Uint8Array;
   /** an OpenSSL cipher name, e.g. 'ECDHE-RSA-AES128-GCM-SHA256'; needed for toDER() */
   cipher?: string;
+}
+
+/** Which OpenSSL wrote (`from`) or will read (`to`) a session's DER; default 'openssl102'. */
+export interface SessionDerOptions {
+  from?: 'openssl102' | 'openssl3';
+}
+
+function derFormat(options: unknown, key: 'from' | 'to'): 'openssl102' | 'openssl3' {
+  if (options === undefined) return 'openssl102';
+  const o = optionsObject(options, 'options');
+  const v = o[key] ?? 'openssl102';
+  if (v !== 'openssl102' && v !== 'openssl3') {
+    throw new (typeof v === 'string' ? RangeError : TypeError)(`options.${key} must be 'openssl102' or 'openssl3'`);
+  }
+  return v;
 }
 
 /**
@@ -78,14 +94,21 @@ export class SslSession {
   /**
    * d2i_SSL_SESSION; OpenSSLError on malformed input or trailing bytes, with code
    * ERR_SESSION_FROM_NEWER_OPENSSL when the bytes are a session of OpenSSL 1.1/3 (or Node's
-   * getSession() wrapper around one).
+   * getSession() wrapper around one) and no `from` says so.
+   * `{ from: 'openssl3' }`: the DER was written by OpenSSL 1.1.1/3.x (e.g. Node's
+   * `tlsSocket.getSession()`, `openssl s_client -sess_out`); fields 1.0.2 has no place
+   * for are dropped first, TLS 1.3 sessions and sessions that used the extended master
+   * secret are refused with a RangeError (`code` ERR_SESSION_TLS13 / ERR_SESSION_EXTMS;
+   * ERR_SESSION_DER for something that is not a session). See lib/cache/openssl3_session.ts.
    */
-  static fromDER(der: Buffer | Uint8Array): SslSession {
-    const b = toBuffer(der, 'der');
+  static fromDER(der: Buffer | Uint8Array, options?: SessionDerOptions): SslSession {
+    const bytes = toBuffer(der, 'der');
+    const from = derFormat(options, 'from');
+    if (from === 'openssl3') return new SslSession(native.SslSessionHandle.fromDER(toOpenSSL102(bytes)));
     try {
-      return new SslSession(native.SslSessionHandle.fromDER(b));
+      return new SslSession(native.SslSessionHandle.fromDER(bytes));
     } catch (e) {
-      throw whyNotParsed(e, b);
+      throw whyNotParsed(e, bytes);
     }
   }
 
@@ -100,9 +123,16 @@ export class SslSession {
     }
   }
 
-  /** i2d_SSL_SESSION (length first, then into a buffer of that length). */
-  toDER(): Buffer {
-    return this[kHandle].toDER();
+  /**
+   * i2d_SSL_SESSION (length first, then into a buffer of that length).
+   * `{ to: 'openssl3' }`: the same session as OpenSSL 1.1.1/3.x read it (Node's
+   * `tls.connect({ session })`, `openssl s_client -sess_in`); exact — only the order of
+   * the optional fields changes (lib/cache/openssl3_session.ts).
+   */
+  toDER(options?: { to?: 'openssl102' | 'openssl3' }): Buffer {
+    const to = derFormat(options, 'to');
+    const der = this[kHandle].toDER();
+    return to === 'openssl3' ? toOpenSSL3(der) : der;
   }
 
   toPEM(): string {

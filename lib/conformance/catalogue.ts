@@ -426,4 +426,70 @@ export const CATALOGUE: readonly Scenario[] = [
       { op: 'createSession', args: { id: B, time: 1000, timeout: 300 }, expect: 2, note: 'failed calls allocated no handle' },
     ],
   },
+  {
+    name: 'id-context-mismatch-is-an-uncounted-miss',
+    description:
+      'ssl_get_prev_session: a cached session of another session-id context is not resumed — a full handshake, and neither misses nor hits move',
+    steps: [
+      { op: 'createSession', args: { id: X, time: 1000, timeout: 300, idContext: '6f74686572' }, as: 'other' },
+      add('other'),
+      { op: 'handshake', args: { offered: 'other', now: 1001 }, expect: { resumed: false }, as: 'fresh' },
+      { op: 'stats', expect: { number: 2, accept: 1, acceptGood: 1, hits: 0, misses: 0, timeouts: 0 } },
+      { op: 'takeEvents', expect: [{ type: 'new', session: 'fresh' }], free: true },
+    ],
+  },
+  {
+    name: 'verify-peer-with-empty-id-context-fails',
+    description:
+      'a server verifying peers without a session-id context fails the handshake that finds a session (SSL_R_SESSION_ID_CONTEXT_UNINITIALIZED) instead of treating it as a miss',
+    options: { idContext: '', verifyPeer: true },
+    steps: [
+      { op: 'handshake', args: { now: 1000 }, as: 's1', expect: { resumed: false }, note: 'a full handshake works' },
+      { op: 'takeEvents', free: true },
+      { op: 'handshake', args: { offered: 's1', now: 1001 }, expect: { throws: 'ERR_HANDSHAKE_FAILED' } },
+      { op: 'stats', expect: { number: 1, accept: 2, acceptGood: 1, hits: 0, misses: 0 } },
+      noEvents,
+    ],
+  },
+  {
+    name: 'get-callback-hit-is-cached',
+    description:
+      'the internal lookup misses, the get callback returns the session: misses 1, cbHits 1, the session is added to the internal cache and resumed',
+    steps: [
+      created('ext', X, 1000, 300),
+      { op: 'handshake', args: { offered: 'ext', callback: 'ext', now: 1001 }, expect: { resumed: true, session: 'ext' }, free: true },
+      { op: 'stats', expect: { number: 1, accept: 1, acceptGood: 1, hits: 1, cbHits: 1, misses: 1 } },
+      { op: 'references', args: { session: 'ext' }, expect: 2, note: 'the caller + the cache' },
+      noEvents,
+      { op: 'handshake', args: { offered: 'ext', callback: null, now: 1002 }, expect: { resumed: true }, free: true, note: 'now found internally' },
+      { op: 'stats', expect: { hits: 2, cbHits: 1, misses: 1 } },
+    ],
+  },
+  {
+    name: 'expired-callback-session-is-counted-and-removed',
+    description: 'a session the get callback returns expired: cbHits and timeouts, added then removed again (a remove event), full handshake',
+    steps: [
+      created('old', X, 1000, 10),
+      { op: 'handshake', args: { offered: 'old', callback: 'old', now: 1011 }, expect: { resumed: false }, as: 'fresh' },
+      { op: 'stats', expect: { number: 1, hits: 0, cbHits: 1, misses: 1, timeouts: 1 } },
+      { op: 'takeEvents', expect: [{ type: 'remove', session: 'old' }, { type: 'new', session: 'fresh' }], free: true },
+      { op: 'resumable', args: { session: 'old' }, expect: false },
+    ],
+  },
+  {
+    name: 'client-mode-stores-client-sessions',
+    description:
+      'a client context stores the session of a full handshake only with SSL_SESS_CACHE_CLIENT (ssl_update_cache(s, SSL_SESS_CACHE_CLIENT)); connect/connectGood count',
+    options: { role: 'client', mode: 'SERVER' },
+    steps: [
+      { op: 'handshake', args: { now: 1000 }, as: 'c1', expect: { resumed: false } },
+      { op: 'stats', expect: { number: 0, connect: 1, connectGood: 1, accept: 0 } },
+      noEvents,
+      { op: 'setCacheMode', args: { mode: 'CLIENT' }, expect: 2 },
+      { op: 'handshake', args: { now: 1001 }, as: 'c2' },
+      { op: 'stats', expect: { number: 1, connect: 2, connectGood: 2 } },
+      { op: 'takeEvents', expect: [{ type: 'new', session: 'c2' }], free: true },
+      { op: 'getSessionTimeout', args: { session: 'c2' }, expect: 300 },
+    ],
+  },
 ];

@@ -2,10 +2,13 @@ import * as fs from 'node:fs';
 import { OpenSSLCache } from '../model/openssl_cache';
 import { CacheFactory } from './cache_factory';
 import { CATALOGUE } from './catalogue';
-import { DifferentialRunner, Divergence, formatDivergence } from './differential_runner';
+import { DifferentialRunner, Divergence } from './differential_runner';
 import { loadCacheFactory } from './model_loader';
 import { Scenario, validateScenario } from './scenario';
 import { ScenarioRunner } from './scenario_runner';
+import { TraceStep, formatTraceSteps, traceSteps } from './trace';
+import { UsageError } from './usage_error';
+import { SessionCacheOptions } from '../model/session_cache';
 
 export interface ConformanceOptions {
   /** a module exporting the implementation under test; default real OpenSSL (OpenSSLCache) */
@@ -27,8 +30,10 @@ export interface ConformanceRow {
   source: 'catalogue' | 'file' | 'random';
   passed: boolean;
   differences: string[];
-  /** for the random row: the minimal trace */
-  trace?: string;
+  /** for a failed random row: the minimal trace, step by step */
+  trace?: TraceStep[];
+  /** for a failed random row: the options both caches were made with */
+  options?: SessionCacheOptions;
 }
 
 export interface ConformanceResult {
@@ -37,16 +42,26 @@ export interface ConformanceResult {
   rows: ConformanceRow[];
 }
 
-/** Reads and validates a scenario file. */
+/** Reads and validates a scenario file; a missing, unreadable or invalid file is a UsageError. */
 export function readScenarioFile(file: string): Scenario {
-  const text = fs.readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    throw new UsageError(`${file}: cannot read the scenario file${typeof code === 'string' ? ` (${code})` : ''}`);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new TypeError(`${file}: not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new UsageError(`${file}: not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return validateScenario(json, file);
+  try {
+    return validateScenario(json, file);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /**
@@ -63,13 +78,7 @@ export function runConformance(options: ConformanceOptions = {}): ConformanceRes
   const runner = new ScenarioRunner(target);
   const scenarios: { scenario: Scenario; source: 'catalogue' | 'file' }[] = [];
   if (!options.noCatalogue) for (const s of CATALOGUE) scenarios.push({ scenario: s, source: 'catalogue' });
-  for (const file of options.scenarioFiles ?? []) {
-    try {
-      scenarios.push({ scenario: readScenarioFile(file), source: 'file' });
-    } catch (e) {
-      rows.push({ scenario: file, source: 'file', passed: false, differences: [e instanceof Error ? e.message : String(e)] });
-    }
-  }
+  for (const file of options.scenarioFiles ?? []) scenarios.push({ scenario: readScenarioFile(file), source: 'file' });
   for (const { scenario, source } of scenarios) {
     const report = runner.run(scenario);
     rows.push({ scenario: scenario.name, source, passed: report.passed, differences: report.differences });
@@ -96,7 +105,8 @@ export function runConformance(options: ConformanceOptions = {}): ConformanceRes
           `sequence ${done} diverged after ${divergence.trace.length} step(s) (shrunk): ${divergence.what}: ` +
             `OpenSSL ${divergence.reference}, model ${divergence.candidate}`,
         ],
-        trace: formatDivergence(divergence, 'OpenSSL 1.0.2h', 'model'),
+        trace: traceSteps(divergence),
+        options: divergence.options,
       });
     } else if (!rows.some((r) => r.source === 'random')) {
       rows.push({ scenario: name, source: 'random', passed: true, differences: [] });
@@ -122,7 +132,7 @@ export function formatConformanceTable(result: ConformanceResult): string {
   const failed = result.rows.filter((r) => !r.passed).length;
   out.push('', failed === 0 ? `all ${result.rows.length} passed` : `${failed} of ${result.rows.length} failed`);
   for (const r of result.rows) {
-    if (r.trace !== undefined) out.push('', `minimal trace (${r.scenario}):`, r.trace);
+    if (r.trace !== undefined) out.push('', `minimal trace (${r.scenario}):`, formatTraceSteps(r.trace, r.options));
   }
   return out.join('\n');
 }

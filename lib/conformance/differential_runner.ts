@@ -1,8 +1,8 @@
-import { SessionCache } from '../model/session_cache';
+import { SessionCache, SessionCacheOptions } from '../model/session_cache';
 import { CacheFactory, disposeCache } from './cache_factory';
 import { NameTable } from './name_table';
 import { Prng } from './prng';
-import { RandomOp, RunState, newRunState, randomSequence, resolveOp } from './random_ops';
+import { RandomOp, RandomOpWeights, RunState, newRunState, randomRunOptions, randomSequence, resolveOp } from './random_ops';
 import { Step } from './scenario';
 import { Outcome, executeStep, formatStep, freeOutcome, marksOf, renderOutcome } from './step_executor';
 
@@ -22,6 +22,10 @@ export interface Divergence {
   candidate: string;
   /** the abstract ops that produced the trace */
   ops: RandomOp[];
+  /** the options both caches were made with */
+  options: SessionCacheOptions;
+  /** how many of `ops` ran up to the divergence (the rest never mattered) */
+  opCount: number;
 }
 
 interface Side {
@@ -43,22 +47,32 @@ export class DifferentialRunner {
   ) {}
 
   /** Runs one sequence; the first divergence, or undefined when both agree throughout. */
-  run(ops: readonly RandomOp[]): Divergence | undefined {
-    const ref: Side = { cache: this.reference({}), names: new NameTable() };
+  run(ops: readonly RandomOp[], options: SessionCacheOptions = {}): Divergence | undefined {
+    const ref: Side = { cache: this.reference({ ...options }), names: new NameTable() };
     let cand: Side;
     try {
-      cand = { cache: this.candidate({}), names: new NameTable() };
+      cand = { cache: this.candidate({ ...options }), names: new NameTable() };
     } catch (e) {
       disposeCache(ref.cache);
       throw e;
     }
-    const state = newRunState();
+    const state = newRunState(options);
     const held = new Map<string, number>();
     const trace: TraceLine[] = [];
-    const diverge = (what: string, r: string, c: string): Divergence => ({ trace, what, reference: r, candidate: c, ops: [...ops] });
+    let opCount = 0;
+    const diverge = (what: string, r: string, c: string): Divergence => ({
+      trace,
+      what,
+      reference: r,
+      candidate: c,
+      ops: [...ops],
+      options,
+      opCount: Math.min(opCount, ops.length),
+    });
     try {
       const final: RandomOp = { kind: 'takeEvents', a: 0, b: 0, c: 0, d: 0 };
       for (const op of [...ops, final]) {
+        opCount++;
         const step = resolveOp(op, state);
         if (step === undefined) continue;
         const times = step.repeat ?? 1;
@@ -75,7 +89,7 @@ export class DifferentialRunner {
             freeOutcome(ref.cache, r.outcome);
             freeOutcome(cand.cache, c.outcome);
           }
-          const d = this.observe(ref, cand, held);
+          const d = this.observe(ref, cand, held, state);
           if (d !== undefined) return diverge(d.what, d.reference, d.candidate);
         }
       }
@@ -86,12 +100,17 @@ export class DifferentialRunner {
     }
   }
 
-  /** Draws `count` sequences from `seed` and returns the first divergence, shrunk. */
-  search(count: number, seed: number, maxLength = 50): { runs: number; divergence?: Divergence } {
+  /**
+   * Draws `count` sequences from `seed` and returns the first divergence, shrunk.
+   * `weights` overrides the relative frequency of op kinds (e.g. `{ burst: 4 }` to reach
+   * the automatic flush more often).
+   */
+  search(count: number, seed: number, maxLength = 50, weights: RandomOpWeights = {}): { runs: number; divergence?: Divergence } {
     const prng = new Prng(seed);
     for (let i = 0; i < count; i++) {
-      const ops = randomSequence(prng, maxLength);
-      const found = this.run(ops);
+      const options = randomRunOptions(prng);
+      const ops = randomSequence(prng, maxLength, weights);
+      const found = this.run(ops, options);
       if (found !== undefined) return { runs: i + 1, divergence: this.shrink(found) };
     }
     return { runs: count };
@@ -99,16 +118,24 @@ export class DifferentialRunner {
 
   /**
    * Makes a divergence minimal: removes chunks of ops (halves, quarters, … single ops)
-   * as long as the sequence still diverges, then the ops after the divergent step.
+   * as long as the sequence still diverges (first of all the ops after the divergent one).
    */
   shrink(divergence: Divergence): Divergence {
     let best = divergence;
     let ops = best.ops;
+    // the ops after the diverging one never ran: drop them first (the run is deterministic)
+    if (best.opCount < ops.length) {
+      const found = this.run(ops.slice(0, best.opCount), best.options);
+      if (found !== undefined) {
+        best = found;
+        ops = found.ops;
+      }
+    }
     for (let chunk = Math.max(1, Math.floor(ops.length / 2)); chunk >= 1; chunk = Math.floor(chunk / 2)) {
       let start = 0;
       while (start < ops.length) {
         const candidate = [...ops.slice(0, start), ...ops.slice(start + chunk)];
-        const found = candidate.length > 0 ? this.run(candidate) : undefined;
+        const found = candidate.length > 0 ? this.run(candidate, best.options) : undefined;
         if (found !== undefined) {
           best = found;
           ops = candidate;
@@ -145,7 +172,12 @@ export class DifferentialRunner {
   }
 
   /** Compares references of every held session, stats() and sessions() (whose references are given back). */
-  private observe(ref: Side, cand: Side, held: Map<string, number>): { what: string; reference: string; candidate: string } | undefined {
+  private observe(
+    ref: Side,
+    cand: Side,
+    held: Map<string, number>,
+    state: RunState,
+  ): { what: string; reference: string; candidate: string } | undefined {
     for (const [name, count] of held) {
       if (count <= 0) continue;
       const step: Step = { op: 'references', args: { session: name } };
@@ -154,7 +186,12 @@ export class DifferentialRunner {
       if (r !== c) return { what: `references(${name})`, reference: r, candidate: c };
     }
     const stats: Step = { op: 'stats' };
-    const rs = this.execute(ref, stats).text;
+    const rsOutcome = this.execute(ref, stats);
+    const rs = rsOutcome.text;
+    if (rsOutcome.outcome.ok) {
+      const v = rsOutcome.outcome.value as { acceptGood: number; connectGood: number };
+      state.good = v.acceptGood + v.connectGood;
+    }
     const cs = this.execute(cand, stats).text;
     if (rs !== cs) return { what: 'stats()', reference: rs, candidate: cs };
     const list: Step = { op: 'sessions' };
@@ -169,10 +206,18 @@ export class DifferentialRunner {
 
 /** A divergence as readable text: the minimal trace, then what differed. */
 export function formatDivergence(d: Divergence, referenceLabel = 'OpenSSL 1.0.2h', candidateLabel = 'candidate'): string {
-  const lines = d.trace.map((t, i) => `  ${String(i + 1).padStart(2)}. ${formatStep(t.step)}  →  ${t.outcome}`);
+  const lines = Object.keys(d.options).length > 0 ? [`  options ${formatOptions(d.options)}`] : [];
+  lines.push(...d.trace.map((t, i) => `  ${String(i + 1).padStart(2)}. ${formatStep(t.step)}  →  ${t.outcome}`));
   const last = d.trace.length;
   lines.push(d.what === "result" ? `  at step ${last}, the result:` : `  after step ${last}, ${d.what}:`);
   lines.push(`    ${referenceLabel}: ${d.reference}`);
   lines.push(`    ${candidateLabel}: ${d.candidate}`);
   return lines.join('\n');
+}
+
+/** Cache options as JSON (ids as hex). */
+export function formatOptions(options: SessionCacheOptions): string {
+  return JSON.stringify(options, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' ? Buffer.from((v as { data: number[] }).data).toString('hex') : v,
+  );
 }

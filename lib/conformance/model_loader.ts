@@ -11,8 +11,10 @@
  */
 
 import * as path from 'node:path';
-import { CacheFactory } from './cache_factory';
-import { SessionCacheOptions } from '../model/session_cache';
+import { CacheFactory, disposeCache } from './cache_factory';
+import { OPERATIONS } from './scenario';
+import { UsageError } from './usage_error';
+import { SessionCache, SessionCacheOptions } from '../model/session_cache';
 
 function isClass(f: unknown): f is new (options: SessionCacheOptions) => unknown {
   if (typeof f !== 'function') return false;
@@ -34,11 +36,44 @@ function asFactory(candidate: unknown): CacheFactory | undefined {
   return undefined;
 }
 
-/** The factory a module exports; throws a readable error when it exports none. */
+/**
+ * The factory a module exports, checked once: a cache it makes with default options must
+ * have every `SessionCache` method. Throws a UsageError (one line) when the module cannot
+ * be loaded, exports no factory, or its cache lacks methods (all of them named).
+ */
 export function loadCacheFactory(moduleName: string, cwd = process.cwd()): CacheFactory {
+  const factory = findCacheFactory(moduleName, cwd);
+  let cache: SessionCache;
+  try {
+    cache = factory({});
+  } catch (e) {
+    throw new UsageError(`${moduleName}: making a cache with default options threw: ${firstLine(e)}`);
+  }
+  const missing = OPERATIONS.filter((op) => typeof (cache as unknown as Record<string, unknown>)[op] !== 'function');
+  try {
+    disposeCache(cache);
+  } catch {
+    // a broken dispose shows up in the runs themselves
+  }
+  if (missing.length > 0) {
+    throw new UsageError(`${moduleName}: the cache lacks SessionCache method${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  }
+  return factory;
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+function findCacheFactory(moduleName: string, cwd: string): CacheFactory {
   const resolved = moduleName.startsWith('.') || path.isAbsolute(moduleName) ? path.resolve(cwd, moduleName) : moduleName;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded: unknown = require(require.resolve(resolved, { paths: [cwd] }));
+  let loaded: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(require.resolve(resolved, { paths: [cwd] }));
+  } catch (e) {
+    throw new UsageError(`cannot load --model ${moduleName}: ${firstLine(e)}`);
+  }
   const exported = loaded as Record<string, unknown> | undefined;
   const candidates: unknown[] = [
     exported !== null && typeof exported === 'object' && typeof exported.createCache === 'function' ? exported : undefined,
@@ -56,7 +91,7 @@ export function loadCacheFactory(moduleName: string, cwd = process.cwd()): Cache
     const classes = Object.values(exported).filter(isClass);
     if (classes.length === 1) return asFactory(classes[0]) as CacheFactory;
   }
-  throw new TypeError(
+  throw new UsageError(
     `${moduleName} exports no SessionCache factory: export createCache(options), a class (module.exports or default), ` +
       'or a function (options) => cache',
   );

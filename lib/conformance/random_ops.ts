@@ -9,8 +9,42 @@
  * non-negative, modes use defined bits only, `get` never asks for the empty id.
  */
 
+import { SessionCacheOptions } from '../model/session_cache';
 import { Prng } from './prng';
 import { Step } from './scenario';
+
+/**
+ * The contexts a sequence runs on (one per sequence): the default server, a client
+ * context (CLIENT-mode stores), a server whose id context differs from some sessions',
+ * an empty id context, and servers verifying peers with and without an id context.
+ */
+export const RUN_OPTIONS: readonly SessionCacheOptions[] = [
+  {},
+  {},
+  {},
+  { role: 'client' },
+  { role: 'client', mode: 0x1 },
+  { idContext: Buffer.alloc(0) },
+  { idContext: Buffer.alloc(0), verifyPeer: true },
+  { verifyPeer: true },
+];
+
+/** How often each entry of RUN_OPTIONS is drawn (relative). */
+export const RUN_OPTION_WEIGHTS: readonly number[] = [6, 0, 0, 1, 1, 1, 1, 1];
+
+/** Draws the options of one sequence. */
+export function randomRunOptions(prng: Prng): SessionCacheOptions {
+  const total = RUN_OPTION_WEIGHTS.reduce((a, b) => a + b, 0);
+  let x = prng.next() * total;
+  for (let i = 0; i < RUN_OPTIONS.length; i++) {
+    x -= RUN_OPTION_WEIGHTS[i];
+    if (x < 0) return RUN_OPTIONS[i];
+  }
+  return RUN_OPTIONS[0];
+}
+
+/** Session-id contexts created sessions may carry besides the context's own: another one, the empty one. */
+const ID_CONTEXT_POOL: readonly string[] = ['6f74686572', ''];
 
 export const RANDOM_OP_KINDS = [
   'create',
@@ -62,7 +96,7 @@ export const RANDOM_OP_WEIGHTS: Readonly<Record<RandomOpKind, number>> = {
   setTimeout: 2,
   setCacheMode: 3,
   handshake: 16,
-  burst: 0.08,
+  burst: 0.05,
 };
 
 /** Ids for created sessions: shared first bytes (one hash bucket), other lengths, short ids, one too long. */
@@ -112,10 +146,14 @@ export interface RunState {
   names: string[];
   /** the hex id a session is known to have (created, or given by a handshake) */
   idOf: Map<string, string>;
+  /** the role of the context (get callbacks are offered to servers only) */
+  role: 'server' | 'client';
+  /** the reference's completed handshakes so far (acceptGood + connectGood) */
+  good: number;
 }
 
-export function newRunState(): RunState {
-  return { clock: START_TIME, names: [], idOf: new Map() };
+export function newRunState(options: SessionCacheOptions = {}): RunState {
+  return { clock: START_TIME, names: [], idOf: new Map(), role: options.role ?? 'server', good: 0 };
 }
 
 function pick(state: RunState, n: number): string | number {
@@ -134,11 +172,12 @@ function offerable(state: RunState, name: string | number): name is string {
 export function resolveOp(op: RandomOp, state: RunState): Step | undefined {
   const { a, b, c, d } = op;
   switch (op.kind) {
-    case 'create':
-      return {
-        op: 'createSession',
-        args: { id: at(ID_POOL, a), protocol: at(PROTOCOLS, b), time: state.clock - (c % 20), timeout: at(SESSION_TIMEOUTS, d) },
-      };
+    case 'create': {
+      const args: Record<string, unknown> = { id: at(ID_POOL, a), protocol: at(PROTOCOLS, b), time: state.clock - (c % 20), timeout: at(SESSION_TIMEOUTS, d) };
+      const ctx = (a * 7 + c) % 6;
+      if (ctx < ID_CONTEXT_POOL.length) args.idContext = ID_CONTEXT_POOL[ctx];
+      return { op: 'createSession', args };
+    }
     case 'free':
       return { op: 'freeSession', args: { session: pick(state, a) } };
     case 'add':
@@ -183,12 +222,18 @@ export function resolveOp(op: RandomOp, state: RunState): Step | undefined {
         const hex = typeof other === 'string' ? state.idOf.get(other) : undefined;
         if (hex !== undefined && hex.length >= 8) args.id = hex;
       }
+      // a get-session callback (servers): it returns the offered session, or finds nothing
+      if (state.role === 'server' && typeof args.offered === 'string' && (b + c) % 3 === 0) args.callback = args.offered;
+      else if (state.role === 'server' && (b + c) % 7 === 1) args.callback = null;
       return { op: 'handshake', args, free: d % 2 === 0 };
     }
     case 'burst': {
+      // enough handshakes to take the good-handshake counter just below, to or just past
+      // the automatic flush (inside the handshake that finds it at 255, 511, …)
       const offered = pick(state, a);
       if (!offerable(state, offered)) return undefined;
-      return { op: 'handshake', args: { offered, now: state.clock }, repeat: 250, free: true };
+      const repeat = 255 - (state.good % 256) + (c % 3);
+      return { op: 'handshake', args: { offered, now: state.clock }, repeat: Math.max(1, repeat), free: true };
     }
   }
 }
@@ -198,13 +243,17 @@ export function formatRandomOp(op: RandomOp): string {
   return `${op.kind}(${op.a},${op.b},${op.c},${op.d})`;
 }
 
-/** Draws one op. */
-export function randomOp(prng: Prng): RandomOp {
-  const total = RANDOM_OP_KINDS.reduce((sum, k) => sum + RANDOM_OP_WEIGHTS[k], 0);
+/** Relative weights of op kinds; missing kinds keep RANDOM_OP_WEIGHTS. */
+export type RandomOpWeights = Partial<Record<RandomOpKind, number>>;
+
+/** Draws one op (with `weights` overriding some of RANDOM_OP_WEIGHTS, e.g. to favour bursts). */
+export function randomOp(prng: Prng, weights: RandomOpWeights = {}): RandomOp {
+  const w = (k: RandomOpKind): number => weights[k] ?? RANDOM_OP_WEIGHTS[k];
+  const total = RANDOM_OP_KINDS.reduce((sum, k) => sum + w(k), 0);
   let x = prng.next() * total;
   let kind: RandomOpKind = RANDOM_OP_KINDS[0];
   for (const k of RANDOM_OP_KINDS) {
-    x -= RANDOM_OP_WEIGHTS[k];
+    x -= w(k);
     if (x < 0) {
       kind = k;
       break;
@@ -214,7 +263,7 @@ export function randomOp(prng: Prng): RandomOp {
 }
 
 /** A sequence of 1..maxLength ops. */
-export function randomSequence(prng: Prng, maxLength: number): RandomOp[] {
+export function randomSequence(prng: Prng, maxLength: number, weights: RandomOpWeights = {}): RandomOp[] {
   const n = 1 + prng.below(maxLength);
-  return Array.from({ length: n }, () => randomOp(prng));
+  return Array.from({ length: n }, () => randomOp(prng, weights));
 }

@@ -78,11 +78,21 @@ export interface Step {
   note?: string;
 }
 
+/** `SessionCacheOptions` as JSON: `mode` may be names, `idContext` is hex. */
+export interface ScenarioOptions {
+  mode?: number | string;
+  cacheSize?: number;
+  timeout?: number;
+  role?: 'server' | 'client';
+  idContext?: string;
+  verifyPeer?: boolean;
+}
+
 export interface Scenario {
   name: string;
   description?: string;
   /** `SessionCacheOptions`; `mode` may be a number or names joined by `|` */
-  options?: { mode?: number | string; cacheSize?: number; timeout?: number };
+  options?: ScenarioOptions;
   steps: Step[];
 }
 
@@ -132,8 +142,11 @@ export function validateScenario(value: unknown, source = 'scenario'): Scenario 
     if (s.options === null || typeof s.options !== 'object' || Array.isArray(s.options)) fail('"options" must be an object');
     const o = s.options as Record<string, unknown>;
     for (const key of Object.keys(o)) {
-      if (!['mode', 'cacheSize', 'timeout'].includes(key)) fail(`unknown option "${key}"`);
+      if (!['mode', 'cacheSize', 'timeout', 'role', 'idContext', 'verifyPeer'].includes(key)) fail(`unknown option "${key}"`);
     }
+    if (o.role !== undefined && o.role !== 'server' && o.role !== 'client') fail('option "role" must be "server" or "client"');
+    if (o.idContext !== undefined) parseId(o.idContext, `${source}: option "idContext"`);
+    if (o.verifyPeer !== undefined && typeof o.verifyPeer !== 'boolean') fail('option "verifyPeer" must be a boolean');
     if (o.mode !== undefined) parseMode(o.mode);
     for (const key of ['cacheSize', 'timeout']) {
       if (o[key] !== undefined && typeof o[key] !== 'number') fail(`option "${key}" must be a number`);

@@ -1,7 +1,7 @@
 import { CacheFactory, disposeCache } from './cache_factory';
 import { matchExpectation } from './match';
 import { NameTable } from './name_table';
-import { Scenario, parseMode } from './scenario';
+import { Scenario, parseId, parseMode } from './scenario';
 import { ScenarioError } from './scenario_error';
 import { executeStep, formatStep, freeOutcome, renderOutcome } from './step_executor';
 import { SessionCacheOptions } from '../model/session_cache';
@@ -22,6 +22,9 @@ export function scenarioOptions(scenario: Scenario): SessionCacheOptions {
   if (o.mode !== undefined) options.mode = parseMode(o.mode);
   if (o.cacheSize !== undefined) options.cacheSize = o.cacheSize;
   if (o.timeout !== undefined) options.timeout = o.timeout;
+  if (o.role !== undefined) options.role = o.role;
+  if (o.idContext !== undefined) options.idContext = parseId(o.idContext, 'option "idContext"');
+  if (o.verifyPeer !== undefined) options.verifyPeer = o.verifyPeer;
   return options;
 }
 

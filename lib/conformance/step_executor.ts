@@ -61,6 +61,7 @@ function call(cache: SessionCache, step: Step, names: NameTable): unknown {
       };
       const protocol = protocolArg(args.protocol);
       if (protocol !== undefined) options.protocol = protocol;
+      if (args.idContext !== undefined) options.idContext = parseId(args.idContext, 'createSession: argument "idContext"');
       return mark(cache.createSession(options));
     }
     case 'freeSession':
@@ -117,6 +118,8 @@ function call(cache: SessionCache, step: Step, names: NameTable): unknown {
       const options: HandshakeOptions = { now: num(args, 'now', step.op) };
       if (args.offered !== undefined) options.offered = resolveSession(args.offered as SessionRef, names, 'handshake: argument "offered"');
       if (args.id !== undefined) options.id = parseId(args.id, 'handshake: argument "id"');
+      if (args.callback === null) options.callback = null;
+      else if (args.callback !== undefined) options.callback = resolveSession(args.callback as SessionRef, names, 'handshake: argument "callback"');
       const r = cache.handshake(options);
       return { resumed: r.resumed, session: mark(r.session) };
     }

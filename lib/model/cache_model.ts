@@ -1,7 +1,7 @@
 /**
  * CacheModel: a pure-TypeScript model of one OpenSSL 1.0.2h server SSL_CTX's internal
  * session cache (ssl/ssl_sess.c, ssl/ssl_lib.c, crypto/lhash/lhash.c), implementing the
- * SessionCache contract of lib/session_cache.ts. Deterministic: no clock, no randomness.
+ * SessionCache contract of lib/model/session_cache.ts. Deterministic: no clock, no randomness.
  *
  * Structure, as in OpenSSL:
  * - `table`: the `lhash` keyed by (ssl_version, id length, id bytes), hashed on the first
@@ -12,11 +12,9 @@
  * - one cache reference per cached session, shared by the hash and the list.
  */
 
-import { createHash } from 'node:crypto';
 import { LinearHash } from './model_lhash';
 import {
   CreateSessionOptions,
-  DEFAULT_CACHE_SIZE,
   DEFAULT_CONTEXT_TIMEOUT,
   ERR_HANDSHAKE_FAILED,
   ERR_INVALID_HANDLE,
@@ -30,6 +28,7 @@ import {
   SSL_SESS_CACHE_NO_AUTO_CLEAR,
   SSL_SESS_CACHE_NO_INTERNAL_LOOKUP,
   SSL_SESS_CACHE_NO_INTERNAL_STORE,
+  SSL_SESS_CACHE_CLIENT,
   SSL_SESS_CACHE_SERVER,
   SessionCache,
   SessionCacheOptions,
@@ -37,7 +36,7 @@ import {
   SessionEvent,
   SessionHandle,
 } from './session_cache';
-import { checkId, checkInteger, codedError, versionOf } from './contract_checks';
+import { checkCacheOptions, checkId, checkIdContext, checkInteger, codedError, generatedId, versionOf } from './contract_checks';
 
 /** What the hash and comparison functions look at. */
 interface SessionKey {
@@ -53,8 +52,18 @@ interface SessionKey {
   hash: number;
 }
 
+/** What subclasses (planted-bug tests) see of a session object. */
+export interface ModelSession {
+  readonly handle: SessionHandle;
+  readonly idContext: Buffer;
+  time: number;
+  timeout: number;
+}
+
 /** One SSL_SESSION object. */
-interface SessionRecord extends SessionKey {
+interface SessionRecord extends SessionKey, ModelSession {
+  /** sid_ctx */
+  readonly idContext: Buffer;
   readonly handle: SessionHandle;
   readonly protocol: Protocol;
   time: number;
@@ -109,7 +118,9 @@ export class CacheModel implements SessionCache {
   private readonly records = new Map<SessionHandle, SessionRecord>();
   private events: RecordedEvent[] = [];
   private nextHandle = 1;
-  private generatedIds = 0;
+  private readonly role: 'server' | 'client';
+  private readonly idContext: Buffer;
+  private readonly verifyPeer: boolean;
   private mode: number;
   private cacheSize: number;
   private timeout: number;
@@ -129,12 +140,13 @@ export class CacheModel implements SessionCache {
 
   /** SSL_CTX_new(SSLv23_server_method()) followed by the optional settings. */
   constructor(options: SessionCacheOptions = {}) {
-    this.mode = options.mode ?? SSL_SESS_CACHE_SERVER;
-    this.cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
-    this.timeout = options.timeout ?? DEFAULT_CONTEXT_TIMEOUT;
-    checkInteger('mode', this.mode);
-    checkInteger('cacheSize', this.cacheSize);
-    checkInteger('timeout', this.timeout);
+    const o = checkCacheOptions(options);
+    this.mode = o.mode;
+    this.cacheSize = o.cacheSize;
+    this.timeout = o.timeout;
+    this.role = o.role;
+    this.idContext = o.idContext;
+    this.verifyPeer = o.verifyPeer;
   }
 
   // ---- sessions ---------------------------------------------------------------------
@@ -145,8 +157,10 @@ export class CacheModel implements SessionCache {
     checkId('id', options.id);
     checkInteger('time', options.time);
     checkInteger('timeout', options.timeout);
+    if (options.idContext !== undefined) checkIdContext('idContext', options.idContext);
     const id = Buffer.from(options.id);
-    const record = this.newRecord(protocol, version, id, hashOfIdArray(id), options.time, options.timeout);
+    const idContext = Buffer.from(options.idContext ?? this.idContext);
+    const record = this.newRecord(protocol, version, id, hashOfIdArray(id), options.time, options.timeout, idContext);
     record.callerRefs = 1;
     return record.handle;
   }
@@ -277,31 +291,77 @@ export class CacheModel implements SessionCache {
     checkInteger('now', now);
     if (options.id !== undefined) checkId('id', options.id, 1);
     const offered = options.offered === undefined ? undefined : this.held(options.offered);
+    const callback = this.callbackOf(options, offered);
     // SSL_set_session on the client switches it to the session's method: it speaks that
     // version only, and the server negotiates it.
     const protocol: Protocol = offered?.protocol ?? 'TLSv1.2';
     if (!HANDSHAKE_PROTOCOLS.includes(protocol)) throw new RangeError(`a handshake cannot negotiate ${protocol}`);
     const version = versionOf(protocol);
-
     // ssl3_client_hello: the client sends the id only of a resumable session with an id.
     const sentId = offered !== undefined && !offered.notResumable ? offered.id : Buffer.alloc(0);
+    if (this.role === 'client') return this.connect(offered, protocol, version, options.id, sentId, now);
     this.refuseForeignResumption(offered, version, sentId, now);
 
     // ssl23_accept / ssl3_accept, SSL_ST_BEFORE
     this.counters.accept++;
 
     // ssl3_get_client_hello -> ssl_get_prev_session, else ssl_get_new_session
-    let session = this.getPrevSession(version, sentId, now);
+    let session = this.getPrevSession(version, sentId, callback, now);
     const hit = session !== null;
     if (session === null) session = this.getNewSession(protocol, version, options.id, sentId, now);
 
     // ssl3_accept, SSL_ST_OK
-    this.updateCache(session, hit, now);
+    this.updateCache(session, hit, SSL_SESS_CACHE_SERVER, now);
     this.counters.acceptGood++;
 
     // SSL_get1_session (+1 for the caller), then SSL_free of the connection (-1).
     session.callerRefs++;
     return { resumed: hit, session: session.handle };
+  }
+
+  /** The session a get callback returns for this handshake: undefined = no callback installed. */
+  private callbackOf(options: HandshakeOptions, offered: SessionRecord | undefined): SessionRecord | null | undefined {
+    if (options.callback === undefined) return undefined;
+    if (this.role === 'client') throw new RangeError('a get-session callback is a server setting (role: client)');
+    if (options.callback === null) return null;
+    const answer = this.held(options.callback);
+    if (answer !== offered) {
+      throw new RangeError(`the get callback must return the offered session; resuming another object is outside the SessionCache contract`);
+    }
+    return answer;
+  }
+
+  /**
+   * Client role: ssl23_connect / ssl3_connect against a peer server that never resumes
+   * and gives its new session `wanted` (or a fresh id).
+   */
+  private connect(
+    offered: SessionRecord | undefined,
+    protocol: Protocol,
+    version: number,
+    wanted: Buffer | undefined,
+    sentId: Buffer,
+    now: number,
+  ): HandshakeResult {
+    this.counters.connect++;
+    const id = wanted === undefined ? this.freshId(version, sentId, false) : Buffer.from(wanted);
+    if (sentId.length > 0 && id.equals(sentId)) {
+      // ssl3_get_server_hello: the echoed id makes the client expect a resumption; the
+      // fatal alert it then sends (ssl3_send_alert) removes its session — the offered
+      // one — from this cache
+      if (offered !== undefined) this.removeSession(offered);
+      throw codedError(ERR_HANDSHAKE_FAILED, `the peer sent back the offered session id ${id.toString('hex')}`);
+    }
+    // ssl_get_new_session(s, 0): without an offered session in ssl23_client_hello, where
+    // the method is still SSLv23's (default timeout 300); else in ssl3 code, after
+    // SSL_set_session switched the method to the session's version (7200).
+    const methodTimeout = offered === undefined ? DEFAULT_CONTEXT_TIMEOUT : METHOD_DEFAULT_TIMEOUT;
+    const timeout = this.timeout === 0 ? methodTimeout : this.timeout;
+    const session = this.newRecord(protocol, version, id, hashOfIdArray(id), now, timeout, this.idContext);
+    this.updateCache(session, false, SSL_SESS_CACHE_CLIENT, now);
+    this.counters.connectGood++;
+    session.callerRefs++;
+    return { resumed: false, session: session.handle };
   }
 
   /**
@@ -312,7 +372,7 @@ export class CacheModel implements SessionCache {
   private refuseForeignResumption(offered: SessionRecord | undefined, version: number, sentId: Buffer, now: number): void {
     if (offered === undefined || sentId.length === 0 || this.mode & SSL_SESS_CACHE_NO_INTERNAL_LOOKUP) return;
     const cached = this.table.retrieve(probe(version, sentId));
-    if (cached !== null && cached !== offered && !(cached.timeout < now - cached.time)) {
+    if (cached !== null && cached !== offered && this.idContextMatches(cached) && !this.expiredAt(cached, now)) {
       throw new RangeError(
         `session ${offered.handle} is offered but session ${cached.handle} has its key in the cache; ` +
           'resuming from another object is outside the SessionCache contract',
@@ -321,27 +381,55 @@ export class CacheModel implements SessionCache {
   }
 
   /**
-   * ssl_get_prev_session, for a server without tickets, without a get-session callback,
-   * whose session-id context matches the session's: the cached session with a reference
-   * the connection owns, or null for a full handshake.
+   * ssl_get_prev_session for a server without tickets: the session to resume, with a
+   * reference the connection owns, or null for a full handshake; throws the fatal case.
    */
-  private getPrevSession(version: number, id: Buffer, now: number): SessionRecord | null {
-    if (id.length === 0) return null; // nothing to look up, no miss
-    if (this.mode & SSL_SESS_CACHE_NO_INTERNAL_LOOKUP) return null;
-    const found = this.table.retrieve(probe(version, id));
-    if (found === null) {
-      this.counters.misses++;
+  private getPrevSession(version: number, id: Buffer, callback: SessionRecord | null | undefined, now: number): SessionRecord | null {
+    if (id.length === 0) return null; // try_session_cache = 0: nothing to look up, no miss
+    let found: SessionRecord | null = null;
+    if (!(this.mode & SSL_SESS_CACHE_NO_INTERNAL_LOOKUP)) {
+      found = this.table.retrieve(probe(version, id));
+      if (found === null) this.counters.misses++;
+      else found.references++; // the connection's reference
+    }
+    if (found === null && callback !== undefined && callback !== null) {
+      found = callback;
+      this.counters.cbHits++;
+      found.references++; // *copy = 1
+      if (!(this.mode & SSL_SESS_CACHE_NO_INTERNAL_STORE)) this.addSession(found);
+    }
+    if (found === null) return null;
+    if (!this.idContextMatches(found)) {
+      this.release(found); // "treat like cache miss", without counting one
       return null;
     }
-    found.references++; // the connection's reference
-    if (found.timeout < now - found.time) {
-      this.counters.timeouts++;
-      this.removeSession(found);
+    if (this.verifyPeer && this.idContext.length === 0) {
+      this.release(found);
+      throw codedError(ERR_HANDSHAKE_FAILED, 'SSL_R_SESSION_ID_CONTEXT_UNINITIALIZED: a server verifying peers needs a session id context');
+    }
+    if (this.expiredAt(found, now)) {
+      this.expireAtLookup(found);
       this.release(found);
       return null;
     }
     this.counters.hits++;
     return found;
+  }
+
+  /** `ret->sid_ctx` equals the server's `s->sid_ctx` (length and bytes). */
+  protected idContextMatches(session: ModelSession): boolean {
+    return session.idContext.equals(this.idContext);
+  }
+
+  /** `ret->timeout < time(NULL) - ret->time`. */
+  protected expiredAt(session: ModelSession, now: number): boolean {
+    return session.timeout < now - session.time;
+  }
+
+  /** An expired session found by the lookup (or the callback): counted and removed. */
+  protected expireAtLookup(session: ModelSession): void {
+    this.counters.timeouts++;
+    this.removeSession(session as SessionRecord);
   }
 
   /**
@@ -356,7 +444,7 @@ export class CacheModel implements SessionCache {
     now: number,
   ): SessionRecord {
     const timeout = this.timeout === 0 ? METHOD_DEFAULT_TIMEOUT : this.timeout;
-    const id = wanted === undefined ? this.freshId(version, sentId) : Buffer.from(wanted);
+    const id = wanted === undefined ? this.freshId(version, sentId, true) : Buffer.from(wanted);
     if (this.table.retrieve(probe(version, id)) !== null) {
       // SSL_has_matching_session_id: SSL_R_SSL_SESSION_ID_CONFLICT, the server gives up
       throw codedError(ERR_SESSION_ID_CONFLICT, `session id ${id.toString('hex')} is already cached`);
@@ -370,33 +458,44 @@ export class CacheModel implements SessionCache {
       // it, so nothing changes.)
       throw codedError(ERR_HANDSHAKE_FAILED, `the server sent back the offered session id ${id.toString('hex')}`);
     }
-    return this.newRecord(protocol, version, sent, hashOfIdArray(id), now, timeout);
+    return this.newRecord(protocol, version, sent, hashOfIdArray(id), now, timeout, this.idContext);
   }
 
-  /** ssl_update_cache(s, SSL_SESS_CACHE_SERVER). */
-  private updateCache(session: SessionRecord, hit: boolean, now: number): void {
+  /** ssl_update_cache(s, mode) with mode SSL_SESS_CACHE_SERVER or SSL_SESS_CACHE_CLIENT. */
+  private updateCache(session: SessionRecord, hit: boolean, end: number, now: number): void {
     if (session.id.length === 0) return;
     const mode = this.mode;
-    if (
-      mode & SSL_SESS_CACHE_SERVER &&
-      !hit &&
-      (mode & SSL_SESS_CACHE_NO_INTERNAL_STORE || this.addSession(session) === 1)
-    ) {
+    if (this.storesNewSessions(mode, end) && !hit && (mode & SSL_SESS_CACHE_NO_INTERNAL_STORE || this.addSession(session) === 1)) {
       session.references++; // handed to the new-session callback, which keeps it
       this.record('new', session);
     }
     // "auto flush every 255 connections": inside the handshake that will make
-    // accept_good 256, 512, ... (the counter is incremented after this function).
-    if (!(mode & SSL_SESS_CACHE_NO_AUTO_CLEAR) && mode & SSL_SESS_CACHE_SERVER) {
-      if ((this.counters.acceptGood & 0xff) === 0xff) this.flushSessions(now);
+    // accept_good (connect_good) 256, 512, ... (the counter moves after this function).
+    if (!(mode & SSL_SESS_CACHE_NO_AUTO_CLEAR) && (mode & end) === end) {
+      const good = end === SSL_SESS_CACHE_CLIENT ? this.counters.connectGood : this.counters.acceptGood;
+      if (this.autoFlushDue(good)) this.flushSessions(now);
     }
   }
 
-  /** A deterministic 32-byte id, neither cached under `version` nor `avoid` (def_generate_session_id retries). */
-  private freshId(version: number, avoid: Buffer): Buffer {
-    for (;;) {
-      const id = createHash('sha256').update(`openssl-session-cache model id ${this.generatedIds++}`).digest();
-      if (this.table.retrieve(probe(version, id)) === null && !id.equals(avoid)) return id;
+  /** `(i & mode)` of ssl_update_cache: whether this end's bit is in the cache mode. */
+  protected storesNewSessions(mode: number, end: number): boolean {
+    return (mode & end) !== 0;
+  }
+
+  /** The good-handshake counter (before this handshake's increment) at which the automatic flush runs. */
+  protected autoFlushDue(good: number): boolean {
+    return (good & 0xff) === 0xff;
+  }
+
+  /**
+   * A deterministic 32-byte id for the session about to get the next handle, neither
+   * cached under `version` (when `avoidCached`) nor `avoid` (def_generate_session_id
+   * retries). OpenSSLCache derives its ids the same way.
+   */
+  private freshId(version: number, avoid: Buffer, avoidCached: boolean): Buffer {
+    for (let attempt = 0; ; attempt++) {
+      const id = generatedId(this.nextHandle, attempt);
+      if ((!avoidCached || this.table.retrieve(probe(version, id)) === null) && !id.equals(avoid)) return id;
     }
   }
 
@@ -480,9 +579,18 @@ export class CacheModel implements SessionCache {
 
   // ---- references and handles -------------------------------------------------------
 
-  private newRecord(protocol: Protocol, version: number, id: Buffer, hash: number, time: number, timeout: number): SessionRecord {
+  private newRecord(
+    protocol: Protocol,
+    version: number,
+    id: Buffer,
+    hash: number,
+    time: number,
+    timeout: number,
+    idContext: Buffer,
+  ): SessionRecord {
     const record: SessionRecord = {
       handle: this.nextHandle++,
+      idContext,
       protocol,
       version,
       id,

@@ -1,9 +1,19 @@
 // Argument checks and conversions of the `SessionCache` contract (session_cache.ts),
 // shared by its two implementations: the model (cache_model.ts) and the adapter over the
 // real library (openssl_cache.ts).
+import { createHash } from 'node:crypto';
 import { codedError } from '../common/coded_error';
 import { isProtocol, protocolOf } from '../binding/protocol_version';
-import { MAX_SESSION_ID_LENGTH, Protocol, PROTOCOL_VERSIONS } from './session_cache';
+import {
+  DEFAULT_CACHE_SIZE,
+  DEFAULT_CONTEXT_TIMEOUT,
+  DEFAULT_ID_CONTEXT,
+  MAX_SESSION_ID_LENGTH,
+  Protocol,
+  PROTOCOL_VERSIONS,
+  SSL_SESS_CACHE_SERVER,
+  SessionCacheOptions,
+} from './session_cache';
 
 export { codedError };
 
@@ -18,6 +28,33 @@ export function checkId(name: string, id: Buffer, min = 0): void {
   if (id.length < min || id.length > MAX_SESSION_ID_LENGTH) {
     throw new RangeError(`${name} must be ${min}-${MAX_SESSION_ID_LENGTH} bytes, got ${id.length}`);
   }
+}
+
+/** a session-id context of 0–32 bytes */
+export function checkIdContext(name: string, ctx: Buffer): void {
+  if (!Buffer.isBuffer(ctx)) throw new TypeError(`${name} must be a Buffer`);
+  if (ctx.length > 32) throw new RangeError(`${name} must be 0-32 bytes, got ${ctx.length}`);
+}
+
+/** The options of a `SessionCache` checked, with their defaults filled in. */
+export function checkCacheOptions(options: SessionCacheOptions): Required<SessionCacheOptions> {
+  const o: Required<SessionCacheOptions> = {
+    mode: options.mode ?? SSL_SESS_CACHE_SERVER,
+    cacheSize: options.cacheSize ?? DEFAULT_CACHE_SIZE,
+    timeout: options.timeout ?? DEFAULT_CONTEXT_TIMEOUT,
+    role: options.role ?? 'server',
+    idContext: options.idContext ?? DEFAULT_ID_CONTEXT,
+    verifyPeer: options.verifyPeer ?? false,
+  };
+  checkInteger('mode', o.mode);
+  checkInteger('cacheSize', o.cacheSize);
+  checkInteger('timeout', o.timeout);
+  if (o.role !== 'server' && o.role !== 'client') throw new RangeError(`role must be 'server' or 'client', got ${String(o.role)}`);
+  checkIdContext('idContext', o.idContext);
+  if (typeof o.verifyPeer !== 'boolean') throw new TypeError('verifyPeer must be a boolean');
+  if (o.verifyPeer && o.role === 'client') throw new RangeError('verifyPeer is a server setting (role: client)');
+  o.idContext = Buffer.from(o.idContext);
+  return o;
 }
 
 /** `SSL_SESSION.ssl_version` of a protocol name; RangeError for other names */
@@ -38,4 +75,13 @@ export function protocolOfVersion(version: number): Protocol {
 export function protocolOfName(name: string): Protocol {
   if (!isProtocol(name)) throw new Error(`internal error: OpenSSL session has unknown protocol ${name}`);
   return name;
+}
+
+/**
+ * The id both implementations give a full handshake's new session when the caller leaves
+ * it open: derived from the handle that session is about to get (and a retry counter),
+ * so it does not depend on how often either implementation looked for one.
+ */
+export function generatedId(handle: number, attempt: number): Buffer {
+  return createHash('sha256').update(`openssl-session-cache model id ${handle}/${attempt}`).digest();
 }

@@ -1,5 +1,5 @@
 /**
- * OpenSSLCache: the `SessionCache` contract (lib/session_cache.ts) implemented over the
+ * OpenSSLCache: the `SessionCache` contract (lib/model/session_cache.ts) implemented over the
  * real OpenSSL 1.0.2h of this package — one server `SslContext` (SSL_OP_NO_TICKET, a
  * fixed session-id context) and one client `SslContext` with the same session-id context
  * for `handshake`.
@@ -24,15 +24,12 @@
  * the ranges the facade accepts (non-negative; modes with defined bits only).
  */
 
-import { createHash } from 'node:crypto';
 import { handshake as runHandshake } from '../cache/handshake';
 import { OpenSSLError } from '../common/openssl_error';
 import { setOpenSSLClock } from '../cache/openssl_clock';
 import { generateSelfSigned } from '../cache/self_signed';
 import {
   CreateSessionOptions,
-  DEFAULT_CACHE_SIZE,
-  DEFAULT_CONTEXT_TIMEOUT,
   ERR_HANDSHAKE_FAILED,
   ERR_INVALID_HANDLE,
   ERR_SESSION_ID_CONFLICT,
@@ -41,6 +38,7 @@ import {
   HandshakeOptions,
   HandshakeResult,
   Protocol,
+  SSL_SESS_CACHE_NO_INTERNAL,
   SSL_SESS_CACHE_NO_INTERNAL_LOOKUP,
   SSL_SESS_CACHE_SERVER,
   SessionCache,
@@ -49,12 +47,10 @@ import {
   SessionEvent,
   SessionHandle,
 } from './session_cache';
-import { checkId, checkInteger, codedError, protocolOfName, protocolOfVersion, versionOf } from './contract_checks';
+import { checkCacheOptions, checkId, checkIdContext, checkInteger, codedError, generatedId, protocolOfName, protocolOfVersion, versionOf } from './contract_checks';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 
-/** The session-id context shared by the server, the client and created sessions. */
-const SESSION_ID_CONTEXT = Buffer.from('openssl-session-cache');
 /** A cipher every handshake protocol (TLSv1 … TLSv1.2) offers and an RSA server accepts. */
 const CREATED_SESSION_CIPHER = 'AES128-SHA';
 /** Any 48 bytes: a resumption uses the cached object's key on both ends. */
@@ -84,18 +80,17 @@ function defaultPki(): { cert: string; key: string } {
   return sharedPki;
 }
 
-
-
-
-
-
 function hasReason(error: OpenSSLError, reason: string): boolean {
   return error.opensslErrors.some((e) => e.reason === reason);
 }
 
 export class OpenSSLCache implements SessionCache {
+  /** the context whose cache this is (a server context, or a client one in client role) */
   private readonly server: SslContext;
+  /** the other end of `handshake`: a client, or in client role a server that never resumes */
   private readonly client: SslContext;
+  private readonly role: 'server' | 'client';
+  private readonly idContext: Buffer;
   private readonly entries = new Map<SessionHandle, Entry>();
   private readonly bySerial = new Map<number, Entry>();
   private pending: PendingEvent[] = [];
@@ -104,24 +99,27 @@ export class OpenSSLCache implements SessionCache {
   private disposed = false;
 
   constructor(options: OpenSSLCacheOptions = {}) {
-    const mode = options.mode ?? SSL_SESS_CACHE_SERVER;
-    const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
-    const timeout = options.timeout ?? DEFAULT_CONTEXT_TIMEOUT;
-    checkInteger('mode', mode);
-    checkInteger('cacheSize', cacheSize);
-    checkInteger('timeout', timeout);
+    const o = checkCacheOptions(options);
+    this.role = o.role;
+    this.idContext = o.idContext;
     const pki = options.pki ?? defaultPki();
-    this.server = new SslContext({
-      cert: pki.cert,
-      key: pki.key,
+    const cache = {
       noTicket: true,
-      sessionIdContext: SESSION_ID_CONTEXT,
-      sessionCacheMode: mode,
-      sessionCacheSize: cacheSize,
-      sessionTimeout: timeout,
-    });
+      sessionIdContext: o.idContext,
+      sessionCacheMode: o.mode,
+      sessionCacheSize: o.cacheSize,
+      sessionTimeout: o.timeout,
+    };
+    // the server requests a certificate (SSL_VERIFY_PEER); the client sends none and is accepted
+    const verify = o.verifyPeer ? { ca: pki.cert } : {};
+    this.server =
+      o.role === 'server' ? new SslContext({ cert: pki.cert, key: pki.key, ...verify, ...cache }) : new SslContext({ role: 'client', ...cache });
     try {
-      this.client = new SslContext({ role: 'client', sessionIdContext: SESSION_ID_CONTEXT });
+      this.client =
+        o.role === 'server'
+          ? // ssl3_get_server_hello refuses a resumption whose session has another id context than the client
+            new SslContext({ role: 'client', sessionIdContext: o.idContext })
+          : new SslContext({ cert: pki.cert, key: pki.key, noTicket: true, sessionCacheMode: SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL });
     } catch (e) {
       this.server.free();
       throw e;
@@ -139,11 +137,12 @@ export class OpenSSLCache implements SessionCache {
     checkId('id', options.id, 0);
     checkInteger('time', options.time);
     checkInteger('timeout', options.timeout);
+    if (options.idContext !== undefined) checkIdContext('idContext', options.idContext);
     if (options.id.length === 0) throw new RangeError('this adapter (SslSession.create) needs an id of 1-32 bytes');
     const session = SslSession.create({
       id: options.id,
       protocol,
-      idContext: SESSION_ID_CONTEXT,
+      idContext: options.idContext ?? this.idContext,
       time: options.time,
       timeout: options.timeout,
       masterKey: CREATED_SESSION_MASTER_KEY,
@@ -306,6 +305,7 @@ export class OpenSSLCache implements SessionCache {
     checkInteger('now', now);
     if (options.id !== undefined) checkId('id', options.id, 1);
     const offered = options.offered === undefined ? undefined : this.wrapperOf(options.offered);
+    const callback = this.callbackOf(options, offered);
     const protocol: Protocol = offered === undefined ? 'TLSv1.2' : protocolOfName(offered.protocol);
     if (!HANDSHAKE_PROTOCOLS.includes(protocol)) throw new RangeError(`a handshake cannot negotiate ${protocol}`);
     const version = versionOf(protocol);
@@ -313,20 +313,27 @@ export class OpenSSLCache implements SessionCache {
 
     // What the client will send: the id of a resumable session (ssl3_client_hello).
     const sentId = offered !== undefined && offered.resumable ? offered.id : Buffer.alloc(0);
-    const resumes = this.checkResumption(offered, version, sentId, now);
+    if (this.role === 'server') this.checkResumption(offered, version, sentId, now);
     // A full handshake gets the caller's id, or one chosen like CacheModel chooses it (so
-    // that the two implementations agree on ids even when the caller leaves them open).
-    const newId = resumes ? undefined : (options.id ?? this.freshId(version, sentId));
+    // that the two implementations agree on ids even when the caller leaves them open);
+    // a resumption never asks for it.
+    const newId = options.id ?? this.freshId(version, sentId);
+    // the context that makes the new session: this one, or the peer server in client role
+    const issuer = this.role === 'server' ? this.server : this.client;
 
     let result: ReturnType<typeof runHandshake>;
     setOpenSSLClock(now);
     try {
-      if (newId !== undefined) this.server.setNextSessionId(Buffer.from(newId));
-      result = runHandshake(this.client, this.server, offered === undefined ? {} : { session: offered });
+      issuer.setNextSessionId(Buffer.from(newId));
+      if (callback !== undefined) this.server.getSessionCallback = () => callback ?? undefined;
+      result =
+        this.role === 'server'
+          ? runHandshake(this.client, this.server, offered === undefined ? {} : { session: offered })
+          : runHandshake(this.server, this.client, offered === undefined ? {} : { session: offered });
     } catch (e) {
       if (e instanceof OpenSSLError) {
-        if (hasReason(e, 'ssl session id conflict') || this.conflictAfterFailure(e, newId, version)) {
-          throw Object.assign(codedError(ERR_SESSION_ID_CONFLICT, `session id ${newId?.toString('hex')} is already cached`), {
+        if (this.role === 'server' && (hasReason(e, 'ssl session id conflict') || this.conflictAfterFailure(e, newId, version))) {
+          throw Object.assign(codedError(ERR_SESSION_ID_CONFLICT, `session id ${newId.toString('hex')} is already cached`), {
             cause: e,
           });
         }
@@ -335,14 +342,28 @@ export class OpenSSLCache implements SessionCache {
       throw e;
     } finally {
       try {
-        this.server.setNextSessionId(undefined);
+        issuer.setNextSessionId(undefined);
+        if (callback !== undefined) this.server.getSessionCallback = undefined;
       } finally {
         setOpenSSLClock(undefined);
       }
     }
-    result.clientSession.free();
-    const entry = this.adopt(result.serverSession);
-    return { resumed: result.resumed, session: entry.handle };
+    const mine = this.role === 'server' ? result.serverSession : result.clientSession;
+    (this.role === 'server' ? result.clientSession : result.serverSession).free();
+    const entry = this.adopt(mine);
+    return { resumed: this.role === 'server' ? result.serverResumed : result.clientResumed, session: entry.handle };
+  }
+
+  /** The session the get callback returns (null: nothing), or undefined when none is installed. */
+  private callbackOf(options: HandshakeOptions, offered: SslSession | undefined): SslSession | null | undefined {
+    if (options.callback === undefined) return undefined;
+    if (this.role === 'client') throw new RangeError('a get-session callback is a server setting (role: client)');
+    if (options.callback === null) return null;
+    const answer = this.wrapperOf(options.callback);
+    if (offered === undefined || answer.serial !== offered.serial) {
+      throw new RangeError(`the get callback must return the offered session; resuming another object is outside the SessionCache contract`);
+    }
+    return answer;
   }
 
   // ---- teardown ---------------------------------------------------------------------
@@ -425,14 +446,14 @@ export class OpenSSLCache implements SessionCache {
    * Whether the server will resume `offered`; throws the contract's RangeError (nothing
    * touched) when it would resume from a different cached object with the same key.
    */
-  private checkResumption(offered: SslSession | undefined, version: number, sentId: Buffer, now: number): boolean {
-    if (offered === undefined || sentId.length === 0) return false;
-    if (this.server.sessionCacheMode & SSL_SESS_CACHE_NO_INTERNAL_LOOKUP) return false;
+  private checkResumption(offered: SslSession | undefined, version: number, sentId: Buffer, now: number): void {
+    if (offered === undefined || sentId.length === 0) return;
+    if (this.server.sessionCacheMode & SSL_SESS_CACHE_NO_INTERNAL_LOOKUP) return;
     const cached = this.lookup(sentId, version);
-    if (cached === undefined) return false;
+    if (cached === undefined) return;
     try {
       const expired = cached.timeout < now - cached.time;
-      if (expired) return false;
+      if (expired || !cached.idContext.equals(this.idContext)) return;
       if (cached.serial !== offered.serial) {
         const handle = this.bySerial.get(cached.serial)?.handle;
         throw new RangeError(
@@ -440,7 +461,6 @@ export class OpenSSLCache implements SessionCache {
             'resuming from another object is outside the SessionCache contract',
         );
       }
-      return true;
     } finally {
       cached.free();
     }
@@ -463,11 +483,12 @@ export class OpenSSLCache implements SessionCache {
     return true;
   }
 
-  /** A 32-byte id that is neither cached under `version` nor `avoid`. */
+  /** A 32-byte id that is neither cached under `version` nor `avoid`, derived from the next handle (generatedId). */
   private freshId(version: number, avoid: Buffer): Buffer {
-    for (;;) {
-      const id = createHash('sha256').update(`openssl-session-cache model id ${this.generatedIds++}`).digest();
+    for (let attempt = 0; ; attempt++) {
+      const id = generatedId(this.nextHandle, attempt);
       if (id.equals(avoid)) continue;
+      if (this.role === 'client') return id;
       const cached = this.lookup(id, version);
       if (cached === undefined) return id;
       cached.free();

@@ -3,17 +3,52 @@
  * session cache, driven through C-shaped, deterministic operations.
  *
  * Two implementations are meant to exist: the pure-TypeScript reference model
- * (`CacheModel`, lib/model.ts) and an adapter over the real library. A differential
- * tester drives both with the same operation sequence and compares every return
- * value, every `stats()` snapshot and every `takeEvents()` batch.
+ * (`CacheModel`, lib/model/cache_model.ts) and an adapter over the real library
+ * (`OpenSSLCache`, lib/model/openssl_cache.ts). A differential tester drives both with
+ * the same operation sequence and compares every return value, every `stats()` snapshot
+ * and every `takeEvents()` batch.
  *
  * ## The context
- * A server context (`SSLv23_server_method`) whose cache mode, cache size and default
- * session timeout start at OpenSSL's own defaults unless options say otherwise. It is
- * configured with `SSL_OP_NO_TICKET`, a session-id context shared with the client of
- * `handshake`, a remove-session callback and a new-session callback that keeps the
- * reference it is given (returns 1). There is no get-session callback and no
- * `generate_session_id` other than the one that hands out `HandshakeOptions.id`.
+ * A server context (`SSLv23_server_method`; `role: 'client'` makes it a client context,
+ * `SSLv23_client_method`) whose cache mode, cache size and default session timeout start
+ * at OpenSSL's own defaults unless options say otherwise. It is configured with
+ * `SSL_OP_NO_TICKET`, a session-id context (`options.idContext`, default
+ * `DEFAULT_ID_CONTEXT`), `SSL_VERIFY_PEER` when `options.verifyPeer` (the client of
+ * `handshake` has no certificate and is accepted without one), a remove-session callback
+ * and a new-session callback that keeps the reference it is given (returns 1). A
+ * get-session callback is installed only for a `handshake` that asks for one
+ * (`HandshakeOptions.callback`); there is no `generate_session_id` other than the one
+ * that hands out `HandshakeOptions.id`.
+ *
+ * ## Handshakes (server role): what the cache does
+ * `ssl_get_prev_session` (ssl_sess.c) when the client sends a non-empty id: unless
+ * NO_INTERNAL_LOOKUP, the internal lookup (a miss counts `misses`); if that found nothing
+ * and a get callback is installed, the callback (`cbHits` when it returns a session,
+ * which is then added to the cache unless NO_INTERNAL_STORE, with any evictions that
+ * causes). A session found either way is then checked: a different session-id context
+ * is a full handshake with NO counter moved (a miss that `misses` does not see); a
+ * server with `verifyPeer` and an EMPTY id context fails the handshake
+ * (`SSL_R_SESSION_ID_CONTEXT_UNINITIALIZED`, `ERR_HANDSHAKE_FAILED`); an expired session
+ * (`timeout < now - time`) counts `timeouts`, is removed from the cache (a `'remove'`
+ * event) and the handshake is full; otherwise `hits` and the session is resumed.
+ * `ssl_update_cache(s, SSL_SESS_CACHE_SERVER)` after a handshake: a session with an
+ * empty id is never stored; a full handshake's session is added when the mode has
+ * SERVER (without adding when NO_INTERNAL_STORE) and then handed to the new-session
+ * callback (`'new'` event, one reference); the automatic flush `flush(now)` runs inside
+ * the handshake that takes `acceptGood` to 256, 512, … when the mode has SERVER and not
+ * NO_AUTO_CLEAR. `accept` counts every handshake, `acceptGood` completed ones.
+ *
+ * ## Handshakes (client role)
+ * The context connects to a peer server that never resumes and never caches
+ * (`SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL`) and gives its new session
+ * `HandshakeOptions.id`. The offered session is the client's `SSL_set_session`; the
+ * peer answers with a new id, so the client makes a new session (`time` = `now`,
+ * `timeout` from this context, its id context) and `ssl_update_cache(s,
+ * SSL_SESS_CACHE_CLIENT)` stores it when the mode has CLIENT (same rules as above,
+ * `connectGood` instead of `acceptGood` for the flush). `connect` counts every handshake,
+ * `connectGood` completed ones; the cache is never consulted for a lookup. An `id` equal
+ * to the offered session's id makes the client take the answer for a resumption and
+ * abort (`ERR_HANDSHAKE_FAILED`, only `connect` moved).
  *
  * ## Handles
  * Sessions are named by handles that the IMPLEMENTATION allocates: 1, 2, 3, … in the
@@ -79,6 +114,11 @@ export const SSL_SESS_CACHE_NO_INTERNAL_LOOKUP = SessionCacheMode.NO_INTERNAL_LO
 export const SSL_SESS_CACHE_NO_INTERNAL_STORE = SessionCacheMode.NO_INTERNAL_STORE;
 export const SSL_SESS_CACHE_NO_INTERNAL = SessionCacheMode.NO_INTERNAL;
 
+/** The session-id context of the context (and of created sessions) unless options say otherwise. */
+export const DEFAULT_ID_CONTEXT: Buffer = Buffer.from('openssl-session-cache');
+/** `SSL_MAX_SID_CTX_LENGTH`. */
+export const MAX_ID_CONTEXT_LENGTH = 32;
+
 /** `SSL_SESSION_CACHE_MAX_SIZE_DEFAULT`: the cache size of a new `SSL_CTX`. */
 export const DEFAULT_CACHE_SIZE = 20480;
 /** `ssl23_default_timeout()`: the session timeout of a new SSLv23 `SSL_CTX`. */
@@ -108,6 +148,12 @@ export interface SessionCacheOptions {
   cacheSize?: number;
   /** `SSL_CTX_set_timeout`; default 300. */
   timeout?: number;
+  /** `'server'` (default) or `'client'`: which end of `handshake` this context is. */
+  role?: 'server' | 'client';
+  /** `SSL_CTX_set_session_id_context`, 0–32 bytes; default `DEFAULT_ID_CONTEXT`. */
+  idContext?: Buffer;
+  /** `SSL_CTX_set_verify(SSL_VERIFY_PEER)`; server role only (RangeError for a client); default false. */
+  verifyPeer?: boolean;
 }
 
 export interface CreateSessionOptions {
@@ -119,6 +165,8 @@ export interface CreateSessionOptions {
   time: number;
   /** `SSL_SESSION_set_timeout`. */
   timeout: number;
+  /** `SSL_SESSION_set1_id_context`, 0–32 bytes; default the context's id context. */
+  idContext?: Buffer;
 }
 
 /** `SSL_CTX_sess_*` counters: the type `SslContext#stats` has too. */
@@ -150,18 +198,27 @@ export interface HandshakeOptions {
    * nor the offered one.
    */
   id?: Buffer;
+  /**
+   * Server role only (RangeError for a client context): install a get-session callback
+   * (`SSL_CTX_sess_set_get_cb`) for this handshake. `null`: it finds nothing. A handle:
+   * it returns that session with `*copy = 1` (OpenSSL takes its own reference); it must
+   * be the offered session (RangeError otherwise: resuming another object is outside
+   * the contract). It is consulted only as `ssl_get_prev_session` consults it.
+   */
+  callback?: SessionHandle | null;
 }
 
 export interface HandshakeResult {
-  /** `SSL_session_reused` on the server. */
+  /** `SSL_session_reused` on this context's end. */
   resumed: boolean;
-  /** The server connection's session (`SSL_get1_session`): a new caller reference. */
+  /** This end's session (`SSL_get1_session`: the server's, or the client's in client role): a new caller reference. */
   session: SessionHandle;
 }
 
 /**
  * One server `SSL_CTX`'s session cache. Each method names the OpenSSL 1.0.2h function it
- * mirrors; see docs/semantics.md for what those functions do.
+ * mirrors; see docs/semantics.md for what those functions do; the module comment says
+ * what a handshake does with the cache (docs/conformance.md has the same as tables).
  */
 export interface SessionCache {
   // ---- sessions -------------------------------------------------------------------
@@ -266,7 +323,9 @@ export interface SessionCache {
    * allocated): code `ERR_SESSION_ID_CONFLICT` if `id` is already cached under the
    * negotiated protocol (the server refuses it); code `ERR_HANDSHAKE_FAILED` if the
    * server sends the client back the id it offered in a full handshake (the client
-   * then expects a resumption and aborts; the server never completes).
+   * then expects a resumption and aborts; the server never completes), or if a server
+   * with `verifyPeer` and an empty id context finds the offered session (see the
+   * module comment), or in client role if `id` is the offered session's id.
    */
   handshake(options: HandshakeOptions): HandshakeResult;
 }

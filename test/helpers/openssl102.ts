@@ -1,0 +1,30 @@
+// The `openssl` program of OpenSSL 1.0.2h — the same source tree the addon is built from —
+// as an external peer. test/global-setup.js builds it (`node deps/build-openssl.js
+// --apps`, cached); asking the script again here costs nothing and names the path.
+import { spawn, spawnSync } from 'child_process';
+import * as path from 'path';
+
+let program: string | undefined;
+
+/** The path of the 1.0.2h `openssl` program (built and cached by deps/build-openssl.js --apps). */
+export function openssl102(): string {
+  if (program !== undefined) return program;
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'deps', 'build-openssl.js'), '--apps'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`deps/build-openssl.js --apps failed: ${r.stderr}`);
+  program = r.stdout.trim().split('\n').pop() as string;
+  return program;
+}
+
+/** Runs the 1.0.2h program to its exit; stdin is `input` (then EOF). */
+export function run102(args: string[], input = ''): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(openssl102(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, out, err }));
+    p.stdin.end(input);
+  });
+}
