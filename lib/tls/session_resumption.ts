@@ -34,13 +34,13 @@ export interface SessionStoreStats {
   /** answers that were not a usable session for the offered id: unparsable DER (truncated,
    * another OpenSSL's format), a session for another id; each is also a miss */
   invalid: number;
-  /** lookups not made because `sessionStoreConcurrency` lookups were already in flight */
+  /** lookups not made because `sessionStoreConcurrency` store.get calls were outstanding */
   overLimit: number;
   /** lookups not made because the id missed recently (the negative cache) */
   negativeHits: number;
   /** lookups that failed (store error or timeout) */
   errors: number;
-  /** lookups in flight now */
+  /** store.get calls outstanding now (until the store answers, even past the timeout) */
   inFlight: number;
   /** times the local cache was dropped because the store's revocation feed reconnected */
   resyncs: number;
@@ -144,6 +144,7 @@ export class SessionResumption {
     this.#noInternalStore();
     this.#ctx.on('newSession', (s: SslSession) => {
       const id = s.id;
+      this.#negative.delete(id.toString('hex'));
       let der: Buffer;
       try {
         der = s.toDER();
@@ -361,19 +362,31 @@ export class SessionResumption {
       this.stats.negativeHits += 1;
       return;
     }
-    if (this.stats.inFlight >= this.#concurrency) {
+    if (store && this.stats.inFlight >= this.#concurrency) {
       this.stats.overLimit += 1;
       return;
     }
-    this.stats.inFlight += 1;
     this.#inflight.set(hex, (this.#inflight.get(hex) ?? 0) + 1);
     let der: Buffer | undefined | null;
     let revoked: boolean;
     try {
       if (store) {
+        // the slot is held until the store itself answered, not just until our timeout:
+        // the limit bounds the calls outstanding at the store
+        this.stats.inFlight += 1;
+        this.stats.storeGets += 1;
+        let get: Promise<Buffer | undefined | null>;
         try {
-          this.stats.storeGets += 1;
-          der = await this.#withTimeout(store.get(Buffer.from(id)), 'get');
+          get = Promise.resolve(store.get(Buffer.from(id)));
+        } catch (e) {
+          get = Promise.reject(e);
+        }
+        get.then(
+          () => (this.stats.inFlight -= 1),
+          () => (this.stats.inFlight -= 1),
+        );
+        try {
+          der = await this.#withTimeout(get, 'get');
         } catch (e) {
           this.stats.errors += 1;
           this.#server.emit('sessionStoreError', e);
@@ -382,7 +395,6 @@ export class SessionResumption {
       }
       if (!der && listeners) der = await this.#askListeners(id);
     } finally {
-      this.stats.inFlight -= 1;
       revoked = this.#revokedInFlight.has(hex);
       const n = (this.#inflight.get(hex) ?? 1) - 1;
       if (n > 0) this.#inflight.set(hex, n);
