@@ -2,6 +2,7 @@
 // session's DER, TTL the session timeout. delete() also PUBLISHes the id on a channel so
 // that every server of the fleet drops the session from its own OpenSSL cache.
 import { EventEmitter } from 'events';
+import type { ConnectionOptions } from 'tls';
 import { Redis, RedisOptions } from 'ioredis';
 import { SessionStore } from './session_store';
 import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
@@ -14,6 +15,9 @@ export interface RedisSessionStoreOptions {
   /** connection options for a new client (ioredis RedisOptions or a redis:// URL);
    * ignored when `client` is given */
   redis?: RedisOptions | string;
+  /** TLS to Redis (node:tls options such as `ca`, `cert`, `key`, `servername`) for the
+   * clients the store makes; with a `rediss://` URL it completes the URL's settings */
+  tls?: ConnectionOptions;
   /** key prefix, binary-safe (default 'tls-session:') */
   prefix?: string | Buffer;
   /** revocation channel (default prefix + 'revoked') */
@@ -66,7 +70,9 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       if (o.redis !== undefined && typeof o.redis !== 'string' && (typeof o.redis !== 'object' || o.redis === null)) {
         throw new TypeError('options.redis must be ioredis options or a redis:// URL');
       }
+      if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw new TypeError('options.tls must be an object of node:tls options');
       const ours: RedisOptions = {
+        ...(o.tls ? { tls: o.tls } : {}),
         // fail fast: a handshake must not wait for a Redis that is not there
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
