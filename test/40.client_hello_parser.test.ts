@@ -112,16 +112,16 @@ describe('real ClientHellos', () => {
   test('in one chunk: the offered id, or no session', () => {
     for (const h of hellos) {
       const { result, buffered } = parseAll([h.bytes]);
-      expect(result).toEqual({ kind: 'tls', sessionId: h.id });
+      expect(result).toEqual({ kind: 'tls', sessionId: h.id, ticket: false });
       expect(buffered.equals(h.bytes)).toBe(true);
     }
   });
 
-  test('byte by byte: decided exactly when the last id byte arrives', () => {
+  test('byte by byte: decided exactly when the last byte of the ClientHello arrives (the ticket extension is read too)', () => {
     for (const h of hellos) {
       const { result, pushes, buffered } = parseAll(bytewise(h.bytes));
-      expect(result).toEqual({ kind: 'tls', sessionId: h.id });
-      expect(pushes).toBe(idEnd(h.id ? h.id.length : 0));
+      expect(result).toEqual({ kind: 'tls', sessionId: h.id, ticket: false });
+      expect(pushes).toBe(h.bytes.length);
       expect(buffered.equals(h.bytes.subarray(0, pushes))).toBe(true);
     }
   });
@@ -131,7 +131,7 @@ describe('real ClientHellos', () => {
       for (let i = 1; i < h.bytes.length; i++) {
         const chunks = [h.bytes.subarray(0, i), h.bytes.subarray(i)];
         const { result, buffered, pushes } = parseAll(chunks);
-        expect(result).toEqual({ kind: 'tls', sessionId: h.id });
+        expect(result).toEqual({ kind: 'tls', sessionId: h.id, ticket: false });
         expect(buffered.equals(Buffer.concat(chunks.slice(0, pushes)))).toBe(true);
       }
     }
@@ -143,11 +143,11 @@ describe('real ClientHellos', () => {
       for (let k = 1; k < hsLength; k++) {
         const framed = reframe(h.bytes, [k]);
         expect(framed.length).toBe(h.bytes.length + 5);
-        expect(parseAll([framed]).result).toEqual({ kind: 'tls', sessionId: h.id });
+        expect(parseAll([framed]).result).toEqual({ kind: 'tls', sessionId: h.id, ticket: false });
       }
       // and fed byte by byte, for a cut inside the random and one inside the id
       for (const k of [10, idEnd(0) - 5 + 3]) {
-        expect(parseAll(bytewise(reframe(h.bytes, [k]))).result).toEqual({ kind: 'tls', sessionId: h.id });
+        expect(parseAll(bytewise(reframe(h.bytes, [k]))).result).toEqual({ kind: 'tls', sessionId: h.id, ticket: false });
       }
     }
   });
@@ -157,20 +157,42 @@ describe('real ClientHellos', () => {
       const hsLength = h.bytes.length - 5;
       const cuts = Array.from({ length: hsLength - 1 }, (_, i) => i + 1);
       const framed = reframe(h.bytes, cuts);
-      expect(parseAll([framed]).result).toEqual({ kind: 'tls', sessionId: h.id });
-      expect(parseAll(bytewise(framed)).result).toEqual({ kind: 'tls', sessionId: h.id });
+      expect(parseAll([framed]).result).toEqual({ kind: 'tls', sessionId: h.id, ticket: false });
+      expect(parseAll(bytewise(framed)).result).toEqual({ kind: 'tls', sessionId: h.id, ticket: false });
     }
   });
 
   test('truncated hellos are undecided (need more bytes), never a throw', () => {
     for (const h of hellos) {
-      const end = idEnd(h.id ? h.id.length : 0);
+      const end = h.bytes.length;
       for (let i = 0; i < end; i++) {
         const p = new ClientHelloParser();
         expect(p.push(h.bytes.subarray(0, i))).toBeUndefined();
       }
     }
   });
+});
+
+test('a hello that offers a session ticket says so (ticket: true), however it is cut', async () => {
+  const server = createServer({ cert, key, noTicket: false });
+  const sockets = track(server);
+  server.on('secureConnection', (s: TLSSocket) => s.resume());
+  const port = await listen(server);
+  const n = tls.connect({ host: '127.0.0.1', port, ca: cert, servername: 'localhost', maxVersion: 'TLSv1.2' });
+  const ticketSession = await next<Buffer>(n, 'session');
+  n.end();
+  await closed(n);
+  await close(server, sockets);
+  const bytes = await captureClientHello((p) =>
+    tls.connect({ host: '127.0.0.1', port: p, maxVersion: 'TLSv1.2', rejectUnauthorized: false, session: ticketSession, servername: 'localhost' }),
+  );
+  const whole = parseAll([bytes]).result!;
+  expect(whole.ticket).toBe(true);
+  expect(whole.kind).toBe('tls');
+  // OpenSSL 3 names a ticketed session by a 32-byte id of its own (offered alongside)
+  expect(whole.sessionId?.length).toBe(32);
+  expect(parseAll(bytewise(bytes)).result).toEqual(whole);
+  expect(parseAll([reframe(bytes, [7])]).result).toEqual(whole);
 });
 
 describe('SSLv2-compatible, oversized, malformed', () => {

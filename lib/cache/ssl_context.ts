@@ -331,12 +331,13 @@ export class SslContext extends EventEmitter {
    * answers inside the handshake from the keys held natively; no JS runs there.
    */
   setTicketKeys(current: Buffer, previous: readonly Buffer[] = []): void {
+    const h = this[kHandle];
     const all = [current, ...(Array.isArray(previous) ? previous : toArrayError())].map((k, i) => {
       const b = toBuffer(k as unknown, i === 0 ? 'keys' : `previous[${i - 1}]`);
       if (b.length !== TICKET_KEY_LENGTH) throw new RangeError(`${i === 0 ? 'keys' : `previous[${i - 1}]`} must be ${TICKET_KEY_LENGTH} bytes, got ${b.length}`);
       return b;
     });
-    this[kHandle].setTicketKeys(Buffer.concat(all));
+    h.setTicketKeys(Buffer.concat(all));
   }
 
   /** The current ticket key (48 bytes): OpenSSL's own random key until setTicketKeys. */
