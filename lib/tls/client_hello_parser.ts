@@ -8,9 +8,10 @@ export interface ClientHelloInfo {
   sessionId: Buffer | undefined;
   /** how the hello was framed */
   kind: 'tls' | 'sslv2' | 'invalid';
-  /** the hello carries a non-empty session_ticket extension (RFC 5077): a server with
-   * tickets on resumes from the ticket or not at all, never from the session id */
-  ticket?: boolean;
+  /** true: the hello carries a non-empty session_ticket extension (RFC 5077), and a server
+   * with tickets on resumes from the ticket or not at all, never from the session id.
+   * Absent: no ticket, or not known (the rest of the hello had not arrived with the id) */
+  ticket?: true;
 }
 
 const RECORD_HANDSHAKE = 22;
@@ -72,8 +73,8 @@ function parse(b: Buffer): ClientHelloInfo | undefined {
   }
 }
 
-// the ClientHello: type(1) length(3) version(2) random(32) id_len(1) id, cipher suites,
-// compression methods, extensions (read for the session_ticket one)
+// the ClientHello: type(1) length(3) version(2) random(32) id_len(1) id, then (when
+// already buffered) cipher suites, compression methods, extensions (for session_ticket)
 function parseHandshake(h: Buffer): ClientHelloInfo | undefined {
   if (h.length < 1) return undefined;
   if (h[0] !== HANDSHAKE_CLIENT_HELLO) return invalid();
@@ -87,12 +88,12 @@ function parseHandshake(h: Buffer): ClientHelloInfo | undefined {
   if (h.length < 4 + 2 + 32 + 1 + idLength) return undefined;
   const start = 4 + 2 + 32 + 1;
   const sessionId = idLength === 0 ? undefined : Buffer.from(h.subarray(start, start + idLength));
-  // the rest needs the whole message; a hello that ends early or is malformed there is
-  // OpenSSL's to refuse: we only report "no ticket seen"
+  // decided here, as soon as the id is known; the session_ticket extension is reported when
+  // the rest of the hello is already at hand (a client sends its hello in one write), and
+  // left unknown otherwise (the server then looks the id up anyway, which is harmless)
   const end = 4 + msgLength;
-  if (end > CLIENT_HELLO_PARSE_LIMIT) return { sessionId, kind: 'tls' };
-  if (h.length < end) return undefined;
-  return { sessionId, kind: 'tls', ticket: hasTicket(h, start + idLength, end) };
+  if (h.length >= end && hasTicket(h, start + idLength, end)) return { sessionId, kind: 'tls', ticket: true };
+  return { sessionId, kind: 'tls' };
 }
 
 const EXTENSION_SESSION_TICKET = 35;
