@@ -305,14 +305,14 @@ export class SessionResumption {
       const cb = (err?: Error | null, data?: Buffer | null) => {
         if (called) return;
         called = true;
-        if (err) reject(err);
+        if (err) reject(new ListenerError(err));
         else resolve(Buffer.isBuffer(data) || (data as unknown) instanceof Uint8Array ? Buffer.from(data as Uint8Array) : undefined);
       };
       this.stats.resumeSessionCalls += 1;
       try {
         if (!this.#server.emit('resumeSession', Buffer.from(id), cb)) cb(null, undefined);
       } catch (e) {
-        reject(e);
+        reject(new ListenerError(e));
       }
     });
   }
@@ -340,6 +340,17 @@ export class SessionResumption {
    * listener passed an error, as node:tls does.
    */
   async prefetch(hello: ClientHelloInfo): Promise<void> {
+    try {
+      await this.#lookup(hello);
+    } catch (e) {
+      // a 'resumeSession' listener's error fails the connection (node:tls); anything else
+      // is the store's problem: a full handshake and 'sessionStoreError'
+      if (e instanceof ListenerError) throw e.cause;
+      this.#server.emit('sessionStoreError', e);
+    }
+  }
+
+  async #lookup(hello: ClientHelloInfo): Promise<void> {
     const store = this.#store;
     const id = hello.sessionId;
     const listeners = this.#server.listenerCount('resumeSession') > 0;
@@ -439,4 +450,9 @@ export class SessionResumption {
       session.free(); // the cache holds its own reference
     }
   }
+}
+
+/** what a 'resumeSession' listener passed or threw: it fails the connection */
+class ListenerError {
+  constructor(readonly cause: unknown) {}
 }
