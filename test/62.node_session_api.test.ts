@@ -46,8 +46,8 @@ interface Harness {
 interface HarnessOptions {
   /** tickets on (node:tls's default; ours with noTicket: false) */
   tickets?: boolean;
-  /** what resumeSession answers: the stored DER (default), garbage, or an error */
-  answer?: 'stored' | 'garbage' | 'error';
+  /** what resumeSession answers: the stored DER (default), nothing, garbage, or an error */
+  answer?: 'stored' | 'null' | 'garbage' | 'error';
   /** register the two listeners (default true) */
   listeners?: boolean;
 }
@@ -84,6 +84,7 @@ async function harness(kind: Kind, o: HarnessOptions = {}): Promise<Harness> {
       setImmediate(() => {
         if (o.answer === 'error') cb(new Error('the cache is down'));
         else if (o.answer === 'garbage') cb(null, Buffer.from('definitely not a session'));
+        else if (o.answer === 'null') cb(null, null);
         else cb(null, cache.get(id.toString('hex')) ?? null);
       });
     });
@@ -143,6 +144,13 @@ describe('openssl s_client -reconnect: node:tls and ours give the same counts', 
   test('invalid data from resumeSession: every connection is a full handshake with its own newSession', async () => {
     const node = await reconnect('node:tls', { answer: 'garbage' }, ['-no_ticket']);
     const ours = await reconnect('ours', { answer: 'garbage' }, ['-no_ticket']);
+    expect(node).toEqual({ connections: 6, resumed: 0, newSession: 6, resumeSession: 5, clientReused: 0, clientNew: 6 });
+    expect(ours).toEqual(node);
+  });
+
+  test('resumeSession finding nothing: asked every time (no negative cache for listeners), full handshakes', async () => {
+    const node = await reconnect('node:tls', { answer: 'null' }, ['-no_ticket']);
+    const ours = await reconnect('ours', { answer: 'null' }, ['-no_ticket']);
     expect(node).toEqual({ connections: 6, resumed: 0, newSession: 6, resumeSession: 5, clientReused: 0, clientNew: 6 });
     expect(ours).toEqual(node);
   });

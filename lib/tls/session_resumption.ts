@@ -369,7 +369,9 @@ export class SessionResumption {
       this.#removeLocal(id);
     }
     this.stats.lookups += 1;
-    if (this.#negativeHit(hex)) {
+    // the negative cache spares the store; 'resumeSession' listeners are asked every time,
+    // as node:tls asks them
+    if (store && !listeners && this.#negativeHit(hex)) {
       this.stats.negativeHits += 1;
       return;
     }
@@ -417,7 +419,7 @@ export class SessionResumption {
     // revoked while the store answered: the answer may predate the delete
     if (!der || revoked || this.#ctx.freed) {
       this.stats.misses += 1;
-      if (!der && !revoked) this.#rememberMiss(hex);
+      if (!der && !revoked && !listeners) this.#rememberMiss(hex);
       return;
     }
     if (this.addSessionDER(id, der)) this.stats.hits += 1;
