@@ -295,3 +295,52 @@ describe('timing: the handshake waits for the callbacks', () => {
     }
   });
 });
+
+describe('a sessionStore and the two events together', () => {
+  test('new sessions go to both; a ClientHello tries the local cache, then the store, then resumeSession', async () => {
+    const { MemorySessionStore } = await import('../lib');
+    const store = new MemorySessionStore();
+    const server = createServer({ cert, key, sessionStore: store });
+    const sockets = track(server);
+    const fromEvent = new Map<string, Buffer>();
+    let newSessions = 0;
+    let asked = 0;
+    server.on('newSession', (id: Buffer, data: Buffer, cb: () => void) => {
+      newSessions += 1;
+      fromEvent.set(id.toString('hex'), data);
+      cb();
+    });
+    server.on('resumeSession', (id: Buffer, cb: (e: Error | null, d?: Buffer) => void) => {
+      asked += 1;
+      cb(null, fromEvent.get(id.toString('hex')));
+    });
+    server.on('secureConnection', (s) => s.resume());
+    const port = await listen(server);
+    const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
+    const visit = async (session?: Buffer) => {
+      const c = await nodeClient(port, { secureOptions: NO_TICKET, ...(session ? { session } : {}) });
+      const r = { reused: c.socket.isSessionReused(), session: c.socket.getSession()! };
+      await endNode(c.socket);
+      return r;
+    };
+    try {
+      const stored = new Promise((r) => server.once('sessionStored', r));
+      const first = await visit();
+      await stored;
+      expect([newSessions, store.size, asked]).toEqual([1, 1, 0]);
+      // the store has it: resumed, the listener not asked; now cached locally
+      expect((await visit(first.session)).reused).toBe(true);
+      expect(server.sessionStoreStats).toMatchObject({ storeGets: 1, hits: 1, resumeSessionCalls: 0 });
+      expect((await visit(first.session)).reused).toBe(true);
+      expect(server.sessionStoreStats.storeGets).toBe(1);
+      // gone from the store and the local cache: resumeSession is the fallback
+      store.clear();
+      server.context.flushSessions(0);
+      expect((await visit(first.session)).reused).toBe(true);
+      expect(asked).toBe(1);
+      expect(server.sessionStoreStats).toMatchObject({ storeGets: 2, hits: 2, resumeSessionCalls: 1 });
+    } finally {
+      await close(server, sockets);
+    }
+  });
+});
