@@ -19,6 +19,8 @@
         'native/ssl_context_handle.cc',
         'native/ssl_context_config.cc',
         'native/ssl_context_callbacks.cc',
+        'native/ssl_context_tickets.cc',
+        'native/ticket_keys.cc',
         'native/session_event_queue.cc',
         'native/ssl_session_handle.cc',
         'native/cipher_table.cc',

@@ -70,6 +70,7 @@ Napi::Function SslContextHandle::Define(Napi::Env env) {
   long_methods::Define(&properties, &SslContextHandle::JS_longMethod, kCacheMethods);
   DefineConfigMethods(&properties);
   DefineCallbackMethods(&properties);
+  DefineTicketMethods(&properties);
   return DefineClass(env, "SslContextHandle", properties);
 }
 

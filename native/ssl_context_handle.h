@@ -13,6 +13,7 @@
 //   ssl_context_config.cc     certificates, keys, ciphers, verify, options, id context
 //   ssl_context_callbacks.cc  OpenSSL's new / remove / get / generate-id callbacks and
 //                             the JS side of the events they record
+//   ssl_context_tickets.cc    session-ticket keys and the ticket key callback
 //   session_event_queue.*     the event queue itself
 //
 // Teardown order and what a destructor may touch: see ssl_session_handle.h. Here: a context
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "session_event_queue.h"
+#include "ticket_keys.h"
 
 class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
  public:
@@ -92,11 +94,19 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   Napi::Value JS_takeCallbackError(const Napi::CallbackInfo& info);
   Napi::Value JS_stateBuffer(const Napi::CallbackInfo& info);
 
+  // ssl_context_tickets.cc ------------------------------------------------------------
+  static void DefineTicketMethods(std::vector<PropertyDescriptor>* properties);
+  static int OnTicketKey(SSL* s, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac, int enc);
+  Napi::Value JS_setTicketKeys(const Napi::CallbackInfo& info);
+  Napi::Value JS_getTicketKeys(const Napi::CallbackInfo& info);
+  Napi::Value JS_ticketKeyStats(const Napi::CallbackInfo& info);
+
   SSL_CTX* ctx_ = nullptr;
   uint32_t slot_ = UINT32_MAX;
   Napi::Env env_;
   SessionEventQueue events_;
   Napi::FunctionReference getCallback_;
   Napi::Reference<Napi::Value> callbackError_;
+  TicketKeys ticketKeys_;  // empty until setTicketKeys installs the ticket key callback
   std::vector<unsigned char> nextSessionId_;  // the id the next new session gets (conformance runs)
 };

@@ -65,12 +65,24 @@ test('servers from createServer run with tickets off: new sessions get an id and
   server.context.free();
 });
 
-test('the addon installs no OCSP status callback and no ticket key callback', () => {
-  const native = fs
-    .readdirSync(path.join(root, 'native'))
-    .map((f) => fs.readFileSync(path.join(root, 'native', f), 'utf8'))
-    .join('\n');
+test('the addon installs no OCSP status callback; its one ticket key callback (setTicketKeys) uses HMAC-SHA256', () => {
+  const files = fs.readdirSync(path.join(root, 'native'));
+  const read = (f: string) => fs.readFileSync(path.join(root, 'native', f), 'utf8');
+  const native = files.map(read).join('\n');
   expect(native).not.toMatch(/tlsext_status_cb|set_tlsext_status/);
-  expect(native).not.toMatch(/tlsext_ticket_key_cb/);
   expect(native).not.toMatch(/heartbeat/i);
+  // installed in one place, by setTicketKeys; CVE-2016-6302 needs a SHA-512 ticket HMAC
+  expect(files.filter((f) => /SSL_CTX_set_tlsext_ticket_key_cb\(ctx_/.test(read(f)))).toEqual(['ssl_context_tickets.cc']);
+  expect(read('ticket_keys.cc')).toMatch(/EVP_sha256\(\)/);
+  expect(native).not.toMatch(/EVP_sha512/);
+});
+
+test('a default server has tickets off; ticketKeys turns them on', () => {
+  const { cert, key } = generateSelfSigned({ commonName: 'localhost', bits: 1024 });
+  const off = createServer({ cert, key });
+  expect(off.context.ticketsEnabled).toBe(false);
+  off.context.free();
+  const on = createServer({ cert, key, ticketKeys: Buffer.alloc(48, 9) });
+  expect(on.context.ticketsEnabled).toBe(true);
+  on.context.free();
 });

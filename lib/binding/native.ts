@@ -69,6 +69,11 @@ export interface NativeContextHandle {
   discardEvents(): void;
   takeCallbackError(): unknown;
   stateBuffer(): ArrayBuffer;
+  /** keys: n × 48 bytes (name | HMAC secret | AES key), the first encrypts */
+  setTicketKeys(keys: Buffer): void;
+  getTicketKeys(): Buffer;
+  /** [issued, current, previous, unknownKey] */
+  ticketKeyStats(): number[];
   free(): void;
   freed(): boolean;
 }

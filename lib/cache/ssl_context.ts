@@ -332,11 +332,57 @@ export class SslContext extends EventEmitter {
     this[kHandle].setNextSessionId(id === undefined ? undefined : checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id'));
   }
 
+  /** whether session tickets are used (SslOption.NO_TICKET is not set) */
+  get ticketsEnabled(): boolean {
+    return (this[kHandle].setOptions(0) & SslOption.NO_TICKET) === 0;
+  }
+
   /** SslOption.NO_TICKET cleared (true) or set (false): whether session tickets are used */
   setTicketsEnabled(enabled: boolean): void {
     if (typeof enabled !== 'boolean') throw new TypeError('enabled must be a boolean');
     if (enabled) this[kHandle].clearOptions(SslOption.NO_TICKET);
     else this[kHandle].setOptions(SslOption.NO_TICKET);
+  }
+
+  /**
+   * Session-ticket keys (SSL_CTX_set_tlsext_ticket_key_cb): `current` (48 bytes: key name,
+   * HMAC-SHA256 secret, AES-128 key — node:tls's layout) encrypts new tickets; each of
+   * `previous` still decrypts, and a ticket made under one is accepted and re-issued under
+   * `current`. Tickets under any other key fall back to a full handshake. The callback
+   * answers inside the handshake from the keys held natively; no JS runs there.
+   */
+  setTicketKeys(current: Buffer, previous: readonly Buffer[] = []): void {
+    const h = this[kHandle];
+    const all = [current, ...(Array.isArray(previous) ? previous : toArrayError())].map((k, i) => {
+      const b = toBuffer(k as unknown, i === 0 ? 'keys' : `previous[${i - 1}]`);
+      if (b.length !== TICKET_KEY_LENGTH) throw new RangeError(`${i === 0 ? 'keys' : `previous[${i - 1}]`} must be ${TICKET_KEY_LENGTH} bytes, got ${b.length}`);
+      return b;
+    });
+    h.setTicketKeys(Buffer.concat(all));
+  }
+
+  /** The current ticket key (48 bytes): OpenSSL's own random key until setTicketKeys. */
+  getTicketKeys(): Buffer {
+    return this[kHandle].getTicketKeys().subarray(0, TICKET_KEY_LENGTH);
+  }
+
+  /** The previous keys that still decrypt, newest first (copies). */
+  getPreviousTicketKeys(): Buffer[] {
+    const all = this[kHandle].getTicketKeys();
+    const out: Buffer[] = [];
+    for (let o = TICKET_KEY_LENGTH; o < all.length; o += TICKET_KEY_LENGTH) out.push(Buffer.from(all.subarray(o, o + TICKET_KEY_LENGTH)));
+    return out;
+  }
+
+  /**
+   * Counters of the ticket key callback: tickets `issued` (encrypted under the current
+   * key), tickets whose key name matched the `current` key or a `previous` one (accepted
+   * and re-issued), and tickets under an `unknownKey` (full handshake). All 0 until
+   * setTicketKeys installs the callback.
+   */
+  get ticketKeyStats(): TicketKeyStats {
+    const [issued, current, previous, unknownKey] = this[kHandle].ticketKeyStats();
+    return { issued, current, previous, unknownKey };
   }
 
   /** SSL_CTX_set_session_id_context */
@@ -446,4 +492,19 @@ function slotsOf(sessions: readonly SslSession[]): Uint32Array {
 function sessionSlot(s: SslSession): number {
   if (!(s instanceof SslSession)) throw new TypeError('session must be an SslSession');
   return s[kSlot]();
+}
+
+/** bytes of one session-ticket key: name (16) | HMAC secret (16) | AES key (16) */
+export const TICKET_KEY_LENGTH = 48;
+
+/** SslContext#ticketKeyStats */
+export interface TicketKeyStats {
+  issued: number;
+  current: number;
+  previous: number;
+  unknownKey: number;
+}
+
+function toArrayError(): never {
+  throw new TypeError('previous must be an array of Buffers');
 }

@@ -6,6 +6,7 @@
 // itself is required the first time a RedisSessionStore is made, so that
 // require('openssl-session-cache') works (and stays fast) without it.
 import { EventEmitter } from 'events';
+import type { ConnectionOptions } from 'tls';
 import type { Redis, RedisOptions } from 'ioredis';
 import { SessionStore } from './session_store';
 import { codedError, ErrorCode } from '../common/coded_error';
@@ -20,6 +21,9 @@ export interface RedisSessionStoreOptions {
   /** connection options for a new client (ioredis RedisOptions or a redis:// URL);
    * ignored when `client` is given */
   redis?: RedisOptions | string;
+  /** TLS to Redis (node:tls options such as `ca`, `cert`, `key`, `servername`) for the
+   * clients the store makes; with a `rediss://` URL it completes the URL's settings */
+  tls?: ConnectionOptions;
   /** key prefix, binary-safe (default 'tls-session:') */
   prefix?: string | Buffer;
   /** revocation channel (default prefix + 'revoked') */
@@ -51,6 +55,8 @@ export interface RedisSessionStoreEvents extends ListenerEvents {
   connectionError: [err: Error];
   /** an id seen on the revocation channel */
   revoked: [id: Buffer];
+  /** the subscriber is subscribed again after a disconnection (revocations may have been missed) */
+  resync: [];
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- types only (lib/common/typed_events.ts)
@@ -69,7 +75,8 @@ export interface RedisSessionStore {
 /**
  * SessionStore on Redis. Events: 'ready' (the command connection is usable),
  * 'connectionError' (err) for connection problems of either connection (commands that
- * fail reject instead), 'revoked' (id) for every id seen on the revocation channel.
+ * fail reject instead), 'revoked' (id) for every id seen on the revocation channel,
+ * 'resync' () each time the subscriber is subscribed again after a disconnection.
  *
  * Made for being down: commands are never queued while disconnected (they reject at once)
  * and each has a timeout, so a TlsServer falls back to full handshakes; ioredis keeps
@@ -85,6 +92,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
   #subscriber: Redis | undefined;
   #subscribing: Promise<unknown> | undefined;
   readonly #listeners = new Set<(id: Buffer) => void>();
+  readonly #resyncListeners = new Set<() => void>();
   #closed = false;
 
   constructor(options: RedisSessionStoreOptions = {}) {
@@ -106,7 +114,9 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       if (o.redis !== undefined && typeof o.redis !== 'string' && (typeof o.redis !== 'object' || o.redis === null)) {
         throw new TypeError('options.redis must be ioredis options or a redis:// URL');
       }
+      if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw new TypeError('options.tls must be an object of node:tls options');
       const ours: RedisOptions = {
+        ...(o.tls ? { tls: o.tls } : {}),
         // fail fast: a handshake must not wait for a Redis that is not there
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
@@ -198,17 +208,42 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
   /**
    * Calls onRevoked(id) for every id deleted by any RedisSessionStore on the same Redis and
    * channel (this one included). One subscriber connection per store, made on first use.
-   * Ids published while this store's subscriber is disconnected are not seen.
+   * Ids published while this store's subscriber is disconnected are not seen: once it is
+   * connected and subscribed again, `onResync()` is called (and 'resync' emitted), so that
+   * the caller can drop whatever it kept on the strength of the feed.
    */
-  subscribe(onRevoked: (id: Buffer) => void): () => void {
+  subscribe(onRevoked: (id: Buffer) => void, onResync?: () => void): () => void {
     if (typeof onRevoked !== 'function') throw new TypeError('onRevoked must be a function');
+    if (onResync !== undefined && typeof onResync !== 'function') throw new TypeError('onResync must be a function');
     if (this.#closed) throw new Error('the store is closed');
     const f = (id: Buffer) => onRevoked(id); // one entry per call
+    const r = onResync ? () => onResync() : undefined;
     this.#listeners.add(f);
+    if (r) this.#resyncListeners.add(r);
     this.#ensureSubscriber();
     return () => {
       this.#listeners.delete(f);
+      if (r) this.#resyncListeners.delete(r);
     };
+  }
+
+  // the subscriber is connected again: ioredis re-sent SUBSCRIBE before emitting 'ready';
+  // a PING on the same connection answers after it, so the channel is heard from here on
+  #resubscribed(sub: Redis): void {
+    sub.ping().then(
+      () => {
+        if (this.#closed) return;
+        this.emit('resync');
+        for (const f of [...this.#resyncListeners]) {
+          try {
+            f();
+          } catch (e) {
+            this.#connectionError(e as Error);
+          }
+        }
+      },
+      (e: Error) => this.#connectionError(e),
+    );
   }
 
   #ensureSubscriber(): void {
@@ -223,6 +258,11 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     });
     this.#subscriber = sub;
     sub.on('error', (e: Error) => this.#connectionError(e));
+    let readies = 0;
+    sub.on('ready', () => {
+      readies += 1;
+      if (readies > 1) this.#resubscribed(sub);
+    });
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       if (!channel.equals(this.channel)) return;
       this.emit('revoked', message);
@@ -242,6 +282,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#listeners.clear();
+    this.#resyncListeners.clear();
     const conns: Redis[] = [];
     if (this.#subscriber) conns.push(this.#subscriber);
     if (this.#ownsClient) conns.push(this.client);

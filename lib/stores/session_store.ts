@@ -11,8 +11,12 @@ export interface SessionStore {
    * store (another process, another server in this one, or this very caller) deleted id,
    * so that servers drop the session from their own OpenSSL cache too. Returns the
    * unsubscribe function. TlsServer subscribes when the method exists.
+   *
+   * `onResync`, when given, is called each time the store's revocation feed was
+   * interrupted and is listening again (revocations sent meanwhile may have been missed):
+   * TlsServer then drops every session its local cache holds from the store.
    */
-  subscribe?(onRevoked: (id: Buffer) => void): () => void;
+  subscribe?(onRevoked: (id: Buffer) => void, onResync?: () => void): () => void;
 }
 
 export function isSessionStore(v: unknown): v is SessionStore {

@@ -8,6 +8,10 @@ export interface ClientHelloInfo {
   sessionId: Buffer | undefined;
   /** how the hello was framed */
   kind: 'tls' | 'sslv2' | 'invalid';
+  /** true: the hello carries a non-empty session_ticket extension (RFC 5077), and a server
+   * with tickets on resumes from the ticket or not at all, never from the session id.
+   * Absent: no ticket, or not known (the rest of the hello had not arrived with the id) */
+  ticket?: true;
 }
 
 const RECORD_HANDSHAKE = 22;
@@ -69,7 +73,8 @@ function parse(b: Buffer): ClientHelloInfo | undefined {
   }
 }
 
-// the ClientHello up to its session id: type(1) length(3) version(2) random(32) id_len(1) id
+// the ClientHello: type(1) length(3) version(2) random(32) id_len(1) id, then (when
+// already buffered) cipher suites, compression methods, extensions (for session_ticket)
 function parseHandshake(h: Buffer): ClientHelloInfo | undefined {
   if (h.length < 1) return undefined;
   if (h[0] !== HANDSHAKE_CLIENT_HELLO) return invalid();
@@ -82,10 +87,32 @@ function parseHandshake(h: Buffer): ClientHelloInfo | undefined {
   if (idLength > 32 || 2 + 32 + 1 + idLength > msgLength) return invalid();
   if (h.length < 4 + 2 + 32 + 1 + idLength) return undefined;
   const start = 4 + 2 + 32 + 1;
-  return {
-    sessionId: idLength === 0 ? undefined : Buffer.from(h.subarray(start, start + idLength)),
-    kind: 'tls',
-  };
+  const sessionId = idLength === 0 ? undefined : Buffer.from(h.subarray(start, start + idLength));
+  // decided here, as soon as the id is known; the session_ticket extension is reported when
+  // the rest of the hello is already at hand (a client sends its hello in one write), and
+  // left unknown otherwise (the server then looks the id up anyway, which is harmless)
+  const end = 4 + msgLength;
+  if (h.length >= end && hasTicket(h, start + idLength, end)) return { sessionId, kind: 'tls', ticket: true };
+  return { sessionId, kind: 'tls' };
+}
+
+const EXTENSION_SESSION_TICKET = 35;
+
+function hasTicket(h: Buffer, off: number, end: number): boolean {
+  if (off + 2 > end) return false;
+  off += 2 + h.readUInt16BE(off); // cipher suites
+  if (off + 1 > end) return false;
+  off += 1 + h[off]; // compression methods
+  if (off + 2 > end) return false;
+  const extEnd = Math.min(end, off + 2 + h.readUInt16BE(off));
+  off += 2;
+  while (off + 4 <= extEnd) {
+    const type = h.readUInt16BE(off);
+    const len = h.readUInt16BE(off + 2);
+    if (type === EXTENSION_SESSION_TICKET) return len > 0;
+    off += 4 + len;
+  }
+  return false;
 }
 
 // SSLv2-compatible hello: 1.0.2 converts it with "no session-id reuse" (s23_srvr.c)

@@ -1,12 +1,7 @@
 import * as net from 'net';
-import { codedError, ErrorCode } from '../common/coded_error';
-import { SessionCacheMode } from '../binding/constants';
-import type { Protocol } from '../binding/constants';
 import { isSessionStore, SessionStore } from '../stores/session_store';
-import { RemoveReason, SslContext, SslContextOptions } from '../cache/ssl_context';
-import { kRetainEvents } from '../cache/internal';
-import { SslSession } from '../cache/ssl_session';
-import { ClientHelloInfo } from './client_hello_parser';
+import { SslContext, SslContextOptions, TICKET_KEY_LENGTH, TicketKeyStats } from '../cache/ssl_context';
+import { SessionResumption, SessionStoreStats } from './session_resumption';
 import { TLSSocket } from './tls_socket';
 import { integer, optionsObject, toBuffer } from '../common/validate';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
@@ -21,6 +16,18 @@ export interface TlsServerOptions extends SslContextOptions {
   sessionStoreTimeout?: number;
   /** a handshake that takes longer is aborted, ms (default 30000; 0 = never) */
   handshakeTimeout?: number;
+  /** lookups (store.get / 'resumeSession') in flight at once; a ClientHello over the
+   * limit gets a full handshake without one (default 64) */
+  sessionStoreConcurrency?: number;
+  /** ids remembered as misses, so that a repeated id costs no second lookup (default 10000; 0 = off) */
+  sessionStoreNegativeCacheSize?: number;
+  /** how long a miss is remembered, ms (default 1000; 0 = off) */
+  sessionStoreNegativeCacheTtl?: number;
+  /** node:tls: the session-ticket key, 48 bytes (key name | HMAC secret | AES key); turns
+   * tickets on */
+  ticketKeys?: Buffer;
+  /** how many replaced ticket keys still decrypt after setTicketKeys (default 0, node:tls) */
+  previousTicketKeys?: number;
   /** accepted for node:net compatibility and ignored: the TLS layer reads at once */
   pauseOnConnect?: boolean;
   /** node:net's allowHalfOpen for the TLSSockets: after the peer's close_notify (or FIN)
@@ -40,6 +47,12 @@ export interface TlsServerEvents extends ListenerEvents {
   sessionStored: [id: Buffer];
   /** a revocation heard from the store was applied to the local cache (its id) */
   sessionRevoked: [id: Buffer];
+  /** the local cache was dropped after the store's revocation feed reconnected */
+  sessionStoreResync: [];
+  /** node:tls: a full handshake made a session with an id; the handshake waits for callback() */
+  newSession: [id: Buffer, data: Buffer, callback: () => void];
+  /** node:tls: a ClientHello offers this id; the handshake waits for callback(err, data) */
+  resumeSession: [id: Buffer, callback: (err: Error | null, data?: Buffer | null) => void];
   /** net.Server: a TCP connection arrived */
   connection: [socket: net.Socket];
   /** net.Server: listening */
@@ -68,15 +81,14 @@ export interface TlsServer {
 /** default session id context: servers sharing a store must agree on it */
 const DEFAULT_SESSION_ID_CONTEXT = 'openssl-session-cache';
 
-/** the protocols a session id may be cached under in a server context */
-const SESSION_PROTOCOLS: readonly Protocol[] = ['TLSv1.2', 'TLSv1.1', 'TLSv1', 'SSLv3'];
-
 /**
  * A net.Server whose connections are TLSSockets run by OpenSSL 1.0.2. Events:
  * 'secureConnection' (socket), 'tlsClientError' (err, socket), 'sessionStoreError' (err),
  * 'sessionStored' (id) once the store accepted a new session, 'sessionRevoked' (id) once a
- * revocation heard from the store (store.subscribe) was applied to the local cache, plus
- * net.Server's own.
+ * revocation heard from the store (store.subscribe) was applied to the local cache,
+ * 'sessionStoreResync' () once the local cache was dropped after the store's revocation feed
+ * reconnected, node:tls's 'newSession' (id, der, callback) and 'resumeSession' (id,
+ * callback) (see lib/tls/session_resumption.ts), plus net.Server's own.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class TlsServer extends net.Server {
@@ -86,13 +98,9 @@ export class TlsServer extends net.Server {
   readonly handshakeTimeout: number;
   readonly #ownsContext: boolean;
   readonly #allowHalfOpen: boolean;
-  /** set while this server removes sessions itself: the 'removeSession' listener then
-   * leaves the store alone (a remote revocation, or revoke() deleting on its own) */
-  #skipStoreDelete = false;
-  #unsubscribe: (() => void) | undefined;
-  /** prefetches in flight per id (hex), and the ids revoked while one was in flight */
-  readonly #inflight = new Map<string, number>();
-  readonly #revokedInFlight = new Set<string>();
+  /** how many replaced ticket keys still decrypt (0: node:tls's behaviour) */
+  readonly previousTicketKeys: number;
+  readonly #resumption: SessionResumption;
 
   constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void) {
     // the TCP sockets are always half-open capable: the TLSSocket decides when to send FIN
@@ -114,86 +122,35 @@ export class TlsServer extends net.Server {
       this.context = new SslContext({
         ...o,
         role: 'server',
-        // the product is about the id cache: tickets would bypass it
-        noTicket: o.noTicket ?? true,
+        // the product is about the id cache: tickets would bypass it (on with ticketKeys)
+        noTicket: o.noTicket ?? o.ticketKeys === undefined,
         sessionIdContext: o.sessionIdContext ?? DEFAULT_SESSION_ID_CONTEXT,
       });
       this.#ownsContext = true;
     }
-    if (this.sessionStore) this.#attachStore(this.sessionStore);
+    this.previousTicketKeys = integer(o.previousTicketKeys ?? 0, 'options.previousTicketKeys', 0, 64);
+    if (o.ticketKeys !== undefined) {
+      const k = toBuffer(o.ticketKeys as unknown, 'options.ticketKeys');
+      if (k.length !== TICKET_KEY_LENGTH) throw new RangeError(`options.ticketKeys must be ${TICKET_KEY_LENGTH} bytes, got ${k.length}`);
+      this.context.setTicketKeys(Buffer.from(k));
+    }
+    // a store resumes by id: tickets stay off unless asked for (noTicket: false, ticketKeys)
+    if (this.sessionStore && o.noTicket !== false && o.ticketKeys === undefined) this.context.setTicketsEnabled(false);
+    this.#resumption = new SessionResumption({
+      server: this,
+      context: this.context,
+      store: this.sessionStore,
+      timeout: this.sessionStoreTimeout,
+      concurrency: integer(o.sessionStoreConcurrency ?? 64, 'options.sessionStoreConcurrency', 1, 2 ** 31 - 1),
+      negativeCacheSize: integer(o.sessionStoreNegativeCacheSize ?? 10000, 'options.sessionStoreNegativeCacheSize', 0, 2 ** 31 - 1),
+      negativeCacheTtl: integer(o.sessionStoreNegativeCacheTtl ?? 1000, 'options.sessionStoreNegativeCacheTtl', 0, 2 ** 31 - 1),
+    });
     if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
     this.on('connection', (socket: net.Socket) => this.#onConnection(socket));
     this.on('close', () => {
-      this.#unsubscribe?.();
-      this.#unsubscribe = undefined;
+      this.#resumption.close();
       if (this.#ownsContext && !this.context.freed) this.context.free();
     });
-  }
-
-  #attachStore(store: SessionStore): void {
-    const ctx = this.context;
-    ctx.sessionCacheMode = (ctx.sessionCacheMode & ~SessionCacheMode.NO_INTERNAL_LOOKUP) | SessionCacheMode.SERVER | SessionCacheMode.NO_INTERNAL_STORE;
-    ctx.setTicketsEnabled(false);
-    ctx[kRetainEvents]();
-    ctx.on('newSession', (s: SslSession) => {
-      const id = s.id;
-      let der: Buffer;
-      try {
-        der = s.toDER();
-      } catch (e) {
-        this.emit('sessionStoreError', e as Error);
-        return;
-      }
-      this.#withTimeout(store.set(id, der, s.timeout), 'set').then(
-        () => this.emit('sessionStored', id),
-        (e) => this.emit('sessionStoreError', e),
-      );
-    });
-    ctx.on('removeSession', (s: SslSession, reason: RemoveReason) => {
-      // revocation and expiry reach the store; local eviction, flush and free do not
-      if (reason !== 'remove' && reason !== 'handshake') return;
-      if (this.#skipStoreDelete) return;
-      this.#withTimeout(store.delete(s.id), 'delete').catch((e) => this.emit('sessionStoreError', e));
-    });
-    if (typeof store.subscribe === 'function') {
-      this.#unsubscribe = store.subscribe((id: Buffer) => this.#onRevoked(id));
-    }
-  }
-
-  // a revocation heard from the store: drop the id locally, never back to the store
-  #onRevoked(id: Buffer): void {
-    if (!Buffer.isBuffer(id) || id.length < 1 || id.length > 32) return;
-    const hex = id.toString('hex');
-    if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
-    if (this.context.freed) return;
-    try {
-      this.#removeLocal(id);
-    } catch (e) {
-      this.emit('sessionStoreError', e as Error);
-      return;
-    }
-    this.emit('sessionRevoked', id);
-  }
-
-  /** removes every cached session with this id from the context, without store.delete */
-  #removeLocal(id: Buffer): number {
-    let n = 0;
-    const before = this.#skipStoreDelete;
-    this.#skipStoreDelete = true;
-    try {
-      for (const protocol of SESSION_PROTOCOLS) {
-        const s = this.context.getSession(id, protocol);
-        if (!s) continue;
-        try {
-          if (this.context.removeSession(s)) n += 1;
-        } finally {
-          s.free();
-        }
-      }
-    } finally {
-      this.#skipStoreDelete = before;
-    }
-    return n;
   }
 
   /**
@@ -204,68 +161,34 @@ export class TlsServer extends net.Server {
   async revoke(id: Buffer): Promise<void> {
     const b = Buffer.from(toBuffer(id as unknown, 'id'));
     if (b.length < 1 || b.length > 32) throw new RangeError(`id must be 1 to 32 bytes, got ${b.length}`);
-    const hex = b.toString('hex');
-    if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
-    if (!this.context.freed) this.#removeLocal(b);
-    if (this.sessionStore) await this.#withTimeout(this.sessionStore.delete(b), 'delete');
+    await this.#resumption.revoke(b);
   }
 
-  #withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `session store ${what} took longer than ${this.sessionStoreTimeout} ms`)),
-        this.sessionStoreTimeout,
-      );
-      Promise.resolve(p).then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      );
-    });
+  /** what the ClientHello prefetch did: lookups, store gets, hits, misses, bounds hit */
+  get sessionStoreStats(): SessionStoreStats {
+    return { ...this.#resumption.stats };
   }
 
-  // the ClientHello's session id is known: fetch it from the store unless cached
-  async #prefetch(hello: ClientHelloInfo): Promise<void> {
-    const store = this.sessionStore;
-    const id = hello.sessionId;
-    if (!store || !id || this.context.freed) return;
-    try {
-      const cached = this.context.getSession(id);
-      if (cached) {
-        cached.free();
-        return;
-      }
-      const hex = id.toString('hex');
-      this.#inflight.set(hex, (this.#inflight.get(hex) ?? 0) + 1);
-      let der: Buffer | undefined | null;
-      let revoked: boolean;
-      try {
-        der = await this.#withTimeout(store.get(id), 'get');
-      } finally {
-        revoked = this.#revokedInFlight.has(hex);
-        const n = (this.#inflight.get(hex) ?? 1) - 1;
-        if (n > 0) this.#inflight.set(hex, n);
-        else {
-          this.#inflight.delete(hex);
-          this.#revokedInFlight.delete(hex);
-        }
-      }
-      // revoked while the store answered: the answer may predate the delete
-      if (!der || revoked || this.context.freed) return;
-      const session = SslSession.fromDER(der);
-      try {
-        this.context.addSession(session);
-      } finally {
-        session.free(); // the cache holds its own reference
-      }
-    } catch (e) {
-      this.emit('sessionStoreError', e as Error);
-    }
+  /** node:tls: the current session-ticket key, 48 bytes (name | HMAC secret | AES key) */
+  getTicketKeys(): Buffer {
+    return this.context.getTicketKeys();
+  }
+
+  /**
+   * node:tls: replaces the session-ticket key (48 bytes). With `previousTicketKeys: N` the
+   * replaced key and up to N-1 older ones still decrypt (those tickets resume and are
+   * re-issued under the new key); older ones fall back to a full handshake.
+   */
+  setTicketKeys(keys: Buffer): void {
+    const b = toBuffer(keys as unknown, 'keys');
+    if (b.length !== TICKET_KEY_LENGTH) throw new RangeError(`keys must be ${TICKET_KEY_LENGTH} bytes, got ${b.length}`);
+    const previous = this.previousTicketKeys > 0 ? [this.context.getTicketKeys(), ...this.context.getPreviousTicketKeys()] : [];
+    this.context.setTicketKeys(Buffer.from(b), previous.slice(0, this.previousTicketKeys));
+  }
+
+  /** the ticket key callback's counters (tickets issued, accepted under the current or a previous key, unknown key) */
+  get ticketKeyStats(): TicketKeyStats {
+    return this.context.ticketKeyStats;
   }
 
   #onConnection(socket: net.Socket): void {
@@ -281,7 +204,8 @@ export class TlsServer extends net.Server {
         context: this.context,
         handshakeTimeout: this.handshakeTimeout,
         allowHalfOpen: this.#allowHalfOpen,
-        prefetch: this.sessionStore ? (hello) => this.#prefetch(hello) : undefined,
+        prefetch: this.#resumption.wantsPrefetch ? (hello) => this.#resumption.prefetch(hello) : undefined,
+        holdStep: () => this.#resumption.holdStep(),
       });
     } catch (e) {
       socket.destroy();

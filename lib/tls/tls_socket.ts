@@ -36,6 +36,10 @@ export interface TLSSocketSetup {
   handshakeTimeout?: number;
   /** @internal server only: called with the ClientHello's session id before OpenSSL sees it */
   prefetch?: (hello: ClientHelloInfo) => Promise<void> | void;
+  /** server only: called after each OpenSSL step once its events were delivered; a
+   * promise holds the step's output and 'secure' until it settles (node:tls's
+   * 'newSession' callback); a rejection fails the connection */
+  holdStep?: () => Promise<void> | undefined;
   /** keep the writable side open after the peer ended (node:net semantics; default false) */
   allowHalfOpen?: boolean;
 }
@@ -117,6 +121,7 @@ export class TLSSocket extends Duplex {
       verifyPeer: setup.verifyPeer ?? false,
       verifyHost: setup.verifyHost,
     });
+    this.#holdStep = setup.isServer ? setup.holdStep : undefined;
     if (setup.isServer && setup.prefetch) {
       this.#hello = new ClientHelloParser();
       this.#prefetch = setup.prefetch;
@@ -143,6 +148,9 @@ export class TLSSocket extends Duplex {
   }
 
   #prefetch: ((hello: ClientHelloInfo) => Promise<void> | void) | undefined;
+  #holdStep: (() => Promise<void> | undefined) | undefined;
+  /** input that arrived while a step was held */
+  #heldInput: Buffer[] | undefined;
   #drainWaiters: (() => void)[] = [];
 
   get remoteAddress(): string | undefined {
@@ -182,7 +190,7 @@ export class TLSSocket extends Duplex {
         this.socket.pause();
         (pending as Promise<void>).then(
           () => this.#resumeAfterHello(buffered),
-          () => this.#resumeAfterHello(buffered),
+          (e: unknown) => this.destroy(toError(e)),
         );
         return;
       }
@@ -192,6 +200,10 @@ export class TLSSocket extends Duplex {
     if (this.#helloWaiting) {
       // cannot happen while paused, but never lose bytes
       this.#hello = undefined;
+    }
+    if (this.#heldInput) {
+      this.#heldInput.push(chunk);
+      return;
     }
     this.#cycle(chunk);
   }
@@ -207,6 +219,10 @@ export class TLSSocket extends Duplex {
   #cycle(input: Buffer | undefined): void {
     const conn = this.#conn;
     if (!conn || this.#cycling) return;
+    if (this.#heldInput) {
+      if (input) this.#heldInput.push(input);
+      return;
+    }
     this.#cycling = true;
     let r: CycleResult;
     try {
@@ -219,6 +235,28 @@ export class TLSSocket extends Duplex {
       this.#cycling = false;
     }
     this.#afterOpenSSL();
+    const hold = this.#holdStep?.();
+    if (hold) {
+      this.#heldInput = [];
+      this.socket.pause();
+      hold.then(
+        () => {
+          const held = this.#heldInput ?? [];
+          this.#heldInput = undefined;
+          if (this.destroyed) return;
+          this.#afterStep(r);
+          for (const chunk of held) this.#cycle(chunk);
+          if (!this.destroyed && !this.#readPaused && !this.#helloWaiting) this.socket.resume();
+        },
+        (e: unknown) => this.destroy(toError(e)),
+      );
+      return;
+    }
+    this.#afterStep(r);
+  }
+
+  // the rest of a step: ciphertext out, then what the flags say
+  #afterStep(r: CycleResult): void {
     const { flags, out, clear, error } = r;
     if (out) this.socket.write(out);
     if (flags & TlsConnectionFlag.FAILED) {

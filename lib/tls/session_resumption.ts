@@ -1,0 +1,461 @@
+// How a TlsServer resumes sessions kept outside OpenSSL: the ClientHello prefetch (read
+// the offered id, ask the sessionStore and then the 'resumeSession' listeners, add what
+// comes back to the context before OpenSSL sees the hello), the write side (each new
+// session → store.set and the 'newSession' listeners, the handshake held until their
+// callbacks), revocations, and the bounds that keep a hostile client from turning each
+// ClientHello into a store round trip.
+//
+// A store is the object form of the two events: store.get is a 'resumeSession' listener
+// that is asked first, store.set a 'newSession' listener that does not hold the handshake.
+import { EventEmitter } from 'events';
+import { codedError, ErrorCode } from '../common/coded_error';
+import type { Protocol } from '../binding/constants';
+import { SessionCacheMode } from '../binding/constants';
+import { SessionStore } from '../stores/session_store';
+import { RemoveReason, SslContext } from '../cache/ssl_context';
+import { kRetainEvents } from '../cache/internal';
+import { SslSession } from '../cache/ssl_session';
+import { ClientHelloInfo } from './client_hello_parser';
+
+/** the protocols a session id may be cached under in a server context */
+const SESSION_PROTOCOLS: readonly Protocol[] = ['TLSv1.2', 'TLSv1.1', 'TLSv1', 'SSLv3'];
+
+/** TlsServer#sessionStoreStats: what the prefetch did (counters since the server was made) */
+export interface SessionStoreStats {
+  /** ClientHellos that offered a session id not in the local cache */
+  lookups: number;
+  /** store.get calls made */
+  storeGets: number;
+  /** 'resumeSession' listeners asked */
+  resumeSessionCalls: number;
+  /** lookups that added a session to the context */
+  hits: number;
+  /** lookups that found nothing (store and listeners) */
+  misses: number;
+  /** answers that were not a usable session for the offered id: unparsable DER (truncated,
+   * another OpenSSL's format), a session for another id; each is also a miss */
+  invalid: number;
+  /** lookups not made because `sessionStoreConcurrency` store.get calls were outstanding */
+  overLimit: number;
+  /** lookups not made because the id missed recently (the negative cache) */
+  negativeHits: number;
+  /** lookups that failed (store error or timeout) */
+  errors: number;
+  /** store.get calls outstanding now (until the store answers, even past the timeout) */
+  inFlight: number;
+  /** times the local cache was dropped because the store's revocation feed reconnected */
+  resyncs: number;
+}
+
+/** @internal what the bridge needs from its server */
+export interface SessionResumptionOptions {
+  server: EventEmitter;
+  context: SslContext;
+  store: SessionStore | undefined;
+  timeout: number;
+  concurrency: number;
+  negativeCacheSize: number;
+  negativeCacheTtl: number;
+  now?: () => number;
+}
+
+/**
+ * @internal The server's resumption machinery; one per TlsServer. Events it emits on the
+ * server: 'newSession' (id, der, callback), 'resumeSession' (id, callback) — node:tls's —
+ * and 'sessionStoreError' (err), 'sessionStored' (id), 'sessionRevoked' (id),
+ * 'sessionStoreResync' ().
+ */
+export class SessionResumption {
+  readonly #server: EventEmitter;
+  readonly #ctx: SslContext;
+  readonly #store: SessionStore | undefined;
+  readonly #timeout: number;
+  readonly #concurrency: number;
+  readonly #negativeSize: number;
+  readonly #negativeTtl: number;
+  readonly #now: () => number;
+  /** set while this server removes sessions itself: the 'removeSession' listener then
+   * leaves the store alone (a remote revocation, or revoke() deleting on its own) */
+  #skipStoreDelete = false;
+  #unsubscribe: (() => void) | undefined;
+  /** prefetches in flight per id (hex), and the ids revoked while one was in flight */
+  readonly #inflight = new Map<string, number>();
+  readonly #revokedInFlight = new Set<string>();
+  /** ids (hex) that missed recently → when that stops counting */
+  readonly #negative = new Map<string, number>();
+  /** the 'newSession' callbacks of the OpenSSL step being settled now */
+  #stepPending: Promise<void>[] = [];
+  #eventsAttached = false;
+  readonly stats: SessionStoreStats = {
+    lookups: 0,
+    storeGets: 0,
+    resumeSessionCalls: 0,
+    hits: 0,
+    misses: 0,
+    invalid: 0,
+    overLimit: 0,
+    negativeHits: 0,
+    errors: 0,
+    inFlight: 0,
+    resyncs: 0,
+  };
+
+  constructor(o: SessionResumptionOptions) {
+    this.#server = o.server;
+    this.#ctx = o.context;
+    this.#store = o.store;
+    this.#timeout = o.timeout;
+    this.#concurrency = o.concurrency;
+    this.#negativeSize = o.negativeCacheSize;
+    this.#negativeTtl = o.negativeCacheTtl;
+    this.#now = o.now ?? Date.now;
+    if (this.#store) this.#attachStore(this.#store);
+    // node:tls's events: the application becomes the session cache once it listens
+    if (this.#hasListeners()) this.#attachEvents();
+    this.#server.on('newListener', (name: string | symbol) => {
+      if (name === 'newSession' || name === 'resumeSession') this.#attachEvents();
+    });
+  }
+
+  #hasListeners(): boolean {
+    return this.#server.listenerCount('newSession') > 0 || this.#server.listenerCount('resumeSession') > 0;
+  }
+
+  /** whether a connection must read its ClientHello first */
+  get wantsPrefetch(): boolean {
+    return this.#store !== undefined || this.#server.listenerCount('resumeSession') > 0;
+  }
+
+  // With 'newSession' / 'resumeSession' listeners OpenSSL's internal store is switched off
+  // (as node:tls runs its contexts): new sessions go to the listeners only.
+  #attachEvents(): void {
+    if (this.#eventsAttached || this.#ctx.freed) return;
+    this.#eventsAttached = true;
+    this.#noInternalStore();
+    this.#ctx.on('newSession', (s: SslSession) => this.#onNewSessionEvent(s));
+  }
+
+  #noInternalStore(): void {
+    const ctx = this.#ctx;
+    ctx.sessionCacheMode = (ctx.sessionCacheMode & ~SessionCacheMode.NO_INTERNAL_LOOKUP) | SessionCacheMode.SERVER | SessionCacheMode.NO_INTERNAL_STORE;
+    ctx[kRetainEvents]();
+  }
+
+  #attachStore(store: SessionStore): void {
+    this.#noInternalStore();
+    this.#ctx.on('newSession', (s: SslSession) => {
+      const id = s.id;
+      this.#negative.delete(id.toString('hex'));
+      let der: Buffer;
+      try {
+        der = s.toDER();
+      } catch (e) {
+        this.#server.emit('sessionStoreError', e);
+        return;
+      }
+      this.#withTimeout(store.set(id, der, s.timeout), 'set').then(
+        () => this.#server.emit('sessionStored', id),
+        (e) => this.#server.emit('sessionStoreError', e),
+      );
+    });
+    this.#ctx.on('removeSession', (s: SslSession, reason: RemoveReason) => {
+      // revocation and expiry reach the store; local eviction, flush and free do not
+      if (reason !== 'remove' && reason !== 'handshake') return;
+      if (this.#skipStoreDelete) return;
+      this.#withTimeout(store.delete(s.id), 'delete').catch((e) => this.#server.emit('sessionStoreError', e));
+    });
+    if (typeof store.subscribe === 'function') {
+      this.#unsubscribe = store.subscribe(
+        (id: Buffer) => this.#onRevoked(id),
+        () => this.#onResync(),
+      );
+    }
+  }
+
+  // node:tls's 'newSession' (id, der, callback): the handshake's last flight and 'secure'
+  // wait until every listener's callback ran (TLSSocket holds the step, see holdStep)
+  #onNewSessionEvent(s: SslSession): void {
+    if (this.#server.listenerCount('newSession') === 0) return;
+    let der: Buffer;
+    try {
+      der = s.toDER();
+    } catch (e) {
+      this.#server.emit('sessionStoreError', e);
+      return;
+    }
+    const id = s.id;
+    this.#stepPending.push(
+      new Promise<void>((resolve, reject) => {
+        let called = false;
+        const done = () => {
+          if (called) return;
+          called = true;
+          resolve();
+        };
+        try {
+          if (!this.#server.emit('newSession', id, der, done)) done();
+        } catch (e) {
+          reject(e);
+        }
+      }),
+    );
+  }
+
+  /** @internal after each OpenSSL step of a server connection: a promise holds the step */
+  holdStep(): Promise<void> | undefined {
+    if (this.#stepPending.length === 0) return undefined;
+    const pending = this.#stepPending;
+    this.#stepPending = [];
+    return Promise.all(pending).then(() => undefined);
+  }
+
+  // a revocation heard from the store: drop the id locally, never back to the store
+  #onRevoked(id: Buffer): void {
+    if (!Buffer.isBuffer(id) || id.length < 1 || id.length > 32) return;
+    const hex = id.toString('hex');
+    if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
+    if (this.#ctx.freed) return;
+    try {
+      this.#removeLocal(id);
+    } catch (e) {
+      this.#server.emit('sessionStoreError', e);
+      return;
+    }
+    this.#server.emit('sessionRevoked', id);
+  }
+
+  // the store's revocation feed was interrupted and is back: revocations may have been
+  // missed, so nothing the local cache holds from the store is trusted any more. With a
+  // store the local cache holds only store-fed sessions (NO_INTERNAL_STORE): drop them all;
+  // the next ClientHello for each asks the store again, which no longer has a revoked one.
+  #onResync(): void {
+    for (const hex of this.#inflight.keys()) this.#revokedInFlight.add(hex);
+    this.#negative.clear();
+    if (this.#ctx.freed) return;
+    const before = this.#skipStoreDelete;
+    this.#skipStoreDelete = true;
+    try {
+      this.#ctx.flushSessions(0);
+    } catch (e) {
+      this.#server.emit('sessionStoreError', e);
+      return;
+    } finally {
+      this.#skipStoreDelete = before;
+    }
+    this.stats.resyncs += 1;
+    this.#server.emit('sessionStoreResync');
+  }
+
+  /** removes every cached session with this id from the context, without store.delete */
+  #removeLocal(id: Buffer): number {
+    let n = 0;
+    const before = this.#skipStoreDelete;
+    this.#skipStoreDelete = true;
+    try {
+      for (const protocol of SESSION_PROTOCOLS) {
+        const s = this.#ctx.getSession(id, protocol);
+        if (!s) continue;
+        try {
+          if (this.#ctx.removeSession(s)) n += 1;
+        } finally {
+          s.free();
+        }
+      }
+    } finally {
+      this.#skipStoreDelete = before;
+    }
+    return n;
+  }
+
+  async revoke(b: Buffer): Promise<void> {
+    const hex = b.toString('hex');
+    if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
+    this.#negative.delete(hex);
+    if (!this.#ctx.freed) this.#removeLocal(b);
+    if (this.#store) await this.#withTimeout(this.#store.delete(b), 'delete');
+  }
+
+  close(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+
+  #withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `session store ${what} took longer than ${this.#timeout} ms`)),
+        this.#timeout,
+      );
+      Promise.resolve(p).then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  // node:tls's 'resumeSession' (id, callback(err, der)): an error fails the connection
+  #askListeners(id: Buffer): Promise<Buffer | undefined> {
+    return new Promise<Buffer | undefined>((resolve, reject) => {
+      let called = false;
+      const cb = (err?: Error | null, data?: Buffer | null) => {
+        if (called) return;
+        called = true;
+        if (err) reject(new ListenerError(err));
+        else resolve(Buffer.isBuffer(data) || (data as unknown) instanceof Uint8Array ? Buffer.from(data as Uint8Array) : undefined);
+      };
+      this.stats.resumeSessionCalls += 1;
+      try {
+        if (!this.#server.emit('resumeSession', Buffer.from(id), cb)) cb(null, undefined);
+      } catch (e) {
+        reject(new ListenerError(e));
+      }
+    });
+  }
+
+  #negativeHit(hex: string): boolean {
+    const until = this.#negative.get(hex);
+    if (until === undefined) return false;
+    if (until > this.#now()) return true;
+    this.#negative.delete(hex);
+    return false;
+  }
+
+  #rememberMiss(hex: string): void {
+    if (this.#negativeSize === 0 || this.#negativeTtl === 0) return;
+    this.#negative.delete(hex);
+    this.#negative.set(hex, this.#now() + this.#negativeTtl);
+    while (this.#negative.size > this.#negativeSize) this.#negative.delete(this.#negative.keys().next().value as string);
+  }
+
+  /**
+   * The ClientHello's session id is known: with a store, a locally cached id resumes as it
+   * is (revocations reach the cache through subscribe); otherwise the store is asked, then
+   * the 'resumeSession' listeners, and the answer is added to the context. Resolves when
+   * the handshake may go on; rejects (the connection fails) only when a 'resumeSession'
+   * listener passed an error, as node:tls does.
+   */
+  async prefetch(hello: ClientHelloInfo): Promise<void> {
+    try {
+      await this.#lookup(hello);
+    } catch (e) {
+      // a 'resumeSession' listener's error fails the connection (node:tls); anything else
+      // is the store's problem: a full handshake and 'sessionStoreError'
+      if (e instanceof ListenerError) throw e.cause;
+      this.#server.emit('sessionStoreError', e);
+    }
+  }
+
+  async #lookup(hello: ClientHelloInfo): Promise<void> {
+    const store = this.#store;
+    const id = hello.sessionId;
+    const listeners = this.#server.listenerCount('resumeSession') > 0;
+    if ((!store && !listeners) || !id || this.#ctx.freed) return;
+    // node:tls does not ask for a session when the client offers a ticket
+    if (hello.ticket && this.#ctx.ticketsEnabled) return;
+    const hex = id.toString('hex');
+    if (store) {
+      const cached = this.#ctx.getSession(id);
+      if (cached) {
+        cached.free();
+        return;
+      }
+    } else {
+      // the listeners are the cache: what they answered last time is not trusted again
+      this.#removeLocal(id);
+    }
+    this.stats.lookups += 1;
+    // the negative cache spares the store; 'resumeSession' listeners are asked every time,
+    // as node:tls asks them
+    if (store && !listeners && this.#negativeHit(hex)) {
+      this.stats.negativeHits += 1;
+      return;
+    }
+    if (store && this.stats.inFlight >= this.#concurrency) {
+      this.stats.overLimit += 1;
+      return;
+    }
+    this.#inflight.set(hex, (this.#inflight.get(hex) ?? 0) + 1);
+    let der: Buffer | undefined | null;
+    let revoked: boolean;
+    try {
+      if (store) {
+        // the slot is held until the store itself answered, not just until our timeout:
+        // the limit bounds the calls outstanding at the store
+        this.stats.inFlight += 1;
+        this.stats.storeGets += 1;
+        let get: Promise<Buffer | undefined | null>;
+        try {
+          get = Promise.resolve(store.get(Buffer.from(id)));
+        } catch (e) {
+          get = Promise.reject(e);
+        }
+        get.then(
+          () => (this.stats.inFlight -= 1),
+          () => (this.stats.inFlight -= 1),
+        );
+        try {
+          der = await this.#withTimeout(get, 'get');
+        } catch (e) {
+          this.stats.errors += 1;
+          this.#server.emit('sessionStoreError', e);
+          der = undefined;
+        }
+      }
+      if (!der && listeners) der = await this.#askListeners(id);
+    } finally {
+      revoked = this.#revokedInFlight.has(hex);
+      const n = (this.#inflight.get(hex) ?? 1) - 1;
+      if (n > 0) this.#inflight.set(hex, n);
+      else {
+        this.#inflight.delete(hex);
+        this.#revokedInFlight.delete(hex);
+      }
+    }
+    // revoked while the store answered: the answer may predate the delete
+    if (!der || revoked || this.#ctx.freed) {
+      this.stats.misses += 1;
+      if (!der && !revoked && !listeners) this.#rememberMiss(hex);
+      return;
+    }
+    if (this.addSessionDER(id, der)) this.stats.hits += 1;
+    else {
+      this.stats.invalid += 1;
+      this.stats.misses += 1;
+    }
+  }
+
+  /**
+   * Adds the session `der` encodes to the context, for a client that offered `id`; false
+   * (nothing added) when `der` is not a session 1.0.2 can read or is a session for another
+   * id — a store must not be able to plant sessions under ids nobody offered.
+   */
+  addSessionDER(id: Buffer, der: Buffer): boolean {
+    let session: SslSession;
+    try {
+      session = SslSession.fromDER(der);
+    } catch {
+      return false;
+    }
+    try {
+      if (!session.id.equals(id)) return false;
+      this.#ctx.addSession(session);
+      return true;
+    } catch (e) {
+      this.#server.emit('sessionStoreError', e);
+      return false;
+    } finally {
+      session.free(); // the cache holds its own reference
+    }
+  }
+}
+
+/** what a 'resumeSession' listener passed or threw: it fails the connection */
+class ListenerError {
+  constructor(readonly cause: unknown) {}
+}

@@ -1,0 +1,51 @@
+// TicketKeys: the session-ticket keys of one SSL_CTX and the answer to OpenSSL 1.0.2's
+// ticket key callback (SSL_CTX_set_tlsext_ticket_key_cb).
+//
+// A key is 48 bytes in node:tls's layout: key name (16) | HMAC-SHA256 secret (16) |
+// AES-128-CBC key (16). keys()[0] is the current key: it encrypts every new ticket.
+// The others are previous keys: a ticket made under one of them still decrypts, and the
+// callback answers 2, so OpenSSL resumes the session and issues a new ticket under the
+// current key (tls_decrypt_ticket's "renew_ticket"). A ticket whose key name is unknown
+// is answered 0: a full handshake and a new ticket.
+//
+// The callback runs inside the handshake (ssl3_send_newsession_ticket /
+// tls_decrypt_ticket): it answers from the keys held here, calls no JS and only bumps
+// counters that lib reads after the OpenSSL call returned.
+#pragma once
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/ssl.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+class TicketKeys {
+ public:
+  static constexpr size_t kNameLength = 16;
+  static constexpr size_t kKeyLength = 48;
+  using Key = std::array<unsigned char, kKeyLength>;
+
+  // Counters since the context was made.
+  struct Counters {
+    double issued = 0;        // tickets encrypted (under the current key)
+    double current = 0;       // tickets decrypted under the current key
+    double previous = 0;      // tickets decrypted under a previous key (renewed)
+    double unknownKey = 0;    // tickets whose key name is not held (full handshake)
+  };
+
+  // Replaces every key; keys[0] becomes the current one. keys must not be empty.
+  void Set(std::vector<Key> keys) { keys_ = std::move(keys); }
+  const std::vector<Key>& keys() const { return keys_; }
+  bool empty() const { return keys_.empty(); }
+  const Counters& counters() const { return counters_; }
+
+  // The callback's answer (enc = 1: encrypt, 0: decrypt), OpenSSL's return convention:
+  // -1 error, 0 unknown key (decrypt) / no ticket, 1 ok, 2 ok and renew the ticket.
+  int Answer(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac, int enc);
+
+ private:
+  std::vector<Key> keys_;
+  Counters counters_;
+};

@@ -1,0 +1,233 @@
+// RedisSessionStore, round two (SECURITY.md, "Round two: stores"), against real
+// redis-servers on 127.0.0.1: revocations missed while the subscriber was out of contact
+// do not survive its return (the server drops its store-fed cache on resubscribe), and the
+// store talks to a Redis that wants a password, an ACL user, or TLS.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Redis } from 'ioredis';
+import { createServer, generateSelfSigned, RedisSessionStore, TlsServer, TLSSocket } from '../lib';
+import { certs, close, endNode, listen, next, nodeClient, track } from './helpers/sockets';
+import { freePort, killAllRedis, RedisServer, startRedis } from './helpers/redis';
+
+const { cert, key } = certs();
+const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
+const stores: RedisSessionStore[] = [];
+const servers: { server: TlsServer; sockets: Set<{ destroy(): unknown }> }[] = [];
+const admins: Redis[] = [];
+
+afterAll(async () => {
+  for (const s of servers) await close(s.server, s.sockets);
+  await Promise.all(stores.map((s) => s.close()));
+  for (const a of admins) a.disconnect();
+  await killAllRedis();
+});
+
+function admin(port: number, opts: Record<string, unknown> = {}): Redis {
+  const a = new Redis({ host: '127.0.0.1', port, retryStrategy: (t) => Math.min(t * 50, 300), ...opts });
+  a.on('error', () => {});
+  admins.push(a);
+  return a;
+}
+
+function store(opts: ConstructorParameters<typeof RedisSessionStore>[0]): RedisSessionStore {
+  const s = new RedisSessionStore(opts);
+  s.on('connectionError', () => {});
+  stores.push(s);
+  return s;
+}
+
+async function serve(sessionStore: RedisSessionStore): Promise<{ server: TlsServer; port: number }> {
+  const server = createServer({ cert, key, sessionStore }, (s: TLSSocket) => {
+    s.resume();
+    s.on('end', () => s.end());
+  });
+  server.on('tlsClientError', () => {});
+  server.on('sessionStoreError', () => {});
+  const sockets = track(server);
+  servers.push({ server, sockets });
+  return { server, port: await listen(server) };
+}
+
+async function fullHandshake(server: TlsServer, port: number): Promise<{ session: Buffer; id: Buffer }> {
+  const stored = next<Buffer>(server, 'sessionStored');
+  const c = await nodeClient(port, { secureOptions: NO_TICKET });
+  expect(c.socket.isSessionReused()).toBe(false);
+  const session = await c.session();
+  await endNode(c.socket);
+  return { session, id: await stored };
+}
+
+async function resumes(port: number, session: Buffer): Promise<boolean> {
+  const c = await nodeClient(port, { session, secureOptions: NO_TICKET });
+  const r = c.socket.isSessionReused();
+  await endNode(c.socket);
+  return r;
+}
+
+describe('revocations missed while out of contact', () => {
+  test('a DEL whose PUBLISH the server never heard: resumable from the local cache until the subscriber reconnects, then not', async () => {
+    const redis = await startRedis();
+    const s = store({ redis: { host: '127.0.0.1', port: redis.port } });
+    const { server, port } = await serve(s);
+    await s.ready();
+    const x = await fullHandshake(server, port);
+    expect(await resumes(port, x.session)).toBe(true); // fetched from Redis into the local cache
+    expect(server.context.sessionCount).toBe(1);
+    // revoked in Redis without a message reaching this server (as when its subscriber
+    // was disconnected at the moment of the PUBLISH)
+    await admin(redis.port).del(s.key(x.id));
+    expect(await resumes(port, x.session)).toBe(true); // the hole: the local copy still resumes
+    // the subscriber's connection drops and comes back: the server drops its store-fed cache
+    const resync = next(server, 'sessionStoreResync');
+    await admin(redis.port).client('KILL', 'TYPE', 'pubsub');
+    await resync;
+    expect(server.context.sessionCount).toBe(0);
+    expect(server.sessionStoreStats.resyncs).toBe(1);
+    expect(await resumes(port, x.session)).toBe(false);
+  });
+
+  test('Redis killed and restarted empty: cached sessions keep resuming while it is down (the bound), none after it is back', async () => {
+    const redis = new RedisServer(await freePort());
+    await redis.start();
+    const s = store({ redis: { host: '127.0.0.1', port: redis.port }, maxReconnectDelay: 100 });
+    const { server, port } = await serve(s);
+    await s.ready();
+    const x = await fullHandshake(server, port);
+    const y = await fullHandshake(server, port);
+    expect(await resumes(port, x.session)).toBe(true);
+    await redis.stop();
+    // out of contact: what the local cache holds resumes, nothing else does
+    expect(await resumes(port, x.session)).toBe(true);
+    expect(await resumes(port, y.session)).toBe(false);
+    // back, without the sessions (no persistence: every one of them is gone from Redis)
+    const resync = next(server, 'sessionStoreResync');
+    await redis.start();
+    await resync;
+    expect(await resumes(port, x.session)).toBe(false);
+    await redis.stop();
+  });
+});
+
+describe('a Redis that wants credentials', () => {
+  test('requirepass: the store authenticates from a redis:// URL; revocation reaches the other server; a wrong password is a store error, not a crash', async () => {
+    const redis = new RedisServer(await freePort());
+    await redis.start(['--requirepass', 'pw-0f5e']);
+    const url = `redis://:pw-0f5e@127.0.0.1:${redis.port}`;
+    const sa = store({ redis: url });
+    const sb = store({ redis: url });
+    const a = await serve(sa);
+    const b = await serve(sb);
+    await Promise.all([sa.ready(), sb.ready()]);
+    const x = await fullHandshake(a.server, a.port);
+    const raw = await admin(redis.port, { password: 'pw-0f5e' }).getBuffer(sa.key(x.id));
+    expect(raw).not.toBeNull();
+    expect(await resumes(b.port, x.session)).toBe(true);
+    const revoked = next<Buffer>(b.server, 'sessionRevoked');
+    await a.server.revoke(x.id);
+    expect((await revoked).equals(x.id)).toBe(true);
+    expect(await resumes(b.port, x.session)).toBe(false);
+
+    const wrong = store({ redis: `redis://:nope@127.0.0.1:${redis.port}` });
+    const w = await serve(wrong);
+    const failed = next<Error>(w.server, 'sessionStoreError');
+    const c = await nodeClient(w.port, { secureOptions: NO_TICKET });
+    await endNode(c.socket);
+    expect(await failed).toBeInstanceOf(Error);
+    await redis.stop();
+  });
+
+  test('an ACL user limited to the store’s keys and channel works; the same user on another prefix gets NOPERM as a store error', async () => {
+    const redis = new RedisServer(await freePort());
+    await redis.start([
+      '--requirepass',
+      'admin-pw',
+      '--user',
+      'tls-app',
+      'on',
+      '>app-pw',
+      '~tls-session:*',
+      '&tls-session:*',
+      '-@all',
+      '+@connection',
+      '+info',
+      '+get',
+      '+set',
+      '+del',
+      '+multi',
+      '+exec',
+      '+publish',
+      '+subscribe',
+    ]);
+    const opts = { host: '127.0.0.1', port: redis.port, username: 'tls-app', password: 'app-pw' };
+    const sa = store({ redis: opts });
+    const sb = store({ redis: opts });
+    const a = await serve(sa);
+    const b = await serve(sb);
+    await Promise.all([sa.ready(), sb.ready()]);
+    const x = await fullHandshake(a.server, a.port);
+    expect(await resumes(b.port, x.session)).toBe(true);
+    const revoked = next<Buffer>(b.server, 'sessionRevoked');
+    await a.server.revoke(x.id);
+    await revoked;
+    expect(await resumes(b.port, x.session)).toBe(false);
+
+    const other = store({ redis: opts, prefix: 'elsewhere:' });
+    await other.ready();
+    await expect(other.set(Buffer.from('id'), Buffer.from('der'), 60)).rejects.toThrow(/NOPERM/);
+    const o = await serve(other);
+    const failed = next<Error>(o.server, 'sessionStoreError');
+    const c = await nodeClient(o.port, { secureOptions: NO_TICKET });
+    await endNode(c.socket);
+    expect(String(await failed)).toMatch(/NOPERM/);
+    await redis.stop();
+  });
+});
+
+describe('TLS to Redis', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osc-rediss-'));
+  });
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('rediss:// with the server’s CA: sessions stored and revoked over TLS; without the CA nothing connects', async () => {
+    const redisCert = generateSelfSigned({ commonName: 'localhost' });
+    fs.writeFileSync(path.join(dir, 'redis.crt'), redisCert.cert);
+    fs.writeFileSync(path.join(dir, 'redis.key'), redisCert.key);
+    const redis = new RedisServer(await freePort());
+    await redis.start([
+      '--port',
+      '0',
+      '--tls-port',
+      String(redis.port),
+      '--tls-cert-file',
+      path.join(dir, 'redis.crt'),
+      '--tls-key-file',
+      path.join(dir, 'redis.key'),
+      '--tls-auth-clients',
+      'no',
+    ]);
+    const url = `rediss://127.0.0.1:${redis.port}`;
+    const sa = store({ redis: url, tls: { ca: redisCert.cert } });
+    const sb = store({ redis: { host: '127.0.0.1', port: redis.port, tls: { ca: redisCert.cert } } });
+    const a = await serve(sa);
+    const b = await serve(sb);
+    await Promise.all([sa.ready(), sb.ready()]);
+    const x = await fullHandshake(a.server, a.port);
+    expect(await resumes(b.port, x.session)).toBe(true);
+    const revoked = next<Buffer>(b.server, 'sessionRevoked');
+    await a.server.revoke(x.id);
+    await revoked;
+    expect(await resumes(b.port, x.session)).toBe(false);
+
+    // a store that does not trust the certificate never gets a connection
+    const untrusting = store({ redis: url });
+    const err = await new Promise<Error>((resolve) => untrusting.once('connectionError', resolve));
+    expect(String(err)).toMatch(/self[- ]signed|certificate/i);
+    expect(untrusting.connected).toBe(false);
+    await redis.stop();
+  });
+});
