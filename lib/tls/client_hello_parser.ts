@@ -8,6 +8,13 @@ export interface ClientHelloInfo {
   sessionId: Buffer | undefined;
   /** how the hello was framed */
   kind: 'tls' | 'sslv2' | 'invalid';
+  /** the server_name extension's host name, when the parser was asked for extensions */
+  servername?: string;
+}
+
+export interface ClientHelloParserOptions {
+  /** read the whole ClientHello, extensions included (for SNI), not only up to the id */
+  extensions?: boolean;
 }
 
 const RECORD_HANDSHAKE = 22;
@@ -20,6 +27,11 @@ export class ClientHelloParser {
   #chunks: Buffer[] = [];
   #length = 0;
   #result: ClientHelloInfo | undefined;
+  readonly #extensions: boolean;
+
+  constructor(options?: ClientHelloParserOptions) {
+    this.#extensions = options?.extensions === true;
+  }
 
   /** Adds bytes from the socket; returns the result once known, else undefined. */
   push(chunk: Buffer): ClientHelloInfo | undefined {
@@ -28,7 +40,7 @@ export class ClientHelloParser {
     this.#length += chunk.length;
     const all = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#length);
     this.#chunks = [all];
-    this.#result = parse(all);
+    this.#result = parse(all, this.#extensions);
     if (!this.#result && this.#length >= CLIENT_HELLO_PARSE_LIMIT) this.#result = { sessionId: undefined, kind: 'invalid' };
     return this.#result;
   }
@@ -44,7 +56,7 @@ function invalid(): ClientHelloInfo {
 }
 
 // undefined = need more bytes
-function parse(b: Buffer): ClientHelloInfo | undefined {
+function parse(b: Buffer, extensions: boolean): ClientHelloInfo | undefined {
   if (b.length < 1) return undefined;
   if (b[0] & 0x80) return parseSSLv2(b);
   if (b[0] !== RECORD_HANDSHAKE) return invalid();
@@ -62,7 +74,7 @@ function parse(b: Buffer): ClientHelloInfo | undefined {
     body.push(b.subarray(off + 5, available));
     bodyLength += available - (off + 5);
     const hs = body.length === 1 ? body[0] : Buffer.concat(body, bodyLength);
-    const r = parseHandshake(hs);
+    const r = parseHandshake(hs, extensions);
     if (r) return r;
     if (available < end) return undefined; // the rest of this record has not arrived
     off = end;
@@ -70,7 +82,7 @@ function parse(b: Buffer): ClientHelloInfo | undefined {
 }
 
 // the ClientHello up to its session id: type(1) length(3) version(2) random(32) id_len(1) id
-function parseHandshake(h: Buffer): ClientHelloInfo | undefined {
+function parseHandshake(h: Buffer, extensions: boolean): ClientHelloInfo | undefined {
   if (h.length < 1) return undefined;
   if (h[0] !== HANDSHAKE_CLIENT_HELLO) return invalid();
   if (h.length < 4) return undefined;
@@ -82,10 +94,41 @@ function parseHandshake(h: Buffer): ClientHelloInfo | undefined {
   if (idLength > 32 || 2 + 32 + 1 + idLength > msgLength) return invalid();
   if (h.length < 4 + 2 + 32 + 1 + idLength) return undefined;
   const start = 4 + 2 + 32 + 1;
-  return {
+  const info: ClientHelloInfo = {
     sessionId: idLength === 0 ? undefined : Buffer.from(h.subarray(start, start + idLength)),
     kind: 'tls',
   };
+  if (!extensions) return info;
+  if (h.length < 4 + msgLength) return undefined;
+  const servername = serverName(h.subarray(start + idLength, 4 + msgLength));
+  if (servername !== undefined) info.servername = servername;
+  return info;
+}
+
+// after the session id: cipher suites, compression methods, extensions; the host_name of
+// server_name (type 0), or undefined when absent or malformed
+function serverName(m: Buffer): string | undefined {
+  let off = 0;
+  if (m.length < off + 2) return undefined;
+  off += 2 + m.readUInt16BE(off);
+  if (m.length < off + 1) return undefined;
+  off += 1 + m[off];
+  if (m.length < off + 2) return undefined;
+  const end = Math.min(m.length, off + 2 + m.readUInt16BE(off));
+  off += 2;
+  while (off + 4 <= end) {
+    const type = m.readUInt16BE(off);
+    const len = m.readUInt16BE(off + 2);
+    const data = m.subarray(off + 4, Math.min(end, off + 4 + len));
+    off += 4 + len;
+    if (type !== 0) continue;
+    if (data.length < 5 || data[2] !== 0) return undefined;
+    const n = data.readUInt16BE(3);
+    if (n === 0 || 5 + n > data.length) return undefined;
+    const name = data.subarray(5, 5 + n).toString('latin1');
+    return /^[\x21-\x7e]+$/.test(name) ? name.toLowerCase() : undefined;
+  }
+  return undefined;
 }
 
 // SSLv2-compatible hello: 1.0.2 converts it with "no session-id reuse" (s23_srvr.c)
