@@ -26,3 +26,7 @@ export type { RedisSessionStoreOptions } from './stores/redis_session_store';
 export { ClientHelloParser } from './tls/client_hello_parser';
 export type { ClientHelloInfo } from './tls/client_hello_parser';
 export { setOpenSSLClock } from './cache/openssl_clock';
+export { createHttpsServer, createHttp2SecureServer } from './tls/https';
+export type { HttpsServer, Http2SecureServer, Http2SecureServerOptions } from './tls/https';
+export type { SNICallback } from './tls/tls_server';
+export type { CheckServerIdentity } from './tls/tls_socket';

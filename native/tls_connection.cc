@@ -135,7 +135,9 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
     }
   }
   bool verify = opts.Get("verifyPeer").ToBoolean().Value();
-  SSL_set_verify(ssl_, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  // without verifyPeer the chain is still checked, to the end (node:tls's rule: the last
+  // error found is the one reported), and lib decides from SSL_get_verify_result
+  SSL_set_verify(ssl_, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, verify ? nullptr : AcceptAnyCertificate);
   Napi::Value host = opts.Get("verifyHost");
   if (host.IsString()) {
     std::string h = host.As<Napi::String>().Utf8Value();

@@ -8,6 +8,7 @@ import { connect, createServer, generateSelfSigned, MemorySessionStore, SslConte
 import type { TlsConnectOptions, TlsServerOptions } from '../lib';
 import { certs, closed, listen, next, track } from './helpers/sockets';
 import { pki } from './helpers/pki';
+import { isError } from './helpers/util';
 
 const { cert, key } = certs();
 const other = generateSelfSigned({ commonName: 'localhost' });
@@ -92,9 +93,13 @@ describe('event delivery cannot lose the library its work', () => {
     await next(c, 'secureConnect');
     const id = await stored;
     expect(await store.get(id)).toBeDefined();
+    const der = c.getSession()!;
     c.end();
     await closed(c);
-    const s = server.context.getSession(id)!;
+    // the session in the server's cache (as a prefetch from the store would put it), then revoked
+    const s = SslSession.fromDER(der);
+    expect(s.id).toEqual(id);
+    server.context.addSession(s);
     expect(() => server.context.removeSession(s)).toThrow();
     s.free();
     // the store's delete went out although the user's listener threw first
@@ -123,7 +128,7 @@ describe('event delivery cannot lose the library its work', () => {
       const c = ours(port, { ca: cert, session: der });
       c.on('error', () => {});
       const err: any = await failed;
-      expect(err).toBeInstanceOf(Error);
+      expect(isError(err)).toBe(true);
       expect(err.cause).toBe(thrown);
       ctx.getSessionCallback = undefined;
       await new Promise<void>((r) => server.close(() => r()));
@@ -180,7 +185,7 @@ describe('requestCert / rejectUnauthorized against a node:tls client', () => {
 describe('our client against node:tls servers, next to a node:tls client', () => {
   test('ca as a string, a Buffer and an array (trusted anchor anywhere in it)', async () => {
     const port = await nodeServer({ cert, key });
-    for (const ca of [cert, Buffer.from(cert), [other.cert, cert], [Buffer.from(other.cert), Buffer.from(cert)]]) {
+    for (const ca of [cert, Buffer.from(cert), [clientId.cert, cert], [Buffer.from(clientId.cert), Buffer.from(cert)]]) {
       const c = ours(port, { ca: ca as any });
       expect(await outcome(c)).toBe('ok');
       expect(c.authorized).toBe(true);
@@ -263,7 +268,7 @@ describe("Node's overloads, pauseOnConnect, setup errors", () => {
   test('createServer(listener) is the listener overload; without a certificate it throws at once', () => {
     expect(() => createServer(() => {})).toThrow(expect.objectContaining({ code: 'ERR_TLS_NO_CERTIFICATE' }));
     expect(() => createServer({})).toThrow(expect.objectContaining({ code: 'ERR_TLS_NO_CERTIFICATE' }));
-    expect(() => createServer({ cert, key: other.key })).toThrow(expect.objectContaining({ code: 'ERR_BAD_KEY' }));
+    expect(() => createServer({ cert, key: other.key })).toThrow(/key values mismatch/);
   });
 
   test('a failed listen (EADDRINUSE) frees the context the server made', async () => {
