@@ -26,6 +26,7 @@
         'native/cipher_table.cc',
         'native/handshake.cc',
         'native/tls_connection.cc',
+        'native/tls_connection_features.cc',
         'native/x509_generator.cc',
         'native/openssl_clock.cc',
         'native/openssl_clock_time.c',

@@ -1,7 +1,9 @@
 // npm start: our OpenSSL 1.0.2 server, Node's own tls (OpenSSL 3) as the client, and the
 // application deciding — through the session cache — who resumes.
+import * as http from 'http';
+import * as http2 from 'http2';
 import * as tls from 'tls';
-import { createServer, generateSelfSigned, MemorySessionStore, SslContext, TlsServer } from 'openssl-session-cache';
+import { createHttp2SecureServer, createServer, generateSelfSigned, MemorySessionStore, SslContext, TlsServer } from 'openssl-session-cache';
 
 const { cert, key } = generateSelfSigned({ commonName: 'localhost' });
 const store = new MemorySessionStore();
@@ -111,9 +113,63 @@ async function main(): Promise<void> {
   table(second.server.context);
   await new Promise<void>((resolve) => second.server.close(() => resolve()));
 
-  const ok = !a.reused && b.reused && !c.reused && !d.reused && e.reused;
-  line(`\nsummary: full, resumed, full after revocation, full, resumed after restart → ${ok ? 'as expected' : 'UNEXPECTED'}`);
+  const web = await httpsVisits();
+  const ok = !a.reused && b.reused && !c.reused && !d.reused && e.reused && web;
+  line(`\nsummary: full, resumed, full after revocation, full, resumed after restart; HTTP/2 full, HTTP/1.1 resumed → ${ok ? 'as expected' : 'UNEXPECTED'}`);
   process.exitCode = ok ? 0 : 1;
+}
+
+// F. HTTPS on the same OpenSSL 1.0.2: one request over HTTP/2, then one over HTTP/1.1 on a
+// new connection resuming the first one's session (ALPN picks the protocol)
+async function httpsVisits(): Promise<boolean> {
+  const server = createHttp2SecureServer({ cert, key, allowHTTP1: true }, (req, res) => {
+    res.end(`hello over HTTP/${req.httpVersion}`);
+  });
+  const seen: { alpn: string | false; resumed: boolean }[] = [];
+  server.on('secureConnection', (s) => seen.push({ alpn: s.alpnProtocol, resumed: s.isSessionReused() }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  const tlsOptions = { host: '127.0.0.1', port, servername: 'localhost', ca: cert, maxVersion: 'TLSv1.2' as const };
+  let session: Buffer | undefined;
+  // HTTP/2 with Node's http2 client
+  const h2body = await new Promise<string>((resolve, reject) => {
+    const client = http2.connect(`https://localhost:${port}`, {
+      createConnection: () => {
+        const socket = tls.connect({ ...tlsOptions, ALPNProtocols: ['h2'] });
+        socket.on('session', (s) => (session = s));
+        return socket;
+      },
+    });
+    client.on('error', reject);
+    const req = client.request({ ':path': '/' });
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      client.close();
+      resolve(body);
+    });
+    req.end();
+  });
+  line(`
+F. HTTPS on OpenSSL 1.0.2 (createHttp2SecureServer): "${h2body}" — protocol ${seen[0]?.alpn}, ${seen[0]?.resumed ? 'resumed' : 'full handshake'}`);
+  // HTTP/1.1 with Node's https client, offering the session of the HTTP/2 connection
+  const h1body = await new Promise<string>((resolve, reject) => {
+    // node:http over Node's TLS socket (https.get would pick its own connection)
+    const req = http.get(
+      { host: 'localhost', path: '/', createConnection: () => tls.connect({ ...tlsOptions, session, ALPNProtocols: ['http/1.1'] }) } as http.RequestOptions,
+      (res: http.IncomingMessage) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve(body));
+      },
+    );
+    req.on('error', reject);
+  });
+  line(`   then "${h1body}" — protocol ${seen[1]?.alpn}, ${seen[1]?.resumed ? 'resumed' : 'full handshake'} (the HTTP/2 connection's session)`);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return seen.length === 2 && seen[0].alpn === 'h2' && !seen[0].resumed && seen[1].alpn === 'http/1.1' && seen[1].resumed;
 }
 
 main().catch((err) => {

@@ -30,3 +30,9 @@ export type { RedisSessionStoreOptions, RedisSessionStoreEvents } from './stores
 export { ClientHelloParser } from './tls/client_hello_parser';
 export type { ClientHelloInfo } from './tls/client_hello_parser';
 export { setOpenSSLClock } from './cache/openssl_clock';
+export { createHttpsServer, createHttp2SecureServer } from './tls/https';
+export type { HttpsServer, Http2SecureServer, Http2SecureServerOptions } from './tls/https';
+export type { SNICallback } from './tls/tls_server';
+export type { CheckServerIdentity } from './tls/tls_socket';
+export { ClusterSessionStore, ClusterSessionStorePrimary } from './stores/cluster_session_store';
+export type { ClusterSessionStoreOptions, ClusterSessionStorePrimaryOptions } from './stores/cluster_session_store';

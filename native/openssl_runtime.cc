@@ -13,6 +13,7 @@ std::once_flag once;
 pthread_mutex_t* locks = nullptr;  // lives as long as the process: other threads may use it
 int context_index = -1;
 int session_index = -1;
+int connection_index = -1;
 
 void LockingCallback(int mode, int n, const char*, int) {
   if (mode & CRYPTO_LOCK)
@@ -37,6 +38,7 @@ void Initialise() {
   OpenSSL_add_all_algorithms();
   context_index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   session_index = SSL_SESSION_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  connection_index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
 }
 }  // namespace
 
@@ -44,4 +46,5 @@ namespace openssl_runtime {
 void EnsureInitialised() { std::call_once(once, Initialise); }
 int ContextIndex() { return context_index; }
 int SessionIndex() { return session_index; }
+int ConnectionIndex() { return connection_index; }
 }  // namespace openssl_runtime

@@ -9,4 +9,6 @@ void EnsureInitialised();
 int ContextIndex();
 // ex_data index holding an SSL_SESSION's serial number (SslSessionHandle::serial).
 int SessionIndex();
+// ex_data index under which an SSL points back to its TlsConnection.
+int ConnectionIndex();
 }  // namespace openssl_runtime

@@ -46,7 +46,12 @@ int SslContextHandle::OnNew(SSL* ssl, SSL_SESSION* s) {
 }
 
 void SslContextHandle::KeepCallbackError(Napi::Value error) {
-  if (callbackError_.IsEmpty()) callbackError_ = Napi::Reference<Napi::Value>::New(error, 1);
+  if (!callbackError_.IsEmpty()) return;
+  // boxed: a reference to a primitive (a thrown 'str', 42, null) cannot be made on every
+  // Node version, and any thrown value must survive unchanged
+  Napi::Object box = Napi::Object::New(error.Env());
+  box.Set("value", error);
+  callbackError_ = Napi::Reference<Napi::Value>::New(box, 1);
 }
 
 // The one synchronous callback: OpenSSL needs the answer. Runs without OpenSSL's lock.
@@ -109,7 +114,7 @@ int SslContextHandle::OnGenerateSessionId(const SSL* ssl, unsigned char* id, uns
 
 Napi::Value SslContextHandle::TakeCallbackError(Napi::Env env) {
   if (callbackError_.IsEmpty()) return env.Undefined();
-  Napi::Value v = callbackError_.Value();
+  Napi::Value v = callbackError_.Value().As<Napi::Object>().Get("value");
   callbackError_.Reset();
   return v;
 }

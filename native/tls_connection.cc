@@ -12,6 +12,7 @@
 #include "arguments.h"
 #include "openssl_error.h"
 #include "openssl_pointers.h"
+#include "openssl_runtime.h"
 #include "ssl_context_handle.h"
 #include "ssl_session_handle.h"
 
@@ -73,8 +74,7 @@ std::string Fingerprint(X509* cert, const EVP_MD* md) {
 }  // namespace
 
 Napi::Function TlsConnection::Define(Napi::Env env) {
-  return DefineClass(env, "TlsConnection",
-                     {
+  std::vector<PropertyDescriptor> properties = {
                          InstanceMethod<&TlsConnection::JS_cycle>("cycle"),
                          InstanceMethod<&TlsConnection::JS_write>("write"),
                          InstanceMethod<&TlsConnection::JS_shutdown>("shutdown"),
@@ -82,7 +82,9 @@ Napi::Function TlsConnection::Define(Napi::Env env) {
                          InstanceMethod<&TlsConnection::JS_peerCertificate>("peerCertificate"),
                          InstanceMethod<&TlsConnection::JS_session>("session"),
                          InstanceMethod<&TlsConnection::JS_free>("free"),
-                     });
+  };
+  DefineFeatureMethods(&properties);
+  return DefineClass(env, "TlsConnection", properties);
 }
 
 // new TlsConnection(contextHandle, isServer, { serverName?, session?, verifyPeer?, verifyHost? })
@@ -108,6 +110,8 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
   SSL_set_bio(ssl_, encIn_, encOut_);
   SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
   contextRef_ = Napi::Persistent(info[0].As<Napi::Object>());
+  SSL_set_ex_data(ssl_, openssl_runtime::ConnectionIndex(), this);
+  if (!ConfigureFeatures(env, opts)) return;
   if (server_) {
     SSL_set_accept_state(ssl_);
     return;
@@ -131,7 +135,9 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
     }
   }
   bool verify = opts.Get("verifyPeer").ToBoolean().Value();
-  SSL_set_verify(ssl_, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  // without verifyPeer the chain is still checked, to the end (node:tls's rule: the last
+  // error found is the one reported), and lib decides from SSL_get_verify_result
+  SSL_set_verify(ssl_, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, verify ? nullptr : AcceptAnyCertificate);
   Napi::Value host = opts.Get("verifyHost");
   if (host.IsString()) {
     std::string h = host.As<Napi::String>().Utf8Value();
@@ -148,10 +154,13 @@ TlsConnection::~TlsConnection() { Release(); }
 
 void TlsConnection::Release() {
   if (ssl_ != nullptr) {
+    SSL_set_ex_data(ssl_, openssl_runtime::ConnectionIndex(), nullptr);
     SSL_free(ssl_);  // frees both BIOs
     ssl_ = nullptr;
   }
   if (!contextRef_.IsEmpty()) contextRef_.Reset();
+  if (!sniContextRef_.IsEmpty()) sniContextRef_.Reset();
+  sniContext_ = nullptr;
 }
 
 bool TlsConnection::Live(Napi::Env env) {
@@ -291,8 +300,11 @@ Napi::Value TlsConnection::JS_peerCertificate(const Napi::CallbackInfo& info) {
   if (!Live(env)) return env.Undefined();
   X509Pointer owned(SSL_get_peer_certificate(ssl_));
   if (!owned) return env.Undefined();
-  X509* cert = owned.get();
   ErrorQueueGuard guard;
+  return CertificateObject(env, owned.get());
+}
+
+Napi::Object TlsConnection::CertificateObject(Napi::Env env, X509* cert) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("subject", NameEntries(env, X509_get_subject_name(cert)));
   o.Set("issuer", NameEntries(env, X509_get_issuer_name(cert)));

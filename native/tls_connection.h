@@ -11,6 +11,7 @@
 #include <napi.h>
 #include <openssl/ssl.h>
 
+#include <string>
 #include <vector>
 
 class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
@@ -28,6 +29,9 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   explicit TlsConnection(const Napi::CallbackInfo& info);
   ~TlsConnection() override;
 
+  // node:tls-shaped certificate object of `cert` (also used for each chain element)
+  static Napi::Object CertificateObject(Napi::Env env, X509* cert);
+
  private:
   Napi::Value JS_cycle(const Napi::CallbackInfo& info);
   Napi::Value JS_write(const Napi::CallbackInfo& info);
@@ -36,6 +40,25 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   Napi::Value JS_peerCertificate(const Napi::CallbackInfo& info);
   Napi::Value JS_session(const Napi::CallbackInfo& info);
   Napi::Value JS_free(const Napi::CallbackInfo& info);
+
+  // tls_connection_features.cc: ALPN, SNI context switch, server verify mode, verify
+  // result, peer chain, key log line, cipher details. OpenSSL's callbacks there answer from
+  // state recorded before the handshake and never call into JS.
+  static void DefineFeatureMethods(std::vector<PropertyDescriptor>* properties);
+  static TlsConnection* From(const SSL* ssl);
+  // reads alpnProtocols / verifyMode / sni from the constructor options; false after throwing
+  bool ConfigureFeatures(Napi::Env env, Napi::Object opts);
+  static int OnServername(SSL* ssl, int* alert, void* arg);
+  static int OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                          void* arg);
+  static int AcceptAnyCertificate(int ok, X509_STORE_CTX* store);
+  Napi::Value JS_alpnProtocol(const Napi::CallbackInfo& info);
+  Napi::Value JS_verifyResult(const Napi::CallbackInfo& info);
+  Napi::Value JS_peerCertificateChain(const Napi::CallbackInfo& info);
+  Napi::Value JS_keylogLine(const Napi::CallbackInfo& info);
+  Napi::Value JS_cipherDetails(const Napi::CallbackInfo& info);
+  Napi::Value JS_setSniContext(const Napi::CallbackInfo& info);
+  Napi::Value JS_contextSwitched(const Napi::CallbackInfo& info);
 
   // [flags, encOut|undefined, plaintext|undefined, error|undefined]
   Napi::Value Result(Napi::Env env, uint32_t flags, const char* clear, size_t clearLength, Napi::Value error);
@@ -51,4 +74,8 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   bool busy_ = false;  // recursion guard: OpenSSL may call into JS (get callback)
   Napi::ObjectReference contextRef_;  // keeps the context handle alive while we live
   std::vector<char> readBuffer_;      // plaintext of one cycle(), reused across calls
+  std::vector<unsigned char> alpn_;   // our ALPN list, wire format (both sides)
+  Napi::ObjectReference sniContextRef_;  // the context the servername callback switches to
+  SSL_CTX* sniContext_ = nullptr;
+  bool contextSwitched_ = false;
 };

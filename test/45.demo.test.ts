@@ -22,6 +22,9 @@ test('the demo is compiled by npm install (prepare) and runs to completion', asy
   expect(out).toMatch(/cached sessions:\n\s+id\s+age\s+timeout\s+resumable/);
   expect(out).toMatch(/counters: accept 2, acceptGood 2, hits 1, misses 0/);
   expect(out).toMatch(/summary: .* as expected/);
+  // F: one HTTPS request over HTTP/2, then one over HTTP/1.1 resuming its session
+  expect(out).toMatch(/"hello over HTTP\/2\.0" — protocol h2, full handshake/);
+  expect(out).toMatch(/"hello over HTTP\/1\.1" — protocol http\/1\.1, resumed/);
 });
 
 test('the README example (examples/quickstart.ts) prints what its comments say', () => {

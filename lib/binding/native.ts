@@ -139,6 +139,20 @@ export interface NativeTlsConnection {
   peerCertificate(): RawPeerCertificate | undefined;
   session(): NativeSessionHandle | undefined;
   free(): void;
+  /** SSL_get0_alpn_selected */
+  alpnProtocol(): string | undefined;
+  /** SSL_get_verify_result */
+  verifyResult(): number;
+  /** SSL_get_peer_cert_chain as certificate objects */
+  peerCertificateChain(): RawPeerCertificate[] | undefined;
+  /** NSS key log line "CLIENT_RANDOM <hex> <hex>" */
+  keylogLine(): string | undefined;
+  /** [IANA name or '', lowest protocol of the suite ('TLSv1.2' | 'TLSv1' | 'SSLv3'), OpenSSL name] */
+  cipherDetails(): [string, string, string] | undefined;
+  /** the context the servername callback switches to (SSL_set_SSL_CTX) */
+  setSniContext(ctx: NativeContextHandle): void;
+  /** whether the servername callback switched contexts */
+  contextSwitched(): boolean;
 }
 
 /**
@@ -151,6 +165,12 @@ export interface NativeTlsConnectionOptions {
   session?: NativeSessionHandle;
   verifyPeer?: boolean;
   verifyHost?: string;
+  /** ALPN protocol list in wire format */
+  alpnProtocols?: Buffer;
+  /** server: SSL_VERIFY_* bits; the certificate never fails the handshake by itself */
+  verifyMode?: number;
+  /** server: answer the servername callback from setSniContext() */
+  sni?: boolean;
 }
 
 export interface NativeConstants {

@@ -10,3 +10,8 @@ export const kFromHandle = Symbol('openssl-session-cache.fromHandle');
 export const kSettle = Symbol('openssl-session-cache.settle');
 /** @internal SslContext: keep recording events without listeners (the package's own consumers) */
 export const kRetainEvents = Symbol('openssl-session-cache.retainEvents');
+/** @internal SslContext: register the package's own consumer of 'newSession' / 'removeSession',
+ * called before any user listener and unaffected by them; returns the unregister function */
+export const kInternalOn = Symbol('openssl-session-cache.internalOn');
+/** @internal SslContext: the [lowest, highest] protocol its options allow */
+export const kVersionRange = Symbol('openssl-session-cache.versionRange');

@@ -17,7 +17,7 @@ import type { CacheStats } from '../common/cache_stats';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
-import { kFromHandle, kHandle, kRetainEvents, kSettle } from './internal';
+import { kFromHandle, kHandle, kInternalOn, kRetainEvents, kSettle, kVersionRange } from './internal';
 import { own, disown } from './lifetimes';
 import type { Failure } from './openssl_call';
 import { kSlot, SslSession } from './ssl_session';
@@ -45,8 +45,8 @@ export interface SslContextOptions {
   key?: string | Buffer;
   /** OpenSSL cipher list */
   ciphers?: string;
-  /** trusted CA certificates (PEM); given → the peer's certificate is verified (SSL_VERIFY_PEER) */
-  ca?: string | Buffer;
+  /** trusted CA certificates (PEM, or an array of PEMs); given → the peer's certificate is verified (SSL_VERIFY_PEER) */
+  ca?: string | Buffer | readonly (string | Buffer)[];
   /** lowest protocol allowed: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' (SSL_OP_NO_* below it) */
   minVersion?: TlsProtocol;
   /** highest protocol allowed (SSL_OP_NO_* above it) */
@@ -108,6 +108,12 @@ export class SslContext extends EventEmitter {
   #delivering = false;
   /** queued events: [type, session, reason] triples */
   #pending: (number | SslSession | RemoveReason)[] = [];
+  /** the package's own consumers (stores, revocation): served first, never by emit() */
+  readonly #internal: { newSession: ((s: SslSession) => void)[]; removeSession: ((s: SslSession, r: RemoveReason) => void)[] } = {
+    newSession: [],
+    removeSession: [],
+  };
+  #versionRange: [TlsProtocol, TlsProtocol] = [TLS_PROTOCOLS[0], TLS_PROTOCOLS[TLS_PROTOCOLS.length - 1]];
 
   constructor(options?: SslContextOptions) {
     super();
@@ -128,8 +134,9 @@ export class SslContext extends EventEmitter {
     const cert = o.cert === undefined ? undefined : pem(o.cert, 'options.cert');
     const key = o.key === undefined ? undefined : pem(o.key, 'options.key');
     if (o.ciphers !== undefined && typeof o.ciphers !== 'string') throw new TypeError('options.ciphers must be a string');
-    const ca = o.ca === undefined ? undefined : pem(o.ca, 'options.ca');
+    const ca = o.ca === undefined ? undefined : pemList(o.ca, 'options.ca');
     const noVersions = versionOptions(o.minVersion, o.maxVersion);
+    this.#versionRange = [(o.minVersion as TlsProtocol | undefined) ?? this.#versionRange[0], (o.maxVersion as TlsProtocol | undefined) ?? this.#versionRange[1]];
 
     const h = new native.SslContextHandle(ROLES[role as SslContextRole]);
     this[kHandle] = h;
@@ -159,12 +166,14 @@ export class SslContext extends EventEmitter {
   }
 
   #updateMask(name: string | symbol, adding: number): void {
-    if (name !== 'newSession' && name !== 'removeSession') return;
+    if (name !== 'newSession' && name !== 'removeSession' && name !== '') return;
     const h = this[kHandle];
     if (h.freed()) return;
     const n = (event: 'newSession' | 'removeSession') => this.listenerCount(event) + (event === name ? adding : 0);
     const mask =
       this.#internalMask |
+      (this.#internal.newSession.length > 0 ? SessionEventKind.NEW_SESSION : 0) |
+      (this.#internal.removeSession.length > 0 ? SessionEventKind.REMOVE_SESSION : 0) |
       (n('newSession') > 0 ? SessionEventKind.NEW_SESSION : 0) |
       (n('removeSession') > 0 ? SessionEventKind.REMOVE_SESSION : 0);
     h.setEventMask(mask);
@@ -174,6 +183,49 @@ export class SslContext extends EventEmitter {
   [kRetainEvents](): void {
     this.#internalMask = SessionEventKind.NEW_SESSION | SessionEventKind.REMOVE_SESSION;
     this.#updateMask('', 0);
+  }
+
+  /** @internal see internal.ts */
+  [kInternalOn](event: 'newSession' | 'removeSession', fn: (s: SslSession, reason: RemoveReason) => void): () => void {
+    const list = this.#internal[event] as ((s: SslSession, r: RemoveReason) => void)[];
+    list.push(fn);
+    this.#updateMask('', 0);
+    return () => {
+      const i = list.indexOf(fn);
+      if (i >= 0) list.splice(i, 1);
+      this.#updateMask('', 0);
+    };
+  }
+
+  /** @internal the protocol range of the options this context was made with */
+  get [kVersionRange](): readonly [TlsProtocol, TlsProtocol] {
+    return this.#versionRange;
+  }
+
+  /**
+   * One event to the package's own consumers, then to each user listener on its own: a
+   * listener that throws does not keep the others (or the package) from seeing the event.
+   * Returns the first thrown value, boxed.
+   */
+  #deliver(event: 'newSession' | 'removeSession', session: SslSession, reason: RemoveReason): Failure | undefined {
+    let failure: Failure | undefined;
+    for (const fn of [...this.#internal[event]]) {
+      try {
+        (fn as (s: SslSession, r: RemoveReason) => void)(session, reason);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    // rawListeners: once() wrappers remove themselves when called, as emit() would
+    for (const fn of this.rawListeners(event) as ((...a: unknown[]) => void)[]) {
+      try {
+        if (event === 'newSession') fn.call(this, session);
+        else fn.call(this, session, reason);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    return failure;
   }
 
   /**
@@ -198,13 +250,8 @@ export class SslContext extends EventEmitter {
     try {
       const q = this.#pending;
       for (let i = 0; i < q.length; i += 3) {
-        try {
-          // the queue holds [kind, session, reason] triples
-          if (q[i] === SessionEventKind.NEW_SESSION) this.emit('newSession', q[i + 1] as SslSession);
-          else this.emit('removeSession', q[i + 1] as SslSession, q[i + 2] as RemoveReason);
-        } catch (error) {
-          failure ??= { error };
-        }
+        const f = this.#deliver(q[i] === SessionEventKind.NEW_SESSION ? 'newSession' : 'removeSession', q[i + 1] as SslSession, q[i + 2] as RemoveReason);
+        failure ??= f;
       }
     } finally {
       this.#pending = [];
@@ -465,6 +512,13 @@ function versionOptions(min: unknown, max: unknown): number {
     if (i < lo || i > hi) bits |= NO_PROTOCOL_OPTION[name];
   });
   return bits;
+}
+
+/** one PEM, or an array of PEMs joined into one text (node:tls accepts both for `ca`) */
+function pemList(v: unknown, what: string): string | Buffer {
+  if (!Array.isArray(v)) return pem(v, what);
+  if (v.length === 0) throw new RangeError(`${what} must not be an empty array`);
+  return Buffer.concat(v.map((x, i) => Buffer.concat([Buffer.from(pem(x, `${what}[${i}]`) as string), Buffer.from('\n')])));
 }
 
 function pem(v: unknown, what: string): string | Buffer {

@@ -14,6 +14,12 @@ export interface TlsConnectionOptions {
   session?: SslSession;
   verifyPeer: boolean;
   verifyHost?: string;
+  /** ALPN protocol list in wire format (both sides) */
+  alpnProtocols?: Buffer;
+  /** server: SSL_VERIFY_* bits (SslVerify); verification never fails the handshake itself */
+  verifyMode?: number;
+  /** server: the servername callback switches to the context given to setSniContext() */
+  sni?: boolean;
 }
 
 /** SSL_new on `ctx` (server or client side) over a fresh pair of memory BIOs */
@@ -23,7 +29,15 @@ export function openTlsConnection(ctx: SslContext, isServer: boolean, o: TlsConn
     session: o.session ? o.session[kHandle] : undefined,
     verifyPeer: o.verifyPeer,
     verifyHost: o.verifyHost,
+    alpnProtocols: o.alpnProtocols,
+    verifyMode: o.verifyMode,
+    sni: o.sni,
   });
+}
+
+/** the SSL switches to `ctx` when OpenSSL's servername callback runs (SSL_set_SSL_CTX) */
+export function setSniContext(conn: NativeTlsConnection, ctx: SslContext): void {
+  conn.setSniContext(ctx[kHandle]);
 }
 
 /** SSL_get1_session as an SslSession (its own reference), or undefined */

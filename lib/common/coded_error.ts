@@ -28,6 +28,10 @@ export const ErrorCode = {
   TLS_REENTRANT: 'ERR_TLS_REENTRANT',
   /** a client TLSSocket with rejectUnauthorized: the peer certificate did not verify */
   TLS_CERT_VERIFY: 'ERR_TLS_CERT_VERIFY',
+  /** createServer without a certificate and key (nor a context or SNICallback) */
+  TLS_NO_CERTIFICATE: 'ERR_TLS_NO_CERTIFICATE',
+  /** a client TLSSocket negotiated a protocol outside its minVersion..maxVersion (an offered session) */
+  TLS_PROTOCOL_VERSION: 'ERR_TLS_PROTOCOL_VERSION',
   /** a TLSSocket's handshake took longer than handshakeTimeout */
   TLS_HANDSHAKE_TIMEOUT: 'ERR_TLS_HANDSHAKE_TIMEOUT',
   /** a TlsServer's session store did not answer within sessionStoreTimeout */

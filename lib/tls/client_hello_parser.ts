@@ -12,6 +12,13 @@ export interface ClientHelloInfo {
    * with tickets on resumes from the ticket or not at all, never from the session id.
    * Absent: no ticket, or not known (the rest of the hello had not arrived with the id) */
   ticket?: true;
+  /** the server_name extension's host name, when the parser was asked for extensions */
+  servername?: string;
+}
+
+export interface ClientHelloParserOptions {
+  /** read the whole ClientHello, extensions included (for SNI), not only up to the id */
+  extensions?: boolean;
 }
 
 const RECORD_HANDSHAKE = 22;
@@ -24,6 +31,11 @@ export class ClientHelloParser {
   #chunks: Buffer[] = [];
   #length = 0;
   #result: ClientHelloInfo | undefined;
+  readonly #extensions: boolean;
+
+  constructor(options?: ClientHelloParserOptions) {
+    this.#extensions = options?.extensions === true;
+  }
 
   /** Adds bytes from the socket; returns the result once known, else undefined. */
   push(chunk: Buffer): ClientHelloInfo | undefined {
@@ -32,7 +44,7 @@ export class ClientHelloParser {
     this.#length += chunk.length;
     const all = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#length);
     this.#chunks = [all];
-    this.#result = parse(all);
+    this.#result = parse(all, this.#extensions);
     if (!this.#result && this.#length >= CLIENT_HELLO_PARSE_LIMIT) this.#result = { sessionId: undefined, kind: 'invalid' };
     return this.#result;
   }
@@ -48,7 +60,7 @@ function invalid(): ClientHelloInfo {
 }
 
 // undefined = need more bytes
-function parse(b: Buffer): ClientHelloInfo | undefined {
+function parse(b: Buffer, extensions: boolean): ClientHelloInfo | undefined {
   if (b.length < 1) return undefined;
   if (b[0] & 0x80) return parseSSLv2(b);
   if (b[0] !== RECORD_HANDSHAKE) return invalid();
@@ -66,7 +78,7 @@ function parse(b: Buffer): ClientHelloInfo | undefined {
     body.push(b.subarray(off + 5, available));
     bodyLength += available - (off + 5);
     const hs = body.length === 1 ? body[0] : Buffer.concat(body, bodyLength);
-    const r = parseHandshake(hs);
+    const r = parseHandshake(hs, extensions);
     if (r) return r;
     if (available < end) return undefined; // the rest of this record has not arrived
     off = end;
@@ -74,8 +86,8 @@ function parse(b: Buffer): ClientHelloInfo | undefined {
 }
 
 // the ClientHello: type(1) length(3) version(2) random(32) id_len(1) id, then (when
-// already buffered) cipher suites, compression methods, extensions (for session_ticket)
-function parseHandshake(h: Buffer): ClientHelloInfo | undefined {
+// buffered, or always with `extensions`) cipher suites, compression methods, extensions
+function parseHandshake(h: Buffer, extensions: boolean): ClientHelloInfo | undefined {
   if (h.length < 1) return undefined;
   if (h[0] !== HANDSHAKE_CLIENT_HELLO) return invalid();
   if (h.length < 4) return undefined;
@@ -87,32 +99,58 @@ function parseHandshake(h: Buffer): ClientHelloInfo | undefined {
   if (idLength > 32 || 2 + 32 + 1 + idLength > msgLength) return invalid();
   if (h.length < 4 + 2 + 32 + 1 + idLength) return undefined;
   const start = 4 + 2 + 32 + 1;
-  const sessionId = idLength === 0 ? undefined : Buffer.from(h.subarray(start, start + idLength));
-  // decided here, as soon as the id is known; the session_ticket extension is reported when
-  // the rest of the hello is already at hand (a client sends its hello in one write), and
-  // left unknown otherwise (the server then looks the id up anyway, which is harmless)
+  const info: ClientHelloInfo = {
+    sessionId: idLength === 0 ? undefined : Buffer.from(h.subarray(start, start + idLength)),
+    kind: 'tls',
+  };
   const end = 4 + msgLength;
-  if (h.length >= end && hasTicket(h, start + idLength, end)) return { sessionId, kind: 'tls', ticket: true };
-  return { sessionId, kind: 'tls' };
+  if (!extensions) {
+    // decided as soon as the id is known; the session_ticket extension is reported when the
+    // rest of the hello is already at hand (a client sends its hello in one write), and left
+    // unknown otherwise (the server then looks the id up anyway, which is harmless)
+    if (h.length >= end && helloExtensions(h.subarray(start + idLength, end)).ticket) info.ticket = true;
+    return info;
+  }
+  if (h.length < end) return undefined;
+  const ext = helloExtensions(h.subarray(start + idLength, end));
+  if (ext.ticket) info.ticket = true;
+  if (ext.servername !== undefined) info.servername = ext.servername;
+  return info;
 }
 
+const EXTENSION_SERVER_NAME = 0;
 const EXTENSION_SESSION_TICKET = 35;
 
-function hasTicket(h: Buffer, off: number, end: number): boolean {
-  if (off + 2 > end) return false;
-  off += 2 + h.readUInt16BE(off); // cipher suites
-  if (off + 1 > end) return false;
-  off += 1 + h[off]; // compression methods
-  if (off + 2 > end) return false;
-  const extEnd = Math.min(end, off + 2 + h.readUInt16BE(off));
+// after the session id: cipher suites, compression methods, extensions; whether a non-empty
+// session_ticket is there, and the host_name of server_name (undefined when absent or malformed)
+function helloExtensions(m: Buffer): { ticket: boolean; servername?: string } {
+  const out: { ticket: boolean; servername?: string } = { ticket: false };
+  let off = 0;
+  if (m.length < off + 2) return out;
+  off += 2 + m.readUInt16BE(off);
+  if (m.length < off + 1) return out;
+  off += 1 + m[off];
+  if (m.length < off + 2) return out;
+  const end = Math.min(m.length, off + 2 + m.readUInt16BE(off));
   off += 2;
-  while (off + 4 <= extEnd) {
-    const type = h.readUInt16BE(off);
-    const len = h.readUInt16BE(off + 2);
-    if (type === EXTENSION_SESSION_TICKET) return len > 0;
+  while (off + 4 <= end) {
+    const type = m.readUInt16BE(off);
+    const len = m.readUInt16BE(off + 2);
+    const data = m.subarray(off + 4, Math.min(end, off + 4 + len));
     off += 4 + len;
+    if (type === EXTENSION_SESSION_TICKET) out.ticket = len > 0;
+    else if (type === EXTENSION_SERVER_NAME) out.servername = hostName(data);
   }
-  return false;
+  return out;
+}
+
+// server_name: list length(2), name type(1) = host_name(0), name length(2), name
+function hostName(data: Buffer): string | undefined {
+  if (data.length < 5 || data[2] !== 0) return undefined;
+  const n = data.readUInt16BE(3);
+  if (n === 0 || 5 + n > data.length) return undefined;
+  const name = data.subarray(5, 5 + n).toString('latin1');
+  return /^[\x21-\x7e]+$/.test(name) ? name.toLowerCase() : undefined;
 }
 
 // SSLv2-compatible hello: 1.0.2 converts it with "no session-id reuse" (s23_srvr.c)

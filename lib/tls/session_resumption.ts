@@ -13,7 +13,7 @@ import type { Protocol } from '../binding/constants';
 import { SessionCacheMode } from '../binding/constants';
 import { SessionStore } from '../stores/session_store';
 import { RemoveReason, SslContext } from '../cache/ssl_context';
-import { kRetainEvents } from '../cache/internal';
+import { kInternalOn, kRetainEvents } from '../cache/internal';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
 
@@ -132,7 +132,7 @@ export class SessionResumption {
     if (this.#eventsAttached || this.#ctx.freed) return;
     this.#eventsAttached = true;
     this.#noInternalStore();
-    this.#ctx.on('newSession', (s: SslSession) => this.#onNewSessionEvent(s));
+    this.#ctx[kInternalOn]('newSession', (s: SslSession) => this.#onNewSessionEvent(s));
   }
 
   #noInternalStore(): void {
@@ -143,7 +143,7 @@ export class SessionResumption {
 
   #attachStore(store: SessionStore): void {
     this.#noInternalStore();
-    this.#ctx.on('newSession', (s: SslSession) => {
+    this.#ctx[kInternalOn]('newSession', (s: SslSession) => {
       const id = s.id;
       this.#negative.delete(id.toString('hex'));
       let der: Buffer;
@@ -158,7 +158,7 @@ export class SessionResumption {
         (e) => this.#server.emit('sessionStoreError', e),
       );
     });
-    this.#ctx.on('removeSession', (s: SslSession, reason: RemoveReason) => {
+    this.#ctx[kInternalOn]('removeSession', (s: SslSession, reason: RemoveReason) => {
       // revocation and expiry reach the store; local eviction, flush and free do not
       if (reason !== 'remove' && reason !== 'handshake') return;
       if (this.#skipStoreDelete) return;

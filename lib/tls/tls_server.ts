@@ -5,6 +5,12 @@ import { SessionResumption, SessionStoreStats } from './session_resumption';
 import { TLSSocket } from './tls_socket';
 import { integer, optionsObject, toBuffer } from '../common/validate';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
+import { codedError, ErrorCode } from '../common/coded_error';
+import { alpnWire, AlpnProtocols } from './alpn';
+import { debug } from './debug';
+
+/** node:tls's SNICallback: answer with the context for `servername` (undefined: the default) */
+export type SNICallback = (servername: string, callback: (err: Error | null, ctx?: SslContext) => void) => void;
 
 export interface TlsServerOptions extends SslContextOptions {
   /** use this context (shared across servers) instead of making one from the options */
@@ -28,8 +34,17 @@ export interface TlsServerOptions extends SslContextOptions {
   ticketKeys?: Buffer;
   /** how many replaced ticket keys still decrypt after setTicketKeys (default 0, node:tls) */
   previousTicketKeys?: number;
-  /** accepted for node:net compatibility and ignored: the TLS layer reads at once */
+  /** node:net's pauseOnConnect: the TCP socket of each 'connection' starts paused, and the
+   * handshake starts when it is resumed (socket.resume()) */
   pauseOnConnect?: boolean;
+  /** ask clients for a certificate (verified against `ca`; default false) */
+  requestCert?: boolean;
+  /** with requestCert: refuse clients without a valid certificate (default true) */
+  rejectUnauthorized?: boolean;
+  /** ALPN protocols the server accepts, in the server's list; the client's order decides */
+  ALPNProtocols?: AlpnProtocols;
+  /** per-name contexts: called once the ClientHello has been read, before OpenSSL sees it */
+  SNICallback?: SNICallback;
   /** node:net's allowHalfOpen for the TLSSockets: after the peer's close_notify (or FIN)
    * the writable side stays open until end() (default false: it ends after 'end') */
   allowHalfOpen?: boolean;
@@ -53,6 +68,8 @@ export interface TlsServerEvents extends ListenerEvents {
   newSession: [id: Buffer, data: Buffer, callback: () => void];
   /** node:tls: a ClientHello offers this id; the handshake waits for callback(err, data) */
   resumeSession: [id: Buffer, callback: (err: Error | null, data?: Buffer | null) => void];
+  /** NSS key log line of a connection (with a listener when the connection arrived) */
+  keylog: [line: Buffer, socket: TLSSocket];
   /** net.Server: a TCP connection arrived */
   connection: [socket: net.Socket];
   /** net.Server: listening */
@@ -101,11 +118,37 @@ export class TlsServer extends net.Server {
   /** how many replaced ticket keys still decrypt (0: node:tls's behaviour) */
   readonly previousTicketKeys: number;
   readonly #resumption: SessionResumption;
+  readonly #requestCert: boolean;
+  readonly #rejectUnauthorized: boolean;
+  readonly #alpn: Buffer | undefined;
+  readonly #sniCallback: SNICallback | undefined;
 
-  constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void) {
+  constructor(secureConnectionListener?: (socket: TLSSocket) => void);
+  constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void);
+  constructor(optionsOrListener?: TlsServerOptions | ((socket: TLSSocket) => void), listener?: (socket: TLSSocket) => void) {
+    const options = typeof optionsOrListener === 'function' || optionsOrListener === undefined ? {} : optionsOrListener;
+    const secureConnectionListener = typeof optionsOrListener === 'function' ? optionsOrListener : listener;
+    const pauseOnConnect = (options as TlsServerOptions | null)?.pauseOnConnect;
+    if (pauseOnConnect !== undefined && typeof pauseOnConnect !== 'boolean') throw new TypeError('options.pauseOnConnect must be a boolean');
     // the TCP sockets are always half-open capable: the TLSSocket decides when to send FIN
-    super({ pauseOnConnect: false, allowHalfOpen: true });
+    super({ pauseOnConnect: pauseOnConnect === true, allowHalfOpen: true });
     const o = optionsObject(options, 'options') as TlsServerOptions;
+    if (o.requestCert !== undefined && typeof o.requestCert !== 'boolean') throw new TypeError('options.requestCert must be a boolean');
+    if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean') {
+      throw new TypeError('options.rejectUnauthorized must be a boolean');
+    }
+    if (o.SNICallback !== undefined && typeof o.SNICallback !== 'function') throw new TypeError('options.SNICallback must be a function');
+    this.#requestCert = o.requestCert === true;
+    this.#rejectUnauthorized = o.rejectUnauthorized !== false;
+    this.#alpn = alpnWire(o.ALPNProtocols, 'options.ALPNProtocols');
+    this.#sniCallback = o.SNICallback;
+    if (secureConnectionListener !== undefined && typeof secureConnectionListener !== 'function') {
+      throw new TypeError('secureConnectionListener must be a function');
+    }
+    // a server without a certificate could only fail every handshake ("no shared cipher")
+    if (o.context === undefined && o.SNICallback === undefined && (o.cert === undefined || o.key === undefined)) {
+      throw codedError(ErrorCode.TLS_NO_CERTIFICATE, 'a TLS server needs options.cert and options.key (or options.context, or an SNICallback)');
+    }
     if (o.sessionStore !== undefined && !isSessionStore(o.sessionStore)) {
       throw new TypeError('options.sessionStore must implement get(id), set(id, der, ttl), delete(id)');
     }
@@ -191,6 +234,40 @@ export class TlsServer extends net.Server {
     return this.context.ticketKeyStats;
   }
 
+  // SNICallback as a promise; a context that is not an SslContext fails the connection
+  #resolveSni(servername: string): Promise<SslContext | undefined> {
+    return new Promise<SslContext | undefined>((resolve, reject) => {
+      let answered = false;
+      try {
+        this.#sniCallback!(servername, (err, ctx) => {
+          if (answered) return;
+          answered = true;
+          if (err) reject(err);
+          else if (ctx === undefined || ctx === null) resolve(undefined);
+          else if (ctx instanceof SslContext) resolve(ctx);
+          else reject(new TypeError('SNICallback must answer with an SslContext or undefined'));
+        });
+      } catch (e) {
+        answered = true;
+        reject(e);
+      }
+    });
+  }
+
+  /** a failed listen() (EADDRINUSE, ...) frees the context this server made: listening again throws ERR_SSL_FREED */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error' && !this.listening && this.#ownsContext && !this.context.freed) {
+      this.#resumption.close();
+      this.context.free();
+    }
+    return super.emit(event, ...args);
+  }
+
+  override listen(...args: unknown[]): this {
+    if (this.context.freed) throw codedError(ErrorCode.FREED, "this server's SslContext has been freed (after a failed listen or close)");
+    return super.listen(...(args as Parameters<net.Server['listen']>));
+  }
+
   #onConnection(socket: net.Socket): void {
     if (this.context.freed) {
       socket.destroy();
@@ -206,6 +283,11 @@ export class TlsServer extends net.Server {
         allowHalfOpen: this.#allowHalfOpen,
         prefetch: this.#resumption.wantsPrefetch ? (hello) => this.#resumption.prefetch(hello) : undefined,
         holdStep: () => this.#resumption.holdStep(),
+        requestCert: this.#requestCert,
+        rejectUnauthorized: this.#rejectUnauthorized,
+        alpnProtocols: this.#alpn,
+        sni: this.#sniCallback ? (name) => this.#resolveSni(name) : undefined,
+        onKeylog: this.listenerCount('keylog') > 0 ? (line) => this.emit('keylog', line, tls) : undefined,
       });
     } catch (e) {
       socket.destroy();
@@ -214,6 +296,7 @@ export class TlsServer extends net.Server {
     }
     let secure = false;
     tls.on('error', (err) => {
+      debug('tlsClientError %s', (err as Error)?.message);
       if (!secure) this.emit('tlsClientError', err, tls);
     });
     tls.once('secure', () => {
@@ -223,7 +306,9 @@ export class TlsServer extends net.Server {
   }
 }
 
-/** node:tls-style factory. */
-export function createServer(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void): TlsServer {
-  return new TlsServer(options, secureConnectionListener);
+/** node:tls-style factory: createServer([options][, secureConnectionListener]). */
+export function createServer(secureConnectionListener?: (socket: TLSSocket) => void): TlsServer;
+export function createServer(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void): TlsServer;
+export function createServer(a?: TlsServerOptions | ((socket: TLSSocket) => void), b?: (socket: TLSSocket) => void): TlsServer {
+  return typeof a === 'function' || a === undefined ? new TlsServer(a) : new TlsServer(a, b);
 }

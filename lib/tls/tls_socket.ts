@@ -2,8 +2,10 @@ import { Duplex } from 'stream';
 import * as net from 'net';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { settleContexts } from '../cache/openssl_call';
-import { TlsConnectionFlag } from '../binding/constants';
-import { connectionSession, CycleResult, NativeTlsConnection, openTlsConnection } from '../cache/tls_connection';
+import { SslVerify, TLS_PROTOCOLS, TlsConnectionFlag } from '../binding/constants';
+import { connectionSession, CycleResult, NativeTlsConnection, openTlsConnection, RawPeerCertificate, setSniContext } from '../cache/tls_connection';
+import { certificateError, noPeerCertificateError } from './cert_errors';
+import { debug } from './debug';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
@@ -21,7 +23,12 @@ export interface PeerCertificate {
   fingerprint256: string;
   raw?: Buffer;
   subjectaltname?: string;
+  /** getPeerCertificate(true): the issuer's certificate (itself for a self-signed one) */
+  issuerCertificate?: PeerCertificate;
 }
+
+/** node:tls's checkServerIdentity shape: an Error when `cert` is not valid for `host` */
+export type CheckServerIdentity = (host: string, cert: PeerCertificate) => Error | undefined;
 
 /** How a TLSSocket is set up (by TlsServer and connect(), which are the usual ways to get one). */
 export interface TLSSocketSetup {
@@ -42,6 +49,18 @@ export interface TLSSocketSetup {
   holdStep?: () => Promise<void> | undefined;
   /** keep the writable side open after the peer ended (node:net semantics; default false) */
   allowHalfOpen?: boolean;
+  /** ALPN protocol list in wire format */
+  alpnProtocols?: Buffer;
+  /** server: ask for a client certificate; with rejectUnauthorized a missing or bad one fails */
+  requestCert?: boolean;
+  /** client: checked on every connection, resumed or not (undefined: no check) */
+  checkServerIdentity?: CheckServerIdentity;
+  /** client: the negotiated protocol must lie in this range, whatever session was offered */
+  protocolRange?: readonly [TlsProtocol, TlsProtocol];
+  /** server: the context for the ClientHello's server name (SNICallback), resolved before OpenSSL reads it */
+  sni?: (servername: string) => Promise<SslContext | undefined>;
+  /** server: where 'keylog' lines go besides the socket's own listeners */
+  onKeylog?: (line: Buffer) => void;
 }
 
 /** The events of a TLSSocket (node:tls's names, and stream.Duplex's) and their listeners' arguments. */
@@ -54,6 +73,8 @@ export interface TLSSocketEvents extends ListenerEvents {
   session: [session: Buffer];
   /** setTimeout(): the underlying socket was idle */
   timeout: [];
+  /** NSS key log line of this connection (node:tls's 'keylog') */
+  keylog: [line: Buffer];
   data: [chunk: Buffer];
   end: [];
   close: [hadError: boolean];
@@ -107,6 +128,14 @@ export class TLSSocket extends Duplex {
   #rejectUnauthorized: boolean;
   #cycling = false;
   #servername: string | undefined;
+  readonly #checkServerIdentity: CheckServerIdentity | undefined;
+  readonly #verifyHost: string | undefined;
+  readonly #requestCert: boolean;
+  readonly #protocolRange: readonly [TlsProtocol, TlsProtocol] | undefined;
+  readonly #sni: ((servername: string) => Promise<SslContext | undefined>) | undefined;
+  readonly #onKeylog: ((line: Buffer) => void) | undefined;
+  /** the negotiated ALPN protocol, false when none (node:tls) */
+  alpnProtocol: string | false = false;
 
   constructor(setup: TLSSocketSetup) {
     super({ allowHalfOpen: setup.allowHalfOpen === true });
@@ -115,15 +144,29 @@ export class TLSSocket extends Duplex {
     this.#isServer = setup.isServer;
     this.#rejectUnauthorized = setup.rejectUnauthorized ?? true;
     this.#servername = setup.serverName;
+    this.#checkServerIdentity = setup.checkServerIdentity;
+    this.#verifyHost = setup.verifyHost;
+    this.#requestCert = setup.requestCert === true;
+    this.#protocolRange = setup.protocolRange;
+    this.#sni = setup.sni;
+    this.#onKeylog = setup.onKeylog;
     this.#conn = openTlsConnection(setup.context, setup.isServer, {
       serverName: setup.serverName,
       session: setup.session,
       verifyPeer: setup.verifyPeer ?? false,
-      verifyHost: setup.verifyHost,
+      // the host is checked in lib (checkServerIdentity) on every connection, resumed or not
+      verifyHost: undefined,
+      alpnProtocols: setup.alpnProtocols,
+      verifyMode: setup.isServer
+        ? this.#requestCert
+          ? SslVerify.PEER | (this.#rejectUnauthorized ? SslVerify.FAIL_IF_NO_PEER_CERT : 0)
+          : SslVerify.NONE
+        : undefined,
+      sni: setup.isServer && setup.sni !== undefined,
     });
     this.#holdStep = setup.isServer ? setup.holdStep : undefined;
-    if (setup.isServer && setup.prefetch) {
-      this.#hello = new ClientHelloParser();
+    if (setup.isServer && (setup.prefetch || setup.sni)) {
+      this.#hello = new ClientHelloParser({ extensions: setup.sni !== undefined });
       this.#prefetch = setup.prefetch;
     }
     const timeout = setup.handshakeTimeout ?? 30000;
@@ -177,14 +220,15 @@ export class TLSSocket extends Duplex {
       if (!parsed) return;
       const buffered = this.#hello.buffered();
       this.#hello = undefined;
-      const prefetch = this.#prefetch!;
+      const prefetch = this.#prefetch;
       this.#prefetch = undefined;
       let pending: Promise<void> | void;
       try {
-        pending = prefetch(parsed);
+        pending = prefetch?.(parsed);
       } catch {
         pending = undefined;
       }
+      if (this.#sni && parsed.servername !== undefined) pending = this.#resolveSni(parsed.servername, pending);
       if (pending && typeof (pending as Promise<void>).then === 'function') {
         this.#helloWaiting = true;
         this.socket.pause();
@@ -206,6 +250,20 @@ export class TLSSocket extends Duplex {
       return;
     }
     this.#cycle(chunk);
+  }
+
+  // the SNICallback's context, handed to native before OpenSSL reads the ClientHello; its
+  // servername callback then switches to it (SSL_set_SSL_CTX)
+  async #resolveSni(servername: string, prefetch: Promise<void> | void): Promise<void> {
+    const [ctx] = await Promise.all([
+      this.#sni!(servername).catch((e: unknown) => {
+        process.nextTick(() => this.destroy(toError(e)));
+        return undefined;
+      }),
+      prefetch,
+    ]);
+    debug('SNI %s → %s', servername, ctx ? 'its own context' : 'the default context');
+    if (ctx && this.#conn && !ctx.freed) setSniContext(this.#conn, ctx);
   }
 
   #resumeAfterHello(buffered: Buffer): void {
@@ -259,6 +317,7 @@ export class TLSSocket extends Duplex {
   #afterStep(r: CycleResult): void {
     const { flags, out, clear, error } = r;
     if (out) this.socket.write(out);
+    if (this.destroyed) return; // a callback or listener failed this connection
     if (flags & TlsConnectionFlag.FAILED) {
       this.destroy(error ?? codedError(ErrorCode.TLS_FAILED, 'TLS failure'));
       return;
@@ -279,24 +338,40 @@ export class TLSSocket extends Duplex {
   // listener that threw fails this connection (the server reports it as 'tlsClientError')
   #afterOpenSSL(): void {
     const failure = settleContexts([this.context], 'handshake');
-    if (failure) process.nextTick(() => this.destroy(toError(failure.error)));
+    // at once, before 'secure': the server reports it as 'tlsClientError'
+    if (failure) this.destroy(toError(failure.error));
   }
 
   #onSecure(): void {
     this.#secure = true;
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
-    const info = this.#conn!.info();
-    // SSL_get_verify_result stays X509_V_OK when the peer sent no certificate at all
-    // (a server with `ca` but a client without one): that is not "authorized"
-    const hasPeerCert = this.#conn!.peerCertificate() !== undefined;
-    this.authorized = info.verifyResult === 0 && hasPeerCert;
-    this.authorizationError = info.verifyError ?? (hasPeerCert ? undefined : 'peer did not return a certificate');
-    if (!this.#isServer) {
-      if (!this.authorized && this.#rejectUnauthorized && this.#verifyRequested()) {
-        this.destroy(codedError(ErrorCode.TLS_CERT_VERIFY, info.verifyError ?? 'certificate verify failed'));
+    const conn = this.#conn!;
+    this.alpnProtocol = conn.alpnProtocol() ?? false;
+    const verifyError = this.#verifyPeer(conn);
+    this.authorized = verifyError === undefined && (!this.#isServer || this.#requestCert);
+    this.authorizationError = verifyError ? ((verifyError as Error & { code?: string }).code ?? verifyError.message) : undefined;
+    debug('%s handshake done: %s %s resumed=%s alpn=%s authorized=%s %s', this.#isServer ? 'server' : 'client', this.getProtocol(), conn.cipherDetails()?.[0], this.isSessionReused(), this.alpnProtocol, this.authorized, this.authorizationError ?? '');
+    const line = conn.keylogLine();
+    if (line !== undefined && (this.listenerCount('keylog') > 0 || this.#onKeylog)) {
+      const b = Buffer.from(`${line}\n`);
+      this.emit('keylog', b);
+      this.#onKeylog?.(b);
+    }
+    if (verifyError && this.#rejectUnauthorized && (!this.#isServer || this.#requestCert)) {
+      this.destroy(verifyError);
+      return;
+    }
+    const range = this.#protocolRange;
+    const protocol = this.getProtocol();
+    if (range && protocol !== null) {
+      const i = TLS_PROTOCOLS.indexOf(protocol as TlsProtocol);
+      if (i < TLS_PROTOCOLS.indexOf(range[0]) || i > TLS_PROTOCOLS.indexOf(range[1])) {
+        this.destroy(codedError(ErrorCode.TLS_PROTOCOL_VERSION, `negotiated ${protocol}, outside ${range[0]}..${range[1]}`));
         return;
       }
+    }
+    if (!this.#isServer) {
       const der = this.#sessionDER();
       if (der) this.emit('session', der);
     }
@@ -307,8 +382,23 @@ export class TLSSocket extends Duplex {
     for (const w of pending) this._write(w.data, 'buffer' as BufferEncoding, w.cb);
   }
 
-  #verifyRequested(): boolean {
-    return this.#rejectUnauthorized;
+  // node:tls's rules: a client always checks the server's chain, then its identity (here on
+  // every connection: a resumed session keeps the first connection's verify result, which
+  // says nothing about the name asked for now); a server only when it asked (requestCert)
+  #verifyPeer(conn: NativeTlsConnection): Error | undefined {
+    if (this.#isServer && !this.#requestCert) return undefined;
+    const cert = conn.peerCertificate();
+    if (!cert) return noPeerCertificateError();
+    const result = conn.verifyResult();
+    if (result !== 0) return certificateError(result);
+    if (this.#isServer || !this.#checkServerIdentity) return undefined;
+    const host = this.#verifyHost ?? this.#servername;
+    if (host === undefined) return undefined;
+    try {
+      return this.#checkServerIdentity(host, this.getPeerCertificate(true) as PeerCertificate) ?? undefined;
+    } catch (e) {
+      return toError(e);
+    }
   }
 
   #onPeerClosed(): void {
@@ -456,22 +546,38 @@ export class TLSSocket extends Duplex {
     return this.#conn.info().protocol as TlsProtocol;
   }
 
+  /** node:tls's shape: OpenSSL name, IANA name, lowest protocol version of the suite */
   getCipher(): { name: string; standardName: string; version: string } | undefined {
     if (!this.#conn || !this.#secure) return undefined;
-    const { cipherName, cipherVersion } = this.#conn.info();
-    if (!cipherName) return undefined;
-    return { name: cipherName, standardName: cipherName, version: cipherVersion ?? 'unknown' };
+    const details = this.#conn.cipherDetails();
+    if (!details) return undefined;
+    const name = details[2];
+    return { name, standardName: details[0] || name, version: details[1] === 'TLSv1' ? 'TLSv1.0' : details[1] };
   }
 
-  getPeerCertificate(): PeerCertificate | Record<string, never> {
+  /**
+   * The peer's certificate (node:tls shape), {} when none. detailed: each certificate
+   * carries its issuer's as issuerCertificate, from the chain the peer sent (a
+   * self-signed certificate is its own issuer, as in node:tls).
+   */
+  getPeerCertificate(detailed?: boolean): PeerCertificate | Record<string, never> {
     const raw = this.#conn?.peerCertificate();
     if (!raw) return {};
-    const obj = (pairs: [string, string][]) => {
-      const o: Record<string, string> = {};
-      for (const [k, v] of pairs) o[k] = k in o ? `${o[k]}\n${v}` : v;
-      return o;
-    };
-    return { ...raw, subject: obj(raw.subject), issuer: obj(raw.issuer) };
+    const leaf = certificateObject(raw);
+    if (detailed !== true) return leaf;
+    const chain = [leaf, ...(this.#conn!.peerCertificateChain() ?? []).map(certificateObject)];
+    for (const c of chain) {
+      if (c.issuerCertificate) continue;
+      const issuer = chain.find((x) => x !== c && sameName(x.subject, c.issuer) && x.fingerprint256 !== c.fingerprint256);
+      if (issuer) c.issuerCertificate = issuer;
+      else if (sameName(c.subject, c.issuer)) c.issuerCertificate = c;
+    }
+    return leaf;
+  }
+
+  /** the SSL_CTX the connection ended up on switched by SNI (server) */
+  get sniContextSwitched(): boolean {
+    return this.#conn ? this.#conn.contextSwitched() : false;
   }
 
   /** node:net's setTimeout: 'timeout' after `ms` of socket inactivity */
@@ -499,6 +605,20 @@ export class TLSSocket extends Duplex {
   address(): net.AddressInfo | object {
     return this.socket.address();
   }
+}
+
+function certificateObject(raw: RawPeerCertificate): PeerCertificate {
+  const obj = (pairs: [string, string][]) => {
+    const o: Record<string, string> = {};
+    for (const [k, v] of pairs) o[k] = k in o ? `${o[k]}\n${v}` : v;
+    return o;
+  };
+  return { ...raw, subject: obj(raw.subject), issuer: obj(raw.issuer) };
+}
+
+function sameName(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
 /** a thrown value as an Error (the value itself when it is one; kept as `cause` otherwise) */

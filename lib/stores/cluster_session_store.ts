@@ -1,0 +1,163 @@
+// A SessionStore for node:cluster, without Redis: the primary holds the sessions (bounded,
+// LRU, TTL = the session's timeout); workers ask it over the cluster IPC channel; a delete
+// from any worker is fanned out to every worker, whose servers drop the id from their
+// OpenSSL cache (subscribe). nginx's `ssl_session_cache shared:` for a Node cluster.
+import cluster from 'cluster';
+import type { Worker } from 'cluster';
+import { SessionStore } from './session_store';
+import { integer, toBuffer } from '../common/validate';
+import { codedError } from '../common/coded_error';
+
+const TAG = 'openssl-session-cache:cluster-store';
+
+interface Request {
+  [TAG]: 'get' | 'set' | 'delete';
+  seq: number;
+  id: string; // hex
+  der?: string; // base64
+  ttl?: number;
+}
+interface Reply {
+  [TAG]: 'reply';
+  seq: number;
+  der?: string;
+}
+interface Revoked {
+  [TAG]: 'revoked';
+  id: string;
+}
+
+export interface ClusterSessionStorePrimaryOptions {
+  /** most sessions held; the least recently used goes first (default 20480) */
+  maxEntries?: number;
+}
+
+export interface ClusterSessionStoreOptions {
+  /** longest wait for the primary, ms (default 1000) */
+  timeout?: number;
+}
+
+/** The primary's half: holds the sessions and answers the workers. */
+export class ClusterSessionStorePrimary {
+  readonly maxEntries: number;
+  readonly #entries = new Map<string, { der: string; expiresAt: number }>();
+  readonly #onMessage: (worker: Worker, msg: unknown) => void;
+
+  constructor(options: ClusterSessionStorePrimaryOptions = {}) {
+    if (!cluster.isPrimary) throw codedError('ERR_CLUSTER_STORE_ROLE', 'ClusterSessionStore.primary() runs in the cluster primary');
+    this.maxEntries = integer(options.maxEntries ?? 20480, 'options.maxEntries', 1, 2 ** 31 - 1);
+    this.#onMessage = (worker, msg) => this.#handle(worker, msg);
+    cluster.on('message', this.#onMessage);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #handle(worker: Worker, msg: unknown): void {
+    const m = msg as Request;
+    if (typeof m !== 'object' || m === null || !(TAG in m) || typeof m.seq !== 'number' || typeof m.id !== 'string') return;
+    if (!/^[0-9a-f]{2,64}$/.test(m.id)) return;
+    const reply: Reply = { [TAG]: 'reply', seq: m.seq };
+    const now = Date.now();
+    if (m[TAG] === 'get') {
+      const e = this.#entries.get(m.id);
+      if (e && e.expiresAt > now) {
+        this.#entries.delete(m.id); // most recently used goes last
+        this.#entries.set(m.id, e);
+        reply.der = e.der;
+      } else if (e) this.#entries.delete(m.id);
+    } else if (m[TAG] === 'set') {
+      const ttl = typeof m.ttl === 'number' && m.ttl > 0 ? m.ttl : 0;
+      if (typeof m.der === 'string' && ttl > 0) {
+        this.#entries.delete(m.id);
+        this.#entries.set(m.id, { der: m.der, expiresAt: now + ttl * 1000 });
+        while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
+      }
+    } else if (m[TAG] === 'delete') {
+      this.#entries.delete(m.id);
+      const revoked: Revoked = { [TAG]: 'revoked', id: m.id };
+      for (const w of Object.values(cluster.workers ?? {})) if (w && w.isConnected()) w.send(revoked);
+    } else return;
+    if (worker.isConnected()) worker.send(reply);
+  }
+
+  close(): void {
+    cluster.off('message', this.#onMessage);
+  }
+}
+
+/** The worker's half: a SessionStore whose sessions live in the primary. */
+export class ClusterSessionStore implements SessionStore {
+  /** call in the primary before forking */
+  static primary(options?: ClusterSessionStorePrimaryOptions): ClusterSessionStorePrimary {
+    return new ClusterSessionStorePrimary(options);
+  }
+
+  readonly timeout: number;
+  #seq = 0;
+  readonly #pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  readonly #subscribers = new Set<(id: Buffer) => void>();
+  readonly #onMessage: (msg: unknown) => void;
+
+  constructor(options: ClusterSessionStoreOptions = {}) {
+    if (!cluster.isWorker || typeof process.send !== 'function') {
+      throw codedError('ERR_CLUSTER_STORE_ROLE', 'ClusterSessionStore runs in a cluster worker (ClusterSessionStore.primary() in the primary)');
+    }
+    this.timeout = integer(options.timeout ?? 1000, 'options.timeout', 1, 2 ** 31 - 1);
+    this.#onMessage = (msg) => {
+      const m = msg as Reply | Revoked;
+      if (typeof m !== 'object' || m === null || !(TAG in m)) return;
+      if (m[TAG] === 'reply') {
+        const p = this.#pending.get(m.seq);
+        if (!p) return;
+        this.#pending.delete(m.seq);
+        clearTimeout(p.timer);
+        p.resolve(m);
+      } else if (m[TAG] === 'revoked' && typeof m.id === 'string') {
+        const id = Buffer.from(m.id, 'hex');
+        for (const fn of this.#subscribers) fn(id);
+      }
+    };
+    process.on('message', this.#onMessage);
+  }
+
+  #ask(op: Request[typeof TAG], id: Buffer, extra: Partial<Request> = {}): Promise<Reply> {
+    const b = toBuffer(id, 'id');
+    if (b.length < 1 || b.length > 32) return Promise.reject(new RangeError(`id must be 1 to 32 bytes, got ${b.length}`));
+    const seq = ++this.#seq;
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(seq);
+        reject(codedError('ERR_SESSION_STORE_TIMEOUT', `the cluster primary did not answer ${op} within ${this.timeout} ms`));
+      }, this.timeout);
+      timer.unref();
+      this.#pending.set(seq, { resolve, reject, timer });
+      process.send!({ [TAG]: op, seq, id: b.toString('hex'), ...extra } as Request);
+    });
+  }
+
+  async get(id: Buffer): Promise<Buffer | undefined> {
+    const r = await this.#ask('get', id);
+    return r.der === undefined ? undefined : Buffer.from(r.der, 'base64');
+  }
+
+  async set(id: Buffer, der: Buffer, ttlSeconds: number): Promise<void> {
+    await this.#ask('set', id, { der: toBuffer(der, 'der').toString('base64'), ttl: integer(ttlSeconds, 'ttlSeconds', 0, 2 ** 31 - 1) });
+  }
+
+  async delete(id: Buffer): Promise<void> {
+    await this.#ask('delete', id);
+  }
+
+  subscribe(onRevoked: (id: Buffer) => void): () => void {
+    if (typeof onRevoked !== 'function') throw new TypeError('onRevoked must be a function');
+    this.#subscribers.add(onRevoked);
+    return () => this.#subscribers.delete(onRevoked);
+  }
+
+  /** stops listening to the primary (pending requests time out) */
+  close(): void {
+    process.off('message', this.#onMessage);
+  }
+}
