@@ -33,10 +33,8 @@ function prepare() {
     log('building the addon');
     execFileSync('npx', ['node-gyp', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js')) || argv.includes('--tsc')) {
-    log('compiling lib/ (tsc)');
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
-  }
+  // the one way the project loads itself: dist/, compiled when lib/ changed
+  require('../scripts/lib/load').ensureBuilt();
   fs.mkdirSync(BUILD, { recursive: true });
   const prefix = execFileSync(process.execPath, [path.join(ROOT, 'deps', 'build-openssl.js'), '--prefix'], { cwd: ROOT })
     .toString()

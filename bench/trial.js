@@ -51,7 +51,7 @@ const trials = {
   async b0(a) {
     const n = a.iterations;
     const floor = require(a.floor);
-    const { native } = require(path.join(__dirname, '..', 'dist', 'native'));
+    const { native } = require(path.join(__dirname, '..', 'dist', 'binding', 'native'));
     const h = new native.SslContextHandle(0);
     const w = new floor.Wrapped();
     const f = floor.empty;
