@@ -36,6 +36,8 @@ export const ErrorCode = {
   TLS_HANDSHAKE_TIMEOUT: 'ERR_TLS_HANDSHAKE_TIMEOUT',
   /** a TlsServer's session store did not answer within sessionStoreTimeout */
   SESSION_STORE_TIMEOUT: 'ERR_SESSION_STORE_TIMEOUT',
+  /** ClusterSessionStore.primary() outside the primary, or new ClusterSessionStore() outside a worker */
+  CLUSTER_STORE_ROLE: 'ERR_CLUSTER_STORE_ROLE',
   /** new RedisSessionStore without the optional peer dependency ioredis installed */
   IOREDIS_MISSING: 'ERR_IOREDIS_MISSING',
   /** OpenSSLError with an empty error queue and no more specific code */

@@ -6,7 +6,7 @@ import cluster from 'cluster';
 import type { Worker } from 'cluster';
 import { SessionStore } from './session_store';
 import { integer, toBuffer } from '../common/validate';
-import { codedError } from '../common/coded_error';
+import { codedError, ErrorCode } from '../common/coded_error';
 
 const TAG = 'openssl-session-cache:cluster-store';
 
@@ -44,7 +44,7 @@ export class ClusterSessionStorePrimary {
   readonly #onMessage: (worker: Worker, msg: unknown) => void;
 
   constructor(options: ClusterSessionStorePrimaryOptions = {}) {
-    if (!cluster.isPrimary) throw codedError('ERR_CLUSTER_STORE_ROLE', 'ClusterSessionStore.primary() runs in the cluster primary');
+    if (!cluster.isPrimary) throw codedError(ErrorCode.CLUSTER_STORE_ROLE, 'ClusterSessionStore.primary() runs in the cluster primary');
     this.maxEntries = integer(options.maxEntries ?? 20480, 'options.maxEntries', 1, 2 ** 31 - 1);
     this.#onMessage = (worker, msg) => this.#handle(worker, msg);
     cluster.on('message', this.#onMessage);
@@ -102,7 +102,7 @@ export class ClusterSessionStore implements SessionStore {
 
   constructor(options: ClusterSessionStoreOptions = {}) {
     if (!cluster.isWorker || typeof process.send !== 'function') {
-      throw codedError('ERR_CLUSTER_STORE_ROLE', 'ClusterSessionStore runs in a cluster worker (ClusterSessionStore.primary() in the primary)');
+      throw codedError(ErrorCode.CLUSTER_STORE_ROLE, 'ClusterSessionStore runs in a cluster worker (ClusterSessionStore.primary() in the primary)');
     }
     this.timeout = integer(options.timeout ?? 1000, 'options.timeout', 1, 2 ** 31 - 1);
     this.#onMessage = (msg) => {
