@@ -9,4 +9,7 @@ void EnsureInitialised();
 int ContextIndex();
 // ex_data index holding an SSL_SESSION's serial number (SslSessionHandle::serial).
 int SessionIndex();
+// Whether the calling thread holds CRYPTO_LOCK_SSL_CTX for writing right now (tracked by
+// the locking callback).
+bool HoldsContextWriteLock();
 }  // namespace openssl_runtime

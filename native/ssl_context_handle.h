@@ -84,7 +84,6 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   Napi::Value JS_takeEvents(const Napi::CallbackInfo& info);
   Napi::Value JS_discardEvents(const Napi::CallbackInfo& info);
   Napi::Value JS_takeCallbackError(const Napi::CallbackInfo& info);
-  Napi::Value JS_stateBuffer(const Napi::CallbackInfo& info);
 
   SSL_CTX* ctx_ = nullptr;
   uint32_t slot_ = UINT32_MAX;

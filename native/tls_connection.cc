@@ -11,6 +11,7 @@
 
 #include "arguments.h"
 #include "openssl_error.h"
+#include "offered_session.h"
 #include "openssl_pointers.h"
 #include "ssl_context_handle.h"
 #include "ssl_session_handle.h"
@@ -125,7 +126,7 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
   if (!session.IsUndefined() && !session.IsNull()) {
     SslSessionHandle* s = SslSessionHandle::FromValue(env, session);
     if (s == nullptr) return;
-    if (SSL_set_session(ssl_, s->session()) != 1) {
+    if (offered_session::Offer(ssl_, s->session()) != 1) {
       openssl_error::Throw(env, "SSL_set_session");
       return;
     }

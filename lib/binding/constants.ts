@@ -55,6 +55,8 @@ export const SslVerify = Object.freeze({ NONE: 0x00, PEER: 0x01, FAIL_IF_NO_PEER
 
 /** What the native event queue records (SslContextHandle), also its event-mask bits. */
 export const SessionEventKind = Object.freeze({ NEW_SESSION: 1, REMOVE_SESSION: 2 } as const);
+/** flag on a REMOVE_SESSION event's kind: SSL_CTX_add_session evicted the session (native/session_event_queue.h) */
+export const SESSION_EVENT_EVICTED = 0x100;
 
 /** `SSL_MAX_SSL_SESSION_ID_LENGTH`, `SSL_MAX_SID_CTX_LENGTH`, `SSL_MAX_MASTER_KEY_LENGTH` */
 export const MAX_SESSION_ID_LENGTH = 32;

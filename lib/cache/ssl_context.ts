@@ -5,6 +5,7 @@ import {
   MAX_SESSION_ID_LENGTH,
   MAX_SID_CTX_LENGTH,
   NO_PROTOCOL_OPTION,
+  SESSION_EVENT_EVICTED,
   SessionEventKind,
   SslOption,
   SslVerify,
@@ -42,6 +43,8 @@ export interface SslContextOptions {
   cert?: string | Buffer;
   /** PEM private key */
   key?: string | Buffer;
+  /** pass phrase of an encrypted `key` (as node:tls); without it an encrypted PEM fails at once */
+  passphrase?: string | Buffer;
   /** OpenSSL cipher list */
   ciphers?: string;
   /** trusted CA certificates (PEM); given → the peer's certificate is verified (SSL_VERIFY_PEER) */
@@ -104,14 +107,17 @@ export class SslContext extends EventEmitter {
     if (o.noTicket !== undefined && typeof o.noTicket !== 'boolean') throw new TypeError('options.noTicket must be a boolean');
     const cert = o.cert === undefined ? undefined : pem(o.cert, 'options.cert');
     const key = o.key === undefined ? undefined : pem(o.key, 'options.key');
+    const passphrase = o.passphrase === undefined ? undefined : pem(o.passphrase, 'options.passphrase', 'a string or Buffer');
     if (o.ciphers !== undefined && typeof o.ciphers !== 'string') throw new TypeError('options.ciphers must be a string');
     const ca = o.ca === undefined ? undefined : pem(o.ca, 'options.ca');
     const noVersions = versionOptions(o.minVersion, o.maxVersion);
 
-    const h = new native.SslContextHandle(ROLES[role as SslContextRole]);
+    // the pending-event count native code publishes: a SharedArrayBuffer cannot be
+    // transferred or detached, so native memory stays valid whatever user code does
+    this.#state = new Uint32Array(new SharedArrayBuffer(4));
+    const h = new native.SslContextHandle(ROLES[role as SslContextRole], this.#state);
     this[kHandle] = h;
     this.#slot = h.slot;
-    this.#state = new Uint32Array(h.stateBuffer());
     own(this, h);
     try {
       if (mode !== undefined) h.setMode(mode);
@@ -120,7 +126,7 @@ export class SslContext extends EventEmitter {
       if (sidCtx !== undefined) h.setSessionIdContext(sidCtx);
       if (o.noTicket) h.setOptions(SslOption.NO_TICKET);
       if (cert !== undefined) h.useCertificate(cert);
-      if (key !== undefined) h.usePrivateKey(key);
+      if (key !== undefined) h.usePrivateKey(key, passphrase);
       if (o.ciphers !== undefined) h.setCipherList(o.ciphers as string);
       if (noVersions !== 0) h.setOptions(noVersions);
       if (ca !== undefined) {
@@ -171,7 +177,10 @@ export class SslContext extends EventEmitter {
     // in the order OpenSSL produced it.
     const flat = h.takeEvents();
     for (let i = 0; i < flat.length; i += 2) {
-      this.#pending.push(flat[i] as number, SslSession[kFromHandle](flat[i + 1] as NativeSessionHandle), reason);
+      const kind = flat[i] as number;
+      // an eviction is 'evict' whatever call caused it (a handshake's own insert too)
+      const why: RemoveReason = kind & SESSION_EVENT_EVICTED ? 'evict' : reason;
+      this.#pending.push(kind & ~SESSION_EVENT_EVICTED, SslSession[kFromHandle](flat[i + 1] as NativeSessionHandle), why);
     }
     if (this.#delivering) return failure;
     this.#delivering = true;
@@ -237,7 +246,8 @@ export class SslContext extends EventEmitter {
 
   /**
    * SSL_CTX_add_session: true when added (1), false when this very object is already
-   * cached (0). A cached session with the same id and protocol is replaced (no event).
+   * cached (0). A session with an empty id is refused (RangeError, code
+   * ERR_SESSION_ID_EMPTY): 1.0.2 could neither find, remove nor evict it. A cached session with the same id and protocol is replaced (no event).
    * May evict the oldest sessions when the cache is over its size ('removeSession').
    */
   addSession(session: SslSession): boolean {
@@ -402,9 +412,9 @@ function versionOptions(min: unknown, max: unknown): number {
   return bits;
 }
 
-function pem(v: unknown, what: string): string | Buffer {
+function pem(v: unknown, what: string, kind = 'a PEM string or Buffer'): string | Buffer {
   if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
-  throw new TypeError(`${what} must be a PEM string or Buffer`);
+  throw new TypeError(`${what} must be ${kind}`);
 }
 
 const { addSlot, removeSlot, addMany, removeMany } = native.SslContextHandle;
