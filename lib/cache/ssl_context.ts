@@ -60,7 +60,8 @@ export type SslContextStats = CacheStats;
 
 /**
  * Why OpenSSL removed a session (second argument of 'removeSession'):
- * 'remove' removeSession()/raw remove; 'evict' an add pushed the cache over its size;
+ * 'remove' removeSession()/raw remove; 'evict' an add pushed the cache over its size
+ * (whatever call made the add: also a handshake's own insert);
  * 'flush' flushSessions(); 'free' the context was freed; 'handshake' a handshake found
  * it expired, or a connection that ended without a clean shutdown dropped it.
  */
