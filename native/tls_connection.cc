@@ -331,9 +331,13 @@ Napi::Value TlsConnection::JS_peerCertificate(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// session(): the connection's SSL_SESSION, only between handshakes. While a handshake runs
+// OpenSSL writes into s->session (id, master key, peer, ticket); handing it out then would
+// let JS cache an object OpenSSL is still filling in (see offered_session.h).
 Napi::Value TlsConnection::JS_session(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
+  if (!handshakeDone_ || SSL_in_init(ssl_)) return env.Undefined();
   SSL_SESSION* s = SSL_get1_session(ssl_);
   if (s == nullptr) return env.Undefined();
   return SslSessionHandle::Adopt(env, s);
