@@ -54,6 +54,8 @@ struct EncodedLengths {
   size_t sessionId = 0;
   size_t masterKey = 0;
   size_t keyArg = 0;
+  size_t timeInteger = 0;     // content bytes of [1] time's INTEGER (0: absent)
+  size_t timeoutInteger = 0;  // content bytes of [2] timeout's INTEGER
 };
 
 bool ReadLengths(const unsigned char* der, size_t n, EncodedLengths* out) {
@@ -70,8 +72,32 @@ bool ReadLengths(const unsigned char* der, size_t n, EncodedLengths* out) {
   out->masterKey = len;
   if (!d.Skip(len)) return false;
   Der rest = d;
-  if (rest.Header(&tag, &len) && tag == 0x80) out->keyArg = len;
+  if (rest.Header(&tag, &len) && tag == 0x80) {
+    out->keyArg = len;
+    if (!rest.Skip(len)) return true;
+    d = rest;
+  }
+  // [1] EXPLICIT INTEGER time, [2] EXPLICIT INTEGER timeout (both optional)
+  for (unsigned want : {0xa1u, 0xa2u}) {
+    Der at = d;
+    size_t outer;
+    if (!at.Header(&tag, &outer) || tag != want) continue;
+    Der inner = at;
+    if (inner.Header(&tag, &len) && tag == 0x02) (want == 0xa1 ? out->timeInteger : out->timeoutInteger) = len;
+    if (!at.Skip(outer)) break;
+    d = at;
+  }
   return true;
+}
+
+// The same walk over bytes d2i has not seen yet: true when a time or timeout INTEGER has
+// more than 7 content bytes. 1.0.2's ASN1_INTEGER_get shifts a signed long left past its
+// range on those (undefined behaviour, found by UBSan in `npm run fuzz`), so such input
+// never reaches d2i_SSL_SESSION.
+bool OversizedTimes(const unsigned char* der, size_t n) {
+  EncodedLengths l;
+  if (!ReadLengths(der, n, &l)) return false;  // d2i decides
+  return l.timeInteger > 7 || l.timeoutInteger > 7;
 }
 
 bool SafeSeconds(long v) { return v >= 0 && v <= session_codec::kMaxSafeSeconds; }
@@ -81,6 +107,12 @@ bool SafeSeconds(long v) { return v >= 0 && v <= session_codec::kMaxSafeSeconds;
 namespace session_codec {
 
 SSL_SESSION* Decode(Napi::Env env, const unsigned char* der, size_t length) {
+  if (OversizedTimes(der, length)) {
+    openssl_error::ThrowRangeCoded(env, "ERR_SESSION_DECODE",
+                                   "the session's time or timeout has more than 7 bytes: outside 0 to 2^53-1 seconds, "
+                                   "the range a JavaScript number holds exactly");
+    return nullptr;
+  }
   const unsigned char* p = der;
   SslSessionPointer s(d2i_SSL_SESSION(nullptr, &p, static_cast<long>(length)));
   if (!s) {
