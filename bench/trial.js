@@ -52,7 +52,7 @@ const trials = {
     const n = a.iterations;
     const floor = require(a.floor);
     const { native } = require(path.join(__dirname, '..', 'dist', 'binding', 'native'));
-    const h = new native.SslContextHandle(0);
+    const h = new native.SslContextHandle(0, new Uint32Array(new SharedArrayBuffer(8)));
     const w = new floor.Wrapped();
     const f = floor.empty;
     function jsEmpty(x) {

@@ -15,7 +15,7 @@ export { raw } from './cache/raw';
 export { handshake } from './cache/handshake';
 export type { HandshakeOptions, HandshakeResult } from './cache/handshake';
 export { generateSelfSigned } from './cache/self_signed';
-export type { SelfSignedOptions } from './cache/self_signed';
+export type { AltName, SelfSignedOptions } from './cache/self_signed';
 export { TLSSocket } from './tls/tls_socket';
 export type { PeerCertificate, TLSSocketEvents, TLSSocketSetup } from './tls/tls_socket';
 export { TlsServer, createServer } from './tls/tls_server';

@@ -8,6 +8,7 @@
 
 #include "arguments.h"
 #include "openssl_error.h"
+#include "offered_session.h"
 #include "openssl_pointers.h"
 #include "ssl_context_handle.h"
 #include "ssl_session_handle.h"
@@ -64,7 +65,7 @@ Napi::Value JS_handshake(const Napi::CallbackInfo& info) {
     openssl_error::Throw(env, "SSL_set_tlsext_host_name");
     return env.Undefined();
   }
-  if (offered != nullptr && SSL_set_session(client, offered->session()) != 1) {
+  if (offered != nullptr && offered_session::Offer(client, offered->session()) != 1) {
     openssl_error::Throw(env, "SSL_set_session");
     return env.Undefined();
   }

@@ -90,6 +90,10 @@ void ThrowRange(Napi::Env env, const char* message) {
   ThrowOf(env, AddonData::Of(env)->rangeError, napi_throw_range_error, nullptr, message);
 }
 
+void ThrowRangeCoded(Napi::Env env, const char* code, const char* message) {
+  ThrowOf(env, AddonData::Of(env)->rangeError, napi_throw_range_error, code, message);
+}
+
 }  // namespace openssl_error
 
 ErrorQueueGuard::ErrorQueueGuard() { ERR_clear_error(); }

@@ -14,6 +14,8 @@ void ThrowCoded(Napi::Env env, const char* code, const char* message);
 Napi::Value MakeCoded(Napi::Env env, const char* code, const char* message);
 void ThrowType(Napi::Env env, const char* message);
 void ThrowRange(Napi::Env env, const char* message);
+// RangeError with a `code` property (ERR_SESSION_ID_EMPTY, ...).
+void ThrowRangeCoded(Napi::Env env, const char* code, const char* message);
 }  // namespace openssl_error
 
 // Clears the thread's OpenSSL error queue when the scope ends, so nothing a call left

@@ -15,11 +15,20 @@ int context_index = -1;
 int session_index = -1;
 int connection_index = -1;
 
+// How many times this thread holds CRYPTO_LOCK_SSL_CTX for writing (see
+// HoldsContextWriteLock): the remove callback runs under it only when SSL_CTX_add_session
+// evicts (or a flush runs).
+thread_local int contextWriteDepth = 0;
+
 void LockingCallback(int mode, int n, const char*, int) {
-  if (mode & CRYPTO_LOCK)
+  bool contextWrite = n == CRYPTO_LOCK_SSL_CTX && (mode & CRYPTO_WRITE);
+  if (mode & CRYPTO_LOCK) {
     pthread_mutex_lock(&locks[n]);
-  else
+    if (contextWrite) contextWriteDepth++;
+  } else {
+    if (contextWrite) contextWriteDepth--;
     pthread_mutex_unlock(&locks[n]);
+  }
 }
 
 void ThreadIdCallback(CRYPTO_THREADID* id) {
@@ -47,4 +56,5 @@ void EnsureInitialised() { std::call_once(once, Initialise); }
 int ContextIndex() { return context_index; }
 int SessionIndex() { return session_index; }
 int ConnectionIndex() { return connection_index; }
+bool HoldsContextWriteLock() { return contextWriteDepth > 0; }
 }  // namespace openssl_runtime

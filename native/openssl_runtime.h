@@ -11,4 +11,7 @@ int ContextIndex();
 int SessionIndex();
 // ex_data index under which an SSL points back to its TlsConnection.
 int ConnectionIndex();
+// Whether the calling thread holds CRYPTO_LOCK_SSL_CTX for writing right now (tracked by
+// the locking callback).
+bool HoldsContextWriteLock();
 }  // namespace openssl_runtime

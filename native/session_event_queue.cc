@@ -1,18 +1,34 @@
 #include "session_event_queue.h"
 
+#include "openssl_error.h"
 #include "ssl_session_handle.h"
 
 SessionEventQueue::~SessionEventQueue() {
   for (const Event& e : events_) SSL_SESSION_free(e.session);
 }
 
-bool SessionEventQueue::CreateState(Napi::Env env) {
-  Napi::ArrayBuffer state = Napi::ArrayBuffer::New(env, sizeof(uint32_t) * 2);
-  if (state.IsEmpty()) return false;  // the environment is stopping: state_ stays NULL (every write checks it)
-  state_ = static_cast<uint32_t*>(state.Data());
-  state_[0] = 0;
-  state_[1] = 0;
-  stateRef_ = Napi::Persistent(state);
+bool SessionEventQueue::AttachState(Napi::Env env, Napi::Value state) {
+  bool isTyped = false;
+  if (!state.IsEmpty()) napi_is_typedarray(env, state, &isTyped);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  size_t offset = 0;
+  bool plainArrayBuffer = true;
+  if (isTyped && napi_get_typedarray_info(env, state, &type, &length, &data, &buffer, &offset) == napi_ok &&
+      type == napi_uint32_array && length >= 1 && data != nullptr) {
+    // a typed array over an ArrayBuffer could be detached by a transfer: only a
+    // SharedArrayBuffer (the one backing napi_is_arraybuffer rejects) is accepted
+    napi_is_arraybuffer(env, buffer, &plainArrayBuffer);
+  }
+  if (!isTyped || plainArrayBuffer || data == nullptr || type != napi_uint32_array || length < 1) {
+    openssl_error::ThrowType(env, "state must be a Uint32Array over a SharedArrayBuffer");
+    return false;
+  }
+  stateRef_ = Napi::Reference<Napi::Value>::New(state, 1);
+  state_ = static_cast<uint32_t*>(data);
+  Publish(events_.size());
   return true;
 }
 

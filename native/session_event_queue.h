@@ -2,8 +2,11 @@
 // callbacks recorded, kept until lib/ takes them after the OpenSSL call has returned.
 //
 // OpenSSL 1.0.2 runs the remove callback with CRYPTO_LOCK_SSL_CTX held, so recording
-// must not run JS: Record() only appends. A small ArrayBuffer shared with lib/ holds the
+// must not run JS: Record() only appends. A small Uint32Array shared with lib/ holds the
 // number of queued events (state[0]), so JS learns "nothing to take" without a call.
+// Its memory is a SharedArrayBuffer that lib/ creates and native code keeps referenced:
+// unlike an ArrayBuffer it can be neither transferred nor detached, so the pointer native
+// code writes through stays valid whatever user code does with any object it can reach.
 #pragma once
 #include <napi.h>
 #include <openssl/ssl.h>
@@ -14,16 +17,20 @@
 class SessionEventQueue {
  public:
   // also the bits of the mask (setEventMask) and the `type` lib/ receives
-  enum Type : uint32_t { kNewSession = 1, kRemoveSession = 2 };
+  enum Type : uint32_t {
+    kNewSession = 1,
+    kRemoveSession = 2,
+    kEvicted = 0x100,  // flag on a kRemoveSession event: SSL_CTX_add_session evicted it
+  };
 
   SessionEventQueue() = default;
   ~SessionEventQueue();  // drops the references of events never taken
   SessionEventQueue(const SessionEventQueue&) = delete;
   SessionEventQueue& operator=(const SessionEventQueue&) = delete;
 
-  // Makes the ArrayBuffer shared with lib/ (once, when the context exists).
-  bool CreateState(Napi::Env env);
-  Napi::Value StateBuffer() const { return stateRef_.Value(); }
+  // Takes the Uint32Array (length >= 1) over a SharedArrayBuffer that lib/ passed, once,
+  // when the context exists; false after throwing TypeError for anything else.
+  bool AttachState(Napi::Env env, Napi::Value state);
 
   void SetMask(uint32_t mask) { mask_ = mask; }
   bool Wants(Type type) const { return (mask_ & type) != 0; }
@@ -49,6 +56,6 @@ class SessionEventQueue {
 
   uint32_t mask_ = 0;
   std::vector<Event> events_;
-  Napi::Reference<Napi::ArrayBuffer> stateRef_;
+  Napi::Reference<Napi::Value> stateRef_;  // keeps the SharedArrayBuffer alive
   uint32_t* state_ = nullptr;  // state_[0]: queued events, readable from JS without a call
 };

@@ -23,7 +23,6 @@ void SslContextHandle::DefineCallbackMethods(std::vector<PropertyDescriptor>* pr
                                             InstanceMethod<&SslContextHandle::JS_takeEvents>("takeEvents"),
                                             InstanceMethod<&SslContextHandle::JS_discardEvents>("discardEvents"),
                                             InstanceMethod<&SslContextHandle::JS_takeCallbackError>("takeCallbackError"),
-                                            InstanceMethod<&SslContextHandle::JS_stateBuffer>("stateBuffer"),
                                         });
 }
 
@@ -31,11 +30,23 @@ SslContextHandle* SslContextHandle::From(SSL_CTX* ctx) {
   return static_cast<SslContextHandle*>(SSL_CTX_get_ex_data(ctx, openssl_runtime::ContextIndex()));
 }
 
+// Which removal this is, told apart at callback time (1.0.2 gives the callback no reason):
+// SSL_CTX_flush_sessions (an explicit flush, SSL_CTX_free, a handshake's automatic flush)
+// holds the write lock with the hash's down_load set to 0; SSL_CTX_add_session's eviction
+// holds the write lock otherwise; SSL_CTX_remove_session (explicit, a handshake that
+// found the session expired, SSL_free of an unshut connection) releases the lock before
+// calling back. Evictions are recorded as kRemoveSession | kEvicted, so an eviction caused
+// by a handshake's own insert is reported as 'evict', not 'handshake'.
 void SslContextHandle::OnRemove(SSL_CTX* ctx, SSL_SESSION* s) {
   SslContextHandle* self = From(ctx);
   if (self == nullptr || !self->events_.Wants(SessionEventQueue::kRemoveSession)) return;
+  bool flushing = ctx->sessions != nullptr && CHECKED_LHASH_OF(SSL_SESSION, ctx->sessions)->down_load == 0;
+  bool evicted = !flushing && openssl_runtime::HoldsContextWriteLock();
   CRYPTO_add(&s->references, 1, CRYPTO_LOCK_SSL_SESSION);
-  self->events_.Record(SessionEventQueue::kRemoveSession, s);
+  self->events_.Record(evicted ? static_cast<SessionEventQueue::Type>(SessionEventQueue::kRemoveSession |
+                                                                      SessionEventQueue::kEvicted)
+                               : SessionEventQueue::kRemoveSession,
+                       s);
 }
 
 int SslContextHandle::OnNew(SSL* ssl, SSL_SESSION* s) {
@@ -89,6 +100,13 @@ SSL_SESSION* SslContextHandle::OnGet(SSL* ssl, unsigned char* id, int len, int* 
   CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
   bool foreign = s->next != nullptr && lh_SSL_SESSION_retrieve(ssl->session_ctx->sessions, s) != s;
   CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
+  if (s->session_id_length == 0) {
+    // OpenSSL would cache it where it can be neither found, removed nor evicted
+    Napi::Value e = openssl_error::MakeCoded(env, "ERR_SESSION_ID_EMPTY", "getSessionCallback returned a session with an empty id");
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    if (!e.IsUndefined()) self->KeepCallbackError(e);
+    return nullptr;
+  }
   if (foreign) {
     Napi::Value e = openssl_error::MakeCoded(env, "ERR_SESSION_IN_OTHER_CONTEXT",
                                              "getSessionCallback returned a session cached by another context");
@@ -168,5 +186,3 @@ Napi::Value SslContextHandle::JS_discardEvents(const Napi::CallbackInfo& info) {
   events_.Discard();
   return info.Env().Undefined();
 }
-
-Napi::Value SslContextHandle::JS_stateBuffer(const Napi::CallbackInfo& info) { return events_.StateBuffer(); }

@@ -9,6 +9,7 @@
 #include "long_methods.h"
 #include "openssl_error.h"
 #include "openssl_pointers.h"
+#include "pem_password.h"
 #include "ssl_context_handle.h"
 
 namespace {
@@ -70,7 +71,8 @@ Napi::Value SslContextHandle::JS_setSessionIdContext(const Napi::CallbackInfo& i
   return env.Undefined();
 }
 
-// useCertificate(pem): the first certificate is the leaf, the rest its chain.
+// useCertificate(pem): the first certificate is the leaf, the rest its chain. An
+// encrypted PEM fails at once (no terminal prompt).
 Napi::Value SslContextHandle::JS_useCertificate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
@@ -78,29 +80,46 @@ Napi::Value SslContextHandle::JS_useCertificate(const Napi::CallbackInfo& info) 
   PemInput pem(info, "cert");
   if (!pem.ok()) return env.Undefined();
   BIO* bio = pem.bio();
-  X509Pointer leaf(bio ? PEM_read_bio_X509_AUX(bio, nullptr, nullptr, nullptr) : nullptr);
-  if (!leaf || SSL_CTX_use_certificate(ctx_, leaf.get()) != 1) {
+  PemPassword password;
+  X509Pointer leaf(bio ? PEM_read_bio_X509_AUX(bio, nullptr, PemPassword::Callback, password.data()) : nullptr);
+  if (!leaf) {
+    password.ThrowFailure(env, "SSL_CTX_use_certificate", "ERR_BAD_CERTIFICATE");
+    return env.Undefined();
+  }
+  if (SSL_CTX_use_certificate(ctx_, leaf.get()) != 1) {
     openssl_error::Throw(env, "SSL_CTX_use_certificate", "ERR_BAD_CERTIFICATE");
     return env.Undefined();
   }
   leaf.reset();  // SSL_CTX_use_certificate took its own reference
   SSL_CTX_clear_extra_chain_certs(ctx_);
   for (;;) {
-    X509Pointer extra(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+    X509Pointer extra(PEM_read_bio_X509(bio, nullptr, PemPassword::Callback, password.data()));
     if (!extra || SSL_CTX_add_extra_chain_cert(ctx_, extra.get()) != 1) break;
     extra.release();  // owned by ctx_ now
+  }
+  if (password.asked()) {
+    password.ThrowFailure(env, "SSL_CTX_add_extra_chain_cert", "ERR_BAD_CERTIFICATE");
+    return env.Undefined();
   }
   return env.Undefined();
 }
 
+// usePrivateKey(pem, passphrase?): an encrypted key (Proc-Type: 4,ENCRYPTED or PKCS#8)
+// is decrypted with `passphrase`; without one it fails at once (no terminal prompt).
 Napi::Value SslContextHandle::JS_usePrivateKey(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   ErrorQueueGuard guard;
   PemInput pem(info, "key");
   if (!pem.ok()) return env.Undefined();
-  EvpPkeyPointer key(pem.bio() ? PEM_read_bio_PrivateKey(pem.bio(), nullptr, nullptr, nullptr) : nullptr);
-  if (!key || SSL_CTX_use_PrivateKey(ctx_, key.get()) != 1) {
+  bool havePassphrase = arguments::Given(info, 1, arguments::Kind::kStringOrBuffer);
+  PemPassword password(havePassphrase ? arguments::Text(info[1]) : std::string(), havePassphrase);
+  EvpPkeyPointer key(pem.bio() ? PEM_read_bio_PrivateKey(pem.bio(), nullptr, PemPassword::Callback, password.data()) : nullptr);
+  if (!key) {
+    password.ThrowFailure(env, "SSL_CTX_use_PrivateKey", "ERR_BAD_KEY");
+    return env.Undefined();
+  }
+  if (SSL_CTX_use_PrivateKey(ctx_, key.get()) != 1) {
     openssl_error::Throw(env, "SSL_CTX_use_PrivateKey", "ERR_BAD_KEY");
     return env.Undefined();
   }
@@ -128,12 +147,17 @@ Napi::Value SslContextHandle::JS_addCaCertificates(const Napi::CallbackInfo& inf
   if (!pem.ok()) return env.Undefined();
   BIO* bio = pem.bio();
   X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
+  PemPassword password;  // an encrypted PEM fails at once (no terminal prompt)
   int added = 0;
   while (bio) {
-    X509Pointer cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+    X509Pointer cert(PEM_read_bio_X509(bio, nullptr, PemPassword::Callback, password.data()));
     if (!cert) break;
     X509_STORE_add_cert(store, cert.get());  // takes its own reference; duplicates are harmless
     added++;
+  }
+  if (password.asked()) {
+    password.ThrowFailure(env, "PEM_read_bio_X509 (ca)", "ERR_BAD_CERTIFICATE");
+    return env.Undefined();
   }
   if (added == 0) {
     openssl_error::Throw(env, "PEM_read_bio_X509 (ca)", "ERR_BAD_CERTIFICATE");

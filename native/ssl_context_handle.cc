@@ -91,6 +91,8 @@ SslContextHandle::SslContextHandle(const Napi::CallbackInfo& info) : ObjectWrap(
   Napi::Env env = info.Env();
   ErrorQueueGuard guard;
   int kind = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  // new SslContextHandle(kind, state): state is lib's Uint32Array over a SharedArrayBuffer
+  if (!events_.AttachState(env, info.Length() > 1 ? info[1] : env.Undefined())) return;
   const SSL_METHOD* method = kind == 1 ? SSLv23_client_method() : kind == 2 ? SSLv23_method() : SSLv23_server_method();
   ctx_ = SSL_CTX_new(method);
   if (ctx_ == nullptr) {
@@ -101,7 +103,6 @@ SslContextHandle::SslContextHandle(const Napi::CallbackInfo& info) : ObjectWrap(
   SSL_CTX_sess_set_remove_cb(ctx_, OnRemove);
   SSL_CTX_sess_set_new_cb(ctx_, OnNew);
   SSL_CTX_set_ecdh_auto(ctx_, 1);
-  if (!events_.CreateState(env)) return;  // the environment is stopping (see ssl_session_handle.h)
   napi_type_tag_object(env, info.This(), &AddonData::Of(env)->contextTag);
   slot_ = contextSlots.Take(this);
   napi_value n;
@@ -151,6 +152,17 @@ int SslContextHandle::Add(SSL_SESSION* s) {
 }
 
 namespace {
+// Refuses (RangeError ERR_SESSION_ID_EMPTY) a session with an empty id: 1.0.2 caches it
+// but can never find it, remove it (remove_session_lock skips empty ids) nor evict it
+// (the eviction loop stops at the first session it cannot remove, so one such session at
+// the tail switches eviction off for good).
+bool Addable(Napi::Env env, SSL_SESSION* s) {
+  if (s->session_id_length != 0) return true;
+  openssl_error::ThrowRangeCoded(env, "ERR_SESSION_ID_EMPTY",
+                                 "the session has an empty id: OpenSSL 1.0.2 could neither find, remove nor evict it");
+  return false;
+}
+
 // (ctxSlot, sessionSlot) of the single-session fast paths, resolved without unwrapping
 // either object; false after throwing TypeError / ERR_SSL_FREED.
 bool SlotPair(const Napi::CallbackInfo& info, SslContextHandle** ctx, SSL_SESSION** session) {
@@ -181,7 +193,11 @@ Napi::Value WithSlotPair(const Napi::CallbackInfo& info, Op op) {
 // in another context's cache (1.0.2 would corrupt both lists; lib throws
 // ERR_SESSION_IN_OTHER_CONTEXT).
 Napi::Value SslContextHandle::JS_addSlot(const Napi::CallbackInfo& info) {
-  return WithSlotPair(info, [](SslContextHandle* ctx, SSL_SESSION* s) { return ctx->Add(s); });
+  SslContextHandle* ctx;
+  SSL_SESSION* s;
+  if (!SlotPair(info, &ctx, &s)) return info.Env().Undefined();
+  if (!Addable(info.Env(), s)) return info.Env().Undefined();
+  return Int(info.Env(), ctx->Add(s));
 }
 
 // removeSlot(ctxSlot, sessionSlot) -> SSL_CTX_remove_session's int
@@ -222,6 +238,9 @@ Napi::Value SslContextHandle::JS_addMany(const Napi::CallbackInfo& info) {
   SslContextHandle* ctx;
   std::vector<SSL_SESSION*> sessions;
   if (!BatchArgs(info, &ctx, &sessions)) return env.Undefined();
+  for (SSL_SESSION* s : sessions) {
+    if (!Addable(env, s)) return env.Undefined();  // before any is added
+  }
   double added = 0;
   for (size_t i = 0; i < sessions.size(); i++) {
     int r = ctx->Add(sessions[i]);

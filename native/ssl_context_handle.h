@@ -92,7 +92,6 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   Napi::Value JS_takeEvents(const Napi::CallbackInfo& info);
   Napi::Value JS_discardEvents(const Napi::CallbackInfo& info);
   Napi::Value JS_takeCallbackError(const Napi::CallbackInfo& info);
-  Napi::Value JS_stateBuffer(const Napi::CallbackInfo& info);
 
   // ssl_context_tickets.cc ------------------------------------------------------------
   static void DefineTicketMethods(std::vector<PropertyDescriptor>* properties);

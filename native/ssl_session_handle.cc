@@ -17,6 +17,7 @@
 #include "openssl_error.h"
 #include "openssl_pointers.h"
 #include "openssl_runtime.h"
+#include "session_codec.h"
 #include "slot_table.h"
 
 namespace {
@@ -43,6 +44,7 @@ Napi::Function SslSessionHandle::Define(Napi::Env env) {
           StaticMethod<&SslSessionHandle::JS_create>("create"),
           StaticMethod<&SslSessionHandle::JS_fromDER>("fromDER"),
           StaticMethod<&SslSessionHandle::JS_fromPEM>("fromPEM"),
+          StaticMethod<&SslSessionHandle::JS_slotOf>("slotOf"),
           InstanceMethod<&SslSessionHandle::JS_toDER>("toDER"),
           InstanceMethod<&SslSessionHandle::JS_toPEM>("toPEM"),
           InstanceMethod<&SslSessionHandle::JS_toText>("toText"),
@@ -166,31 +168,17 @@ Napi::Value SslSessionHandle::JS_fromDER(const Napi::CallbackInfo& info) {
   ErrorQueueGuard guard;
   REQUIRE_ARGUMENT(info, 0, kBuffer, "der");
   Napi::Buffer<uint8_t> der = info[0].As<Napi::Buffer<uint8_t>>();
-  const unsigned char* p = der.Data();
-  const unsigned char* end = p + der.Length();
-  SslSessionPointer s(d2i_SSL_SESSION(nullptr, &p, static_cast<long>(der.Length())));
-  if (!s) {
-    openssl_error::Throw(env, "d2i_SSL_SESSION", "ERR_SESSION_DECODE");
-    return env.Undefined();
-  }
-  if (p != end) {
-    openssl_error::Throw(env, "d2i_SSL_SESSION: trailing bytes after the session", "ERR_SESSION_DECODE");
-    return env.Undefined();
-  }
-  return Adopt(env, s.release());
+  SSL_SESSION* s = session_codec::Decode(env, der.Data(), der.Length());
+  if (s == nullptr) return env.Undefined();
+  return Adopt(env, s);
 }
 
 Napi::Value SslSessionHandle::JS_fromPEM(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ErrorQueueGuard guard;
   REQUIRE_ARGUMENT(info, 0, kStringOrBuffer, "pem");
-  std::string pem = arguments::Text(info[0]);
-  BioPointer bio = ReadOnlyMemoryBio(pem);
-  SSL_SESSION* s = bio ? PEM_read_bio_SSL_SESSION(bio.get(), nullptr, nullptr, nullptr) : nullptr;
-  if (s == nullptr) {
-    openssl_error::Throw(env, "PEM_read_bio_SSL_SESSION", "ERR_SESSION_DECODE");
-    return env.Undefined();
-  }
+  SSL_SESSION* s = session_codec::DecodePem(env, arguments::Text(info[0]));
+  if (s == nullptr) return env.Undefined();
   return Adopt(env, s);
 }
 
@@ -239,12 +227,7 @@ Napi::Value SslSessionHandle::JS_toText(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   ErrorQueueGuard guard;
-  BioPointer bio = NewMemoryBio();
-  if (!bio || SSL_SESSION_print(bio.get(), session_) != 1) {
-    openssl_error::Throw(env, "SSL_SESSION_print");
-    return env.Undefined();
-  }
-  return Napi::String::New(env, MemoryBioText(bio.get()));
+  return session_codec::Print(env, session_);
 }
 
 Napi::Value SslSessionHandle::JS_id(const Napi::CallbackInfo& info) {
@@ -331,6 +314,18 @@ Napi::Value SslSessionHandle::JS_serial(const Napi::CallbackInfo& info) {
   }
   CRYPTO_w_unlock(CRYPTO_LOCK_SSL_SESSION);
   return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// slotOf(handle): the slot of a real, live handle (type tag checked: a JS object posing
+// as a handle, e.g. behind a forged SslSession, gets TypeError, never another's slot).
+Napi::Value SslSessionHandle::JS_slotOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SslSessionHandle* h = info.Length() > 0 ? FromValue(env, info[0]) : nullptr;
+  if (h == nullptr) {
+    if (!env.IsExceptionPending()) openssl_error::ThrowType(env, "expected an SslSession");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, h->slot_);
 }
 
 // slot(): this handle's number for the slot fast paths (asked once per object by lib/;

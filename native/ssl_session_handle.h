@@ -52,6 +52,7 @@ class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
   static Napi::Value JS_create(const Napi::CallbackInfo& info);
   static Napi::Value JS_fromDER(const Napi::CallbackInfo& info);
   static Napi::Value JS_fromPEM(const Napi::CallbackInfo& info);
+  static Napi::Value JS_slotOf(const Napi::CallbackInfo& info);
 
   Napi::Value JS_toDER(const Napi::CallbackInfo& info);
   Napi::Value JS_toPEM(const Napi::CallbackInfo& info);

@@ -11,6 +11,7 @@
 
 #include "arguments.h"
 #include "openssl_error.h"
+#include "offered_session.h"
 #include "openssl_pointers.h"
 #include "openssl_runtime.h"
 #include "ssl_context_handle.h"
@@ -129,7 +130,7 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
   if (!session.IsUndefined() && !session.IsNull()) {
     SslSessionHandle* s = SslSessionHandle::FromValue(env, session);
     if (s == nullptr) return;
-    if (SSL_set_session(ssl_, s->session()) != 1) {
+    if (offered_session::Offer(ssl_, s->session()) != 1) {
       openssl_error::Throw(env, "SSL_set_session");
       return;
     }
@@ -344,9 +345,13 @@ Napi::Object TlsConnection::CertificateObject(Napi::Env env, X509* cert) {
   return o;
 }
 
+// session(): the connection's SSL_SESSION, only between handshakes. While a handshake runs
+// OpenSSL writes into s->session (id, master key, peer, ticket); handing it out then would
+// let JS cache an object OpenSSL is still filling in (see offered_session.h).
 Napi::Value TlsConnection::JS_session(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
+  if (!handshakeDone_ || SSL_in_init(ssl_)) return env.Undefined();
   SSL_SESSION* s = SSL_get1_session(ssl_);
   if (s == nullptr) return env.Undefined();
   return SslSessionHandle::Adopt(env, s);

@@ -25,13 +25,41 @@ bool AddExtension(X509* cert, int nid, const std::string& value) {
   return ext && X509_add_ext(cert, ext.get(), -1) == 1;  // X509_add_ext copies it
 }
 
-bool LooksLikeIPv4(const std::string& s) {
-  int dots = 0;
-  for (char c : s) {
-    if (c == '.') dots++;
-    else if (c < '0' || c > '9') return false;
+// subjectAltName from (kind, value) pairs, built as GENERAL_NAME objects: never a config
+// string, so no value can smuggle in another name (",DNS:...", "email:", "otherName:").
+// kind 0: dNSName (IA5String), kind 1: iPAddress (a2i_IPADDRESS: IPv4 or IPv6 text).
+// lib/ has validated every value; anything OpenSSL still refuses fails the call.
+bool AddAltNames(X509* cert, Napi::Array list) {
+  GeneralNamesPointer names(sk_GENERAL_NAME_new_null());
+  if (!names) return false;
+  for (uint32_t i = 0; i + 1 < list.Length(); i += 2) {
+    int kind = list.Get(i).As<Napi::Number>().Int32Value();
+    std::string value = list.Get(i + 1).As<Napi::String>().Utf8Value();
+    GENERAL_NAME* g = GENERAL_NAME_new();
+    if (g == nullptr) return false;
+    if (kind == 0) {
+      ASN1_IA5STRING* dns = ASN1_IA5STRING_new();
+      if (dns == nullptr || ASN1_STRING_set(dns, value.data(), static_cast<int>(value.size())) != 1) {
+        ASN1_IA5STRING_free(dns);
+        GENERAL_NAME_free(g);
+        return false;
+      }
+      GENERAL_NAME_set0_value(g, GEN_DNS, dns);
+    } else {
+      ASN1_OCTET_STRING* ip = a2i_IPADDRESS(value.c_str());
+      if (ip == nullptr) {
+        GENERAL_NAME_free(g);
+        return false;
+      }
+      GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
+    }
+    if (sk_GENERAL_NAME_push(names.get(), g) == 0) {
+      GENERAL_NAME_free(g);
+      return false;
+    }
   }
-  return dots == 3;
+  if (sk_GENERAL_NAME_num(names.get()) == 0) return true;
+  return X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) == 1;
 }
 
 }  // namespace
@@ -40,7 +68,19 @@ namespace x509_generator {
 
 Napi::Value JS_generateSelfSigned(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  REQUIRE_ARGUMENTS(info, "generateSelfSigned(commonName, days, bits)", K::kString, K::kNumber, K::kNumber);
+  REQUIRE_ARGUMENTS(info, "generateSelfSigned(commonName, days, bits, altNames)", K::kString, K::kNumber, K::kNumber, K::kObject);
+  if (!info[3].IsArray()) {
+    openssl_error::ThrowType(env, "altNames must be an array of [kind, value] pairs");
+    return env.Undefined();
+  }
+  Napi::Array altNames = info[3].As<Napi::Array>();
+  for (uint32_t i = 0; i < altNames.Length(); i++) {
+    Napi::Value v = altNames.Get(i);
+    if (i % 2 == 0 ? !v.IsNumber() : !v.IsString()) {
+      openssl_error::ThrowType(env, "altNames must be a flat array of kind (number), value (string) pairs");
+      return env.Undefined();
+    }
+  }
   std::string cn = info[0].As<Napi::String>().Utf8Value();
   long days = static_cast<long>(info[1].As<Napi::Number>().Int64Value());
   int bits = info[2].As<Napi::Number>().Int32Value();
@@ -69,7 +109,7 @@ Napi::Value JS_generateSelfSigned(const Napi::CallbackInfo& info) {
        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
                                   0) == 1 &&
        X509_set_issuer_name(c, name) == 1 && AddExtension(c, NID_basic_constraints, "critical,CA:TRUE") &&
-       AddExtension(c, NID_subject_alt_name, (LooksLikeIPv4(cn) ? "IP:" : "DNS:") + cn + ",IP:127.0.0.1") &&
+       AddAltNames(c, altNames) &&
        AddExtension(c, NID_subject_key_identifier, "hash") && X509_sign(c, pkey.get(), EVP_sha256()) > 0 &&
        PEM_write_bio_X509(certBio.get(), c) == 1 &&
        PEM_write_bio_PrivateKey(keyBio.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;

@@ -5,6 +5,15 @@
 //   SslSession.fromDER  random bytes; mutated and spliced real DER (created sessions and
 //                       both ends of real handshakes, with certificate and ticket)
 //   SslSession.fromPEM  random text/bytes; PEM of mutated DER; mutated PEM text
+//   session edges       real DER with an empty / oversized id (0–300 bytes), oversized master
+//                       keys, tickets (also empty) with or without an id, times and timeouts
+//                       at 2^31, 2^53, 2^63−1, negative, empty PSK/SRP strings (issue 13)
+//   offered sessions    handshake(client, server, { session }) where the session is cached by
+//                       the server, by a CLIENT-mode client, by another context or nowhere,
+//                       comes from another protocol version (TLSv1, TLSv1.1) or is an edge
+//                       session; clients plain / CLIENT-mode / minVersion / 'both'; afterwards
+//                       every cache is consistent and no cached or empty-id offered session
+//                       was written into (issue 13)
 //   ClientHelloParser   random bytes (raw, behind a record header, SSLv2-framed); mutated
 //                       and spliced real ClientHellos (ours and Node's, TLS 1.2/1.3), each
 //                       also fed in random pieces (the answer must not depend on the cuts)
@@ -30,10 +39,12 @@ const PLAN = {
   derRandom: 12000,
   pemMutated: 12000,
   pemRandom: 6000,
+  sessionEdges: 20000,
   helloMutated: 25000,
   helloRandom: 12000,
 };
 const SOCKET_CASES = { internal: 2500, store: 1500 };
+const OFFERED_CASES = 6000;
 
 async function main() {
   const api = load();
@@ -53,6 +64,19 @@ async function main() {
     counts[name] = runs;
     total += runs;
     console.log(`fuzz: ${name.padEnd(13)} ${String(runs).padStart(6)} cases ok (${Date.now() - t0} ms)`);
+  }
+  {
+    const bench = T.offerBench(api, corpus.pki);
+    const runs = Math.max(50, Math.round(OFFERED_CASES * scale));
+    const t0 = Date.now();
+    try {
+      T.fc.assert(T.offeredProperty(api, corpus, bench), { numRuns: runs, seed, endOnFailure: false });
+    } finally {
+      bench.close();
+    }
+    counts.offeredSessions = runs;
+    total += runs;
+    console.log(`fuzz: ${'offeredSessions'.padEnd(13)} ${String(runs).padStart(6)} cases ok (${Date.now() - t0} ms)`);
   }
   sink.close();
   const s = sink.stats();

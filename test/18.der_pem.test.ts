@@ -147,11 +147,17 @@ describe('round trips', () => {
 });
 
 describe('fromDER: what d2i_SSL_SESSION does', () => {
-  test('an id over 32 bytes is silently truncated to 32', () => {
+  test('an id over 32 bytes, which 1.0.2 would silently truncate to 32, is refused (issue 13)', () => {
     const id = Buffer.alloc(40);
     for (let i = 0; i < 40; i++) id[i] = i + 1;
-    const t = SslSession.fromDER(der102({ id, time: 5, timeout: 6 }));
-    expect(t.id.length).toBe(32);
+    let error: any;
+    try {
+      SslSession.fromDER(der102({ id, time: 5, timeout: 6 }));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ name: 'RangeError', code: 'ERR_SESSION_DECODE' });
+    const t = SslSession.fromDER(der102({ id: id.subarray(0, 32), time: 5, timeout: 6 }));
     expect(t.id.equals(id.subarray(0, 32))).toBe(true);
     t.free();
   });

@@ -27,6 +27,7 @@ const RUNS: [string, number][] = [
   ['derRandom', 600],
   ['pemMutated', 600],
   ['pemRandom', 300],
+  ['sessionEdges', 800],
   ['helloMutated', 1200],
   ['helloRandom', 600],
 ];
@@ -41,6 +42,15 @@ test('the corpus is real: sessions from handshakes and ClientHellos from real cl
 test.each(RUNS)('%s: %i cases, typed errors or valid results only', (name, runs) => {
   T.fc.assert(props[name], { numRuns: runs, seed: SEED });
 });
+
+test('offered sessions (issue 13): cached elsewhere, CLIENT-mode clients, other protocols, edge sessions — 200 handshakes', () => {
+  const bench = T.offerBench(lib, corpus.pki);
+  try {
+    T.fc.assert(T.offeredProperty(lib, corpus, bench), { numRuns: 200, seed: SEED });
+  } finally {
+    bench.close();
+  }
+}, 60000);
 
 test('some mutated DER still decodes (the mutations reach past the outer checks)', () => {
   const s = sink.stats();

@@ -63,6 +63,8 @@ export const TlsConnectionFlag = Object.freeze({
   MORE_PLAINTEXT: c.CYCLE_MORE_PLAINTEXT,
   WANTS_MORE_INPUT: c.CYCLE_WANTS_MORE_INPUT,
 } as const);
+/** flag on a REMOVE_SESSION event's kind: SSL_CTX_add_session evicted the session (native/session_event_queue.h) */
+export const SESSION_EVENT_EVICTED = 0x100;
 
 /** `SSL_MAX_SSL_SESSION_ID_LENGTH`, `SSL_MAX_SID_CTX_LENGTH`, `SSL_MAX_MASTER_KEY_LENGTH` */
 export const MAX_SESSION_ID_LENGTH = c.SSL_MAX_SSL_SESSION_ID_LENGTH;

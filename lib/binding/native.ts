@@ -38,6 +38,8 @@ export interface NativeSessionHandleClass {
   ): NativeSessionHandle;
   fromDER(der: Buffer): NativeSessionHandle;
   fromPEM(pem: string | Buffer): NativeSessionHandle;
+  /** the slot of a real, live handle (type tag checked natively): TypeError for anything else */
+  slotOf(handle: NativeSessionHandle): number;
 }
 
 export interface NativeContextHandle {
@@ -58,7 +60,8 @@ export interface NativeContextHandle {
   setOptions(o: number): number;
   clearOptions(o: number): number;
   useCertificate(pem: string | Buffer): void;
-  usePrivateKey(pem: string | Buffer): void;
+  /** an encrypted key needs `passphrase`; without one it fails at once (never prompts) */
+  usePrivateKey(pem: string | Buffer, passphrase?: string | Buffer): void;
   setCipherList(list: string): void;
   addCaCertificates(pem: string | Buffer): number;
   setVerify(mode: number): void;
@@ -68,7 +71,6 @@ export interface NativeContextHandle {
   takeEvents(): NativeSessionEvent[];
   discardEvents(): void;
   takeCallbackError(): unknown;
-  stateBuffer(): ArrayBuffer;
   /** keys: n × 48 bytes (name | HMAC secret | AES key), the first encrypts */
   setTicketKeys(keys: Buffer): void;
   getTicketKeys(): Buffer;
@@ -223,7 +225,8 @@ export interface NativeConstants {
 export interface NativeBinding {
   SslSessionHandle: NativeSessionHandleClass;
   SslContextHandle: {
-    new (kind: number): NativeContextHandle;
+    /** state: a Uint32Array over a SharedArrayBuffer; state[0] = queued events (never detachable) */
+    new (kind: number, state: Uint32Array): NativeContextHandle;
     /** add() / remove() by slot: no object unwrapping on the hot path */
     addSlot(ctx: number, session: number): number;
     removeSlot(ctx: number, session: number): number;
@@ -242,7 +245,8 @@ export interface NativeBinding {
     serverName: string | undefined,
     shutdown: boolean,
   ): unknown;
-  generateSelfSigned(commonName: string, days: number, bits: number): { cert: string; key: string };
+  /** altNames: flat [kind, value, ...]: 0 = DNS name, 1 = IP address (validated by lib/cache/self_signed.ts) */
+  generateSelfSigned(commonName: string, days: number, bits: number, altNames: (number | string)[]): { cert: string; key: string };
   constants: NativeConstants;
   version: string;
   versionNumber: number;

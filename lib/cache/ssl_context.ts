@@ -5,6 +5,7 @@ import {
   MAX_SESSION_ID_LENGTH,
   MAX_SID_CTX_LENGTH,
   NO_PROTOCOL_OPTION,
+  SESSION_EVENT_EVICTED,
   SessionEventKind,
   SslOption,
   SslVerify,
@@ -43,6 +44,8 @@ export interface SslContextOptions {
   cert?: string | Buffer;
   /** PEM private key */
   key?: string | Buffer;
+  /** pass phrase of an encrypted `key` (as node:tls); without it an encrypted PEM fails at once */
+  passphrase?: string | Buffer;
   /** OpenSSL cipher list */
   ciphers?: string;
   /** trusted CA certificates (PEM, or an array of PEMs); given → the peer's certificate is verified (SSL_VERIFY_PEER) */
@@ -58,7 +61,8 @@ export type SslContextStats = CacheStats;
 
 /**
  * Why OpenSSL removed a session (second argument of 'removeSession'):
- * 'remove' removeSession()/raw remove; 'evict' an add pushed the cache over its size;
+ * 'remove' removeSession()/raw remove; 'evict' an add pushed the cache over its size
+ * (whatever call made the add: also a handshake's own insert);
  * 'flush' flushSessions(); 'free' the context was freed; 'handshake' a handshake found
  * it expired, or a connection that ended without a clean shutdown dropped it.
  */
@@ -133,15 +137,18 @@ export class SslContext extends EventEmitter {
     if (o.noTicket !== undefined && typeof o.noTicket !== 'boolean') throw new TypeError('options.noTicket must be a boolean');
     const cert = o.cert === undefined ? undefined : pem(o.cert, 'options.cert');
     const key = o.key === undefined ? undefined : pem(o.key, 'options.key');
+    const passphrase = o.passphrase === undefined ? undefined : pem(o.passphrase, 'options.passphrase', 'a string or Buffer');
     if (o.ciphers !== undefined && typeof o.ciphers !== 'string') throw new TypeError('options.ciphers must be a string');
     const ca = o.ca === undefined ? undefined : pemList(o.ca, 'options.ca');
     const noVersions = versionOptions(o.minVersion, o.maxVersion);
     this.#versionRange = [(o.minVersion as TlsProtocol | undefined) ?? this.#versionRange[0], (o.maxVersion as TlsProtocol | undefined) ?? this.#versionRange[1]];
 
-    const h = new native.SslContextHandle(ROLES[role as SslContextRole]);
+    // the pending-event count native code publishes: a SharedArrayBuffer cannot be
+    // transferred or detached, so native memory stays valid whatever user code does
+    this.#state = new Uint32Array(new SharedArrayBuffer(4));
+    const h = new native.SslContextHandle(ROLES[role as SslContextRole], this.#state);
     this[kHandle] = h;
     this.#slot = h.slot;
-    this.#state = new Uint32Array(h.stateBuffer());
     own(this, h);
     try {
       if (mode !== undefined) h.setMode(mode);
@@ -150,7 +157,7 @@ export class SslContext extends EventEmitter {
       if (sidCtx !== undefined) h.setSessionIdContext(sidCtx);
       if (o.noTicket) h.setOptions(SslOption.NO_TICKET);
       if (cert !== undefined) h.useCertificate(cert);
-      if (key !== undefined) h.usePrivateKey(key);
+      if (key !== undefined) h.usePrivateKey(key, passphrase);
       if (o.ciphers !== undefined) h.setCipherList(o.ciphers as string);
       if (noVersions !== 0) h.setOptions(noVersions);
       if (ca !== undefined) {
@@ -244,7 +251,11 @@ export class SslContext extends EventEmitter {
     // Take the events now, tagged with the reason of the call that caused them. A call
     // made by a listener (re-entrant) only queues: the outer loop below emits everything
     // in the order OpenSSL produced it.
-    for (const e of h.takeEvents()) this.#pending.push(e.type, SslSession[kFromHandle](e.session), reason);
+    for (const e of h.takeEvents()) {
+      // an eviction is 'evict' whatever call caused it (a handshake's own insert too)
+      const why: RemoveReason = e.type & SESSION_EVENT_EVICTED ? 'evict' : reason;
+      this.#pending.push(e.type & ~SESSION_EVENT_EVICTED, SslSession[kFromHandle](e.session), why);
+    }
     if (this.#delivering) return failure;
     this.#delivering = true;
     try {
@@ -305,7 +316,8 @@ export class SslContext extends EventEmitter {
 
   /**
    * SSL_CTX_add_session: true when added (1), false when this very object is already
-   * cached (0). A cached session with the same id and protocol is replaced (no event).
+   * cached (0). A session with an empty id is refused (RangeError, code
+   * ERR_SESSION_ID_EMPTY): 1.0.2 could neither find, remove nor evict it. A cached session with the same id and protocol is replaced (no event).
    * May evict the oldest sessions when the cache is over its size ('removeSession').
    */
   addSession(session: SslSession): boolean {
@@ -521,9 +533,9 @@ function pemList(v: unknown, what: string): string | Buffer {
   return Buffer.concat(v.map((x, i) => Buffer.concat([Buffer.from(pem(x, `${what}[${i}]`) as string), Buffer.from('\n')])));
 }
 
-function pem(v: unknown, what: string): string | Buffer {
+function pem(v: unknown, what: string, kind = 'a PEM string or Buffer'): string | Buffer {
   if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
-  throw new TypeError(`${what} must be a PEM string or Buffer`);
+  throw new TypeError(`${what} must be ${kind}`);
 }
 
 const { addSlot, removeSlot, addMany, removeMany } = native.SslContextHandle;

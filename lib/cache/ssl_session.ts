@@ -51,6 +51,8 @@ function derFormat(options: unknown, key: 'from' | 'to'): 'openssl102' | 'openss
 /** @internal the handle's slot number, asked from native code once per object */
 export const kSlot = Symbol('openssl-session-cache.slot');
 
+const slotOf = native.SslSessionHandle.slotOf;
+
 export class SslSession {
   /** @internal */
   [kHandle]: NativeSessionHandle;
@@ -66,9 +68,15 @@ export class SslSession {
     return new SslSession(handle);
   }
 
-  /** @internal the slot that names this session's handle to SslContext's fast paths */
+  /**
+   * @internal the slot that names this session's handle to SslContext's fast paths. Asked
+   * from native code (slotOf checks the handle's type tag), never from the handle object
+   * itself: an object posing as a handle (a forged SslSession) gets TypeError, not the slot
+   * of some other live session. Reading #slot also brands `this` (TypeError for objects
+   * that merely inherit SslSession.prototype).
+   */
   [kSlot](): number {
-    return this.#slot >= 0 ? this.#slot : (this.#slot = this[kHandle].slot());
+    return this.#slot >= 0 ? this.#slot : (this.#slot = slotOf(this[kHandle]));
   }
 
   /** SSL_SESSION_new, then the given fields. */

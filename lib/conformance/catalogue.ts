@@ -345,9 +345,14 @@ export const CATALOGUE: readonly Scenario[] = [
       { op: 'getSessionId', args: { session: 's1' }, expect: '' },
       { op: 'count', expect: 0 },
       noEvents,
-      { op: 'add', args: { session: 's1' }, expect: 1, note: 'add does not check the id' },
+      {
+        op: 'add',
+        args: { session: 's1' },
+        expect: { throws: 'ERR_SESSION_ID_EMPTY' },
+        note: '1.0.2 would cache it unremovable (remove refuses empty ids) and stop evicting at it; the binding refuses it (issue 13)',
+      },
       { op: 'remove', args: { session: 's1' }, expect: 0, note: 'remove refuses the empty id' },
-      { op: 'count', expect: 1 },
+      { op: 'count', expect: 0 },
     ],
   },
   {

@@ -19,6 +19,7 @@ import {
   ERR_HANDSHAKE_FAILED,
   ERR_INVALID_HANDLE,
   ERR_SESSION_ID_CONFLICT,
+  ERR_SESSION_ID_EMPTY,
   ERR_SSL_FREED,
   HANDSHAKE_PROTOCOLS,
   HandshakeOptions,
@@ -210,7 +211,11 @@ export class CacheModel implements SessionCache {
   // ---- the cache --------------------------------------------------------------------
 
   add(h: SessionHandle): 0 | 1 {
-    return this.addSession(this.held(h));
+    const record = this.held(h);
+    if (record.id.length === 0) {
+      throw codedError(ERR_SESSION_ID_EMPTY, 'the session has an empty id: OpenSSL 1.0.2 could neither find, remove nor evict it');
+    }
+    return this.addSession(record);
   }
 
   remove(h: SessionHandle): 0 | 1 {

@@ -139,6 +139,12 @@ export const ERR_SESSION_ID_CONFLICT = 'ERR_SESSION_ID_CONFLICT';
  * client offered, so the client took the full handshake for a resumption.
  */
 export const ERR_HANDSHAKE_FAILED = 'ERR_HANDSHAKE_FAILED';
+/**
+ * `add` of a session with an empty id (a server with its cache off hands those out): the
+ * binding refuses it, because 1.0.2 would cache it where it can be neither found, removed
+ * nor evicted (issue 13).
+ */
+export const ERR_SESSION_ID_EMPTY = 'ERR_SESSION_ID_EMPTY';
 
 /** Context settings; each defaults to what `SSL_CTX_new(SSLv23_server_method())` sets. */
 export interface SessionCacheOptions {
@@ -259,7 +265,10 @@ export interface SessionCache {
 
   // ---- the cache ------------------------------------------------------------------
 
-  /** `SSL_CTX_add_session`: 1 or 0, unchanged. May record `'remove'` events (evictions). */
+  /**
+   * `SSL_CTX_add_session`: 1 or 0, unchanged. May record `'remove'` events (evictions).
+   * A session with an empty id throws ERR_SESSION_ID_EMPTY (nothing changes).
+   */
   add(h: SessionHandle): 0 | 1;
 
   /** `SSL_CTX_remove_session`: 1 or 0, unchanged. May record one `'remove'` event. */

@@ -24,6 +24,8 @@ export interface TlsConnectOptions {
   /** client certificate and key (PEM) */
   cert?: string | Buffer;
   key?: string | Buffer;
+  /** pass phrase of an encrypted `key` (as node:tls); without it an encrypted key fails at once */
+  passphrase?: string | Buffer;
   ciphers?: string;
   minVersion?: TlsProtocol;
   maxVersion?: TlsProtocol;
@@ -102,6 +104,7 @@ export function connect(...args: unknown[]): TLSSocket {
       ca,
       cert: o.cert,
       key: o.key,
+      passphrase: o.passphrase,
       ciphers: o.ciphers,
       minVersion: o.minVersion as TlsProtocol | undefined,
       maxVersion: o.maxVersion as TlsProtocol | undefined,

@@ -186,7 +186,14 @@ function sessionSink(api) {
         expectTyped(api, e, `${what}: toText`);
       }
       const before = ctx.sessionCount;
-      const added = ctx.addSession(s);
+      let added = false;
+      try {
+        added = ctx.addSession(s);
+      } catch (e) {
+        // an empty id is refused (ERR_SESSION_ID_EMPTY): 1.0.2 could not remove it
+        expectTyped(api, e, `${what}: addSession`);
+        if (s.id.length !== 0) throw new UntypedError(`${what}: addSession refused a session with a ${s.id.length}-byte id: ${e.message}`);
+      }
       const found = ctx.sessions();
       found.forEach((x) => x.free());
       if (found.length !== ctx.sessionCount) throw new UntypedError(`${what}: list (${found.length}) and count (${ctx.sessionCount}) disagree`);
@@ -287,6 +294,9 @@ function syncProperties(api, corpus, hellos, sink) {
         sink.accept(() => SslSession.fromPEM(p), 'fromPEM(random)');
       },
     ),
+    sessionEdges: fc.property(edgeSession(ders), (b) => {
+      sink.accept(() => SslSession.fromDER(b), 'fromDER(edge)');
+    }),
     helloMutated: fc.property(fc.oneof(mutated(hellos), spliced(hellos)), fc.array(fc.nat(), { maxLength: 6 }), (b, cuts) => checkHello(b, cuts)),
     helloRandom: fc.property(
       fc.oneof(
@@ -391,4 +401,144 @@ function socketProperty(api, hellos, live, parallel = 20) {
   });
 }
 
-module.exports = { derCorpus, helloCorpus, syncProperties, socketProperty, liveServer, sessionSink, isTyped, UntypedError, toPem, fc };
+// ---- issue 13 families: session edges and offered sessions ---------------------------
+const D = require('./session_der');
+
+const EXTREME_SECONDS = [0n, 1n, 2n ** 31n - 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 63n - 1n, -1n, -(2n ** 63n), 2n ** 64n];
+
+/** Sessions no handshake makes: empty / oversized ids, tickets without an id, extreme times, empty strings. */
+const edgeSession = (ders) =>
+  fc
+    .record({
+      base: fc.constantFrom(...ders),
+      id: fc.option(fc.oneof(fc.constantFrom(0, 1, 31, 32, 33, 40, 64, 255), fc.nat({ max: 300 })).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })), { nil: undefined }),
+      masterKey: fc.option(fc.constantFrom(0, 1, 47, 48, 49, 64, 200).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })), { nil: undefined }),
+      ticket: fc.option(fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ minLength: 1, maxLength: 400 })), { nil: undefined }),
+      time: fc.option(fc.constantFrom(...EXTREME_SECONDS), { nil: undefined }),
+      timeout: fc.option(fc.constantFrom(...EXTREME_SECONDS), { nil: undefined }),
+      emptyStrings: fc.subarray([7, 8, 12]),
+    })
+    .map((o) => {
+      let der = o.base;
+      if (o.id !== undefined) der = D.withId(der, Buffer.from(o.id));
+      if (o.masterKey !== undefined) der = D.withMasterKey(der, Buffer.from(o.masterKey));
+      if (o.ticket !== undefined) der = D.withTicket(der, Buffer.from(o.ticket));
+      if (o.time !== undefined || o.timeout !== undefined) der = D.withTimes(der, { time: o.time, timeout: o.timeout });
+      for (const n of o.emptyStrings) der = D.withOctets(der, n, Buffer.alloc(0));
+      return der;
+    });
+
+/**
+ * Contexts for the offered-session family: servers with and without tickets and of each
+ * protocol version, clients plain / CLIENT-mode / minVersion TLSv1.2 / role 'both', all
+ * with small caches so evictions happen. Sessions from real handshakes of every protocol.
+ */
+function offerBench(api, pki) {
+  const { SslContext, handshake, SessionCacheMode } = api;
+  const CLIENT = SessionCacheMode.CLIENT;
+  const servers = [
+    new SslContext({ cert: pki.cert, key: pki.key, noTicket: true, sessionIdContext: 'fuzz', sessionCacheSize: 8 }),
+    new SslContext({ cert: pki.cert, key: pki.key, sessionIdContext: 'fuzz', sessionCacheSize: 8 }), // tickets
+    new SslContext({ cert: pki.cert, key: pki.key, noTicket: true, sessionIdContext: 'fuzz', maxVersion: 'TLSv1', sessionCacheSize: 8 }),
+    new SslContext({ cert: pki.cert, key: pki.key, sessionIdContext: 'fuzz', maxVersion: 'TLSv1.1', sessionCacheSize: 8 }),
+  ];
+  const clients = [
+    new SslContext({ role: 'client' }),
+    new SslContext({ role: 'client', sessionCacheMode: CLIENT, sessionCacheSize: 8 }),
+    new SslContext({ role: 'client', sessionCacheMode: CLIENT, sessionCacheSize: 8, sessionIdContext: 'fuzz' }),
+    new SslContext({ role: 'client', minVersion: 'TLSv1.2' }),
+    new SslContext({ role: 'both', sessionCacheMode: CLIENT | SessionCacheMode.SERVER, sessionCacheSize: 8 }),
+  ];
+  const holders = [new SslContext({ sessionCacheSize: 8 }), new SslContext({ role: 'client', sessionCacheMode: CLIENT, sessionCacheSize: 8 })];
+  const all = [...servers, ...clients, ...holders];
+  for (const c of all) c.on('removeSession', (x) => x.free());
+  const offers = []; // DER of real sessions of every protocol, client and server side
+  for (const srv of servers) {
+    const r = handshake(clients[0], srv);
+    offers.push(r.clientSession.toDER(), r.serverSession.toDER());
+    r.clientSession.free();
+    r.serverSession.free();
+  }
+  /** every cache's list, count and lookups agree; every cached session is removable */
+  const check = (what) => {
+    for (const c of all) {
+      const list = c.sessions();
+      try {
+        if (list.length !== c.sessionCount) throw new UntypedError(`${what}: list ${list.length} vs count ${c.sessionCount}`);
+        for (const x of list) {
+          if (x.id.length === 0) throw new UntypedError(`${what}: an empty-id session is cached`);
+          const found = c.getSession(x.id, x.protocol);
+          if (!found || !found.equals(x)) throw new UntypedError(`${what}: a cached session is not found under its own id`);
+          found.free();
+        }
+      } finally {
+        list.forEach((x) => x.free());
+      }
+    }
+  };
+  return { servers, clients, holders, offers, check, close: () => all.forEach((c) => c.free()) };
+}
+
+/** handshake(client, server, { session }) with sessions cached elsewhere, CLIENT-mode clients, other protocols, edge sessions. */
+function offeredProperty(api, corpus, bench) {
+  const { SslSession, handshake } = api;
+  const sources = [...bench.offers, ...corpus.ders];
+  return fc.property(
+    fc.record({
+      der: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...sources) }, { weight: 2, arbitrary: edgeSession(sources) }),
+      where: fc.constantFrom('none', 'server', 'client', 'holder', 'holderClient'),
+      client: fc.nat({ max: bench.clients.length - 1 }),
+      server: fc.nat({ max: bench.servers.length - 1 }),
+      twice: fc.boolean(),
+    }),
+    (o) => {
+      let s;
+      try {
+        s = SslSession.fromDER(o.der);
+      } catch (e) {
+        expectTyped(api, e, 'offered: fromDER');
+        return;
+      }
+      const client = bench.clients[o.client];
+      const server = bench.servers[o.server];
+      const place = { none: undefined, server, client, holder: bench.holders[0], holderClient: bench.holders[1] }[o.where];
+      const results = [];
+      try {
+        if (place) {
+          try {
+            place.addSession(s);
+          } catch (e) {
+            expectTyped(api, e, 'offered: addSession');
+          }
+        }
+        let before;
+        try {
+          before = s.toDER();
+        } catch (e) {
+          expectTyped(api, e, 'offered: toDER');
+        }
+        for (let i = 0; i < (o.twice ? 2 : 1); i++) {
+          try {
+            results.push(handshake(client, server, { session: s }));
+          } catch (e) {
+            expectTyped(api, e, 'offered: handshake');
+          }
+        }
+        // the offered object is never written by a handshake it was copied for
+        if (before !== undefined && (s.id.length === 0 || place) && !s.toDER().equals(before)) {
+          throw new UntypedError('offered: a handshake wrote into an offered session that is cached or has an empty id');
+        }
+        bench.check('offered');
+      } finally {
+        for (const r of results) {
+          r.clientSession.free();
+          r.serverSession.free();
+        }
+        if (place && !place.freed) place.removeSession(s);
+        s.free();
+      }
+    },
+  );
+}
+
+module.exports = { derCorpus, helloCorpus, syncProperties, socketProperty, liveServer, sessionSink, isTyped, UntypedError, toPem, fc, edgeSession, offerBench, offeredProperty };

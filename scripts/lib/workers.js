@@ -51,7 +51,7 @@ async function workerMain() {
   server.on('removeSession', (s, why) => {
     if (why === 'evict') events.evict++;
     else if (why === 'remove') events.remove++;
-    else if (why === 'handshake') events.handshake++; // evicted by a handshake's new session
+    else if (why === 'handshake') events.handshake++; // found expired by a handshake (evictions are 'evict')
     else events.other++;
     s.free();
   });
@@ -62,13 +62,11 @@ async function workerMain() {
   // model: ids in insertion order, oldest first
   const model = [];
   const hex = (b) => b.toString('hex');
-  let handshakeEvictions = 0;
-  const modelAdd = (id, byHandshake = false) => {
+  const modelAdd = (id) => {
     model.push(hex(id));
     while (model.length > CACHE) {
       model.shift();
       c.evictions++;
-      if (byHandshake) handshakeEvictions++;
     }
   };
   const modelHas = (id) => model.includes(hex(id));
@@ -156,7 +154,7 @@ async function workerMain() {
       else {
         if (offer) c.misses++;
         c.newSessions++;
-        modelAdd(h.serverSession.id, true);
+        modelAdd(h.serverSession.id);
         if (clientSessions.length >= 8) clientSessions.shift().free();
         clientSessions.push(h.clientSession);
         h.clientSession = undefined;
@@ -227,8 +225,10 @@ async function workerMain() {
   const checks = {
     count: [server.sessionCount, model.length],
     cacheFull: [st.cacheFull, c.evictions],
-    evictEvents: [events.evict, c.evictions - handshakeEvictions],
-    handshakeEvents: [events.handshake, handshakeEvictions],
+    // an eviction is reported as 'evict' also when a handshake's own insert caused it
+    // (issue 13); the handshakes here never find an expired session, so no 'handshake'
+    evictEvents: [events.evict, c.evictions],
+    handshakeEvents: [events.handshake, 0],
     removeEvents: [events.remove, c.removed],
     otherEvents: [events.other, 0],
     newEvents: [events.new, c.newSessions],
