@@ -197,7 +197,9 @@ Napi::Value SslContextHandle::JS_addSlot(const Napi::CallbackInfo& info) {
   SSL_SESSION* s;
   if (!SlotPair(info, &ctx, &s)) return info.Env().Undefined();
   if (!Addable(info.Env(), s)) return info.Env().Undefined();
-  return Int(info.Env(), ctx->Add(s));
+  napi_value out;
+  napi_create_int32(info.Env(), ctx->Add(s), &out);
+  return Napi::Value(info.Env(), out);
 }
 
 // removeSlot(ctxSlot, sessionSlot) -> SSL_CTX_remove_session's int
