@@ -5,7 +5,7 @@
 //   ticket key callback; from then on OpenSSL's own keys (made by SSL_CTX_new) are unused.
 // getTicketKeys() — the keys as one Buffer in the same layout; before any setTicketKeys,
 //   OpenSSL's own 48 bytes (SSL_CTX_get_tlsext_ticket_keys: name, HMAC secret, AES key).
-// ticketKeyStats() — [issued, current, previous, unknownKey] (TicketKeys::Counters).
+// ticketKeyStats() — { issued, current, previous, unknownKey } (TicketKeys::Counters).
 #include <cstring>
 
 #include "arguments.h"
@@ -68,10 +68,10 @@ Napi::Value SslContextHandle::JS_ticketKeyStats(const Napi::CallbackInfo& info) 
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   const TicketKeys::Counters& c = ticketKeys_.counters();
-  Napi::Array a = Napi::Array::New(env, 4);
-  a.Set(0u, Napi::Number::New(env, c.issued));
-  a.Set(1u, Napi::Number::New(env, c.current));
-  a.Set(2u, Napi::Number::New(env, c.previous));
-  a.Set(3u, Napi::Number::New(env, c.unknownKey));
-  return a;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("issued", Napi::Number::New(env, c.issued));
+  o.Set("current", Napi::Number::New(env, c.current));
+  o.Set("previous", Napi::Number::New(env, c.previous));
+  o.Set("unknownKey", Napi::Number::New(env, c.unknownKey));
+  return o;
 }

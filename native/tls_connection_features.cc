@@ -231,18 +231,18 @@ Napi::Value TlsConnection::JS_keylogLine(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, line);
 }
 
-// [IANA name ("" when unknown), lowest protocol of the suite: 'TLSv1.2' | 'TLSv1' |
-// 'SSLv3', OpenSSL's name] of the current cipher, or undefined
+// { standardName: IANA name ("" when unknown), version: lowest protocol of the suite
+// ('TLSv1.2' | 'TLSv1' | 'SSLv3'), name: OpenSSL's name } of the current cipher, or undefined
 Napi::Value TlsConnection::JS_cipherDetails(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   const SSL_CIPHER* c = SSL_get_current_cipher(ssl_);
   if (c == nullptr) return env.Undefined();
-  Napi::Array out = Napi::Array::New(env, 3);
-  out.Set(0u, StandardName(c));
-  out.Set(2u, SSL_CIPHER_get_name(c));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("standardName", StandardName(c));
+  out.Set("name", SSL_CIPHER_get_name(c));
   // 1.0.2 files TLS 1.0 and SSLv3 suites under one bit; elliptic-curve suites are TLS-only
   const char* version = (c->algorithm_ssl & kSslTls12) ? "TLSv1.2" : (c->algorithm_mkey & (kEECDH | kECDHr | kECDHe)) ? "TLSv1" : "SSLv3";
-  out.Set(1u, version);
+  out.Set("version", version);
   return out;
 }

@@ -75,7 +75,7 @@ export interface NativeContextHandle {
   setTicketKeys(keys: Buffer): void;
   getTicketKeys(): Buffer;
   /** [issued, current, previous, unknownKey] */
-  ticketKeyStats(): number[];
+  ticketKeyStats(): { issued: number; current: number; previous: number; unknownKey: number };
   free(): void;
   freed(): boolean;
 }
@@ -149,8 +149,8 @@ export interface NativeTlsConnection {
   peerCertificateChain(): RawPeerCertificate[] | undefined;
   /** NSS key log line "CLIENT_RANDOM <hex> <hex>" */
   keylogLine(): string | undefined;
-  /** [IANA name or '', lowest protocol of the suite ('TLSv1.2' | 'TLSv1' | 'SSLv3'), OpenSSL name] */
-  cipherDetails(): [string, string, string] | undefined;
+  /** IANA name or '', lowest protocol of the suite ('TLSv1.2' | 'TLSv1' | 'SSLv3'), OpenSSL's name */
+  cipherDetails(): { standardName: string; version: string; name: string } | undefined;
   /** the context the servername callback switches to (SSL_set_SSL_CTX) */
   setSniContext(ctx: NativeContextHandle): void;
   /** whether the servername callback switched contexts */

@@ -440,7 +440,7 @@ export class SslContext extends EventEmitter {
    * setTicketKeys installs the callback.
    */
   get ticketKeyStats(): TicketKeyStats {
-    const [issued, current, previous, unknownKey] = this[kHandle].ticketKeyStats();
+    const { issued, current, previous, unknownKey } = this[kHandle].ticketKeyStats();
     return { issued, current, previous, unknownKey };
   }
 

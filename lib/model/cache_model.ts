@@ -352,9 +352,10 @@ export class CacheModel implements SessionCache {
     const id = wanted === undefined ? this.freshId(version, sentId, false) : Buffer.from(wanted);
     if (sentId.length > 0 && id.equals(sentId)) {
       // ssl3_get_server_hello: the echoed id makes the client expect a resumption; the
-      // fatal alert it then sends (ssl3_send_alert) removes its session — the offered
-      // one — from this cache
-      if (offered !== undefined) this.removeSession(offered);
+      // fatal alert it then sends (ssl3_send_alert) removes the SSL's session from the
+      // cache. This package never hands OpenSSL a cached session to offer: it offers a
+      // private copy (SECURITY.md, round two, item 1), so the alert removes the copy and
+      // the cache is unchanged (bare 1.0.2 would remove the offered session itself).
       throw codedError(ERR_HANDSHAKE_FAILED, `the peer sent back the offered session id ${id.toString('hex')}`);
     }
     // ssl_get_new_session(s, 0): without an offered session in ssl23_client_hello, where

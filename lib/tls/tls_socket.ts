@@ -351,7 +351,7 @@ export class TLSSocket extends Duplex {
     const verifyError = this.#verifyPeer(conn);
     this.authorized = verifyError === undefined && (!this.#isServer || this.#requestCert);
     this.authorizationError = verifyError ? ((verifyError as Error & { code?: string }).code ?? verifyError.message) : undefined;
-    debug('%s handshake done: %s %s resumed=%s alpn=%s authorized=%s %s', this.#isServer ? 'server' : 'client', this.getProtocol(), conn.cipherDetails()?.[0], this.isSessionReused(), this.alpnProtocol, this.authorized, this.authorizationError ?? '');
+    debug('%s handshake done: %s %s resumed=%s alpn=%s authorized=%s %s', this.#isServer ? 'server' : 'client', this.getProtocol(), conn.cipherDetails()?.standardName, this.isSessionReused(), this.alpnProtocol, this.authorized, this.authorizationError ?? '');
     const line = conn.keylogLine();
     if (line !== undefined && (this.listenerCount('keylog') > 0 || this.#onKeylog)) {
       const b = Buffer.from(`${line}\n`);
@@ -551,8 +551,8 @@ export class TLSSocket extends Duplex {
     if (!this.#conn || !this.#secure) return undefined;
     const details = this.#conn.cipherDetails();
     if (!details) return undefined;
-    const name = details[2];
-    return { name, standardName: details[0] || name, version: details[1] === 'TLSv1' ? 'TLSv1.0' : details[1] };
+    const { name, standardName, version } = details;
+    return { name, standardName: standardName || name, version: version === 'TLSv1' ? 'TLSv1.0' : version };
   }
 
   /**
