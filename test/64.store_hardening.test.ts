@@ -6,7 +6,7 @@
 import { randomBytes } from 'crypto';
 import * as net from 'net';
 import { createServer, SessionStore, TlsServer, TLSSocket } from '../lib';
-import { certs, close, endNode, listen, nodeClient, track } from './helpers/sockets';
+import { certs, close, endNode, listen, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
 
 const { cert, key } = certs();
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
@@ -53,21 +53,8 @@ async function start(
 }
 
 /** a full handshake; resolves with the session (DER, OpenSSL 3's) and its id once stored */
-async function fullHandshake(port: number): Promise<{ session: Buffer; id: Buffer }> {
-  const stored = new Promise<Buffer>((r) => server!.once('sessionStored', r));
-  const c = await nodeClient(port, { secureOptions: NO_TICKET });
-  expect(c.socket.isSessionReused()).toBe(false);
-  const session = await c.session();
-  await endNode(c.socket);
-  return { session, id: await stored };
-}
-
-async function resumes(port: number, session: Buffer): Promise<boolean> {
-  const c = await nodeClient(port, { session, secureOptions: NO_TICKET });
-  const r = c.socket.isSessionReused();
-  await endNode(c.socket);
-  return r;
-}
+const fullHandshake = (port: number) => storedFullHandshake(server!, port);
+const resumes = resumesWith;
 
 describe('what a store returns', () => {
   test('a session for another id is not cached (no planting) and is a counted miss', async () => {

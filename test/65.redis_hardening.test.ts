@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Redis } from 'ioredis';
 import { createServer, generateSelfSigned, RedisSessionStore, TlsServer, TLSSocket } from '../lib';
-import { certs, close, endNode, listen, next, nodeClient, track } from './helpers/sockets';
+import { certs, close, endNode, listen, next, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
 import { freePort, killAllRedis, RedisServer, startRedis } from './helpers/redis';
 
 const { cert, key } = certs();
@@ -49,21 +49,8 @@ async function serve(sessionStore: RedisSessionStore): Promise<{ server: TlsServ
   return { server, port: await listen(server) };
 }
 
-async function fullHandshake(server: TlsServer, port: number): Promise<{ session: Buffer; id: Buffer }> {
-  const stored = next<Buffer>(server, 'sessionStored');
-  const c = await nodeClient(port, { secureOptions: NO_TICKET });
-  expect(c.socket.isSessionReused()).toBe(false);
-  const session = await c.session();
-  await endNode(c.socket);
-  return { session, id: await stored };
-}
-
-async function resumes(port: number, session: Buffer): Promise<boolean> {
-  const c = await nodeClient(port, { session, secureOptions: NO_TICKET });
-  const r = c.socket.isSessionReused();
-  await endNode(c.socket);
-  return r;
-}
+const fullHandshake = storedFullHandshake;
+const resumes = resumesWith;
 
 describe('revocations missed while out of contact', () => {
   test('a DEL whose PUBLISH the server never heard: resumable from the local cache until the subscriber reconnects, then not', async () => {

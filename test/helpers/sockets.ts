@@ -178,3 +178,27 @@ export function reframe(hello: Buffer, cuts: number[]): Buffer {
   }
   return Buffer.concat(out);
 }
+
+const NO_TICKET_OPTION = require('constants').SSL_OP_NO_TICKET as number;
+
+/**
+ * A full handshake of Node's tls client (tickets off) against a server with a session
+ * store; resolves with the session (DER, as OpenSSL 3 wrote it) and its id once the
+ * server reported it stored.
+ */
+export async function storedFullHandshake(server: EventEmitter, port: number): Promise<{ session: Buffer; id: Buffer }> {
+  const stored = next<Buffer>(server, 'sessionStored');
+  const c = await nodeClient(port, { secureOptions: NO_TICKET_OPTION });
+  if (c.socket.isSessionReused()) throw new Error('the first handshake resumed');
+  const session = await c.session();
+  await endNode(c.socket);
+  return { session, id: await stored };
+}
+
+/** whether Node's tls client (tickets off) resumes `session` on the server at `port` */
+export async function resumesWith(port: number, session: Buffer): Promise<boolean> {
+  const c = await nodeClient(port, { session, secureOptions: NO_TICKET_OPTION });
+  const r = c.socket.isSessionReused();
+  await endNode(c.socket);
+  return r;
+}
