@@ -11,6 +11,7 @@ import { AddressInfo } from 'net';
 import { ErrorCode, generateSelfSigned, OpenSSLError, SslContext, SslSession, handshake } from '../lib';
 import { catchError } from './helpers/util';
 import { requireOpensslCli } from './helpers/openssl_cli';
+import { endStdin } from './helpers/children';
 
 const root = path.resolve(__dirname, '..');
 let pki: { cert: string; key: string };
@@ -54,7 +55,7 @@ function sClientSessOut(file: string): Promise<number | null> {
     const p = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-sess_out', file], { stdio: ['pipe', 'ignore', 'ignore'] });
     p.on('error', reject);
     p.on('close', (code) => resolve(code));
-    p.stdin.end(); // EOF: s_client closes after the handshake and writes the session
+    endStdin(p, undefined, reject); // EOF: s_client closes after the handshake and writes the session
   });
 }
 

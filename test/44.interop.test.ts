@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as tls from 'tls';
 import { connect, createServer, MemorySessionStore, TlsServer, TLSSocket } from '../lib';
 import { certFiles, certs, close, closed, endNode, listen, next, nodeClient, readAll, track } from './helpers/sockets';
-import { IpcChild } from './helpers/children';
+import { endStdin, IpcChild } from './helpers/children';
 import { requireOpensslCli } from './helpers/openssl_cli';
 
 const { cert, key } = certs();
@@ -122,7 +122,7 @@ describe('openssl s_client (the machine OpenSSL 3)', () => {
       p.stderr.on('data', (d) => (out += d));
       p.on('error', reject);
       p.on('close', (code) => resolve({ code, out }));
-      p.stdin.end(); // EOF on stdin: s_client sends close_notify and exits after the handshake
+      endStdin(p, undefined, reject); // EOF on stdin: s_client sends close_notify and exits after the handshake
     });
   }
 

@@ -12,6 +12,7 @@ import * as path from 'path';
 import * as tls from 'tls';
 import { connect, createServer, SslSession, TlsServer, TLSSocket } from '../lib';
 import { certs, close, endNode, listen, next, nodeClient, track } from './helpers/sockets';
+import { endStdin } from './helpers/children';
 
 const { cert, key } = certs();
 /** SSL_OP_NO_EXTENDED_MASTER_SECRET of OpenSSL 3 (ssl.h: SSL_OP_BIT(0)); Node has no name for it */
@@ -155,7 +156,7 @@ describe('openssl s_client (the machine OpenSSL 3) sessions', () => {
       p.stderr.on('data', (d) => (out += d));
       p.on('error', reject);
       p.on('close', (code) => resolve({ code, out }));
-      p.stdin.end();
+      endStdin(p, undefined, reject);
     });
   }
 

@@ -10,6 +10,7 @@ import * as path from 'path';
 import * as tls from 'tls';
 import { createServer, TlsServer } from '../lib';
 import { certs, close, endNode, listen, nodeClient, track } from './helpers/sockets';
+import { endStdin } from './helpers/children';
 
 const { cert, key } = certs();
 let dir: string;
@@ -107,7 +108,7 @@ function sClient(args: string[]): Promise<{ code: number | null; out: string }> 
     p.stderr.on('data', (d) => (out += d));
     p.on('error', reject);
     p.on('close', (code) => resolve({ code, out }));
-    p.stdin.end();
+    endStdin(p, undefined, reject);
   });
 }
 

@@ -113,3 +113,19 @@ export function runNode(script: string, args: string[], options: { cwd?: string;
     });
   });
 }
+
+/**
+ * Writes `input` (if any) to a child's stdin and closes it. A program that exits without
+ * reading its stdin (`openssl version`, an s_client that has already finished) closes the
+ * pipe first; the EPIPE that our write then gets says nothing about the test — the child's
+ * exit code and output do — so only that error is swallowed, any other still fails.
+ */
+export function endStdin(child: ChildProcess, input?: string | Buffer, onError: (e: Error) => void = (e) => { throw e; }): void {
+  const stdin = child.stdin;
+  if (!stdin) return;
+  stdin.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') onError(e);
+  });
+  if (input === undefined || input.length === 0) stdin.end();
+  else stdin.end(input);
+}

@@ -3,6 +3,7 @@
 // --apps`, cached); asking the script again here costs nothing and names the path.
 import { spawn, spawnSync } from 'child_process';
 import * as path from 'path';
+import { endStdin } from './children';
 
 let program: string | undefined;
 
@@ -25,6 +26,6 @@ export function run102(args: string[], input = ''): Promise<{ code: number | nul
     p.stderr.on('data', (d) => (err += d));
     p.on('error', reject);
     p.on('close', (code) => resolve({ code, out, err }));
-    p.stdin.end(input);
+    endStdin(p, input, reject);
   });
 }
