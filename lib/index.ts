@@ -33,6 +33,6 @@ export { setOpenSSLClock } from './cache/openssl_clock';
 export { createHttpsServer, createHttp2SecureServer } from './tls/https';
 export type { HttpsServer, Http2SecureServer, Http2SecureServerOptions } from './tls/https';
 export type { SNICallback } from './tls/tls_server';
-export type { CheckServerIdentity } from './tls/tls_socket';
+export type { CheckServerIdentity, SessionOnUncleanClose } from './tls/tls_socket';
 export { ClusterSessionStore, ClusterSessionStorePrimary } from './stores/cluster_session_store';
 export type { ClusterSessionStoreOptions, ClusterSessionStorePrimaryOptions } from './stores/cluster_session_store';

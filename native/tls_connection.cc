@@ -362,6 +362,13 @@ Napi::Value TlsConnection::JS_free(const Napi::CallbackInfo& info) {
     openssl_error::ThrowCoded(info.Env(), "ERR_TLS_REENTRANT", "TlsConnection freed from inside its own OpenSSL call");
     return info.Env().Undefined();
   }
+  // free(keepSession): after a finished handshake, mark the connection shut down without
+  // sending anything (what s_server and nginx do before SSL_free), so SSL_free's
+  // ssl_clear_bad_session keeps the session; lib decides when (a transport close, not a
+  // fatal alert — OpenSSL already removed that session when the alert went out)
+  if (ssl_ != nullptr && handshakeDone_ && info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value()) {
+    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  }
   Release();
   return info.Env().Undefined();
 }

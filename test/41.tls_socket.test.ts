@@ -176,7 +176,7 @@ describe('the node:tls surface', () => {
   });
 });
 
-describe('endings and the server cache (SSL_free of an unshut connection drops its session)', () => {
+describe('endings and the server cache (sessionOnUncleanClose: keep by default, remove = 1.0.2\'s SSL_free rule)', () => {
   async function fullThenEnd(port: number, how: (c: TLSSocket | tls.TLSSocket) => Promise<void>, node: boolean) {
     const serverClosed = next<TLSSocket>(server!, 'secureConnection').then((s) => closed(s));
     if (node) {
@@ -210,10 +210,7 @@ describe('endings and the server cache (SSL_free of an unshut connection drops i
       expect(removed).toEqual([]);
     });
 
-    test(`${who}: a TCP reset right after the handshake drops the session (1.0.2's SSL_free rule)`, async () => {
-      const port = await start();
-      const removed: string[] = [];
-      server!.context.on('removeSession', (_s: SslSession, reason: string) => removed.push(reason));
+    async function resetAfterHandshake(port: number): Promise<void> {
       const raw = net.connect({ host: '127.0.0.1', port });
       const serverClosed = next<TLSSocket>(server!, 'secureConnection').then((s) => closed(s));
       const c = node
@@ -224,6 +221,22 @@ describe('endings and the server cache (SSL_free of an unshut connection drops i
       await next(c, 'secureConnect');
       raw.resetAndDestroy();
       await serverClosed;
+    }
+
+    test(`${who}: a TCP reset right after the handshake keeps the session (default 'keep', like s_server and nginx)`, async () => {
+      const port = await start();
+      const removed: string[] = [];
+      server!.context.on('removeSession', (_s: SslSession, reason: string) => removed.push(reason));
+      await resetAfterHandshake(port);
+      expect(removed).toEqual([]);
+      expect(server!.context.sessionCount).toBe(1);
+    });
+
+    test(`${who}: sessionOnUncleanClose 'remove': a TCP reset right after the handshake drops the session (1.0.2's SSL_free rule)`, async () => {
+      const port = await start({ sessionOnUncleanClose: 'remove' });
+      const removed: string[] = [];
+      server!.context.on('removeSession', (_s: SslSession, reason: string) => removed.push(reason));
+      await resetAfterHandshake(port);
       expect(removed).toEqual(['handshake']);
       expect(server!.context.sessionCount).toBe(0);
     });
@@ -241,8 +254,34 @@ describe('endings and the server cache (SSL_free of an unshut connection drops i
     expect(server!.context.sessionCount).toBe(1);
   });
 
-  test('the server destroying a finished connection without end() drops that session', async () => {
+  test('the server destroying an accepted connection without end() keeps its session (default)', async () => {
     const port = await start({}, (s) => s.destroy());
+    const serverClosed = next<TLSSocket>(server!, 'secureConnection').then((s) => closed(s));
+    const c = ours(port);
+    c.on('error', () => {});
+    await next(c, 'secureConnect');
+    await serverClosed;
+    expect(server!.context.sessionCount).toBe(1);
+    // and it resumes
+    const again = ours(port, { session: c.getSession() });
+    again.on('error', () => {});
+    await next(again, 'secureConnect');
+    expect(again.isSessionReused()).toBe(true);
+  });
+
+  test("a refused client certificate loses its session even with 'keep': only accepted connections keep theirs", async () => {
+    const port = await start({ ca: clientId.cert, requestCert: true }, (s) => s.resume());
+    const refused = next<Error>(server!, 'tlsClientError');
+    const removed = next<SslSession>(server!.context, 'removeSession');
+    const d = ours(port, { cert: other.cert, key: other.key });
+    d.on('error', () => {});
+    expect(((await refused) as Error & { code?: string }).code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    expect((await removed).resumable).toBe(false);
+    expect(server!.context.sessionCount).toBe(0);
+  });
+
+  test("sessionOnUncleanClose 'remove': the server destroying a finished connection without end() drops that session", async () => {
+    const port = await start({ sessionOnUncleanClose: 'remove' }, (s) => s.destroy());
     const removed = next<SslSession>(server!.context, 'removeSession');
     const c = ours(port);
     c.on('error', () => {});
@@ -430,6 +469,15 @@ describe('half-close', () => {
 });
 
 describe('options', () => {
+  test("sessionOnUncleanClose: 'keep' or 'remove'; another string is a RangeError, another type a TypeError", () => {
+    expect(() => createServer({ cert, key, sessionOnUncleanClose: 'drop' as never })).toThrow(RangeError);
+    expect(() => createServer({ cert, key, sessionOnUncleanClose: true as never })).toThrow(TypeError);
+    expect(() => connect({ port: 1, sessionOnUncleanClose: 'maybe' as never })).toThrow(RangeError);
+    expect(() => connect({ port: 1, sessionOnUncleanClose: 0 as never })).toThrow(TypeError);
+    const s = createServer({ cert, key, sessionOnUncleanClose: 'remove' });
+    s.context.free();
+  });
+
   test('rejectUnauthorized: a wrong ca fails with true; with false it connects, authorized false and authorizationError set', async () => {
     const port = await start();
     const bad = ours(port, { ca: other.cert });

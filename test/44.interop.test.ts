@@ -155,6 +155,31 @@ describe('openssl s_client (the machine OpenSSL 3)', () => {
   });
 });
 
+describe('openssl s_time (the machine OpenSSL 3, C, connections that end with a TCP reset)', () => {
+  test('-reuse: every reconnection resumes — the sessions of clients that never send close_notify stay cached', async () => {
+    requireOpensslCli();
+    const port = await startEcho();
+    const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const p = spawn('openssl', ['s_time', '-connect', `127.0.0.1:${port}`, '-reuse', '-tls1_2', '-time', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      p.on('error', reject);
+      p.on('close', (code) => resolve({ code, out }));
+    });
+    expect(r.code).toBe(0);
+    const counted = /(\d+) connections in [\d.]+s;/.exec(r.out);
+    expect(counted).not.toBeNull();
+    const stats = server!.context.stats;
+    // one full handshake, then resumptions only: s_time ends each connection by closing
+    // its socket (a reset here), which 1.0.2's SSL_free rule would punish with a miss
+    expect(stats.misses).toBe(0);
+    expect(stats.hits).toBe(stats.accept - 1);
+    expect(stats.hits).toBeGreaterThanOrEqual(Number(counted![1]));
+    expect(server!.context.sessionCount).toBe(1);
+  });
+});
+
 describe('two server processes sharing one store', () => {
   interface Child {
     ipc: IpcChild;

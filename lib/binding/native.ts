@@ -140,7 +140,8 @@ export interface NativeTlsConnection {
   info(): NativeTlsInfo;
   peerCertificate(): RawPeerCertificate | undefined;
   session(): NativeSessionHandle | undefined;
-  free(): void;
+  /** SSL_free; keepSession: SSL_set_shutdown(SENT|RECEIVED) first, after a finished handshake */
+  free(keepSession?: boolean): void;
   /** SSL_get0_alpn_selected */
   alpnProtocol(): string | undefined;
   /** SSL_get_verify_result */

@@ -4,7 +4,7 @@ import * as net from 'net';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 import * as tls from 'tls';
-import { CheckServerIdentity, PeerCertificate, TLSSocket } from './tls_socket';
+import { CheckServerIdentity, PeerCertificate, SessionOnUncleanClose, sessionOnUncleanCloseOption, TLSSocket } from './tls_socket';
 import { integer, optionsObject } from '../common/validate';
 import { codedError } from '../common/coded_error';
 import { TLS_PROTOCOLS } from '../binding/constants';
@@ -40,6 +40,9 @@ export interface TlsConnectOptions {
   timeout?: number;
   /** node:net's allowHalfOpen: keep writing after the server ended (default false) */
   allowHalfOpen?: boolean;
+  /** the session of an accepted connection that ends without close_notify stays in the
+   * client context's cache ('keep', default) or is removed as 1.0.2's SSL_free does */
+  sessionOnUncleanClose?: SessionOnUncleanClose;
   /** ALPN protocols offered, most preferred first (node:tls) */
   ALPNProtocols?: AlpnProtocols;
   /** the server identity check, run on every connection, resumed or not (default tls.checkServerIdentity) */
@@ -93,6 +96,7 @@ export function connect(...args: unknown[]): TLSSocket {
     throw new TypeError('options.session must be a Buffer or an SslSession');
   }
   if (o.session instanceof SslSession && o.session.freed) throw codedError('ERR_SSL_FREED', 'options.session has been freed');
+  const sessionOnUncleanClose = sessionOnUncleanCloseOption(o.sessionOnUncleanClose, 'options.sessionOnUncleanClose');
   let context = o.context;
   let ownsContext = false;
   if (context !== undefined) {
@@ -151,6 +155,7 @@ export function connect(...args: unknown[]): TLSSocket {
       rejectUnauthorized,
       handshakeTimeout: o.handshakeTimeout,
       allowHalfOpen: o.allowHalfOpen === true,
+      sessionOnUncleanClose,
       alpnProtocols: alpn,
       checkServerIdentity,
       protocolRange: range,

@@ -2,7 +2,7 @@ import * as net from 'net';
 import { isSessionStore, SessionStore } from '../stores/session_store';
 import { SslContext, SslContextOptions, TICKET_KEY_LENGTH, TicketKeyStats } from '../cache/ssl_context';
 import { SessionResumption, SessionStoreStats } from './session_resumption';
-import { TLSSocket } from './tls_socket';
+import { SessionOnUncleanClose, sessionOnUncleanCloseOption, TLSSocket } from './tls_socket';
 import { integer, optionsObject, toBuffer } from '../common/validate';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
@@ -48,6 +48,10 @@ export interface TlsServerOptions extends SslContextOptions {
   /** node:net's allowHalfOpen for the TLSSockets: after the peer's close_notify (or FIN)
    * the writable side stays open until end() (default false: it ends after 'end') */
   allowHalfOpen?: boolean;
+  /** the session of an accepted connection that ends without close_notify (a client that
+   * just closes or resets TCP): 'keep' it resumable (default) or 'remove' it as 1.0.2's
+   * SSL_free does — see SessionOnUncleanClose */
+  sessionOnUncleanClose?: SessionOnUncleanClose;
 }
 
 /** The events of a TlsServer (node:tls's names) and their listeners' arguments. */
@@ -115,6 +119,7 @@ export class TlsServer extends net.Server {
   readonly handshakeTimeout: number;
   readonly #ownsContext: boolean;
   readonly #allowHalfOpen: boolean;
+  readonly #sessionOnUncleanClose: SessionOnUncleanClose;
   /** how many replaced ticket keys still decrypt (0: node:tls's behaviour) */
   readonly previousTicketKeys: number;
   readonly #resumption: SessionResumption;
@@ -157,6 +162,7 @@ export class TlsServer extends net.Server {
     this.handshakeTimeout = integer(o.handshakeTimeout ?? 30000, 'options.handshakeTimeout', 0, 2 ** 31 - 1);
     if (o.allowHalfOpen !== undefined && typeof o.allowHalfOpen !== 'boolean') throw new TypeError('options.allowHalfOpen must be a boolean');
     this.#allowHalfOpen = o.allowHalfOpen === true;
+    this.#sessionOnUncleanClose = sessionOnUncleanCloseOption(o.sessionOnUncleanClose, 'options.sessionOnUncleanClose');
     if (o.context !== undefined) {
       if (!(o.context instanceof SslContext)) throw new TypeError('options.context must be an SslContext');
       this.context = o.context;
@@ -281,6 +287,7 @@ export class TlsServer extends net.Server {
         context: this.context,
         handshakeTimeout: this.handshakeTimeout,
         allowHalfOpen: this.#allowHalfOpen,
+        sessionOnUncleanClose: this.#sessionOnUncleanClose,
         prefetch: this.#resumption.wantsPrefetch ? (hello) => this.#resumption.prefetch(hello) : undefined,
         holdStep: () => this.#resumption.holdStep(),
         requestCert: this.#requestCert,

@@ -49,6 +49,9 @@ export interface TLSSocketSetup {
   holdStep?: () => Promise<void> | undefined;
   /** keep the writable side open after the peer ended (node:net semantics; default false) */
   allowHalfOpen?: boolean;
+  /** what SSL_free does to the session of an accepted connection that ends without
+   * close_notify: 'keep' (default) or 'remove' (OpenSSL 1.0.2's own rule) */
+  sessionOnUncleanClose?: SessionOnUncleanClose;
   /** ALPN protocol list in wire format */
   alpnProtocols?: Buffer;
   /** server: ask for a client certificate; with rejectUnauthorized a missing or bad one fails */
@@ -107,6 +110,28 @@ export interface TLSSocket {
  * memory BIOs (native TlsConnection); plaintext backpressure pauses the socket, socket
  * backpressure holds back write callbacks.
  */
+/**
+ * What happens to the session of a connection whose handshake completed and was accepted
+ * but which ends without close_notify (a TCP FIN or reset, destroy(), a timeout):
+ * - 'keep' (default): it stays in the cache and resumable — what node:tls users see (its
+ *   sessions live in tickets and the 'newSession' store), what nginx and 1.0.2's own
+ *   s_server do (SSL_set_shutdown before SSL_free), and what TLS 1.1+ allows (RFC 4346
+ *   §7.2.1). Clients that just close the socket (browsers, `openssl s_time`) still resume.
+ * - 'remove': OpenSSL 1.0.2's SSL_free rule (ssl_clear_bad_session) — the session is
+ *   removed from the cache ('removeSession').
+ * A connection that failed (a fatal alert, a verification or protocol-range refusal, a
+ * listener or callback error during the handshake) loses its session either way.
+ */
+export type SessionOnUncleanClose = 'keep' | 'remove';
+
+/** validates the sessionOnUncleanClose option of createServer / connect */
+export function sessionOnUncleanCloseOption(v: unknown, what: string): SessionOnUncleanClose {
+  if (v === undefined) return 'keep';
+  if (v === 'keep' || v === 'remove') return v;
+  if (typeof v !== 'string') throw new TypeError(`${what} must be 'keep' or 'remove'`);
+  throw new RangeError(`${what} must be 'keep' or 'remove', got '${v}'`);
+}
+
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class TLSSocket extends Duplex {
   readonly encrypted = true;
@@ -118,6 +143,9 @@ export class TLSSocket extends Duplex {
   readonly #isServer: boolean;
   #conn: NativeTlsConnection | undefined;
   #secure = false;
+  /** the handshake completed and this library accepted it ('secure' was emitted) */
+  #accepted = false;
+  readonly #keepSessionOnUncleanClose: boolean;
   #pendingWrites: { data: Buffer; cb: (e?: Error | null) => void }[] = [];
   #readPaused = false;
   #handshakeTimer: NodeJS.Timeout | undefined;
@@ -150,6 +178,7 @@ export class TLSSocket extends Duplex {
     this.#protocolRange = setup.protocolRange;
     this.#sni = setup.sni;
     this.#onKeylog = setup.onKeylog;
+    this.#keepSessionOnUncleanClose = (setup.sessionOnUncleanClose ?? 'keep') === 'keep';
     this.#conn = openTlsConnection(setup.context, setup.isServer, {
       serverName: setup.serverName,
       session: setup.session,
@@ -371,6 +400,7 @@ export class TLSSocket extends Duplex {
         return;
       }
     }
+    this.#accepted = true;
     if (!this.#isServer) {
       const der = this.#sessionDER();
       if (der) this.emit('session', der);
@@ -500,7 +530,9 @@ export class TLSSocket extends Duplex {
     this.#conn = undefined;
     if (conn) {
       try {
-        conn.free(); // SSL_free: an unshut, finished connection drops its session (1.0.2)
+        // SSL_free drops the session of an unshut, finished connection (1.0.2) unless it
+        // was accepted and the policy keeps it (SessionOnUncleanClose)
+        conn.free(this.#accepted && this.#keepSessionOnUncleanClose);
       } catch {
         /* reentrant free is refused; the GC frees it later */
       }
