@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as http2 from 'http2';
+import * as net from 'net';
 import * as https from 'https';
 import { createHttp2SecureServer, createHttpsServer, TLSSocket } from '../lib';
 import { certs, listen } from './helpers/sockets';
@@ -56,6 +57,58 @@ test('createHttp2SecureServer + curl --http2: ALPN picks h2, requests answered o
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }
+});
+
+test('curl --http2 in one invocation: a second connection negotiates h2 and resumes the first connection\'s session', async () => {
+  const server = createHttp2SecureServer({ cert, key, allowHTTP1: true }, (req, res) => res.end(`${req.url} HTTP/${req.httpVersion}\n`));
+  server.on('secureConnection', record);
+  const port = await listen(server);
+  try {
+    // curl keeps one HTTP/2 connection for every request to the same origin, and a session
+    // it had on an HTTP/2 connection the server closed is one it no longer offers (curl
+    // 7.88, against node:http2 as well — docs/api.md). So the first request closes its
+    // HTTP/1.1 connection and the second, --http2, must open a new one: curl offers the
+    // session, our 1.0.2 cache resumes it, ALPN picks h2.
+    const common = curlArgs([String(port)]);
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'curl',
+        [...common, '--http1.1', '-H', 'Connection: close', `https://localhost:${port}/a`, '--next', ...common, '--http2', `https://localhost:${port}/b`],
+        (e, o, err) => (e ? reject(new Error(`${e.message}\n${err}`)) : resolve(o)),
+      ),
+    );
+    expect(out).toBe('/a HTTP/1.1\n/b HTTP/2.0\n');
+    expect(seen).toEqual([
+      ['http/1.1', false],
+      ['h2', true],
+    ]);
+    expect(server.context.stats.hits).toBe(1);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('curl --http2 after the server closed its HTTP/2 session (GOAWAY): the same outcome on our server as on node:http2', async () => {
+  // what curl offers on its second connection is curl's choice; the server's part is to
+  // answer it as node:http2 does, whichever way curl goes
+  const run = async (server: net.Server) => {
+    const got: [string | false, boolean][] = [];
+    server.on('secureConnection', (s: { alpnProtocol?: string | false | null; isSessionReused(): boolean }) => got.push([s.alpnProtocol ?? false, s.isSessionReused()]));
+    const port = await listen(server);
+    try {
+      const out = await runCurl(port, ['--http2', `https://localhost:${port}/a`, `https://localhost:${port}/b`]);
+      return { out, got };
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  };
+  const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
+    res.end(`${req.url} HTTP/${req.httpVersion}\n`, () => req.stream.session?.close());
+  const ours = await run(createHttp2SecureServer({ cert, key, allowHTTP1: true }, handler as never) as unknown as net.Server);
+  const node = await run(http2.createSecureServer({ cert, key, allowHTTP1: true, maxVersion: 'TLSv1.2' }, handler) as unknown as net.Server);
+  expect(ours.out).toBe('/a HTTP/2.0\n/b HTTP/2.0\n');
+  expect(ours.got.map((g) => g[0])).toEqual(['h2', 'h2']); // two connections
+  expect(ours).toEqual(node);
 });
 
 test("Node's https.get with an Agent that reuses sessions: the second request resumes", async () => {
