@@ -108,7 +108,7 @@ function freePort() {
 }
 
 // REDIS_SERVER, PATH, or Debian's package unpacked into the cache (deps/redis-server.js)
-const { startRedisServer: startRedis } = require('../deps/redis-server.js');
+const { startRedisServer: startRedis, resolveRedisServer } = require('../deps/redis-server.js');
 
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
@@ -184,7 +184,8 @@ async function main() {
   process.on('exit', cleanup);
   const started = Date.now();
   const log = (s) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${s}\n`);
-  const redisVersion = execFileSync('redis-server', ['--version']).toString().trim();
+  const found = resolveRedisServer(); // the same binary startRedis ran (PATH or deps/.cache)
+  const redisVersion = execFileSync(found.command, ['--version'], { env: { ...process.env, ...found.env } }).toString().trim();
 
   child = fork(__filename, ['--server', path.join(dir, 'cert.pem'), path.join(dir, 'key.pem'), String(redisPort)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
