@@ -350,7 +350,10 @@ process.cpuUsage(): the server child, or for ClusterSessionStore the cluster wor
 the store's cost more directly. The store's own process is not counted there but in the
 last column: redis-server's run time (all its threads, /proc/PID/task/*/schedstat), or the
 cluster primary's process.cpuUsage() (it holds the sessions and answers the workers);
-MemorySessionStore lives in the server process, so it has none.
+MemorySessionStore lives in the server process, so it has none. A fetch from the cluster
+primary is one request and reply over the cluster IPC channel (the DER as base64 in JSON);
+in the "already in the server's cache" rounds no request reaches either store, so the last
+column there is the store process's background CPU over the round.
 
 Offers that did not resume during the timed rounds: ${incomplete}.
 
