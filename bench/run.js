@@ -330,6 +330,19 @@ async function main() {
     }
   }
 
+  // B10: server capacity under a C load generator (openssl s_time)
+  if (want('B10')) {
+    const { b10, unavailable } = require('./b10_capacity');
+    const why = unavailable();
+    if (why) {
+      log(`B10 skipped: ${why}`);
+      rows.push({ id: 'B10', what: `server capacity under openssl s_time: skipped, ${why}`, unit: '', ours: 'skipped', reported: true });
+    } else {
+      const r = await b10({ F, seconds: QUICK ? 1 : 3, rounds: QUICK ? 3 : 5, log });
+      rows.push(...r.rows);
+    }
+  }
+
   // B9 (issue: fleet on Redis) has its own script; its table is appended to RESULTS.md
   const b9File = path.join(__dirname, 'RESULTS-B9.md');
   if (!FILTER || FILTER.includes('B9')) {
@@ -411,6 +424,11 @@ function markdown(meta, rows) {
   L.push('libssl.a/libcrypto.a the addon links (same locking callbacks installed); B5/B6 are a node:tls server');
   L.push('(Node\'s OpenSSL 3, TLS 1.2, same certificate and cipher, tickets off, resumption by id through its');
   L.push('newSession/resumeSession events and an in-memory Map) under the same node:tls client load.');
+  L.push('B10: the machine\'s `openssl s_time` (C, one connection at a time, `-tls1_2 -cipher');
+  L.push('ECDHE-RSA-AES128-GCM-SHA256`, `-new` or `-reuse`) against three servers in rotating order: our');
+  L.push('createServer, the B5 node:tls server, and 1.0.2h\'s `openssl s_server -no_ticket -quiet` built from the');
+  L.push('addon\'s source tree (`node deps/build-openssl.js --apps`); rate = connections ÷ wall time of the s_time');
+  L.push('process; CPU = the server process\'s utime+stime (/proc) ÷ handshakes; resumption is checked per run.');
   L.push('');
   const notesPath = path.join(__dirname, 'NOTES.md');
   if (fs.existsSync(notesPath)) L.push(fs.readFileSync(notesPath, 'utf8').trim(), '');

@@ -205,6 +205,24 @@ const trials = {
       server.on('resumeSession', (id, cb) => cb(null, store.get(id.toString('hex')) ?? null));
     }
     server.on('tlsClientError', () => {});
+    if (a.count) {
+      // B10: resumption counted on the server side, read by the parent over IPC
+      const seen = { connections: 0, reused: 0 };
+      if (a.impl !== 'ours') {
+        server.on('secureConnection', (s) => {
+          seen.connections++;
+          if (s.isSessionReused()) seen.reused++;
+        });
+      }
+      process.on('message', () => {
+        if (a.impl === 'ours') {
+          const st = server.context.stats; // OpenSSL's own counters (SSL_CTX_sess_*)
+          process.send({ connections: st.acceptGood, reused: st.hits, misses: st.misses });
+        } else {
+          process.send({ ...seen });
+        }
+      });
+    }
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     process.send({ port: server.address().port });
     await new Promise(() => {}); // until killed
