@@ -13,7 +13,9 @@
 #include "arguments.h"
 #include "long_methods.h"
 #include "openssl_error.h"
+#include "openssl_pointers.h"
 #include "openssl_runtime.h"
+#include "session_codec.h"
 #include "slot_table.h"
 #include "ssl_session_handle.h"
 
@@ -61,6 +63,7 @@ Napi::Function SslContextHandle::Define(Napi::Env env) {
       StaticMethod<&SslContextHandle::JS_removeSlot>("removeSlot"),
       StaticMethod<&SslContextHandle::JS_addMany>("addMany"),
       StaticMethod<&SslContextHandle::JS_removeMany>("removeMany"),
+      InstanceMethod<&SslContextHandle::JS_addDER>("addDER"),
       InstanceMethod<&SslContextHandle::JS_get>("get"),
       InstanceMethod<&SslContextHandle::JS_list>("list"),
       InstanceMethod<&SslContextHandle::JS_stats>("stats"),
@@ -200,6 +203,32 @@ Napi::Value SslContextHandle::JS_addSlot(const Napi::CallbackInfo& info) {
   napi_value out;
   napi_create_int32(info.Env(), ctx->Add(s), &out);
   return Napi::Value(info.Env(), out);
+}
+
+// addDER(id, der) -> SSL_CTX_add_session's int for the session `der` encodes, added only
+// when its id is `id` (1 to 32 bytes); no SslSessionHandle is made. `der` goes through
+// session_codec::Decode, the decoder of SslSessionHandle.fromDER, so it is refused exactly
+// when fromDER would throw: then -4 (the exception fromDER would throw is dropped: the
+// caller only needs "not a session"), and -3 when the decoded id differs from `id`
+// (nothing added either way). The cache takes its own reference; ours is freed here.
+Napi::Value SslContextHandle::JS_addDER(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  REQUIRE_ARGUMENTS(info, "addDER(id: Buffer, der: Buffer)", K::kBuffer, K::kBuffer);
+  Napi::Buffer<uint8_t> id = info[0].As<Napi::Buffer<uint8_t>>();
+  Napi::Buffer<uint8_t> der = info[1].As<Napi::Buffer<uint8_t>>();
+  REQUIRE_BYTE_LENGTH(env, id.Length(), 1, SSL_MAX_SSL_SESSION_ID_LENGTH, "id");
+  ErrorQueueGuard guard;
+  SslSessionPointer s(session_codec::Decode(env, der.Data(), der.Length()));
+  if (!s) {
+    env.GetAndClearPendingException();
+    return Napi::Number::New(env, -4);
+  }
+  // id.Length() >= 1, so an empty-id session (which Addable refuses) never matches
+  if (s->session_id_length != id.Length() || std::memcmp(s->session_id, id.Data(), id.Length()) != 0) {
+    return Napi::Number::New(env, -3);
+  }
+  return Napi::Number::New(env, Add(s.get()));  // a fresh session is in no cache: never -2
 }
 
 // removeSlot(ctxSlot, sessionSlot) -> SSL_CTX_remove_session's int

@@ -57,6 +57,8 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   static Napi::Value JS_addMany(const Napi::CallbackInfo& info);
   static Napi::Value JS_removeMany(const Napi::CallbackInfo& info);
   int Add(SSL_SESSION* s);  // SSL_CTX_add_session, or -2 for a session in another cache
+  // addDER(id, der): a store's bytes into the cache without a session handle
+  Napi::Value JS_addDER(const Napi::CallbackInfo& info);
 
   Napi::Value JS_get(const Napi::CallbackInfo& info);
   Napi::Value JS_list(const Napi::CallbackInfo& info);

@@ -47,6 +47,9 @@ export interface NativeContextHandle {
   readonly slot: number;
   flush(t: number): void;
   get(id: Buffer, version: number): NativeSessionHandle | undefined;
+  /** SSL_CTX_add_session's int for the session `der` encodes (fromDER's decoder), when its
+   * id is `id`; -3: another id, -4: not a session fromDER accepts (nothing added) */
+  addDER(id: Buffer, der: Buffer): number;
   list(): NativeSessionHandle[];
   count(): number;
   stats(): NativeContextStats;

@@ -15,3 +15,5 @@ export const kRetainEvents = Symbol('openssl-session-cache.retainEvents');
 export const kInternalOn = Symbol('openssl-session-cache.internalOn');
 /** @internal SslContext: the [lowest, highest] protocol its options allow */
 export const kVersionRange = Symbol('openssl-session-cache.versionRange');
+/** @internal SslContext: a store's DER into the cache for an offered id, with no SslSession made */
+export const kAddSessionDER = Symbol('openssl-session-cache.addSessionDER');

@@ -18,7 +18,7 @@ import type { CacheStats } from '../common/cache_stats';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
-import { kFromHandle, kHandle, kInternalOn, kRetainEvents, kSettle, kVersionRange } from './internal';
+import { kAddSessionDER, kFromHandle, kHandle, kInternalOn, kRetainEvents, kSettle, kVersionRange } from './internal';
 import { own, disown } from './lifetimes';
 import type { Failure } from './openssl_call';
 import { kSlot, SslSession } from './ssl_session';
@@ -307,6 +307,23 @@ export class SslContext extends EventEmitter {
     return r;
   }
 
+  /**
+   * @internal The session `der` encodes, added when its id equals `id` — what
+   * `SslSession.fromDER(der)`, an id check, `addSession` and `free()` do, without making an
+   * SslSession: the bytes go through fromDER's own native decoder, so they are refused
+   * exactly when fromDER would throw. 'added' (SSL_CTX_add_session ran), 'otherId' or
+   * 'undecodable' (nothing added, no event). Eviction events are delivered as addSession
+   * delivers them, and a listener's failure is thrown after the add, as addSession throws it.
+   */
+  [kAddSessionDER](id: Buffer, der: Buffer): 'added' | 'otherId' | 'undecodable' {
+    const b = checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id');
+    const r = this[kHandle].addDER(b, toBuffer(der, 'der'));
+    if (r === ADD_DER_OTHER_ID) return 'otherId';
+    if (r === ADD_DER_UNDECODABLE) return 'undecodable';
+    this.#afterCall('evict');
+    return 'added';
+  }
+
   /** removeSession for each session in order, in one native call: the number removed. */
   removeSessions(sessions: readonly SslSession[]): number {
     const r = removeMany(this.#slot, slotsOf(sessions));
@@ -539,6 +556,9 @@ function pem(v: unknown, what: string, kind = 'a PEM string or Buffer'): string 
 }
 
 const { addSlot, removeSlot, addMany, removeMany } = native.SslContextHandle;
+/** SslContextHandle#addDER's refusals (native/ssl_context_handle.cc) */
+const ADD_DER_OTHER_ID = -3;
+const ADD_DER_UNDECODABLE = -4;
 
 function inOtherContext(): Error {
   return codedError(

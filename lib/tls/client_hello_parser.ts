@@ -108,11 +108,11 @@ function parseHandshake(h: Buffer, extensions: boolean): ClientHelloInfo | undef
     // decided as soon as the id is known; the session_ticket extension is reported when the
     // rest of the hello is already at hand (a client sends its hello in one write), and left
     // unknown otherwise (the server then looks the id up anyway, which is harmless)
-    if (h.length >= end && helloExtensions(h.subarray(start + idLength, end)).ticket) info.ticket = true;
+    if (h.length >= end && helloExtensions(h.subarray(start + idLength, end), false).ticket) info.ticket = true;
     return info;
   }
   if (h.length < end) return undefined;
-  const ext = helloExtensions(h.subarray(start + idLength, end));
+  const ext = helloExtensions(h.subarray(start + idLength, end), true);
   if (ext.ticket) info.ticket = true;
   if (ext.servername !== undefined) info.servername = ext.servername;
   return info;
@@ -122,8 +122,10 @@ const EXTENSION_SERVER_NAME = 0;
 const EXTENSION_SESSION_TICKET = 35;
 
 // after the session id: cipher suites, compression methods, extensions; whether a non-empty
-// session_ticket is there, and the host_name of server_name (undefined when absent or malformed)
-function helloExtensions(m: Buffer): { ticket: boolean; servername?: string } {
+// session_ticket is there, and (`servername`) the host_name of server_name (undefined when
+// absent or malformed). Without `servername` no extension is copied or decoded: this runs on
+// every ClientHello of a server with a store, and the name is only wanted for SNI.
+function helloExtensions(m: Buffer, servername: boolean): { ticket: boolean; servername?: string } {
   const out: { ticket: boolean; servername?: string } = { ticket: false };
   let off = 0;
   if (m.length < off + 2) return out;
@@ -136,10 +138,9 @@ function helloExtensions(m: Buffer): { ticket: boolean; servername?: string } {
   while (off + 4 <= end) {
     const type = m.readUInt16BE(off);
     const len = m.readUInt16BE(off + 2);
-    const data = m.subarray(off + 4, Math.min(end, off + 4 + len));
-    off += 4 + len;
     if (type === EXTENSION_SESSION_TICKET) out.ticket = len > 0;
-    else if (type === EXTENSION_SERVER_NAME) out.servername = hostName(data);
+    else if (type === EXTENSION_SERVER_NAME && servername) out.servername = hostName(m.subarray(off + 4, Math.min(end, off + 4 + len)));
+    off += 4 + len;
   }
   return out;
 }

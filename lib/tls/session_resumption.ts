@@ -13,7 +13,7 @@ import type { Protocol } from '../binding/constants';
 import { SessionCacheMode } from '../binding/constants';
 import { SessionStore } from '../stores/session_store';
 import { RemoveReason, SslContext } from '../cache/ssl_context';
-import { kInternalOn, kRetainEvents } from '../cache/internal';
+import { kAddSessionDER, kInternalOn, kRetainEvents } from '../cache/internal';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
 
@@ -436,21 +436,16 @@ export class SessionResumption {
    * id — a store must not be able to plant sessions under ids nobody offered.
    */
   addSessionDER(id: Buffer, der: Buffer): boolean {
-    let session: SslSession;
+    // bytes only: no SslSession is made (SslContext[kAddSessionDER] decodes with fromDER's
+    // checks, compares the id and adds, in one native call)
+    if (!Buffer.isBuffer(der) && !((der as unknown) instanceof Uint8Array)) return false;
+    if (!Buffer.isBuffer(id) || id.length < 1 || id.length > 32) return false; // no session has such an id
     try {
-      session = SslSession.fromDER(der);
-    } catch {
-      return false;
-    }
-    try {
-      if (!session.id.equals(id)) return false;
-      this.#ctx.addSession(session);
-      return true;
+      return this.#ctx[kAddSessionDER](id, der) === 'added';
     } catch (e) {
+      // only after the add (a listener of its eviction events) or for a freed context
       this.#server.emit('sessionStoreError', e);
       return false;
-    } finally {
-      session.free(); // the cache holds its own reference
     }
   }
 }
