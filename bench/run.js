@@ -211,13 +211,19 @@ async function main() {
   }
 
   if (want('B3')) {
-    for (const op of ['to', 'from']) {
+    // targets of issue 14: toDER (either form) ≥ 0.6× C, fromDER ≥ 0.3× C
+    for (const op of ['to', 'into', 'from']) {
       const res = await compare(
         `B3 ${op}DER`,
         () => trial('b3', { op, der: F.der, ms: MS }).then((x) => x.perSec),
-        () => cprog('b3_der', op, F.der, MS).then((x) => x.perSec),
+        () => cprog('b3_der', op === 'into' ? 'to' : op, F.der, MS).then((x) => x.perSec),
       );
-      add({ id: 'B3', what: `${op}DER (${op === 'to' ? 'i2d_SSL_SESSION' : 'd2i_SSL_SESSION'}), ${fs.statSync(F.der).size}-byte session`, short: `${op}DER`, unit: 'ops/s', ...res, target: 0.6, dir: 1 });
+      const size = fs.statSync(F.der).size;
+      if (op === 'into') {
+        add({ id: 'B3', what: `toDERInto(pooled Buffer) (i2d_SSL_SESSION, no allocation) vs C i2d into malloc, ${size}-byte session`, short: 'toDERInto (pooled)', unit: 'ops/s', ...res, target: 0.6, dir: 1 });
+      } else {
+        add({ id: 'B3', what: `${op}DER (${op === 'to' ? 'i2d_SSL_SESSION' : 'd2i_SSL_SESSION'}), ${size}-byte session`, short: `${op}DER`, unit: 'ops/s', ...res, target: op === 'to' ? 0.6 : 0.3, dir: 1 });
+      }
     }
   }
 

@@ -139,6 +139,14 @@ const trials = {
   // B3: toDER / fromDER of a handshake-made session
   async b3(a) {
     const der = fs.readFileSync(a.der);
+    if (a.op === 'into') {
+      // toDERInto: one pooled Buffer, no allocation per call
+      const s = SslSession.fromDER(der);
+      const pool = Buffer.alloc(4096);
+      return timed(a.ms, 256, () => {
+        for (let i = 0; i < 256; i++) if (s.toDERInto(pool) !== der.length) throw new Error('toDERInto');
+      });
+    }
     if (a.op === 'to') {
       const s = SslSession.fromDER(der);
       return timed(a.ms, 256, () => {

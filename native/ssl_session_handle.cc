@@ -46,6 +46,7 @@ Napi::Function SslSessionHandle::Define(Napi::Env env) {
           StaticMethod<&SslSessionHandle::JS_fromPEM>("fromPEM"),
           StaticMethod<&SslSessionHandle::JS_slotOf>("slotOf"),
           InstanceMethod<&SslSessionHandle::JS_toDER>("toDER"),
+          InstanceMethod<&SslSessionHandle::JS_toDERInto>("toDERInto"),
           InstanceMethod<&SslSessionHandle::JS_toPEM>("toPEM"),
           InstanceMethod<&SslSessionHandle::JS_toText>("toText"),
           InstanceMethod<&SslSessionHandle::JS_id>("id"),
@@ -182,18 +183,25 @@ Napi::Value SslSessionHandle::JS_fromPEM(const Napi::CallbackInfo& info) {
   return Adopt(env, s);
 }
 
-Napi::Value SslSessionHandle::JS_toDER(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  ErrorQueueGuard guard;
-  // length first: i2d_SSL_SESSION with a NULL *pp would write through NULL
+// i2d_SSL_SESSION's length (with a NULL pp it only measures), or 0 with ERR_SESSION_NOT_ENCODABLE thrown
+int SslSessionHandle::EncodedLength(Napi::Env env) {
   int len = i2d_SSL_SESSION(session_, nullptr);
   if (len <= 0) {
     openssl_error::Throw(env, session_->cipher == nullptr ? "i2d_SSL_SESSION: the session has no cipher"
                                                           : "i2d_SSL_SESSION",
                          "ERR_SESSION_NOT_ENCODABLE");
-    return env.Undefined();
+    return 0;
   }
+  return len;
+}
+
+Napi::Value SslSessionHandle::JS_toDER(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ErrorQueueGuard guard;
+  // length first: i2d_SSL_SESSION with a NULL *pp would write through NULL
+  int len = EncodedLength(env);
+  if (len == 0) return env.Undefined();
   Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(len));
   // empty while the environment stops (worker.terminate()): Data() would be NULL, and
   // 1.0.2's i2d_SSL_SESSION writes through a NULL *pp
@@ -205,6 +213,32 @@ Napi::Value SslSessionHandle::JS_toDER(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   return out;
+}
+
+// toDERInto(target: Buffer, offset: number) -> bytes written, or -(bytes needed) when they
+// do not fit after `offset` (nothing written; lib turns it into a RangeError): i2d into the
+// caller's memory, no Buffer made. lib checks offset; it is checked again here.
+Napi::Value SslSessionHandle::JS_toDERInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  REQUIRE_ARGUMENTS(info, "toDERInto(target: Buffer, offset: number)", K::kBuffer, K::kNumber);
+  Napi::Buffer<uint8_t> target = info[0].As<Napi::Buffer<uint8_t>>();
+  double offset = info[1].As<Napi::Number>().DoubleValue();
+  if (!(offset >= 0) || offset > static_cast<double>(target.Length()) || offset != static_cast<double>(static_cast<size_t>(offset))) {
+    openssl_error::ThrowRange(env, "offset must be an integer from 0 to the target's length");
+    return env.Undefined();
+  }
+  ErrorQueueGuard guard;
+  int len = EncodedLength(env);
+  if (len == 0) return env.Undefined();
+  size_t room = target.Length() - static_cast<size_t>(offset);
+  if (static_cast<size_t>(len) > room) return Napi::Number::New(env, -len);
+  unsigned char* p = target.Data() + static_cast<size_t>(offset);
+  if (i2d_SSL_SESSION(session_, &p) != len) {
+    openssl_error::Throw(env, "i2d_SSL_SESSION", "ERR_SESSION_NOT_ENCODABLE");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, len);
 }
 
 Napi::Value SslSessionHandle::JS_toPEM(const Napi::CallbackInfo& info) {

@@ -55,6 +55,8 @@ class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
   static Napi::Value JS_slotOf(const Napi::CallbackInfo& info);
 
   Napi::Value JS_toDER(const Napi::CallbackInfo& info);
+  Napi::Value JS_toDERInto(const Napi::CallbackInfo& info);
+  int EncodedLength(Napi::Env env);  // i2d length, or 0 with an error thrown
   Napi::Value JS_toPEM(const Napi::CallbackInfo& info);
   Napi::Value JS_toText(const Napi::CallbackInfo& info);
   Napi::Value JS_id(const Napi::CallbackInfo& info);

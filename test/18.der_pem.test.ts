@@ -96,6 +96,53 @@ describe('toDER (i2d_SSL_SESSION)', () => {
   });
 });
 
+describe('toDERInto: i2d_SSL_SESSION into the caller\'s memory', () => {
+  test('writes the bytes toDER returns, at the offset, and answers how many; they read back', () => {
+    const s = full();
+    const der = s.toDER();
+    const pool = Buffer.alloc(der.length + 20, 0xee);
+    expect(s.toDERInto(pool, 7)).toBe(der.length);
+    expect(pool.subarray(7, 7 + der.length)).toEqual(der);
+    expect(pool.subarray(0, 7)).toEqual(Buffer.alloc(7, 0xee)); // nothing before the offset
+    expect(pool.subarray(7 + der.length)).toEqual(Buffer.alloc(13, 0xee)); // nor after
+    const back = SslSession.fromDER(pool.subarray(7, 7 + der.length));
+    expect(back.id).toEqual(s.id);
+    back.free();
+    // a plain Uint8Array (not a Buffer), written through its own view
+    const u8 = new Uint8Array(new ArrayBuffer(der.length + 4), 4);
+    expect(s.toDERInto(u8)).toBe(der.length);
+    expect(Buffer.from(u8)).toEqual(der);
+    s.free();
+  });
+
+  test('too small after the offset: RangeError naming the size needed, nothing written', () => {
+    const s = full();
+    const need = s.toDER().length;
+    const small = Buffer.alloc(need + 2, 0xab);
+    const err = catchError(() => s.toDERInto(small, 3));
+    expect(err).toBeInstanceOf(RangeError);
+    expect(err.message).toContain(`needs ${need} bytes`);
+    expect(small).toEqual(Buffer.alloc(need + 2, 0xab));
+    expect(s.toDERInto(Buffer.alloc(need))).toBe(need); // exactly enough is enough
+    s.free();
+  });
+
+  test('bad offsets and targets: RangeError / TypeError; a session with no cipher: the toDER error', () => {
+    const s = full();
+    const pool = Buffer.alloc(4096);
+    for (const off of [-1, 1.5, NaN, 4097, 2 ** 53]) expect(() => s.toDERInto(pool, off)).toThrow(RangeError);
+    for (const off of ['1', null, {}]) expect(() => s.toDERInto(pool, off as never)).toThrow(TypeError);
+    for (const t of [null, 'x', [1, 2], new Uint16Array(64), new ArrayBuffer(64)]) expect(() => s.toDERInto(t as never)).toThrow(TypeError);
+    s.free();
+    const bare = SslSession.create({ id: newId() });
+    const before = catchError(() => bare.toDER());
+    const into = catchError(() => bare.toDERInto(pool));
+    expect(into.code).toBe(before.code);
+    expect(into.code).toBe('ERR_SESSION_NOT_ENCODABLE');
+    bare.free();
+  });
+});
+
 describe('round trips', () => {
   test.each(['AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'AES256-SHA'])(
     'DER → fromDER → DER is byte-identical (%s)',

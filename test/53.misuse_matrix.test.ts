@@ -147,6 +147,7 @@ const valid = (w: World): Record<string, unknown[]> => ({
   idContext: [Buffer.from('ctx')],
   time: [1000],
   timeout: [10],
+  toDERInto: [Buffer.alloc(4096)],
 });
 const OUT_OF_RANGE: Record<string, unknown[][]> = {
   flushSessions: [[-1], [1.5], [NaN], [Infinity], [2 ** 64]],
@@ -160,6 +161,7 @@ const OUT_OF_RANGE: Record<string, unknown[][]> = {
   idContext: [[Buffer.alloc(33)]],
   time: [[-1], [2 ** 64], [NaN]],
   timeout: [[-1], [Infinity]],
+  toDERInto: [[Buffer.alloc(4096), -1], [Buffer.alloc(4096), 1.5], [Buffer.alloc(4096), 4097], [Buffer.alloc(8)]],
 };
 const RAW_RANGE: Record<string, (w: World) => unknown[][]> = {
   SSL_CTX_flush_sessions: (w) => [[w.ctx, -1], [w.ctx, 0.5]],

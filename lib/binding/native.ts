@@ -7,6 +7,8 @@ export interface NativeSessionHandle {
   /** names this handle to the slot fast paths (SslContextHandle.addSlot, ...) */
   slot(): number;
   toDER(): Buffer;
+  /** i2d into target at offset: bytes written, or -(bytes needed) when they do not fit */
+  toDERInto(target: Buffer, offset: number): number;
   toPEM(): string;
   toText(): string;
   id(): Buffer;

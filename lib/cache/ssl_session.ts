@@ -143,6 +143,20 @@ export class SslSession {
     return to === 'openssl3' ? toOpenSSL3(der) : der;
   }
 
+  /**
+   * i2d_SSL_SESSION into `target` from `offset` (default 0) — no Buffer is allocated (e.g. a
+   * pooled buffer): the number of bytes written, in 1.0.2's format. RangeError, with nothing
+   * written, when they do not fit (the message says how many are needed).
+   */
+  toDERInto(target: Uint8Array, offset = 0): number {
+    if (!(target instanceof Uint8Array)) throw new TypeError('target must be a Buffer or Uint8Array');
+    const at = integer(offset, 'offset', 0, target.length);
+    const view = Buffer.isBuffer(target) ? target : Buffer.from(target.buffer, target.byteOffset, target.byteLength);
+    const n = this[kHandle].toDERInto(view, at);
+    if (n < 0) throw new RangeError(`toDERInto: the session needs ${-n} bytes, ${target.length - at} left after offset ${at}`);
+    return n;
+  }
+
   toPEM(): string {
     return this[kHandle].toPEM();
   }
