@@ -399,7 +399,8 @@ export class TLSSocket extends Duplex {
       return;
     }
     const range = this.#protocolRange;
-    const protocol = this.getProtocol();
+    // the protocol (a native call and an object) is only asked for when there is a range to check
+    const protocol = range ? this.getProtocol() : null;
     if (range && protocol !== null) {
       const i = TLS_PROTOCOLS.indexOf(protocol as TlsProtocol);
       if (i < TLS_PROTOCOLS.indexOf(range[0]) || i > TLS_PROTOCOLS.indexOf(range[1])) {
