@@ -26,10 +26,13 @@ export interface Failure {
 export function settleContexts(contexts: readonly SslContext[], reason: RemoveReason, failure?: Failure): Failure | undefined {
   let callback: Failure | undefined;
   let listener: Failure | undefined;
-  const seen = new Set<SslContext>();
+  // one context (every socket pump step): no de-duplication set to allocate
+  const seen = contexts.length > 1 ? new Set<SslContext>() : undefined;
   for (const ctx of contexts) {
-    if (seen.has(ctx)) continue;
-    seen.add(ctx);
+    if (seen) {
+      if (seen.has(ctx)) continue;
+      seen.add(ctx);
+    }
     const f = ctx[kSettle](reason);
     if (f === undefined) continue;
     // kSettle reports the callback's exception before a listener's

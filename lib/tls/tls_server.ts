@@ -303,7 +303,7 @@ export class TlsServer extends net.Server {
     }
     let secure = false;
     tls.on('error', (err) => {
-      debug('tlsClientError %s', (err as Error)?.message);
+      if (debug.enabled) debug('tlsClientError %s', (err as Error)?.message);
       if (!secure) this.emit('tlsClientError', err, tls);
     });
     tls.once('secure', () => {

@@ -212,7 +212,6 @@ export class TLSSocket extends Duplex {
     s.on('close', () => {
       if (!this.destroyed) this.destroy(this.#secure ? undefined : codedError('ECONNRESET', 'socket closed before the TLS handshake completed'));
     });
-    s.on('drain', () => this.#flushDrainWaiters());
     if (!setup.isServer) {
       if ((s as net.Socket & { connecting?: boolean }).connecting) s.once('connect', () => this.#cycle(undefined));
       else process.nextTick(() => this.#cycle(undefined));
@@ -224,6 +223,7 @@ export class TLSSocket extends Duplex {
   /** input that arrived while a step was held */
   #heldInput: Buffer[] | undefined;
   #drainWaiters: (() => void)[] = [];
+  #drainListening = false;
 
   get remoteAddress(): string | undefined {
     return this.socket.remoteAddress;
@@ -380,19 +380,27 @@ export class TLSSocket extends Duplex {
     const verifyError = this.#verifyPeer(conn);
     this.authorized = verifyError === undefined && (!this.#isServer || this.#requestCert);
     this.authorizationError = verifyError ? ((verifyError as Error & { code?: string }).code ?? verifyError.message) : undefined;
-    debug('%s handshake done: %s %s resumed=%s alpn=%s authorized=%s %s', this.#isServer ? 'server' : 'client', this.getProtocol(), conn.cipherDetails()?.standardName, this.isSessionReused(), this.alpnProtocol, this.authorized, this.authorizationError ?? '');
-    const line = conn.keylogLine();
-    if (line !== undefined && (this.listenerCount('keylog') > 0 || this.#onKeylog)) {
-      const b = Buffer.from(`${line}\n`);
-      this.emit('keylog', b);
-      this.#onKeylog?.(b);
+    // debug() is a no-op without NODE_DEBUG, but its arguments would still be computed:
+    // three native calls and an object per handshake
+    if (debug.enabled) {
+      debug('%s handshake done: %s %s resumed=%s alpn=%s authorized=%s %s', this.#isServer ? 'server' : 'client', this.getProtocol(), conn.cipherDetails()?.standardName, this.isSessionReused(), this.alpnProtocol, this.authorized, this.authorizationError ?? '');
+    }
+    // the key log line (the master secret, hex) is only built when someone listens
+    if (this.#onKeylog || this.listenerCount('keylog') > 0) {
+      const line = conn.keylogLine();
+      if (line !== undefined) {
+        const b = Buffer.from(`${line}\n`);
+        this.emit('keylog', b);
+        this.#onKeylog?.(b);
+      }
     }
     if (verifyError && this.#rejectUnauthorized && (!this.#isServer || this.#requestCert)) {
       this.destroy(verifyError);
       return;
     }
     const range = this.#protocolRange;
-    const protocol = this.getProtocol();
+    // the protocol (a native call and an object) is only asked for when there is a range to check
+    const protocol = range ? this.getProtocol() : null;
     if (range && protocol !== null) {
       const i = TLS_PROTOCOLS.indexOf(protocol as TlsProtocol);
       if (i < TLS_PROTOCOLS.indexOf(range[0]) || i > TLS_PROTOCOLS.indexOf(range[1])) {
@@ -500,8 +508,14 @@ export class TLSSocket extends Duplex {
       cb(error ?? codedError(ErrorCode.TLS_FAILED, 'SSL_write failed'));
       return;
     }
-    if (out && !this.socket.write(out)) this.#drainWaiters.push(() => cb());
-    else cb();
+    if (out && !this.socket.write(out)) {
+      // the 'drain' listener is added the first time a write waits for one
+      if (!this.#drainListening) {
+        this.#drainListening = true;
+        this.socket.on('drain', () => this.#flushDrainWaiters());
+      }
+      this.#drainWaiters.push(() => cb());
+    } else cb();
   }
 
   override _final(cb: (error?: Error | null) => void): void {
