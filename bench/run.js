@@ -177,10 +177,11 @@ async function main() {
 
   if (want('B1')) {
     for (const n of [1000, 20000, 100000]) {
+      // issue 14: per call ≥ 0.5× C at every size (facade and raw), batch ≥ 0.8×
       for (const [via, target] of [
         ['facade', 0.5],
-        ['raw', 0.7],
-        ['batch', 0.5],
+        ['raw', 0.5],
+        ['batch', 0.8],
       ]) {
         // the batch is compared with a C loop in the same order (1024 adds, then 1024 removes)
         const c = () => cprog('b1_add_remove', n, MS, via === 'batch' ? 'batch' : 'pairs').then((x) => x.perSec);
@@ -266,7 +267,7 @@ async function main() {
   if (want('B6')) {
     const go = (impl) => () => netTrial(impl, 'bulkClient', { bulk: true, ms: NET_MS }).then((x) => x.perSec);
     const res = await compare('B6 bulk', go('ours'), go('node'), NET_ROUNDS);
-    add({ id: 'B6', what: 'bulk server→client throughput, 64 KiB writes: our socket vs node:tls (bytes/s)', short: 'bulk 64 KiB writes vs node:tls', unit: 'bytes/s', ...res, target: 0.8, dir: 1 });
+    add({ id: 'B6', what: 'bulk server→client throughput, 64 KiB writes: our socket vs node:tls (bytes/s)', short: 'bulk 64 KiB writes vs node:tls', unit: 'bytes/s', ...res, target: 1.0, dir: 1 }); // issue 14: ≥ 1.0× node:tls
   }
 
   if (want('B7')) {
