@@ -61,6 +61,8 @@ Napi::Function SslSessionHandle::Define(Napi::Env env) {
           InstanceMethod<&SslSessionHandle::JS_slot>("slot"),
           InstanceMethod<&SslSessionHandle::JS_free>("free"),
           InstanceMethod<&SslSessionHandle::JS_freed>("freed"),
+          InstanceMethod<&SslSessionHandle::JS_key>("key"),        // session_identity.cc
+          InstanceMethod<&SslSessionHandle::JS_retain>("retain"),  // session_identity.cc
   };
   long_methods::Define(&properties, &SslSessionHandle::JS_longMethod, kLongMethods);
   return DefineClass(env, "SslSessionHandle", properties);

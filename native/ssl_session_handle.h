@@ -27,6 +27,9 @@
 #include <napi.h>
 #include <openssl/ssl.h>
 
+// The identity key of a session: its address as a number (native/session_identity.cc).
+double SessionKey(const SSL_SESSION* s);
+
 class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -72,6 +75,8 @@ class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
   Napi::Value JS_slot(const Napi::CallbackInfo& info);
   Napi::Value JS_free(const Napi::CallbackInfo& info);
   Napi::Value JS_freed(const Napi::CallbackInfo& info);
+  Napi::Value JS_key(const Napi::CallbackInfo& info);     // session_identity.cc
+  Napi::Value JS_retain(const Napi::CallbackInfo& info);  // session_identity.cc
 
   bool Live(Napi::Env env);  // throws ERR_SSL_FREED when the reference was dropped
 

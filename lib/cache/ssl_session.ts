@@ -1,6 +1,7 @@
 import { native, NativeSessionHandle } from '../binding/native';
-import { kFromHandle, kHandle } from './internal';
+import { kFromHandle, kHandle, kLive, kRetain } from './internal';
 import { own, disown } from './lifetimes';
+import { forget, IdentityCell, lookup, remember, unlisted } from './identity';
 import { toOpenSSL102, toOpenSSL3 } from './openssl3_session';
 import { protocolName, protocolNumber } from '../binding/protocol_version';
 import type { UnknownProtocol } from '../binding/protocol_version';
@@ -45,8 +46,11 @@ function derFormat(options: unknown, key: 'from' | 'to'): 'openssl102' | 'openss
 /**
  * An OpenSSL 1.0.2 SSL_SESSION. Each SslSession owns one native reference, dropped by
  * free() or when the object is garbage-collected; the cache holds its own reference, so a
- * cached session outlives its JS object. Objects returned by the library (lookups,
- * sessions(), events) are new SslSession objects around the same native session.
+ * cached session outlives its JS object. A thread has at most one live SslSession per
+ * native session: objects returned by the library (lookups, sessions(), events, handshake
+ * results, sockets) are that object when it exists (`ctx.getSession(s.id) === s`), else a
+ * new one (lib/cache/identity.ts). So a returned object may be shared with other holders
+ * in the thread, and free() frees it for all of them.
  */
 /** @internal the handle's slot number, asked from native code once per object */
 export const kSlot = Symbol('openssl-session-cache.slot');
@@ -57,15 +61,42 @@ export class SslSession {
   /** @internal */
   [kHandle]: NativeSessionHandle;
   #slot = -1;
+  readonly #cell: IdentityCell;
 
-  private constructor(handle: NativeSessionHandle) {
+  /** `listed` false: an object outside the identity table (kRetain) */
+  private constructor(handle: NativeSessionHandle, key = handle.key(), listed = true) {
     this[kHandle] = handle;
-    own(this, handle);
+    this.#cell = listed ? remember(key, handle, this) : unlisted(key, handle);
+    own(this, this.#cell);
   }
 
-  /** @internal wraps a handle that already owns its reference */
-  static [kFromHandle](handle: NativeSessionHandle): SslSession {
-    return new SslSession(handle);
+  /**
+   * @internal wraps a handle that already owns its reference: the live SslSession of that
+   * native session when the thread has one (the handle's reference is dropped then), else
+   * a new object that keeps it. `key`: the session's identity key when the caller has it.
+   */
+  static [kFromHandle](handle: NativeSessionHandle, key = handle.key()): SslSession {
+    const live = lookup(key) as SslSession | undefined;
+    if (live !== undefined) {
+      handle.free();
+      return live;
+    }
+    return new SslSession(handle, key);
+  }
+
+  /** @internal the live SslSession for an identity key, if any (no native call) */
+  static [kLive](key: number): SslSession | undefined {
+    return lookup(key) as SslSession | undefined;
+  }
+
+  /**
+   * @internal one more native reference to `session`'s SSL_SESSION as a private object,
+   * outside the identity table (never returned by a lookup). For the model adapter, whose
+   * contract counts one reference per caller handle (lib/model/openssl_cache.ts).
+   */
+  static [kRetain](session: SslSession): SslSession {
+    const h = session[kHandle];
+    return new SslSession(h.retain(), h.key(), false);
   }
 
   /**
@@ -234,10 +265,15 @@ export class SslSession {
     return this[kHandle].freed();
   }
 
-  /** Drops this object's reference now (SSL_SESSION_free). Idempotent. */
+  /**
+   * Drops this object's reference now (SSL_SESSION_free). Idempotent. The object may be
+   * shared (a returned session is the thread's one object for its native session): it is
+   * freed for every holder, and a later lookup returns a new object.
+   */
   free(): void {
     if (this[kHandle].freed()) return;
     disown(this);
+    forget(this.#cell);
     this[kHandle].free();
   }
 
