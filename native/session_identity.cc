@@ -8,7 +8,7 @@
 // An address names one session while lib's table has an entry for it: the entry's
 // handle holds a reference until free() or the finalizer, which drop the entry first.
 //
-//   SslSessionHandle#key()                     the key of this handle's SSL_SESSION
+//   SslSessionHandle.keyOf(handle)             the key of a handle's SSL_SESSION
 //   SslSessionHandle#retain()                  a new handle with one more reference
 //   SslContextHandle.findSlot(ctx, id, v)      key of the cached session, no reference taken
 //   SslContextHandle#listKeys()                Float64Array of the cached keys, list order
@@ -30,10 +30,17 @@ SSL_SESSION* ListEnd(SSL_CTX* ctx) { return reinterpret_cast<SSL_SESSION*>(&ctx-
 
 double SessionKey(const SSL_SESSION* s) { return static_cast<double>(reinterpret_cast<uintptr_t>(s)); }
 
-Napi::Value SslSessionHandle::JS_key(const Napi::CallbackInfo& info) {
+// keyOf(handle) -> the key of a real, live handle (type tag checked natively, as slotOf):
+// TypeError for an object posing as a handle, so a forged SslSession cannot enter the
+// identity table under another session's key.
+Napi::Value SslSessionHandle::JS_keyOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  return Napi::Number::New(env, SessionKey(session_));
+  SslSessionHandle* h = info.Length() > 0 ? FromValue(env, info[0]) : nullptr;
+  if (h == nullptr) {
+    if (!env.IsExceptionPending()) openssl_error::ThrowType(env, "expected an SslSession");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, SessionKey(h->session_));
 }
 
 // retain() -> a new handle owning one more reference to the same SSL_SESSION (the model

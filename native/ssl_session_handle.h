@@ -56,6 +56,7 @@ class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
   static Napi::Value JS_fromDER(const Napi::CallbackInfo& info);
   static Napi::Value JS_fromPEM(const Napi::CallbackInfo& info);
   static Napi::Value JS_slotOf(const Napi::CallbackInfo& info);
+  static Napi::Value JS_keyOf(const Napi::CallbackInfo& info);  // session_identity.cc
 
   Napi::Value JS_toDER(const Napi::CallbackInfo& info);
   Napi::Value JS_toDERInto(const Napi::CallbackInfo& info);
@@ -75,7 +76,6 @@ class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
   Napi::Value JS_slot(const Napi::CallbackInfo& info);
   Napi::Value JS_free(const Napi::CallbackInfo& info);
   Napi::Value JS_freed(const Napi::CallbackInfo& info);
-  Napi::Value JS_key(const Napi::CallbackInfo& info);     // session_identity.cc
   Napi::Value JS_retain(const Napi::CallbackInfo& info);  // session_identity.cc
 
   bool Live(Napi::Env env);  // throws ERR_SSL_FREED when the reference was dropped

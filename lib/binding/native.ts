@@ -26,8 +26,6 @@ export interface NativeSessionHandle {
   serial(): number;
   free(): void;
   freed(): boolean;
-  /** the identity key of this handle's SSL_SESSION (native/session_identity.cc) */
-  key(): number;
   /** a new handle owning one more reference to the same SSL_SESSION */
   retain(): NativeSessionHandle;
 }
@@ -46,6 +44,8 @@ export interface NativeSessionHandleClass {
   fromPEM(pem: string | Buffer): NativeSessionHandle;
   /** the slot of a real, live handle (type tag checked natively): TypeError for anything else */
   slotOf(handle: NativeSessionHandle): number;
+  /** the identity key of a real, live handle's SSL_SESSION (tag checked): TypeError for anything else */
+  keyOf(handle: NativeSessionHandle): number;
 }
 
 export interface NativeContextHandle {

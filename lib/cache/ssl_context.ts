@@ -371,7 +371,7 @@ export class SslContext extends EventEmitter {
     if (live !== undefined) return live;
     // no OpenSSL call since findSlot: the native lookup finds the same session again
     const h = this[kHandle].get(b, v);
-    return h === undefined ? undefined : SslSession[kFromHandle](h, key);
+    return h === undefined ? undefined : SslSession[kFromHandle](h);
   }
 
   /** @internal whether a session with this id and protocol is cached (getSession's lookup, no object) */
@@ -398,7 +398,7 @@ export class SslContext extends EventEmitter {
       // no OpenSSL call since listKeys(): the positions name the same sessions
       const made = h.listSome(missing);
       for (let i = 0; i < keys.length; i++) {
-        if (missing[i] === 1) out[i] = SslSession[kFromHandle](made[i] as NativeSessionHandle, keys[i]);
+        if (missing[i] === 1) out[i] = SslSession[kFromHandle](made[i] as NativeSessionHandle);
       }
     }
     return out;

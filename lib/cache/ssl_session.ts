@@ -56,6 +56,9 @@ function derFormat(options: unknown, key: 'from' | 'to'): 'openssl102' | 'openss
 export const kSlot = Symbol('openssl-session-cache.slot');
 
 const slotOf = native.SslSessionHandle.slotOf;
+const keyOf = native.SslSessionHandle.keyOf;
+/** the key (and table membership) of the object being made by this module, see the constructor */
+let trusted: { key: number; listed: boolean } | undefined;
 
 export class SslSession {
   /** @internal */
@@ -63,25 +66,40 @@ export class SslSession {
   #slot = -1;
   readonly #cell: IdentityCell;
 
-  /** `listed` false: an object outside the identity table (kRetain) */
-  private constructor(handle: NativeSessionHandle, key = handle.key(), listed = true) {
+  /**
+   * The key comes from native code (keyOf checks the handle's type tag), or from this
+   * module's own callers through `trusted`: never from the arguments, so a subclass posing
+   * a fake handle gets TypeError instead of taking another session's place in the table.
+   */
+  private constructor(handle: NativeSessionHandle) {
+    const t = trusted;
+    trusted = undefined;
+    const key = t?.key ?? keyOf(handle);
     this[kHandle] = handle;
-    this.#cell = listed ? remember(key, handle, this) : unlisted(key, handle);
+    this.#cell = t?.listed === false ? unlisted(key, handle) : remember(key, handle, this);
     own(this, this.#cell);
+  }
+
+  /** a new object around a handle native code just made, with the key it has */
+  static #make(handle: NativeSessionHandle, key: number, listed: boolean): SslSession {
+    trusted = { key, listed };
+    return new SslSession(handle);
   }
 
   /**
    * @internal wraps a handle that already owns its reference: the live SslSession of that
    * native session when the thread has one (the handle's reference is dropped then), else
-   * a new object that keeps it. `key`: the session's identity key when the caller has it.
+   * a new object that keeps it. The key is asked from native code (the handle's type tag is
+   * checked), never taken from a caller.
    */
-  static [kFromHandle](handle: NativeSessionHandle, key = handle.key()): SslSession {
+  static [kFromHandle](handle: NativeSessionHandle): SslSession {
+    const key = keyOf(handle);
     const live = lookup(key) as SslSession | undefined;
     if (live !== undefined) {
       handle.free();
       return live;
     }
-    return new SslSession(handle, key);
+    return SslSession.#make(handle, key, true);
   }
 
   /** @internal the live SslSession for an identity key, if any (no native call) */
@@ -96,7 +114,7 @@ export class SslSession {
    */
   static [kRetain](session: SslSession): SslSession {
     const h = session[kHandle];
-    return new SslSession(h.retain(), h.key(), false);
+    return SslSession.#make(h.retain(), keyOf(h), false);
   }
 
   /**
