@@ -111,8 +111,13 @@ export class SslContext extends EventEmitter {
   #getSessionCallback: GetSessionCallback | undefined;
   #internalMask = 0;
   #delivering = false;
-  /** queued events: [type, session, reason] triples */
-  #pending: (number | SslSession | RemoveReason)[] = [];
+  /**
+   * queued events: [type, handle, reason] triples. The handle (holding the event's
+   * reference) becomes an SslSession only when its event is delivered: an earlier listener
+   * may have freed the thread's object of that session (identity), and then this event gets
+   * a new one instead of a freed one.
+   */
+  #pending: (number | NativeSessionHandle | RemoveReason)[] = [];
   /** the package's own consumers (stores, revocation): served first, never by emit() */
   readonly #internal: { newSession: ((s: SslSession) => void)[]; removeSession: ((s: SslSession, r: RemoveReason) => void)[] } = {
     newSession: [],
@@ -255,17 +260,22 @@ export class SslContext extends EventEmitter {
     for (const e of h.takeEvents()) {
       // an eviction is 'evict' whatever call caused it (a handshake's own insert too)
       const why: RemoveReason = e.type & SESSION_EVENT_EVICTED ? 'evict' : reason;
-      this.#pending.push(e.type & ~SESSION_EVENT_EVICTED, SslSession[kFromHandle](e.session), why);
+      this.#pending.push(e.type & ~SESSION_EVENT_EVICTED, e.session, why);
     }
     if (this.#delivering) return failure;
     this.#delivering = true;
+    const q = this.#pending;
+    let i = 0;
     try {
-      const q = this.#pending;
-      for (let i = 0; i < q.length; i += 3) {
-        const f = this.#deliver(q[i] === SessionEventKind.NEW_SESSION ? 'newSession' : 'removeSession', q[i + 1] as SslSession, q[i + 2] as RemoveReason);
+      for (; i < q.length; i += 3) {
+        const session = SslSession[kFromHandle](q[i + 1] as NativeSessionHandle);
+        q[i + 1] = 0; // taken (its reference is the session's now)
+        const f = this.#deliver(q[i] === SessionEventKind.NEW_SESSION ? 'newSession' : 'removeSession', session, q[i + 2] as RemoveReason);
         failure ??= f;
       }
     } finally {
+      // only after an unexpected throw: the references of events nobody will see
+      for (; i < q.length; i += 3) if (q[i + 1] !== 0) (q[i + 1] as NativeSessionHandle).free();
       this.#pending = [];
       this.#delivering = false;
     }
