@@ -350,7 +350,10 @@ export class OpenSSLCache implements SessionCache {
       }
     }
     const mine = this.role === 'server' ? result.serverSession : result.clientSession;
-    this.release(this.role === 'server' ? result.clientSession : result.serverSession);
+    const other = this.role === 'server' ? result.clientSession : result.serverSession;
+    // a resumption in process can give both sides the same SSL_SESSION: then one object
+    // (identity) with one reference, which is the caller's
+    if (other !== mine) this.release(other);
     const entry = this.adopt(mine);
     return { resumed: this.role === 'server' ? result.serverResumed : result.clientResumed, session: entry.handle };
   }
