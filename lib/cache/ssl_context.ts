@@ -72,7 +72,7 @@ export type GetSessionCallback = (id: Buffer) => SslSession | undefined;
 
 /** The events of an SslContext and their listeners' arguments. */
 export interface SslContextEvents extends ListenerEvents {
-  /** a handshake made a new session (mode SERVER/CLIENT, id not empty); the listener owns `session` */
+  /** a handshake made a new session (mode SERVER/CLIENT, id not empty); `session` is the thread's one object of it (may be shared) */
   newSession: [session: SslSession];
   /** OpenSSL removed `session` from the cache, for `reason` */
   removeSession: [session: SslSession, reason: RemoveReason];
