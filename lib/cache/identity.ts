@@ -2,7 +2,8 @@
 // `ctx.getSession(s.id) === s`). Module state, so each thread (isolate) has its own table.
 //
 // The table maps a session's key (its address, handed out by native code and never
-// accepted back: native/session_identity.cc) to the cell of the live SslSession around it.
+// accepted back: native/session_identity.cc) to the WeakRef of the cell of the live
+// SslSession around it (the WeakRef names the cell: each cell has its own).
 // The cell is what the FinalizationRegistry holds for that SslSession (lifetimes.ts): it
 // owns the object's one native reference and drops it together with its own entry.
 //
@@ -29,18 +30,18 @@ export class IdentityCell {
   }
 }
 
-const table = new Map<number, IdentityCell>();
+/** key → the WeakRef of the cell that owns the entry (one hop less on the lookup path) */
+const table = new Map<number, WeakRef<object>>();
 
 /** the live object for `key`, if any */
 export function lookup(key: number): object | undefined {
-  const c = table.get(key);
-  return c === undefined ? undefined : c.ref?.deref();
+  return table.get(key)?.deref();
 }
 
 /** makes `owner` the object for `key` (replacing an entry whose object was collected) */
 export function remember(key: number, handle: NativeSessionHandle, owner: object): IdentityCell {
   const c = new IdentityCell(key, handle, new WeakRef(owner));
-  table.set(key, c);
+  table.set(key, c.ref as WeakRef<object>);
   return c;
 }
 
@@ -51,7 +52,7 @@ export function unlisted(key: number, handle: NativeSessionHandle): IdentityCell
 
 /** deletes the entry of `cell` if the table still has it */
 export function forget(cell: IdentityCell): void {
-  if (table.get(cell.key) === cell) table.delete(cell.key);
+  if (cell.ref !== undefined && table.get(cell.key) === cell.ref) table.delete(cell.key);
 }
 
 /** @internal for tests: entries in this thread's table (live, or awaiting their finalizer) */

@@ -373,8 +373,9 @@ export class SslContext extends EventEmitter {
    * reference), else a new object with its own reference.
    */
   getSession(id: Buffer, protocol: Protocol = 'TLSv1.2'): SslSession | undefined {
-    const b = checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id');
-    const v = protocolNumber(protocol);
+    // the common case first (a Buffer id, the default protocol): the same checks, fewer calls
+    const b = Buffer.isBuffer(id) && id.length >= 1 && id.length <= MAX_SESSION_ID_LENGTH ? id : checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id');
+    const v = protocol === 'TLSv1.2' ? TLS12 : protocolNumber(protocol);
     const key = findSlot(this.#slot, b, v);
     if (key === undefined) return undefined;
     const live = SslSession[kLive](key);
@@ -602,6 +603,7 @@ function pem(v: unknown, what: string, kind = 'a PEM string or Buffer'): string 
 }
 
 const { addSlot, removeSlot, addMany, removeMany, findSlot } = native.SslContextHandle;
+const TLS12 = protocolNumber('TLSv1.2');
 /** SslContextHandle#addDER's refusals (native/ssl_context_handle.cc) */
 const ADD_DER_OTHER_ID = -3;
 const ADD_DER_UNDECODABLE = -4;
