@@ -23,6 +23,7 @@
         'native/ticket_keys.cc',
         'native/session_event_queue.cc',
         'native/ssl_session_handle.cc',
+        'native/session_identity.cc',
         'native/cipher_table.cc',
         'native/handshake.cc',
         'native/offered_session.cc',

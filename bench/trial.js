@@ -29,17 +29,20 @@ async function timed(ms, per, chunk, warm = 3) {
   return { ops, seconds: t1 - t0, perSec: ops / (t1 - t0) };
 }
 
-function filledContext(n, extra = {}) {
+/** `keep`: the SslSession of each cached session stays alive (held in `held`) */
+function filledContext(n, extra = {}, keep = false) {
   const ctx = new SslContext({ sessionCacheSize: 0, ...extra });
   const ids = [];
+  const held = [];
   for (let i = 0; i < n; i++) {
     const id = randomId();
     const s = SslSession.create({ id });
     ctx.addSession(s);
-    s.free(); // the cache keeps its reference
+    if (keep) held.push(s);
+    else s.free(); // the cache keeps its reference
     ids.push(id);
   }
-  return { ctx, ids };
+  return { ctx, ids, held };
 }
 
 function serverContext(a, extra = {}) {
@@ -119,20 +122,39 @@ const trials = {
     return r;
   },
 
-  // B2: getSession lookups, or sessions() (entries/s) on a cache of n
+  // B2: getSession lookups, or sessions() (entries/s) on a cache of n. Identity: with
+  // `live` every cached session has a live SslSession, which each result is (no native
+  // reference taken); without, every result is a new SslSession (one native reference),
+  // freed at once so that the next lookup of it finds no live object either.
   async b2(a) {
-    const { ctx, ids } = filledContext(a.n);
+    const { ctx, ids, held } = filledContext(a.n, {}, a.live);
     if (a.op === 'get') {
       let k = 0;
-      return timed(a.ms, 1024, () => {
-        for (let i = 0; i < 1024; i++) {
-          if (ctx.getSession(ids[k++ % ids.length]) === undefined) throw new Error('lookup');
-        }
-      });
+      const r = await timed(a.ms, 1024, a.live
+        ? () => {
+            for (let i = 0; i < 1024; i++) {
+              if (ctx.getSession(ids[k++ % ids.length]) === undefined) throw new Error('lookup');
+            }
+          }
+        : () => {
+            for (let i = 0; i < 1024; i++) {
+              const s = ctx.getSession(ids[k++ % ids.length]);
+              if (s === undefined) throw new Error('lookup');
+              s.free();
+            }
+          });
+      if (a.live && ctx.getSession(ids[0]) !== held[0]) throw new Error('identity check');
+      return r;
     }
     const r = await timed(a.ms, 1, () => {
-      if (ctx.sessions().length !== a.n) throw new Error('list');
+      const list = ctx.sessions();
+      if (list.length !== a.n) throw new Error('list');
+      if (!a.live) for (const s of list) s.free();
     }, 1);
+    if (a.live) {
+      const mine = new Set(held);
+      if (!ctx.sessions().every((s) => mine.has(s))) throw new Error('identity check');
+    }
     return { ...r, entries: r.ops * a.n, entriesPerSec: r.perSec * a.n };
   },
 

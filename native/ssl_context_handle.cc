@@ -74,6 +74,7 @@ Napi::Function SslContextHandle::Define(Napi::Env env) {
   DefineConfigMethods(&properties);
   DefineCallbackMethods(&properties);
   DefineTicketMethods(&properties);
+  DefineIdentityMethods(&properties);
   return DefineClass(env, "SslContextHandle", properties);
 }
 

@@ -80,6 +80,12 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   Napi::Value JS_setCipherList(const Napi::CallbackInfo& info);
   Napi::Value JS_addCaCertificates(const Napi::CallbackInfo& info);
 
+  // session_identity.cc (identity keys) ----------------------------------------------
+  static void DefineIdentityMethods(std::vector<PropertyDescriptor>* properties);
+  static Napi::Value JS_findSlot(const Napi::CallbackInfo& info);  // findSlot(ctxSlot, id, version)
+  Napi::Value JS_listKeys(const Napi::CallbackInfo& info);
+  Napi::Value JS_listSome(const Napi::CallbackInfo& info);
+
   // ssl_context_callbacks.cc ----------------------------------------------------------
   static void DefineCallbackMethods(std::vector<PropertyDescriptor>* properties);
   static SslContextHandle* From(SSL_CTX* ctx);

@@ -45,6 +45,7 @@ Napi::Function SslSessionHandle::Define(Napi::Env env) {
           StaticMethod<&SslSessionHandle::JS_fromDER>("fromDER"),
           StaticMethod<&SslSessionHandle::JS_fromPEM>("fromPEM"),
           StaticMethod<&SslSessionHandle::JS_slotOf>("slotOf"),
+          StaticMethod<&SslSessionHandle::JS_keyOf>("keyOf"),  // session_identity.cc
           InstanceMethod<&SslSessionHandle::JS_toDER>("toDER"),
           InstanceMethod<&SslSessionHandle::JS_toDERInto>("toDERInto"),
           InstanceMethod<&SslSessionHandle::JS_toPEM>("toPEM"),
@@ -61,6 +62,7 @@ Napi::Function SslSessionHandle::Define(Napi::Env env) {
           InstanceMethod<&SslSessionHandle::JS_slot>("slot"),
           InstanceMethod<&SslSessionHandle::JS_free>("free"),
           InstanceMethod<&SslSessionHandle::JS_freed>("freed"),
+          InstanceMethod<&SslSessionHandle::JS_retain>("retain"),  // session_identity.cc
   };
   long_methods::Define(&properties, &SslSessionHandle::JS_longMethod, kLongMethods);
   return DefineClass(env, "SslSessionHandle", properties);

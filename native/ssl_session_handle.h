@@ -27,6 +27,9 @@
 #include <napi.h>
 #include <openssl/ssl.h>
 
+// The identity key of a session: its address as a number (native/session_identity.cc).
+double SessionKey(const SSL_SESSION* s);
+
 class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -53,6 +56,7 @@ class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
   static Napi::Value JS_fromDER(const Napi::CallbackInfo& info);
   static Napi::Value JS_fromPEM(const Napi::CallbackInfo& info);
   static Napi::Value JS_slotOf(const Napi::CallbackInfo& info);
+  static Napi::Value JS_keyOf(const Napi::CallbackInfo& info);  // session_identity.cc
 
   Napi::Value JS_toDER(const Napi::CallbackInfo& info);
   Napi::Value JS_toDERInto(const Napi::CallbackInfo& info);
@@ -72,6 +76,7 @@ class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
   Napi::Value JS_slot(const Napi::CallbackInfo& info);
   Napi::Value JS_free(const Napi::CallbackInfo& info);
   Napi::Value JS_freed(const Napi::CallbackInfo& info);
+  Napi::Value JS_retain(const Napi::CallbackInfo& info);  // session_identity.cc
 
   bool Live(Napi::Env env);  // throws ERR_SSL_FREED when the reference was dropped
 

@@ -51,11 +51,19 @@ function newId(len = 32) {
   for (let i = 4; i < len; i++) b[i] = (idCounter + i) & 0xff;
   return b;
 }
-const mk = (o = {}) => SslSession.create({ id: newId(), cipher: 'AES128-SHA', masterKey: Buffer.alloc(48, 3), ...o });
+// Identity: a lookup, a list or an event gives back the thread's one object of a session,
+// which may be one this suite holds. `mine` are the objects a check holds and frees itself;
+// release() frees what the library handed over unless it is one of them.
+const mine = new Set();
+const own = (s) => (mine.add(s), s);
+const release = (s) => {
+  if (!mine.has(s)) s.free();
+};
+const mk = (o = {}) => own(SslSession.create({ id: newId(), cipher: 'AES128-SHA', masterKey: Buffer.alloc(48, 3), ...o }));
 const ids = (ctx) => {
   const l = ctx.sessions();
   const r = l.map((s) => s.id.toString('hex'));
-  l.forEach((s) => s.free());
+  l.forEach(release);
   return r;
 };
 
@@ -71,19 +79,19 @@ function addRemove() {
   const removed = [];
   ctx.on('removeSession', (s, why) => {
     removed.push(why);
-    s.free();
+    release(s);
   });
   eq(ctx.removeSession(a), true, 'remove a');
   eq(ctx.removeSession(a), false, 'remove a again');
   eq(a.resumable, false, 'removed → not resumable');
   eq(a.references, 1, 'a: object only');
   // same key, another object: replaces silently
-  const b2 = SslSession.fromDER(b.toDER());
+  const b2 = own(SslSession.fromDER(b.toDER()));
   eq(ctx.addSession(b2), true, 'replace b');
   eq(b.references, 1, 'b dropped by the cache');
   const got = ctx.getSession(b.id);
-  ok(got && got.equals(b2), 'lookup finds the replacement');
-  got.free();
+  ok(got === b2, 'lookup finds the replacement (the same object)');
+  release(got);
   eq(raw.SSL_CTX_sess_number(ctx), 1, 'raw count');
   // a session cached elsewhere is refused
   const other = new SslContext();
@@ -102,7 +110,7 @@ function evict() {
   const why = [];
   ctx.on('removeSession', (s, reason) => {
     why.push(reason);
-    s.free();
+    release(s);
   });
   for (let i = 0; i < 30; i++) {
     const s = mk();
@@ -133,7 +141,7 @@ function flush() {
   let flushed = 0;
   ctx.on('removeSession', (s, reason) => {
     if (reason === 'flush') flushed++;
-    s.free();
+    release(s);
   });
   ctx.flushSessions(1015); // removes time + 10 < 1015 → times 1000..1004
   eq(flushed, 5, 'flush by time');
@@ -173,11 +181,11 @@ function handshakes_(pki) {
   const events = [];
   server.on('newSession', (s) => {
     events.push('new');
-    s.free();
+    release(s);
   });
   server.on('removeSession', (s, why) => {
     events.push(why);
-    s.free();
+    release(s);
   });
   const full = handshake(client, server);
   handshakes++;
@@ -306,11 +314,11 @@ async function offeredSessions(pki) {
   const plain = new SslContext({ role: 'client' });
   const clientMode = new SslContext({ role: 'client', sessionCacheMode: CLIENT, sessionIdContext: 'offer', sessionCacheSize: 4 });
   const holder = new SslContext({ cert: pki.cert, key: pki.key, noTicket: true, sessionIdContext: 'holder' });
-  for (const c of [ticketServer, idServer, oldServer, clientMode, holder]) c.on('removeSession', (x) => x.free());
+  for (const c of [ticketServer, idServer, oldServer, clientMode, holder]) c.on('removeSession', release);
   const first = handshake(plain, ticketServer);
   handshakes++;
   const der = D.withId(first.clientSession.toDER(), Buffer.alloc(0));
-  const emptyId = SslSession.fromDER(der);
+  const emptyId = own(SslSession.fromDER(der));
   throwsCode(() => holder.addSession(emptyId), 'ERR_SESSION_ID_EMPTY', 'empty id refused');
   // the ticket server accepts the ticket and resumes, but a client that sent no id cannot
   // tell (1.0.2's "EAP-FAST" path): OpenSSL fails that handshake (ccs received early)
@@ -321,8 +329,8 @@ async function offeredSessions(pki) {
   // typed, and the offered object stays as it was
   try {
     const r = handshake(plain, oldServer, { session: emptyId });
-    r.clientSession.free();
-    r.serverSession.free();
+    release(r.clientSession);
+    release(r.serverSession);
   } catch (e) {
     ok(e instanceof OpenSSLError, `TLSv1.2 session to a TLSv1 server: ${e && e.stack}`);
   }
@@ -335,21 +343,22 @@ async function offeredSessions(pki) {
     handshakes++;
     eq(emptyId.toDER(), der, 'offered empty-id session unchanged');
     ok(!r.clientSession.equals(emptyId), 'the handshake used a copy');
-    r.clientSession.free();
-    r.serverSession.free();
+    release(r.clientSession);
+    release(r.serverSession);
   }
   // cached by the resuming server and by the CLIENT-mode client, offered again (resumed)
   const full = handshake(clientMode, idServer);
   handshakes++;
-  const inServer = idServer.getSession(full.serverSession.id);
-  const inClient = clientMode.getSession(full.clientSession.id);
+  const inServer = own(idServer.getSession(full.serverSession.id));
+  const inClient = own(clientMode.getSession(full.clientSession.id));
+  ok(inServer === full.serverSession && inClient === full.clientSession, 'lookups give back the live objects');
   const before = [inServer.toDER(), inClient.toDER()];
   for (const offered of [inClient, inServer, full.clientSession]) {
     const r = handshake(clientMode, idServer, { session: offered });
     handshakes++;
     ok(r.resumed, 'cached session resumed');
-    r.clientSession.free();
-    r.serverSession.free();
+    release(r.clientSession);
+    release(r.serverSession);
   }
   eq([inServer.toDER(), inClient.toDER()], before, 'cached objects unchanged');
   // a ticket resumption that renews the ticket, from a CLIENT-mode client

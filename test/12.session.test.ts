@@ -178,17 +178,20 @@ describe('identity', () => {
     const ctx = new SslContext();
     const a = SslSession.create({ id: newId() });
     ctx.addSession(a);
-    const g = ctx.getSession(a.id)!;
-    expect(g).toBeDefined();
+    const sid = a.id;
+    expect(ctx.getSession(sid)).toBe(a); // the live object (issue 14)
+    const copy = SslSession.fromDER(SslSession.create({ id: sid, cipher: 'AES128-SHA' }).toDER());
+    expect(copy.equals(a)).toBe(false); // same id, another SSL_SESSION
+    // a second object around the same SSL_SESSION exists only once `a` is freed
+    a.free();
+    const g = ctx.getSession(sid)!;
     expect(g).not.toBe(a);
-    expect(g.equals(a)).toBe(true);
-    expect(a.equals(g)).toBe(true);
-    // and it is the same native object: a write through one is seen through the other
     g.time = 4242;
-    expect(a.time).toBe(4242);
+    expect(ctx.getSession(sid)!.time).toBe(4242);
+    expect(g.equals(ctx.sessions()[0])).toBe(true);
+    copy.free();
     g.free();
     ctx.free();
-    a.free();
   });
 });
 
@@ -231,9 +234,12 @@ describe('free / freed / Symbol.dispose', () => {
     const ctx = new SslContext();
     const s = SslSession.create({ id: newId() });
     ctx.addSession(s);
-    const g = ctx.getSession(s.id)!;
-    expect(g.references).toBe(3); // s, the cache, g
+    const sid = s.id;
+    expect(ctx.getSession(sid)).toBe(s); // the live object (issue 14)
+    expect(s.references).toBe(2); // s, the cache
     s.free();
+    const g = ctx.getSession(sid)!;
+    expect(g).not.toBe(s); // s was freed: a new object with its own reference
     expect(g.references).toBe(2); // the cache, g
     expect(ctx.sessionCount).toBe(1); // still cached
     g.free();

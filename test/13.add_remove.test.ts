@@ -236,14 +236,13 @@ describe('the cache key is protocol version + id (ssl_session_cmp)', () => {
     expect(gb.equals(b)).toBe(true);
     expect(ga.protocol).toBe('TLSv1.1');
     expect(gb.protocol).toBe('TLSv1.2');
-    [ga, gb].forEach((s) => s.free());
+    // the live objects themselves (issue 14), not copies: nothing to free
     // removing one leaves the other
     expect(ctx.removeSession(a)).toBe(true);
     expect(ctx.sessionCount).toBe(1);
     const g2 = ctx.getSession(id, 'TLSv1.2')!;
-    expect(g2.equals(b)).toBe(true);
+    expect(g2).toBe(b);
     expect(ctx.getSession(id, 'TLSv1.1')).toBeUndefined();
-    g2.free();
     a.free();
     b.free();
   });
@@ -308,7 +307,7 @@ describe('SSL_CTX_remove_session() removes the session c from the context ctx', 
     s.free();
   });
 
-  test('the event object holds its own reference, released by its free()', () => {
+  test('the event carries the live object (issue 14): no extra reference', () => {
     let ev: SslSession | undefined;
     ctx.on('removeSession', (x: SslSession) => {
       ev = x;
@@ -316,11 +315,25 @@ describe('SSL_CTX_remove_session() removes the session c from the context ctx', 
     const s = SslSession.create({ id: newId() });
     ctx.addSession(s);
     ctx.removeSession(s);
-    expect(ev).toBeDefined();
-    expect(s.references).toBe(2); // s and the event object; the cache's is gone
-    ev!.free();
-    expect(s.references).toBe(1);
+    expect(ev).toBe(s);
+    expect(s.references).toBe(1); // s alone; the cache's is gone, the event's was dropped
     s.free();
+  });
+
+  test('an event for a session without a live object holds its own reference, released by its free()', () => {
+    let ev: SslSession | undefined;
+    ctx.on('removeSession', (x: SslSession) => {
+      ev = x;
+    });
+    const s = SslSession.create({ id: newId() });
+    ctx.addSession(s);
+    const sid = s.id;
+    s.free();
+    ctx.removeSession(ctx.getSession(sid)!);
+    expect(ev).toBeDefined();
+    expect(ev!.references).toBe(1); // the event object's own (the lookup object is the same one)
+    ev!.free();
+    expect(ev!.freed).toBe(true);
   });
 
   test('removing a middle entry keeps the order of the others', () => {

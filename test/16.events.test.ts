@@ -21,7 +21,7 @@ describe('synchronous delivery', () => {
     const seen: string[] = [];
     ctx.on('removeSession', (x: SslSession) => {
       seen.push(h(x));
-      x.free();
+      // not freed: x is the caller's own live object (issue 14)
     });
     ctx.removeSession(s);
     expect(seen).toEqual([h(s)]);
@@ -34,7 +34,7 @@ describe('synchronous delivery', () => {
     const seen: string[] = [];
     ctx.on('removeSession', (x: SslSession) => {
       seen.push(h(x));
-      x.free();
+      // not freed: x is the caller's own live object (issue 14)
     });
     const d = mk();
     ctx.addSession(d);
@@ -45,9 +45,9 @@ describe('synchronous delivery', () => {
     const list = [mk({ time: 1, timeout: 1 }), mk({ time: 1, timeout: 1 })];
     list.forEach((s) => ctx.addSession(s));
     let n = 0;
-    ctx.on('removeSession', (x: SslSession) => {
+    ctx.on('removeSession', (_x: SslSession) => {
       n++;
-      x.free();
+      // not freed: x is the caller's own live object (issue 14)
     });
     ctx.flushSessions(100);
     expect(n).toBe(2);
@@ -59,9 +59,9 @@ describe('synchronous delivery', () => {
     const list = [mk({ time: 1, timeout: 1 }), mk({ time: 1, timeout: 1 }), mk({ time: 1, timeout: 1 })];
     list.forEach((s) => ctx.addSession(s));
     const counts: number[] = [];
-    ctx.on('removeSession', (x: SslSession) => {
+    ctx.on('removeSession', (_x: SslSession) => {
       counts.push(ctx.sessionCount);
-      x.free();
+      // not freed: x is the caller's own live object (issue 14)
     });
     ctx.flushSessions(0);
     expect(counts).toEqual([0, 0, 0]);
@@ -73,9 +73,9 @@ describe('synchronous delivery', () => {
     ctx.addSession(a);
     ctx.addSession(b);
     let heads: string[] = [];
-    ctx.on('removeSession', (x: SslSession) => {
+    ctx.on('removeSession', (_x: SslSession) => {
       heads = listIds(ctx);
-      x.free();
+      // not freed: x is the caller's own live object (issue 14)
     });
     ctx.addSession(c);
     expect(heads).toEqual([h(c), h(b)]);
@@ -86,14 +86,14 @@ describe('synchronous delivery', () => {
     ctx.addSession(a);
     ctx.on('removeSession', (x: SslSession) => {
       if (x.equals(a)) ctx.addSession(b);
-      x.free();
+      // not freed: x is the caller's own live object (issue 14)
     });
     expect(ctx.removeSession(a)).toBe(true);
     expect(listIds(ctx)).toEqual([h(b)]);
     expect(b.references).toBe(2);
   });
 
-  test('each event session is a new JS object for the removed SSL_SESSION', () => {
+  test('the event session is the live object of the removed SSL_SESSION', () => {
     const s = mk();
     ctx.addSession(s);
     let ev: SslSession | undefined;
@@ -101,11 +101,8 @@ describe('synchronous delivery', () => {
       ev = x;
     });
     ctx.removeSession(s);
-    expect(ev).toBeInstanceOf(SslSession);
-    expect(ev).not.toBe(s);
-    expect(ev!.equals(s)).toBe(true);
+    expect(ev).toBe(s); // the live object (issue 14)
     expect(ev!.resumable).toBe(false);
-    ev!.free();
   });
 
   test('no listener: nothing is kept alive (references back to the caller only)', () => {
@@ -123,8 +120,8 @@ describe('a listener that throws', () => {
     const [a, b, c] = [mk(), mk(), mk()];
     [a, b, c].forEach((s) => ctx.addSession(s));
     const boom = new Error('listener failure');
-    ctx.on('removeSession', (x: SslSession) => {
-      x.free();
+    ctx.on('removeSession', (_x: SslSession) => {
+      // not freed: x is the caller's own live object (issue 14)
       throw boom;
     });
     const err = catchError(() => ctx.removeSession(b));
@@ -146,8 +143,8 @@ describe('a listener that throws', () => {
     const [a, b] = [mk(), mk()];
     ctx.addSession(a);
     const boom = new Error('evict listener failure');
-    ctx.on('removeSession', (x: SslSession) => {
-      x.free();
+    ctx.on('removeSession', (_x: SslSession) => {
+      // not freed: x is the caller's own live object (issue 14)
       throw boom;
     });
     expect(catchError(() => ctx.addSession(b))).toBe(boom);
@@ -165,7 +162,7 @@ describe('a listener that throws', () => {
     const seen: string[] = [];
     ctx.on('removeSession', (x: SslSession) => {
       seen.push(h(x));
-      x.free();
+      // not freed: x is the caller's own live object (issue 14)
       const e = new Error(`failure ${thrown.length}`);
       thrown.push(e);
       throw e;
@@ -183,9 +180,9 @@ describe('a listener that throws', () => {
     const list = [mk(), mk()];
     list.forEach((s) => ctx.addSession(s));
     let calls = 0;
-    ctx.on('removeSession', (x: SslSession) => {
+    ctx.on('removeSession', (_x: SslSession) => {
       calls++;
-      x.free();
+      // not freed: x is the caller's own live object (issue 14)
       throw new Error('free listener failure');
     });
     expect(() => ctx.free()).toThrow('free listener failure');
@@ -203,9 +200,8 @@ describe('a listener that throws', () => {
       throw new Error('no free');
     });
     expect(() => ctx.removeSession(s)).toThrow('no free');
-    // the event object still holds exactly one reference, releasable
-    expect(s.references).toBe(2);
-    ev!.free();
+    // the event carried the live object; the event's reference was dropped (issue 14)
+    expect(ev).toBe(s);
     expect(s.references).toBe(1);
   });
 });

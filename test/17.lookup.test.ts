@@ -14,23 +14,23 @@ function mk(opts: Partial<{ id: Buffer; protocol: Protocol; time: number }> = {}
 }
 
 describe('getSession(id, protocol?)', () => {
-  test('finds a cached session; a new JS object holding its own reference', () => {
+  test('finds a cached session: the live object when there is one (issue 14), no new reference', () => {
     const s = mk();
     ctx.addSession(s);
     expect(s.references).toBe(2);
     const g = ctx.getSession(s.id)!;
-    expect(g).toBeInstanceOf(SslSession);
-    expect(g).not.toBe(s);
-    expect(g.equals(s)).toBe(true);
-    expect(g.id.equals(s.id)).toBe(true);
-    expect(g.references).toBe(3);
-    expect(s.references).toBe(3);
-    const g2 = ctx.getSession(s.id)!;
-    expect(g2).not.toBe(g);
-    expect(s.references).toBe(4);
-    g.free();
-    g2.free();
+    expect(g).toBe(s);
     expect(s.references).toBe(2);
+    const sid = s.id;
+    s.free();
+    const g2 = ctx.getSession(sid)!;
+    expect(g2).toBeInstanceOf(SslSession);
+    expect(g2).not.toBe(s);
+    expect(g2.id.equals(sid)).toBe(true);
+    expect(g2.references).toBe(2); // the cache + the new object's own
+    expect(ctx.getSession(sid)).toBe(g2);
+    expect(g2.references).toBe(2);
+    g2.free();
   });
 
   test('unknown id → undefined, nothing changes', () => {
@@ -144,18 +144,23 @@ describe('sessions()', () => {
     got.forEach((s) => s.free());
   });
 
-  test('each element is a new JS object with its own reference', () => {
+  test('each element is the live object when there is one (issue 14), else a new one with its own reference', () => {
     const list = [mk(), mk()];
     list.forEach((s) => ctx.addSession(s));
     const got = ctx.sessions();
     expect(got.every((s) => s instanceof SslSession)).toBe(true);
-    expect(got.includes(list[0])).toBe(false);
-    expect(list.map((s) => s.references)).toEqual([3, 3]);
-    const again = ctx.sessions();
-    expect(list.map((s) => s.references)).toEqual([4, 4]);
-    got.forEach((s) => s.free());
-    again.forEach((s) => s.free());
+    expect([...got].reverse()).toEqual(list);
+    expect(got[1]).toBe(list[0]);
     expect(list.map((s) => s.references)).toEqual([2, 2]);
+    const id0 = list[0].id;
+    list[0].free();
+    const again = ctx.sessions();
+    expect(again[0]).toBe(list[1]);
+    expect(again[1]).not.toBe(list[0]);
+    expect(again[1].id.equals(id0)).toBe(true);
+    expect(again[1].references).toBe(2);
+    expect(list[1].references).toBe(2);
+    again[1].free();
   });
 
   test('the returned array is a snapshot: later cache changes do not alter it', () => {

@@ -359,17 +359,17 @@ describe('item 8: no silent wrong results', () => {
     expect(kHandle).toBeDefined();
     const Base = SslSession as unknown as new (h: unknown) => SslSession;
     let tried = 0;
+    const victimKey = ctx.sessions().length; // any number: a fake handle may claim any key
     for (let slot = 0; slot < 2000; slot++) {
-      const fake = { slot: () => slot, free() {}, freed: () => false };
+      const fake = { slot: () => slot, key: () => victimKey + slot, free() {}, freed: () => false };
       class Forged extends Base {
         constructor() {
           super(fake);
         }
       }
-      const f = new Forged();
-      expect(f instanceof SslSession).toBe(true);
-      expect(caught(() => ctx.removeSession(f))).toMatchObject({ name: 'TypeError' });
-      expect(caught(() => ctx.addSession(f))).toMatchObject({ name: 'TypeError' });
+      // the key comes from native code, which checks the handle's type tag: a forged
+      // SslSession is never made, so it cannot act by slot nor stand in for a live session
+      expect(caught(() => new Forged())).toMatchObject({ name: 'TypeError' });
       // an object that only inherits the prototype has no brand at all
       const bare = Object.create(SslSession.prototype);
       bare[kHandle] = fake;
@@ -377,7 +377,7 @@ describe('item 8: no silent wrong results', () => {
       tried++;
     }
     expect(tried).toBe(2000);
-    expect(ctx.getSession(victim.id)!.equals(victim)).toBe(true);
+    expect(ctx.getSession(victim.id)).toBe(victim);
     expect(ctx.sessionCount).toBe(1);
     ctx.free();
   });

@@ -26,6 +26,8 @@ export interface NativeSessionHandle {
   serial(): number;
   free(): void;
   freed(): boolean;
+  /** a new handle owning one more reference to the same SSL_SESSION */
+  retain(): NativeSessionHandle;
 }
 
 export interface NativeSessionHandleClass {
@@ -42,6 +44,8 @@ export interface NativeSessionHandleClass {
   fromPEM(pem: string | Buffer): NativeSessionHandle;
   /** the slot of a real, live handle (type tag checked natively): TypeError for anything else */
   slotOf(handle: NativeSessionHandle): number;
+  /** the identity key of a real, live handle's SSL_SESSION (tag checked): TypeError for anything else */
+  keyOf(handle: NativeSessionHandle): number;
 }
 
 export interface NativeContextHandle {
@@ -53,6 +57,10 @@ export interface NativeContextHandle {
    * id is `id`; -3: another id, -4: not a session fromDER accepts (nothing added) */
   addDER(id: Buffer, der: Buffer): number;
   list(): NativeSessionHandle[];
+  /** the identity keys of the cached sessions, list order (native/session_identity.cc) */
+  listKeys(): Float64Array;
+  /** list() with a handle only where mask[i] != 0 (right after listKeys(): same positions) */
+  listSome(mask: Uint8Array): (NativeSessionHandle | undefined)[];
   count(): number;
   stats(): NativeContextStats;
   setMode(mode: number): number;
@@ -239,6 +247,8 @@ export interface NativeBinding {
     /** batches: the number of 1 results; addMany → -(i + 1) when sessions[i] is cached elsewhere */
     addMany(ctx: number, sessions: Uint32Array): number;
     removeMany(ctx: number, sessions: Uint32Array): number;
+    /** get() by slot without a handle or reference: the identity key, or undefined */
+    findSlot(ctx: number, id: Buffer, version: number): number | undefined;
   };
   TlsConnection: new (ctx: NativeContextHandle, server: boolean, opts: NativeTlsConnectionOptions) => NativeTlsConnection;
   setup(o: { OpenSSLError: typeof OpenSSLError; Error: ErrorConstructor; TypeError: TypeErrorConstructor; RangeError: RangeErrorConstructor }): void;

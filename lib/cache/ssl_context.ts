@@ -1,5 +1,5 @@
 import { EventEmitter } from 'events';
-import { native, NativeContextHandle } from '../binding/native';
+import { native, NativeContextHandle, NativeSessionHandle } from '../binding/native';
 import {
   ALL_SESSION_CACHE_MODE_BITS,
   MAX_SESSION_ID_LENGTH,
@@ -18,7 +18,7 @@ import type { CacheStats } from '../common/cache_stats';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
-import { kAddSessionDER, kFromHandle, kHandle, kInternalOn, kRetainEvents, kSettle, kVersionRange } from './internal';
+import { kAddSessionDER, kFromHandle, kHandle, kHasSession, kInternalOn, kLive, kRetainEvents, kSettle, kVersionRange } from './internal';
 import { own, disown } from './lifetimes';
 import type { Failure } from './openssl_call';
 import { kSlot, SslSession } from './ssl_session';
@@ -72,7 +72,7 @@ export type GetSessionCallback = (id: Buffer) => SslSession | undefined;
 
 /** The events of an SslContext and their listeners' arguments. */
 export interface SslContextEvents extends ListenerEvents {
-  /** a handshake made a new session (mode SERVER/CLIENT, id not empty); the listener owns `session` */
+  /** a handshake made a new session (mode SERVER/CLIENT, id not empty); `session` is the thread's one object of it (may be shared) */
   newSession: [session: SslSession];
   /** OpenSSL removed `session` from the cache, for `reason` */
   removeSession: [session: SslSession, reason: RemoveReason];
@@ -94,7 +94,8 @@ export interface SslContext {
 /**
  * An OpenSSL 1.0.2 SSL_CTX and its internal session cache.
  *
- * Events 'newSession' and 'removeSession' carry a new SslSession each. OpenSSL's
+ * Events 'newSession' and 'removeSession' carry the thread's SslSession of the session
+ * (the live one if there is one, else a new one: lib/cache/identity.ts). OpenSSL's
  * callbacks only record them (1.0.2 runs the remove callback with its global
  * CRYPTO_LOCK_SSL_CTX held); they are emitted after the OpenSSL call has returned and
  * before the method that made it returns, in the order OpenSSL produced them.
@@ -110,8 +111,13 @@ export class SslContext extends EventEmitter {
   #getSessionCallback: GetSessionCallback | undefined;
   #internalMask = 0;
   #delivering = false;
-  /** queued events: [type, session, reason] triples */
-  #pending: (number | SslSession | RemoveReason)[] = [];
+  /**
+   * queued events: [type, handle, reason] triples. The handle (holding the event's
+   * reference) becomes an SslSession only when its event is delivered: an earlier listener
+   * may have freed the thread's object of that session (identity), and then this event gets
+   * a new one instead of a freed one.
+   */
+  #pending: (number | NativeSessionHandle | RemoveReason)[] = [];
   /** the package's own consumers (stores, revocation): served first, never by emit() */
   readonly #internal: { newSession: ((s: SslSession) => void)[]; removeSession: ((s: SslSession, r: RemoveReason) => void)[] } = {
     newSession: [],
@@ -254,17 +260,22 @@ export class SslContext extends EventEmitter {
     for (const e of h.takeEvents()) {
       // an eviction is 'evict' whatever call caused it (a handshake's own insert too)
       const why: RemoveReason = e.type & SESSION_EVENT_EVICTED ? 'evict' : reason;
-      this.#pending.push(e.type & ~SESSION_EVENT_EVICTED, SslSession[kFromHandle](e.session), why);
+      this.#pending.push(e.type & ~SESSION_EVENT_EVICTED, e.session, why);
     }
     if (this.#delivering) return failure;
     this.#delivering = true;
+    const q = this.#pending;
+    let i = 0;
     try {
-      const q = this.#pending;
-      for (let i = 0; i < q.length; i += 3) {
-        const f = this.#deliver(q[i] === SessionEventKind.NEW_SESSION ? 'newSession' : 'removeSession', q[i + 1] as SslSession, q[i + 2] as RemoveReason);
+      for (; i < q.length; i += 3) {
+        const session = SslSession[kFromHandle](q[i + 1] as NativeSessionHandle);
+        q[i + 1] = 0; // taken (its reference is the session's now)
+        const f = this.#deliver(q[i] === SessionEventKind.NEW_SESSION ? 'newSession' : 'removeSession', session, q[i + 2] as RemoveReason);
         failure ??= f;
       }
     } finally {
+      // only after an unexpected throw: the references of events nobody will see
+      for (; i < q.length; i += 3) if (q[i + 1] !== 0) (q[i + 1] as NativeSessionHandle).free();
       this.#pending = [];
       this.#delivering = false;
     }
@@ -356,16 +367,52 @@ export class SslContext extends EventEmitter {
     this.#afterCall('flush');
   }
 
-  /** The cached session with this id and protocol (hash lookup, no counters), or undefined. */
+  /**
+   * The cached session with this id and protocol (hash lookup, no counters), or undefined:
+   * the thread's live SslSession of that native session when there is one (no new
+   * reference), else a new object with its own reference.
+   */
   getSession(id: Buffer, protocol: Protocol = 'TLSv1.2'): SslSession | undefined {
-    const b = checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id');
-    const h = this[kHandle].get(b, protocolNumber(protocol));
+    // the common case first (a Buffer id, the default protocol): the same checks, fewer calls
+    const b = Buffer.isBuffer(id) && id.length >= 1 && id.length <= MAX_SESSION_ID_LENGTH ? id : checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id');
+    const v = protocol === 'TLSv1.2' ? TLS12 : protocolNumber(protocol);
+    const key = findSlot(this.#slot, b, v);
+    if (key === undefined) return undefined;
+    const live = SslSession[kLive](key);
+    if (live !== undefined) return live;
+    // no OpenSSL call since findSlot: the native lookup finds the same session again
+    const h = this[kHandle].get(b, v);
     return h === undefined ? undefined : SslSession[kFromHandle](h);
   }
 
-  /** The cached sessions in OpenSSL's list order, newest first. */
+  /** @internal whether a session with this id and protocol is cached (getSession's lookup, no object) */
+  [kHasSession](id: Buffer, protocol: Protocol = 'TLSv1.2'): boolean {
+    const b = checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id');
+    return findSlot(this.#slot, b, protocolNumber(protocol)) !== undefined;
+  }
+
+  /**
+   * The cached sessions in OpenSSL's list order, newest first: the live SslSession of each
+   * where the thread has one, new objects (each with its own reference) for the others.
+   */
   sessions(): SslSession[] {
-    return this[kHandle].list().map((h) => SslSession[kFromHandle](h));
+    const h = this[kHandle];
+    const keys = h.listKeys();
+    const out = new Array<SslSession>(keys.length);
+    let missing: Uint8Array | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const live = SslSession[kLive](keys[i]);
+      if (live !== undefined) out[i] = live;
+      else (missing ??= new Uint8Array(keys.length))[i] = 1;
+    }
+    if (missing !== undefined) {
+      // no OpenSSL call since listKeys(): the positions name the same sessions
+      const made = h.listSome(missing);
+      for (let i = 0; i < keys.length; i++) {
+        if (missing[i] === 1) out[i] = SslSession[kFromHandle](made[i] as NativeSessionHandle);
+      }
+    }
+    return out;
   }
 
   /** SSL_CTX_sess_number */
@@ -555,7 +602,8 @@ function pem(v: unknown, what: string, kind = 'a PEM string or Buffer'): string 
   throw new TypeError(`${what} must be ${kind}`);
 }
 
-const { addSlot, removeSlot, addMany, removeMany } = native.SslContextHandle;
+const { addSlot, removeSlot, addMany, removeMany, findSlot } = native.SslContextHandle;
+const TLS12 = protocolNumber('TLSv1.2');
 /** SslContextHandle#addDER's refusals (native/ssl_context_handle.cc) */
 const ADD_DER_OTHER_ID = -3;
 const ADD_DER_UNDECODABLE = -4;

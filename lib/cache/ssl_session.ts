@@ -1,6 +1,7 @@
 import { native, NativeSessionHandle } from '../binding/native';
-import { kFromHandle, kHandle } from './internal';
+import { kFromHandle, kHandle, kLive, kRetain } from './internal';
 import { own, disown } from './lifetimes';
+import { forget, IdentityCell, lookup, remember, unlisted } from './identity';
 import { toOpenSSL102, toOpenSSL3 } from './openssl3_session';
 import { protocolName, protocolNumber } from '../binding/protocol_version';
 import type { UnknownProtocol } from '../binding/protocol_version';
@@ -45,27 +46,75 @@ function derFormat(options: unknown, key: 'from' | 'to'): 'openssl102' | 'openss
 /**
  * An OpenSSL 1.0.2 SSL_SESSION. Each SslSession owns one native reference, dropped by
  * free() or when the object is garbage-collected; the cache holds its own reference, so a
- * cached session outlives its JS object. Objects returned by the library (lookups,
- * sessions(), events) are new SslSession objects around the same native session.
+ * cached session outlives its JS object. A thread has at most one live SslSession per
+ * native session: objects returned by the library (lookups, sessions(), events, handshake
+ * results, sockets) are that object when it exists (`ctx.getSession(s.id) === s`), else a
+ * new one (lib/cache/identity.ts). So a returned object may be shared with other holders
+ * in the thread, and free() frees it for all of them.
  */
 /** @internal the handle's slot number, asked from native code once per object */
 export const kSlot = Symbol('openssl-session-cache.slot');
 
 const slotOf = native.SslSessionHandle.slotOf;
+const keyOf = native.SslSessionHandle.keyOf;
+/** the key (and table membership) of the object being made by this module, see the constructor */
+let trusted: { key: number; listed: boolean } | undefined;
 
 export class SslSession {
   /** @internal */
   [kHandle]: NativeSessionHandle;
   #slot = -1;
+  readonly #cell: IdentityCell;
 
+  /**
+   * The key comes from native code (keyOf checks the handle's type tag), or from this
+   * module's own callers through `trusted`: never from the arguments, so a subclass posing
+   * a fake handle gets TypeError instead of taking another session's place in the table.
+   */
   private constructor(handle: NativeSessionHandle) {
+    const t = trusted;
+    trusted = undefined;
+    const key = t?.key ?? keyOf(handle);
     this[kHandle] = handle;
-    own(this, handle);
+    this.#cell = t?.listed === false ? unlisted(key, handle) : remember(key, handle, this);
+    own(this, this.#cell);
   }
 
-  /** @internal wraps a handle that already owns its reference */
-  static [kFromHandle](handle: NativeSessionHandle): SslSession {
+  /** a new object around a handle native code just made, with the key it has */
+  static #make(handle: NativeSessionHandle, key: number, listed: boolean): SslSession {
+    trusted = { key, listed };
     return new SslSession(handle);
+  }
+
+  /**
+   * @internal wraps a handle that already owns its reference: the live SslSession of that
+   * native session when the thread has one (the handle's reference is dropped then), else
+   * a new object that keeps it. The key is asked from native code (the handle's type tag is
+   * checked), never taken from a caller.
+   */
+  static [kFromHandle](handle: NativeSessionHandle): SslSession {
+    const key = keyOf(handle);
+    const live = lookup(key) as SslSession | undefined;
+    if (live !== undefined) {
+      handle.free();
+      return live;
+    }
+    return SslSession.#make(handle, key, true);
+  }
+
+  /** @internal the live SslSession for an identity key, if any (no native call) */
+  static [kLive](key: number): SslSession | undefined {
+    return lookup(key) as SslSession | undefined;
+  }
+
+  /**
+   * @internal one more native reference to `session`'s SSL_SESSION as a private object,
+   * outside the identity table (never returned by a lookup). For the model adapter, whose
+   * contract counts one reference per caller handle (lib/model/openssl_cache.ts).
+   */
+  static [kRetain](session: SslSession): SslSession {
+    const h = session[kHandle];
+    return SslSession.#make(h.retain(), keyOf(h), false);
   }
 
   /**
@@ -234,10 +283,15 @@ export class SslSession {
     return this[kHandle].freed();
   }
 
-  /** Drops this object's reference now (SSL_SESSION_free). Idempotent. */
+  /**
+   * Drops this object's reference now (SSL_SESSION_free). Idempotent. The object may be
+   * shared (a returned session is the thread's one object for its native session): it is
+   * freed for every holder, and a later lookup returns a new object.
+   */
   free(): void {
     if (this[kHandle].freed()) return;
     disown(this);
+    forget(this.#cell);
     this[kHandle].free();
   }
 

@@ -40,8 +40,24 @@ export function setSniContext(conn: NativeTlsConnection, ctx: SslContext): void 
   conn.setSniContext(ctx[kHandle]);
 }
 
-/** SSL_get1_session as an SslSession (its own reference), or undefined */
+/** SSL_get1_session as an SslSession (the thread's live one of that session, else a new one), or undefined */
 export function connectionSession(conn: NativeTlsConnection): SslSession | undefined {
   const h = conn.session();
   return h ? SslSession[kFromHandle](h) : undefined;
+}
+
+/**
+ * The connection's session as DER, or undefined (none, or not encodable): no SslSession is
+ * made, so nothing another holder shares can be freed, and the reference is dropped at once.
+ */
+export function connectionSessionDER(conn: NativeTlsConnection): Buffer | undefined {
+  const h = conn.session();
+  if (!h) return undefined;
+  try {
+    return h.toDER();
+  } catch {
+    return undefined;
+  } finally {
+    h.free();
+  }
 }

@@ -48,6 +48,7 @@ import {
   SessionHandle,
 } from './session_cache';
 import { checkCacheOptions, checkId, checkIdContext, checkInteger, codedError, generatedId, protocolOfName, protocolOfVersion, versionOf } from './contract_checks';
+import { kRetain } from '../cache/internal';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 
@@ -349,7 +350,10 @@ export class OpenSSLCache implements SessionCache {
       }
     }
     const mine = this.role === 'server' ? result.serverSession : result.clientSession;
-    (this.role === 'server' ? result.clientSession : result.serverSession).free();
+    const other = this.role === 'server' ? result.clientSession : result.serverSession;
+    // a resumption in process can give both sides the same SSL_SESSION: then one object
+    // (identity) with one reference, which is the caller's
+    if (other !== mine) this.release(other);
     const entry = this.adopt(mine);
     return { resumed: this.role === 'server' ? result.serverResumed : result.clientResumed, session: entry.handle };
   }
@@ -403,7 +407,28 @@ export class OpenSSLCache implements SessionCache {
   private recordEvent(type: 'new' | 'remove', session: SslSession): void {
     // allocate the handle now: a handshake's new session becomes visible in its event
     this.entryFor(session);
-    this.pending.push({ type, session });
+    this.pending.push({ type, session: this.claim(session) });
+  }
+
+  /** Whether `session` (this very object) is one this adapter holds for a caller or an event. */
+  private holds(session: SslSession): boolean {
+    const entry = this.bySerial.get(session.serial);
+    return (entry !== undefined && entry.wrappers.includes(session)) || this.pending.some((p) => p.session === session);
+  }
+
+  /**
+   * The library returns the thread's one live SslSession of a native session (identity):
+   * when this adapter already holds that object, the reference the call stood for was not
+   * taken, so the caller's new reference is a private object with one more reference.
+   * The contract counts one native reference per caller reference.
+   */
+  private claim(session: SslSession): SslSession {
+    return this.holds(session) ? SslSession[kRetain](session) : session;
+  }
+
+  /** Drops a looked-up object unless it is one this adapter holds. */
+  private release(session: SslSession): void {
+    if (!this.holds(session)) session.free();
   }
 
   /** The entry of a wrapper's native object, allocating the next handle on first sight. */
@@ -418,10 +443,10 @@ export class OpenSSLCache implements SessionCache {
     return entry;
   }
 
-  /** Takes a wrapper holding one new reference as a caller reference. */
+  /** Takes a wrapper standing for one new reference as a caller reference. */
   private adopt(session: SslSession): Entry {
     const entry = this.entryFor(session);
-    entry.wrappers.push(session);
+    entry.wrappers.push(this.claim(session));
     return entry;
   }
 
@@ -462,7 +487,7 @@ export class OpenSSLCache implements SessionCache {
         );
       }
     } finally {
-      cached.free();
+      this.release(cached);
     }
   }
 
@@ -479,7 +504,7 @@ export class OpenSSLCache implements SessionCache {
     if (error.opensslErrors.some((x) => x.reason !== null) || newId === undefined) return false;
     const cached = this.lookup(newId, version);
     if (cached === undefined) return false;
-    cached.free();
+    this.release(cached);
     return true;
   }
 
@@ -491,7 +516,7 @@ export class OpenSSLCache implements SessionCache {
       if (this.role === 'client') return id;
       const cached = this.lookup(id, version);
       if (cached === undefined) return id;
-      cached.free();
+      this.release(cached);
     }
   }
 }

@@ -13,7 +13,7 @@ import type { Protocol } from '../binding/constants';
 import { SessionCacheMode } from '../binding/constants';
 import { SessionStore } from '../stores/session_store';
 import { RemoveReason, SslContext } from '../cache/ssl_context';
-import { kAddSessionDER, kInternalOn, kRetainEvents } from '../cache/internal';
+import { kAddSessionDER, kHasSession, kInternalOn, kRetainEvents } from '../cache/internal';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
 
@@ -253,13 +253,10 @@ export class SessionResumption {
     this.#skipStoreDelete = true;
     try {
       for (const protocol of SESSION_PROTOCOLS) {
+        // not freed: the object may be a caller's (or a listener's) live SslSession; one made
+        // here is dropped by the FinalizationRegistry
         const s = this.#ctx.getSession(id, protocol);
-        if (!s) continue;
-        try {
-          if (this.#ctx.removeSession(s)) n += 1;
-        } finally {
-          s.free();
-        }
+        if (s && this.#ctx.removeSession(s)) n += 1;
       }
     } finally {
       this.#skipStoreDelete = before;
@@ -360,11 +357,8 @@ export class SessionResumption {
     if (hello.ticket && this.#ctx.ticketsEnabled) return;
     const hex = id.toString('hex');
     if (store) {
-      const cached = this.#ctx.getSession(id);
-      if (cached) {
-        cached.free();
-        return;
-      }
+      // a lookup without an object (one made here could only be left to the GC)
+      if (this.#ctx[kHasSession](id)) return;
     } else {
       // the listeners are the cache: what they answered last time is not trusted again
       this.#removeLocal(id);

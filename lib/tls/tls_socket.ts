@@ -3,7 +3,7 @@ import * as net from 'net';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { settleContexts } from '../cache/openssl_call';
 import { SslVerify, TLS_PROTOCOLS, TlsConnectionFlag } from '../binding/constants';
-import { connectionSession, CycleResult, NativeTlsConnection, openTlsConnection, RawPeerCertificate, setSniContext } from '../cache/tls_connection';
+import { connectionSession, connectionSessionDER, CycleResult, NativeTlsConnection, openTlsConnection, RawPeerCertificate, setSniContext } from '../cache/tls_connection';
 import { certificateError, noPeerCertificateError } from './cert_errors';
 import { debug } from './debug';
 import { SslContext } from '../cache/ssl_context';
@@ -561,15 +561,8 @@ export class TLSSocket extends Duplex {
   }
 
   #sessionDER(): Buffer | undefined {
-    const s = this.getSslSession();
-    if (!s) return undefined;
-    try {
-      return s.toDER();
-    } catch {
-      return undefined;
-    } finally {
-      s.free();
-    }
+    // not through getSslSession(): freeing that object would free it for every holder
+    return this.#conn ? connectionSessionDER(this.#conn) : undefined;
   }
 
   /** The negotiated session as DER (node:tls shape), or undefined. */
@@ -577,7 +570,11 @@ export class TLSSocket extends Duplex {
     return this.#sessionDER();
   }
 
-  /** The negotiated session as an SslSession (a new reference), or undefined. */
+  /**
+   * The negotiated session as an SslSession, or undefined: the thread's live SslSession of
+   * that session when there is one (possibly shared: free() frees it for every holder),
+   * else a new one with its own reference.
+   */
   getSslSession(): SslSession | undefined {
     return this.#conn ? connectionSession(this.#conn) : undefined;
   }

@@ -48,16 +48,19 @@ async function workerMain() {
     handshakes: 0, resumed: 0, misses: 0, newSessions: 0, derSent: 0, derReceived: 0, derAdded: 0, listChecks: 0,
   };
   const events = { evict: 0, remove: 0, handshake: 0, other: 0, new: 0 };
+  // identity: an event carries the thread's one object of its session, which may be the
+  // one a step has in hand (the step frees it itself)
+  let inHand;
   server.on('removeSession', (s, why) => {
     if (why === 'evict') events.evict++;
     else if (why === 'remove') events.remove++;
     else if (why === 'handshake') events.handshake++; // found expired by a handshake (evictions are 'evict')
     else events.other++;
-    s.free();
+    if (s !== inHand) s.free();
   });
   server.on('newSession', (s) => {
     events.new++;
-    s.free();
+    if (s !== inHand) s.free();
   });
   // model: ids in insertion order, oldest first
   const model = [];
@@ -99,12 +102,13 @@ async function workerMain() {
     } else if (r < 0.6) {
       if (model.length > 0 && rand() < 0.8) {
         const id = Buffer.from(model[Math.floor(rand() * model.length)], 'hex');
-        const s = server.getSession(id);
+        const s = (inHand = server.getSession(id));
         if (!s) fail('a modelled session is not cached');
         if (server.removeSession(s) !== true) fail('remove of a cached session returned false');
         modelRemove(id);
         c.removed++;
         if (s.resumable) fail('removed session still resumable');
+        inHand = undefined;
         s.free();
       } else {
         const s = SslSession.create({ id: newId() });
@@ -159,7 +163,8 @@ async function workerMain() {
         clientSessions.push(h.clientSession);
         h.clientSession = undefined;
       }
-      if (h.clientSession) h.clientSession.free();
+      // a resumed client session is the offered object itself (identity): still offered later
+      if (h.clientSession && h.clientSession !== offer) h.clientSession.free();
       h.serverSession.free();
     }
     c.ops++;
