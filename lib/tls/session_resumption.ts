@@ -146,13 +146,8 @@ export class SessionResumption {
     this.#ctx[kInternalOn]('newSession', (s: SslSession) => {
       const id = s.id;
       this.#negative.delete(id.toString('hex'));
-      let der: Buffer;
-      try {
-        der = s.toDER();
-      } catch (e) {
-        this.#server.emit('sessionStoreError', e);
-        return;
-      }
+      const der = this.#derOf(s);
+      if (!der) return;
       this.#withTimeout(store.set(id, der, s.timeout), 'set').then(
         () => this.#server.emit('sessionStored', id),
         (e) => this.#server.emit('sessionStoreError', e),
@@ -172,17 +167,23 @@ export class SessionResumption {
     }
   }
 
+  /** a new session's DER for the store or 'newSession'; undefined (reported as
+   * 'sessionStoreError') when it cannot be encoded */
+  #derOf(s: SslSession): Buffer | undefined {
+    try {
+      return s.toDER();
+    } catch (e) {
+      this.#server.emit('sessionStoreError', e);
+      return undefined;
+    }
+  }
+
   // node:tls's 'newSession' (id, der, callback): the handshake's last flight and 'secure'
   // wait until every listener's callback ran (TLSSocket holds the step, see holdStep)
   #onNewSessionEvent(s: SslSession): void {
     if (this.#server.listenerCount('newSession') === 0) return;
-    let der: Buffer;
-    try {
-      der = s.toDER();
-    } catch (e) {
-      this.#server.emit('sessionStoreError', e);
-      return;
-    }
+    const der = this.#derOf(s);
+    if (!der) return;
     const id = s.id;
     this.#stepPending.push(
       new Promise<void>((resolve, reject) => {
