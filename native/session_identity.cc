@@ -77,14 +77,7 @@ Napi::Value SslContextHandle::JS_findSlot(const Napi::CallbackInfo& info) {
   }
   Napi::Buffer<uint8_t> id = info[1].As<Napi::Buffer<uint8_t>>();
   REQUIRE_BYTE_LENGTH(env, id.Length(), 1, SSL_MAX_SSL_SESSION_ID_LENGTH, "id");
-  SSL_SESSION key;
-  std::memset(&key, 0, sizeof key);  // 1.0.2h hashes the first 4 id bytes whatever the length
-  key.ssl_version = info[2].As<Napi::Number>().Int32Value();
-  key.session_id_length = static_cast<unsigned int>(id.Length());
-  std::memcpy(key.session_id, id.Data(), id.Length());
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  SSL_SESSION* s = lh_SSL_SESSION_retrieve(ctx->ctx_->sessions, &key);
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
+  SSL_SESSION* s = ctx->Find(id.Data(), id.Length(), info[2].As<Napi::Number>().Int32Value(), false);
   if (s == nullptr) return env.Undefined();
   return Napi::Number::New(env, SessionKey(s));
 }

@@ -293,22 +293,29 @@ Napi::Value SslContextHandle::JS_removeMany(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, removed);
 }
 
-// get(id, version): the hash lookup of ssl_get_prev_session without its counters.
+// The hash lookup of ssl_get_prev_session without its counters (id: 1 to 32 bytes, checked
+// by the caller); with `reference`, the session comes with one reference taken under the lock.
+SSL_SESSION* SslContextHandle::Find(const uint8_t* id, size_t length, int version, bool reference) {
+  SSL_SESSION key;
+  std::memset(&key, 0, sizeof key);  // 1.0.2h hashes the first 4 id bytes whatever the length
+  key.ssl_version = version;
+  key.session_id_length = static_cast<unsigned int>(length);
+  std::memcpy(key.session_id, id, length);
+  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
+  SSL_SESSION* s = lh_SSL_SESSION_retrieve(ctx_->sessions, &key);
+  if (s != nullptr && reference) CRYPTO_add(&s->references, 1, CRYPTO_LOCK_SSL_SESSION);
+  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
+  return s;
+}
+
+// get(id, version): Find with a reference, as a new handle.
 Napi::Value SslContextHandle::JS_get(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   REQUIRE_ARGUMENTS(info, "get(id: Buffer, version: number)", K::kBuffer, K::kNumber);
   Napi::Buffer<uint8_t> id = info[0].As<Napi::Buffer<uint8_t>>();
   REQUIRE_BYTE_LENGTH(env, id.Length(), 1, SSL_MAX_SSL_SESSION_ID_LENGTH, "id");
-  SSL_SESSION key;
-  std::memset(&key, 0, sizeof key);  // 1.0.2h hashes the first 4 id bytes whatever the length
-  key.ssl_version = info[1].As<Napi::Number>().Int32Value();
-  key.session_id_length = static_cast<unsigned int>(id.Length());
-  std::memcpy(key.session_id, id.Data(), id.Length());
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  SSL_SESSION* s = lh_SSL_SESSION_retrieve(ctx_->sessions, &key);
-  if (s != nullptr) CRYPTO_add(&s->references, 1, CRYPTO_LOCK_SSL_SESSION);
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
+  SSL_SESSION* s = Find(id.Data(), id.Length(), info[1].As<Napi::Number>().Int32Value(), true);
   if (s == nullptr) return env.Undefined();
   return SslSessionHandle::Adopt(env, s);
 }

@@ -57,6 +57,8 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   static Napi::Value JS_addMany(const Napi::CallbackInfo& info);
   static Napi::Value JS_removeMany(const Napi::CallbackInfo& info);
   int Add(SSL_SESSION* s);  // SSL_CTX_add_session, or -2 for a session in another cache
+  // the cached session with this id and protocol (a reference taken when asked), or nullptr
+  SSL_SESSION* Find(const uint8_t* id, size_t length, int version, bool reference);
   // addDER(id, der): a store's bytes into the cache without a session handle
   Napi::Value JS_addDER(const Napi::CallbackInfo& info);
 
