@@ -7,8 +7,8 @@ import * as path from 'path';
 import * as tls from 'tls';
 import { connect, createServer, MemorySessionStore, TlsServer, TLSSocket } from '../lib';
 import { certFiles, certs, close, closed, endNode, listen, next, nodeClient, readAll, track } from './helpers/sockets';
-import { endStdin, IpcChild } from './helpers/children';
-import { requireOpensslCli } from './helpers/openssl_cli';
+import { IpcChild } from './helpers/children';
+import { requireOpensslCli, sClient } from './helpers/openssl_cli';
 
 const { cert, key } = certs();
 let files: ReturnType<typeof certFiles>;
@@ -113,19 +113,6 @@ describe("Node's tls (OpenSSL 3)", () => {
 });
 
 describe('openssl s_client (the machine OpenSSL 3)', () => {
-  function sClient(args: string[]): Promise<{ code: number | null; out: string }> {
-    requireOpensslCli(); // a clear message when the machine has no openssl command
-    return new Promise((resolve, reject) => {
-      const p = spawn('openssl', ['s_client', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (out += d));
-      p.on('error', reject);
-      p.on('close', (code) => resolve({ code, out }));
-      endStdin(p, undefined, reject); // EOF on stdin: s_client sends close_notify and exits after the handshake
-    });
-  }
-
   test('-sess_out then -sess_in resumes against our server (with a store)', async () => {
     const version = execFileSync('openssl', ['version']).toString();
     expect(version).toMatch(/^OpenSSL 3\./);

@@ -4,7 +4,7 @@
 // OUR server's cache and resumed by the same client with its original session; TLS 1.3
 // and extended-master-secret sessions refused; and the reverse export
 // (`toDER({ to: 'openssl3' })`) resumed by Node against Node.
-import { execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import { constants } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -12,7 +12,7 @@ import * as path from 'path';
 import * as tls from 'tls';
 import { connect, createServer, SslSession, TlsServer, TLSSocket } from '../lib';
 import { certs, close, endNode, listen, next, nodeClient, track } from './helpers/sockets';
-import { endStdin } from './helpers/children';
+import { sClient } from './helpers/openssl_cli';
 
 const { cert, key } = certs();
 /** SSL_OP_NO_EXTENDED_MASTER_SECRET of OpenSSL 3 (ssl.h: SSL_OP_BIT(0)); Node has no name for it */
@@ -148,18 +148,6 @@ describe("Node's tls (OpenSSL 3) sessions", () => {
 });
 
 describe('openssl s_client (the machine OpenSSL 3) sessions', () => {
-  function sClient(args: string[]): Promise<{ code: number | null; out: string }> {
-    return new Promise((resolve, reject) => {
-      const p = spawn('openssl', ['s_client', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (out += d));
-      p.on('error', reject);
-      p.on('close', (code) => resolve({ code, out }));
-      endStdin(p, undefined, reject);
-    });
-  }
-
   test('-sess_out against a node:tls server, imported into our cache, -sess_in resumes against our server', async () => {
     expect(execFileSync('openssl', ['version']).toString()).toMatch(/^OpenSSL 3\./);
     const nodePort = await nodeServer();

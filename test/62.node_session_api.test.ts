@@ -1,7 +1,6 @@
 // node:tls's external session cache API on our server — 'newSession' (id, data, callback)
 // and 'resumeSession' (id, callback) — run side by side with node:tls (OpenSSL 3) itself:
 // the same scenario, the same real client, the counts compared.
-import { spawn } from 'child_process';
 import { EventEmitter } from 'events';
 import * as fs from 'fs';
 import * as net from 'net';
@@ -10,7 +9,7 @@ import * as path from 'path';
 import * as tls from 'tls';
 import { createServer, TlsServer } from '../lib';
 import { certs, close, endNode, listen, nodeClient, track } from './helpers/sockets';
-import { endStdin } from './helpers/children';
+import { sClient } from './helpers/openssl_cli';
 
 const { cert, key } = certs();
 let dir: string;
@@ -98,18 +97,6 @@ async function harness(kind: Kind, o: HarnessOptions = {}): Promise<Harness> {
     connections: (n) => (counts.connections >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
     stop: () => close(server, sockets),
   };
-}
-
-function sClient(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('openssl', ['s_client', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, out }));
-    endStdin(p, undefined, reject);
-  });
 }
 
 /** `openssl s_client -reconnect` (first connection + 5 reconnections) against one harness */

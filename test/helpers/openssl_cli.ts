@@ -1,7 +1,8 @@
 // The machine's `openssl` command (OpenSSL 1.1 or 3), an interoperability peer of some
 // tests. When it is missing the test fails with a message saying what to install, rather
 // than with a bare ENOENT from spawn.
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
+import { endStdin } from './children';
 
 let found: string | undefined;
 
@@ -18,4 +19,21 @@ export function requireOpensslCli(): string {
   }
   found = r.stdout.trim();
   return found;
+}
+
+/**
+ * Runs the machine's `openssl s_client ...args` to its exit, stdin at EOF at once (s_client
+ * then closes after the handshake); stdout and stderr together in `out`.
+ */
+export function sClient(args: string[]): Promise<{ code: number | null; out: string }> {
+  requireOpensslCli();
+  return new Promise((resolve, reject) => {
+    const p = spawn('openssl', ['s_client', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, out }));
+    endStdin(p, undefined, reject);
+  });
 }
