@@ -28,6 +28,7 @@ const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
 const { spawnSync, spawn } = require('child_process');
+const { acquire } = require('./build-lock');
 
 const PINNED = {
   spec: 'nodegit@0.22.2',
@@ -332,24 +333,19 @@ async function buildApps(srcDir, prefix, extra, version, identity, tools) {
   const program = path.join(appsPrefix, 'bin', 'openssl');
   const info = path.join(appsPrefix, 'build-info.json');
   if (fs.existsSync(info) && fs.existsSync(program)) return program;
-  // one build at a time (two jest runs may ask together): the first takes the lock
-  // directory, the others wait for its result
-  const lock = `${appsPrefix}.lock`;
+  // one build at a time (two jest runs may ask together): the first takes the lock, the
+  // others wait for its result; a lock left by a killed build is taken over (build-lock.js)
+  const lock = acquire(`${appsPrefix}.lock`, {
+    log,
+    what: 'the build of the openssl program',
+    isDone: () => fs.existsSync(info) && fs.existsSync(program),
+  });
+  if (lock === null) return program;
   try {
-    fs.mkdirSync(lock);
-  } catch (e) {
-    if (e.code !== 'EEXIST') throw e;
-    log(`another process is building the openssl program (${lock}); waiting`);
-    while (fs.existsSync(lock) && !fs.existsSync(info)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
     if (fs.existsSync(info) && fs.existsSync(program)) return program;
-    fail(`the other build of the openssl program did not finish (remove ${lock} if no build is running)`);
-  }
-  const unlock = () => fs.rmSync(lock, { recursive: true, force: true });
-  process.on('exit', unlock); // fail() exits without unwinding
-  try {
     return await buildAppsLocked(srcDir, appsPrefix, program, info, extra, version, identity, tools);
   } finally {
-    unlock();
+    lock.release();
   }
 }
 
