@@ -11,7 +11,6 @@ import * as path from 'path';
 const ROOT = path.join(__dirname, '..');
 const LOCK_JS = path.join(ROOT, 'deps', 'build-lock.js');
 const BUILD_JS = path.join(ROOT, 'deps', 'build-openssl.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { processStart } = require(LOCK_JS) as { processStart(pid: number): string | undefined };
 
 let tmp: string;
