@@ -1,5 +1,5 @@
 // The raw binding, typed separately from the public API (node-pty / node-argon2 style).
-import bindings from 'bindings';
+import { loadAddon } from './addon_loader';
 import type { CacheStats } from '../common/cache_stats';
 import { OpenSSLError } from '../common/openssl_error';
 
@@ -269,8 +269,12 @@ export interface NativeBinding {
   headerVersionNumber: number;
 }
 
+/** where the addon was loaded from: 'source' (build/Release) or the platform package's name */
+export let addonSource = '';
+
 function load(): NativeBinding {
-  const b = bindings('openssl_session_cache') as NativeBinding;
+  const { addon: b, from } = loadAddon<NativeBinding>('openssl_session_cache');
+  addonSource = from;
   // the error classes of this realm, so native errors pass instanceof in vm contexts too
   b.setup({ OpenSSLError, Error, TypeError, RangeError });
   return b;
