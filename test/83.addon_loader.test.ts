@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { openssl } from '../lib';
+import { PREBUILT_PLATFORMS, PLATFORM_SCOPE } from '../lib/binding/addon_loader';
 
 const ROOT = path.join(__dirname, '..');
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -87,6 +88,13 @@ describe('addon loader', () => {
     expect(r.err).toContain('Tried:\n  - source build (build/Release/openssl_session_cache.node): not built\n');
     expect(r.err).toContain(`  - prebuilt ${PKG}@${VERSION}: not installed\n`);
     expect(r.err).toMatch(/code: 'ERR_OPENSSL_SESSION_CACHE_NO_ADDON'/);
+  });
+
+  test('every platform the loader knows is an optional dependency at the package version, with a matching libc', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { optionalDependencies: Record<string, string> };
+    expect(Object.keys(pkg.optionalDependencies).sort()).toEqual(PREBUILT_PLATFORMS.map((id) => `${PLATFORM_SCOPE}/${id}`).sort());
+    for (const v of Object.values(pkg.optionalDependencies)) expect(v).toBe(VERSION);
+    for (const id of PREBUILT_PLATFORMS) expect(id).toMatch(/^linux-(x64|arm64)-gnu$/);
   });
 
   test('OPENSSL_SESSION_CACHE_ADDON accepts source or prebuilt only', () => {
