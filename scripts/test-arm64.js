@@ -11,7 +11,8 @@
 //      loopback that resume;
 //   3. the core test subset of `npm run test:node-matrix` under jest, under qemu
 //      (--runInBand: child processes of the emulated node would need binfmt_misc; the
-//      core files start none).
+//      core files start none). Jest's own native resolver (unrs-resolver) gets its arm64
+//      platform package from the registry the same way.
 // Needs qemu-user and the arm64 C library (Debian: qemu-user, libc6-arm64-cross,
 // libstdc++6-arm64-cross); installed with apt-get when missing and run as root, otherwise
 // named. ARM64_QUICK=1 skips step 3.
@@ -135,6 +136,13 @@ function main() {
     rows.push(['load + handshake + resumption under qemu', smokeOk, smoke ? `${smoke.node} ${smoke.arch}, ${smoke.version}, addon ${smoke.addon}, in-process resumed ${smoke.inProcess[1]}, socket resumed ${smoke.socket && smoke.socket[1]} (${((Date.now() - t0) / 1000).toFixed(1)} s)` : `${r.stdout}${r.stderr}`.slice(-1500)]);
 
     if (!process.env.ARM64_QUICK) {
+      // jest resolves modules with unrs-resolver, a Node-API package whose binary comes in
+      // a platform package too: this checkout has the x64 one; the arm64 one of the same
+      // version is taken from the registry (npm pack, unpacked into the cache)
+      const unrs = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', 'unrs-resolver', 'package.json'), 'utf8')).version;
+      const binding = registry.unpacked(`@unrs/resolver-binding-linux-arm64-gnu@${unrs}`, path.join('tools', `unrs-resolver-arm64-${unrs}`), 'package.json');
+      fs.mkdirSync(path.join(modules, '@unrs'), { recursive: true });
+      fs.symlinkSync(binding, path.join(modules, '@unrs', 'resolver-binding-linux-arm64-gnu'));
       const report = path.join(tmp, 'jest.json');
       const t1 = Date.now();
       log(`core subset under qemu: ${CORE.length} files (jest --runInBand; slow: emulated)`);
