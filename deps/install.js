@@ -5,7 +5,8 @@
 // It builds OpenSSL 1.0.2h and the addon (deps/build-openssl.js, then node-gyp rebuild)
 // when
 //   - OPENSSL_SESSION_CACHE_BUILD_FROM_SOURCE=1 (or `npm install --build-from-source`,
-//     which npm passes as npm_config_build_from_source=true) asks for it;
+//     which npm passes as npm_config_build_from_source=true) asks for it, or
+//     OPENSSL_102_SRC / OPENSSL_102_EXTRA_CONFIG choose another OpenSSL (deps/README.md);
 //   - this is a development checkout (a .git next to package.json: a clone of the
 //     repository, where the tests need build/Release and the tarball is never the source);
 //   - or no prebuilt binary of this platform is installed (@openssl-session-cache/<id>,
@@ -72,6 +73,9 @@ function selfTest() {
 function reasonToBuild() {
   if (truthy(process.env.OPENSSL_SESSION_CACHE_BUILD_FROM_SOURCE)) return 'OPENSSL_SESSION_CACHE_BUILD_FROM_SOURCE is set';
   if (truthy(process.env.npm_config_build_from_source)) return '--build-from-source was given';
+  // a chosen OpenSSL source or configuration is a source build by definition (SECURITY.md:
+  // a later 1.0.2 letter is the mitigation of the known CVEs): never a prebuilt 1.0.2h
+  for (const v of ['OPENSSL_102_SRC', 'OPENSSL_102_EXTRA_CONFIG']) if (process.env[v]) return `${v} is set`;
   if (fs.existsSync(path.join(ROOT, '.git'))) return 'this is a development checkout (.git): the tests use the source build';
   const t = selfTest();
   if (t.ok) {
@@ -93,7 +97,7 @@ function run(cmd, args) {
 function main() {
   const reason = reasonToBuild();
   if (reason === undefined) return;
-  log(`building OpenSSL 1.0.2h and the addon from source: ${reason}`);
+  log(`building OpenSSL${process.env.OPENSSL_102_SRC ? '' : ' 1.0.2h'} and the addon from source: ${reason}`);
   run(process.execPath, [path.join(__dirname, 'build-openssl.js')]);
   // npm and pnpm name the node-gyp they bundle; otherwise the one on PATH
   const gyp = process.env.npm_config_node_gyp;

@@ -141,6 +141,12 @@ describe('install script (deps/install.js) in an installed package (no .git)', (
     expect(r.stderr.split('\n')[0]).toBe('[openssl-session-cache] building OpenSSL 1.0.2h and the addon from source: OPENSSL_SESSION_CACHE_BUILD_FROM_SOURCE is set');
   });
 
+  test('OPENSSL_102_SRC (another 1.0.2, e.g. 1.0.2u) is a source build, never the prebuilt 1.0.2h', () => {
+    const r = install({ OPENSSL_102_SRC: path.join(tmp, 'openssl-1.0.2u.tar.gz'), NODE_PATH: `${platformPackage(VERSION)}${path.delimiter}${path.join(ROOT, 'node_modules')}` });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.split('\n')[0]).toBe('[openssl-session-cache] building OpenSSL and the addon from source: OPENSSL_102_SRC is set');
+  });
+
   test('a development checkout (.git) always builds from source', () => {
     fs.mkdirSync(path.join(pkgRoot, '.git'));
     try {
