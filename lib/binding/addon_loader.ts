@@ -44,10 +44,15 @@ export function addonPlatform(): AddonPlatform {
   return { platform: process.platform, arch: process.arch, libc, id };
 }
 
-function packageVersion(): string {
-  // dist/binding/addon_loader.js → the package root's package.json
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('../../package.json') as { version: string }).version;
+function packageVersion(): string | undefined {
+  // dist/binding/addon_loader.js → the package root's package.json (a compiled tree copied
+  // elsewhere has none: then any installed version of the platform package is taken)
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('../../package.json') as { version: string }).version;
+  } catch {
+    return undefined;
+  }
 }
 
 function firstLine(e: unknown): string {
@@ -92,7 +97,7 @@ export function loadAddon<T>(name: string): LoadedAddon<T> {
       try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const got = (require(`${pkg}/package.json`) as { version: string }).version;
-        if (got !== version) {
+        if (version !== undefined && got !== version) {
           tried.push(`prebuilt ${pkg}: version ${got} is installed, openssl-session-cache ${version} needs ${version}`);
         } else {
           // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -100,12 +105,12 @@ export function loadAddon<T>(name: string): LoadedAddon<T> {
         }
       } catch (e) {
         const msg = firstLine(e);
-        tried.push(`prebuilt ${pkg}@${version}: ${/Cannot find module/.test(msg) ? 'not installed' : msg}`);
+        tried.push(`prebuilt ${pkg}${version ? `@${version}` : ''}: ${/Cannot find module/.test(msg) ? 'not installed' : msg}`);
       }
     }
   }
   const fix = PREBUILT_PLATFORMS.includes(plat.id)
-    ? `npm install ${pkg}@${version}`
+    ? `npm install ${pkg}${version ? `@${version}` : ''}`
     : 'npm install-scripts approve openssl-session-cache && npm rebuild openssl-session-cache';
   const message =
     `openssl-session-cache: no native addon for ${plat.id} (${plat.platform}, ${plat.arch}${plat.libc ? `, libc ${plat.libc}` : ''}; Node ${process.versions.node}).\n` +
