@@ -12,7 +12,10 @@
 // accepted socket has no TCP_NODELAY. Both servers run with their defaults (node:https
 // resumes by ticket, ours by session id from its OpenSSL cache); the client is a node
 // process with maxVersion TLSv1.2 and one cipher (ECDHE-RSA-AES128-GCM-SHA256).
-// The server samples its RSS every 50 ms; each trial reports the peak.
+// The server samples its RSS every 50 ms; each trial reports the peak, and the server's CPU
+// time (process.cpuUsage, all threads) per request over the client's timed run (the client
+// prints "start" after its warm-up) — a figure the load of other processes on the machine
+// moves far less than requests/s.
 //
 // Child modes: node bench/b11_http.js server|client '<json>'
 const { spawn } = require('child_process');
@@ -49,7 +52,8 @@ async function server(a) {
   }, 50).unref();
   process.on('message', () => {
     const rss = process.memoryUsage.rss();
-    process.send({ peakRss: Math.max(peak, rss), rss });
+    const cpu = process.cpuUsage();
+    process.send({ peakRss: Math.max(peak, rss), rss, cpuUs: cpu.user + cpu.system });
   });
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
   process.send({ port: srv.address().port });
@@ -69,7 +73,9 @@ function readBody(stream) {
 
 /** `concurrency` loops of `once()` until `ms` have passed or `max` requests were made */
 async function loops(a, once) {
-  for (let i = 0; i < (a.warm ?? 5); i++) await once(); // warm-up (JIT, session caches)
+  const warm = a.warm ?? 5;
+  for (let i = 0; i < warm; i++) await once(); // warm-up (JIT, session caches, connections)
+  process.stdout.write('start\n');
   let count = 0;
   let reused = 0;
   let stop = false;
@@ -84,7 +90,7 @@ async function loops(a, once) {
   };
   await Promise.all(Array.from({ length: a.concurrency }, loop));
   const seconds = now() - t0;
-  return { ops: count, reused, seconds, perSec: count / seconds };
+  return { ops: count, warm, reused, seconds, perSec: count / seconds };
 }
 
 async function client(a) {
@@ -154,13 +160,18 @@ async function client(a) {
 }
 
 // ---------------------------------------------------------------- parent side (bench/run.js)
-function childJson(args, timeoutMs) {
+/** the client child's JSON result; onStart() when it prints "start" (its timed run begins) */
+function childJson(args, timeoutMs, onStart) {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [__filename, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stdout.on('data', (d) => (out += d));
+    p.stdout.on('data', (d) => {
+      const seen = out.includes('start\n');
+      out += d;
+      if (!seen && out.includes('start\n')) onStart();
+    });
     p.stderr.on('data', (d) => (err += d));
     p.on('close', (code) => {
       clearTimeout(timer);
@@ -180,11 +191,15 @@ async function trial(F, impl, proto, c) {
       child.once('message', (m) => resolve(m.port));
       child.once('exit', (code) => reject(new Error(`B11 ${impl} ${proto} server exited ${code}`)));
     });
-    const r = await childJson(['client', JSON.stringify({ ...c, proto, port })], c.ms + 60000);
-    const mem = await new Promise((resolve) => {
-      child.once('message', resolve);
-      child.send('rss');
-    });
+    const stats = () =>
+      new Promise((resolve) => {
+        child.once('message', resolve);
+        child.send('stats');
+      });
+    let before;
+    const r = await childJson(['client', JSON.stringify({ ...c, proto, port })], c.ms + 60000, () => (before = stats()));
+    const mem = await stats();
+    mem.cpuPerRequest = (mem.cpuUs - (await before).cpuUs) / r.ops;
     if (c.mode === 'resumed' && r.reused < r.ops) throw new Error(`B11 ${impl} ${proto}: only ${r.reused}/${r.ops} resumed`);
     if (c.mode === 'full' && r.reused > 0) throw new Error(`B11 ${impl} ${proto}: ${r.reused} resumed in a full-handshake run`);
     return { ...r, ...mem };
@@ -249,8 +264,26 @@ async function b11({ F, ms, rounds, quick, log }) {
       reported: k.target === undefined,
       dir: 1,
     };
-    log(`B11 ${row.short}: ours ${row.ours.toFixed(0)} node ${row.baseline.toFixed(0)} req/s, ratio ${row.ratio.toFixed(3)} (${row.min.toFixed(3)}–${row.max.toFixed(3)}); requests per trial ours ${o.map((x) => x.ops).join('/')} node ${b.map((x) => x.ops).join('/')}`);
-    rows.push(row);
+    const cr = o.map((x, i) => x.cpuPerRequest / b[i].cpuPerRequest);
+    const cpuRow = {
+      id: 'B11',
+      what: `${protoName} server CPU per request (user+system, all threads), ${how}: ${ours} vs ${node} (lower is better)`,
+      short: `${k.proto} ${k.mode === 'keepalive' ? `keep-alive c=${k.concurrency}` : `new conn/request, ${k.mode}`}, CPU/request vs ${node}`,
+      unit: 'µs CPU',
+      ours: median(o.map((x) => x.cpuPerRequest)),
+      baseline: median(b.map((x) => x.cpuPerRequest)),
+      ratio: median(cr),
+      min: Math.min(...cr),
+      max: Math.max(...cr),
+      reported: true,
+      dir: -1,
+    };
+    log(
+      `B11 ${row.short}: ours ${row.ours.toFixed(0)} node ${row.baseline.toFixed(0)} req/s, ratio ${row.ratio.toFixed(3)} (${row.min.toFixed(3)}–${row.max.toFixed(3)}); ` +
+        `requests per trial ours ${o.map((x) => x.ops).join('/')} node ${b.map((x) => x.ops).join('/')}; ` +
+        `server CPU/request ours ${cpuRow.ours.toFixed(0)} µs node ${cpuRow.baseline.toFixed(0)} µs, ratio ${cpuRow.ratio.toFixed(3)} (${cpuRow.min.toFixed(3)}–${cpuRow.max.toFixed(3)})`,
+    );
+    rows.push(row, cpuRow);
   }
   for (const proto of ['h1', 'h2']) {
     const [protoName, ours, node] = NAMES[proto];

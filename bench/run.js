@@ -361,7 +361,7 @@ async function main() {
   // node:https / node:http2 (keep-alive, a new connection per request, server RSS)
   if (want('B11')) {
     const { b11 } = require('./b11_http');
-    rows.push(...(await b11({ F, ms: QUICK ? 500 : 1000, rounds: QUICK ? 2 : 3, quick: QUICK, log })));
+    rows.push(...(await b11({ F, ms: QUICK ? 500 : 800, rounds: QUICK ? 2 : 5, quick: QUICK, log })));
   }
 
   // B9 (issue: fleet on Redis) has its own script; its table is appended to RESULTS.md
@@ -454,7 +454,8 @@ function markdown(meta, rows) {
   L.push('the previous session; maxVersion TLSv1.2, ECDHE-RSA-AES128-GCM-SHA256) against a server process running');
   L.push('createHttpsServer / createHttp2SecureServer or node:https / node:http2 with default options and the same');
   L.push('handler (setHeader, write(a), end(b)); each trial is a fresh server and client; every resumed request is');
-  L.push('checked resumed (isSessionReused), every full one not; RSS = the server\'s peak, sampled every 50 ms.');
+  L.push('checked resumed (isSessionReused), every full one not; RSS = the server\'s peak, sampled every 50 ms; server');
+  L.push('CPU = process.cpuUsage() of the server over the client\'s timed run ÷ requests.');
   L.push('');
   const notesPath = path.join(__dirname, 'NOTES.md');
   if (fs.existsSync(notesPath)) L.push(fs.readFileSync(notesPath, 'utf8').trim(), '');
