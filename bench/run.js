@@ -1,5 +1,5 @@
 'use strict';
-// npm run bench [-- --quick] [-- --filter B1,B4]
+// npm run bench [-- --quick] [-- --filter B1,B4] (B11, the HTTP rows: --filter B11)
 // Every trial runs in a fresh child process (better-sqlite3 style); ours/baseline pairs
 // alternate their order round by round; each figure is the median ratio over the rounds
 // with its min–max. Writes bench/RESULTS.md, bench/results.svg and bench/results.json.
@@ -357,6 +357,13 @@ async function main() {
     }
   }
 
+  // B11: HTTP/1.1 and HTTP/2 through createHttpsServer / createHttp2SecureServer vs
+  // node:https / node:http2 (keep-alive, a new connection per request, server RSS)
+  if (want('B11')) {
+    const { b11 } = require('./b11_http');
+    rows.push(...(await b11({ F, ms: QUICK ? 500 : 800, rounds: QUICK ? 2 : 5, quick: QUICK, log })));
+  }
+
   // B9 (issue: fleet on Redis) has its own script; its table is appended to RESULTS.md
   const b9File = path.join(__dirname, 'RESULTS-B9.md');
   if (!FILTER || FILTER.includes('B9')) {
@@ -443,6 +450,12 @@ function markdown(meta, rows) {
   L.push('createServer, the B5 node:tls server, and 1.0.2h\'s `openssl s_server -no_ticket -quiet` built from the');
   L.push('addon\'s source tree (`node deps/build-openssl.js --apps`); rate = connections ÷ wall time of the s_time');
   L.push('process; CPU = the server process\'s utime+stime (/proc) ÷ handshakes; resumption is checked per run.');
+  L.push('B11: a node client process (https.Agent keep-alive / http2.connect / one tls.connect per request offering');
+  L.push('the previous session; maxVersion TLSv1.2, ECDHE-RSA-AES128-GCM-SHA256) against a server process running');
+  L.push('createHttpsServer / createHttp2SecureServer or node:https / node:http2 with default options and the same');
+  L.push('handler (setHeader, write(a), end(b)); each trial is a fresh server and client; every resumed request is');
+  L.push('checked resumed (isSessionReused), every full one not; RSS = the server\'s peak, sampled every 50 ms; server');
+  L.push('CPU = process.cpuUsage() of the server over the client\'s timed run ÷ requests.');
   L.push('');
   const notesPath = path.join(__dirname, 'NOTES.md');
   if (fs.existsSync(notesPath)) L.push(fs.readFileSync(notesPath, 'utf8').trim(), '');

@@ -518,6 +518,12 @@ export class TLSSocket extends Duplex {
     } else cb();
   }
 
+  // node's TLSWrap: the chunks of one writev (node:http's corked headers, chunk framing and
+  // body; node:http2's frames) go into one SSL_write, so one record and one TCP write
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (error?: Error | null) => void): void {
+    this._write(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'buffer' as BufferEncoding, cb);
+  }
+
   override _final(cb: (error?: Error | null) => void): void {
     const finish = () => {
       this.#sendShutdown();
