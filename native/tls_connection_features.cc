@@ -142,6 +142,16 @@ bool TlsConnection::ConfigureFeatures(Napi::Env env, Napi::Object opts) {
 // goes on: lib rejects afterwards with Node's error code, as node:tls does.
 int TlsConnection::AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
 
+// SSL_CB_HANDSHAKE_START after the first handshake finished: the peer asked for a
+// renegotiation (a client's ClientHello, or a server's HelloRequest that made our client
+// start one) and OpenSSL already began it inside SSL_read. Only recorded: JS_cycle fails
+// the connection before anything of that handshake goes out.
+void TlsConnection::OnInfo(const SSL* ssl, int where, int) {
+  if ((where & SSL_CB_HANDSHAKE_START) == 0) return;
+  TlsConnection* self = From(ssl);
+  if (self != nullptr && self->handshakeDone_) self->renegotiation_ = true;
+}
+
 // ALPN on the server: the first of the client's protocols that we also list (the client's
 // preference order, as node:tls). No overlap: no ALPN (1.0.2 has no fatal answer).
 int TlsConnection::OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,

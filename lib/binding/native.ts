@@ -234,6 +234,7 @@ export interface NativeConstants {
   readonly CYCLE_FAILED: 4;
   readonly CYCLE_MORE_PLAINTEXT: 8;
   readonly CYCLE_WANTS_MORE_INPUT: 16;
+  readonly CYCLE_RENEGOTIATION: 32;
 }
 
 export interface NativeBinding {
