@@ -8,6 +8,7 @@ import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { alpnWire, AlpnProtocols } from './alpn';
 import { debug } from './debug';
+import { defaultSessionIdContext, SessionIdContextPolicy } from './session_id_context';
 
 /** node:tls's SNICallback: answer with the context for `servername` (undefined: the default) */
 export type SNICallback = (servername: string, callback: (err: Error | null, ctx?: SslContext) => void) => void;
@@ -99,9 +100,6 @@ export interface TlsServer {
   listenerCount<K extends keyof TlsServerEvents>(event: K): number;
 }
 
-/** default session id context: servers sharing a store must agree on it */
-const DEFAULT_SESSION_ID_CONTEXT = 'openssl-session-cache';
-
 /**
  * A net.Server whose connections are TLSSockets run by OpenSSL 1.0.2. Events:
  * 'secureConnection' (socket), 'tlsClientError' (err, socket), 'sessionStoreError' (err),
@@ -173,7 +171,9 @@ export class TlsServer extends net.Server {
         role: 'server',
         // the product is about the id cache: tickets would bypass it (on with ticketKeys)
         noTicket: o.noTicket ?? o.ticketKeys === undefined,
-        sessionIdContext: o.sessionIdContext ?? DEFAULT_SESSION_ID_CONTEXT,
+        // servers sharing a store resume each other's sessions only under the same
+        // client-acceptance policy and certificate (lib/tls/session_id_context.ts)
+        sessionIdContext: o.sessionIdContext ?? defaultSessionIdContext(o as SessionIdContextPolicy),
       });
       this.#ownsContext = true;
     }
