@@ -32,6 +32,8 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
 
   // node:tls-shaped certificate object of `cert` (also used for each chain element)
   static Napi::Object CertificateObject(Napi::Env env, X509* cert);
+  // the ticket key callback asks: lib refused the ticket of this SSL's ClientHello
+  static bool TicketRefused(const SSL* ssl);
 
  private:
   Napi::Value JS_cycle(const Napi::CallbackInfo& info);
@@ -63,6 +65,7 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   Napi::Value JS_cipherDetails(const Napi::CallbackInfo& info);
   Napi::Value JS_setSniContext(const Napi::CallbackInfo& info);
   Napi::Value JS_contextSwitched(const Napi::CallbackInfo& info);
+  Napi::Value JS_refuseTicket(const Napi::CallbackInfo& info);
 
   // [flags, encOut|undefined, plaintext|undefined, error|undefined]
   Napi::Value Result(Napi::Env env, uint32_t flags, const char* clear, size_t clearLength, Napi::Value error);
@@ -75,7 +78,8 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   BIO* encOut_ = nullptr;  // owned by ssl_
   bool server_ = false;
   bool handshakeDone_ = false;
-  bool renegotiation_ = false;  // a later handshake started (see OnInfo)
+  bool renegotiation_ = false;
+  bool ticketRefused_ = false;  // refuseTicket(): decrypt no ticket for this connection  // a later handshake started (see OnInfo)
   bool busy_ = false;  // recursion guard: OpenSSL may call into JS (get callback)
   Napi::ObjectReference contextRef_;  // keeps the context handle alive while we live
   std::vector<char> readBuffer_;      // plaintext of one cycle(), reused across calls

@@ -102,11 +102,27 @@ void TlsConnection::DefineFeatureMethods(std::vector<PropertyDescriptor>* proper
                                             InstanceMethod<&TlsConnection::JS_cipherDetails>("cipherDetails"),
                                             InstanceMethod<&TlsConnection::JS_setSniContext>("setSniContext"),
                                             InstanceMethod<&TlsConnection::JS_contextSwitched>("contextSwitched"),
+                                            InstanceMethod<&TlsConnection::JS_refuseTicket>("refuseTicket"),
                                         });
 }
 
 TlsConnection* TlsConnection::From(const SSL* ssl) {
   return static_cast<TlsConnection*>(SSL_get_ex_data(ssl, openssl_runtime::ConnectionIndex()));
+}
+
+// refuseTicket(): the ticket this connection's ClientHello offers is not decrypted (lib
+// found it revoked before OpenSSL read the hello): the ticket key callback answers "unknown
+// key", so OpenSSL runs a full handshake and issues a new ticket.
+Napi::Value TlsConnection::JS_refuseTicket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ticketRefused_ = true;
+  return env.Undefined();
+}
+
+bool TlsConnection::TicketRefused(const SSL* ssl) {
+  TlsConnection* self = From(ssl);
+  return self != nullptr && self->ticketRefused_;
 }
 
 // opts.alpnProtocols: Buffer in wire format (length-prefixed names); opts.verifyMode:

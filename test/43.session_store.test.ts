@@ -155,7 +155,7 @@ test('expiry found by a handshake → store.delete, full handshake, timeouts cou
   expect(store.calls[2][1]).toBe(id.toString('hex'));
 });
 
-test('local eviction and flush do not reach the store (only remove and handshake do)', async () => {
+test('local eviction and flush do not reach the store (only remove and expiry do)', async () => {
   const store = new SpyStore();
   const port = await start(store, { sessionCacheSize: 1 });
   const a = await fullHandshake(port);

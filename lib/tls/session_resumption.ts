@@ -16,6 +16,7 @@ import { RemoveReason, SslContext } from '../cache/ssl_context';
 import { kAddSessionDER, kHasSession, kInternalOn, kRetainEvents } from '../cache/internal';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
+import { RevokedTickets } from './revoked_tickets';
 
 /** the protocols a session id may be cached under in a server context */
 const SESSION_PROTOCOLS: readonly Protocol[] = ['TLSv1.2', 'TLSv1.1', 'TLSv1', 'SSLv3'];
@@ -86,6 +87,8 @@ export class SessionResumption {
   /** the 'newSession' callbacks of the OpenSSL step being settled now */
   #stepPending: Promise<void>[] = [];
   #eventsAttached = false;
+  /** revoked ids whose tickets are refused (lib/tls/revoked_tickets.ts) */
+  readonly #revokedTickets: RevokedTickets;
   readonly stats: SessionStoreStats = {
     lookups: 0,
     storeGets: 0,
@@ -109,6 +112,7 @@ export class SessionResumption {
     this.#negativeSize = o.negativeCacheSize;
     this.#negativeTtl = o.negativeCacheTtl;
     this.#now = o.now ?? Date.now;
+    this.#revokedTickets = new RevokedTickets(100_000, this.#now);
     if (this.#store) this.#attachStore(this.#store);
     // node:tls's events: the application becomes the session cache once it listens
     if (this.#hasListeners()) this.#attachEvents();
@@ -154,8 +158,12 @@ export class SessionResumption {
       );
     });
     this.#ctx[kInternalOn]('removeSession', (s: SslSession, reason: RemoveReason) => {
-      // revocation and expiry reach the store; local eviction, flush and free do not
-      if (reason !== 'remove' && reason !== 'handshake') return;
+      // only expiry and the application's own removals (removeSession, revoke) reach the
+      // store. A live session OpenSSL drops during a handshake ('handshake': a fatal alert,
+      // e.g. a stranger offering the id with a cipher list that lacks its cipher) is
+      // invalidated in this cache only: nobody who merely knows an id can delete it
+      // fleet-wide. Local eviction, flush and free never reach the store either.
+      if (reason !== 'remove' && !(reason === 'handshake' && expired(s))) return;
       if (this.#skipStoreDelete) return;
       this.#withTimeout(store.delete(s.id), 'delete').catch((e) => this.#server.emit('sessionStoreError', e));
     });
@@ -210,9 +218,26 @@ export class SessionResumption {
     return Promise.all(pending).then(() => undefined);
   }
 
+  /** @internal whether ClientHellos must be read to refuse revoked tickets */
+  get revokesTickets(): boolean {
+    return this.#revokedTickets.size > 0 && !this.#ctx.freed && this.#ctx.ticketsEnabled;
+  }
+
+  /** @internal the ClientHello offers a revoked id: its ticket (if any) must not resume */
+  ticketRevoked(hello: ClientHelloInfo): boolean {
+    return hello.sessionId !== undefined && this.#revokedTickets.has(hello.sessionId);
+  }
+
+  // a ticket session lives at most the session timeout
+  #rememberRevokedTicket(id: Buffer): void {
+    if (this.#ctx.freed || !this.#ctx.ticketsEnabled) return;
+    this.#revokedTickets.add(Buffer.from(id), Math.max(1, this.#ctx.sessionTimeout) * 1000);
+  }
+
   // a revocation heard from the store: drop the id locally, never back to the store
   #onRevoked(id: Buffer): void {
     if (!Buffer.isBuffer(id) || id.length < 1 || id.length > 32) return;
+    this.#rememberRevokedTicket(id);
     const hex = id.toString('hex');
     if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
     if (this.#ctx.freed) return;
@@ -269,6 +294,7 @@ export class SessionResumption {
     const hex = b.toString('hex');
     if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
     this.#negative.delete(hex);
+    this.#rememberRevokedTicket(b);
     if (!this.#ctx.freed) this.#removeLocal(b);
     if (this.#store) await this.#withTimeout(this.#store.delete(b), 'delete');
   }
@@ -338,9 +364,9 @@ export class SessionResumption {
    * the handshake may go on; rejects (the connection fails) only when a 'resumeSession'
    * listener passed an error, as node:tls does.
    */
-  async prefetch(hello: ClientHelloInfo): Promise<void> {
+  async prefetch(hello: ClientHelloInfo, live: () => boolean = () => true): Promise<void> {
     try {
-      await this.#lookup(hello);
+      await this.#lookup(hello, live);
     } catch (e) {
       // a 'resumeSession' listener's error fails the connection (node:tls); anything else
       // is the store's problem: a full handshake and 'sessionStoreError'
@@ -349,7 +375,7 @@ export class SessionResumption {
     }
   }
 
-  async #lookup(hello: ClientHelloInfo): Promise<void> {
+  async #lookup(hello: ClientHelloInfo, live: () => boolean): Promise<void> {
     const store = this.#store;
     const id = hello.sessionId;
     const listeners = this.#server.listenerCount('resumeSession') > 0;
@@ -412,6 +438,12 @@ export class SessionResumption {
         this.#revokedInFlight.delete(hex);
       }
     }
+    // an answer for a connection that is gone (handshake timeout, peer closed) is dropped:
+    // nothing waits for it, and a late 'resumeSession' answer must not fill the cache
+    if (!live()) {
+      this.stats.misses += 1;
+      return;
+    }
     // revoked while the store answered: the answer may predate the delete
     if (!der || revoked || this.#ctx.freed) {
       this.stats.misses += 1;
@@ -442,6 +474,15 @@ export class SessionResumption {
       this.#server.emit('sessionStoreError', e);
       return false;
     }
+  }
+}
+
+/** an expired session (OpenSSL's rule: time + timeout has passed), found by a lookup */
+function expired(s: SslSession): boolean {
+  try {
+    return s.time + s.timeout <= Math.floor(Date.now() / 1000);
+  } catch {
+    return false; // freed by a listener: nothing to judge
   }
 }
 

@@ -205,7 +205,11 @@ export class TlsServer extends net.Server {
   /**
    * Revokes a session fleet-wide: removes it from this server's cache and deletes it from
    * the store (whose subscribers, e.g. the other servers on a RedisSessionStore, drop it
-   * too). Rejects when the store did not confirm the delete within sessionStoreTimeout.
+   * too). With tickets on, the id is also remembered (for the session timeout) and a
+   * ClientHello that offers it with a ticket gets a full handshake, here and on every
+   * server subscribed to the store (lib/tls/revoked_tickets.ts: OpenSSL clients send the
+   * id the server reported with their ticket). Rejects when the store did not confirm the
+   * delete within sessionStoreTimeout.
    */
   async revoke(id: Buffer): Promise<void> {
     const b = Buffer.from(toBuffer(id as unknown, 'id'));
@@ -288,8 +292,9 @@ export class TlsServer extends net.Server {
         handshakeTimeout: this.handshakeTimeout,
         allowHalfOpen: this.#allowHalfOpen,
         sessionOnUncleanClose: this.#sessionOnUncleanClose,
-        prefetch: this.#resumption.wantsPrefetch ? (hello) => this.#resumption.prefetch(hello) : undefined,
+        prefetch: this.#resumption.wantsPrefetch ? (hello, live) => this.#resumption.prefetch(hello, live) : undefined,
         holdStep: () => this.#resumption.holdStep(),
+        refuseTicket: this.#resumption.revokesTickets ? (hello) => this.#resumption.ticketRevoked(hello) : undefined,
         requestCert: this.#requestCert,
         rejectUnauthorized: this.#rejectUnauthorized,
         alpnProtocols: this.#alpn,

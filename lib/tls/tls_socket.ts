@@ -42,7 +42,7 @@ export interface TLSSocketSetup {
   rejectUnauthorized?: boolean;
   handshakeTimeout?: number;
   /** @internal server only: called with the ClientHello's session id before OpenSSL sees it */
-  prefetch?: (hello: ClientHelloInfo) => Promise<void> | void;
+  prefetch?: (hello: ClientHelloInfo, live: () => boolean) => Promise<void> | void;
   /** server only: called after each OpenSSL step once its events were delivered; a
    * promise holds the step's output and 'secure' until it settles (node:tls's
    * 'newSession' callback); a rejection fails the connection */
@@ -62,6 +62,8 @@ export interface TLSSocketSetup {
   protocolRange?: readonly [TlsProtocol, TlsProtocol];
   /** server: the context for the ClientHello's server name (SNICallback), resolved before OpenSSL reads it */
   sni?: (servername: string) => Promise<SslContext | undefined>;
+  /** @internal server: true when the ClientHello offers a revoked id; its ticket is then not decrypted */
+  refuseTicket?: (hello: ClientHelloInfo) => boolean;
   /** server: where 'keylog' lines go besides the socket's own listeners */
   onKeylog?: (line: Buffer) => void;
 }
@@ -194,9 +196,10 @@ export class TLSSocket extends Duplex {
       sni: setup.isServer && setup.sni !== undefined,
     });
     this.#holdStep = setup.isServer ? setup.holdStep : undefined;
-    if (setup.isServer && (setup.prefetch || setup.sni)) {
+    if (setup.isServer && (setup.prefetch || setup.sni || setup.refuseTicket)) {
       this.#hello = new ClientHelloParser({ extensions: setup.sni !== undefined });
       this.#prefetch = setup.prefetch;
+      this.#refuseTicket = setup.refuseTicket;
     }
     const timeout = setup.handshakeTimeout ?? 30000;
     if (timeout > 0) {
@@ -218,7 +221,8 @@ export class TLSSocket extends Duplex {
     }
   }
 
-  #prefetch: ((hello: ClientHelloInfo) => Promise<void> | void) | undefined;
+  #prefetch: ((hello: ClientHelloInfo, live: () => boolean) => Promise<void> | void) | undefined;
+  #refuseTicket: ((hello: ClientHelloInfo) => boolean) | undefined;
   #holdStep: (() => Promise<void> | undefined) | undefined;
   /** input that arrived while a step was held */
   #heldInput: Buffer[] | undefined;
@@ -251,9 +255,11 @@ export class TLSSocket extends Duplex {
       this.#hello = undefined;
       const prefetch = this.#prefetch;
       this.#prefetch = undefined;
+      if (this.#refuseTicket?.(parsed)) this.#conn.refuseTicket();
+      this.#refuseTicket = undefined;
       let pending: Promise<void> | void;
       try {
-        pending = prefetch?.(parsed);
+        pending = prefetch?.(parsed, () => !this.destroyed);
       } catch {
         pending = undefined;
       }
