@@ -120,7 +120,7 @@ async function clientRenegotiates(side: ServerSide): Promise<{ error: Error & { 
   const first = await side.secure;
   expect(first.authorized).toBe(true);
   expect(first.cn).toBe('localhost');
-  const failed = next<Error & { code?: string }>(first.socket, 'error').catch((e: Error) => e);
+  const failed = next<Error & { code?: string }>(first.socket, 'error').catch((e: Error & { code?: string }) => e);
   const closed = new Promise((resolve) => first.socket.once('close', resolve));
   peer.proc.stdin!.write('R\n');
   await peer.saw('RENEGOTIATING');
@@ -184,9 +184,9 @@ describe('a server-initiated renegotiation (1.0.2h s_server, HelloRequest on "r"
     const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki().ca });
     await next(socket, 'secureConnect');
     expect(socket.authorized).toBe(true);
-    expect((socket.getPeerCertificate() as { subject: { CN: string } }).subject.CN).toBe('localhost');
+    expect(socket.getPeerCertificate()).toMatchObject({ subject: { CN: 'localhost' } });
     const written = socket.socket.bytesWritten;
-    const failed = next<Error & { code?: string }>(socket, 'error').catch((e: Error) => e);
+    const failed = next<Error & { code?: string }>(socket, 'error').catch((e: Error & { code?: string }) => e);
     const closed = new Promise((resolve) => socket.once('close', resolve));
     server.proc.stdin!.write('r\n');
     const err = await failed;
