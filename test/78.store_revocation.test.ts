@@ -8,10 +8,14 @@
 //  - a 'resumeSession' answer that arrives after its connection is gone is neither added
 //    to the cache nor counted as a hit.
 import { randomBytes } from 'crypto';
+import * as fs from 'fs';
 import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
 import * as tls from 'tls';
 import { createServer, MemorySessionStore, SessionStore, TlsServer, TLSSocket } from '../lib';
 import { certs, close, listen, next, resumesWith, storedFullHandshake, track } from './helpers/sockets';
+import { run102 } from './helpers/openssl102';
 
 const { cert, key } = certs();
 const servers: { server: TlsServer; sockets: Set<{ destroy(): unknown }> }[] = [];
@@ -120,6 +124,21 @@ describe('server.revoke(id) of a ticket session', () => {
     expect(b.server.ticketKeyStats.revoked).toBe(1);
     // another client's ticket is not affected
     expect((await ticketClient(b.port, bystander.session)).reused).toBe(true);
+  });
+  test('1.0.2h s_client (-sess_out / -sess_in with a ticket): revoked by the id its resumption reported', async () => {
+    const { server, port, sessionIds } = await serve({ cert, key, ticketKeys: randomBytes(48) });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osc-ticket-revoke-'));
+    const sess = path.join(dir, 'sess.pem');
+    const base = ['s_client', '-connect', `127.0.0.1:${port}`];
+    const first = (await run102([...base, '-sess_out', sess])).out;
+    expect(first).toMatch(/^New, /m);
+    expect((await run102([...base, '-sess_in', sess])).out).toMatch(/^Reused, /m);
+    const id = sessionIds[1];
+    expect(id.length).toBe(32);
+    await server.revoke(id);
+    expect((await run102([...base, '-sess_in', sess])).out).toMatch(/^New, /m);
+    expect(server.ticketKeyStats.revoked).toBe(1);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 
