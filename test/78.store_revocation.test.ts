@@ -23,17 +23,19 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await close(s.server, s.sockets);
 });
 
-async function serve(options: Parameters<typeof createServer>[0]): Promise<{ server: TlsServer; port: number; sessionIds: Buffer[] }> {
+async function serve(options: Parameters<typeof createServer>[0]): Promise<{ server: TlsServer; port: number; sessionIds: Buffer[]; ticketIds: (Buffer | undefined)[] }> {
   const sessionIds: Buffer[] = [];
+  const ticketIds: (Buffer | undefined)[] = [];
   const server = createServer(options, (s: TLSSocket) => {
     const sess = s.getSslSession();
     if (sess) sessionIds.push(sess.id);
+    ticketIds.push(s.ticketId);
     s.resume();
     s.on('end', () => s.end());
   });
   server.on('tlsClientError', () => undefined);
   servers.push({ server, sockets: track(server) });
-  return { server, port: await listen(server), sessionIds };
+  return { server, port: await listen(server), sessionIds, ticketIds };
 }
 
 /** a MemorySessionStore that records every delete(id) */
@@ -115,6 +117,11 @@ describe('server.revoke(id) of a ticket session', () => {
     const id = a.sessionIds[2];
     expect(id.length).toBeGreaterThan(0);
     expect(b.sessionIds[0].equals(id)).toBe(true);
+    // the full handshake that issued the ticket has no session id (1.0.2), but its socket
+    // names the ticket by the id the client offers with it
+    expect(a.sessionIds[0]).toHaveLength(0);
+    expect(a.ticketIds[0]).toEqual(id);
+    expect(a.ticketIds[2]).toBeUndefined(); // a resumption under the current key issues none
     const heard = next<Buffer>(b.server, 'sessionRevoked');
     await a.server.revoke(id);
     expect((await heard).equals(id)).toBe(true);
@@ -125,8 +132,8 @@ describe('server.revoke(id) of a ticket session', () => {
     // another client's ticket is not affected
     expect((await ticketClient(b.port, bystander.session)).reused).toBe(true);
   });
-  test('1.0.2h s_client (-sess_out / -sess_in with a ticket): revoked by the id its resumption reported', async () => {
-    const { server, port, sessionIds } = await serve({ cert, key, ticketKeys: randomBytes(48) });
+  test('1.0.2h s_client (-sess_out / -sess_in with a ticket): revoked by the id its resumption reported (the issuing socket\'s ticketId)', async () => {
+    const { server, port, sessionIds, ticketIds } = await serve({ cert, key, ticketKeys: randomBytes(48) });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osc-ticket-revoke-'));
     const sess = path.join(dir, 'sess.pem');
     const base = ['s_client', '-connect', `127.0.0.1:${port}`];
@@ -135,6 +142,7 @@ describe('server.revoke(id) of a ticket session', () => {
     expect((await run102([...base, '-sess_in', sess])).out).toMatch(/^Reused, /m);
     const id = sessionIds[1];
     expect(id.length).toBe(32);
+    expect(ticketIds[0]).toEqual(id);
     await server.revoke(id);
     expect((await run102([...base, '-sess_in', sess])).out).toMatch(/^New, /m);
     expect(server.ticketKeyStats.revoked).toBe(1);

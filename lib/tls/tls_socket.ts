@@ -9,6 +9,7 @@ import { debug } from './debug';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
+import { issuedTicketId } from './issued_ticket';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import type { TlsProtocol } from '../binding/constants';
 
@@ -166,6 +167,11 @@ export class TLSSocket extends Duplex {
   readonly #onKeylog: ((line: Buffer) => void) | undefined;
   /** the negotiated ALPN protocol, false when none (node:tls) */
   alpnProtocol: string | false = false;
+  /** server with tickets on: the id a client will offer with the ticket this connection
+   * issued (SHA-256 of the ticket, lib/tls/issued_ticket.ts), for server.revoke(); undefined
+   * when none was issued */
+  ticketId: Buffer | undefined;
+  readonly #watchTickets: boolean;
 
   constructor(setup: TLSSocketSetup) {
     super({ allowHalfOpen: setup.allowHalfOpen === true });
@@ -196,6 +202,7 @@ export class TLSSocket extends Duplex {
       sni: setup.isServer && setup.sni !== undefined,
     });
     this.#holdStep = setup.isServer ? setup.holdStep : undefined;
+    this.#watchTickets = setup.isServer && setup.context.ticketsEnabled;
     if (setup.isServer && (setup.prefetch || setup.sni || setup.refuseTicket)) {
       this.#hello = new ClientHelloParser({ extensions: setup.sni !== undefined });
       this.#prefetch = setup.prefetch;
@@ -351,7 +358,10 @@ export class TLSSocket extends Duplex {
   // the rest of a step: ciphertext out, then what the flags say
   #afterStep(r: CycleResult): void {
     const { flags, out, clear, error } = r;
-    if (out) this.socket.write(out);
+    if (out) {
+      if (this.#watchTickets && !this.#secure) this.ticketId = issuedTicketId(out) ?? this.ticketId;
+      this.socket.write(out);
+    }
     if (this.destroyed) return; // a callback or listener failed this connection
     if (flags & TlsConnectionFlag.FAILED) {
       this.destroy(error ?? codedError(ErrorCode.TLS_FAILED, 'TLS failure'));
