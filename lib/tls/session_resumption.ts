@@ -480,7 +480,7 @@ export class SessionResumption {
 /** an expired session (OpenSSL's rule: time + timeout has passed), found by a lookup */
 function expired(s: SslSession): boolean {
   try {
-    return s.time + s.timeout <= Math.floor(Date.now() / 1000);
+    return s.time + s.timeout < Math.floor(Date.now() / 1000); // ssl_get_prev_session: timeout < now - time
   } catch {
     return false; // freed by a listener: nothing to judge
   }
