@@ -228,14 +228,15 @@ Napi::Value TlsConnection::JS_cycle(const Napi::CallbackInfo& info) {
     int n = SSL_read(ssl_, readBuffer_.data() + used, static_cast<int>(kReadChunk));
     if (renegotiation_) {
       // a renegotiation began inside SSL_read: nothing of it goes out (the flight OpenSSL
-      // wrote is dropped), the connection fails; lib decides nothing else on this path
+      // wrote is dropped), the connection fails; the plaintext read before it (from the
+      // peer the first handshake verified) is still handed over
       busy_ = false;
       (void)BIO_reset(encOut_);
       ERR_clear_error();
       Napi::Value e = openssl_error::MakeCoded(env, "ERR_TLS_RENEGOTIATION_DISABLED",
                                                server_ ? "the client asked for a TLS renegotiation, which this server refuses"
                                                        : "the server asked for a TLS renegotiation, which this client refuses");
-      return Result(env, flags | kFailed | kRenegotiation, nullptr, 0, e);
+      return Result(env, flags | kFailed | kRenegotiation, readBuffer_.data(), used, e);
     }
     if (n > 0) {
       used += static_cast<size_t>(n);

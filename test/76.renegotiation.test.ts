@@ -6,20 +6,24 @@
 // handshake start after the first one finished; the pump then fails the connection before
 // anything of that handshake goes out (ERR_TLS_RENEGOTIATION_DISABLED).
 // The peers are 1.0.2h's own programs: `s_client` renegotiates on "R" on its stdin,
-// `s_server` sends a HelloRequest on "r".
+// `s_server` sends a HelloRequest on "r"; and test/fixtures/renegotiating_client.c, built
+// here against the same 1.0.2h library, which swaps its client certificate for a
+// self-signed one and renegotiates (the attack itself).
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { connect, createServer, TlsServer, TLSSocket } from '../lib';
+import { connect, createServer, generateSelfSigned, TlsServer, TLSSocket } from '../lib';
 import { close, listen, next, track } from './helpers/sockets';
-import { openssl102 } from './helpers/openssl102';
+import * as tls from 'tls';
+import { compile102, openssl102 } from './helpers/openssl102';
 import { pki } from './helpers/pki';
 
 let dir: string;
 const file = (name: string) => path.join(dir, name);
 const running = new Set<ChildProcess>();
+const servers: net.Server[] = [];
 
 beforeAll(() => {
   const p = pki();
@@ -27,9 +31,15 @@ beforeAll(() => {
   fs.writeFileSync(file('ca.pem'), p.ca);
   fs.writeFileSync(file('leaf.pem'), p.leaf);
   fs.writeFileSync(file('leaf.key'), p.leafKey);
+  // CN=admin, self-signed: refused in a first handshake by a server that trusts the CA only
+  const admin = generateSelfSigned({ commonName: 'admin' });
+  fs.writeFileSync(file('admin.pem'), admin.cert);
+  fs.writeFileSync(file('admin.key'), admin.key);
+  compile102(path.join(__dirname, 'fixtures', 'renegotiating_client.c'), file('renegotiating_client'));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {
+  for (const s of servers.splice(0)) if (s.listening) await new Promise((resolve) => s.close(resolve));
   for (const c of running) {
     if (c.exitCode === null && c.signalCode === null) {
       const gone = next(c, 'exit');
@@ -49,7 +59,11 @@ interface Peer {
 }
 
 function start102(args: string[]): Peer {
-  const proc = spawn(openssl102(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  return start102Binary(openssl102(), args);
+}
+
+function start102Binary(program: string, args: string[]): Peer {
+  const proc = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(proc);
   let out = '';
   const waiters: { text: string; resolve: () => void }[] = [];
@@ -198,5 +212,55 @@ describe('a server-initiated renegotiation (1.0.2h s_server, HelloRequest on "r"
     expect(socket.destroyed).toBe(true);
     // nothing of the renegotiation went out: no ClientHello followed the HelloRequest
     expect(socket.socket.bytesWritten).toBe(written);
+  });
+});
+
+describe('the attack: a client renegotiates with a self-signed certificate in place of its CA-issued one', () => {
+  /** what a server-side connection reported: at 'secure', then with each chunk of data */
+  interface Seen {
+    secure?: { authorized: boolean; cn?: string };
+    data: { text: string; authorized: boolean; cn?: string }[];
+    error?: string;
+  }
+
+  function record(s: TLSSocket | tls.TLSSocket, seen: Seen): void {
+    const cn = () => {
+      const c = s.getPeerCertificate() as { subject?: { CN?: string } } | null;
+      return c?.subject?.CN;
+    };
+    seen.secure = { authorized: s.authorized, cn: cn() };
+    s.on('data', (d: Buffer) => seen.data.push({ text: d.toString(), authorized: s.authorized, cn: cn() }));
+    s.on('error', (e: Error & { code?: string }) => (seen.error = e.code ?? e.message));
+  }
+
+  test.each([
+    ['node:tls', (o: tls.TlsOptions, l: (s: tls.TLSSocket) => void) => tls.createServer({ ...o, maxVersion: 'TLSv1.2' }, l)],
+    ['ours', (o: tls.TlsOptions, l: (s: TLSSocket) => void) => createServer(o as Parameters<typeof createServer>[0], l)],
+  ] as const)('%s server: the renegotiation fails the connection; the socket never describes the self-signed peer', async (name, make) => {
+    const p = pki();
+    const seen: Seen = { data: [] };
+    const closed = new Promise<void>((resolve) => {
+      const server = (make as (o: tls.TlsOptions, l: (s: TLSSocket | tls.TLSSocket) => void) => net.Server)(
+        { cert: p.leaf, key: p.leafKey, ca: p.ca, requestCert: true, rejectUnauthorized: true },
+        (s) => {
+          record(s, seen);
+          s.on('close', () => resolve());
+        },
+      );
+      servers.push(server);
+    });
+    const server = servers[servers.length - 1];
+    const port = await listen(server);
+    const client = start102Binary(file('renegotiating_client'), [String(port), file('leaf.pem'), file('leaf.key'), file('admin.pem'), file('admin.key')]);
+    await client.exited;
+    await closed;
+    expect(seen.secure).toEqual({ authorized: true, cn: 'localhost' });
+    expect(client.out()).toMatch(/^CONNECTED$/m);
+    expect(client.out()).toMatch(/^RENEGOTIATION-FAILED$/m);
+    expect(client.out()).not.toMatch(/^RENEGOTIATED$/m);
+    // only the first handshake's data arrived, from the verified peer
+    expect(seen.data.map((d) => d.text).join('')).toBe('before\n');
+    expect(seen.data.every((d) => d.authorized && d.cn === 'localhost')).toBe(true);
+    if (name === 'ours') expect(seen.error).toBe('ERR_TLS_RENEGOTIATION_DISABLED');
   });
 });

@@ -364,6 +364,8 @@ export class TLSSocket extends Duplex {
     }
     if (this.destroyed) return; // a callback or listener failed this connection
     if (flags & TlsConnectionFlag.FAILED) {
+      // a refused renegotiation: what the verified peer sent before it is still delivered
+      if (clear && clear.length > 0 && flags & TlsConnectionFlag.RENEGOTIATION) this.push(clear);
       this.destroy(error ?? codedError(ErrorCode.TLS_FAILED, 'TLS failure'));
       return;
     }
