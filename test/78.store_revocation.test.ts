@@ -132,6 +132,33 @@ describe('server.revoke(id) of a ticket session', () => {
     // another client's ticket is not affected
     expect((await ticketClient(b.port, bystander.session)).reused).toBe(true);
   });
+  test('a ticket renewed under a rotated key: revoking the old id (on another server) stops the renewed ticket everywhere', async () => {
+    const store = new MemorySessionStore();
+    const first = randomBytes(48);
+    const a = await serve({ cert, key, ticketKeys: first, previousTicketKeys: 1, sessionStore: store });
+    const b = await serve({ cert, key, ticketKeys: first, previousTicketKeys: 1, sessionStore: store });
+    const victim = await ticketClient(a.port);
+    const next48 = randomBytes(48);
+    a.server.setTicketKeys(next48);
+    b.server.setTicketKeys(next48);
+    // resumed under the previous key on A: A renews the ticket in this connection
+    const renewed = await ticketClient(a.port, victim.session);
+    expect(renewed.reused).toBe(true);
+    expect(a.server.ticketKeyStats.previous).toBe(1);
+    const oldId = a.sessionIds[1];
+    expect(a.ticketIds[1]).toBeDefined();
+    expect(a.ticketIds[1]!.equals(oldId)).toBe(false);
+    // the client now holds the renewed ticket; it resumes on B
+    expect((await ticketClient(b.port, renewed.session)).reused).toBe(true);
+    // revoked on B by the id the renewing connection reported; A knows the renewal and
+    // revokes the new ticket's id through the store as well
+    const heardByB = new Promise<void>((resolve) => b.server.on('sessionRevoked', (id: Buffer) => id.equals(a.ticketIds[1]!) && resolve()));
+    await b.server.revoke(oldId);
+    await heardByB;
+    expect((await ticketClient(a.port, renewed.session)).reused).toBe(false);
+    expect((await ticketClient(b.port, renewed.session)).reused).toBe(false);
+  });
+
   test('1.0.2h s_client (-sess_out / -sess_in with a ticket): revoked by the id its resumption reported (the issuing socket\'s ticketId)', async () => {
     const { server, port, sessionIds, ticketIds } = await serve({ cert, key, ticketKeys: randomBytes(48) });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osc-ticket-revoke-'));

@@ -89,6 +89,8 @@ export class SessionResumption {
   #eventsAttached = false;
   /** revoked ids whose tickets are refused (lib/tls/revoked_tickets.ts) */
   readonly #revokedTickets: RevokedTickets;
+  /** ticket id (hex) → the ticket a resumption of it issued in its place (renewal) */
+  readonly #renewedTickets = new Map<string, { next: Buffer; until: number }>();
   readonly stats: SessionStoreStats = {
     lookups: 0,
     storeGets: 0,
@@ -228,10 +230,31 @@ export class SessionResumption {
     return hello.sessionId !== undefined && this.#revokedTickets.has(hello.sessionId);
   }
 
-  // a ticket session lives at most the session timeout
+  /** @internal a resumption of the ticket named `id` issued a new ticket named `next` (a
+   * ticket under a previous key is renewed): revoking `id` revokes `next` too */
+  ticketRenewed(id: Buffer, next: Buffer): void {
+    if (id.length === 0 || id.equals(next) || this.#ctx.freed) return;
+    this.#renewedTickets.delete(id.toString('hex'));
+    this.#renewedTickets.set(id.toString('hex'), { next: Buffer.from(next), until: this.#now() + Math.max(1, this.#ctx.sessionTimeout) * 1000 });
+    while (this.#renewedTickets.size > 100_000) this.#renewedTickets.delete(this.#renewedTickets.keys().next().value as string);
+  }
+
+  // a ticket session lives at most the session timeout. A ticket this server renewed from
+  // the revoked one is revoked too, and (through store.delete) on every server that hears it
   #rememberRevokedTicket(id: Buffer): void {
     if (this.#ctx.freed || !this.#ctx.ticketsEnabled) return;
-    this.#revokedTickets.add(Buffer.from(id), Math.max(1, this.#ctx.sessionTimeout) * 1000);
+    const ttl = Math.max(1, this.#ctx.sessionTimeout) * 1000;
+    this.#revokedTickets.add(Buffer.from(id), ttl);
+    let hex = id.toString('hex');
+    for (let hops = 0; hops < 16; hops++) {
+      const renewed = this.#renewedTickets.get(hex);
+      if (!renewed) return;
+      this.#renewedTickets.delete(hex);
+      if (renewed.until <= this.#now()) return;
+      this.#revokedTickets.add(renewed.next, ttl);
+      if (this.#store) this.#withTimeout(this.#store.delete(renewed.next), 'delete').catch((e) => this.#server.emit('sessionStoreError', e));
+      hex = renewed.next.toString('hex');
+    }
   }
 
   // a revocation heard from the store: drop the id locally, never back to the store

@@ -313,6 +313,11 @@ export class TlsServer extends net.Server {
     });
     tls.once('secure', () => {
       secure = true;
+      // a resumed ticket renewed (a previous key): the new ticket answers for the old id too
+      if (tls.ticketId && tls.isSessionReused()) {
+        const id = tls.getSslSession()?.id;
+        if (id) this.#resumption.ticketRenewed(id, tls.ticketId);
+      }
       this.emit('secureConnection', tls);
     });
   }
