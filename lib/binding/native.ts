@@ -88,7 +88,7 @@ export interface NativeContextHandle {
   setTicketKeys(keys: Buffer): void;
   getTicketKeys(): Buffer;
   /** [issued, current, previous, unknownKey] */
-  ticketKeyStats(): { issued: number; current: number; previous: number; unknownKey: number };
+  ticketKeyStats(): { issued: number; current: number; previous: number; unknownKey: number; revoked: number };
   free(): void;
   freed(): boolean;
 }
@@ -169,6 +169,8 @@ export interface NativeTlsConnection {
   setSniContext(ctx: NativeContextHandle): void;
   /** whether the servername callback switched contexts */
   contextSwitched(): boolean;
+  /** server: decrypt no ticket for this connection (the ticket key callback answers "unknown key") */
+  refuseTicket(): void;
 }
 
 /**
@@ -234,6 +236,7 @@ export interface NativeConstants {
   readonly CYCLE_FAILED: 4;
   readonly CYCLE_MORE_PLAINTEXT: 8;
   readonly CYCLE_WANTS_MORE_INPUT: 16;
+  readonly CYCLE_RENEGOTIATION: 32;
 }
 
 export interface NativeBinding {

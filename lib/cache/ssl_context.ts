@@ -504,8 +504,8 @@ export class SslContext extends EventEmitter {
    * setTicketKeys installs the callback.
    */
   get ticketKeyStats(): TicketKeyStats {
-    const { issued, current, previous, unknownKey } = this[kHandle].ticketKeyStats();
-    return { issued, current, previous, unknownKey };
+    const { issued, current, previous, unknownKey, revoked } = this[kHandle].ticketKeyStats();
+    return { issued, current, previous, unknownKey, revoked };
   }
 
   /** SSL_CTX_set_session_id_context */
@@ -637,6 +637,8 @@ export interface TicketKeyStats {
   current: number;
   previous: number;
   unknownKey: number;
+  /** tickets not decrypted because the server revoked their session (TlsServer#revoke): full handshakes */
+  revoked: number;
 }
 
 function toArrayError(): never {

@@ -32,6 +32,8 @@ export const ErrorCode = {
   TLS_NO_CERTIFICATE: 'ERR_TLS_NO_CERTIFICATE',
   /** a client TLSSocket negotiated a protocol outside its minVersion..maxVersion (an offered session) */
   TLS_PROTOCOL_VERSION: 'ERR_TLS_PROTOCOL_VERSION',
+  /** a TLSSocket's peer started a renegotiation, which both sides refuse (node:tls's code) */
+  TLS_RENEGOTIATION_DISABLED: 'ERR_TLS_RENEGOTIATION_DISABLED',
   /** a TLSSocket's handshake took longer than handshakeTimeout */
   TLS_HANDSHAKE_TIMEOUT: 'ERR_TLS_HANDSHAKE_TIMEOUT',
   /** a TlsServer's session store did not answer within sessionStoreTimeout */

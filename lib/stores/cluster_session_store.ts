@@ -30,6 +30,12 @@ interface Revoked {
 export interface ClusterSessionStorePrimaryOptions {
   /** most sessions held; the least recently used goes first (default 20480) */
   maxEntries?: number;
+  /** largest session DER held, bytes; a larger one is not stored (default 16384) */
+  maxEntryBytes?: number;
+  /** longest time an entry is held, seconds, whatever TTL a worker asks for (default 86400) */
+  maxTtl?: number;
+  /** the clock, ms (default Date.now) */
+  now?: () => number;
 }
 
 export interface ClusterSessionStoreOptions {
@@ -40,12 +46,20 @@ export interface ClusterSessionStoreOptions {
 /** The primary's half: holds the sessions and answers the workers. */
 export class ClusterSessionStorePrimary {
   readonly maxEntries: number;
+  readonly maxEntryBytes: number;
+  readonly maxTtl: number;
   readonly #entries = new Map<string, { der: string; expiresAt: number }>();
+  readonly #now: () => number;
   readonly #onMessage: (worker: Worker, msg: unknown) => void;
 
   constructor(options: ClusterSessionStorePrimaryOptions = {}) {
     if (!cluster.isPrimary) throw codedError(ErrorCode.CLUSTER_STORE_ROLE, 'ClusterSessionStore.primary() runs in the cluster primary');
     this.maxEntries = integer(options.maxEntries ?? 20480, 'options.maxEntries', 1, 2 ** 31 - 1);
+    // a worker is not trusted with the primary's memory: each entry is bounded too
+    this.maxEntryBytes = integer(options.maxEntryBytes ?? 16384, 'options.maxEntryBytes', 1, 2 ** 31 - 1);
+    this.maxTtl = integer(options.maxTtl ?? 86400, 'options.maxTtl', 1, 2 ** 31 - 1);
+    if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('options.now must be a function');
+    this.#now = options.now ?? Date.now;
     this.#onMessage = (worker, msg) => this.#handle(worker, msg);
     cluster.on('message', this.#onMessage);
   }
@@ -59,7 +73,7 @@ export class ClusterSessionStorePrimary {
     if (typeof m !== 'object' || m === null || !(TAG in m) || typeof m.seq !== 'number' || typeof m.id !== 'string') return;
     if (!/^[0-9a-f]{2,64}$/.test(m.id)) return;
     const reply: Reply = { [TAG]: 'reply', seq: m.seq };
-    const now = Date.now();
+    const now = this.#now();
     if (m[TAG] === 'get') {
       const e = this.#entries.get(m.id);
       if (e && e.expiresAt > now) {
@@ -68,8 +82,8 @@ export class ClusterSessionStorePrimary {
         reply.der = e.der;
       } else if (e) this.#entries.delete(m.id);
     } else if (m[TAG] === 'set') {
-      const ttl = typeof m.ttl === 'number' && m.ttl > 0 ? m.ttl : 0;
-      if (typeof m.der === 'string' && ttl > 0) {
+      const ttl = typeof m.ttl === 'number' && m.ttl > 0 ? Math.min(m.ttl, this.maxTtl) : 0;
+      if (typeof m.der === 'string' && ttl > 0 && m.der.length <= Math.ceil(this.maxEntryBytes / 3) * 4 && Buffer.byteLength(m.der, 'base64') <= this.maxEntryBytes) {
         this.#entries.delete(m.id);
         this.#entries.set(m.id, { der: m.der, expiresAt: now + ttl * 1000 });
         while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);

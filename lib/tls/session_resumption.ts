@@ -16,6 +16,7 @@ import { RemoveReason, SslContext } from '../cache/ssl_context';
 import { kAddSessionDER, kHasSession, kInternalOn, kRetainEvents } from '../cache/internal';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
+import { RevokedTickets } from './revoked_tickets';
 
 /** the protocols a session id may be cached under in a server context */
 const SESSION_PROTOCOLS: readonly Protocol[] = ['TLSv1.2', 'TLSv1.1', 'TLSv1', 'SSLv3'];
@@ -86,6 +87,10 @@ export class SessionResumption {
   /** the 'newSession' callbacks of the OpenSSL step being settled now */
   #stepPending: Promise<void>[] = [];
   #eventsAttached = false;
+  /** revoked ids whose tickets are refused (lib/tls/revoked_tickets.ts) */
+  readonly #revokedTickets: RevokedTickets;
+  /** ticket id (hex) → the ticket a resumption of it issued in its place (renewal) */
+  readonly #renewedTickets = new Map<string, { next: Buffer; until: number }>();
   readonly stats: SessionStoreStats = {
     lookups: 0,
     storeGets: 0,
@@ -109,6 +114,7 @@ export class SessionResumption {
     this.#negativeSize = o.negativeCacheSize;
     this.#negativeTtl = o.negativeCacheTtl;
     this.#now = o.now ?? Date.now;
+    this.#revokedTickets = new RevokedTickets(100_000, this.#now);
     if (this.#store) this.#attachStore(this.#store);
     // node:tls's events: the application becomes the session cache once it listens
     if (this.#hasListeners()) this.#attachEvents();
@@ -154,8 +160,12 @@ export class SessionResumption {
       );
     });
     this.#ctx[kInternalOn]('removeSession', (s: SslSession, reason: RemoveReason) => {
-      // revocation and expiry reach the store; local eviction, flush and free do not
-      if (reason !== 'remove' && reason !== 'handshake') return;
+      // only expiry and the application's own removals (removeSession, revoke) reach the
+      // store. A live session OpenSSL drops during a handshake ('handshake': a fatal alert,
+      // e.g. a stranger offering the id with a cipher list that lacks its cipher) is
+      // invalidated in this cache only: nobody who merely knows an id can delete it
+      // fleet-wide. Local eviction, flush and free never reach the store either.
+      if (reason !== 'remove' && !(reason === 'handshake' && expired(s))) return;
       if (this.#skipStoreDelete) return;
       this.#withTimeout(store.delete(s.id), 'delete').catch((e) => this.#server.emit('sessionStoreError', e));
     });
@@ -210,9 +220,47 @@ export class SessionResumption {
     return Promise.all(pending).then(() => undefined);
   }
 
+  /** @internal whether ClientHellos must be read to refuse revoked tickets */
+  get revokesTickets(): boolean {
+    return this.#revokedTickets.size > 0 && !this.#ctx.freed && this.#ctx.ticketsEnabled;
+  }
+
+  /** @internal the ClientHello offers a revoked id: its ticket (if any) must not resume */
+  ticketRevoked(hello: ClientHelloInfo): boolean {
+    return hello.sessionId !== undefined && this.#revokedTickets.has(hello.sessionId);
+  }
+
+  /** @internal a resumption of the ticket named `id` issued a new ticket named `next` (a
+   * ticket under a previous key is renewed): revoking `id` revokes `next` too */
+  ticketRenewed(id: Buffer, next: Buffer): void {
+    if (id.length === 0 || id.equals(next) || this.#ctx.freed) return;
+    this.#renewedTickets.delete(id.toString('hex'));
+    this.#renewedTickets.set(id.toString('hex'), { next: Buffer.from(next), until: this.#now() + Math.max(1, this.#ctx.sessionTimeout) * 1000 });
+    while (this.#renewedTickets.size > 100_000) this.#renewedTickets.delete(this.#renewedTickets.keys().next().value as string);
+  }
+
+  // a ticket session lives at most the session timeout. A ticket this server renewed from
+  // the revoked one is revoked too, and (through store.delete) on every server that hears it
+  #rememberRevokedTicket(id: Buffer): void {
+    if (this.#ctx.freed || !this.#ctx.ticketsEnabled) return;
+    const ttl = Math.max(1, this.#ctx.sessionTimeout) * 1000;
+    this.#revokedTickets.add(Buffer.from(id), ttl);
+    let hex = id.toString('hex');
+    for (let hops = 0; hops < 16; hops++) {
+      const renewed = this.#renewedTickets.get(hex);
+      if (!renewed) return;
+      this.#renewedTickets.delete(hex);
+      if (renewed.until <= this.#now()) return;
+      this.#revokedTickets.add(renewed.next, ttl);
+      if (this.#store) this.#withTimeout(this.#store.delete(renewed.next), 'delete').catch((e) => this.#server.emit('sessionStoreError', e));
+      hex = renewed.next.toString('hex');
+    }
+  }
+
   // a revocation heard from the store: drop the id locally, never back to the store
   #onRevoked(id: Buffer): void {
     if (!Buffer.isBuffer(id) || id.length < 1 || id.length > 32) return;
+    this.#rememberRevokedTicket(id);
     const hex = id.toString('hex');
     if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
     if (this.#ctx.freed) return;
@@ -269,6 +317,7 @@ export class SessionResumption {
     const hex = b.toString('hex');
     if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
     this.#negative.delete(hex);
+    this.#rememberRevokedTicket(b);
     if (!this.#ctx.freed) this.#removeLocal(b);
     if (this.#store) await this.#withTimeout(this.#store.delete(b), 'delete');
   }
@@ -338,9 +387,9 @@ export class SessionResumption {
    * the handshake may go on; rejects (the connection fails) only when a 'resumeSession'
    * listener passed an error, as node:tls does.
    */
-  async prefetch(hello: ClientHelloInfo): Promise<void> {
+  async prefetch(hello: ClientHelloInfo, live: () => boolean = () => true): Promise<void> {
     try {
-      await this.#lookup(hello);
+      await this.#lookup(hello, live);
     } catch (e) {
       // a 'resumeSession' listener's error fails the connection (node:tls); anything else
       // is the store's problem: a full handshake and 'sessionStoreError'
@@ -349,7 +398,7 @@ export class SessionResumption {
     }
   }
 
-  async #lookup(hello: ClientHelloInfo): Promise<void> {
+  async #lookup(hello: ClientHelloInfo, live: () => boolean): Promise<void> {
     const store = this.#store;
     const id = hello.sessionId;
     const listeners = this.#server.listenerCount('resumeSession') > 0;
@@ -412,6 +461,12 @@ export class SessionResumption {
         this.#revokedInFlight.delete(hex);
       }
     }
+    // an answer for a connection that is gone (handshake timeout, peer closed) is dropped:
+    // nothing waits for it, and a late 'resumeSession' answer must not fill the cache
+    if (!live()) {
+      this.stats.misses += 1;
+      return;
+    }
     // revoked while the store answered: the answer may predate the delete
     if (!der || revoked || this.#ctx.freed) {
       this.stats.misses += 1;
@@ -442,6 +497,15 @@ export class SessionResumption {
       this.#server.emit('sessionStoreError', e);
       return false;
     }
+  }
+}
+
+/** an expired session (OpenSSL's rule: time + timeout has passed), found by a lookup */
+function expired(s: SslSession): boolean {
+  try {
+    return s.time + s.timeout < Math.floor(Date.now() / 1000); // ssl_get_prev_session: timeout < now - time
+  } catch {
+    return false; // freed by a listener: nothing to judge
   }
 }
 

@@ -8,6 +8,7 @@ import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { alpnWire, AlpnProtocols } from './alpn';
 import { debug } from './debug';
+import { defaultSessionIdContext, SessionIdContextPolicy } from './session_id_context';
 
 /** node:tls's SNICallback: answer with the context for `servername` (undefined: the default) */
 export type SNICallback = (servername: string, callback: (err: Error | null, ctx?: SslContext) => void) => void;
@@ -99,9 +100,6 @@ export interface TlsServer {
   listenerCount<K extends keyof TlsServerEvents>(event: K): number;
 }
 
-/** default session id context: servers sharing a store must agree on it */
-const DEFAULT_SESSION_ID_CONTEXT = 'openssl-session-cache';
-
 /**
  * A net.Server whose connections are TLSSockets run by OpenSSL 1.0.2. Events:
  * 'secureConnection' (socket), 'tlsClientError' (err, socket), 'sessionStoreError' (err),
@@ -173,7 +171,9 @@ export class TlsServer extends net.Server {
         role: 'server',
         // the product is about the id cache: tickets would bypass it (on with ticketKeys)
         noTicket: o.noTicket ?? o.ticketKeys === undefined,
-        sessionIdContext: o.sessionIdContext ?? DEFAULT_SESSION_ID_CONTEXT,
+        // servers sharing a store resume each other's sessions only under the same
+        // client-acceptance policy and certificate (lib/tls/session_id_context.ts)
+        sessionIdContext: o.sessionIdContext ?? defaultSessionIdContext(o as SessionIdContextPolicy),
       });
       this.#ownsContext = true;
     }
@@ -205,7 +205,11 @@ export class TlsServer extends net.Server {
   /**
    * Revokes a session fleet-wide: removes it from this server's cache and deletes it from
    * the store (whose subscribers, e.g. the other servers on a RedisSessionStore, drop it
-   * too). Rejects when the store did not confirm the delete within sessionStoreTimeout.
+   * too). With tickets on, the id is also remembered (for the session timeout) and a
+   * ClientHello that offers it with a ticket gets a full handshake, here and on every
+   * server subscribed to the store (lib/tls/revoked_tickets.ts: OpenSSL clients send the
+   * id the server reported with their ticket). Rejects when the store did not confirm the
+   * delete within sessionStoreTimeout.
    */
   async revoke(id: Buffer): Promise<void> {
     const b = Buffer.from(toBuffer(id as unknown, 'id'));
@@ -288,8 +292,9 @@ export class TlsServer extends net.Server {
         handshakeTimeout: this.handshakeTimeout,
         allowHalfOpen: this.#allowHalfOpen,
         sessionOnUncleanClose: this.#sessionOnUncleanClose,
-        prefetch: this.#resumption.wantsPrefetch ? (hello) => this.#resumption.prefetch(hello) : undefined,
+        prefetch: this.#resumption.wantsPrefetch ? (hello, live) => this.#resumption.prefetch(hello, live) : undefined,
         holdStep: () => this.#resumption.holdStep(),
+        refuseTicket: this.#resumption.revokesTickets ? (hello) => this.#resumption.ticketRevoked(hello) : undefined,
         requestCert: this.#requestCert,
         rejectUnauthorized: this.#rejectUnauthorized,
         alpnProtocols: this.#alpn,
@@ -308,6 +313,11 @@ export class TlsServer extends net.Server {
     });
     tls.once('secure', () => {
       secure = true;
+      // a resumed ticket renewed (a previous key): the new ticket answers for the old id too
+      if (tls.ticketId && tls.isSessionReused()) {
+        const id = tls.getSslSession()?.id;
+        if (id) this.#resumption.ticketRenewed(id, tls.ticketId);
+      }
       this.emit('secureConnection', tls);
     });
   }
