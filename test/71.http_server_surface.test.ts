@@ -27,7 +27,7 @@ const kinds = (make: HttpServers) =>
   [
     ['https', (o: Record<string, unknown>, h?: http.RequestListener) => make.https(o, h)],
     ['http2 + allowHTTP1', (o: Record<string, unknown>, h?: http.RequestListener) => make.http2({ allowHTTP1: true, ...o }, h)],
-  ] as [string, (o: Record<string, unknown>, h?: http.RequestListener) => net.Server & Partial<http.Server>][];
+  ] as [string, (o: Record<string, unknown>, h?: http.RequestListener) => net.Server & Partial<http.Server> & { connectionsCheckingInterval?: number }][];
 
 async function start<S extends net.Server>(server: S): Promise<[S, number]> {
   listening.push(server);
@@ -243,7 +243,8 @@ describe.each(servers)('%s', (_name, make) => {
 
     test("server.setTimeout(ms, listener): an idle session is the server's 'timeout'", async () => {
       const [server, port] = await start(make.http2({ cert, key }, (_q: unknown, r: http2.Http2ServerResponse) => r.end('ok')));
-      const timedOut = new Promise<http2.ServerHttp2Session>((resolve) => server.setTimeout(100, resolve));
+      server.setTimeout(100);
+      const timedOut = next<http2.ServerHttp2Session>(server, 'timeout');
       const session = h2connect(port);
       open.push(session);
       expect(await h2get(session, '/')).toEqual({ status: 200, body: 'ok' });

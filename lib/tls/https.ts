@@ -41,7 +41,21 @@ const HTTP_OPTIONS = [
   'uniqueHeaders',
 ] as const;
 
-export type HttpServerOptions = Pick<http.ServerOptions, (typeof HTTP_OPTIONS)[number]>;
+/** node:http's server options, as http.createServer takes them */
+export interface HttpServerOptions {
+  IncomingMessage?: http.ServerOptions['IncomingMessage'];
+  ServerResponse?: http.ServerOptions['ServerResponse'];
+  requestTimeout?: number;
+  headersTimeout?: number;
+  keepAliveTimeout?: number;
+  connectionsCheckingInterval?: number;
+  maxHeaderSize?: number;
+  insecureHTTPParser?: boolean;
+  requireHostHeader?: boolean;
+  joinDuplicateHeaders?: boolean;
+  rejectNonStandardBodyWrites?: boolean;
+  uniqueHeaders?: http.ServerOptions['uniqueHeaders'];
+}
 
 /** createHttpsServer's options: node:tls's (TlsServerOptions) and node:http's */
 export interface HttpsServerOptions extends TlsServerOptions, HttpServerOptions {}
@@ -66,21 +80,25 @@ const HTTP_PROPERTIES = [
 /** the events node:http emits on its server, emitted on the outer server */
 const HTTP_EVENTS = ['request', 'upgrade', 'connect', 'clientError', 'checkContinue', 'checkExpectation', 'dropRequest', 'timeout'];
 
-/** node:http's server surface (what http.Server has beyond net.Server) */
-export interface HttpServerSurface {
+/** node:http's timeouts and connection management (both servers) */
+export interface HttpConnectionSurface {
   /** socket inactivity timeout, ms (0: none) */
   timeout: number;
   keepAliveTimeout: number;
   headersTimeout: number;
   requestTimeout: number;
-  maxHeadersCount: number | null;
-  maxRequestsPerSocket: number | null;
   setTimeout(msecs?: number, callback?: (socket: net.Socket) => void): this;
   setTimeout(callback: (socket: net.Socket) => void): this;
-  /** destroys every HTTP connection */
+  /** destroys every HTTP/1.1 connection */
   closeAllConnections(): void;
-  /** destroys the HTTP connections that are not sending a request or waiting for a response */
+  /** destroys the HTTP/1.1 connections that are not sending a request or waiting for a response */
   closeIdleConnections(): void;
+}
+
+/** node:http's server surface (what http.Server has beyond net.Server) */
+export interface HttpServerSurface extends HttpConnectionSurface {
+  maxHeadersCount: number | null;
+  maxRequestsPerSocket: number | null;
 }
 
 /** The events of an HttpsServer: node:tls's, and node:http's server events */
@@ -141,7 +159,12 @@ export interface HttpsServer extends TlsServer, HttpServerSurface {
   listenerCount(event: string | symbol, listener?: AnyListener): number;
 }
 
-export interface Http2SecureServer extends TlsServer, HttpServerSurface {
+/**
+ * node:http2's secure server. maxHeadersCount and maxRequestsPerSocket (allowHTTP1) are on
+ * `server.http`: without them the type is not an http.Server, so that frameworks (Fastify's
+ * serverFactory) type its requests as node:http2's.
+ */
+export interface Http2SecureServer extends TlsServer, HttpConnectionSurface {
   /** the node:http2 server that runs the HTTP/2 sessions */
   readonly http2: http2.Http2Server;
   /** the node:http server for HTTP/1.1 clients (allowHTTP1) */

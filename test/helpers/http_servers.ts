@@ -19,8 +19,9 @@ export const nodeServers: HttpServers = {
 };
 
 export const ourServers: HttpServers = {
-  https: (o, h) => createHttpsServer(o as never, h),
-  http2: (o, h) => createHttp2SecureServer(o as never, h),
+  // node's types also name tls.Server's addContext / setSecureContext, which ours lack
+  https: (o, h) => createHttpsServer(o as never, h) as unknown as https.Server,
+  http2: (o, h) => createHttp2SecureServer(o as never, h) as unknown as http2.Http2SecureServer,
 };
 
 /** each scenario runs against node's servers first, then ours */
@@ -36,7 +37,7 @@ export function socketFlag(socket: object, description: string): unknown {
 }
 
 /** options for node's https clients: TLS 1.2, our certificate trusted */
-export function clientTls(): https.RequestOptions & { ca: string } {
+export function clientTls(): { ca: string; servername: string; maxVersion: 'TLSv1.2' } {
   return { ca: certs().cert, servername: 'localhost', maxVersion: 'TLSv1.2' };
 }
 
