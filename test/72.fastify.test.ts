@@ -16,7 +16,7 @@ import { clientTls, get, h2connect, h2get, servers, HttpServers } from './helper
 
 const { cert, key } = certs();
 const open: { destroy(): unknown }[] = [];
-const apps: FastifyInstance<any, any, any, any>[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+const apps: FastifyInstance<any, any, any, any>[] = [];
 afterEach(async () => {
   for (const s of open.splice(0)) s.destroy();
   for (const a of apps.splice(0)) await a.close();
@@ -37,7 +37,9 @@ async function httpsApp(make: HttpServers, options: Record<string, unknown> = {}
   await app.register(fastifyWebsocket);
   app.get('/hello/:name', async (req) => ({ hello: (req.params as { name: string }).name, protocol: req.protocol, ip: req.ip }));
   app.register(async (scope) => {
-    scope.get('/ws', { websocket: true }, (socket) => socket.on('message', (m: Buffer) => socket.send(`echo ${m.toString()}`)));
+    scope.get('/ws', { websocket: true }, (socket) => {
+      socket.on('message', (m) => socket.send(`echo ${String(m)}`));
+    });
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, port: (app.server.address() as net.AddressInfo).port, clientErrors };
