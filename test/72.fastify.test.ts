@@ -23,10 +23,10 @@ afterEach(async () => {
 });
 
 /** an HTTPS app on the factory's server: a route, a WebSocket echo, a custom clientErrorHandler */
-async function httpsApp(make: HttpServers, options: Record<string, unknown> = {}) {
+async function httpsApp(make: HttpServers, options: Record<string, unknown> = {}, serverOptions: Record<string, unknown> = {}) {
   const clientErrors: string[] = [];
   const app = Fastify({
-    serverFactory: (handler) => make.https({ cert, key }, handler) as unknown as http.Server,
+    serverFactory: (handler) => make.https({ cert, key, ...serverOptions }, handler) as unknown as http.Server,
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: net.Socket) => {
       clientErrors.push(err.code ?? err.message);
       socket.end('HTTP/1.1 400 Custom Handler\r\nConnection: close\r\n\r\n');
@@ -79,11 +79,13 @@ describe.each(servers)('%s', (_name, make) => {
   });
 
   test.each([{}, { forceCloseConnections: 'idle' }])('close() (%j) with an idle keep-alive connection resolves and closes that connection', async (options) => {
-    const { app, port } = await httpsApp(make, options);
+    const { app, port } = await httpsApp(make, options, { keepAliveTimeout: 600_000 });
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
     open.push(agent);
     const r = await get(port, '/hello/idle', { agent });
     expect(r.status).toBe(200);
+    // the server's keepAliveTimeout (10 minutes) is in force: only close() can end this connection now
+    expect(r.res.headers['keep-alive']).toBe('timeout=600');
     const idleClosed = closed(r.socket);
     apps.splice(apps.indexOf(app), 1);
     await app.close();
