@@ -35,6 +35,23 @@ async function start<S extends net.Server>(server: S): Promise<[S, number]> {
   return [server, await listen(server)];
 }
 
+/** what a stream sends until `pattern` matches it (or it ends) */
+function readUntil(s: NodeJS.ReadableStream, pattern: RegExp): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = () => {
+      s.off('data', onData);
+      resolve(text);
+    };
+    const onData = (c: Buffer) => {
+      text += c.toString();
+      if (pattern.test(text)) done();
+    };
+    s.on('data', onData);
+    s.once('end', done);
+  });
+}
+
 /** a raw TLS connection (HTTP/1.1 by ALPN) to write requests by hand */
 async function raw(port: number, alpn: string[] = ['http/1.1']): Promise<tls.TLSSocket> {
   const s = tls.connect({ port, host: '127.0.0.1', ...clientTls(), ALPNProtocols: alpn });
@@ -152,6 +169,22 @@ describe.each(servers)('%s', (_name, make) => {
       expect(seen.slice(2)).toEqual([3]);
       const big = await get(port, '/big', { agent: false, headers: { 'x-big': 'y'.repeat(4000) } });
       expect(big.status).toBe(431);
+    });
+
+    testHttps("pipelined requests over maxRequestsPerSocket: the extra one is 'dropRequest' (503); an unknown Expect is 'checkExpectation'", async () => {
+      const [server, port] = await start(create({ cert, key }, (req, res) => res.end(`ok ${req.url}`)));
+      server.maxRequestsPerSocket = 1;
+      const dropped: string[] = [];
+      server.on('dropRequest', (req: http.IncomingMessage, socket: net.Socket) => dropped.push(`${req.url} ${typeof socket.write}`));
+      server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => res.writeHead(200).end(`expectation ${req.headers.expect}`));
+      const s = await raw(port);
+      s.write('GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      const answer = await readUntil(s, /503 Service Unavailable\r\n[^]*\r\n\r\n/);
+      expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*ok \/aHTTP\/1\.1 503 Service Unavailable\r\n/);
+      expect(dropped).toEqual(['/b function']);
+      const e = await raw(port);
+      e.end('GET /e HTTP/1.1\r\nHost: localhost\r\nExpect: coffee\r\nConnection: close\r\n\r\n');
+      expect((await readAll(e)).toString()).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*expectation coffee\r\n/);
     });
 
     test("'clientError' reaches the server: its listener answers a malformed request", async () => {
