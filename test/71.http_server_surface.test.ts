@@ -101,6 +101,17 @@ describe.each(servers)('%s', (_name, make) => {
       expect((await get(port2, '/again', { agent: false })).body).toBe('ok');
     });
 
+    test('a listen() that fails (EADDRINUSE) leaves the server able to listen on another port and serve', async () => {
+      const [, taken] = await start(create({ cert, key }, (_q, r) => r.end('first')));
+      const server = create({ cert, key }, (_q, r) => r.end('second'));
+      server.on('connection', (s: net.Socket) => open.push(s));
+      server.listen(taken, '127.0.0.1');
+      expect(await next<NodeJS.ErrnoException>(server, 'error')).toMatchObject({ code: 'EADDRINUSE' });
+      listening.push(server);
+      const port = await listen(server);
+      expect((await get(port, '/', { agent: false })).body).toBe('second');
+    });
+
     testHttps('closeIdleConnections() ends the idle connection, not the one waiting for its response; closeAllConnections() ends that one', async () => {
       let hold: http.ServerResponse | undefined;
       let resolveHold: () => void = () => undefined;
