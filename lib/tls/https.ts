@@ -386,6 +386,7 @@ function presentAsTls(session: http2.ServerHttp2Session, tls: TLSSocket): void {
   if (!wrapper || typeof wrapper !== 'object') return;
   fields[kEncrypted] = true;
   fields[kAlpn] = tls.alpnProtocol;
+  if ((wrapper as unknown) === tls) return; // node runs the session on our socket itself: it has them
   const source = tls as unknown as Record<string, unknown>;
   const tcp = tls.socket as unknown as Record<string, unknown>;
   for (const name of TLS_PROPERTIES) {
