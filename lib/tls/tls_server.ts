@@ -83,10 +83,11 @@ export interface TlsServerEvents extends ListenerEvents {
   keylog: [line: Buffer, socket: TLSSocket];
   /** net.Server: a TCP connection arrived */
   connection: [socket: net.Socket];
-  /** net.Server: listening */
-  listening: [];
-  /** net.Server: closed (the server may listen again) */
-  close: [];
+  /** net.Server: listening (no argument; the optional one lets a promise's resolve listen:
+   * `await new Promise((r) => server.once('listening', r))`) */
+  listening: [none?: undefined];
+  /** net.Server: closed (the server may listen again; no argument, as 'listening') */
+  close: [none?: undefined];
   /** net.Server: a server error */
   error: [err: Error];
   /** net.Server: a connection was dropped over maxConnections */

@@ -95,6 +95,10 @@ export function probes(): void {
   });
   server.on('sessionStoreError', (err) => exactly<Error>()(err));
   server.on('listening', () => server.address());
+  void (async () => {
+    await new Promise((r) => server.once('listening', r));
+    await new Promise<void>((r) => server.once('close', r));
+  })();
   server.on('connection', (socket) => socket.remoteAddress);
   // @ts-expect-error: 'secureConnection' hands a TLSSocket, not a Buffer
   server.on('secureConnection', (socket: Buffer) => socket);
