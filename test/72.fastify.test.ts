@@ -1,4 +1,4 @@
-// Fastify 5 over the servers, as a new user runs it: serverFactory returns node's
+// Fastify 5 (and Express 5) over the servers, as a new user runs them: serverFactory returns node's
 // https.createServer / http2.createSecureServer, then ours (createHttpsServer /
 // createHttp2SecureServer), and the same app must behave the same — routes, a WebSocket
 // upgrade (@fastify/websocket, ws client), a custom clientErrorHandler, close() with an
@@ -8,11 +8,12 @@ import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
 import * as tls from 'tls';
+import express from 'express';
 import Fastify, { FastifyInstance } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import WebSocket from 'ws';
 import { certs, closed, readAll } from './helpers/sockets';
-import { clientTls, get, h2connect, h2get, servers, HttpServers } from './helpers/http_servers';
+import { clientTls, get, h2connect, h2get, servers, socketFlag, HttpServers } from './helpers/http_servers';
 
 const { cert, key } = certs();
 const open: { destroy(): unknown }[] = [];
@@ -108,5 +109,36 @@ describe.each(servers)('%s', (_name, make) => {
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual({ ip: '127.0.0.1', protocol: 'https', version: '2.0' });
     session.close();
+  });
+});
+
+describe.each(servers)('%s + Express 5', (_name, make) => {
+  test('keep-alive requests through Express on one connection with TCP_NODELAY; res.json, 404', async () => {
+    const app = express();
+    app.get('/json/:n', (req, res) => {
+      res.json({ n: Number(req.params.n), secure: req.secure, ip: req.ip });
+    });
+    const server = make.https({ cert, key }, app);
+    const tcp: net.Socket[] = [];
+    server.on('connection', (s: net.Socket) => {
+      tcp.push(s);
+      open.push(s);
+    });
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    open.push(agent);
+    try {
+      for (let n = 0; n < 3; n++) {
+        const r = await get(port, `/json/${n}`, { agent });
+        expect(JSON.parse(r.body)).toEqual({ n, secure: true, ip: '127.0.0.1' });
+      }
+      expect((await get(port, '/missing', { agent })).status).toBe(404);
+      expect(tcp).toHaveLength(1);
+      expect(socketFlag(tcp[0], 'kSetNoDelay')).toBe(true);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -5,6 +5,7 @@
 import * as http from 'http';
 import * as http2 from 'http2';
 import * as tls from 'tls';
+import express from 'express';
 import Fastify from 'fastify';
 import { WebSocketServer } from 'ws';
 import {
@@ -145,6 +146,8 @@ export function probes(): void {
   const asHttp: http.Server = web;
   void asHttp;
   void new WebSocketServer({ server: web });
+  const expressApp = express();
+  createHttpsServer({ cert, key }, expressApp).listen(0);
   // @ts-expect-error: node:http's option has its type
   createHttpsServer({ cert, key, headersTimeout: '5s' });
 
