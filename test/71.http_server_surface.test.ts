@@ -12,6 +12,7 @@ import * as https from 'https';
 import * as net from 'net';
 import * as tls from 'tls';
 import { certs, listen, close, next, closed, readAll } from './helpers/sockets';
+import { pki } from './helpers/pki';
 import { clientTls, get, h2connect, h2get, servers, HttpServers } from './helpers/http_servers';
 
 const { cert, key } = certs();
@@ -270,6 +271,21 @@ describe.each(servers)('%s', (_name, make) => {
           servername: 'localhost',
         },
       ]);
+    });
+
+    test('mutual TLS over h2: the handler sees the client certificate and authorized', async () => {
+      const p = pki();
+      const seen: unknown[] = [];
+      const server = make.http2({ cert: p.leaf, key: p.leafKey, ca: p.ca, requestCert: true }, (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+        const s = req.socket as unknown as tls.TLSSocket;
+        seen.push([s.authorized, s.authorizationError ?? null, s.getPeerCertificate().subject.CN]);
+        res.end('ok');
+      });
+      const [, port] = await start(server);
+      const session = h2connect(port, { ca: p.ca, cert: p.leaf, key: p.leafKey });
+      open.push(session);
+      expect(await h2get(session, '/')).toEqual({ status: 200, body: 'ok' });
+      expect(seen).toEqual([[true, null, 'localhost']]);
     });
 
     test("a client without ALPN gets node's 403 'Missing ALPN Protocol'; with an 'unknownProtocol' listener, the listener has the socket", async () => {
