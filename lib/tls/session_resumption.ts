@@ -327,6 +327,18 @@ export class SessionResumption {
     this.#unsubscribe = undefined;
   }
 
+  /** the server listens again after close(): subscribe again, and drop what the local cache
+   * holds, since revocations sent while it was not subscribed were not heard */
+  reopen(): void {
+    const store = this.#store;
+    if (!store || typeof store.subscribe !== 'function' || this.#unsubscribe) return;
+    this.#onResync();
+    this.#unsubscribe = store.subscribe(
+      (id: Buffer) => this.#onRevoked(id),
+      () => this.#onResync(),
+    );
+  }
+
   #withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(

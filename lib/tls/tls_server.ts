@@ -38,6 +38,13 @@ export interface TlsServerOptions extends SslContextOptions {
   /** node:net's pauseOnConnect: the TCP socket of each 'connection' starts paused, and the
    * handshake starts when it is resumed (socket.resume()) */
   pauseOnConnect?: boolean;
+  /** node:net: TCP_NODELAY on each accepted TCP socket (default false as node:tls; the
+   * HTTPS and HTTP/2 servers default to true as node:https) */
+  noDelay?: boolean;
+  /** node:net: SO_KEEPALIVE on each accepted TCP socket (default false) */
+  keepAlive?: boolean;
+  /** node:net: the delay before the first keep-alive probe, ms (default 0: the system's) */
+  keepAliveInitialDelay?: number;
   /** ask clients for a certificate (verified against `ca`; default false) */
   requestCert?: boolean;
   /** with requestCert: refuse clients without a valid certificate (default true) */
@@ -77,10 +84,11 @@ export interface TlsServerEvents extends ListenerEvents {
   keylog: [line: Buffer, socket: TLSSocket];
   /** net.Server: a TCP connection arrived */
   connection: [socket: net.Socket];
-  /** net.Server: listening */
-  listening: [];
-  /** net.Server: closed (the server's own context is freed then) */
-  close: [];
+  /** net.Server: listening (no argument; the optional one lets a promise's resolve listen:
+   * `await new Promise((r) => server.once('listening', r))`) */
+  listening: [none?: undefined];
+  /** net.Server: closed (the server may listen again; no argument, as 'listening') */
+  close: [none?: undefined];
   /** net.Server: a server error */
   error: [err: Error];
   /** net.Server: a connection was dropped over maxConnections */
@@ -115,7 +123,6 @@ export class TlsServer extends net.Server {
   readonly sessionStore: SessionStore | undefined;
   readonly sessionStoreTimeout: number;
   readonly handshakeTimeout: number;
-  readonly #ownsContext: boolean;
   readonly #allowHalfOpen: boolean;
   readonly #sessionOnUncleanClose: SessionOnUncleanClose;
   /** how many replaced ticket keys still decrypt (0: node:tls's behaviour) */
@@ -133,8 +140,9 @@ export class TlsServer extends net.Server {
     const secureConnectionListener = typeof optionsOrListener === 'function' ? optionsOrListener : listener;
     const pauseOnConnect = (options as TlsServerOptions | null)?.pauseOnConnect;
     if (pauseOnConnect !== undefined && typeof pauseOnConnect !== 'boolean') throw new TypeError('options.pauseOnConnect must be a boolean');
+    const tcp = tcpOptions(options as TlsServerOptions | null);
     // the TCP sockets are always half-open capable: the TLSSocket decides when to send FIN
-    super({ pauseOnConnect: pauseOnConnect === true, allowHalfOpen: true });
+    super({ pauseOnConnect: pauseOnConnect === true, allowHalfOpen: true, ...tcp });
     const o = optionsObject(options, 'options') as TlsServerOptions;
     if (o.requestCert !== undefined && typeof o.requestCert !== 'boolean') throw new TypeError('options.requestCert must be a boolean');
     if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean') {
@@ -164,7 +172,6 @@ export class TlsServer extends net.Server {
     if (o.context !== undefined) {
       if (!(o.context instanceof SslContext)) throw new TypeError('options.context must be an SslContext');
       this.context = o.context;
-      this.#ownsContext = false;
     } else {
       this.context = new SslContext({
         ...o,
@@ -175,7 +182,6 @@ export class TlsServer extends net.Server {
         // client-acceptance policy and certificate (lib/tls/session_id_context.ts)
         sessionIdContext: o.sessionIdContext ?? defaultSessionIdContext(o as SessionIdContextPolicy),
       });
-      this.#ownsContext = true;
     }
     this.previousTicketKeys = integer(o.previousTicketKeys ?? 0, 'options.previousTicketKeys', 0, 64);
     if (o.ticketKeys !== undefined) {
@@ -196,10 +202,10 @@ export class TlsServer extends net.Server {
     });
     if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
     this.on('connection', (socket: net.Socket) => this.#onConnection(socket));
-    this.on('close', () => {
-      this.#resumption.close();
-      if (this.#ownsContext && !this.context.freed) this.context.free();
-    });
+    // the context outlives close() and a failed listen(), as https.Server's secure context
+    // does: the server may listen again (its sessions still resume); a server that is
+    // dropped frees it when collected (or at once with server.context.free())
+    this.on('close', () => this.#resumption.close());
   }
 
   /**
@@ -264,17 +270,9 @@ export class TlsServer extends net.Server {
     });
   }
 
-  /** a failed listen() (EADDRINUSE, ...) frees the context this server made: listening again throws ERR_SSL_FREED */
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'error' && !this.listening && this.#ownsContext && !this.context.freed) {
-      this.#resumption.close();
-      this.context.free();
-    }
-    return super.emit(event, ...args);
-  }
-
   override listen(...args: unknown[]): this {
-    if (this.context.freed) throw codedError(ErrorCode.FREED, "this server's SslContext has been freed (after a failed listen or close)");
+    if (this.context.freed) throw codedError(ErrorCode.FREED, "this server's SslContext has been freed");
+    this.#resumption.reopen();
     return super.listen(...(args as Parameters<net.Server['listen']>));
   }
 
@@ -321,6 +319,18 @@ export class TlsServer extends net.Server {
       this.emit('secureConnection', tls);
     });
   }
+}
+
+/** node:net's per-connection TCP options, checked */
+function tcpOptions(o: TlsServerOptions | null): { noDelay: boolean; keepAlive: boolean; keepAliveInitialDelay: number } {
+  for (const name of ['noDelay', 'keepAlive'] as const) {
+    if (o?.[name] !== undefined && typeof o[name] !== 'boolean') throw new TypeError(`options.${name} must be a boolean`);
+  }
+  return {
+    noDelay: o?.noDelay === true,
+    keepAlive: o?.keepAlive === true,
+    keepAliveInitialDelay: integer(o?.keepAliveInitialDelay ?? 0, 'options.keepAliveInitialDelay', 0, 2 ** 31 - 1),
+  };
 }
 
 /** node:tls-style factory: createServer([options][, secureConnectionListener]). */
