@@ -8,6 +8,7 @@ import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { alpnWire, AlpnProtocols } from './alpn';
 import { debug } from './debug';
+import { observeConnection } from './observe';
 
 /** node:tls's SNICallback: answer with the context for `servername` (undefined: the default) */
 export type SNICallback = (servername: string, callback: (err: Error | null, ctx?: SslContext) => void) => void;
@@ -280,6 +281,7 @@ export class TlsServer extends net.Server {
       return;
     }
     let tls: TLSSocket;
+    const obs = observeConnection(this, this.context);
     try {
       tls = new TLSSocket({
         socket,
@@ -288,7 +290,8 @@ export class TlsServer extends net.Server {
         handshakeTimeout: this.handshakeTimeout,
         allowHalfOpen: this.#allowHalfOpen,
         sessionOnUncleanClose: this.#sessionOnUncleanClose,
-        prefetch: this.#resumption.wantsPrefetch ? (hello) => this.#resumption.prefetch(hello) : undefined,
+        prefetch: this.#resumption.wantsPrefetch ? (hello) => (obs?.hello(hello), this.#resumption.prefetch(hello, obs)) : obs && ((hello) => obs.hello(hello)),
+        observer: obs,
         holdStep: () => this.#resumption.holdStep(),
         requestCert: this.#requestCert,
         rejectUnauthorized: this.#rejectUnauthorized,
@@ -301,6 +304,7 @@ export class TlsServer extends net.Server {
       this.emit('tlsClientError', e as Error, undefined);
       return;
     }
+    obs?.attach(tls);
     let secure = false;
     tls.on('error', (err) => {
       if (debug.enabled) debug('tlsClientError %s', (err as Error)?.message);

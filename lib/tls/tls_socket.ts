@@ -11,6 +11,7 @@ import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import type { TlsProtocol } from '../binding/constants';
+import type { HandshakeObserver } from './observe';
 
 /** What getPeerCertificate() returns (the node:tls shape, main fields). */
 export interface PeerCertificate {
@@ -64,6 +65,8 @@ export interface TLSSocketSetup {
   sni?: (servername: string) => Promise<SslContext | undefined>;
   /** server: where 'keylog' lines go besides the socket's own listeners */
   onKeylog?: (line: Buffer) => void;
+  /** @internal server: the diagnostics of this handshake (lib/tls/observe.ts) */
+  observer?: HandshakeObserver;
 }
 
 /** The events of a TLSSocket (node:tls's names, and stream.Duplex's) and their listeners' arguments. */
@@ -194,6 +197,7 @@ export class TLSSocket extends Duplex {
       sni: setup.isServer && setup.sni !== undefined,
     });
     this.#holdStep = setup.isServer ? setup.holdStep : undefined;
+    this.#observer = setup.observer;
     if (setup.isServer && (setup.prefetch || setup.sni)) {
       this.#hello = new ClientHelloParser({ extensions: setup.sni !== undefined });
       this.#prefetch = setup.prefetch;
@@ -219,6 +223,7 @@ export class TLSSocket extends Duplex {
   }
 
   #prefetch: ((hello: ClientHelloInfo) => Promise<void> | void) | undefined;
+  #observer: HandshakeObserver | undefined;
   #holdStep: (() => Promise<void> | undefined) | undefined;
   /** input that arrived while a step was held */
   #heldInput: Buffer[] | undefined;
@@ -312,8 +317,10 @@ export class TLSSocket extends Duplex {
     }
     this.#cycling = true;
     let r: CycleResult;
+    const seen = this.#observer?.beforeCycle();
     try {
       r = conn.cycle(input);
+      if (seen) this.#observer!.afterCycle(seen, this);
     } catch (e) {
       this.#cycling = false;
       this.destroy(e as Error);
