@@ -1,6 +1,8 @@
 // Metrics an operator scrapes: observeMetrics' plain snapshot, registerMetrics on a
 // prom-client registry (Prometheus naming), the example that serves /metrics fetched with
 // curl after real traffic, and the dashboard example opened in headless Chromium.
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess, execFile, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -8,6 +10,8 @@ import { Registry } from 'prom-client';
 import { createServer, ErrorCode, MemorySessionStore, observeMetrics, registerMetrics, TlsServer, TLSSocket } from '../lib';
 import type { TlsServerOptions } from '../lib';
 import { certs, close, endNode, listen, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
+import { runNode } from './helpers/children';
+const { resolveChromium } = require('../deps/chromium') as { resolveChromium(): { command: string; env: NodeJS.ProcessEnv } };
 
 const { cert, key } = certs();
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
@@ -189,4 +193,44 @@ describe('the example that serves /metrics', () => {
     expect(json.resumptions.id).toBeGreaterThan(0);
     expect(json.lookups.hit).toBeGreaterThan(0);
   });
+});
+
+describe('the dashboard example, opened in headless Chromium', () => {
+  test('the page written from recorded metrics renders its four charts and every series', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oss-dashboard-'));
+    try {
+      const file = path.join(dir, 'dashboard.html');
+      const rounds = 6;
+      const ran = await runNode(path.join(root, 'dist', 'examples', 'dashboard.js'), [file, String(rounds)], { cwd: root });
+      expect([ran.status, ran.stderr]).toEqual([0, '']);
+      expect(ran.stdout).toMatch(/6 rounds, \d+ full and \d+ resumed handshakes/);
+      const html = fs.readFileSync(file, 'utf8');
+      // self-contained: nothing is loaded from elsewhere
+      expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/);
+      const samples = JSON.parse(/<script type="application\/json" id="samples">([^<]*)<\/script>/.exec(html)![1]);
+      expect(samples).toHaveLength(rounds);
+      expect(samples[rounds - 1].resumptionRate).toBeGreaterThan(0);
+      expect(samples.some((s: { hits: number }) => s.hits > 0)).toBe(true);
+      expect(samples.some((s: { misses: number }) => s.misses > 0)).toBe(true);
+      expect(samples[rounds - 1].p99ms).toBeGreaterThan(0);
+      expect(samples[rounds - 1].entries).toBeGreaterThan(0);
+
+      // the browser's view of the page: the inline script records what each series drew
+      const chromium = resolveChromium();
+      const dom = await new Promise<string>((resolve, reject) =>
+        execFile(
+          chromium.command,
+          ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${path.join(dir, 'profile')}`, '--dump-dom', `file://${file}`],
+          { env: { ...process.env, ...chromium.env }, maxBuffer: 16 * 1024 * 1024 },
+          (e, stdout) => (e ? reject(e) : resolve(stdout)),
+        ),
+      );
+      expect(dom).toMatch(/<body[^>]* data-rendered="6"/);
+      for (const id of ['resumption-rate', 'lookups', 'store-latency', 'cache-entries']) expect(dom).toContain(`<figure id="${id}">`);
+      const drawn = [...dom.matchAll(/<polyline class="series" data-series="(\w+)" data-points="(\d+)"[^>]* data-rendered-width="(\d+)"/g)].map((m) => [m[1], Number(m[2]), Number(m[3]) > 0]);
+      expect(drawn).toEqual(['resumptionRate', 'hits', 'misses', 'p50ms', 'p99ms', 'entries'].map((s) => [s, rounds, true]));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 600000);
 });
