@@ -26,7 +26,7 @@ import {
 } from '../common/diagnostics';
 import type { Protocol } from '../binding/constants';
 import { RemoveReason, SslContext, TicketKeyStats } from '../cache/ssl_context';
-import { kInternalOn } from '../cache/internal';
+import { kHasSession, kInternalOn } from '../cache/internal';
 import type { SslSession } from '../cache/ssl_session';
 import type { ClientHelloInfo } from './client_hello_parser';
 import type { TLSSocket } from './tls_socket';
@@ -72,8 +72,9 @@ export class HandshakeObserver {
   #message: HandshakeMessage | undefined;
   #hello: ClientHelloInfo | undefined;
   #lookup: LookupResult | undefined;
-  /** the offered id's session in the local cache when OpenSSL read the hello (null: none) */
-  #previous: SslSession | null | undefined;
+  /** whether the local cache held the offered id when OpenSSL read the hello (no object is
+   * made for it: a resumed handshake, the common case, pays a lookup only) */
+  #present: boolean | undefined;
   #ticketKey: TicketKeyResult | undefined;
   #done = false;
 
@@ -124,7 +125,7 @@ export class HandshakeObserver {
   beforeCycle(): TicketKeyStats | undefined {
     if (this.#done || !this.#hello) return undefined;
     const offered = this.#offered();
-    if (offered === 'id' && this.#missed && this.#previous === undefined) this.#previous = this.#cached(this.#hello.sessionId!);
+    if (offered === 'id' && this.#missed && this.#present === undefined) this.#present = this.#has(this.#hello.sessionId!);
     if (offered !== 'ticket' || this.#ticketKey !== undefined || this.#context.freed) return undefined;
     return this.#context.ticketKeyStats;
   }
@@ -138,6 +139,10 @@ export class HandshakeObserver {
     if (key === undefined) return;
     this.#ticketKey = key;
     if (this.#ticket) ticketChannel.publish({ server: this.#server, socket, key } satisfies TicketMessage);
+  }
+
+  #has(id: Buffer): boolean {
+    return !this.#context.freed && PROTOCOLS.some((p) => this.#context[kHasSession](id, p));
   }
 
   #cached(id: Buffer): SslSession | null {
@@ -194,8 +199,10 @@ export class HandshakeObserver {
         return 'revoked';
       default:
     }
-    const prev = this.#previous;
-    if (!prev) return wasRevoked(id.toString('hex')) ? 'revoked' : 'unknown-id';
+    if (!this.#present) return wasRevoked(id.toString('hex')) ? 'revoked' : 'unknown-id';
+    // there when the hello arrived, gone now: OpenSSL's lookup found it expired and removed it
+    const prev = this.#cached(id);
+    if (!prev) return 'expired';
     // the new session of this full handshake carries the server's context, protocol and clock
     const now = socket.getSslSession();
     if (!now) return 'unknown-id';
