@@ -12,6 +12,7 @@ import { CHANNELS, createServer, MemorySessionStore, RedisSessionStore, SessionS
 import type { TlsServerOptions } from '../lib';
 import { certs, close, endNode, listen, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
 import { killAllRedis, startRedis } from './helpers/redis';
+import { isError } from './helpers/util';
 
 const { cert, key } = certs();
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
@@ -132,6 +133,7 @@ function expectCompleted(m: Msg, server: TlsServer, resumed: boolean, offered: s
   expect(m.cipher).toMatch(/^TLS_/);
   expect(typeof m.durationMs).toBe('number');
   expect(m.durationMs).toBeGreaterThanOrEqual(0);
+  expect(m.servername).toBe('localhost'); // what nodeClient asks for
   expect(m.error).toBeUndefined();
 }
 
@@ -319,6 +321,31 @@ test('store connection: ready, then closed', async () => {
   await store.close();
   expect(rec.of(CHANNELS.storeConnection, (m) => m.store === store).map((e) => e.message.state)).toEqual(['ready', 'closed']);
   await redis.stop();
+});
+
+test('store connection: Redis goes away (error) and comes back (ready, then resync of the revocation feed)', async () => {
+  const redis = await startRedis();
+  const store = new RedisSessionStore({ redis: { host: '127.0.0.1', port: redis.port }, maxReconnectDelay: 100 });
+  const unsubscribe = store.subscribe(
+    () => {},
+    () => {},
+  );
+  try {
+    await store.ready();
+    const ofStore = (state: string) => (m: Msg) => m.store === store && m.state === state;
+    await rec.waitFor(CHANNELS.storeConnection, ofStore('ready'));
+    await redis.stop();
+    const error = await rec.waitFor(CHANNELS.storeConnection, ofStore('error'));
+    expect(isError(error.error)).toBe(true);
+    const readies = rec.of(CHANNELS.storeConnection, ofStore('ready')).length;
+    await redis.start();
+    await rec.atLeast(CHANNELS.storeConnection, ofStore('ready'), readies + 1);
+    await rec.waitFor(CHANNELS.storeConnection, ofStore('resync'));
+  } finally {
+    unsubscribe();
+    await store.close();
+    await redis.stop();
+  }
 });
 
 test('NODE_DEBUG=openssl-session-cache says why an offered session did not resume', async () => {

@@ -34,7 +34,7 @@ export interface HandshakeMessage {
   offered?: OfferedSession;
   /** the session id the client offered, when it offered one */
   sessionId?: Buffer;
-  /** the server_name the client asked for */
+  /** the server_name the client asked for (read from the hello with an SNICallback, else set at the end) */
   servername?: string;
   /** set at the end: true when the session was resumed */
   resumed?: boolean;

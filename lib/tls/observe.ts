@@ -163,6 +163,7 @@ export class HandshakeObserver {
     if (m) {
       m.resumed = resumed;
       if (resumed) m.mechanism = offered === 'ticket' ? 'ticket' : 'id';
+      m.servername ??= socket.servername;
       m.protocol = socket.getProtocol() ?? undefined;
       m.cipher = socket.getCipher()?.standardName;
       m.durationMs = performance.now() - this.#start;
