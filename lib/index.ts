@@ -54,5 +54,5 @@ export type {
   StoreConnectionMessage,
   StoreConnectionState,
 } from './common/diagnostics';
-export { observeMetrics, registerMetrics, ServerMetrics, DURATION_BUCKETS } from './tls/metrics';
+export { observeMetrics, registerMetrics, registerContextMetrics, ServerMetrics, DURATION_BUCKETS } from './tls/metrics';
 export type { MetricsSnapshot, DurationSummary, RegisterMetricsOptions } from './tls/metrics';

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { ChildProcess, execFile, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { Registry } from 'prom-client';
-import { createServer, ErrorCode, MemorySessionStore, observeMetrics, registerMetrics, TlsServer, TLSSocket } from '../lib';
+import { createServer, ErrorCode, handshake, MemorySessionStore, observeMetrics, registerContextMetrics, registerMetrics, SslContext, TlsServer, TLSSocket } from '../lib';
 import type { TlsServerOptions } from '../lib';
 import { certs, close, endNode, listen, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
 import { runNode } from './helpers/children';
@@ -135,6 +135,36 @@ describe('registerMetrics on a prom-client registry', () => {
     expect(() => registerMetrics(a.server, registry, { labels: { a: 1 as unknown as string } })).toThrow(TypeError);
     expect(registry.getMetricsAsArray()).toHaveLength(0);
     expect(ErrorCode.PROM_CLIENT_MISSING).toBe('ERR_PROM_CLIENT_MISSING');
+  });
+});
+
+describe('registerContextMetrics: an SslContext without a server', () => {
+  test("the cache's entries and limit, OpenSSL's lookup and handshake counters, tickets, read at scrape time", async () => {
+    const server = new SslContext({ cert, key, sessionCacheSize: 7, noTicket: true });
+    const client = new SslContext({ role: 'client' });
+    try {
+      const registry = new Registry();
+      registerContextMetrics(server, registry);
+      registerContextMetrics(client, registry, { prefix: 'client_' });
+      const full = handshake(client, server);
+      expect(full.resumed).toBe(false);
+      expect(handshake(client, server, { session: full.clientSession }).resumed).toBe(true);
+      const text = await registry.metrics();
+      const P = 'openssl_session_cache_context_';
+      expect(sample(text, `${P}sessions`)).toBe(1);
+      expect(sample(text, `${P}sessions_limit`)).toBe(7);
+      expect(sample(text, `${P}lookups_total{result="hit"}`)).toBe(1);
+      expect(sample(text, `${P}lookups_total{result="miss"}`)).toBe(0);
+      expect(sample(text, `${P}handshakes_total{side="server",result="completed"}`)).toBe(2);
+      expect(sample(text, `client_handshakes_total{side="client",result="completed"}`)).toBe(2);
+      expect(sample(text, `${P}cache_full_total`)).toBe(0);
+      expect(sample(text, `${P}ticket_decryptions_total{key="unknown"}`)).toBe(0);
+      expect(sample(text, `${P}ticket_key_age_seconds`)).toBeGreaterThanOrEqual(0);
+      expect(() => registerContextMetrics({} as SslContext, new Registry())).toThrow(TypeError);
+    } finally {
+      server.free();
+      client.free();
+    }
   });
 });
 

@@ -18,6 +18,7 @@ import {
   ticketKeysSetTime,
 } from '../common/diagnostics';
 import type { TlsServer } from './tls_server';
+import { SslContext } from '../cache/ssl_context';
 import { watchRemovals } from './observe';
 
 /** the upper bounds (seconds) of the duration histograms */
@@ -386,4 +387,83 @@ export function registerMetrics(server: TlsServer, registry: object, options: Re
     this.inc(L({ key: 'unknown' }), t.unknownKey);
   });
   return m;
+}
+
+/**
+ * Registers an SslContext's own counters on a prom-client `registry`, for contexts used
+ * without a TlsServer (handshake(), raw connections, a client context): the cache's entries
+ * and limit, OpenSSL's SSL_CTX_sess_* counters (lookups by result, cache full, handshakes
+ * started and completed per side), the ticket key callback's counters and the key age. All
+ * read at scrape time. Default prefix 'openssl_session_cache_context_'.
+ */
+export function registerContextMetrics(context: SslContext, registry: object, options: RegisterMetricsOptions = {}): void {
+  if (!(context instanceof SslContext)) throw new TypeError('context must be an SslContext');
+  if (typeof registry !== 'object' || registry === null || typeof (registry as { registerMetric?: unknown }).registerMetric !== 'function') {
+    throw new TypeError('registry must be a prom-client Registry');
+  }
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const prefix = options.prefix ?? 'openssl_session_cache_context_';
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$|^$/.test(prefix)) throw new TypeError('options.prefix must be a string of Prometheus name characters');
+  const base = options.labels ?? {};
+  if (typeof base !== 'object' || base === null || Object.values(base).some((v) => typeof v !== 'string')) throw new TypeError('options.labels must be an object of strings');
+  const prom = loadPromClient();
+  const since = Date.now();
+  const baseNames = Object.keys(base);
+  const L = (extra: Record<string, string> = {}) => ({ ...base, ...extra });
+  const registers = [registry];
+  const zero = { number: 0, connect: 0, connectGood: 0, accept: 0, acceptGood: 0, hits: 0, cbHits: 0, misses: 0, timeouts: 0, cacheFull: 0 };
+  const stats = () => (context.freed ? zero : context.stats);
+  const tickets = () => (context.freed ? { issued: 0, current: 0, previous: 0, unknownKey: 0 } : context.ticketKeyStats);
+  const counter = (name: string, help: string, labelNames: string[], values: () => [Record<string, string>, number][]) =>
+    new prom.Counter({
+      name: prefix + name,
+      help,
+      labelNames: [...baseNames, ...labelNames],
+      registers,
+      collect(this: PromMetric) {
+        this.reset();
+        for (const [labels, v] of values()) this.inc(L(labels), v);
+      },
+    });
+  const gauge = (name: string, help: string, value: () => number) =>
+    new prom.Gauge({
+      name: prefix + name,
+      help,
+      labelNames: baseNames,
+      registers,
+      collect(this: PromMetric) {
+        this.set(L(), value());
+      },
+    });
+  gauge('sessions', 'sessions in the cache (SSL_CTX_sess_number)', () => stats().number);
+  gauge('sessions_limit', 'size limit of the cache (0: none)', () => (context.freed ? 0 : context.sessionCacheSize));
+  counter('lookups_total', "server-side session lookups by result: hit (internal cache), callback_hit (getSessionCallback), miss, expired", ['result'], () => {
+    const s = stats();
+    return [
+      [{ result: 'hit' }, s.hits],
+      [{ result: 'callback_hit' }, s.cbHits],
+      [{ result: 'miss' }, s.misses],
+      [{ result: 'expired' }, s.timeouts],
+    ];
+  });
+  counter('cache_full_total', 'sessions evicted because the cache was full (SSL_CTX_sess_cache_full)', [], () => [[{}, stats().cacheFull]]);
+  counter('handshakes_total', 'handshakes started and completed, per side (SSL_CTX_sess_accept / _good, _connect / _good)', ['side', 'result'], () => {
+    const s = stats();
+    return [
+      [{ side: 'server', result: 'started' }, s.accept],
+      [{ side: 'server', result: 'completed' }, s.acceptGood],
+      [{ side: 'client', result: 'started' }, s.connect],
+      [{ side: 'client', result: 'completed' }, s.connectGood],
+    ];
+  });
+  counter('tickets_issued_total', 'session tickets issued under the current key', [], () => [[{}, tickets().issued]]);
+  counter('ticket_decryptions_total', 'offered tickets by the key that decrypted them: current, previous, unknown', ['key'], () => {
+    const t = tickets();
+    return [
+      [{ key: 'current' }, t.current],
+      [{ key: 'previous' }, t.previous],
+      [{ key: 'unknown' }, t.unknownKey],
+    ];
+  });
+  gauge('ticket_key_age_seconds', 'seconds since the ticket keys were last set (since registration if never)', () => (Date.now() - (ticketKeysSetTime(context) ?? since)) / 1000);
 }
