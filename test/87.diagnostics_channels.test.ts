@@ -8,7 +8,9 @@ import * as net from 'net';
 import * as path from 'path';
 import { execFile } from 'child_process';
 import { randomBytes } from 'crypto';
-import { CHANNELS, createServer, MemorySessionStore, RedisSessionStore, SessionStore, setOpenSSLClock, TlsServer, TLSSocket } from '../lib';
+import { EventEmitter } from 'events';
+import { CHANNELS, createServer, MemorySessionStore, RedisSessionStore, SessionStore, setOpenSSLClock, SslContext, TlsServer, TLSSocket } from '../lib';
+import { observeConnection } from '../lib/tls/observe';
 import type { TlsServerOptions } from '../lib';
 import { certs, close, endNode, listen, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
 import { killAllRedis, startRedis } from './helpers/redis';
@@ -370,4 +372,27 @@ test('NODE_DEBUG=openssl-session-cache says why an offered session did not resum
   );
   expect(stderr).toMatch(/OPENSSL-SESSION-CACHE \d+: full handshake: the client offered no session/);
   expect(stderr).toMatch(/OPENSSL-SESSION-CACHE \d+: not resumed: the client offered a session id \([0-9a-f]{64}\): unknown-id/);
+});
+
+test('nobody subscribed: no per-connection observer is made; a subscriber to any handshake channel brings one', () => {
+  rec.close(); // this test's own subscriptions only
+  // NODE_DEBUG=openssl-session-cache would make an observer for its debug lines
+  expect(process.env.NODE_DEBUG ?? '').not.toMatch(/openssl-session-cache/i);
+  const server = new EventEmitter();
+  const ctx = new SslContext();
+  try {
+    expect(observeConnection(server, ctx)).toBeUndefined();
+    for (const name of [`tracing:${CHANNELS.handshake}:asyncEnd`, CHANNELS.resumptionMissed, CHANNELS.ticket]) {
+      const fn = () => {};
+      dc.subscribe(name, fn);
+      try {
+        expect([name, observeConnection(server, ctx) !== undefined]).toEqual([name, true]);
+      } finally {
+        dc.unsubscribe(name, fn);
+      }
+      expect(observeConnection(server, ctx)).toBeUndefined();
+    }
+  } finally {
+    ctx.free();
+  }
 });
