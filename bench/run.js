@@ -92,7 +92,7 @@ const fixtures = () => ({ cert: path.join(BUILD, 'cert.pem'), key: path.join(BUI
 
 /** B5/B6: a server child (ours or node:tls) and a node:tls client child */
 async function netTrial(impl, clientName, a) {
-  const server = spawn(process.execPath, [path.join(__dirname, 'trial.js'), 'server', JSON.stringify({ ...fixtures(), impl, bulk: !!a.bulk })], {
+  const server = spawn(process.execPath, [path.join(__dirname, 'trial.js'), 'server', JSON.stringify({ ...fixtures(), impl, bulk: !!a.bulk, observe: a.observe })], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   try {
@@ -101,6 +101,30 @@ async function netTrial(impl, clientName, a) {
       server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
     });
     return await trial(clientName, { ...a, port });
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+/** B12: our server in a child under B5's client load; the server's CPU µs per handshake */
+async function serverCpuTrial(a) {
+  const server = spawn(process.execPath, [path.join(__dirname, 'trial.js'), 'server', JSON.stringify({ ...fixtures(), impl: 'ours', observe: a.observe })], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  try {
+    const port = await new Promise((resolve, reject) => {
+      server.once('message', (m) => resolve(m.port));
+      server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+    });
+    const cpu = () =>
+      new Promise((resolve) => {
+        server.once('message', (m) => resolve(m.cpu.user + m.cpu.system));
+        server.send({ cpu: true });
+      });
+    const before = await cpu();
+    const r = await trial('client', { ...a, port });
+    const after = await cpu();
+    return (after - before) / (r.ops + 5); // the client's first connection and 4 warm-ups too
   } finally {
     server.kill('SIGKILL');
   }
@@ -341,6 +365,34 @@ async function main() {
       const mode = noAutoClear ? 'SERVER|NO_AUTO_CLEAR' : 'SERVER (auto-flush every 255 accepts)';
       add({ id: 'B8', what: `resumed handshake() p99 latency, ${n / 1000}k cached, ${mode}`, unit: 'µs', ours: m('p99'), reported: true });
       add({ id: 'B8', what: `resumed handshake() p99.9 / max latency, ${n / 1000}k cached, ${mode}`, unit: 'µs', ours: m('p999'), extra: m('max'), reported: true });
+    }
+  }
+
+  if (want('B12')) {
+    const r = await trial('b11micro', { iterations: QUICK ? 1e6 : 5e6 });
+    log(`B12 micro: ${JSON.stringify(r)}`);
+    add({ id: 'B12', what: 'diagnostics path per connection with nobody subscribed (observeConnection: four hasSubscribers reads and NODE_DEBUG), minus an empty loop', short: 'channels, no subscriber: per connection', unit: 'ns', ours: Math.max(0, r.none - r.empty), reported: true });
+    add({ id: 'B12', what: "one handshake's publishes (start, end, asyncStart, asyncEnd of one message) to a no-op subscriber, minus an empty loop", short: 'handshake publishes, subscribed', unit: 'ns', ours: Math.max(0, r.publish - r.empty), reported: true });
+  }
+  // B12: what the diagnostics channels cost once someone subscribes (a no-op subscriber on
+  // every channel, or the metrics recorder) against no subscriber: the server process's CPU
+  // time per handshake under B5's load (one node:tls client). CPU per handshake, not
+  // handshakes/s: on a shared machine the wall clock measures the neighbours.
+  if (want('B12')) {
+    for (const mode of ['resumed', 'full']) {
+      for (const observe of ['channels', 'metrics']) {
+        const go = (obs) => () => serverCpuTrial({ mode, concurrency: 1, ms: NET_MS, observe: obs });
+        const res = await compare(`B12 ${mode} ${observe} (server CPU µs/handshake)`, go(observe), go('none'), NET_ROUNDS);
+        add({
+          id: 'B12',
+          what: `server CPU per loopback ${mode} handshake, ${observe === 'channels' ? 'a no-op subscriber on every diagnostics channel' : 'observeMetrics() recording'} vs no subscriber`,
+          short: `${mode} handshake CPU, ${observe === 'channels' ? 'all channels subscribed' : 'metrics recorder'} vs none`,
+          unit: 'µs CPU/handshake',
+          ...res,
+          reported: true,
+          dir: -1,
+        });
+      }
     }
   }
 

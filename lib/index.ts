@@ -38,3 +38,23 @@ export type { SNICallback } from './tls/tls_server';
 export type { CheckServerIdentity, SessionOnUncleanClose } from './tls/tls_socket';
 export { ClusterSessionStore, ClusterSessionStorePrimary } from './stores/cluster_session_store';
 export type { ClusterSessionStoreOptions, ClusterSessionStorePrimaryOptions } from './stores/cluster_session_store';
+export { CHANNELS } from './common/diagnostics';
+export type {
+  HandshakeMessage,
+  LookupMessage,
+  LookupResult,
+  SessionStoredMessage,
+  SessionRevokedMessage,
+  SessionRemovedMessage,
+  RemovalReason,
+  TicketMessage,
+  TicketKeyResult,
+  ResumptionMissedMessage,
+  ResumptionMissReason,
+  ResumptionMechanism,
+  OfferedSession,
+  StoreConnectionMessage,
+  StoreConnectionState,
+} from './common/diagnostics';
+export { observeMetrics, registerMetrics, registerContextMetrics, ServerMetrics, DURATION_BUCKETS } from './tls/metrics';
+export type { MetricsSnapshot, DurationSummary, RegisterMetricsOptions } from './tls/metrics';

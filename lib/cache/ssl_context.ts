@@ -15,6 +15,7 @@ import {
 import type { Protocol } from '../binding/constants';
 import { protocolNumber } from '../binding/protocol_version';
 import type { CacheStats } from '../common/cache_stats';
+import { noteTicketKeysSet } from '../common/diagnostics';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
@@ -482,6 +483,7 @@ export class SslContext extends EventEmitter {
       return b;
     });
     h.setTicketKeys(Buffer.concat(all));
+    noteTicketKeysSet(this);
   }
 
   /** The current ticket key (48 bytes): OpenSSL's own random key until setTicketKeys. */

@@ -42,6 +42,8 @@ export const ErrorCode = {
   CLUSTER_STORE_ROLE: 'ERR_CLUSTER_STORE_ROLE',
   /** new RedisSessionStore without the optional peer dependency ioredis installed */
   IOREDIS_MISSING: 'ERR_IOREDIS_MISSING',
+  /** registerMetrics without the optional peer dependency prom-client installed */
+  PROM_CLIENT_MISSING: 'ERR_PROM_CLIENT_MISSING',
   /** OpenSSLError with an empty error queue and no more specific code */
   OPENSSL_FAILED: 'ERR_OPENSSL_FAILED',
 } as const;

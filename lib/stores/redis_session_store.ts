@@ -10,6 +10,7 @@ import type { ConnectionOptions } from 'tls';
 import type { Redis, RedisOptions } from 'ioredis';
 import { SessionStore } from './session_store';
 import { codedError, ErrorCode } from '../common/coded_error';
+import { publishStoreConnection } from '../common/diagnostics';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 
@@ -129,10 +130,11 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       // without a listener ioredis prints every connection error to the console
       this.client.on('error', (e: Error) => this.#connectionError(e));
     }
-    this.client.on('ready', () => this.emit('ready'));
+    this.client.on('ready', () => (publishStoreConnection(this, 'ready'), this.emit('ready')));
   }
 
   #connectionError(e: Error): void {
+    publishStoreConnection(this, 'error', e);
     if (this.listenerCount('connectionError') > 0) this.emit('connectionError', e);
   }
 
@@ -233,6 +235,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     sub.ping().then(
       () => {
         if (this.#closed) return;
+        publishStoreConnection(this, 'resync');
         this.emit('resync');
         for (const f of [...this.#resyncListeners]) {
           try {
@@ -281,6 +284,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    publishStoreConnection(this, 'closed');
     this.#listeners.clear();
     this.#resyncListeners.clear();
     const conns: Redis[] = [];

@@ -17,6 +17,8 @@ import { kAddSessionDER, kHasSession, kInternalOn, kRetainEvents } from '../cach
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
 import { RevokedTickets } from './revoked_tickets';
+import type { LookupResult } from '../common/diagnostics';
+import { HandshakeObserver, lookupEnd, lookupStart, publishRevoked, publishStored, storeSetStart } from './observe';
 
 /** the protocols a session id may be cached under in a server context */
 const SESSION_PROTOCOLS: readonly Protocol[] = ['TLSv1.2', 'TLSv1.1', 'TLSv1', 'SSLv3'];
@@ -154,8 +156,9 @@ export class SessionResumption {
       this.#negative.delete(id.toString('hex'));
       const der = this.#derOf(s);
       if (!der) return;
+      const t = storeSetStart();
       this.#withTimeout(store.set(id, der, s.timeout), 'set').then(
-        () => this.#server.emit('sessionStored', id),
+        () => (publishStored(this.#server, id, t), this.#server.emit('sessionStored', id)),
         (e) => this.#server.emit('sessionStoreError', e),
       );
     });
@@ -271,6 +274,7 @@ export class SessionResumption {
       return;
     }
     this.#server.emit('sessionRevoked', id);
+    publishRevoked(this.#server, id, 'store');
   }
 
   // the store's revocation feed was interrupted and is back: revocations may have been
@@ -319,6 +323,7 @@ export class SessionResumption {
     this.#negative.delete(hex);
     this.#rememberRevokedTicket(b);
     if (!this.#ctx.freed) this.#removeLocal(b);
+    publishRevoked(this.#server, b, 'local');
     if (this.#store) await this.#withTimeout(this.#store.delete(b), 'delete');
   }
 
@@ -399,9 +404,10 @@ export class SessionResumption {
    * the handshake may go on; rejects (the connection fails) only when a 'resumeSession'
    * listener passed an error, as node:tls does.
    */
-  async prefetch(hello: ClientHelloInfo, live: () => boolean = () => true): Promise<void> {
+  async prefetch(hello: ClientHelloInfo, live: () => boolean = () => true, observer?: HandshakeObserver): Promise<void> {
     try {
-      await this.#lookup(hello, live);
+      const result = await this.#lookup(hello, live);
+      observer?.lookup(result);
     } catch (e) {
       // a 'resumeSession' listener's error fails the connection (node:tls); anything else
       // is the store's problem: a full handshake and 'sessionStoreError'
@@ -410,7 +416,8 @@ export class SessionResumption {
     }
   }
 
-  async #lookup(hello: ClientHelloInfo, live: () => boolean): Promise<void> {
+  /** what the lookup found, undefined when none was made (a local hit, a ticket, no store) */
+  async #lookup(hello: ClientHelloInfo, live: () => boolean): Promise<LookupResult | undefined> {
     const store = this.#store;
     const id = hello.sessionId;
     const listeners = this.#server.listenerCount('resumeSession') > 0;
@@ -426,19 +433,33 @@ export class SessionResumption {
       this.#removeLocal(id);
     }
     this.stats.lookups += 1;
+    const trace = lookupStart(this.#server, id);
+    let result: LookupResult | undefined;
+    try {
+      result = await this.#ask(store, id, hex, listeners, live);
+    } catch (e) {
+      lookupEnd(trace, undefined, e);
+      throw e;
+    }
+    lookupEnd(trace, result);
+    return result;
+  }
+
+  async #ask(store: SessionStore | undefined, id: Buffer, hex: string, listeners: boolean, live: () => boolean): Promise<LookupResult> {
     // the negative cache spares the store; 'resumeSession' listeners are asked every time,
     // as node:tls asks them
     if (store && !listeners && this.#negativeHit(hex)) {
       this.stats.negativeHits += 1;
-      return;
+      return 'negative';
     }
     if (store && this.stats.inFlight >= this.#concurrency) {
       this.stats.overLimit += 1;
-      return;
+      return 'over-limit';
     }
     this.#inflight.set(hex, (this.#inflight.get(hex) ?? 0) + 1);
     let der: Buffer | undefined | null;
     let revoked: boolean;
+    let failed: LookupResult | undefined;
     try {
       if (store) {
         // the slot is held until the store itself answered, not just until our timeout:
@@ -459,6 +480,7 @@ export class SessionResumption {
           der = await this.#withTimeout(get, 'get');
         } catch (e) {
           this.stats.errors += 1;
+          failed = (e as { code?: unknown })?.code === ErrorCode.SESSION_STORE_TIMEOUT ? 'timeout' : 'error';
           this.#server.emit('sessionStoreError', e);
           der = undefined;
         }
@@ -477,19 +499,21 @@ export class SessionResumption {
     // nothing waits for it, and a late 'resumeSession' answer must not fill the cache
     if (!live()) {
       this.stats.misses += 1;
-      return;
+      return failed ?? 'miss';
     }
     // revoked while the store answered: the answer may predate the delete
     if (!der || revoked || this.#ctx.freed) {
       this.stats.misses += 1;
       if (!der && !revoked && !listeners) this.#rememberMiss(hex);
-      return;
+      return revoked ? 'revoked' : (failed ?? 'miss');
     }
-    if (this.addSessionDER(id, der)) this.stats.hits += 1;
-    else {
-      this.stats.invalid += 1;
-      this.stats.misses += 1;
+    if (this.addSessionDER(id, der)) {
+      this.stats.hits += 1;
+      return 'hit';
     }
+    this.stats.invalid += 1;
+    this.stats.misses += 1;
+    return 'invalid';
   }
 
   /**

@@ -9,6 +9,7 @@ import { codedError, ErrorCode } from '../common/coded_error';
 import { alpnWire, AlpnProtocols } from './alpn';
 import { debug } from './debug';
 import { defaultSessionIdContext, SessionIdContextPolicy } from './session_id_context';
+import { observeConnection } from './observe';
 
 /** node:tls's SNICallback: answer with the context for `servername` (undefined: the default) */
 export type SNICallback = (servername: string, callback: (err: Error | null, ctx?: SslContext) => void) => void;
@@ -282,6 +283,7 @@ export class TlsServer extends net.Server {
       return;
     }
     let tls: TLSSocket;
+    const obs = observeConnection(this, this.context);
     try {
       tls = new TLSSocket({
         socket,
@@ -290,7 +292,8 @@ export class TlsServer extends net.Server {
         handshakeTimeout: this.handshakeTimeout,
         allowHalfOpen: this.#allowHalfOpen,
         sessionOnUncleanClose: this.#sessionOnUncleanClose,
-        prefetch: this.#resumption.wantsPrefetch ? (hello, live) => this.#resumption.prefetch(hello, live) : undefined,
+        prefetch: this.#resumption.wantsPrefetch ? (hello, live) => (obs?.hello(hello), this.#resumption.prefetch(hello, live, obs)) : obs && ((hello) => obs.hello(hello)),
+        observer: obs,
         holdStep: () => this.#resumption.holdStep(),
         refuseTicket: this.#resumption.revokesTickets ? (hello) => this.#resumption.ticketRevoked(hello) : undefined,
         requestCert: this.#requestCert,
@@ -304,6 +307,7 @@ export class TlsServer extends net.Server {
       this.emit('tlsClientError', e as Error, undefined);
       return;
     }
+    obs?.attach(tls);
     let secure = false;
     tls.on('error', (err) => {
       if (debug.enabled) debug('tlsClientError %s', (err as Error)?.message);

@@ -12,6 +12,7 @@ import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
 import { issuedTicketId } from './issued_ticket';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import type { TlsProtocol } from '../binding/constants';
+import type { HandshakeObserver } from './observe';
 
 /** What getPeerCertificate() returns (the node:tls shape, main fields). */
 export interface PeerCertificate {
@@ -67,6 +68,8 @@ export interface TLSSocketSetup {
   refuseTicket?: (hello: ClientHelloInfo) => boolean;
   /** server: where 'keylog' lines go besides the socket's own listeners */
   onKeylog?: (line: Buffer) => void;
+  /** @internal server: the diagnostics of this handshake (lib/tls/observe.ts) */
+  observer?: HandshakeObserver;
 }
 
 /** The events of a TLSSocket (node:tls's names, and stream.Duplex's) and their listeners' arguments. */
@@ -203,6 +206,7 @@ export class TLSSocket extends Duplex {
     });
     this.#holdStep = setup.isServer ? setup.holdStep : undefined;
     this.#watchTickets = setup.isServer && setup.context.ticketsEnabled;
+    this.#observer = setup.observer;
     if (setup.isServer && (setup.prefetch || setup.sni || setup.refuseTicket)) {
       this.#hello = new ClientHelloParser({ extensions: setup.sni !== undefined });
       this.#prefetch = setup.prefetch;
@@ -230,6 +234,7 @@ export class TLSSocket extends Duplex {
 
   #prefetch: ((hello: ClientHelloInfo, live: () => boolean) => Promise<void> | void) | undefined;
   #refuseTicket: ((hello: ClientHelloInfo) => boolean) | undefined;
+  #observer: HandshakeObserver | undefined;
   #holdStep: (() => Promise<void> | undefined) | undefined;
   /** input that arrived while a step was held */
   #heldInput: Buffer[] | undefined;
@@ -325,8 +330,10 @@ export class TLSSocket extends Duplex {
     }
     this.#cycling = true;
     let r: CycleResult;
+    const seen = this.#observer?.beforeCycle();
     try {
       r = conn.cycle(input);
+      if (seen) this.#observer!.afterCycle(seen, this);
     } catch (e) {
       this.#cycling = false;
       this.destroy(e as Error);
