@@ -72,7 +72,7 @@ describe('observeMetrics: the plain snapshot', () => {
     expect(s.sessionsStored).toBe(2);
     expect(s.resumptionMisses).toEqual({ 'unknown-id': 1 });
     expect(s.cache).toEqual({ entries: 1, limit: a.server.context.sessionCacheSize });
-    expect(s.tickets).toEqual({ issued: 0, current: 0, previous: 0, unknownKey: 0 });
+    expect(s.tickets).toEqual({ issued: 0, current: 0, previous: 0, unknownKey: 0, revoked: 0 });
     expect(s.storeErrors).toBe(0);
     expect(s.ticketKeyAgeSeconds).toBeGreaterThanOrEqual(0);
     m.close();

@@ -61,7 +61,7 @@ export interface MetricsSnapshot {
   /** the local cache now: entries (SSL_CTX_sess_number) and its size limit (0: none) */
   cache: { entries: number; limit: number };
   /** the ticket key callback's counters (0 until ticket keys were set) */
-  tickets: { issued: number; current: number; previous: number; unknownKey: number };
+  tickets: { issued: number; current: number; previous: number; unknownKey: number; revoked: number };
   /** seconds since the ticket keys were last set (since the recorder started, if never) */
   ticketKeyAgeSeconds: number;
   /** store lookups outstanding now */
@@ -222,9 +222,9 @@ export class ServerMetrics {
     return ctx.freed ? { entries: 0, limit: 0 } : { entries: ctx.sessionCount, limit: ctx.sessionCacheSize };
   }
 
-  tickets(): { issued: number; current: number; previous: number; unknownKey: number } {
+  tickets(): { issued: number; current: number; previous: number; unknownKey: number; revoked: number } {
     const ctx = this.server.context;
-    return ctx.freed ? { issued: 0, current: 0, previous: 0, unknownKey: 0 } : ctx.ticketKeyStats;
+    return ctx.freed ? { issued: 0, current: 0, previous: 0, unknownKey: 0, revoked: 0 } : ctx.ticketKeyStats;
   }
 
   metrics(): MetricsSnapshot {
@@ -379,12 +379,13 @@ export function registerMetrics(server: TlsServer, registry: object, options: Re
     this.reset();
     this.inc(L(), m.tickets().issued);
   });
-  counter('ticket_decryptions_total', 'offered tickets by the key that decrypted them: current, previous, unknown (a full handshake)', ['key'], function () {
+  counter('ticket_decryptions_total', 'offered tickets by the key that decrypted them: current, previous, unknown (a full handshake), revoked (refused for a revoked session id: a full handshake)', ['key'], function () {
     const t = m.tickets();
     this.reset();
     this.inc(L({ key: 'current' }), t.current);
     this.inc(L({ key: 'previous' }), t.previous);
     this.inc(L({ key: 'unknown' }), t.unknownKey);
+    this.inc(L({ key: 'revoked' }), t.revoked);
   });
   return m;
 }
@@ -413,7 +414,7 @@ export function registerContextMetrics(context: SslContext, registry: object, op
   const registers = [registry];
   const zero = { number: 0, connect: 0, connectGood: 0, accept: 0, acceptGood: 0, hits: 0, cbHits: 0, misses: 0, timeouts: 0, cacheFull: 0 };
   const stats = () => (context.freed ? zero : context.stats);
-  const tickets = () => (context.freed ? { issued: 0, current: 0, previous: 0, unknownKey: 0 } : context.ticketKeyStats);
+  const tickets = () => (context.freed ? { issued: 0, current: 0, previous: 0, unknownKey: 0, revoked: 0 } : context.ticketKeyStats);
   const counter = (name: string, help: string, labelNames: string[], values: () => [Record<string, string>, number][]) =>
     new prom.Counter({
       name: prefix + name,
@@ -457,12 +458,13 @@ export function registerContextMetrics(context: SslContext, registry: object, op
     ];
   });
   counter('tickets_issued_total', 'session tickets issued under the current key', [], () => [[{}, tickets().issued]]);
-  counter('ticket_decryptions_total', 'offered tickets by the key that decrypted them: current, previous, unknown', ['key'], () => {
+  counter('ticket_decryptions_total', 'offered tickets by the key that decrypted them: current, previous, unknown, revoked (refused)', ['key'], () => {
     const t = tickets();
     return [
       [{ key: 'current' }, t.current],
       [{ key: 'previous' }, t.previous],
       [{ key: 'unknown' }, t.unknownKey],
+      [{ key: 'revoked' }, t.revoked],
     ];
   });
   gauge('ticket_key_age_seconds', 'seconds since the ticket keys were last set (since registration if never)', () => (Date.now() - (ticketKeysSetTime(context) ?? since)) / 1000);
