@@ -3,7 +3,7 @@ import { isSessionStore, SessionStore } from '../stores/session_store';
 import { SslContext, SslContextOptions, TICKET_KEY_LENGTH, TicketKeyStats } from '../cache/ssl_context';
 import { SessionResumption, SessionStoreStats } from './session_resumption';
 import { SessionOnUncleanClose, sessionOnUncleanCloseOption, TLSSocket } from './tls_socket';
-import { integer, optionsObject, toBuffer } from '../common/validate';
+import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { alpnWire, AlpnProtocols } from './alpn';
@@ -193,6 +193,8 @@ export class TlsServer extends net.Server {
       concurrency: integer(o.sessionStoreConcurrency ?? 64, 'options.sessionStoreConcurrency', 1, 2 ** 31 - 1),
       negativeCacheSize: integer(o.sessionStoreNegativeCacheSize ?? 10000, 'options.sessionStoreNegativeCacheSize', 0, 2 ** 31 - 1),
       negativeCacheTtl: integer(o.sessionStoreNegativeCacheTtl ?? 1000, 'options.sessionStoreNegativeCacheTtl', 0, 2 ** 31 - 1),
+      // a context of the caller's may have any session id context: not checked then
+      sessionIdContext: this.#ownsContext ? Buffer.from(toBufferOrString(o.sessionIdContext ?? DEFAULT_SESSION_ID_CONTEXT, 'options.sessionIdContext')) : undefined,
     });
     if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
     this.on('connection', (socket: net.Socket) => this.#onConnection(socket));
@@ -288,7 +290,7 @@ export class TlsServer extends net.Server {
         handshakeTimeout: this.handshakeTimeout,
         allowHalfOpen: this.#allowHalfOpen,
         sessionOnUncleanClose: this.#sessionOnUncleanClose,
-        prefetch: this.#resumption.wantsPrefetch ? (hello) => this.#resumption.prefetch(hello) : undefined,
+        prefetch: this.#resumption.wantsPrefetch ? (hello) => this.#resumption.prefetch(hello, socket.remoteAddress) : undefined,
         holdStep: () => this.#resumption.holdStep(),
         requestCert: this.#requestCert,
         rejectUnauthorized: this.#rejectUnauthorized,
