@@ -15,7 +15,7 @@ import { codedError, ErrorCode } from '../common/coded_error';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import { SessionSealer, SessionSealingKeys } from './sealing';
-import { storeError } from './store_errors';
+import { storeError, storeFailureOf } from './store_errors';
 
 export interface RedisSessionStoreOptions {
   /** an existing ioredis client; the store does not quit it on close() unless `ownsClient` */
@@ -147,6 +147,8 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
   readonly #pending = new Map<object, { started: number; timedOut: boolean }>();
   #watchdog: NodeJS.Timeout | undefined;
   #closed = false;
+  /** the last connection error of the command connection (its AUTH refused, …) */
+  #lastConnError: Error | undefined;
 
   constructor(options: RedisSessionStoreOptions = {}) {
     super();
@@ -188,7 +190,11 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       // without a listener ioredis prints every connection error to the console
       this.client.on('error', (e: Error) => this.#connectionError(e));
     }
-    this.client.on('ready', () => this.emit('ready'));
+    this.client.on('error', (e: Error) => (this.#lastConnError = e));
+    this.client.on('ready', () => {
+      this.#lastConnError = undefined;
+      this.emit('ready');
+    });
   }
 
   #connectionError(e: Error): void {
@@ -277,6 +283,9 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       if (entry.timedOut) {
         throw codedError(ErrorCode.SESSION_STORE_TIMEOUT, `the session store timed out (${what}): Redis left it unanswered for ${this.#commandTimeout} ms; the connection was reset`);
       }
+      // not connected because Redis refused the credentials: say so, not just "unreachable"
+      const last = this.#lastConnError;
+      if (last && storeFailureOf(e) === 'unreachable' && storeFailureOf(last) === 'auth') throw storeError(last, what);
       throw storeError(e, what);
     } finally {
       this.#pending.delete(token);
