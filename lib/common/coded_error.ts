@@ -42,8 +42,6 @@ export const ErrorCode = {
   SESSION_STORE_REFUSED: 'ERR_SESSION_STORE_REFUSED',
   /** the session store refused the credentials (Redis NOAUTH, WRONGPASS) */
   SESSION_STORE_AUTH: 'ERR_SESSION_STORE_AUTH',
-  /** the session store's revocation feed is not listening (not subscribed yet, refused, or its heartbeat went unanswered) */
-  SESSION_STORE_FEED_DOWN: 'ERR_SESSION_STORE_FEED_DOWN',
   /** a store.get that never settled: its lookup slot was taken back */
   SESSION_STORE_RECLAIMED: 'ERR_SESSION_STORE_RECLAIMED',
   /** ClusterSessionStore.primary() outside the primary, or new ClusterSessionStore() outside a worker */
