@@ -11,6 +11,7 @@ import { createServer, RedisSessionStore, SessionStore, TlsServer, TLSSocket } f
 import { certs, close, endNode, listen, nodeClient, record, storedFullHandshake, track } from './helpers/sockets';
 import { freePort, killAllRedis, RedisServer, startRedis } from './helpers/redis';
 import { TcpProxy } from './helpers/tcp_proxy';
+import { PeerLimiter, peerKey } from '../lib/tls/peer_limiter';
 
 const { cert, key } = certs();
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
@@ -134,6 +135,37 @@ describe('lookup slots', () => {
     expect(server.sessionStoreStats).toMatchObject({ inFlight: 0, reclaimed: 2 });
     expect(await resumesFrom(port, x.session)).toBe(true); // a lookup was made: slots are free
     for (const h of lost) h.socket.destroy();
+  });
+});
+
+describe('the per-peer share', () => {
+  test('200 lookups per second per address (a bucket of 200), in flight at most the share; IPv6 counted by /64', () => {
+    let t = 1_000_000;
+    const limiter = new PeerLimiter(2, 200, () => t);
+    const a = limiter.take('10.0.0.1')!;
+    const b = limiter.take('10.0.0.1')!;
+    expect(limiter.take('10.0.0.1')).toBeUndefined(); // two in flight
+    expect(limiter.take('10.0.0.2')).toBeDefined(); // another address has its own
+    a();
+    b();
+    let granted = 2;
+    for (let i = 0; i < 400; i++) {
+      const r = limiter.take('10.0.0.1');
+      if (!r) break;
+      granted += 1;
+      r();
+    }
+    expect(granted).toBe(200); // the bucket is spent
+    t += 500; // half a second refills half of it
+    let more = 0;
+    for (let r = limiter.take('10.0.0.1'); r; r = limiter.take('10.0.0.1')) {
+      more += 1;
+      r();
+    }
+    expect(more).toBe(100);
+    expect(peerKey('2001:db8:1:2:aaaa::1')).toBe(peerKey('2001:db8:1:2::ffff'));
+    expect(peerKey('2001:db8:1:2::1')).not.toBe(peerKey('2001:db8:1:3::1'));
+    expect(peerKey('::ffff:127.0.0.1')).toBe('127.0.0.1');
   });
 });
 

@@ -439,7 +439,7 @@ export class SessionResumption {
   #withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `session store ${what} took longer than ${this.#timeout} ms`)),
+        () => reject(Object.assign(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `session store ${what} took longer than ${this.#timeout} ms`), { reason: 'timeout' })),
         this.#timeout,
       );
       Promise.resolve(p).then(
