@@ -95,7 +95,7 @@ class SlowForStrangers implements SessionStore {
 }
 
 async function resumesFrom(port: number, session: Buffer): Promise<boolean> {
-  const c = await nodeClient(port, { session, secureOptions: NO_TICKET, localAddress: '127.0.0.1' });
+  const c = await nodeClient(port, { session, secureOptions: NO_TICKET, localAddress: '127.0.0.1' } as Parameters<typeof nodeClient>[1]);
   const r = c.socket.isSessionReused();
   await endNode(c.socket);
   return r;
