@@ -66,7 +66,7 @@ export interface TlsServerEvents extends ListenerEvents {
   sessionStored: [id: Buffer];
   /** a revocation heard from the store was applied to the local cache (its id) */
   sessionRevoked: [id: Buffer];
-  /** the local cache was dropped after the store's revocation feed reconnected */
+  /** the local cache was dropped once the store's revocation feed was listening (first time or again) */
   sessionStoreResync: [];
   /** node:tls: a full handshake made a session with an id; the handshake waits for callback() */
   newSession: [id: Buffer, data: Buffer, callback: () => void];
