@@ -57,7 +57,7 @@ export interface SessionStoreStats {
   lifetimeCapped: number;
   /** answers refused because the id was revoked recently (each also a miss) */
   revokedRefused: number;
-  /** times the store's revocation feed went down (the store-fed cache stopped being trusted) */
+  /** times the store's revocation feed went down with an error (the store-fed cache stopped being trusted) */
   feedDowns: number;
   /** the revocation feed is down now: every lookup asks the store */
   feedDown: boolean;
@@ -288,7 +288,8 @@ export class SessionResumption {
     this.#feedDown = true;
     this.stats.feedDown = true;
     if (!was) {
-      this.stats.feedDowns += 1;
+      // not counted: the feed that is not listening yet when the server subscribes
+      if (err) this.stats.feedDowns += 1;
       this.#dropStoreFed();
     }
     if (err) this.#server.emit('sessionStoreError', err);
