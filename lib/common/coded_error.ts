@@ -38,6 +38,14 @@ export const ErrorCode = {
   TLS_HANDSHAKE_TIMEOUT: 'ERR_TLS_HANDSHAKE_TIMEOUT',
   /** a TlsServer's session store did not answer within sessionStoreTimeout */
   SESSION_STORE_TIMEOUT: 'ERR_SESSION_STORE_TIMEOUT',
+  /** the session store cannot be reached (no connection, connection lost or reset) */
+  SESSION_STORE_UNREACHABLE: 'ERR_SESSION_STORE_UNREACHABLE',
+  /** the session store answered with a refusal (Redis NOPERM, READONLY, OOM, an ACL without a command) */
+  SESSION_STORE_REFUSED: 'ERR_SESSION_STORE_REFUSED',
+  /** the session store refused the credentials (Redis NOAUTH, WRONGPASS) */
+  SESSION_STORE_AUTH: 'ERR_SESSION_STORE_AUTH',
+  /** a store.get that never settled: its lookup slot was taken back */
+  SESSION_STORE_RECLAIMED: 'ERR_SESSION_STORE_RECLAIMED',
   /** ClusterSessionStore.primary() outside the primary, or new ClusterSessionStore() outside a worker */
   CLUSTER_STORE_ROLE: 'ERR_CLUSTER_STORE_ROLE',
   /** new RedisSessionStore without the optional peer dependency ioredis installed */

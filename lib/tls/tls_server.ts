@@ -3,7 +3,7 @@ import { isSessionStore, SessionStore } from '../stores/session_store';
 import { SslContext, SslContextOptions, TICKET_KEY_LENGTH, TicketKeyStats } from '../cache/ssl_context';
 import { SessionResumption, SessionStoreStats } from './session_resumption';
 import { SessionOnUncleanClose, sessionOnUncleanCloseOption, TLSSocket } from './tls_socket';
-import { integer, optionsObject, toBuffer } from '../common/validate';
+import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { alpnWire, AlpnProtocols } from './alpn';
@@ -75,7 +75,7 @@ export interface TlsServerEvents extends ListenerEvents {
   sessionStored: [id: Buffer];
   /** a revocation heard from the store was applied to the local cache (its id) */
   sessionRevoked: [id: Buffer];
-  /** the local cache was dropped after the store's revocation feed reconnected */
+  /** the local cache was dropped once the store's revocation feed was listening (first time or again) */
   sessionStoreResync: [];
   /** node:tls: a full handshake made a session with an id; the handshake waits for callback() */
   newSession: [id: Buffer, data: Buffer, callback: () => void];
@@ -170,10 +170,14 @@ export class TlsServer extends net.Server {
     if (o.allowHalfOpen !== undefined && typeof o.allowHalfOpen !== 'boolean') throw new TypeError('options.allowHalfOpen must be a boolean');
     this.#allowHalfOpen = o.allowHalfOpen === true;
     this.#sessionOnUncleanClose = sessionOnUncleanCloseOption(o.sessionOnUncleanClose, 'options.sessionOnUncleanClose');
+    // the session id context of a context made here (a caller's context may have any)
+    let sessionIdContext: Buffer | undefined;
     if (o.context !== undefined) {
       if (!(o.context instanceof SslContext)) throw new TypeError('options.context must be an SslContext');
       this.context = o.context;
     } else {
+      sessionIdContext =
+        o.sessionIdContext !== undefined ? Buffer.from(toBufferOrString(o.sessionIdContext, 'options.sessionIdContext')) : defaultSessionIdContext(o as SessionIdContextPolicy);
       this.context = new SslContext({
         ...o,
         role: 'server',
@@ -181,7 +185,7 @@ export class TlsServer extends net.Server {
         noTicket: o.noTicket ?? o.ticketKeys === undefined,
         // servers sharing a store resume each other's sessions only under the same
         // client-acceptance policy and certificate (lib/tls/session_id_context.ts)
-        sessionIdContext: o.sessionIdContext ?? defaultSessionIdContext(o as SessionIdContextPolicy),
+        sessionIdContext,
       });
     }
     this.previousTicketKeys = integer(o.previousTicketKeys ?? 0, 'options.previousTicketKeys', 0, 64);
@@ -200,6 +204,8 @@ export class TlsServer extends net.Server {
       concurrency: integer(o.sessionStoreConcurrency ?? 64, 'options.sessionStoreConcurrency', 1, 2 ** 31 - 1),
       negativeCacheSize: integer(o.sessionStoreNegativeCacheSize ?? 10000, 'options.sessionStoreNegativeCacheSize', 0, 2 ** 31 - 1),
       negativeCacheTtl: integer(o.sessionStoreNegativeCacheTtl ?? 1000, 'options.sessionStoreNegativeCacheTtl', 0, 2 ** 31 - 1),
+      // a context of the caller's may have any session id context: not checked then
+      sessionIdContext,
     });
     if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
     this.on('connection', (socket: net.Socket) => this.#onConnection(socket));
@@ -292,7 +298,7 @@ export class TlsServer extends net.Server {
         handshakeTimeout: this.handshakeTimeout,
         allowHalfOpen: this.#allowHalfOpen,
         sessionOnUncleanClose: this.#sessionOnUncleanClose,
-        prefetch: this.#resumption.wantsPrefetch ? (hello, live) => (obs?.hello(hello), this.#resumption.prefetch(hello, live, obs)) : obs && ((hello) => obs.hello(hello)),
+        prefetch: this.#resumption.wantsPrefetch ? (hello, live) => (obs?.hello(hello), this.#resumption.prefetch(hello, live, obs, socket.remoteAddress)) : obs && ((hello) => obs.hello(hello)),
         observer: obs,
         holdStep: () => this.#resumption.holdStep(),
         refuseTicket: this.#resumption.revokesTickets ? (hello) => this.#resumption.ticketRevoked(hello) : undefined,
