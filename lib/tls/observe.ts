@@ -198,6 +198,8 @@ export class HandshakeObserver {
         return 'lookup-invalid';
       case 'revoked':
         return 'revoked';
+      case 'sid-ctx-mismatch':
+        return 'sid-ctx-mismatch';
       default:
     }
     if (!this.#present) return wasRevoked(id.toString('hex')) ? 'revoked' : 'unknown-id';
