@@ -8,6 +8,11 @@ import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { alpnWire, AlpnProtocols } from './alpn';
 import { debug } from './debug';
+import { checkServerOptions, contextOptionsOf } from './server_options';
+import type { OptionTable } from '../common/option_names';
+
+/** @internal on an options object: more option names a wrapper (createHttpsServer, ...) handles itself */
+export const kWrapperOptions = Symbol('wrapperOptions');
 
 /** node:tls's SNICallback: answer with the context for `servername` (undefined: the default) */
 export type SNICallback = (servername: string, callback: (err: Error | null, ctx?: SslContext) => void) => void;
@@ -138,6 +143,7 @@ export class TlsServer extends net.Server {
     // the TCP sockets are always half-open capable: the TLSSocket decides when to send FIN
     super({ pauseOnConnect: pauseOnConnect === true, allowHalfOpen: true });
     const o = optionsObject(options, 'options') as TlsServerOptions;
+    checkServerOptions(o as Record<string, unknown>, (o as { [kWrapperOptions]?: OptionTable })[kWrapperOptions], 'createServer()');
     if (o.requestCert !== undefined && typeof o.requestCert !== 'boolean') throw new TypeError('options.requestCert must be a boolean');
     if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean') {
       throw new TypeError('options.rejectUnauthorized must be a boolean');
@@ -165,11 +171,16 @@ export class TlsServer extends net.Server {
     this.#sessionOnUncleanClose = sessionOnUncleanCloseOption(o.sessionOnUncleanClose, 'options.sessionOnUncleanClose');
     if (o.context !== undefined) {
       if (!(o.context instanceof SslContext)) throw new TypeError('options.context must be an SslContext');
+      // the context is already made: its own options would be ignored
+      const ignored = Object.keys(contextOptionsOf(o as Record<string, unknown>));
+      if (ignored.length > 0) {
+        throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `options.${ignored.join(', options.')} cannot be combined with options.context (set them on the SslContext)`);
+      }
       this.context = o.context;
       this.#ownsContext = false;
     } else {
       this.context = new SslContext({
-        ...o,
+        ...contextOptionsOf(o as Record<string, unknown>),
         role: 'server',
         // the product is about the id cache: tickets would bypass it (on with ticketKeys)
         noTicket: o.noTicket ?? o.ticketKeys === undefined,
