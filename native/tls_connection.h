@@ -53,6 +53,7 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
                           void* arg);
   static int AcceptAnyCertificate(int ok, X509_STORE_CTX* store);
   Napi::Value JS_alpnProtocol(const Napi::CallbackInfo& info);
+  Napi::Value JS_ephemeralKeyInfo(const Napi::CallbackInfo& info);
   Napi::Value JS_verifyResult(const Napi::CallbackInfo& info);
   Napi::Value JS_peerCertificateChain(const Napi::CallbackInfo& info);
   Napi::Value JS_keylogLine(const Napi::CallbackInfo& info);

@@ -167,6 +167,8 @@ export interface NativeTlsConnection {
   free(keepSession?: boolean): void;
   /** SSL_get0_alpn_selected */
   alpnProtocol(): string | undefined;
+  /** client: the server's ephemeral key (SSL_get_server_tmp_key), undefined without one */
+  ephemeralKeyInfo(): { type: 'ECDH' | 'DH'; name?: string; size: number } | undefined;
   /** SSL_get_verify_result */
   verifyResult(): number;
   /** SSL_get_peer_cert_chain as certificate objects */

@@ -23,11 +23,14 @@ const LIBRARY_NAMES: Record<number, string> = {
 /**
  * Reasons whose failure node:tls (OpenSSL 3) reports under another code: a wrong or missing
  * pass phrase of an encrypted PEM is ERR_OSSL_BAD_DECRYPT there (1.0.2 says "bad decrypt"
- * in PEM or EVP, or "bad password read" when no pass phrase was given).
+ * in PEM or EVP, or "bad password read" when no pass phrase was given); bytes that are
+ * not TLS are ERR_SSL_WRONG_VERSION_NUMBER.
  */
 const NODE_CODES: Record<string, string> = {
   'bad decrypt': 'ERR_OSSL_BAD_DECRYPT',
   'bad password read': 'ERR_OSSL_BAD_DECRYPT',
+  // bytes that are no TLS record at all: 1.0.2's SSLv23 server says "unknown protocol"
+  'unknown protocol': 'ERR_SSL_WRONG_VERSION_NUMBER',
 };
 
 function codeFrom(entries: OpenSSLErrorEntry[], fallback: string): string {

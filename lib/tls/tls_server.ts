@@ -1,4 +1,5 @@
 import * as net from 'net';
+import * as tls from 'tls';
 import { isSessionStore, SessionStore } from '../stores/session_store';
 import { SslContext, SslContextOptions, TICKET_KEY_LENGTH, TicketKeyStats } from '../cache/ssl_context';
 import { SessionResumption, SessionStoreStats } from './session_resumption';
@@ -104,6 +105,11 @@ export interface TlsServer {
   listenerCount<K extends keyof TlsServerEvents>(event: K): number;
 }
 
+/** node:tls's default cipher list without its TLS 1.3 suites (TLS_*), which 1.0.2 lacks */
+const NODE_DEFAULT_CIPHERS = tls.DEFAULT_CIPHERS.split(':')
+  .filter((c) => c.length > 0 && !c.startsWith('TLS_'))
+  .join(':');
+
 /** default session id context: servers sharing a store must agree on it */
 const DEFAULT_SESSION_ID_CONTEXT = 'openssl-session-cache';
 
@@ -157,8 +163,8 @@ export class TlsServer extends net.Server {
       throw new TypeError('secureConnectionListener must be a function');
     }
     // a server without a certificate could only fail every handshake ("no shared cipher")
-    if (o.context === undefined && o.SNICallback === undefined && (o.cert === undefined || o.key === undefined)) {
-      throw codedError(ErrorCode.TLS_NO_CERTIFICATE, 'a TLS server needs options.cert and options.key (or options.context, or an SNICallback)');
+    if (o.context === undefined && o.SNICallback === undefined && (o.cert === undefined || o.key === undefined) && o.pfx === undefined) {
+      throw codedError(ErrorCode.TLS_NO_CERTIFICATE, 'a TLS server needs options.cert and options.key (or options.pfx, options.context, or an SNICallback)');
     }
     if (o.sessionStore !== undefined && !isSessionStore(o.sessionStore)) {
       throw new TypeError('options.sessionStore must implement get(id), set(id, der, ttl), delete(id)');
@@ -182,6 +188,10 @@ export class TlsServer extends net.Server {
       this.context = new SslContext({
         ...contextOptionsOf(o as Record<string, unknown>),
         role: 'server',
+        // node:tls's servers prefer their own cipher order unless told otherwise
+        honorCipherOrder: o.honorCipherOrder ?? true,
+        // and node:tls's default cipher list (its TLS 1.3 suites left out)
+        ciphers: o.ciphers ?? NODE_DEFAULT_CIPHERS,
         // the product is about the id cache: tickets would bypass it (on with ticketKeys)
         noTicket: o.noTicket ?? o.ticketKeys === undefined,
         sessionIdContext: o.sessionIdContext ?? DEFAULT_SESSION_ID_CONTEXT,
