@@ -124,13 +124,13 @@ test('destroy() calls the callback of a write still waiting for the handshake, a
   expect(await run((port) => connect({ host: '127.0.0.1', port, rejectUnauthorized: false }))).toBe('called');
 }, 30000);
 
-test.each(sides)('pauseOnConnect (%s): nothing is read until the socket is resumed, then the handshake runs by itself', async (side) => {
+test.each(sides)("pauseOnConnect (%s): 'connection' sees the TCP socket paused; the handshake runs without a resume", async (side) => {
   const server = makeServer(side, { ...base, pauseOnConnect: true }, (s) => s.end('hello'));
+  const paused: boolean[] = [];
   const connections: net.Socket[] = [];
   server.on('connection', (s: net.Socket) => {
     connections.push(s);
-    expect(s.isPaused()).toBe(true);
-    s.resume();
+    paused.push(s.isPaused());
   });
   const port = await listen(server);
   const c = tls.connect({ host: '127.0.0.1', port, maxVersion: 'TLSv1.2', ...client });
@@ -139,5 +139,5 @@ test.each(sides)('pauseOnConnect (%s): nothing is read until the socket is resum
   c.destroy();
   for (const s of connections) s.destroy();
   await new Promise<void>((r) => server.close(() => r()));
-  expect(connections).toHaveLength(1);
+  expect(paused).toEqual([true]);
 }, 30000);

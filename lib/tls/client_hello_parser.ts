@@ -18,6 +18,8 @@ export interface ClientHelloInfo {
   alpn?: Buffer[];
   /** the supported_versions extension's versions (TLS 1.3 clients send it), when asked for extensions */
   supportedVersions?: number[];
+  /** the hello's client_version (the highest the client speaks without supported_versions), when asked for extensions */
+  version?: number;
 }
 
 export interface ClientHelloParserOptions {
@@ -119,6 +121,7 @@ function parseHandshake(h: Buffer, extensions: boolean): ClientHelloInfo | undef
   const ext = helloExtensions(h.subarray(start + idLength, end), true);
   if (ext.ticket) info.ticket = true;
   if (ext.servername !== undefined) info.servername = ext.servername;
+  info.version = h.readUInt16BE(4);
   if (ext.alpn !== undefined) info.alpn = ext.alpn;
   if (ext.supportedVersions !== undefined) info.supportedVersions = ext.supportedVersions;
   return info;

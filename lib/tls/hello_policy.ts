@@ -5,6 +5,8 @@
 //   (1.0.2 ignores a fatal answer from the ALPN callback and would go on without ALPN).
 // - A client that offers TLS 1.3 and nothing below it (supported_versions): protocol_version
 //   (1.0.2 does not read supported_versions and would fail with "no shared cipher").
+// - A client whose versions all lie below the server's minVersion: protocol_version (1.0.2
+//   closes the connection without an alert).
 import { codedError } from '../common/coded_error';
 import type { ClientHelloInfo } from './client_hello_parser';
 
@@ -18,11 +20,18 @@ export interface HelloRefusal {
   error: Error;
 }
 
-/** the fatal alert node's server sends for `hello`, or undefined when OpenSSL may go on */
-export function helloRefusal(hello: ClientHelloInfo, serverAlpn: Buffer | undefined): HelloRefusal | undefined {
+/**
+ * The fatal alert node's server sends for `hello`, or undefined when OpenSSL may go on.
+ * `minVersion`: the lowest protocol the server allows, as a wire version (0x0301 = TLSv1).
+ */
+export function helloRefusal(hello: ClientHelloInfo, serverAlpn: Buffer | undefined, minVersion: number): HelloRefusal | undefined {
   const versions = hello.supportedVersions?.filter((v) => !isGrease(v));
   if (versions !== undefined && versions.length > 0 && versions.every((v) => v > TLS1_2)) {
     return refusal(ALERT_PROTOCOL_VERSION, 'ERR_SSL_UNSUPPORTED_PROTOCOL', 'unsupported protocol (the client offers only TLS 1.3; OpenSSL 1.0.2 speaks up to TLS 1.2)');
+  }
+  // a client whose highest version is below the server's lowest (1.0.2 closes without an alert)
+  if (hello.kind === 'tls' && hello.version !== undefined && hello.version < minVersion && (versions === undefined || versions.every((v) => v < minVersion))) {
+    return refusal(ALERT_PROTOCOL_VERSION, 'ERR_SSL_UNSUPPORTED_PROTOCOL', 'unsupported protocol (the client speaks only versions below minVersion)');
   }
   if (serverAlpn !== undefined && hello.alpn !== undefined && hello.alpn.length > 0) {
     const ours = alpnNames(serverAlpn);

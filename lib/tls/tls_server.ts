@@ -40,8 +40,8 @@ export interface TlsServerOptions extends SslContextOptions {
   ticketKeys?: Buffer;
   /** how many replaced ticket keys still decrypt after setTicketKeys (default 0, node:tls) */
   previousTicketKeys?: number;
-  /** node:net's pauseOnConnect: the TCP socket of each 'connection' starts paused, and the
-   * handshake starts when it is resumed (socket.resume()) */
+  /** node:net's pauseOnConnect: 'connection' listeners get the TCP socket paused; as with
+   * node:tls the handshake runs anyway (the socket is resumed once they have run) */
   pauseOnConnect?: boolean;
   /** ask clients for a certificate (verified against `ca`; default false) */
   requestCert?: boolean;
@@ -138,6 +138,7 @@ export class TlsServer extends net.Server {
   readonly #rejectUnauthorized: boolean;
   readonly #alpn: Buffer | undefined;
   readonly #sniCallback: SNICallback | undefined;
+  readonly #pauseOnConnect: boolean;
 
   constructor(secureConnectionListener?: (socket: TLSSocket) => void);
   constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void);
@@ -148,6 +149,7 @@ export class TlsServer extends net.Server {
     if (pauseOnConnect !== undefined && typeof pauseOnConnect !== 'boolean') throw new TypeError('options.pauseOnConnect must be a boolean');
     // the TCP sockets are always half-open capable: the TLSSocket decides when to send FIN
     super({ pauseOnConnect: pauseOnConnect === true, allowHalfOpen: true });
+    this.#pauseOnConnect = pauseOnConnect === true;
     const o = optionsObject(options, 'options') as TlsServerOptions;
     checkServerOptions(o as Record<string, unknown>, (o as { [kWrapperOptions]?: OptionTable })[kWrapperOptions], 'createServer()');
     if (o.requestCert !== undefined && typeof o.requestCert !== 'boolean') throw new TypeError('options.requestCert must be a boolean');
@@ -322,6 +324,9 @@ export class TlsServer extends net.Server {
       this.emit('tlsClientError', e as Error, undefined);
       return;
     }
+    // node:tls reads the handshake from the handle whatever the net.Socket's paused state:
+    // 'connection' listeners (ours runs first) see it paused, then the handshake goes on
+    if (this.#pauseOnConnect) process.nextTick(() => socket.resume());
     let secure = false;
     tls.on('error', (err) => {
       if (debug.enabled) debug('tlsClientError %s', (err as Error)?.message);

@@ -10,6 +10,7 @@ import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
 import { helloRefusal } from './hello_policy';
+import { kVersionRange } from '../cache/internal';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import type { TlsProtocol } from '../binding/constants';
 
@@ -267,7 +268,7 @@ export class TLSSocket extends Duplex {
       if (!parsed) return;
       const buffered = this.#hello.buffered();
       this.#hello = undefined;
-      const refused = helloRefusal(parsed, this.#alpnWire);
+      const refused = helloRefusal(parsed, this.#alpnWire, 0x0301 + TLS_PROTOCOLS.indexOf(this.context[kVersionRange][0]));
       if (refused) {
         this.socket.write(refused.alert);
         this.#flushBeforeClose = true;
