@@ -47,7 +47,7 @@ export interface TlsServerOptions extends SslContextOptions {
   requestCert?: boolean;
   /** with requestCert: refuse clients without a valid certificate (default true) */
   rejectUnauthorized?: boolean;
-  /** ALPN protocols the server accepts, in the server's list; the client's order decides */
+  /** ALPN protocols the server accepts, most preferred first: the server's order decides (node:tls); a client offering none of them is refused (no_application_protocol) */
   ALPNProtocols?: AlpnProtocols;
   /** per-name contexts: called once the ClientHello has been read, before OpenSSL sees it */
   SNICallback?: SNICallback;
