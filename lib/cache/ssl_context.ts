@@ -54,8 +54,9 @@ export interface SslContextOptions {
   ca?: string | Buffer | readonly (string | Buffer)[];
   /** lowest protocol allowed: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' (SSL_OP_NO_* below it) */
   minVersion?: TlsProtocol;
-  /** highest protocol allowed (SSL_OP_NO_* above it); 'TLSv1.3' means TLSv1.2, the highest 1.0.2 has */
-  maxVersion?: TlsProtocol | 'TLSv1.3';
+  /** highest protocol allowed (SSL_OP_NO_* above it). JavaScript callers may pass node's
+   * default 'TLSv1.3': it means TLSv1.2, the highest 1.0.2 has (the type says there is none) */
+  maxVersion?: TlsProtocol;
   /** node:tls: certificate revocation lists (PEM, or an array of PEMs); given → every
    * certificate of a verified chain is checked (X509_V_FLAG_CRL_CHECK | CRL_CHECK_ALL) */
   crl?: string | Buffer | readonly (string | Buffer)[];
