@@ -1,5 +1,6 @@
 import { SessionCache, SessionCacheOptions } from '../model/session_cache';
 import { CacheFactory, disposeCache } from './cache_factory';
+import { DeclaredDifferences, DeclaredTally, equalModulo, statsFieldDiffs } from './declared';
 import { NameTable } from './name_table';
 import { Prng } from './prng';
 import { RandomOp, RandomOpWeights, RunState, newRunState, randomRunOptions, randomSequence, resolveOp } from './random_ops';
@@ -11,6 +12,8 @@ export interface TraceLine {
   step: Step;
   /** the reference's outcome, rendered */
   outcome: string;
+  /** the outcome shows an id the implementation chose (compared by identity, not bytes) */
+  chosenId?: boolean;
 }
 
 export interface Divergence {
@@ -26,11 +29,15 @@ export interface Divergence {
   options: SessionCacheOptions;
   /** how many of `ops` ran up to the divergence (the rest never mattered) */
   opCount: number;
+  /** after shrinking: the size of the trace as first found */
+  before?: { steps: number; calls: number };
 }
 
 interface Side {
   cache: SessionCache;
   names: NameTable;
+  /** ids this side chose for new sessions (a handshake without `id`): hex → the session's name */
+  chosen: Map<string, string>;
 }
 
 /**
@@ -41,17 +48,21 @@ interface Side {
  * `takeEvents` steps compare event sequences; a final `takeEvents` ends each run.
  */
 export class DifferentialRunner {
+  /** how often each declared difference decided a comparison */
+  readonly tally: DeclaredTally = new Map();
+
   constructor(
     private readonly reference: CacheFactory,
     private readonly candidate: CacheFactory,
+    private readonly declared: DeclaredDifferences = {},
   ) {}
 
   /** Runs one sequence; the first divergence, or undefined when both agree throughout. */
   run(ops: readonly RandomOp[], options: SessionCacheOptions = {}): Divergence | undefined {
-    const ref: Side = { cache: this.reference({ ...options }), names: new NameTable() };
+    const ref: Side = { cache: this.reference({ ...options }), names: new NameTable(), chosen: new Map() };
     let cand: Side;
     try {
-      cand = { cache: this.candidate({ ...options }), names: new NameTable() };
+      cand = { cache: this.candidate({ ...options }), names: new NameTable(), chosen: new Map() };
     } catch (e) {
       disposeCache(ref.cache);
       throw e;
@@ -80,11 +91,17 @@ export class DifferentialRunner {
         for (let i = 0; i < times; i++) {
           const r = this.execute(ref, single);
           const c = this.execute(cand, single);
-          const line: TraceLine = { step, outcome: r.text };
+          // a burst is shown as the runs done so far: the trace replays to this very run
+          const line: TraceLine = { step: times > 1 ? { ...step, repeat: i + 1 } : step, outcome: r.text };
+          if (r.chosenId) line.chosenId = true;
           if (i === 0) trace.push(line);
-          else trace[trace.length - 1] = { step, outcome: `${r.text} (run ${i + 1} of ${times})` };
-          if (r.text !== c.text) return diverge('result', r.text, c.text);
+          else trace[trace.length - 1] = line;
+          if (!equalModulo(single.op, r.text, c.text, this.declared, this.tally)) return diverge('result', r.text, c.text);
           this.account(step, r.outcome, ref.names, state, held);
+          if (single.op === 'handshake' && single.args?.id === undefined) {
+            this.noteChosenId(ref, r.outcome);
+            this.noteChosenId(cand, c.outcome);
+          }
           if (step.free) {
             freeOutcome(ref.cache, r.outcome);
             freeOutcome(cand.cache, c.outcome);
@@ -117,10 +134,38 @@ export class DifferentialRunner {
   }
 
   /**
+   * Runs sequence number `sequence` (1-based) of `seed` alone, as `search` draws it, and
+   * shrinks a divergence; `{ runs: 1 }` when that sequence passes.
+   */
+  replay(seed: number, sequence: number, maxLength = 50, weights: RandomOpWeights = {}): { runs: number; divergence?: Divergence } {
+    const prng = new Prng(seed);
+    for (let i = 1; i < sequence; i++) {
+      randomRunOptions(prng);
+      randomSequence(prng, maxLength, weights);
+    }
+    const options = randomRunOptions(prng);
+    const ops = randomSequence(prng, maxLength, weights);
+    const found = this.run(ops, options);
+    return found === undefined ? { runs: 1 } : { runs: 1, divergence: this.shrink(found) };
+  }
+
+  /**
    * Makes a divergence minimal: removes chunks of ops (halves, quarters, … single ops)
    * as long as the sequence still diverges (first of all the ops after the divergent one).
    */
   shrink(divergence: Divergence): Divergence {
+    // the tally counts the sequences as drawn, not their shrinking re-runs
+    const tally = new Map(this.tally);
+    const before = { steps: divergence.trace.length, calls: divergence.trace.reduce((n, l) => n + (l.step.repeat ?? 1), 0) };
+    try {
+      return { ...this.shrinkSteps(divergence), before };
+    } finally {
+      this.tally.clear();
+      for (const [k, v] of tally) this.tally.set(k, v);
+    }
+  }
+
+  private shrinkSteps(divergence: Divergence): Divergence {
     let best = divergence;
     let ops = best.ops;
     // the ops after the diverging one never ran: drop them first (the run is deterministic)
@@ -148,9 +193,29 @@ export class DifferentialRunner {
     return best;
   }
 
-  private execute(side: Side, step: Step): { outcome: Outcome; text: string } {
+  private execute(side: Side, step: Step): { outcome: Outcome; text: string; chosenId?: boolean } {
     const outcome = executeStep(side.cache, step, side.names);
+    if (step.op === 'getSessionId' && outcome.ok && typeof outcome.value === 'string') {
+      // an id this side chose is compared by identity: "the id chosen for #3" on both sides
+      const name = side.chosen.get(outcome.value);
+      if (name !== undefined) return { outcome, text: JSON.stringify(`<id chosen for ${name}>`), chosenId: true };
+    }
     return { outcome, text: renderOutcome(outcome, side.names) };
+  }
+
+  /** Records the id a side chose for the new session of a full handshake (without `id`). */
+  private noteChosenId(side: Side, outcome: Outcome): void {
+    if (!outcome.ok) return;
+    const r = outcome.value as { resumed?: boolean };
+    const handle = marksOf(outcome.value)[0];
+    if (r.resumed || handle === undefined) return;
+    let hex: string;
+    try {
+      hex = side.cache.getSessionId(handle).toString('hex');
+    } catch {
+      return;
+    }
+    if (hex.length > 0 && !side.chosen.has(hex)) side.chosen.set(hex, side.names.nameOf(handle));
   }
 
   /** Updates the run state and the caller's reference counts after a step. */
@@ -193,7 +258,7 @@ export class DifferentialRunner {
       state.good = v.acceptGood + v.connectGood;
     }
     const cs = this.execute(cand, stats).text;
-    if (rs !== cs) return { what: 'stats()', reference: rs, candidate: cs };
+    if (!equalModulo('stats', rs, cs, this.declared, this.tally)) return { what: 'stats()', reference: rs, candidate: cs };
     const list: Step = { op: 'sessions' };
     const rl = this.execute(ref, list);
     const cl = this.execute(cand, list);
@@ -212,6 +277,7 @@ export function formatDivergence(d: Divergence, referenceLabel = 'OpenSSL 1.0.2h
   lines.push(d.what === "result" ? `  at step ${last}, the result:` : `  after step ${last}, ${d.what}:`);
   lines.push(`    ${referenceLabel}: ${d.reference}`);
   lines.push(`    ${candidateLabel}: ${d.candidate}`);
+  if (d.what === 'stats()') for (const f of statsFieldDiffs(d.reference, d.candidate, referenceLabel, candidateLabel)) lines.push(`    differs: ${f}`);
   return lines.join('\n');
 }
 

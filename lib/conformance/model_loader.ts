@@ -12,6 +12,7 @@
 
 import * as path from 'node:path';
 import { CacheFactory, disposeCache } from './cache_factory';
+import { DeclaredDifferences, validateDeclared } from './declared';
 import { OPERATIONS } from './scenario';
 import { UsageError } from './usage_error';
 import { SessionCache, SessionCacheOptions } from '../model/session_cache';
@@ -59,6 +60,23 @@ export function loadCacheFactory(moduleName: string, cwd = process.cwd()): Cache
     throw new UsageError(`${moduleName}: the cache lacks SessionCache method${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
   }
   return factory;
+}
+
+/**
+ * The declared differences a model module exports as `declaredDifferences` (see
+ * declared.ts), checked; undefined when it exports none.
+ */
+export function loadDeclaredExport(moduleName: string, cwd = process.cwd()): DeclaredDifferences | undefined {
+  const resolved = moduleName.startsWith('.') || path.isAbsolute(moduleName) ? path.resolve(cwd, moduleName) : moduleName;
+  let loaded: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(require.resolve(resolved, { paths: [cwd] }));
+  } catch (e) {
+    throw new UsageError(`cannot load --model ${moduleName}: ${firstLine(e)}`);
+  }
+  const value = loaded !== null && (typeof loaded === 'object' || typeof loaded === 'function') ? (loaded as { declaredDifferences?: unknown }).declaredDifferences : undefined;
+  return value === undefined ? undefined : validateDeclared(value, `${moduleName}: declaredDifferences`);
 }
 
 function firstLine(e: unknown): string {
