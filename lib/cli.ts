@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * openssl-session-cache conformance [--reporter table|json|junit|tap] [--json] [--model MODULE]
- *   [--declared FILE] [--runs N] [--seed S] [--replay SEED:SEQUENCE] [--save-failures DIR]
- *   [--grep REGEXP] [--no-catalogue] [SCENARIO.json …]
+ *   [--declared FILE] [--runs N] [--seed S] [--profile P] [--weight KIND=N …] [--no-guided]
+ *   [--replay SEED:SEQUENCE] [--save-failures DIR] [--grep REGEXP] [--no-catalogue] [SCENARIO.json …]
  *
  * Runs the built-in catalogue of OpenSSL 1.0.2h session-cache scenarios (and the given
  * scenario files) against real OpenSSL, or with --model against a user's SessionCache
@@ -13,11 +13,12 @@
  */
 
 import { parseArgs } from 'node:util';
-import { formatReport, REPORTERS, Reporter, runConformance, UsageError } from './conformance';
+import { formatReport, parseWeights, profileNamed, RANDOM_OP_KINDS, REPORTERS, Reporter, runConformance, UsageError } from './conformance';
 
 const USAGE =
   'usage: openssl-session-cache conformance [--reporter table|json|junit|tap] [--json] [--model MODULE] [--declared FILE] ' +
-  '[--runs N] [--seed S] [--replay SEED:SEQUENCE] [--save-failures DIR] [--grep REGEXP] [--no-catalogue] [SCENARIO.json ...]';
+  '[--runs N] [--seed S] [--profile default|server-only|expiry|auto-flush|cache-full] [--weight KIND=N ...] [--no-guided] ' +
+  '[--replay SEED:SEQUENCE] [--save-failures DIR] [--grep REGEXP] [--no-catalogue] [SCENARIO.json ...]';
 
 function integer(option: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -52,6 +53,9 @@ function main(argv: string[]): number {
         'save-failures': { type: 'string' },
         grep: { type: 'string' },
         'no-catalogue': { type: 'boolean' },
+        profile: { type: 'string' },
+        weight: { type: 'string', multiple: true },
+        'no-guided': { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -88,6 +92,9 @@ function main(argv: string[]): number {
     saveFailures: values['save-failures'],
     grep: values.grep,
     noCatalogue: values['no-catalogue'] === true,
+    profile: values.profile === undefined ? undefined : profileNamed(values.profile),
+    guided: values['no-guided'] !== true,
+    weights: parseWeights(values.weight ?? [], RANDOM_OP_KINDS),
     scenarioFiles: files,
   });
   process.stdout.write(formatReport(result, reporter) + '\n');

@@ -7,6 +7,8 @@ import { DifferentialRunner, Divergence } from './differential_runner';
 import { loadCacheFactory, loadDeclaredExport } from './model_loader';
 import { DeclaredDifferences, DeclaredReport, declaredReport, statsFieldDiffs, validateDeclared } from './declared';
 import { divergenceScenario, traceSize } from './saved_failure';
+import { ProfileName, sequencePlan } from './profiles';
+import { RandomOpWeights } from './random_ops';
 import { Scenario, validateScenario } from './scenario';
 import { ScenarioRunner } from './scenario_runner';
 import { TraceStep, formatTraceSteps, traceSteps } from './trace';
@@ -35,6 +37,12 @@ export interface ConformanceOptions {
   saveFailures?: string;
   /** run only the scenarios whose name matches (a regular expression; random sequences are not filtered) */
   grep?: string;
+  /** the random sequences' profile (default `default`, guided) */
+  profile?: ProfileName;
+  /** `false`: the default profile without the guided sequences */
+  guided?: boolean;
+  /** op-kind weights on top of the profile's (`--weight kind=N`) */
+  weights?: RandomOpWeights;
   /** how the implementation is named in reports (default: the module name) */
   name?: string;
   cwd?: string;
@@ -65,6 +73,8 @@ export interface ConformanceResult {
   timestamp: string;
   /** seconds the whole run took */
   time: number;
+  /** behaviour coverage of the random sequences (what real OpenSSL did, how often), when they ran */
+  coverage?: Record<string, number>;
 }
 
 /** Reads and checks a declared-differences file; a UsageError (exit 2) on any problem. */
@@ -154,7 +164,8 @@ export function runConformance(options: ConformanceOptions = {}): ConformanceRes
     const name = options.replay !== undefined ? `random sequence ${options.replay.sequence} of seed ${seed}` : `random sequences (${runs}, seed ${seed})`;
     let found: { runs: number; divergence?: Divergence } | undefined;
     try {
-      found = options.replay !== undefined ? differential.replay(seed, options.replay.sequence) : differential.search(runs, seed);
+      const plan = sequencePlan(options.profile ?? 'default', options.guided !== false, options.weights ?? {});
+      found = options.replay !== undefined ? differential.replay(seed, options.replay.sequence, 50, plan) : differential.search(runs, seed, 50, plan);
     } catch (e) {
       rows.push({ scenario: name, source: 'random', passed: false, differences: [`error: ${e instanceof Error ? e.message : String(e)}`], time: seconds(t0) });
     }
@@ -186,7 +197,7 @@ export function runConformance(options: ConformanceOptions = {}): ConformanceRes
   }
   const tally = new Map(runner.tally);
   for (const [k, v] of differential.tally) tally.set(k, (tally.get(k) ?? 0) + v);
-  return {
+  const result: ConformanceResult = {
     implementation: label,
     passed: rows.every((r) => r.passed),
     rows,
@@ -194,6 +205,10 @@ export function runConformance(options: ConformanceOptions = {}): ConformanceRes
     timestamp,
     time: seconds(started),
   };
+  if (factory !== undefined && options.replay === undefined) {
+    result.coverage = Object.fromEntries([...differential.coverage].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+  return result;
 }
 
 /** A module as reports name it: a path by its file name without the extension, a package by its name. */
@@ -233,6 +248,12 @@ export function formatConformanceTable(result: ConformanceResult): string {
   if (result.declared.length > 0) {
     out.push('', 'declared differences (compared modulo these, not failures):');
     for (const d of result.declared) out.push(`  ${d.name}: ${d.reason} — decided ${d.masked} comparison(s)`);
+  }
+  if (result.coverage !== undefined) {
+    const entries = Object.entries(result.coverage);
+    const w = Math.max(0, ...entries.map(([k]) => k.length));
+    out.push('', 'behaviour coverage of the random sequences (what real OpenSSL did, how often):');
+    for (const [k, n] of entries) out.push(`  ${k.padEnd(w)}  ${n}`);
   }
   for (const r of result.rows) {
     if (r.trace !== undefined) out.push('', `minimal trace (${r.scenario}):`, formatTraceSteps(r.trace, r.options, 'OpenSSL 1.0.2h', result.implementation));

@@ -3,6 +3,7 @@ import { CacheFactory, disposeCache } from './cache_factory';
 import { DeclaredDifferences, DeclaredTally, equalModulo, statsFieldDiffs } from './declared';
 import { NameTable } from './name_table';
 import { Prng } from './prng';
+import { SequencePlan } from './profiles';
 import { RandomOp, RandomOpWeights, RunState, newRunState, randomRunOptions, randomSequence, resolveOp } from './random_ops';
 import { Step } from './scenario';
 import { Outcome, executeStep, formatStep, freeOutcome, marksOf, renderOutcome } from './step_executor';
@@ -50,6 +51,9 @@ interface Side {
 export class DifferentialRunner {
   /** how often each declared difference decided a comparison */
   readonly tally: DeclaredTally = new Map();
+  /** behaviour coverage of the sequences `search` drew (not of shrinking): what real OpenSSL did, how often */
+  readonly coverage = new Map<string, number>();
+  private recording = false;
 
   constructor(
     private readonly reference: CacheFactory,
@@ -96,6 +100,7 @@ export class DifferentialRunner {
           if (r.chosenId) line.chosenId = true;
           if (i === 0) trace.push(line);
           else trace[trace.length - 1] = line;
+          if (this.recording) this.cover(single, r.outcome, state.good);
           if (!equalModulo(single.op, r.text, c.text, this.declared, this.tally)) return diverge('result', r.text, c.text);
           this.account(step, r.outcome, ref.names, state, held);
           if (single.op === 'handshake' && single.args?.id === undefined) {
@@ -122,12 +127,20 @@ export class DifferentialRunner {
    * `weights` overrides the relative frequency of op kinds (e.g. `{ burst: 4 }` to reach
    * the automatic flush more often).
    */
-  search(count: number, seed: number, maxLength = 50, weights: RandomOpWeights = {}): { runs: number; divergence?: Divergence } {
+  search(count: number, seed: number, maxLength = 50, weights: RandomOpWeights | SequencePlan = {}): { runs: number; divergence?: Divergence } {
     const prng = new Prng(seed);
+    const plan: SequencePlan = typeof weights === 'function' ? weights : () => ({ weights });
     for (let i = 0; i < count; i++) {
-      const options = randomRunOptions(prng);
-      const ops = randomSequence(prng, maxLength, weights);
-      const found = this.run(ops, options);
+      const p = plan(i + 1);
+      const options = randomRunOptions(prng, p.runOptionWeights);
+      const ops = randomSequence(prng, maxLength, p.weights);
+      this.recording = true;
+      let found: Divergence | undefined;
+      try {
+        found = this.run(ops, options);
+      } finally {
+        this.recording = false;
+      }
       if (found !== undefined) return { runs: i + 1, divergence: this.shrink(found) };
     }
     return { runs: count };
@@ -137,14 +150,17 @@ export class DifferentialRunner {
    * Runs sequence number `sequence` (1-based) of `seed` alone, as `search` draws it, and
    * shrinks a divergence; `{ runs: 1 }` when that sequence passes.
    */
-  replay(seed: number, sequence: number, maxLength = 50, weights: RandomOpWeights = {}): { runs: number; divergence?: Divergence } {
+  replay(seed: number, sequence: number, maxLength = 50, weights: RandomOpWeights | SequencePlan = {}): { runs: number; divergence?: Divergence } {
     const prng = new Prng(seed);
+    const plan: SequencePlan = typeof weights === 'function' ? weights : () => ({ weights });
     for (let i = 1; i < sequence; i++) {
-      randomRunOptions(prng);
-      randomSequence(prng, maxLength, weights);
+      const p = plan(i);
+      randomRunOptions(prng, p.runOptionWeights);
+      randomSequence(prng, maxLength, p.weights);
     }
-    const options = randomRunOptions(prng);
-    const ops = randomSequence(prng, maxLength, weights);
+    const p = plan(sequence);
+    const options = randomRunOptions(prng, p.runOptionWeights);
+    const ops = randomSequence(prng, maxLength, p.weights);
     const found = this.run(ops, options);
     return found === undefined ? { runs: 1 } : { runs: 1, divergence: this.shrink(found) };
   }
@@ -203,6 +219,44 @@ export class DifferentialRunner {
     return { outcome, text: renderOutcome(outcome, side.names) };
   }
 
+  private count(what: string): void {
+    this.coverage.set(what, (this.coverage.get(what) ?? 0) + 1);
+  }
+
+  /** Behaviour coverage: what kind of result real OpenSSL gave a step. */
+  private cover(step: Step, outcome: Outcome, goodBefore: number): void {
+    if (!outcome.ok) {
+      this.count(`${step.op} threw ${outcome.error}`);
+      return;
+    }
+    const v = outcome.value;
+    switch (step.op) {
+      case 'handshake': {
+        const r = v as { resumed: boolean };
+        const callback = step.args?.callback === undefined ? '' : step.args.callback === null ? ' (callback finds nothing)' : ' (callback)';
+        this.count(`handshake ${r.resumed ? 'resumed' : 'full'}${callback}`);
+        if ((goodBefore & 0xff) === 0xff) this.count('handshake at the 256th good handshake (automatic flush)');
+        break;
+      }
+      case 'add':
+      case 'remove':
+        this.count(`${step.op} returned ${String(v)}`);
+        break;
+      case 'get':
+        this.count(`get ${v === null ? 'found nothing' : 'found a session'}`);
+        break;
+      case 'takeEvents': {
+        const events = v as { type: string }[];
+        if (events.some((e) => e.type === 'new')) this.count('events: new');
+        if (events.some((e) => e.type === 'remove')) this.count('events: remove');
+        if (events.filter((e) => e.type === 'remove').length > 1) this.count('events: several removes in one batch');
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
   /** Records the id a side chose for the new session of a full handshake (without `id`). */
   private noteChosenId(side: Side, outcome: Outcome): void {
     if (!outcome.ok) return;
@@ -254,8 +308,14 @@ export class DifferentialRunner {
     const rsOutcome = this.execute(ref, stats);
     const rs = rsOutcome.text;
     if (rsOutcome.outcome.ok) {
-      const v = rsOutcome.outcome.value as { acceptGood: number; connectGood: number };
+      const v = rsOutcome.outcome.value as Record<string, number>;
       state.good = v.acceptGood + v.connectGood;
+      if (this.recording) {
+        for (const k of ['hits', 'misses', 'cbHits', 'timeouts', 'cacheFull']) {
+          if (v[k] > (state.counters[k] ?? 0)) this.count(`counter ${k} moved`);
+          state.counters[k] = v[k];
+        }
+      }
     }
     const cs = this.execute(cand, stats).text;
     if (!equalModulo('stats', rs, cs, this.declared, this.tally)) return { what: 'stats()', reference: rs, candidate: cs };
