@@ -206,6 +206,43 @@ export class DifferentialRunner {
       }
       if (chunk === 1) break;
     }
+    return this.shrinkValues(best, ops);
+  }
+
+  /**
+   * Shrinks the values of the remaining ops (the numbers that choose ids, times, timeouts,
+   * sizes, clock steps and burst lengths from their pools, smallest first) towards 0, and
+   * the context towards the default server: each change is kept when the sequence still
+   * diverges with no more steps and calls. A bounded number of re-runs.
+   */
+  private shrinkValues(divergence: Divergence, ops: RandomOp[]): Divergence {
+    let best = divergence;
+    const calls = (d: Divergence) => d.trace.reduce((n, l) => n + (l.step.repeat ?? 1), 0);
+    const noLarger = (d: Divergence) => d.trace.length <= best.trace.length && calls(d) <= calls(best);
+    if (Object.keys(best.options).length > 0) {
+      const found = this.run(ops, {});
+      if (found !== undefined && noLarger(found)) best = found;
+    }
+    // at most 64 re-runs, and at most 2000 calls in all (a burst of handshakes is expensive)
+    let runs = 64;
+    let callBudget = 2000;
+    const fields = ['a', 'b', 'c', 'd'] as const;
+    for (let i = 0; i < ops.length && runs > 0; i++) {
+      for (const f of fields) {
+        for (const value of [0, ops[i][f] >> 1]) {
+          if (runs <= 0 || callBudget < calls(best) || value >= ops[i][f]) continue;
+          runs--;
+          callBudget -= calls(best);
+          const candidate = ops.map((op, j) => (j === i ? { ...op, [f]: value } : op));
+          const found = this.run(candidate, best.options);
+          if (found !== undefined && noLarger(found)) {
+            best = found;
+            ops = candidate;
+            break;
+          }
+        }
+      }
+    }
     return best;
   }
 
