@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * openssl-session-cache conformance [--reporter table|json|junit|tap] [--json] [--model MODULE]
+ * openssl-session-cache conformance [--reporter table|json|junit|tap] [--json] [--model MODULE | --shim COMMAND] [--step-timeout MS]
  *   [--declared FILE] [--runs N] [--seed S] [--profile P] [--weight KIND=N …] [--no-guided]
  *   [--replay SEED:SEQUENCE] [--save-failures DIR] [--grep REGEXP] [--no-catalogue] [SCENARIO.json …]
  *
@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util';
 import { formatReport, parseWeights, profileNamed, RANDOM_OP_KINDS, REPORTERS, Reporter, runConformance, UsageError } from './conformance';
 
 const USAGE =
-  'usage: openssl-session-cache conformance [--reporter table|json|junit|tap] [--json] [--model MODULE] [--declared FILE] ' +
+  'usage: openssl-session-cache conformance [--reporter table|json|junit|tap] [--json] [--model MODULE | --shim COMMAND] ' +
+  '[--step-timeout MS] [--declared FILE] ' +
   '[--runs N] [--seed S] [--profile default|server-only|expiry|auto-flush|cache-full] [--weight KIND=N ...] [--no-guided] ' +
   '[--replay SEED:SEQUENCE] [--save-failures DIR] [--grep REGEXP] [--no-catalogue] [SCENARIO.json ...]';
 
@@ -46,6 +47,8 @@ function main(argv: string[]): number {
         json: { type: 'boolean' },
         reporter: { type: 'string' },
         model: { type: 'string' },
+        shim: { type: 'string' },
+        'step-timeout': { type: 'string' },
         declared: { type: 'string' },
         runs: { type: 'string' },
         seed: { type: 'string' },
@@ -82,9 +85,13 @@ function main(argv: string[]): number {
     reporter = values.reporter as Reporter;
   }
   const replay = replayArg(values.replay);
-  if (replay !== undefined && values.model === undefined) throw new UsageError('--replay needs --model (random sequences compare a model with OpenSSL)');
+  if (replay !== undefined && values.model === undefined && values.shim === undefined) {
+    throw new UsageError('--replay needs --model or --shim (random sequences compare an implementation with OpenSSL)');
+  }
   const result = runConformance({
     model: values.model,
+    shim: values.shim,
+    stepTimeout: integer('step-timeout', values['step-timeout']),
     declaredFile: values.declared,
     runs: integer('runs', values.runs),
     seed: integer('seed', values.seed),

@@ -9,6 +9,7 @@ import { DeclaredDifferences, DeclaredReport, declaredReport, statsFieldDiffs, v
 import { divergenceScenario, traceSize } from './saved_failure';
 import { ProfileName, sequencePlan } from './profiles';
 import { RandomOpWeights } from './random_ops';
+import { Shim } from './shim_cache';
 import { Scenario, validateScenario } from './scenario';
 import { ScenarioRunner } from './scenario_runner';
 import { TraceStep, formatTraceSteps, traceSteps } from './trace';
@@ -43,6 +44,10 @@ export interface ConformanceOptions {
   guided?: boolean;
   /** op-kind weights on top of the profile's (`--weight kind=N`) */
   weights?: RandomOpWeights;
+  /** a shim program (a command line, split at spaces) whose caches are tested: see shim_cache.ts */
+  shim?: string;
+  /** milliseconds a shim call may take (default 10000) */
+  stepTimeout?: number;
   /** how the implementation is named in reports (default: the module name) */
   name?: string;
   cwd?: string;
@@ -126,6 +131,17 @@ export function readScenarioFile(file: string): Scenario {
  * minimal trace.
  */
 export function runConformance(options: ConformanceOptions = {}): ConformanceResult {
+  if (options.shim === undefined) return runWith(options);
+  if (options.model !== undefined || options.factory !== undefined) throw new UsageError('--shim and --model exclude each other');
+  const shim = new Shim(options.shim, { stepTimeout: options.stepTimeout, cwd: options.cwd });
+  try {
+    return runWith({ ...options, factory: shim.factory(), name: options.name ?? shim.name, declared: { ...shim.declared, ...options.declared } });
+  } finally {
+    shim.close();
+  }
+}
+
+function runWith(options: ConformanceOptions): ConformanceResult {
   const started = process.hrtime.bigint();
   const timestamp = new Date().toISOString();
   const real: CacheFactory = (o) => new OpenSSLCache(o);
