@@ -17,7 +17,7 @@ import { formatReport, parseWeights, profileNamed, RANDOM_OP_KINDS, REPORTERS, R
 
 const USAGE =
   'usage: openssl-session-cache conformance [--reporter table|json|junit|tap] [--json] [--model MODULE | --shim COMMAND] ' +
-  '[--step-timeout MS] [--declared FILE] ' +
+  '[--step-timeout MS] [--jobs N] [--declared FILE] ' +
   '[--runs N] [--seed S] [--profile default|server-only|expiry|auto-flush|cache-full] [--weight KIND=N ...] [--no-guided] ' +
   '[--replay SEED:SEQUENCE] [--save-failures DIR] [--grep REGEXP] [--no-catalogue] [SCENARIO.json ...]';
 
@@ -49,6 +49,7 @@ function main(argv: string[]): number {
         model: { type: 'string' },
         shim: { type: 'string' },
         'step-timeout': { type: 'string' },
+        jobs: { type: 'string' },
         declared: { type: 'string' },
         runs: { type: 'string' },
         seed: { type: 'string' },
@@ -92,6 +93,7 @@ function main(argv: string[]): number {
     model: values.model,
     shim: values.shim,
     stepTimeout: integer('step-timeout', values['step-timeout']),
+    jobs: integer('jobs', values.jobs),
     declaredFile: values.declared,
     runs: integer('runs', values.runs),
     seed: integer('seed', values.seed),

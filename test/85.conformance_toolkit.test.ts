@@ -188,6 +188,23 @@ describe('steering', () => {
   });
 });
 
+describe('--jobs N', () => {
+  test('two jobs report what one job reports: the same first divergence and trace, the same coverage and tallies', () => {
+    const env = { MAP_CACHE_BUGS: 'lru-reorder-on-hit' };
+    const args = ['conformance', '--json', '--model', mapCachePath, '--no-catalogue'];
+    const one = JSON.parse(runCli(args, env).stdout) as ConformanceResult;
+    const two = JSON.parse(runCli([...args, '--jobs', '2'], env).stdout) as ConformanceResult;
+    expect(two.rows[0].passed).toBe(false);
+    expect(two.rows[0].differences).toEqual(one.rows[0].differences);
+    expect(two.rows[0].trace).toEqual(one.rows[0].trace);
+    const passOne = JSON.parse(runCli([...args, '--runs', '80']).stdout) as ConformanceResult;
+    const passTwo = JSON.parse(runCli([...args, '--runs', '80', '--jobs', '2']).stdout) as ConformanceResult;
+    expect(passTwo.passed).toBe(true);
+    expect(passTwo.coverage).toEqual(passOne.coverage);
+    expect(passTwo.declared).toEqual(passOne.declared);
+  });
+});
+
 describe('other options', () => {
   test('--grep runs the scenarios whose name matches', () => {
     const r = runCli(['conformance', '--json', '--grep', '^flush-']);

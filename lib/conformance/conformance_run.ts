@@ -7,7 +7,8 @@ import { DifferentialRunner, Divergence } from './differential_runner';
 import { loadCacheFactory, loadDeclaredExport } from './model_loader';
 import { DeclaredDifferences, DeclaredReport, declaredReport, statsFieldDiffs, validateDeclared } from './declared';
 import { divergenceScenario, traceSize } from './saved_failure';
-import { ProfileName, sequencePlan } from './profiles';
+import { ProfileName, SequencePlan, sequencePlan } from './profiles';
+import { Worker } from 'node:worker_threads';
 import { RandomOpWeights } from './random_ops';
 import { Shim } from './shim_cache';
 import { Scenario, validateScenario } from './scenario';
@@ -46,6 +47,8 @@ export interface ConformanceOptions {
   weights?: RandomOpWeights;
   /** a shim program (a command line, split at spaces) whose caches are tested: see shim_cache.ts */
   shim?: string;
+  /** random sequences on this many worker threads (needs `model`); default 1 */
+  jobs?: number;
   /** milliseconds a shim call may take (default 10000) */
   stepTimeout?: number;
   /** how the implementation is named in reports (default: the module name) */
@@ -181,7 +184,13 @@ function runWith(options: ConformanceOptions): ConformanceResult {
     let found: { runs: number; divergence?: Divergence } | undefined;
     try {
       const plan = sequencePlan(options.profile ?? 'default', options.guided !== false, options.weights ?? {});
-      found = options.replay !== undefined ? differential.replay(seed, options.replay.sequence, 50, plan) : differential.search(runs, seed, 50, plan);
+      const jobs = options.jobs ?? 1;
+      if (jobs > 1 && options.replay === undefined) {
+        if (options.model === undefined) throw new UsageError('--jobs needs --model (each worker loads the module)');
+        found = parallelSearch(differential, options.model, options.cwd ?? process.cwd(), declared, runs, seed, plan, jobs);
+      } else {
+        found = options.replay !== undefined ? differential.replay(seed, options.replay.sequence, 50, plan) : differential.search(runs, seed, 50, plan);
+      }
     } catch (e) {
       rows.push({ scenario: name, source: 'random', passed: false, differences: [`error: ${e instanceof Error ? e.message : String(e)}`], time: seconds(t0) });
     }
@@ -225,6 +234,58 @@ function runWith(options: ConformanceOptions): ConformanceResult {
     result.coverage = Object.fromEntries([...differential.coverage].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
   return result;
+}
+
+/**
+ * `search` on `jobs` worker threads: the sequences are drawn here (the same as `search`
+ * draws them), dealt round-robin, run in the workers, and the lowest-numbered divergence is
+ * run again here and shrunk. Coverage and tallies add up what the workers ran (a worker stops
+ * at its first divergence, so with a failure they can differ from a run with one job).
+ */
+function parallelSearch(
+  differential: DifferentialRunner,
+  model: string,
+  cwd: string,
+  declared: DeclaredDifferences,
+  runs: number,
+  seed: number,
+  plan: SequencePlan,
+  jobs: number,
+): { runs: number; divergence?: Divergence } {
+  const items = DifferentialRunner.draw(runs, seed, 50, plan);
+  const status = new SharedArrayBuffer(4 * (jobs * 2 + 1));
+  const st = new Int32Array(status);
+  const outs: SharedArrayBuffer[] = [];
+  const workers: Worker[] = [];
+  for (let k = 0; k < jobs; k++) {
+    const out = new SharedArrayBuffer(4 * 1024 * 1024);
+    outs.push(out);
+    const share = items.filter((_, i) => i % jobs === k);
+    workers.push(new Worker(path.join(__dirname, 'search_worker.js'), { workerData: { model, cwd, declared, items: share, status, slot: k, out } }));
+  }
+  const done = st.length - 1;
+  for (let n = Atomics.load(st, done); n < jobs; n = Atomics.load(st, done)) Atomics.wait(st, done, n);
+  for (const w of workers) void w.terminate();
+  let first: number | undefined;
+  for (let k = 0; k < jobs; k++) {
+    const length = Atomics.load(st, k * 2 + 1);
+    if (length < 0) throw new Error(`--jobs: worker ${k + 1} wrote a result larger than its buffer`);
+    const r = JSON.parse(Buffer.from(new Uint8Array(outs[k]).subarray(0, length)).toString('utf8')) as {
+      error?: string;
+      diverged?: number | null;
+      coverage?: [string, number][];
+      tally?: [string, number][];
+    };
+    if (r.error !== undefined) throw new Error(`--jobs: worker ${k + 1}: ${r.error}`);
+    for (const [key, v] of r.coverage ?? []) differential.coverage.set(key, (differential.coverage.get(key) ?? 0) + v);
+    for (const [key, v] of r.tally ?? []) differential.tally.set(key, (differential.tally.get(key) ?? 0) + v);
+    if (typeof r.diverged === 'number' && (first === undefined || r.diverged < first)) first = r.diverged;
+  }
+  if (first === undefined) return { runs };
+  const item = items[first - 1];
+  const found = differential.run(item.ops, item.options);
+  if (found === undefined) throw new Error(`--jobs: sequence ${first} diverged in a worker but not when run again (an implementation that is not deterministic?)`);
+  return { runs: first, divergence: differential.shrink(found) };
 }
 
 /** A module as reports name it: a path by its file name without the extension, a package by its name. */

@@ -146,6 +146,28 @@ export class DifferentialRunner {
     return { runs: count };
   }
 
+  /** `run`, counted in the coverage (as `search` counts the sequences it draws). */
+  runRecorded(ops: readonly RandomOp[], options: SessionCacheOptions = {}): Divergence | undefined {
+    this.recording = true;
+    try {
+      return this.run(ops, options);
+    } finally {
+      this.recording = false;
+    }
+  }
+
+  /** The sequences `search` would draw: index (1-based), options and ops. */
+  static draw(count: number, seed: number, maxLength = 50, plan: SequencePlan = () => ({ weights: {} })): { index: number; options: SessionCacheOptions; ops: RandomOp[] }[] {
+    const prng = new Prng(seed);
+    const out: { index: number; options: SessionCacheOptions; ops: RandomOp[] }[] = [];
+    for (let i = 1; i <= count; i++) {
+      const p = plan(i);
+      const options = randomRunOptions(prng, p.runOptionWeights);
+      out.push({ index: i, options, ops: randomSequence(prng, maxLength, p.weights) });
+    }
+    return out;
+  }
+
   /**
    * Runs sequence number `sequence` (1-based) of `seed` alone, as `search` draws it, and
    * shrinks a divergence; `{ runs: 1 }` when that sequence passes.
