@@ -78,9 +78,16 @@ export class Shim {
     const id = this.nextId++;
     Atomics.store(this.state, 0, 0);
     this.worker.postMessage({ line: JSON.stringify({ id, ...message }), restart });
-    if (Atomics.wait(this.state, 0, 0, this.timeout) === 'timed-out') {
-      this.worker.postMessage({ stop: true });
-      throw codedError(ERR_SHIM_TIMEOUT, `the shim did not answer ${String(message.method)} within ${this.timeout} ms (stopped; the next cache starts it again)`);
+    // a wake-up is not an answer (a late notify of the previous answer can wake this wait):
+    // wait until the state says answered, or the time is up
+    const deadline = Date.now() + this.timeout;
+    while (Atomics.load(this.state, 0) === 0) {
+      const left = deadline - Date.now();
+      if (left <= 0 || Atomics.wait(this.state, 0, 0, left) === 'timed-out') {
+        if (Atomics.load(this.state, 0) !== 0) break;
+        this.worker.postMessage({ stop: true });
+        throw codedError(ERR_SHIM_TIMEOUT, `the shim did not answer ${String(message.method)} within ${this.timeout} ms (stopped; the next cache starts it again)`);
+      }
     }
     const text = Buffer.from(this.bytes.subarray(0, Atomics.load(this.state, 1))).toString('utf8');
     let reply: { id?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown } };

@@ -46,6 +46,7 @@ function start(): ChildProcess {
   stderrTail = '';
   c.stdout?.setEncoding('utf8');
   c.stdout?.on('data', (chunk: string) => {
+    if (child !== c) return;
     buffered += chunk;
     let nl: number;
     while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -59,7 +60,8 @@ function start(): ChildProcess {
     stderrTail = (stderrTail + chunk).slice(-500);
   });
   const died = (why: string) => {
-    if (child === c) child = undefined;
+    if (child !== c) return; // a program stopped after a timeout: another may be serving now
+    child = undefined;
     if (waiting) answer(failure('ERR_SHIM_EXITED', `the shim ${why}${stderrTail ? `: ${stderrTail.trim().split('\n').pop()}` : ''}`));
   };
   c.on('error', (e) => died(`could not run (${e.message})`));
