@@ -1,8 +1,8 @@
 /**
  * Steering of random sequences: profiles (operation weights and the contexts drawn) and the
  * guided plan of the default run, which gives every fifth sequence a profile aimed at a
- * rare path (the automatic flush of the 256th handshake, expiry at lookup, the cache-full
- * boundary) so that those are reached within the default 300 sequences.
+ * rare path (the automatic flush of the 256th handshake — every tenth sequence —, expiry
+ * at lookup, the cache-full boundary) so that those are reached within the default 300 sequences.
  */
 
 import { RandomOpWeights, RUN_OPTION_WEIGHTS, RUN_OPTIONS } from './random_ops';
@@ -25,7 +25,11 @@ export const PROFILES = {
     weights: { advance: 16, setSessionTime: 8, setSessionTimeout: 8, flush: 8, handshake: 24, burst: 0 },
     description: 'time moves often: expiry at lookup, flush boundaries',
   },
-  'auto-flush': { weights: { burst: 3 }, description: 'bursts of handshakes up to and past the automatic flush (256th handshake)' },
+  'auto-flush': {
+    // bursts, and sessions (some expired) in the cache for the flush to find
+    weights: { burst: 3, create: 24, add: 24, setSessionTimeout: 6, handshake: 4, takeEvents: 2 },
+    description: 'bursts of handshakes up to and past the automatic flush (256th handshake)',
+  },
   'cache-full': {
     weights: { setCacheSize: 10, create: 20, add: 24, handshake: 20, remove: 2, free: 2, burst: 0 },
     description: 'small cache sizes: eviction at the cache-full boundary',
@@ -45,21 +49,18 @@ export function profileNamed(name: string): ProfileName {
 /** What sequence `index` (1-based) of a run is drawn with. */
 export type SequencePlan = (index: number) => { weights: RandomOpWeights; runOptionWeights?: readonly number[] };
 
-const GUIDED: readonly (ProfileName | undefined)[] = [undefined, 'auto-flush', undefined, 'expiry', undefined, 'cache-full'];
+const GUIDED: readonly ProfileName[] = ['auto-flush', 'expiry', 'auto-flush', 'cache-full'];
 
 /**
  * The plan of a profile: its own weights for every sequence; `default` with `guided` sends
- * sequences 5, 10, 15, … in turn to auto-flush, expiry and cache-full. `extra` weights
+ * sequences 5, 10, 15, 20, … in turn to expiry, auto-flush, cache-full, auto-flush. `extra` weights
  * (`--weight kind=N`) apply on top of every sequence's.
  */
 export function sequencePlan(profile: ProfileName = 'default', guided = true, extra: RandomOpWeights = {}): SequencePlan {
   const own: Profile = PROFILES[profile];
   return (index) => {
     let p: Profile = own;
-    if (profile === 'default' && guided && index % 5 === 0) {
-      const aimed = GUIDED[(index / 5) % GUIDED.length];
-      if (aimed !== undefined) p = PROFILES[aimed];
-    }
+    if (profile === 'default' && guided && index % 5 === 0) p = PROFILES[GUIDED[(index / 5) % GUIDED.length]];
     return { weights: { ...p.weights, ...extra }, runOptionWeights: p.runOptionWeights };
   };
 }
