@@ -25,4 +25,10 @@ const SSL_CIPHER* Find(const char* name) {
   }
   return nullptr;
 }
+
+const SSL_CIPHER* FindById(unsigned long cipherId) {
+  if ((cipherId & 0xff000000UL) != 0x03000000UL) return nullptr;
+  const unsigned char wire[2] = {static_cast<unsigned char>((cipherId >> 8) & 0xff), static_cast<unsigned char>(cipherId & 0xff)};
+  return TLSv1_2_method()->get_cipher_by_char(wire);  // ssl3_get_cipher_by_char: the SSLv3/TLS table
+}
 }  // namespace cipher_table

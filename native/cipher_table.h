@@ -6,4 +6,8 @@ namespace cipher_table {
 // The library's own cipher object for `name` (e.g. "ECDHE-RSA-AES128-GCM-SHA256"), or
 // nullptr when this build has no such cipher. Thread-safe.
 const SSL_CIPHER* Find(const char* name);
+// The library's cipher object for a decoded session's `cipher_id` (0x0300XXXX: an SSLv3/TLS
+// suite), or nullptr when 1.0.2 does not know the suite. d2i_SSL_SESSION records only the
+// id; OpenSSL itself resolves it (ssl_get_cipher_by_char) in ssl_get_prev_session.
+const SSL_CIPHER* FindById(unsigned long cipherId);
 }  // namespace cipher_table

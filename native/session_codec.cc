@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cipher_table.h"
 #include "openssl_error.h"
 #include "openssl_pointers.h"
 #include "pem_password.h"
@@ -152,6 +153,9 @@ SSL_SESSION* Decode(Napi::Env env, const unsigned char* der, size_t length) {
     openssl_error::ThrowRangeCoded(env, "ERR_SESSION_DECODE", m.c_str());
     return nullptr;
   }
+  // d2i sets cipher_id only; resolve it now as ssl_get_prev_session would (a suite 1.0.2
+  // does not know stays unresolved: cipher_id is still what i2d writes back)
+  if (s->cipher == nullptr) s->cipher = cipher_table::FindById(s->cipher_id);
   return s.release();
 }
 

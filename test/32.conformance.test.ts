@@ -105,6 +105,7 @@ describe('scenario files', () => {
         source: 'file',
         passed: false,
         differences: ['step 3 (references {"session":"a"}): expected 1, got 2'],
+        time: expect.any(Number),
       },
     ]);
   });
@@ -208,9 +209,11 @@ describe('the CLI', () => {
     const r = runCli(['conformance', '--model', brokenModel]);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/identical-add-returns-0\s+FAIL\s+step 5 \(add \{"session":"a"\}\): expected 0, got 1/);
-    expect(r.stdout).toMatch(/random sequences \(300, seed 1\)\s+FAIL\s+sequence \d+ diverged after [1-3] step\(s\)/);
+    expect(r.stdout).toMatch(/random sequences \(300, seed 1\)\s+FAIL\s+sequence \d+ of seed 1 diverged after [1-3] step\(s\)/);
+    // the implementation is named by its module
+    expect(r.stdout).toMatch(/^implementation: broken_model$/m);
     const trace = r.stdout.slice(r.stdout.indexOf('minimal trace'));
-    expect(trace).toMatch(/OpenSSL 1\.0\.2h: 0\n\s+model: 1/);
+    expect(trace).toMatch(/OpenSSL 1\.0\.2h: 0\n\s+broken_model: 1/);
   });
 
   test('--json traces are structured: steps with operation, arguments, expected and actual', () => {
@@ -271,13 +274,15 @@ describe('reporters for CI', () => {
     expect(out.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ')).toBe(true);
     const cases = out.match(/<testcase /g) ?? [];
     expect(cases).toHaveLength(CATALOGUE.length + 2);
-    const failures = [...out.matchAll(/<testcase name="([^"]*)" classname="([^"]*)">\n\s*<failure message="([^"]*)"[^>]*>([^<]*)<\/failure>/g)];
+    const failures = [...out.matchAll(/<testcase name="([^"]*)" classname="([^"]*)" time="\d+\.\d{3}">\n\s*<failure message="([^"]*)"[^>]*>([^<]*)<\/failure>/g)];
     const byName = new Map(failures.map((m) => [m[1], m]));
     expect(byName.get('wrong-reference-count')?.[4]).toContain('step 3 (references {&#34;session&#34;:&#34;a&#34;}): expected 1, got 2');
     const random = failures.find((m) => m[2] === 'conformance.random');
     expect(random?.[4]).toContain('minimal trace:');
-    expect(random?.[4]).toMatch(/OpenSSL 1\.0\.2h: 0\n\s+model: 1/);
+    expect(random?.[4]).toMatch(/OpenSSL 1\.0\.2h: 0\n\s+broken_model: 1/);
     expect(out).toMatch(/tests="\d+" failures="\d+"/);
+    // JUnit time and timestamp (ISO 8601 without a zone, as the JUnit schema has it)
+    expect(out).toMatch(/<testsuite [^>]* time="\d+\.\d{3}" timestamp="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"/);
     const [, tests, fails] = /<testsuite name="[^"]*" tests="(\d+)" failures="(\d+)"/.exec(out) ?? [];
     expect(Number(tests)).toBe(CATALOGUE.length + 2);
     expect(Number(fails)).toBe(failures.length);

@@ -1,7 +1,9 @@
 import { SessionCache, SessionCacheOptions } from '../model/session_cache';
 import { CacheFactory, disposeCache } from './cache_factory';
+import { DeclaredDifferences, DeclaredTally, equalModulo, statsFieldDiffs } from './declared';
 import { NameTable } from './name_table';
 import { Prng } from './prng';
+import { SequencePlan } from './profiles';
 import { RandomOp, RandomOpWeights, RunState, newRunState, randomRunOptions, randomSequence, resolveOp } from './random_ops';
 import { Step } from './scenario';
 import { Outcome, executeStep, formatStep, freeOutcome, marksOf, renderOutcome } from './step_executor';
@@ -11,6 +13,8 @@ export interface TraceLine {
   step: Step;
   /** the reference's outcome, rendered */
   outcome: string;
+  /** the outcome shows an id the implementation chose (compared by identity, not bytes) */
+  chosenId?: boolean;
 }
 
 export interface Divergence {
@@ -26,11 +30,15 @@ export interface Divergence {
   options: SessionCacheOptions;
   /** how many of `ops` ran up to the divergence (the rest never mattered) */
   opCount: number;
+  /** after shrinking: the size of the trace as first found */
+  before?: { steps: number; calls: number };
 }
 
 interface Side {
   cache: SessionCache;
   names: NameTable;
+  /** ids this side chose for new sessions (a handshake without `id`): hex → the session's name */
+  chosen: Map<string, string>;
 }
 
 /**
@@ -41,17 +49,24 @@ interface Side {
  * `takeEvents` steps compare event sequences; a final `takeEvents` ends each run.
  */
 export class DifferentialRunner {
+  /** how often each declared difference decided a comparison */
+  readonly tally: DeclaredTally = new Map();
+  /** behaviour coverage of the sequences `search` drew (not of shrinking): what real OpenSSL did, how often */
+  readonly coverage = new Map<string, number>();
+  private recording = false;
+
   constructor(
     private readonly reference: CacheFactory,
     private readonly candidate: CacheFactory,
+    private readonly declared: DeclaredDifferences = {},
   ) {}
 
   /** Runs one sequence; the first divergence, or undefined when both agree throughout. */
   run(ops: readonly RandomOp[], options: SessionCacheOptions = {}): Divergence | undefined {
-    const ref: Side = { cache: this.reference({ ...options }), names: new NameTable() };
+    const ref: Side = { cache: this.reference({ ...options }), names: new NameTable(), chosen: new Map() };
     let cand: Side;
     try {
-      cand = { cache: this.candidate({ ...options }), names: new NameTable() };
+      cand = { cache: this.candidate({ ...options }), names: new NameTable(), chosen: new Map() };
     } catch (e) {
       disposeCache(ref.cache);
       throw e;
@@ -80,11 +95,18 @@ export class DifferentialRunner {
         for (let i = 0; i < times; i++) {
           const r = this.execute(ref, single);
           const c = this.execute(cand, single);
-          const line: TraceLine = { step, outcome: r.text };
+          // a burst is shown as the runs done so far: the trace replays to this very run
+          const line: TraceLine = { step: times > 1 ? { ...step, repeat: i + 1 } : step, outcome: r.text };
+          if (r.chosenId) line.chosenId = true;
           if (i === 0) trace.push(line);
-          else trace[trace.length - 1] = { step, outcome: `${r.text} (run ${i + 1} of ${times})` };
-          if (r.text !== c.text) return diverge('result', r.text, c.text);
+          else trace[trace.length - 1] = line;
+          if (this.recording) this.cover(single, r.outcome, state.good);
+          if (!equalModulo(single.op, r.text, c.text, this.declared, this.tally)) return diverge('result', r.text, c.text);
           this.account(step, r.outcome, ref.names, state, held);
+          if (single.op === 'handshake' && single.args?.id === undefined) {
+            this.noteChosenId(ref, r.outcome);
+            this.noteChosenId(cand, c.outcome);
+          }
           if (step.free) {
             freeOutcome(ref.cache, r.outcome);
             freeOutcome(cand.cache, c.outcome);
@@ -105,15 +127,64 @@ export class DifferentialRunner {
    * `weights` overrides the relative frequency of op kinds (e.g. `{ burst: 4 }` to reach
    * the automatic flush more often).
    */
-  search(count: number, seed: number, maxLength = 50, weights: RandomOpWeights = {}): { runs: number; divergence?: Divergence } {
+  search(count: number, seed: number, maxLength = 50, weights: RandomOpWeights | SequencePlan = {}): { runs: number; divergence?: Divergence } {
     const prng = new Prng(seed);
+    const plan: SequencePlan = typeof weights === 'function' ? weights : () => ({ weights });
     for (let i = 0; i < count; i++) {
-      const options = randomRunOptions(prng);
-      const ops = randomSequence(prng, maxLength, weights);
-      const found = this.run(ops, options);
+      const p = plan(i + 1);
+      const options = randomRunOptions(prng, p.runOptionWeights);
+      const ops = randomSequence(prng, maxLength, p.weights);
+      this.recording = true;
+      let found: Divergence | undefined;
+      try {
+        found = this.run(ops, options);
+      } finally {
+        this.recording = false;
+      }
       if (found !== undefined) return { runs: i + 1, divergence: this.shrink(found) };
     }
     return { runs: count };
+  }
+
+  /** `run`, counted in the coverage (as `search` counts the sequences it draws). */
+  runRecorded(ops: readonly RandomOp[], options: SessionCacheOptions = {}): Divergence | undefined {
+    this.recording = true;
+    try {
+      return this.run(ops, options);
+    } finally {
+      this.recording = false;
+    }
+  }
+
+  /** The sequences `search` would draw: index (1-based), options and ops. */
+  static draw(count: number, seed: number, maxLength = 50, plan: SequencePlan = () => ({ weights: {} })): { index: number; options: SessionCacheOptions; ops: RandomOp[] }[] {
+    const prng = new Prng(seed);
+    const out: { index: number; options: SessionCacheOptions; ops: RandomOp[] }[] = [];
+    for (let i = 1; i <= count; i++) {
+      const p = plan(i);
+      const options = randomRunOptions(prng, p.runOptionWeights);
+      out.push({ index: i, options, ops: randomSequence(prng, maxLength, p.weights) });
+    }
+    return out;
+  }
+
+  /**
+   * Runs sequence number `sequence` (1-based) of `seed` alone, as `search` draws it, and
+   * shrinks a divergence; `{ runs: 1 }` when that sequence passes.
+   */
+  replay(seed: number, sequence: number, maxLength = 50, weights: RandomOpWeights | SequencePlan = {}): { runs: number; divergence?: Divergence } {
+    const prng = new Prng(seed);
+    const plan: SequencePlan = typeof weights === 'function' ? weights : () => ({ weights });
+    for (let i = 1; i < sequence; i++) {
+      const p = plan(i);
+      randomRunOptions(prng, p.runOptionWeights);
+      randomSequence(prng, maxLength, p.weights);
+    }
+    const p = plan(sequence);
+    const options = randomRunOptions(prng, p.runOptionWeights);
+    const ops = randomSequence(prng, maxLength, p.weights);
+    const found = this.run(ops, options);
+    return found === undefined ? { runs: 1 } : { runs: 1, divergence: this.shrink(found) };
   }
 
   /**
@@ -121,6 +192,18 @@ export class DifferentialRunner {
    * as long as the sequence still diverges (first of all the ops after the divergent one).
    */
   shrink(divergence: Divergence): Divergence {
+    // the tally counts the sequences as drawn, not their shrinking re-runs
+    const tally = new Map(this.tally);
+    const before = { steps: divergence.trace.length, calls: divergence.trace.reduce((n, l) => n + (l.step.repeat ?? 1), 0) };
+    try {
+      return { ...this.shrinkSteps(divergence), before };
+    } finally {
+      this.tally.clear();
+      for (const [k, v] of tally) this.tally.set(k, v);
+    }
+  }
+
+  private shrinkSteps(divergence: Divergence): Divergence {
     let best = divergence;
     let ops = best.ops;
     // the ops after the diverging one never ran: drop them first (the run is deterministic)
@@ -145,12 +228,107 @@ export class DifferentialRunner {
       }
       if (chunk === 1) break;
     }
+    return this.shrinkValues(best, ops);
+  }
+
+  /**
+   * Shrinks the values of the remaining ops (the numbers that choose ids, times, timeouts,
+   * sizes, clock steps and burst lengths from their pools, smallest first) towards 0, and
+   * the context towards the default server: each change is kept when the sequence still
+   * diverges with no more steps and calls. A bounded number of re-runs.
+   */
+  private shrinkValues(divergence: Divergence, ops: RandomOp[]): Divergence {
+    let best = divergence;
+    const calls = (d: Divergence) => d.trace.reduce((n, l) => n + (l.step.repeat ?? 1), 0);
+    const noLarger = (d: Divergence) => d.trace.length <= best.trace.length && calls(d) <= calls(best);
+    if (Object.keys(best.options).length > 0) {
+      const found = this.run(ops, {});
+      if (found !== undefined && noLarger(found)) best = found;
+    }
+    // at most 64 re-runs, and at most 2000 calls in all (a burst of handshakes is expensive)
+    let runs = 64;
+    let callBudget = 2000;
+    const fields = ['a', 'b', 'c', 'd'] as const;
+    for (let i = 0; i < ops.length && runs > 0; i++) {
+      for (const f of fields) {
+        for (const value of [0, ops[i][f] >> 1]) {
+          if (runs <= 0 || callBudget < calls(best) || value >= ops[i][f]) continue;
+          runs--;
+          callBudget -= calls(best);
+          const candidate = ops.map((op, j) => (j === i ? { ...op, [f]: value } : op));
+          const found = this.run(candidate, best.options);
+          if (found !== undefined && noLarger(found)) {
+            best = found;
+            ops = candidate;
+            break;
+          }
+        }
+      }
+    }
     return best;
   }
 
-  private execute(side: Side, step: Step): { outcome: Outcome; text: string } {
+  private execute(side: Side, step: Step): { outcome: Outcome; text: string; chosenId?: boolean } {
     const outcome = executeStep(side.cache, step, side.names);
+    if (step.op === 'getSessionId' && outcome.ok && typeof outcome.value === 'string') {
+      // an id this side chose is compared by identity: "the id chosen for #3" on both sides
+      const name = side.chosen.get(outcome.value);
+      if (name !== undefined) return { outcome, text: JSON.stringify(`<id chosen for ${name}>`), chosenId: true };
+    }
     return { outcome, text: renderOutcome(outcome, side.names) };
+  }
+
+  private count(what: string): void {
+    this.coverage.set(what, (this.coverage.get(what) ?? 0) + 1);
+  }
+
+  /** Behaviour coverage: what kind of result real OpenSSL gave a step. */
+  private cover(step: Step, outcome: Outcome, goodBefore: number): void {
+    if (!outcome.ok) {
+      this.count(`${step.op} threw ${outcome.error}`);
+      return;
+    }
+    const v = outcome.value;
+    switch (step.op) {
+      case 'handshake': {
+        const r = v as { resumed: boolean };
+        const callback = step.args?.callback === undefined ? '' : step.args.callback === null ? ' (callback finds nothing)' : ' (callback)';
+        this.count(`handshake ${r.resumed ? 'resumed' : 'full'}${callback}`);
+        if ((goodBefore & 0xff) === 0xff) this.count('handshake at the 256th good handshake (automatic flush)');
+        break;
+      }
+      case 'add':
+      case 'remove':
+        this.count(`${step.op} returned ${String(v)}`);
+        break;
+      case 'get':
+        this.count(`get ${v === null ? 'found nothing' : 'found a session'}`);
+        break;
+      case 'takeEvents': {
+        const events = v as { type: string }[];
+        if (events.some((e) => e.type === 'new')) this.count('events: new');
+        if (events.some((e) => e.type === 'remove')) this.count('events: remove');
+        if (events.filter((e) => e.type === 'remove').length > 1) this.count('events: several removes in one batch');
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /** Records the id a side chose for the new session of a full handshake (without `id`). */
+  private noteChosenId(side: Side, outcome: Outcome): void {
+    if (!outcome.ok) return;
+    const r = outcome.value as { resumed?: boolean };
+    const handle = marksOf(outcome.value)[0];
+    if (r.resumed || handle === undefined) return;
+    let hex: string;
+    try {
+      hex = side.cache.getSessionId(handle).toString('hex');
+    } catch {
+      return;
+    }
+    if (hex.length > 0 && !side.chosen.has(hex)) side.chosen.set(hex, side.names.nameOf(handle));
   }
 
   /** Updates the run state and the caller's reference counts after a step. */
@@ -189,11 +367,17 @@ export class DifferentialRunner {
     const rsOutcome = this.execute(ref, stats);
     const rs = rsOutcome.text;
     if (rsOutcome.outcome.ok) {
-      const v = rsOutcome.outcome.value as { acceptGood: number; connectGood: number };
+      const v = rsOutcome.outcome.value as Record<string, number>;
       state.good = v.acceptGood + v.connectGood;
+      if (this.recording) {
+        for (const k of ['hits', 'misses', 'cbHits', 'timeouts', 'cacheFull']) {
+          if (v[k] > (state.counters[k] ?? 0)) this.count(`counter ${k} moved`);
+          state.counters[k] = v[k];
+        }
+      }
     }
     const cs = this.execute(cand, stats).text;
-    if (rs !== cs) return { what: 'stats()', reference: rs, candidate: cs };
+    if (!equalModulo('stats', rs, cs, this.declared, this.tally)) return { what: 'stats()', reference: rs, candidate: cs };
     const list: Step = { op: 'sessions' };
     const rl = this.execute(ref, list);
     const cl = this.execute(cand, list);
@@ -212,6 +396,7 @@ export function formatDivergence(d: Divergence, referenceLabel = 'OpenSSL 1.0.2h
   lines.push(d.what === "result" ? `  at step ${last}, the result:` : `  after step ${last}, ${d.what}:`);
   lines.push(`    ${referenceLabel}: ${d.reference}`);
   lines.push(`    ${candidateLabel}: ${d.candidate}`);
+  if (d.what === 'stats()') for (const f of statsFieldDiffs(d.reference, d.candidate, referenceLabel, candidateLabel)) lines.push(`    differs: ${f}`);
   return lines.join('\n');
 }
 

@@ -10,8 +10,10 @@
  * `dispose()` or `free()` method is released after each scenario or sequence.
  */
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CacheFactory, disposeCache } from './cache_factory';
+import { DeclaredDifferences, validateDeclared } from './declared';
 import { OPERATIONS } from './scenario';
 import { UsageError } from './usage_error';
 import { SessionCache, SessionCacheOptions } from '../model/session_cache';
@@ -61,12 +63,35 @@ export function loadCacheFactory(moduleName: string, cwd = process.cwd()): Cache
   return factory;
 }
 
+/**
+ * The declared differences a model module exports as `declaredDifferences` (see
+ * declared.ts), checked; undefined when it exports none.
+ */
+export function loadDeclaredExport(moduleName: string, cwd = process.cwd()): DeclaredDifferences | undefined {
+  const resolved = resolveModuleName(moduleName, cwd);
+  let loaded: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(require.resolve(resolved, { paths: [cwd] }));
+  } catch (e) {
+    throw new UsageError(`cannot load --model ${moduleName}: ${firstLine(e)}`);
+  }
+  const value = loaded !== null && (typeof loaded === 'object' || typeof loaded === 'function') ? (loaded as { declaredDifferences?: unknown }).declaredDifferences : undefined;
+  return value === undefined ? undefined : validateDeclared(value, `${moduleName}: declaredDifferences`);
+}
+
+/** A path (relative to `cwd`, also without a leading `./` when such a file exists) or a package name. */
+function resolveModuleName(moduleName: string, cwd: string): string {
+  if (moduleName.startsWith('.') || path.isAbsolute(moduleName) || fs.existsSync(path.resolve(cwd, moduleName))) return path.resolve(cwd, moduleName);
+  return moduleName;
+}
+
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
 function findCacheFactory(moduleName: string, cwd: string): CacheFactory {
-  const resolved = moduleName.startsWith('.') || path.isAbsolute(moduleName) ? path.resolve(cwd, moduleName) : moduleName;
+  const resolved = resolveModuleName(moduleName, cwd);
   let loaded: unknown;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

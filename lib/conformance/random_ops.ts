@@ -33,11 +33,11 @@ export const RUN_OPTIONS: readonly SessionCacheOptions[] = [
 export const RUN_OPTION_WEIGHTS: readonly number[] = [6, 0, 0, 1, 1, 1, 1, 1];
 
 /** Draws the options of one sequence. */
-export function randomRunOptions(prng: Prng): SessionCacheOptions {
-  const total = RUN_OPTION_WEIGHTS.reduce((a, b) => a + b, 0);
+export function randomRunOptions(prng: Prng, weights: readonly number[] = RUN_OPTION_WEIGHTS): SessionCacheOptions {
+  const total = weights.reduce((a, b) => a + b, 0);
   let x = prng.next() * total;
   for (let i = 0; i < RUN_OPTIONS.length; i++) {
-    x -= RUN_OPTION_WEIGHTS[i];
+    x -= weights[i];
     if (x < 0) return RUN_OPTIONS[i];
   }
   return RUN_OPTIONS[0];
@@ -150,10 +150,12 @@ export interface RunState {
   role: 'server' | 'client';
   /** the reference's completed handshakes so far (acceptGood + connectGood) */
   good: number;
+  /** the reference's lookup counters after the last step (behaviour coverage) */
+  counters: Record<string, number>;
 }
 
 export function newRunState(options: SessionCacheOptions = {}): RunState {
-  return { clock: START_TIME, names: [], idOf: new Map(), role: options.role ?? 'server', good: 0 };
+  return { clock: START_TIME, names: [], idOf: new Map(), role: options.role ?? 'server', good: 0, counters: {} };
 }
 
 function pick(state: RunState, n: number): string | number {

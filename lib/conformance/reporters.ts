@@ -12,9 +12,10 @@ export const REPORTERS = ['table', 'json', 'junit', 'tap'] as const;
 export type Reporter = (typeof REPORTERS)[number];
 
 /** What differed and the minimal trace, as plain text. */
-function failureText(row: ConformanceRow): string {
+function failureText(row: ConformanceRow, implementation: string): string {
   const parts = [...row.differences];
-  if (row.trace !== undefined) parts.push('minimal trace:', formatTraceSteps(row.trace, row.options));
+  if (row.trace !== undefined) parts.push('minimal trace:', formatTraceSteps(row.trace, row.options, 'OpenSSL 1.0.2h', implementation));
+  if (row.saved !== undefined) parts.push(`saved as ${row.saved}`);
   return parts.join('\n');
 }
 
@@ -30,17 +31,22 @@ export function formatJUnit(result: ConformanceResult): string {
   const suite = `openssl-session-cache conformance: ${result.implementation}`;
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${xml(suite)}" tests="${result.rows.length}" failures="${failures}" errors="0">`,
-    `  <testsuite name="${xml(suite)}" tests="${result.rows.length}" failures="${failures}" errors="0" skipped="0">`,
+    `<testsuites name="${xml(suite)}" tests="${result.rows.length}" failures="${failures}" errors="0" time="${result.time.toFixed(3)}">`,
+    `  <testsuite name="${xml(suite)}" tests="${result.rows.length}" failures="${failures}" errors="0" skipped="0" time="${result.time.toFixed(3)}" timestamp="${result.timestamp.replace(/\.\d+Z$/, '')}">`,
   ];
+  if (result.declared.length > 0) {
+    out.push('    <properties>');
+    for (const d of result.declared) out.push(`      <property name="declared.${xml(d.name)}" value="${xml(`${d.reason} (decided ${d.masked})`)}"/>`);
+    out.push('    </properties>');
+  }
   for (const row of result.rows) {
-    const open = `    <testcase name="${xml(row.scenario)}" classname="conformance.${row.source}"`;
+    const open = `    <testcase name="${xml(row.scenario)}" classname="conformance.${row.source}" time="${row.time.toFixed(3)}"`;
     if (row.passed) {
       out.push(`${open}/>`);
       continue;
     }
     out.push(`${open}>`);
-    out.push(`      <failure message="${xml(row.differences[0] ?? 'failed')}" type="ConformanceFailure">${xml(failureText(row))}</failure>`);
+    out.push(`      <failure message="${xml(row.differences[0] ?? 'failed')}" type="ConformanceFailure">${xml(failureText(row, result.implementation))}</failure>`);
     out.push('    </testcase>');
   }
   out.push('  </testsuite>', '</testsuites>');
@@ -57,11 +63,12 @@ export function formatTap(result: ConformanceResult): string {
       out.push('  ---');
       out.push(`  message: ${JSON.stringify(row.differences[0] ?? 'failed')}`);
       out.push('  details: |-');
-      for (const line of failureText(row).split('\n')) out.push(`    ${line}`);
+      for (const line of failureText(row, result.implementation).split('\n')) out.push(`    ${line}`);
       out.push('  ...');
     }
   });
   const failed = result.rows.filter((r) => !r.passed).length;
+  for (const d of result.declared) out.push(`# declared ${d.name}: ${d.reason} (decided ${d.masked})`);
   out.push(`# tests ${result.rows.length}`, `# pass ${result.rows.length - failed}`, `# fail ${failed}`);
   return out.join('\n');
 }

@@ -129,6 +129,61 @@ export function parseId(value: unknown, what: string): Buffer {
   return Buffer.from(hex, 'hex');
 }
 
+/** The arguments each operation needs (the others are optional), and which are numbers, ids, sessions. */
+const REQUIRED_ARGS: Partial<Record<Operation, readonly string[]>> = {
+  createSession: ['id', 'time', 'timeout'],
+  freeSession: ['session'],
+  references: ['session'],
+  resumable: ['session'],
+  getSessionId: ['session'],
+  getSessionProtocol: ['session'],
+  getSessionTime: ['session'],
+  setSessionTime: ['session', 'time'],
+  getSessionTimeout: ['session'],
+  setSessionTimeout: ['session', 'timeout'],
+  add: ['session'],
+  remove: ['session'],
+  flush: ['t'],
+  get: ['id'],
+  setCacheSize: ['size'],
+  setTimeout: ['timeout'],
+  setCacheMode: ['mode'],
+  handshake: ['now'],
+};
+const NUMBER_ARGS = ['time', 'timeout', 't', 'size', 'now'];
+const HEX_ARGS = ['id', 'idContext'];
+const SESSION_ARGS = ['session', 'offered'];
+
+/** A step's arguments checked as far as they do not depend on the run (names bound later are not checked). */
+function checkArgs(op: Operation, args: Record<string, unknown>, where: string, fail: (m: string) => never): void {
+  for (const key of REQUIRED_ARGS[op] ?? []) if (args[key] === undefined) fail(`${where}: argument "${key}" is missing`);
+  for (const [key, value] of Object.entries(args)) {
+    if (NUMBER_ARGS.includes(key) && typeof value !== 'number') fail(`${where}: argument "${key}" must be a number`);
+    if (HEX_ARGS.includes(key)) {
+      try {
+        parseId(value, `argument "${key}"`);
+      } catch (e) {
+        fail(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (SESSION_ARGS.includes(key) && typeof value !== 'string' && typeof value !== 'number') fail(`${where}: argument "${key}" must be a session name or a handle number`);
+    if (key === 'callback' && value !== null && typeof value !== 'string' && typeof value !== 'number') fail(`${where}: argument "callback" must be a session name, a handle number or null`);
+    if (key === 'mode') {
+      try {
+        parseMode(value);
+      } catch (e) {
+        fail(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+}
+
+function collectStrings(v: unknown, into: Set<string>): void {
+  if (typeof v === 'string') into.add(v);
+  else if (Array.isArray(v)) for (const x of v) collectStrings(x, into);
+  else if (v !== null && typeof v === 'object') for (const x of Object.values(v)) collectStrings(x, into);
+}
+
 /** Checks the shape of a parsed scenario; throws a TypeError naming the first problem. */
 export function validateScenario(value: unknown, source = 'scenario'): Scenario {
   const fail = (message: string): never => {
@@ -145,14 +200,19 @@ export function validateScenario(value: unknown, source = 'scenario'): Scenario 
       if (!['mode', 'cacheSize', 'timeout', 'role', 'idContext', 'verifyPeer'].includes(key)) fail(`unknown option "${key}"`);
     }
     if (o.role !== undefined && o.role !== 'server' && o.role !== 'client') fail('option "role" must be "server" or "client"');
-    if (o.idContext !== undefined) parseId(o.idContext, `${source}: option "idContext"`);
+    try {
+      if (o.idContext !== undefined) parseId(o.idContext, 'option "idContext"');
+      if (o.mode !== undefined) parseMode(o.mode);
+    } catch (e) {
+      fail(e instanceof Error ? e.message : String(e));
+    }
     if (o.verifyPeer !== undefined && typeof o.verifyPeer !== 'boolean') fail('option "verifyPeer" must be a boolean');
-    if (o.mode !== undefined) parseMode(o.mode);
     for (const key of ['cacheSize', 'timeout']) {
       if (o[key] !== undefined && typeof o[key] !== 'number') fail(`option "${key}" must be a number`);
     }
   }
   if (!Array.isArray(s.steps)) fail('"steps" must be an array');
+  const bound = new Set<string>();
   (s.steps as unknown[]).forEach((step, i) => {
     const where = `step ${i + 1}`;
     if (step === null || typeof step !== 'object' || Array.isArray(step)) fail(`${where} must be an object`);
@@ -170,6 +230,15 @@ export function validateScenario(value: unknown, source = 'scenario'): Scenario 
     for (const key of Object.keys(st)) {
       if (!['op', 'args', 'as', 'expect', 'free', 'repeat', 'note'].includes(key)) fail(`${where}: unknown key "${key}"`);
     }
+    checkArgs(st.op as Operation, (st.args ?? {}) as Record<string, unknown>, `${where} (${String(st.op)})`, fail);
+    // a session name must be bound before it is used: by an earlier "as", or by an
+    // earlier expectation that names it
+    for (const key of [...SESSION_ARGS, 'callback']) {
+      const name = (st.args as Record<string, unknown> | undefined)?.[key];
+      if (typeof name === 'string' && !bound.has(name)) fail(`${where} (${String(st.op)}): argument "${key}": no earlier step names a session ${JSON.stringify(name)}`);
+    }
+    if (typeof st.as === 'string') bound.add(st.as);
+    collectStrings(st.expect, bound);
   });
   return s as unknown as Scenario;
 }
