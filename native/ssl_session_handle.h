@@ -8,13 +8,14 @@
 // handle still holds it. Nothing else frees session_.
 //
 // Teardown of an environment (a worker ending or being terminated), in this order; the
-// handles of native/ rely on it (issue 16):
+// handles of native/ rely on it:
 //  1. worker.terminate() (another thread) makes the env stop: from then on every Node-API
 //     call that needs JS (creating a Buffer, ArrayBuffer, object, handle) fails and returns
 //     an empty value, with nothing thrown (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS), while
 //     the native call already running goes on until it returns to JS. So native code never
 //     uses the memory of a value it created without checking IsEmpty() first (toDER once
-//     wrote a session through the NULL Data() of such a Buffer: the SIGSEGV of issue 16).
+//     wrote a session through the NULL Data() of such a Buffer: a SIGSEGV when a busy worker
+//     was terminated).
 //  2. JS stops at its next interrupt check; no JS of this env runs again.
 //  3. On the env's own thread, Node-API finalizes every wrapped object (these destructors,
 //     ~SslContextHandle, ~TlsConnection; in no defined order), then deletes AddonData.

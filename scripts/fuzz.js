@@ -7,13 +7,13 @@
 //   SslSession.fromPEM  random text/bytes; PEM of mutated DER; mutated PEM text
 //   session edges       real DER with an empty / oversized id (0–300 bytes), oversized master
 //                       keys, tickets (also empty) with or without an id, times and timeouts
-//                       at 2^31, 2^53, 2^63−1, negative, empty PSK/SRP strings (issue 13)
+//                       at 2^31, 2^53, 2^63−1, negative, empty PSK/SRP strings
 //   offered sessions    handshake(client, server, { session }) where the session is cached by
 //                       the server, by a CLIENT-mode client, by another context or nowhere,
 //                       comes from another protocol version (TLSv1, TLSv1.1) or is an edge
 //                       session; clients plain / CLIENT-mode / minVersion / 'both'; afterwards
 //                       every cache is consistent and no cached or empty-id offered session
-//                       was written into (issue 13)
+//                       was written into
 //   ClientHelloParser   random bytes (raw, behind a record header, SSLv2-framed); mutated
 //                       and spliced real ClientHellos (ours and Node's, TLS 1.2/1.3), each
 //                       also fed in random pieces (the answer must not depend on the cuts)

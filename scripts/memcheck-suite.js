@@ -2,7 +2,7 @@
 // The focused suite that `npm run test:valgrind` and `npm run test:asan` run under a memory
 // checker: add / remove / evict / flush / DER+PEM / in-process handshakes / a socket echo
 // over 127.0.0.1, sessions offered to handshakes (empty ids, tickets, cached elsewhere,
-// CLIENT-mode clients, other protocols; issue 13), plus the error paths of each (use after free, bad DER, refused adds,
+// CLIENT-mode clients, other protocols), plus the error paths of each (use after free, bad DER, refused adds,
 // re-entrant listeners, a throwing get callback) and context teardown with live sessions.
 // Every step checks its result, so a run that "passes" under the checker also behaved.
 //
@@ -299,7 +299,7 @@ async function socketEcho(pki) {
   ok(server.context.freed, 'server context freed on close');
 }
 
-// Issue 13: the offered-session paths under the checker. An empty-id session with a
+// The offered-session paths under the checker. An empty-id session with a
 // ticket (OpenSSL 1.0.2 writes id, master key, peer, ticket INTO the offered object), the
 // same after a refused add, a session cached by the resuming server and by a CLIENT-mode
 // client offered again, sessions of other protocol versions, a renewed ticket, an

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// Terminate-round stress under CPU pressure (issue 16): the worker_threads test crashed with
+// Terminate-round stress under CPU pressure: the worker_threads test crashed with
 // SIGSEGV about once in a few hundred terminate rounds when the machine was busy. This runs
 // scripts/lib/workers.js (terminate rounds only, busy workers terminated while they call into
 // the addon) again and again, each run in its own process, while `--pressure` busy-looping

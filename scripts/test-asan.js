@@ -20,7 +20,7 @@
 //    off for node itself (detect_leaks=0): node is not built with LSan in mind and frees
 //    little at exit; leaks are judged by `npm run test:valgrind`.
 //
-//      - scripts/stress-workers.js (issue 16: busy workers terminated under CPU pressure;
+//      - scripts/stress-workers.js (busy workers terminated under CPU pressure;
 //        --stress-runs N runs of 5 terminate rounds, default 2)
 //   node scripts/test-asan.js [--skip-build] [--only suite|workers|stress|reentrancy|fuzz] [--stress-runs N]
 const fs = require('fs');
@@ -178,7 +178,7 @@ function main() {
     );
   }
   if (!only || only === 'stress') {
-    // issue 16: busy workers terminated while calling into the addon, beside busy processes
+    // busy workers terminated while calling into the addon, beside busy processes
     results.push(
       run('stress', [path.join(__dirname, 'stress-workers.js'), '--runs', String(stressRuns), '--terminate-rounds', '5', '--pressure', '2'], env, /STRESS-RESULT \{"runs":\d+,"terminateRounds":\d+,"crashes":0,"failures":0,"sanitizerReports":0/),
     );

@@ -1,4 +1,4 @@
-// The addon runs the real OpenSSL 1.0.2h, and only that one (issue 2, section 2).
+// The addon runs the real OpenSSL 1.0.2h, and only that one.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';

@@ -179,7 +179,7 @@ describe('identity', () => {
     const a = SslSession.create({ id: newId() });
     ctx.addSession(a);
     const sid = a.id;
-    expect(ctx.getSession(sid)).toBe(a); // the live object (issue 14)
+    expect(ctx.getSession(sid)).toBe(a); // the live object
     const copy = SslSession.fromDER(SslSession.create({ id: sid, cipher: 'AES128-SHA' }).toDER());
     expect(copy.equals(a)).toBe(false); // same id, another SSL_SESSION
     // a second object around the same SSL_SESSION exists only once `a` is freed
@@ -235,7 +235,7 @@ describe('free / freed / Symbol.dispose', () => {
     const s = SslSession.create({ id: newId() });
     ctx.addSession(s);
     const sid = s.id;
-    expect(ctx.getSession(sid)).toBe(s); // the live object (issue 14)
+    expect(ctx.getSession(sid)).toBe(s); // the live object
     expect(s.references).toBe(2); // s, the cache
     s.free();
     const g = ctx.getSession(sid)!;

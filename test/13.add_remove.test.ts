@@ -236,7 +236,7 @@ describe('the cache key is protocol version + id (ssl_session_cmp)', () => {
     expect(gb.equals(b)).toBe(true);
     expect(ga.protocol).toBe('TLSv1.1');
     expect(gb.protocol).toBe('TLSv1.2');
-    // the live objects themselves (issue 14), not copies: nothing to free
+    // the live objects themselves, not copies: nothing to free
     // removing one leaves the other
     expect(ctx.removeSession(a)).toBe(true);
     expect(ctx.sessionCount).toBe(1);
@@ -307,7 +307,7 @@ describe('SSL_CTX_remove_session() removes the session c from the context ctx', 
     s.free();
   });
 
-  test('the event carries the live object (issue 14): no extra reference', () => {
+  test('the event carries the live object: no extra reference', () => {
     let ev: SslSession | undefined;
     ctx.on('removeSession', (x: SslSession) => {
       ev = x;

@@ -21,7 +21,7 @@ describe('synchronous delivery', () => {
     const seen: string[] = [];
     ctx.on('removeSession', (x: SslSession) => {
       seen.push(h(x));
-      // not freed: x is the caller's own live object (issue 14)
+      // not freed: x is the caller's own live object
     });
     ctx.removeSession(s);
     expect(seen).toEqual([h(s)]);
@@ -34,7 +34,7 @@ describe('synchronous delivery', () => {
     const seen: string[] = [];
     ctx.on('removeSession', (x: SslSession) => {
       seen.push(h(x));
-      // not freed: x is the caller's own live object (issue 14)
+      // not freed: x is the caller's own live object
     });
     const d = mk();
     ctx.addSession(d);
@@ -47,7 +47,7 @@ describe('synchronous delivery', () => {
     let n = 0;
     ctx.on('removeSession', (_x: SslSession) => {
       n++;
-      // not freed: x is the caller's own live object (issue 14)
+      // not freed: x is the caller's own live object
     });
     ctx.flushSessions(100);
     expect(n).toBe(2);
@@ -61,7 +61,7 @@ describe('synchronous delivery', () => {
     const counts: number[] = [];
     ctx.on('removeSession', (_x: SslSession) => {
       counts.push(ctx.sessionCount);
-      // not freed: x is the caller's own live object (issue 14)
+      // not freed: x is the caller's own live object
     });
     ctx.flushSessions(0);
     expect(counts).toEqual([0, 0, 0]);
@@ -75,7 +75,7 @@ describe('synchronous delivery', () => {
     let heads: string[] = [];
     ctx.on('removeSession', (_x: SslSession) => {
       heads = listIds(ctx);
-      // not freed: x is the caller's own live object (issue 14)
+      // not freed: x is the caller's own live object
     });
     ctx.addSession(c);
     expect(heads).toEqual([h(c), h(b)]);
@@ -86,7 +86,7 @@ describe('synchronous delivery', () => {
     ctx.addSession(a);
     ctx.on('removeSession', (x: SslSession) => {
       if (x.equals(a)) ctx.addSession(b);
-      // not freed: x is the caller's own live object (issue 14)
+      // not freed: x is the caller's own live object
     });
     expect(ctx.removeSession(a)).toBe(true);
     expect(listIds(ctx)).toEqual([h(b)]);
@@ -101,7 +101,7 @@ describe('synchronous delivery', () => {
       ev = x;
     });
     ctx.removeSession(s);
-    expect(ev).toBe(s); // the live object (issue 14)
+    expect(ev).toBe(s); // the live object
     expect(ev!.resumable).toBe(false);
   });
 
@@ -121,7 +121,7 @@ describe('a listener that throws', () => {
     [a, b, c].forEach((s) => ctx.addSession(s));
     const boom = new Error('listener failure');
     ctx.on('removeSession', (_x: SslSession) => {
-      // not freed: x is the caller's own live object (issue 14)
+      // not freed: x is the caller's own live object
       throw boom;
     });
     const err = catchError(() => ctx.removeSession(b));
@@ -144,7 +144,7 @@ describe('a listener that throws', () => {
     ctx.addSession(a);
     const boom = new Error('evict listener failure');
     ctx.on('removeSession', (_x: SslSession) => {
-      // not freed: x is the caller's own live object (issue 14)
+      // not freed: x is the caller's own live object
       throw boom;
     });
     expect(catchError(() => ctx.addSession(b))).toBe(boom);
@@ -162,7 +162,7 @@ describe('a listener that throws', () => {
     const seen: string[] = [];
     ctx.on('removeSession', (x: SslSession) => {
       seen.push(h(x));
-      // not freed: x is the caller's own live object (issue 14)
+      // not freed: x is the caller's own live object
       const e = new Error(`failure ${thrown.length}`);
       thrown.push(e);
       throw e;
@@ -182,7 +182,7 @@ describe('a listener that throws', () => {
     let calls = 0;
     ctx.on('removeSession', (_x: SslSession) => {
       calls++;
-      // not freed: x is the caller's own live object (issue 14)
+      // not freed: x is the caller's own live object
       throw new Error('free listener failure');
     });
     expect(() => ctx.free()).toThrow('free listener failure');
@@ -200,7 +200,7 @@ describe('a listener that throws', () => {
       throw new Error('no free');
     });
     expect(() => ctx.removeSession(s)).toThrow('no free');
-    // the event carried the live object; the event's reference was dropped (issue 14)
+    // the event carried the live object; the event's reference was dropped
     expect(ev).toBe(s);
     expect(s.references).toBe(1);
   });

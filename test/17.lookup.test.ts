@@ -14,7 +14,7 @@ function mk(opts: Partial<{ id: Buffer; protocol: Protocol; time: number }> = {}
 }
 
 describe('getSession(id, protocol?)', () => {
-  test('finds a cached session: the live object when there is one (issue 14), no new reference', () => {
+  test('finds a cached session: the live object when there is one, no new reference', () => {
     const s = mk();
     ctx.addSession(s);
     expect(s.references).toBe(2);
@@ -144,7 +144,7 @@ describe('sessions()', () => {
     got.forEach((s) => s.free());
   });
 
-  test('each element is the live object when there is one (issue 14), else a new one with its own reference', () => {
+  test('each element is the live object when there is one, else a new one with its own reference', () => {
     const list = [mk(), mk()];
     list.forEach((s) => ctx.addSession(s));
     const got = ctx.sessions();

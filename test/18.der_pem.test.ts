@@ -194,7 +194,7 @@ describe('round trips', () => {
 });
 
 describe('fromDER: what d2i_SSL_SESSION does', () => {
-  test('an id over 32 bytes, which 1.0.2 would silently truncate to 32, is refused (issue 13)', () => {
+  test('an id over 32 bytes, which 1.0.2 would silently truncate to 32, is refused', () => {
     const id = Buffer.alloc(40);
     for (let i = 0; i < 40; i++) id[i] = i + 1;
     let error: any;

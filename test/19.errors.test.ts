@@ -1,4 +1,4 @@
-// Issue 2, section 4: bad input and misuse get a typed error, and nothing is corrupted.
+// Errors: bad input and misuse get a typed error, and nothing is corrupted.
 import { OpenSSLError, SslContext, SslSession, raw } from '../lib';
 import { catchError, listIds, newId, expectKind, isError, sessionHex as h } from './helpers/util';
 

@@ -1,4 +1,4 @@
-// Lifetimes under garbage collection (issue 2, section 3 "Lifetimes"): each JS object owns
+// Lifetimes under garbage collection: each JS object owns
 // one native reference, dropped by FinalizationRegistry when collected or at once by free().
 // Run in a child `node --expose-gc` so that gc() is real and the heap is private.
 import * as path from 'path';
@@ -26,7 +26,7 @@ describe('reference counts under garbage collection', () => {
   });
 
   test('collected lookup objects (getSession, sessions()) release their references', () => {
-    // lookups while the object is alive return it (issue 14): one reference in all
+    // lookups while the object is alive return it: one reference in all
     expect(result.beforeGcWithGarbage).toBe(2);
     expect(result.afterGcGarbageCollected).toBe(2);
   });

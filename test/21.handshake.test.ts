@@ -1,4 +1,4 @@
-// Handshakes through the real OpenSSL 1.0.2h (issue 3, sections 1 and 2): self-signed
+// Handshakes through the real OpenSSL 1.0.2h: self-signed
 // certificates made with 1.0.2's own X509/RSA API, complete in-process handshakes over a
 // BIO pair, protocol limits, failures as OpenSSLError, the unshut-connection rule of
 // ssl_clear_bad_session, and client-side certificate verification.

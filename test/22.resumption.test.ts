@@ -1,4 +1,4 @@
-// Conformance of server-side resumption against the real OpenSSL 1.0.2h (issue 3, section 2).
+// Conformance of server-side resumption against the real OpenSSL 1.0.2h.
 // Each case follows ssl_get_prev_session (ssl/ssl_sess.c) and ssl_update_cache
 // (ssl/ssl_lib.c); the comments name the line of reasoning, the assertions are what the
 // real library does through the binding.

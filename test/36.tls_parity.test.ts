@@ -1,4 +1,4 @@
-// node:tls parity (issue 12): each behaviour checked against node:tls itself as the peer or
+// node:tls parity: each behaviour checked against node:tls itself as the peer or
 // as the reference (the same server seen by Node's client and by ours), plus the event
 // delivery rules: a throwing listener loses neither the other listeners nor the server's
 // own store bookkeeping, and errors reach 'tlsClientError' with the thrown value kept.

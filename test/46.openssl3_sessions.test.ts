@@ -1,4 +1,4 @@
-// Sessions across OpenSSL versions (issue 15, item 3): TLS 1.2 sessions written by
+// Sessions across OpenSSL versions: TLS 1.2 sessions written by
 // OpenSSL 3 — Node's own tls (`socket.getSession()`) and the machine's `openssl s_client
 // -sess_out` — imported with `SslSession.fromDER(der, { from: 'openssl3' })`, added to
 // OUR server's cache and resumed by the same client with its original session; TLS 1.3

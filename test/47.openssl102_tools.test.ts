@@ -1,4 +1,4 @@
-// OpenSSL 1.0.2h's own command-line tools as peers of the same era (issue 15, item 2):
+// OpenSSL 1.0.2h's own command-line tools as peers of the same era:
 // the `openssl` program built from the very source tree the addon links
 // (deps/build-openssl.js --apps, run by test/global-setup.js).
 //  - 1.0.2h `s_client -reconnect -no_ticket` and `-sess_out` / `-sess_in` resume against

@@ -1,4 +1,4 @@
-// Worker threads (issue 6, part 2): 4 worker_threads × 20k operations each, run in a child
+// Worker threads: 4 worker_threads × 20k operations each, run in a child
 // process (scripts/lib/workers.js) so that a crash cannot take jest down with it. Every
 // worker has its own contexts, checks every result against its own model of the FIFO
 // cache, and reports exact counters; DER moves between workers by postMessage. Workers are

@@ -1,4 +1,4 @@
-// Re-entrancy (issue 6, part 3): 'newSession' / 'removeSession' listeners and the get
+// Re-entrancy: 'newSession' / 'removeSession' listeners and the get
 // callback call back into the SAME context — read, add (a new session / the event's own
 // session), remove (another cached session / the event's own), flush, free, throw — for
 // every way OpenSSL produces the callback (handshake, remove, evict, flush, free,

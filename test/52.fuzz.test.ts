@@ -1,4 +1,4 @@
-// Fuzzing in `npm test` (issue 6, part 4): the targets of `npm run fuzz` with 5k+ cases —
+// Fuzzing in `npm test`: the targets of `npm run fuzz` with 5k+ cases —
 // random and mutated real DER / PEM into SslSession.fromDER / fromPEM, random bytes and
 // mutated real ClientHellos into ClientHelloParser (whole and cut into pieces), and into a
 // live server (our createServer on 127.0.0.1). Every outcome is a valid result or a typed
@@ -43,7 +43,7 @@ test.each(RUNS)('%s: %i cases, typed errors or valid results only', (name, runs)
   T.fc.assert(props[name], { numRuns: runs, seed: SEED });
 });
 
-test('offered sessions (issue 13): cached elsewhere, CLIENT-mode clients, other protocols, edge sessions — 200 handshakes', () => {
+test('offered sessions: cached elsewhere, CLIENT-mode clients, other protocols, edge sessions — 200 handshakes', () => {
   const bench = T.offerBench(lib, corpus.pki);
   try {
     T.fc.assert(T.offeredProperty(lib, corpus, bench), { numRuns: 200, seed: SEED });

@@ -1,4 +1,4 @@
-// Misuse matrix (issue 6, part 5), generated: every public method and accessor of
+// Misuse matrix, generated: every public method and accessor of
 // SslContext, SslSession (and its static factories) and every function of `raw` ×
 //   after free · wrong type · out of range · object from another context ·
 //   context freed while sessions alive · session freed while cached

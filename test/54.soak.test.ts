@@ -1,4 +1,4 @@
-// Soak (issue 6, part 6), the fast part: `npm run soak` for 8 seconds in a child process —
+// Soak, the fast part: `npm run soak` for 8 seconds in a child process —
 // mixed cache operations, in-process handshakes and loopback TLS with random client
 // disconnects. It must finish with no unexpected error, handles back to their starting
 // count, RSS not growing between the second and the last quarter, and a summary.

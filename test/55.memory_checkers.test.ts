@@ -1,4 +1,4 @@
-// Memory checkers (issue 6, part 1), the fast part. `npm run test:valgrind` and
+// Memory checkers, the fast part. `npm run test:valgrind` and
 // `npm run test:asan` run scripts/memcheck-suite.js under valgrind / ASan+UBSan (minutes);
 // here: the suite itself passes without a checker, the valgrind verdict fails on exactly
 // what it must (invalid accesses and definite leaks through the addon, unsuppressed

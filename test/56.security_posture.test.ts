@@ -1,4 +1,4 @@
-// SECURITY.md (issue 6, part 7) stays true: it covers every CVE that docs/semantics.md lists
+// SECURITY.md stays true: it covers every CVE that docs/semantics.md lists
 // for 1.0.2h and every configure option of deps/build-openssl.js, and the defaults it
 // claims hold in the library as built.
 import * as fs from 'fs';

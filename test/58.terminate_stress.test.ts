@@ -1,4 +1,4 @@
-// Issue 16: busy workers terminated while they call into the addon once crashed the process
+// Terminate under load: busy workers terminated while they call into the addon once crashed the process
 // (SIGSEGV, about 1 terminate round in 100-200 under CPU pressure): toDER() wrote through the
 // NULL Data() of a Buffer that Node-API could no longer create because the env was stopping.
 // A bounded form of scripts/stress-workers.js: 8 busy terminate rounds of workers.js and 16 hot

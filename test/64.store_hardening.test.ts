@@ -1,4 +1,4 @@
-// Stores as an attack surface (SECURITY.md, "Round two: stores"): a store cannot plant a
+// Stores as an attack surface (SECURITY.md, "The store path"): a store cannot plant a
 // session under an id nobody offered, garbage from a store is a counted miss, and a flood
 // of ClientHellos with random session ids costs a bounded number of store lookups while
 // real clients keep being served. Real OpenSSL 1.0.2 server, real Node clients, raw

@@ -1,4 +1,4 @@
-// RedisSessionStore, round two (SECURITY.md, "Round two: stores"), against real
+// RedisSessionStore as an attack surface (SECURITY.md, "The store path"), against real
 // redis-servers on 127.0.0.1: revocations missed while the subscriber was out of contact
 // do not survive its return (the server drops its store-fed cache on resubscribe), and the
 // store talks to a Redis that wants a password, an ACL user, or TLS.

@@ -1,7 +1,7 @@
-// The store path without session objects (issue 14 item 2): a store's DER goes into the
+// The store path without session objects: a store's DER goes into the
 // cache through one native call (SslContext[kAddSessionDER]: fromDER's decoder, the id
 // check, SSL_CTX_add_session) instead of SslSession.fromDER + addSession + free. A store's
-// bytes are an attack surface (SECURITY.md, "Round two: stores"), so every hostile input
+// bytes are an attack surface (SECURITY.md, "The store path"), so every hostile input
 // SslSession.fromDER refuses must be refused here too, with nothing cached and no event;
 // and what is accepted must be the very session fromDER reads. Real OpenSSL 1.0.2.
 import { EventEmitter } from 'events';

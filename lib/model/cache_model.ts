@@ -354,7 +354,7 @@ export class CacheModel implements SessionCache {
       // ssl3_get_server_hello: the echoed id makes the client expect a resumption; the
       // fatal alert it then sends (ssl3_send_alert) removes the SSL's session from the
       // cache. This package never hands OpenSSL a cached session to offer: it offers a
-      // private copy (SECURITY.md, round two, item 1), so the alert removes the copy and
+      // private copy (SECURITY.md, "Native and cache paths", item 1), so the alert removes the copy and
       // the cache is unchanged (bare 1.0.2 would remove the offered session itself).
       throw codedError(ERR_HANDSHAKE_FAILED, `the peer sent back the offered session id ${id.toString('hex')}`);
     }

@@ -142,7 +142,7 @@ export const ERR_HANDSHAKE_FAILED = 'ERR_HANDSHAKE_FAILED';
 /**
  * `add` of a session with an empty id (a server with its cache off hands those out): the
  * binding refuses it, because 1.0.2 would cache it where it can be neither found, removed
- * nor evicted (issue 13).
+ * nor evicted.
  */
 export const ERR_SESSION_ID_EMPTY = 'ERR_SESSION_ID_EMPTY';
 

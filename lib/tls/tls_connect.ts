@@ -78,7 +78,7 @@ export function connect(...args: unknown[]): TLSSocket {
   const [options, secureConnectListener] = normalizeArgs(args);
   const o = optionsObject(options, 'options') as TlsConnectOptions;
   const rejectUnauthorized = o.rejectUnauthorized !== false;
-  // everything that can throw runs before net.connect (SECURITY.md, round two, item 6)
+  // everything that can throw runs before net.connect (SECURITY.md, "The client paths of connect()", item 3)
   const host = o.host ?? 'localhost';
   if (typeof host !== 'string') throw new TypeError('options.host must be a string');
   if (o.servername !== undefined && typeof o.servername !== 'string') throw new TypeError('options.servername must be a string');
@@ -131,7 +131,7 @@ export function connect(...args: unknown[]): TLSSocket {
     }
     // SSL_set_session switches a 1.0.2 client to the session's protocol method: a session
     // from outside the configured range would lower the handshake below minVersion, so it
-    // is not offered (SECURITY.md, round two, item 4)
+    // is not offered (SECURITY.md, "The client paths of connect()", item 2)
     if (session && !inRange(session.protocol, range)) {
       debug('not offering a %s session: outside %s..%s', session.protocol, range[0], range[1]);
       if (ownsSession) session.free();

@@ -408,7 +408,7 @@ function socketProperty(api, hellos, live, parallel = 20) {
   });
 }
 
-// ---- issue 13 families: session edges and offered sessions ---------------------------
+// ---- families: session edges and offered sessions -------------------------------------
 const D = require('./session_der');
 
 const EXTREME_SECONDS = [0n, 1n, 2n ** 31n - 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 63n - 1n, -1n, -(2n ** 63n), 2n ** 64n];

@@ -1,5 +1,5 @@
 'use strict';
-// Terminates workers while they spin in one hot addon call (issue 16). workers.js terminates
+// Terminates workers while they spin in one hot addon call. workers.js terminates
 // busy workers at a random point of a mixed workload, so a race in one call shows up once in
 // a few hundred rounds; here each worker calls one operation in a tight loop, so
 // worker.terminate() nearly always lands inside that call. Round i uses OPS[i % OPS.length].

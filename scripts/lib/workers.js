@@ -1,5 +1,5 @@
 'use strict';
-// Worker-thread stress for the addon (issue 6, part 2). Run as a program in its own process:
+// Worker-thread stress for the addon. Run as a program in its own process:
 //
 //   node scripts/lib/workers.js [--workers 4] [--ops 20000] [--full-rounds 2]
 //                               [--terminate-rounds 3] [--seed 1] [--terminate-mode idle|busy]
@@ -231,7 +231,8 @@ async function workerMain() {
     count: [server.sessionCount, model.length],
     cacheFull: [st.cacheFull, c.evictions],
     // an eviction is reported as 'evict' also when a handshake's own insert caused it
-    // (issue 13); the handshakes here never find an expired session, so no 'handshake'
+    // (an insert into a full cache); the handshakes here never find an expired session, so
+    // no 'handshake'
     evictEvents: [events.evict, c.evictions],
     handshakeEvents: [events.handshake, 0],
     removeEvents: [events.remove, c.removed],

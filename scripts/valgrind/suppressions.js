@@ -32,7 +32,7 @@ const OPENSSL_FUNCTIONS = [
   'BUF_*', 'BIO_*', 'bio_*', 'mem_*', // buffers
   'lh_*', 'getrn', 'ssl_session_hash', 'ssl_session_cmp', 'ssl_session_LHASH_*', // the session cache's hash table (ids are random)
   'ssl3_*', 'ssl23_*', 'tls1_*', 'ssl_*', 'SSL_*', 'dtls1_*', // the TLS state machine (record layer, finished MACs)
-  // session tickets (issue 13's offered-session paths resume by ticket): the ticket name,
+  // session tickets (the offered-session paths resume by ticket): the ticket name,
   // HMAC and AES keys are RAND_pseudo_bytes of SSL_CTX_new, so tls_decrypt_ticket's
   // compare and the PRF's HMAC key set-up (pkey_hmac_*) branch on RNG-derived bytes
   'tls_decrypt_ticket', 'pkey_hmac_*',

@@ -1,4 +1,4 @@
-// SECURITY.md "Round two: TLS paths" (issue 13 items 3, 4, 6): resumption does not skip
+// SECURITY.md "The client paths of connect()": resumption does not skip
 // the hostname check, an offered session does not lower the protocol below minVersion,
 // and connect() that throws leaves no TCP connection behind.
 import * as net from 'net';
@@ -34,7 +34,7 @@ function result(s: TLSSocket): Promise<string> {
   });
 }
 
-test('item 3: a session made for localhost, resumed with servername evil.example, fails the identity check', async () => {
+test('identity: a session made for localhost, resumed with servername evil.example, fails the identity check', async () => {
   const [, port] = await server();
   const good = connect({ host: '127.0.0.1', port, ca: cert, servername: 'localhost' });
   sockets.push(good);
@@ -71,7 +71,7 @@ test('item 3: a session made for localhost, resumed with servername evil.example
   expect(hosts).toEqual(['localhost']);
 });
 
-test('item 4: a TLSv1 session offered with minVersion TLSv1.2 is not used; the handshake is TLSv1.2', async () => {
+test('protocol range: a TLSv1 session offered with minVersion TLSv1.2 is not used; the handshake is TLSv1.2', async () => {
   const [, port] = await server({ minVersion: 'TLSv1' });
   const old = connect({ host: '127.0.0.1', port, ca: cert, servername: 'localhost', maxVersion: 'TLSv1' });
   sockets.push(old);
@@ -90,7 +90,7 @@ test('item 4: a TLSv1 session offered with minVersion TLSv1.2 is not used; the h
 test.each([
   ['a servername over 255 bytes', { servername: 'a'.repeat(256) }],
   ['a freed session', { session: 'freed' }],
-])('item 6: connect() that throws for %s opens no TCP connection', async (_name, extra: any) => {
+])('validation before net.connect: connect() that throws for %s opens no TCP connection', async (_name, extra: any) => {
   const accepted: number[] = [];
   const plain = net.createServer((s) => {
     accepted.push(s.remotePort!);

@@ -1,4 +1,5 @@
-// Regressions found by the reliability work (issue 6), each once a crash or a wrong result.
+// Edge cases of SslContext listeners, get callbacks, handshake() and empty Buffers, each
+// once a crash or a wrong result.
 import { generateSelfSigned, handshake, SslContext, SslSession } from '../lib';
 
 const pki = generateSelfSigned({ bits: 1024 });

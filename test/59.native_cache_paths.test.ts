@@ -1,6 +1,7 @@
-// Issue 13, round two, items 1, 2, 5, 7 and 8: the native and cache paths. Cases that
+// SECURITY.md "Native and cache paths": offered sessions, encrypted PEMs, the pending-event
+// state, subjectAltNames and silent wrong results. Cases that
 // crashed, hung or wrote freed memory before their fix run in a child process
-// (test/fixtures/round2_child.js); the test waits for the child's exit event.
+// (test/fixtures/native_cache_paths_child.js); the test waits for the child's exit event.
 import { spawn, execFileSync } from 'child_process';
 import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
@@ -28,7 +29,7 @@ interface Child {
  */
 function runChild(name: string, env: Record<string, string> = {}): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', path.join(root, 'test/fixtures/round2_child.js'), name], {
+    const child = spawn(process.execPath, ['--expose-gc', path.join(root, 'test/fixtures/native_cache_paths_child.js'), name], {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -47,8 +48,8 @@ function runChild(name: string, env: Record<string, string> = {}): Promise<Child
     });
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      const line = stdout.split('\n').find((l) => l.startsWith('ROUND2 '));
-      resolve({ code, signal, report: line ? JSON.parse(line.slice('ROUND2 '.length)) : undefined, stderr, prompted });
+      const line = stdout.split('\n').find((l) => l.startsWith('REPORT '));
+      resolve({ code, signal, report: line ? JSON.parse(line.slice('REPORT '.length)) : undefined, stderr, prompted });
     });
   });
 }
@@ -82,7 +83,7 @@ function ticketDer(): Buffer {
   return der;
 }
 
-describe('item 1: a session offered to a handshake is never one OpenSSL can corrupt', () => {
+describe('offered sessions: a session offered to a handshake is never one OpenSSL can corrupt', () => {
   test('offered-empty-id: an empty-id ticket session is not written into, not cached twice, freed once (child)', async () => {
     const c = await runChild('offered-empty-id');
     expectCleanExit(c);
@@ -139,7 +140,7 @@ describe('item 1: a session offered to a handshake is never one OpenSSL can corr
   });
 });
 
-describe('item 2: an encrypted PEM never prompts on the terminal', () => {
+describe('encrypted PEMs: an encrypted PEM never prompts on the terminal', () => {
   let dir: string;
   let encKey: string;
   let traditionalKey: string;
@@ -173,7 +174,7 @@ describe('item 2: an encrypted PEM never prompts on the terminal', () => {
     ['PKCS#8', () => encKey],
     ['Proc-Type: 4,ENCRYPTED', () => traditionalKey],
   ])('key (%s): no passphrase → OpenSSLError naming it at once; wrong → bad decrypt; right → loads (child)', async (_n, key) => {
-    const c = await runChild('pem-key', { ROUND2_KEY: key(), ROUND2_CERT: cert, ROUND2_PASS: PASS });
+    const c = await runChild('pem-key', { CHILD_KEY: key(), CHILD_CERT: cert, CHILD_PASS: PASS });
     expectCleanExit(c);
     expect(c.report.noPassphrase).toMatchObject({ name: 'OpenSSLError', code: 'ERR_OSSL_BAD_DECRYPT' });
     expect(c.report.noPassphrase.message).toMatch(/encrypted and no passphrase was given/);
@@ -183,7 +184,7 @@ describe('item 2: an encrypted PEM never prompts on the terminal', () => {
   }, 60000);
 
   test('createServer / connect take { key, passphrase } like node:tls (child, loopback)', async () => {
-    const c = await runChild('pem-key-server', { ROUND2_KEY: traditionalKey, ROUND2_CERT: cert, ROUND2_PASS: PASS });
+    const c = await runChild('pem-key-server', { CHILD_KEY: traditionalKey, CHILD_CERT: cert, CHILD_PASS: PASS });
     expectCleanExit(c);
     expect(c.report.authorized).toBe(true);
     expect(c.report.noPassphrase).toMatchObject({ name: 'OpenSSLError', code: 'ERR_OSSL_BAD_DECRYPT' });
@@ -211,7 +212,7 @@ describe('item 2: an encrypted PEM never prompts on the terminal', () => {
   });
 });
 
-describe('item 5: the pending-event state cannot be transferred away', () => {
+describe('pending-event state: the pending-event state cannot be transferred away', () => {
   test('state-transfer: nothing reachable hands out a detachable buffer; a forged one is refused; events still arrive (child)', async () => {
     const c = await runChild('state-transfer');
     expectCleanExit(c);
@@ -224,7 +225,7 @@ describe('item 5: the pending-event state cannot be transferred away', () => {
   }, 60000);
 });
 
-describe('item 7: subjectAltNames come only from a validated list', () => {
+describe('subjectAltNames come only from a validated list', () => {
   const sans = (cert: string) => new X509Certificate(cert).subjectAltName ?? '';
 
   test.each([
@@ -264,7 +265,7 @@ describe('item 7: subjectAltNames come only from a validated list', () => {
   });
 });
 
-describe('item 8: no silent wrong results', () => {
+describe('session edges: no silent wrong results', () => {
   test('an empty-id session is refused by addSession / addSessions (nothing added) and by a get callback', () => {
     const s = SslSession.fromDER(D.withId(SslSession.create({ id: newId(), cipher: 'AES128-SHA' }).toDER(), Buffer.alloc(0)));
     const ctx = new SslContext({ sessionCacheSize: 2 });
