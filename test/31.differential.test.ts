@@ -1,5 +1,5 @@
 /**
- * Differential test (issue 3, section 3): random operation sequences run against the
+ * Differential test: random operation sequences run against the
  * adapter over the real OpenSSL 1.0.2h (OpenSSLCache) and the pure-TypeScript model
  * (CacheModel) in lockstep. After every step the runner compares the result (values,
  * thrown error codes, sessions handed out), the reference count of every session the

@@ -1,5 +1,5 @@
 /**
- * The conformance runner (issue 3, section 4): the built-in catalogue passes against real
+ * The conformance runner: the built-in catalogue passes against real
  * OpenSSL 1.0.2h (OpenSSLCache) and against the reference model; wrong expectations and
  * broken implementations are reported with what differed; the CLI's table, exit status
  * and --json output. The CLI tests run dist/cli.js (compiled by `npm install`'s prepare).
@@ -57,7 +57,7 @@ const wrongExpectation: Scenario = {
 };
 
 describe('the catalogue', () => {
-  test('has the cases of issue 3 that fit the SessionCache interface', () => {
+  test('has the man page behaviours that fit the SessionCache interface', () => {
     const names = CATALOGUE.map((s) => s.name);
     for (const name of [
       'full-handshake-caches-and-announces',

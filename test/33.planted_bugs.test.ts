@@ -1,5 +1,5 @@
 /**
- * The handshake-level differential run catches a broken model (issue 15): each subclass
+ * The handshake-level differential run catches a broken model: each subclass
  * of CacheModel below breaks ONE behaviour of OpenSSL 1.0.2h's handshake path, and the
  * random search against the real library (OpenSSLCache) finds a divergence and shrinks
  * it to a short trace that shows the behaviour.

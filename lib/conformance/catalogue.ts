@@ -1,6 +1,6 @@
 /**
  * The built-in catalogue: named scenarios of OpenSSL 1.0.2h's session cache behaviour
- * (issue 3, section 2, as far as it fits the `SessionCache` interface, and more). Every
+ * (the man page's and docs/semantics.md's behaviours that fit the `SessionCache` interface). Every
  * expectation here is what the real library does; test/32 runs the catalogue against
  * OpenSSLCache and against the reference model.
  */
@@ -349,7 +349,7 @@ export const CATALOGUE: readonly Scenario[] = [
         op: 'add',
         args: { session: 's1' },
         expect: { throws: 'ERR_SESSION_ID_EMPTY' },
-        note: '1.0.2 would cache it unremovable (remove refuses empty ids) and stop evicting at it; the binding refuses it (issue 13)',
+        note: '1.0.2 would cache it unremovable (remove refuses empty ids) and stop evicting at it; the binding refuses it (ERR_SESSION_ID_EMPTY)',
       },
       { op: 'remove', args: { session: 's1' }, expect: 0, note: 'remove refuses the empty id' },
       { op: 'count', expect: 0 },
