@@ -16,7 +16,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { connect, createServer, SslSession, TlsServer, TLSSocket } from '../lib';
-import { certs, close, listen, next, readAll, track } from './helpers/sockets';
+import { accepting, certs, close, listen, next, readAll, track } from './helpers/sockets';
 import { openssl102, run102 } from './helpers/openssl102';
 
 const { cert, key } = certs();
@@ -120,6 +120,8 @@ describe('our client against 1.0.2h s_server', () => {
       });
       sServer!.on('exit', (code) => reject(new Error(`s_server exited with ${code}: ${out}`)));
     });
+    // s_server prints ACCEPT before it binds the port
+    await accepting(port);
     return port;
   }
 

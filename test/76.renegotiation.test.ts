@@ -15,7 +15,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { connect, createServer, generateSelfSigned, TlsServer, TLSSocket } from '../lib';
-import { close, listen, next, track } from './helpers/sockets';
+import { accepting, close, listen, next, track } from './helpers/sockets';
 import * as tls from 'tls';
 import { compile102, openssl102 } from './helpers/openssl102';
 import { pki } from './helpers/pki';
@@ -96,22 +96,6 @@ function start102Binary(program: string, args: string[]): Peer {
 /** s_client with the CA-issued client certificate, stdin kept open (it reads commands there) */
 function sClient(port: number): Peer {
   return start102(['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', file('ca.pem'), '-cert', file('leaf.pem'), '-key', file('leaf.key'), '-no_ticket']);
-}
-
-/** 1.0.2h's s_server prints ACCEPT before it listens: probe until a TCP connection succeeds
- * (each attempt waits for its own 'connect' or 'error') */
-async function listening(port: number): Promise<void> {
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = net.connect(port, '127.0.0.1');
-      probe.once('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', () => resolve(false));
-    });
-    if (ok) return;
-  }
 }
 
 async function freePort(): Promise<number> {
@@ -197,7 +181,7 @@ describe('a server-initiated renegotiation (1.0.2h s_server, HelloRequest on "r"
     const port = await freePort();
     const server = start102(['s_server', '-accept', String(port), '-cert', file('leaf.pem'), '-key', file('leaf.key'), '-no_ticket']);
     await server.saw('ACCEPT');
-    await listening(port);
+    await accepting(port);
     const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki().ca });
     await next(socket, 'secureConnect');
     expect(socket.authorized).toBe(true);

@@ -202,3 +202,19 @@ export async function resumesWith(port: number, session: Buffer): Promise<boolea
   await endNode(c.socket);
   return r;
 }
+
+/** until a TCP connection to 127.0.0.1:port succeeds: 1.0.2h's s_server prints ACCEPT
+ * before it binds its port (each attempt waits for its own 'connect' or 'error') */
+export async function accepting(port: number): Promise<void> {
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const probe = net.connect(port, '127.0.0.1');
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve(true);
+      });
+      probe.once('error', () => resolve(false));
+    });
+    if (ok) return;
+  }
+}
