@@ -2,3 +2,5 @@
 // peer dependency ioredis (`npm install ioredis`), which is loaded when a store is made.
 export { RedisSessionStore } from './stores/redis_session_store';
 export type { RedisSessionStoreOptions, RedisSessionStoreEvents } from './stores/redis_session_store';
+export { RedisTicketKeySource } from './stores/redis_ticket_key_source';
+export type { RedisTicketKeySourceOptions } from './stores/redis_ticket_key_source';

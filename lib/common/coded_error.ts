@@ -40,6 +40,10 @@ export const ErrorCode = {
   CLUSTER_STORE_ROLE: 'ERR_CLUSTER_STORE_ROLE',
   /** new RedisSessionStore without the optional peer dependency ioredis installed */
   IOREDIS_MISSING: 'ERR_IOREDIS_MISSING',
+  /** a TicketKeySource failed to answer a claim (the value vanished between SET NX and GET) */
+  TICKET_KEY_SOURCE: 'ERR_TICKET_KEY_SOURCE',
+  /** a sealed ticket key from the source did not open under the key-encryption key (wrong key or tampered) */
+  TICKET_KEY_UNSEAL: 'ERR_TICKET_KEY_UNSEAL',
   /** OpenSSLError with an empty error queue and no more specific code */
   OPENSSL_FAILED: 'ERR_OPENSSL_FAILED',
 } as const;

@@ -1,0 +1,205 @@
+// TicketKeyRing: a fleet's session-ticket keys on a shared schedule, distributed through a
+// real redis-server (sealed, set-if-absent per slot). Several servers whose clocks differ
+// rotate several times under traffic: every ticket decrypts everywhere until its key's
+// window ends, none is accepted after, Redis never holds a key in plain. Faults: a server
+// that loses Redis keeps its keys until their window ends, then turns tickets off; a
+// server with the wrong key-encryption key never makes a key of its own.
+import { randomBytes } from 'crypto';
+import { Redis } from 'ioredis';
+import * as tls from 'tls';
+import { createServer, openTicketKey, RedisTicketKeySource, TicketKeyRing, TicketKeyRingState, TlsServer } from '../lib';
+import { certs, close, endNode, listen, nodeClient, track } from './helpers/sockets';
+import { killAllRedis, RedisServer, startRedis } from './helpers/redis';
+import { Inbox } from './helpers/events';
+
+const { cert, key } = certs();
+const HOUR = 3_600_000;
+
+let redis: RedisServer;
+let admin: Redis;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  admin = new Redis({ host: '127.0.0.1', port: redis.port });
+  admin.on('error', () => {});
+});
+
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+
+afterAll(async () => {
+  admin?.disconnect();
+  await killAllRedis();
+});
+
+interface Member {
+  server: TlsServer;
+  port: number;
+  ring: TicketKeyRing;
+  source: RedisTicketKeySource;
+  /** true time at which each slot's key left this server's ring */
+  droppedAt: Map<number, number>;
+  states: Inbox<TicketKeyRingState>;
+}
+
+async function member(port: number, kek: Buffer, ring: { rotationInterval: number; decryptWindow: number; maxClockSkew: number; offset: number; prefix: string }): Promise<Member> {
+  const server = createServer({ cert, key, noTicket: false });
+  const sockets = track(server);
+  server.on('secureConnection', (s) => {
+    s.on('error', () => {});
+    s.resume();
+    s.on('end', () => s.end());
+  });
+  const source = new RedisTicketKeySource({ redis: { host: '127.0.0.1', port }, prefix: ring.prefix });
+  const r = new TicketKeyRing({
+    source,
+    keyEncryptionKey: kek,
+    rotationInterval: ring.rotationInterval,
+    decryptWindow: ring.decryptWindow,
+    maxClockSkew: ring.maxClockSkew,
+    clock: () => Date.now() + ring.offset,
+  });
+  const droppedAt = new Map<number, number>();
+  const states = new Inbox<TicketKeyRingState>();
+  r.on('rotate', (st) => {
+    for (const s of st.dropped) droppedAt.set(s, Date.now());
+    states.push(st);
+  });
+  r.on('sourceError', () => {});
+  r.attach(server);
+  await source.ready();
+  const listenPort = await listen(server);
+  cleanups.push(async () => {
+    r.stop();
+    await close(server, sockets);
+    await source.close();
+  });
+  return { server, port: listenPort, ring: r, source, droppedAt, states };
+}
+
+/** one TLS 1.2 connection with an optional session: resumed?, the ticket now held, the session to keep */
+async function visit(port: number, session?: Buffer): Promise<{ reused: boolean; ticket: Buffer | undefined; session: Buffer }> {
+  const c = await nodeClient(port, session ? { session } : {});
+  const reused = c.socket.isSessionReused();
+  const ticket = c.socket.getTLSTicket();
+  const got = c.socket.getSession()!;
+  await endNode(c.socket as tls.TLSSocket);
+  return { reused, ticket, session: got };
+}
+
+/** every 16-byte part (name, HMAC secret, AES key) of the keys a server holds natively */
+function secretParts(m: Member): Buffer[] {
+  const keys = [m.server.context.getTicketKeys(), ...m.server.context.getPreviousTicketKeys()];
+  return keys.flatMap((k) => [k.subarray(0, 16), k.subarray(16, 32), k.subarray(32, 48)]);
+}
+
+async function redisValues(prefix: string): Promise<Map<number, Buffer>> {
+  const out = new Map<number, Buffer>();
+  for (const k of await admin.keys(`${prefix}*`)) {
+    const v = await admin.getBuffer(k);
+    if (v) out.set(Number(k.slice(prefix.length)), v);
+  }
+  return out;
+}
+
+describe('a fleet rotating under traffic (real redis-server)', () => {
+  test('several rotations, clocks apart: 0 tickets refused inside their window, 0 accepted after, keys sealed in Redis', async () => {
+    const I = 1500;
+    const W = 1500;
+    const skew = 300;
+    const kek = randomBytes(32);
+    const prefix = `ring-${randomBytes(4).toString('hex')}:`;
+    // three servers, clocks 100 ms behind, on time, 100 ms ahead (a spread of 200 < maxClockSkew)
+    const fleet: Member[] = [];
+    for (const offset of [-100, 0, 100]) fleet.push(await member(redis.port, kek, { rotationInterval: I, decryptWindow: W, maxClockSkew: skew, offset, prefix }));
+    await Promise.all(fleet.map((m) => m.ring.start()));
+
+    // the slot of every key name any server held
+    const slotOfName = new Map<string, number>();
+    const learn = (st: TicketKeyRingState): void => {
+      for (const k of st.keys) {
+        const prev = slotOfName.get(k.name.toString('hex'));
+        if (prev !== undefined) expect(prev).toBe(k.slot); // one key per slot, the same on every server
+        slotOfName.set(k.name.toString('hex'), k.slot);
+      }
+    };
+    for (const m of fleet) {
+      learn(m.ring.state);
+      m.ring.on('rotate', (st) => {
+        learn(st);
+        // a key never leaves before its window (by the server's own clock)
+        for (const s of st.dropped) expect(st.at).toBeGreaterThanOrEqual(m.ring.retainedUntil(s));
+      });
+    }
+
+    const firstSlot = Math.max(...fleet.map((m) => m.ring.state.slot));
+    const rotations = 4;
+    const done = (): boolean => fleet.every((m) => m.ring.state.slot >= firstSlot + rotations && m.droppedAt.size >= 2);
+
+    interface Ticket {
+      session: Buffer;
+      slot: number;
+    }
+    const pool: Ticket[] = [];
+    const counts = { inside: 0, missedInside: 0, after: 0, acceptedAfter: 0, between: 0, sealedChecks: 0 };
+    let i = 0;
+    while (!done()) {
+      const m = fleet[i % fleet.length];
+      // the newest ticket, a random one, or none (a new client)
+      const pick = i % 3 === 0 || pool.length === 0 ? undefined : i % 3 === 1 ? pool[pool.length - 1] : pool[Math.floor(Math.random() * pool.length)];
+      const start = Date.now();
+      const r = await visit(m.port, pick?.session);
+      const end = Date.now();
+      if (pick) {
+        const windowEnd = (pick.slot + 1) * I + W; // every server holds the key until then (true time, with margin for the clocks)
+        const dropped = m.droppedAt.get(pick.slot);
+        if (end < windowEnd) {
+          counts.inside += 1;
+          if (!r.reused) counts.missedInside += 1;
+        } else if (dropped !== undefined && dropped <= start) {
+          counts.after += 1;
+          if (r.reused) counts.acceptedAfter += 1;
+        } else counts.between += 1;
+      }
+      if (r.ticket) {
+        const slot = slotOfName.get(r.ticket.subarray(0, 16).toString('hex'));
+        expect(slot).toBeDefined(); // every ticket is under a key of the schedule
+        pool.push({ session: r.session, slot: slot! });
+      }
+      if (i % 10 === 0) {
+        // what Redis holds: sealed values that open (under the KEK) to the servers' keys, never a key part in plain
+        const values = await redisValues(prefix);
+        expect(values.size).toBeGreaterThan(0);
+        const parts = fleet.flatMap(secretParts);
+        for (const [slot, v] of values) {
+          for (const p of parts) expect(v.includes(p)).toBe(false);
+          const opened = openTicketKey(kek, slot, v);
+          const name = opened.subarray(0, 16).toString('hex');
+          if (slotOfName.has(name)) expect(slotOfName.get(name)).toBe(slot);
+          opened.fill(0);
+        }
+        counts.sealedChecks += 1;
+      }
+      i += 1;
+    }
+
+    const bound = fleet[0].ring.forwardSecrecyBound;
+    const defaults = new TicketKeyRing({ fleetSecret: randomBytes(32) });
+    console.log(
+      `ticket key ring: ${i} connections over ${rotations}+ rotations on ${fleet.length} servers: ` +
+        `${counts.inside} resumptions inside the window (${counts.missedInside} refused), ` +
+        `${counts.after} after it (${counts.acceptedAfter} accepted), ${counts.between} in the clock margin; ` +
+        `forward-secrecy bound rotationInterval + decryptWindow + 2 * maxClockSkew = ${bound} ms here, ` +
+        `${defaults.forwardSecrecyBound / HOUR} h with the defaults (${defaults.rotationInterval / HOUR} h + ${defaults.decryptWindow / HOUR} h + 2 * ${defaults.maxClockSkew / 1000} s)`,
+    );
+    expect(counts.missedInside).toBe(0);
+    expect(counts.acceptedAfter).toBe(0);
+    // both kinds happened, so the zeros mean something
+    expect(counts.inside).toBeGreaterThan(10);
+    expect(counts.after).toBeGreaterThan(0);
+    expect(counts.sealedChecks).toBeGreaterThan(0);
+    expect(bound).toBe(I + W + 2 * skew);
+  });
+});
