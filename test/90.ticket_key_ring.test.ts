@@ -7,9 +7,9 @@
 import { randomBytes } from 'crypto';
 import { Redis } from 'ioredis';
 import * as tls from 'tls';
-import { createServer, openTicketKey, RedisTicketKeySource, TicketKeyRing, TicketKeyRingState, TlsServer } from '../lib';
+import { createServer, MemoryTicketKeySource, openTicketKey, RedisTicketKeySource, SslContext, TicketKeyRing, TicketKeyRingState, TlsServer } from '../lib';
 import { certs, close, endNode, listen, nodeClient, track } from './helpers/sockets';
-import { killAllRedis, RedisServer, startRedis } from './helpers/redis';
+import { freePort, killAllRedis, RedisServer, startRedis } from './helpers/redis';
 import { Inbox } from './helpers/events';
 
 const { cert, key } = certs();
@@ -201,5 +201,169 @@ describe('a fleet rotating under traffic (real redis-server)', () => {
     expect(counts.after).toBeGreaterThan(0);
     expect(counts.sealedChecks).toBeGreaterThan(0);
     expect(bound).toBe(I + W + 2 * skew);
+  });
+});
+
+describe('faults', () => {
+  test('Redis gone: the server keeps its keys until their window ends, then full handshakes without tickets; back: the fleet key again', async () => {
+    const r2 = new RedisServer(await freePort());
+    await r2.start();
+    cleanups.push(() => r2.stop());
+    const kek = randomBytes(32);
+    const prefix = 'fault:';
+    const m = await member(r2.port, kek, { rotationInterval: 1000, decryptWindow: 1000, maxClockSkew: 100, offset: 0, prefix });
+    await m.ring.start();
+    const errors = new Inbox<Error>();
+    m.ring.on('sourceError', errors.push);
+    const first = await visit(m.port);
+    expect(first.ticket).toBeDefined();
+
+    // every state while Redis is away: the ring holds keys until their window, never one of its own
+    const seen: TicketKeyRingState[] = [];
+    const off = new Promise<TicketKeyRingState>((resolve) => {
+      m.ring.on('rotate', (st) => {
+        seen.push(st);
+        for (const s of st.dropped) expect(st.at).toBeGreaterThanOrEqual(m.ring.retainedUntil(s));
+        if (st.encrypting === undefined) resolve(st);
+      });
+    });
+    await r2.stop();
+    const noTickets = await off;
+    await errors.atLeast(1);
+    expect(noTickets.keys).toEqual([]); // tickets off only once every key's window ended
+    expect(seen.some((st) => st.encrypting !== undefined && st.encrypting < st.slot)).toBe(true); // it kept encrypting with what it held
+    expect(m.server.context.ticketsEnabled).toBe(false);
+    const full = await visit(m.port, first.session);
+    expect(full.reused).toBe(false);
+    expect(full.ticket).toBeUndefined(); // no ticket under a key made alone
+    const issued = m.server.ticketKeyStats.issued;
+
+    // Redis back (empty: it kept nothing): the ring claims the slot again, tickets return
+    const back = new Promise<TicketKeyRingState>((resolve) => m.ring.on('rotate', (st) => st.encrypting !== undefined && resolve(st)));
+    await r2.start();
+    const st = await back;
+    const again = await visit(m.port);
+    expect(again.ticket).toBeDefined();
+    expect(m.server.ticketKeyStats.issued).toBe(issued + 1);
+    // the key in use is the one sealed in Redis for its slot
+    const check = new Redis({ host: '127.0.0.1', port: r2.port });
+    try {
+      const sealed = await check.getBuffer(`${prefix}${st.encrypting}`);
+      expect(sealed).not.toBeNull();
+      const opened = openTicketKey(kek, st.encrypting!, sealed!);
+      expect(opened.subarray(0, 16).equals(again.ticket!.subarray(0, 16))).toBe(true);
+    } finally {
+      check.disconnect();
+    }
+  });
+
+  test('a server with another key-encryption key makes no key of its own: tickets stay off there', async () => {
+    const prefix = `kek-${randomBytes(4).toString('hex')}:`;
+    const opts = { rotationInterval: 60_000, decryptWindow: 60_000, maxClockSkew: 1000, offset: 0, prefix };
+    const a = await member(redis.port, randomBytes(32), opts);
+    const b = await member(redis.port, randomBytes(32), opts);
+    await a.ring.start();
+    const err = await b.ring.start().then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
+    expect(err?.code).toBe('ERR_TICKET_KEY_UNSEAL');
+    expect(b.ring.state.keys).toEqual([]);
+    expect(b.server.context.ticketsEnabled).toBe(false);
+    const onA = await visit(a.port);
+    expect(onA.ticket).toBeDefined();
+    const onB = await visit(b.port, onA.session);
+    expect(onB.reused).toBe(false);
+    expect(onB.ticket).toBeUndefined();
+  });
+});
+
+describe('fleetSecret and the in-process source', () => {
+  async function plainServer(ring: TicketKeyRing): Promise<{ server: TlsServer; port: number }> {
+    const server = createServer({ cert, key, noTicket: false });
+    const sockets = track(server);
+    server.on('secureConnection', (s) => {
+      s.on('error', () => {});
+      s.resume();
+      s.on('end', () => s.end());
+    });
+    ring.attach(server);
+    const port = await listen(server);
+    cleanups.push(async () => {
+      ring.stop();
+      await close(server, sockets);
+    });
+    return { server, port };
+  }
+
+  test('two rings with one fleetSecret resume the tickets of each other; another secret does not', async () => {
+    const secret = randomBytes(32);
+    const a = new TicketKeyRing({ fleetSecret: secret });
+    const b = new TicketKeyRing({ fleetSecret: Buffer.from(secret) });
+    const c = new TicketKeyRing({ fleetSecret: randomBytes(32) });
+    const sa = await plainServer(a);
+    const sb = await plainServer(b);
+    const sc = await plainServer(c);
+    await Promise.all([a.start(), b.start(), c.start()]);
+    // next and current held, the current one encrypts
+    expect(a.state.keys.slice(0, 2).map((k) => k.slot)).toEqual([a.state.slot + 1, a.state.slot]);
+    expect(a.state.encrypting).toBe(a.state.slot);
+    const t = await visit(sa.port);
+    expect((await visit(sb.port, t.session)).reused).toBe(true);
+    expect((await visit(sc.port, t.session)).reused).toBe(false);
+  });
+
+  test('MemoryTicketKeySource: one claim per slot; rings sharing it share keys', async () => {
+    const source = new MemoryTicketKeySource();
+    const x = Buffer.from('x');
+    expect((await source.claim(7, x, 60_000)).equals(x)).toBe(true);
+    expect((await source.claim(7, Buffer.from('y'), 60_000)).equals(x)).toBe(true);
+    expect((await source.get(7))?.equals(x)).toBe(true);
+    expect(await source.get(8)).toBeUndefined();
+    await expect(source.claim(-1, x, 1)).rejects.toThrow(RangeError);
+    const kek = randomBytes(32);
+    const a = new TicketKeyRing({ source, keyEncryptionKey: kek });
+    const b = new TicketKeyRing({ source, keyEncryptionKey: kek });
+    const sa = await plainServer(a);
+    const sb = await plainServer(b);
+    await Promise.all([a.start(), b.start()]);
+    expect(sa.server.getTicketKeys().equals(sb.server.getTicketKeys())).toBe(true);
+    const t = await visit(sa.port);
+    expect((await visit(sb.port, t.session)).reused).toBe(true);
+  });
+
+  test('stop() wipes the keys: tickets off, old tickets get full handshakes', async () => {
+    const ring = new TicketKeyRing({ fleetSecret: randomBytes(32) });
+    const s = await plainServer(ring);
+    await ring.start();
+    const t = await visit(s.port);
+    expect(t.ticket).toBeDefined();
+    ring.stop();
+    expect(s.server.context.ticketsEnabled).toBe(false);
+    const after = await visit(s.port, t.session);
+    expect(after.reused).toBe(false);
+    expect(after.ticket).toBeUndefined();
+  });
+
+  test('options are checked at construction', () => {
+    const source = new MemoryTicketKeySource();
+    const kek = randomBytes(32);
+    expect(() => new TicketKeyRing({})).toThrow(TypeError);
+    expect(() => new TicketKeyRing({ source, fleetSecret: randomBytes(32), keyEncryptionKey: kek })).toThrow(TypeError);
+    expect(() => new TicketKeyRing({ source })).toThrow(TypeError);
+    expect(() => new TicketKeyRing({ source, keyEncryptionKey: randomBytes(16) })).toThrow(RangeError);
+    expect(() => new TicketKeyRing({ source: {} as MemoryTicketKeySource, keyEncryptionKey: kek })).toThrow(TypeError);
+    expect(() => new TicketKeyRing({ fleetSecret: randomBytes(16) })).toThrow(RangeError);
+    expect(() => new TicketKeyRing({ fleetSecret: randomBytes(32), keyEncryptionKey: kek })).toThrow(TypeError);
+    expect(() => new TicketKeyRing({ fleetSecret: randomBytes(32), rotationInterval: 10 })).toThrow(RangeError);
+    expect(() => new TicketKeyRing({ fleetSecret: randomBytes(32), rotationInterval: 2000, maxClockSkew: 1001 })).toThrow(RangeError);
+    expect(() => new TicketKeyRing({ fleetSecret: randomBytes(32), decryptWindow: -1 })).toThrow(RangeError);
+    expect(() => new TicketKeyRing({ fleetSecret: randomBytes(32), clock: 5 as unknown as () => number })).toThrow(TypeError);
+    const ring = new TicketKeyRing({ fleetSecret: randomBytes(32) });
+    expect(() => ring.attach({} as SslContext)).toThrow(TypeError);
+    expect(ring.rotationInterval).toBe(HOUR);
+    expect(ring.decryptWindow).toBe(HOUR);
+    expect(ring.forwardSecrecyBound).toBe(2 * HOUR + 10_000);
+    expect(() => new RedisTicketKeySource({ client: {} as Redis })).toThrow(TypeError);
   });
 });
