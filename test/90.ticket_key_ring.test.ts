@@ -204,6 +204,70 @@ describe('a fleet rotating under traffic (real redis-server)', () => {
   });
 });
 
+describe('clocks seconds apart, on a clock the test moves (no waiting)', () => {
+  test('two servers 4 s apart, 1-minute slots: every ticket resumes on both for decryptWindow, none after the bound', async () => {
+    const I = 60_000;
+    const W = 60_000;
+    const skew = 5000;
+    const step = 3000;
+    let T = 1_000_000 * I + 7_000; // the true time, moved by the test
+    const source = new MemoryTicketKeySource();
+    const kek = randomBytes(32);
+    const servers: { ring: TicketKeyRing; server: TlsServer; port: number }[] = [];
+    for (const offset of [2000, -2000]) {
+      const ring = new TicketKeyRing({ source, keyEncryptionKey: kek, rotationInterval: I, decryptWindow: W, maxClockSkew: skew, clock: () => T + offset });
+      const server = createServer({ cert, key, noTicket: false });
+      const sockets = track(server);
+      server.on('secureConnection', (s) => {
+        s.on('error', () => {});
+        s.resume();
+        s.on('end', () => s.end());
+      });
+      ring.attach(server);
+      const port = await listen(server);
+      cleanups.push(async () => {
+        ring.stop();
+        await close(server, sockets);
+      });
+      servers.push({ ring, server, port });
+    }
+    const bound = servers[0].ring.forwardSecrecyBound;
+    const issued: { at: number; session: Buffer }[] = [];
+    const counts = { inside: 0, missedInside: 0, after: 0, acceptedAfter: 0, switchesApart: 0 };
+    const ages = [step, W - step, W, Math.ceil((bound + 1) / step) * step]; // issue times are multiples of step
+    for (let n = 0; n < (4 * I) / step; n++, T += step) {
+      await Promise.all(servers.map((x) => x.ring.refresh()));
+      const enc = servers.map((x) => x.ring.state.encrypting);
+      if (enc[0] !== enc[1]) counts.switchesApart += 1; // one server already on the next key
+      for (const x of servers) {
+        const t = await visit(x.port);
+        expect(t.ticket).toBeDefined();
+        issued.push({ at: T, session: t.session });
+      }
+      for (const age of ages) {
+        for (const old of issued.filter((e) => e.at === T - age)) {
+          for (const x of servers) {
+            const r = await visit(x.port, old.session);
+            if (age <= W) {
+              counts.inside += 1;
+              if (!r.reused) counts.missedInside += 1;
+            } else {
+              counts.after += 1;
+              if (r.reused) counts.acceptedAfter += 1;
+            }
+          }
+        }
+      }
+    }
+    expect(counts.missedInside).toBe(0);
+    expect(counts.acceptedAfter).toBe(0);
+    expect(counts.inside).toBeGreaterThan(100);
+    expect(counts.after).toBeGreaterThan(20);
+    // the clocks 4 s apart did put the servers on different keys around each boundary
+    expect(counts.switchesApart).toBeGreaterThanOrEqual(3);
+  });
+});
+
 describe('faults', () => {
   test('Redis gone: the server keeps its keys until their window ends, then full handshakes without tickets; back: the fleet key again', async () => {
     const r2 = new RedisServer(await freePort());
