@@ -112,7 +112,12 @@ export function openTicketKey(kek: Buffer, slot: number, sealed: Buffer): Buffer
     const d = createDecipheriv('aes-256-gcm', kek, sealed.subarray(1, 1 + SEAL_IV));
     d.setAAD(slotBytes(slot));
     d.setAuthTag(sealed.subarray(sealed.length - SEAL_TAG));
-    return Buffer.concat([d.update(sealed.subarray(1 + SEAL_IV, sealed.length - SEAL_TAG)), d.final()]);
+    const body = d.update(sealed.subarray(1 + SEAL_IV, sealed.length - SEAL_TAG));
+    try {
+      return Buffer.concat([body, d.final()]);
+    } finally {
+      body.fill(0); // the plain key stays in the one copy returned
+    }
   } catch {
     throw codedError(ErrorCode.TICKET_KEY_UNSEAL, `the value of slot ${slot} does not open under the key-encryption key (another key, or tampered)`);
   }
