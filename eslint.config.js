@@ -16,7 +16,7 @@ const nodeGlobals = {
 };
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'build-*/**', 'node_modules/**', 'deps/.cache/**', 'bench/.work/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'build/**', 'build-*/**', 'node_modules/**', 'deps/.cache/**', 'bench/.work/**', 'coverage/**', 'prebuilds/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,5 @@
 'use strict';
-// npm run bench [-- --quick] [-- --filter B1,B4]
+// npm run bench [-- --quick] [-- --filter B1,B4] (B11, the HTTP rows: --filter B11)
 // Every trial runs in a fresh child process (better-sqlite3 style); ours/baseline pairs
 // alternate their order round by round; each figure is the median ratio over the rounds
 // with its min–max. Writes bench/RESULTS.md, bench/results.svg and bench/results.json.
@@ -92,7 +92,7 @@ const fixtures = () => ({ cert: path.join(BUILD, 'cert.pem'), key: path.join(BUI
 
 /** B5/B6: a server child (ours or node:tls) and a node:tls client child */
 async function netTrial(impl, clientName, a) {
-  const server = spawn(process.execPath, [path.join(__dirname, 'trial.js'), 'server', JSON.stringify({ ...fixtures(), impl, bulk: !!a.bulk })], {
+  const server = spawn(process.execPath, [path.join(__dirname, 'trial.js'), 'server', JSON.stringify({ ...fixtures(), impl, bulk: !!a.bulk, observe: a.observe })], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   try {
@@ -101,6 +101,30 @@ async function netTrial(impl, clientName, a) {
       server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
     });
     return await trial(clientName, { ...a, port });
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+/** B12: our server in a child under B5's client load; the server's CPU µs per handshake */
+async function serverCpuTrial(a) {
+  const server = spawn(process.execPath, [path.join(__dirname, 'trial.js'), 'server', JSON.stringify({ ...fixtures(), impl: 'ours', observe: a.observe })], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  try {
+    const port = await new Promise((resolve, reject) => {
+      server.once('message', (m) => resolve(m.port));
+      server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+    });
+    const cpu = () =>
+      new Promise((resolve) => {
+        server.once('message', (m) => resolve(m.cpu.user + m.cpu.system));
+        server.send({ cpu: true });
+      });
+    const before = await cpu();
+    const r = await trial('client', { ...a, port });
+    const after = await cpu();
+    return (after - before) / (r.ops + 5); // the client's first connection and 4 warm-ups too
   } finally {
     server.kill('SIGKILL');
   }
@@ -344,6 +368,34 @@ async function main() {
     }
   }
 
+  if (want('B12')) {
+    const r = await trial('b11micro', { iterations: QUICK ? 1e6 : 5e6 });
+    log(`B12 micro: ${JSON.stringify(r)}`);
+    add({ id: 'B12', what: 'diagnostics path per connection with nobody subscribed (observeConnection: four hasSubscribers reads and NODE_DEBUG), minus an empty loop', short: 'channels, no subscriber: per connection', unit: 'ns', ours: Math.max(0, r.none - r.empty), reported: true });
+    add({ id: 'B12', what: "one handshake's publishes (start, end, asyncStart, asyncEnd of one message) to a no-op subscriber, minus an empty loop", short: 'handshake publishes, subscribed', unit: 'ns', ours: Math.max(0, r.publish - r.empty), reported: true });
+  }
+  // B12: what the diagnostics channels cost once someone subscribes (a no-op subscriber on
+  // every channel, or the metrics recorder) against no subscriber: the server process's CPU
+  // time per handshake under B5's load (one node:tls client). CPU per handshake, not
+  // handshakes/s: on a shared machine the wall clock measures the neighbours.
+  if (want('B12')) {
+    for (const mode of ['resumed', 'full']) {
+      for (const observe of ['channels', 'metrics']) {
+        const go = (obs) => () => serverCpuTrial({ mode, concurrency: 1, ms: NET_MS, observe: obs });
+        const res = await compare(`B12 ${mode} ${observe} (server CPU µs/handshake)`, go(observe), go('none'), NET_ROUNDS);
+        add({
+          id: 'B12',
+          what: `server CPU per loopback ${mode} handshake, ${observe === 'channels' ? 'a no-op subscriber on every diagnostics channel' : 'observeMetrics() recording'} vs no subscriber`,
+          short: `${mode} handshake CPU, ${observe === 'channels' ? 'all channels subscribed' : 'metrics recorder'} vs none`,
+          unit: 'µs CPU/handshake',
+          ...res,
+          reported: true,
+          dir: -1,
+        });
+      }
+    }
+  }
+
   // B10: server capacity under a C load generator (openssl s_time)
   if (want('B10')) {
     const { b10, unavailable } = require('./b10_capacity');
@@ -355,6 +407,13 @@ async function main() {
       const r = await b10({ F, seconds: QUICK ? 1 : 3, rounds: QUICK ? 3 : 5, log });
       rows.push(...r.rows);
     }
+  }
+
+  // B11: HTTP/1.1 and HTTP/2 through createHttpsServer / createHttp2SecureServer vs
+  // node:https / node:http2 (keep-alive, a new connection per request, server RSS)
+  if (want('B11')) {
+    const { b11 } = require('./b11_http');
+    rows.push(...(await b11({ F, ms: QUICK ? 500 : 800, rounds: QUICK ? 2 : 5, quick: QUICK, log })));
   }
 
   // B9 (issue: fleet on Redis) has its own script; its table is appended to RESULTS.md
@@ -443,6 +502,12 @@ function markdown(meta, rows) {
   L.push('createServer, the B5 node:tls server, and 1.0.2h\'s `openssl s_server -no_ticket -quiet` built from the');
   L.push('addon\'s source tree (`node deps/build-openssl.js --apps`); rate = connections ÷ wall time of the s_time');
   L.push('process; CPU = the server process\'s utime+stime (/proc) ÷ handshakes; resumption is checked per run.');
+  L.push('B11: a node client process (https.Agent keep-alive / http2.connect / one tls.connect per request offering');
+  L.push('the previous session; maxVersion TLSv1.2, ECDHE-RSA-AES128-GCM-SHA256) against a server process running');
+  L.push('createHttpsServer / createHttp2SecureServer or node:https / node:http2 with default options and the same');
+  L.push('handler (setHeader, write(a), end(b)); each trial is a fresh server and client; every resumed request is');
+  L.push('checked resumed (isSessionReused), every full one not; RSS = the server\'s peak, sampled every 50 ms; server');
+  L.push('CPU = process.cpuUsage() of the server over the client\'s timed run ÷ requests.');
   L.push('');
   const notesPath = path.join(__dirname, 'NOTES.md');
   if (fs.existsSync(notesPath)) L.push(fs.readFileSync(notesPath, 'utf8').trim(), '');

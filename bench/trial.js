@@ -49,7 +49,52 @@ function serverContext(a, extra = {}) {
   return new SslContext({ cert: fs.readFileSync(a.cert), key: fs.readFileSync(a.key), ciphers: CIPHER, noTicket: true, ...extra });
 }
 
+/** a no-op subscriber on every diagnostics channel of the package */
+function subscribeAll(names) {
+  const dc = require('diagnostics_channel');
+  const noop = () => {};
+  for (const name of [names.handshake, names.lookup]) dc.tracingChannel(name).subscribe({ start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop });
+  for (const [k, name] of Object.entries(names)) if (k !== 'handshake' && k !== 'lookup') dc.subscribe(name, noop);
+}
+
 const trials = {
+  // B12 micro: ns per connection of the diagnostics path with nobody subscribed (what every
+  // connection pays: observeConnection's checks), and of one handshake's publishes
+  // (start, end, asyncStart, asyncEnd of one message) to a no-op subscriber
+  async b11micro(a) {
+    const dist = path.join(__dirname, '..', 'dist');
+    const { observeConnection } = require(path.join(dist, 'tls', 'observe'));
+    const { handshakeChannel } = require(path.join(dist, 'common', 'diagnostics'));
+    const server = new (require('events').EventEmitter)();
+    const ctx = new SslContext();
+    const n = a.iterations;
+    let sink = 0;
+    const loop = (fn) => {
+      for (let i = 0; i < n / 10; i++) fn(); // warm-up
+      const t0 = now();
+      for (let i = 0; i < n; i++) fn();
+      return ((now() - t0) / n) * 1e9;
+    };
+    const empty = loop(() => {
+      sink++;
+    });
+    const none = loop(() => {
+      if (observeConnection(server, ctx) !== undefined) sink++;
+    });
+    subscribeAll(lib.CHANNELS);
+    const publish = loop(() => {
+      const m = { server, socket: undefined };
+      handshakeChannel.start.publish(m);
+      handshakeChannel.end.publish(m);
+      m.resumed = true;
+      m.durationMs = 1;
+      handshakeChannel.asyncStart.publish(m);
+      handshakeChannel.asyncEnd.publish(m);
+    });
+    ctx.free();
+    return { empty, none, publish, sink };
+  },
+
   // B0: call floor, ns/call
   async b0(a) {
     const n = a.iterations;
@@ -219,6 +264,9 @@ const trials = {
     let server;
     if (a.impl === 'ours') {
       server = lib.createServer({ cert, key, ciphers: CIPHER, maxVersion: 'TLSv1.2', noTicket: true }, onSocket);
+      // B12: what the diagnostics channels cost once someone subscribes
+      if (a.observe === 'channels') subscribeAll(lib.CHANNELS);
+      else if (a.observe === 'metrics') lib.observeMetrics(server);
     } else {
       const tls = require('tls');
       const { constants } = require('crypto');
@@ -253,6 +301,8 @@ const trials = {
         }
       });
     }
+    // B12: the parent reads this process's CPU time before and after the client's run
+    if (!a.count) process.on('message', (m) => m && m.cpu && process.send({ cpu: process.cpuUsage() }));
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     process.send({ port: server.address().port });
     await new Promise(() => {}); // until killed

@@ -19,6 +19,8 @@
 //   OPENSSL_102_SRC=/path/to/openssl-1.0.2x[.tar.gz]   bring your own 1.0.2 source
 //   OPENSSL_102_EXTRA_CONFIG="..."                     extra ./config arguments
 //   OPENSSL_SESSION_CACHE_DIR=/dir                      cache directory (default deps/.cache)
+//   OPENSSL_SESSION_CACHE_TARGET=linux-arm64-gnu        cross-compile for another platform
+//                                                      (scripts/prebuild.js; see CROSS below)
 //
 // The default source is the pristine OpenSSL 1.0.2h tree inside the npm tarball of
 // nodegit@0.22.2. Only `npm pack` is used (no install, no scripts); the tarball's sha512
@@ -28,6 +30,7 @@ const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
 const { spawnSync, spawn } = require('child_process');
+const { acquire } = require('./build-lock');
 
 const PINNED = {
   spec: 'nodegit@0.22.2',
@@ -47,6 +50,17 @@ const CONFIG_OPTIONS = [
   'no-hw', // no hardware engines are needed
   'no-heartbeats', // the heartbeat extension (Heartbleed's home) is never needed
 ];
+// Cross builds (release prebuilt binaries only, scripts/prebuild.js): OpenSSL's own
+// ./Configure target and the Debian cross toolchain's prefix. The target is part of the
+// cache key, so each lives in its own cache directory.
+const CROSS = {
+  'linux-arm64-gnu': { configure: 'linux-aarch64', prefix: 'aarch64-linux-gnu-' },
+};
+const TARGET = process.env.OPENSSL_SESSION_CACHE_TARGET || '';
+if (TARGET && !CROSS[TARGET]) {
+  process.stderr.write(`[openssl-1.0.2] ERROR: OPENSSL_SESSION_CACHE_TARGET=${TARGET} is not one of: ${Object.keys(CROSS).join(', ')}\n`);
+  process.exit(1);
+}
 const SCRIPT_VERSION = 1; // bump when the build recipe changes
 
 const ROOT = path.resolve(__dirname, '..');
@@ -70,8 +84,9 @@ function checkTools() {
   const missing = [];
   if (!have('perl', ['-v'])) missing.push('perl (OpenSSL 1.0.2 is configured by a Perl script)');
   if (!have('make')) missing.push('make');
-  const cc = process.env.CC || (have('gcc') ? 'gcc' : 'cc');
-  if (!have(cc)) missing.push(`a C compiler (${cc}; set CC to choose one)`);
+  const cross = TARGET ? CROSS[TARGET] : undefined;
+  const cc = cross ? `${cross.prefix}gcc` : process.env.CC || (have('gcc') ? 'gcc' : 'cc');
+  if (!have(cc)) missing.push(cross ? `the cross compiler ${cc} (Debian: apt-get install gcc-aarch64-linux-gnu)` : `a C compiler (${cc}; set CC to choose one)`);
   if (missing.length) {
     fail(
       `cannot build OpenSSL 1.0.2, missing: ${missing.join(', ')}.\n` +
@@ -239,7 +254,9 @@ async function build(srcDir, prefix, logFile, extra, apps = false) {
   const fd = fs.openSync(logFile, 'w');
   const started = Date.now();
   const steps = [
-    ['./config', [...CONFIG_OPTIONS, ...extra]],
+    TARGET
+      ? ['./Configure', [CROSS[TARGET].configure, `--cross-compile-prefix=${CROSS[TARGET].prefix}`, ...CONFIG_OPTIONS, ...extra]]
+      : ['./config', [...CONFIG_OPTIONS, ...extra]],
     ['make', ['depend']],
     ['make', ['build_libs']],
     ...(apps ? [['make', ['build_apps']]] : []),
@@ -298,7 +315,7 @@ async function main() {
   const version = readVersion(srcDir);
   const extra = (process.env.OPENSSL_102_EXTRA_CONFIG || '').split(/\s+/).filter(Boolean);
   const key = hash(
-    JSON.stringify({ identity, options: CONFIG_OPTIONS, extra, cc: tools.cc, ccv: tools.ccVersion, cflags: process.env.CFLAGS || '', v: SCRIPT_VERSION }),
+    JSON.stringify({ identity, options: CONFIG_OPTIONS, extra, cc: tools.cc, ccv: tools.ccVersion, cflags: process.env.CFLAGS || '', v: SCRIPT_VERSION, ...(TARGET ? { target: TARGET } : {}) }),
   ).slice(0, 16);
   const prefix = path.join(CACHE, `openssl-${key}`);
   const info = path.join(prefix, 'build-info.json');
@@ -320,8 +337,9 @@ async function main() {
     log(`built ${version.text} in ${secs} s -> ${prefix}`);
   }
   // a stable pointer for tools that want the libraries (bench, tests)
-  fs.writeFileSync(path.join(CACHE, 'current'), prefix + '\n');
+  if (!TARGET) fs.writeFileSync(path.join(CACHE, 'current'), prefix + '\n');
   if (printPrefix) process.stdout.write(prefix);
+  if (process.argv.includes('--apps') && TARGET) fail('--apps builds the host program only (no OPENSSL_SESSION_CACHE_TARGET)');
   if (process.argv.includes('--apps')) process.stdout.write(`${await buildApps(srcDir, prefix, extra, version, identity, tools)}\n`);
 }
 
@@ -332,24 +350,19 @@ async function buildApps(srcDir, prefix, extra, version, identity, tools) {
   const program = path.join(appsPrefix, 'bin', 'openssl');
   const info = path.join(appsPrefix, 'build-info.json');
   if (fs.existsSync(info) && fs.existsSync(program)) return program;
-  // one build at a time (two jest runs may ask together): the first takes the lock
-  // directory, the others wait for its result
-  const lock = `${appsPrefix}.lock`;
+  // one build at a time (two jest runs may ask together): the first takes the lock, the
+  // others wait for its result; a lock left by a killed build is taken over (build-lock.js)
+  const lock = acquire(`${appsPrefix}.lock`, {
+    log,
+    what: 'the build of the openssl program',
+    isDone: () => fs.existsSync(info) && fs.existsSync(program),
+  });
+  if (lock === null) return program;
   try {
-    fs.mkdirSync(lock);
-  } catch (e) {
-    if (e.code !== 'EEXIST') throw e;
-    log(`another process is building the openssl program (${lock}); waiting`);
-    while (fs.existsSync(lock) && !fs.existsSync(info)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
     if (fs.existsSync(info) && fs.existsSync(program)) return program;
-    fail(`the other build of the openssl program did not finish (remove ${lock} if no build is running)`);
-  }
-  const unlock = () => fs.rmSync(lock, { recursive: true, force: true });
-  process.on('exit', unlock); // fail() exits without unwinding
-  try {
     return await buildAppsLocked(srcDir, appsPrefix, program, info, extra, version, identity, tools);
   } finally {
-    unlock();
+    lock.release();
   }
 }
 

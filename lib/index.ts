@@ -20,13 +20,16 @@ export { TLSSocket } from './tls/tls_socket';
 export type { PeerCertificate, TLSSocketEvents, TLSSocketSetup } from './tls/tls_socket';
 export { TlsServer, createServer } from './tls/tls_server';
 export type { TlsServerOptions, TlsServerEvents } from './tls/tls_server';
+export { defaultSessionIdContext } from './tls/session_id_context';
+export type { SessionIdContextPolicy } from './tls/session_id_context';
 export { connect } from './tls/tls_connect';
 export type { TlsConnectOptions } from './tls/tls_connect';
 export type { SessionStore } from './stores/session_store';
 export { MemorySessionStore } from './stores/memory_session_store';
 export type { MemorySessionStoreOptions } from './stores/memory_session_store';
 export { RedisSessionStore } from './stores/redis_session_store';
-export type { RedisSessionStoreOptions, RedisSessionStoreEvents } from './stores/redis_session_store';
+export type { RedisSessionStoreOptions, RedisSessionStoreEvents, RedisSessionStoreStats } from './stores/redis_session_store';
+export type { SessionSealingKey, SessionSealingKeys } from './stores/sealing';
 export { ClientHelloParser } from './tls/client_hello_parser';
 export type { ClientHelloInfo } from './tls/client_hello_parser';
 export { setOpenSSLClock } from './cache/openssl_clock';
@@ -36,6 +39,26 @@ export type { SNICallback } from './tls/tls_server';
 export type { CheckServerIdentity, SessionOnUncleanClose } from './tls/tls_socket';
 export { ClusterSessionStore, ClusterSessionStorePrimary } from './stores/cluster_session_store';
 export type { ClusterSessionStoreOptions, ClusterSessionStorePrimaryOptions } from './stores/cluster_session_store';
+export { CHANNELS } from './common/diagnostics';
+export type {
+  HandshakeMessage,
+  LookupMessage,
+  LookupResult,
+  SessionStoredMessage,
+  SessionRevokedMessage,
+  SessionRemovedMessage,
+  RemovalReason,
+  TicketMessage,
+  TicketKeyResult,
+  ResumptionMissedMessage,
+  ResumptionMissReason,
+  ResumptionMechanism,
+  OfferedSession,
+  StoreConnectionMessage,
+  StoreConnectionState,
+} from './common/diagnostics';
+export { observeMetrics, registerMetrics, registerContextMetrics, ServerMetrics, DURATION_BUCKETS } from './tls/metrics';
+export type { MetricsSnapshot, DurationSummary, RegisterMetricsOptions } from './tls/metrics';
 export { TicketKeyRing, sealTicketKey, openTicketKey, SEALED_TICKET_KEY_LENGTH } from './tls/ticket_key_ring';
 export type { TicketKeyRingOptions, TicketKeyRingState, TicketKeyRingKey, TicketKeyRingEvents } from './tls/ticket_key_ring';
 export { MemoryTicketKeySource } from './stores/ticket_key_source';

@@ -49,6 +49,7 @@ const Constant kConstants[] = {
     {"CYCLE_FAILED", TlsConnection::kFailed},
     {"CYCLE_MORE_PLAINTEXT", TlsConnection::kMorePlaintext},
     {"CYCLE_WANTS_MORE_INPUT", TlsConnection::kWantsMoreInput},
+    {"CYCLE_RENEGOTIATION", TlsConnection::kRenegotiation},
 };
 
 #undef CONSTANT

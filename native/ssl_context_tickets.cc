@@ -14,6 +14,7 @@
 #include "arguments.h"
 #include "openssl_error.h"
 #include "ssl_context_handle.h"
+#include "tls_connection.h"
 
 void SslContextHandle::DefineTicketMethods(std::vector<PropertyDescriptor>* properties) {
   properties->insert(properties->end(), {
@@ -29,6 +30,8 @@ int SslContextHandle::OnTicketKey(SSL* s, unsigned char* name, unsigned char* iv
                                   HMAC_CTX* hmac, int enc) {
   SslContextHandle* self = s->initial_ctx == nullptr ? nullptr : From(s->initial_ctx);
   if (self == nullptr) return enc ? -1 : 0;
+  // a ticket lib found revoked (TlsConnection::refuseTicket): "unknown key", a full handshake
+  if (!enc && TlsConnection::TicketRefused(s)) return self->ticketKeys_.Refuse();
   return self->ticketKeys_.Answer(name, iv, cipher, hmac, enc);
 }
 
@@ -83,6 +86,7 @@ Napi::Value SslContextHandle::JS_ticketKeyStats(const Napi::CallbackInfo& info) 
   o.Set("issued", Napi::Number::New(env, c.issued));
   o.Set("current", Napi::Number::New(env, c.current));
   o.Set("previous", Napi::Number::New(env, c.previous));
+  o.Set("revoked", Napi::Number::New(env, c.refused));
   o.Set("unknownKey", Napi::Number::New(env, c.unknownKey));
   return o;
 }

@@ -36,6 +36,7 @@ class TicketKeys {
     double current = 0;       // tickets decrypted under the current key
     double previous = 0;      // tickets decrypted under a previous key (renewed)
     double unknownKey = 0;    // tickets whose key name is not held (full handshake)
+    double refused = 0;       // tickets not decrypted because lib revoked them (full handshake)
   };
 
   TicketKeys() = default;
@@ -58,6 +59,11 @@ class TicketKeys {
 
   // The callback's answer (enc = 1: encrypt, 0: decrypt), OpenSSL's return convention:
   // -1 error, 0 unknown key (decrypt) / no ticket, 1 ok, 2 ok and renew the ticket.
+  // A ticket refused for one connection: counted, answered as an unknown key (0).
+  int Refuse() {
+    counters_.refused += 1;
+    return 0;
+  }
   int Answer(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, HMAC_CTX* hmac, int enc);
 
  private:

@@ -112,6 +112,7 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
   SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
   contextRef_ = Napi::Persistent(info[0].As<Napi::Object>());
   SSL_set_ex_data(ssl_, openssl_runtime::ConnectionIndex(), this);
+  SSL_set_info_callback(ssl_, OnInfo);
   if (!ConfigureFeatures(env, opts)) return;
   if (server_) {
     SSL_set_accept_state(ssl_);
@@ -225,6 +226,18 @@ Napi::Value TlsConnection::JS_cycle(const Napi::CallbackInfo& info) {
     }
     if (readBuffer_.size() < used + kReadChunk) readBuffer_.resize(used + kReadChunk);
     int n = SSL_read(ssl_, readBuffer_.data() + used, static_cast<int>(kReadChunk));
+    if (renegotiation_) {
+      // a renegotiation began inside SSL_read: nothing of it goes out (the flight OpenSSL
+      // wrote is dropped), the connection fails; the plaintext read before it (from the
+      // peer the first handshake verified) is still handed over
+      busy_ = false;
+      (void)BIO_reset(encOut_);
+      ERR_clear_error();
+      Napi::Value e = openssl_error::MakeCoded(env, "ERR_TLS_RENEGOTIATION_DISABLED",
+                                               server_ ? "the client asked for a TLS renegotiation, which this server refuses"
+                                                       : "the server asked for a TLS renegotiation, which this client refuses");
+      return Result(env, flags | kFailed | kRenegotiation, readBuffer_.data(), used, e);
+    }
     if (n > 0) {
       used += static_cast<size_t>(n);
       continue;

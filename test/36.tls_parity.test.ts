@@ -271,13 +271,16 @@ describe("Node's overloads, pauseOnConnect, setup errors", () => {
     expect(() => createServer({ cert, key: other.key })).toThrow(/key values mismatch/);
   });
 
-  test('a failed listen (EADDRINUSE) frees the context the server made', async () => {
+  test('a failed listen (EADDRINUSE) keeps the server: it listens on another port and serves', async () => {
     const [, port] = await ourServer({});
     const second = createServer({ cert, key });
     second.listen(port, '127.0.0.1');
     const err: any = await next(second, 'error');
     expect(err.code).toBe('EADDRINUSE');
-    expect(second.context.freed).toBe(true);
+    expect(second.context.freed).toBe(false);
+    servers.push(second);
+    second.on('connection', (s: net.Socket) => sockets.push(s));
+    expect(await outcome(ours(await listen(second), { ca: cert }))).toBe('ok');
   });
 
   test('pauseOnConnect: the TCP socket arrives paused and the handshake starts when it is resumed', async () => {

@@ -1,7 +1,7 @@
 // The application-controlled store: NO_INTERNAL_STORE + tickets off, new sessions go to
 // store.set, removeSession and expiry to store.delete, offers are fetched before OpenSSL
 // sees the ClientHello, a failing or silent store means a full handshake, not a hang.
-import { createServer, MemorySessionStore, SessionCacheMode, SessionStore, SslSession, TlsServer, TLSSocket } from '../lib';
+import { createServer, defaultSessionIdContext, MemorySessionStore, SessionCacheMode, SessionStore, SslSession, TlsServer, TLSSocket } from '../lib';
 import type { TlsServerOptions } from '../lib';
 import { certs, close, endNode, listen, next, nodeClient, track } from './helpers/sockets';
 import { isError } from './helpers/util';
@@ -92,7 +92,8 @@ test('new sessions → store.set(id, der, ttl = the session timeout), DER that 1
   const s = SslSession.fromDER(der);
   expect(s.id.equals(id)).toBe(true);
   expect(s.timeout).toBe(123);
-  expect(s.idContext.toString()).toBe('openssl-session-cache');
+  // the default id context: derived from the server's certificate and client policy
+  expect(s.idContext).toEqual(defaultSessionIdContext({ cert }));
   s.free();
 });
 
@@ -154,7 +155,7 @@ test('expiry found by a handshake → store.delete, full handshake, timeouts cou
   expect(store.calls[2][1]).toBe(id.toString('hex'));
 });
 
-test('local eviction and flush do not reach the store (only remove and handshake do)', async () => {
+test('local eviction and flush do not reach the store (only remove and expiry do)', async () => {
   const store = new SpyStore();
   const port = await start(store, { sessionCacheSize: 1 });
   const a = await fullHandshake(port);

@@ -101,8 +101,9 @@ describe('SNICallback', () => {
   });
 
   test('1.0.2 caches and looks up the session in the ORIGINAL context when SNI switched contexts', async () => {
-    const byName = new SslContext({ role: 'server', cert: other.cert, key: other.key, sessionIdContext: 'openssl-session-cache' });
-    const [server, port] = await serve({ SNICallback: (_n: string, cb: (e: Error | null, c?: SslContext) => void) => cb(null, byName) });
+    // one id context on both (the server's default is derived from its own certificate)
+    const byName = new SslContext({ role: 'server', cert: other.cert, key: other.key, sessionIdContext: 'sni-app' });
+    const [server, port] = await serve({ sessionIdContext: 'sni-app', SNICallback: (_n: string, cb: (e: Error | null, c?: SslContext) => void) => cb(null, byName) });
     const first = connect({ host: '127.0.0.1', port, ca: other.cert, servername: 'other.test' });
     sockets.push(first);
     await secure(first);

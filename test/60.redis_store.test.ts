@@ -199,7 +199,7 @@ describe('RedisSessionStore on a real redis-server', () => {
     expect(heard.items.some((h) => h.equals(again))).toBe(true);
   });
 
-  test('Redis frozen (SIGSTOP) → commands reject on the per-command timeout, not hang', async () => {
+  test('Redis frozen (SIGSTOP) → a command unanswered for commandTimeout resets the connection and rejects as a timeout, not hang', async () => {
     const s = store({ prefix: 'slow:', commandTimeout: 200 });
     await s.ready();
     redis.pause(true);
@@ -210,6 +210,7 @@ describe('RedisSessionStore on a real redis-server', () => {
       redis.pause(false);
     }
     await admin.ping(); // thawed: Redis answers again (the admin client has no command timeout)
+    await s.ready(); // the silent connection was reset; the new one is ready once Redis answers
     expect(await s.get(Buffer.alloc(32, 1)).then(() => true, () => false)).toBe(true);
   });
 

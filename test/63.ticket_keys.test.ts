@@ -77,7 +77,7 @@ describe('the API, as node:tls has it', () => {
       expect(again.reused).toBe(true);
       // a ticketed session has an empty id and nothing is cached (1.0.2's stateless resumption)
       expect((s.server as TlsServer).context.sessionCount).toBe(0);
-      expect((s.server as TlsServer).ticketKeyStats).toEqual({ issued: 1, current: 1, previous: 0, unknownKey: 0 });
+      expect((s.server as TlsServer).ticketKeyStats).toEqual({ issued: 1, current: 1, previous: 0, unknownKey: 0, revoked: 0 });
     } finally {
       await s.stop();
     }
@@ -148,7 +148,7 @@ describe('rotation: previous keys still decrypt, tickets are re-issued under the
       // t1 still resumes; the server re-issues the ticket under k2
       const r1 = await visit(s.port, t1);
       expect(r1.reused).toBe(true);
-      expect(server.ticketKeyStats).toEqual({ issued: 2, current: 0, previous: 1, unknownKey: 0 });
+      expect(server.ticketKeyStats).toEqual({ issued: 2, current: 0, previous: 1, unknownKey: 0, revoked: 0 });
       const t2 = r1.session;
       expect(t2.equals(t1)).toBe(false);
       expect((await visit(s.port, t2)).reused).toBe(true);
@@ -171,7 +171,7 @@ describe('rotation: previous keys still decrypt, tickets are re-issued under the
     const ctx = new SslContext({ role: 'server' });
     expect(() => ctx.setTicketKeys(randomBytes(48), [randomBytes(47)])).toThrow(RangeError);
     expect(() => ctx.setTicketKeys(randomBytes(48), 'x' as unknown as Buffer[])).toThrow(TypeError);
-    expect(ctx.ticketKeyStats).toEqual({ issued: 0, current: 0, previous: 0, unknownKey: 0 });
+    expect(ctx.ticketKeyStats).toEqual({ issued: 0, current: 0, previous: 0, unknownKey: 0, revoked: 0 });
     const k = randomBytes(48);
     const p = [randomBytes(48), randomBytes(48)];
     ctx.setTicketKeys(k, p);

@@ -116,8 +116,8 @@ function clientHello(id: Buffer): Buffer {
 }
 
 /** sends a ClientHello; resolves true once the server answered with a handshake record */
-function hello(port: number, id: Buffer): { answered: Promise<boolean>; socket: net.Socket } {
-  const socket = net.connect(port, '127.0.0.1');
+function hello(port: number, id: Buffer, localAddress = '127.0.0.1'): { answered: Promise<boolean>; socket: net.Socket } {
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress });
   const answered = new Promise<boolean>((resolve) => {
     socket.once('data', (d: Buffer) => {
       resolve(d[0] === 22);
@@ -139,7 +139,8 @@ describe('a flood of random session ids', () => {
     const flood = 200;
     // the timeout only frees the handshake, never the slot: the bound holds either way
     const port = await start(store, { sessionStoreConcurrency: limit, sessionStoreTimeout: 60000 });
-    const hellos = Array.from({ length: flood }, () => hello(port, randomBytes(32)));
+    // from 8 addresses: one address gets a share of the slots only (limit / 4)
+    const hellos = Array.from({ length: flood }, (_, i) => hello(port, randomBytes(32), `127.0.0.${2 + (i % 8)}`));
     try {
       // every hello over the limit is answered while the store holds the first four (the
       // order the server accepts connections in is not ours to choose: wait for any

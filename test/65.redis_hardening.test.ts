@@ -70,11 +70,11 @@ describe('revocations missed while out of contact', () => {
     await admin(redis.port).client('KILL', 'TYPE', 'pubsub');
     await resync;
     expect(server.context.sessionCount).toBe(0);
-    expect(server.sessionStoreStats.resyncs).toBe(1);
+    expect(server.sessionStoreStats.resyncs).toBe(2); // the first subscription, then this one
     expect(await resumes(port, x.session)).toBe(false);
   });
 
-  test('Redis killed and restarted empty: cached sessions keep resuming while it is down (the bound), none after it is back', async () => {
+  test('Redis killed and restarted empty: store-fed sessions stop resuming while it is down, the server’s own new ones resume; none of the old after it is back', async () => {
     const redis = new RedisServer(await freePort());
     await redis.start();
     const s = store({ redis: { host: '127.0.0.1', port: redis.port }, maxReconnectDelay: 100 });
@@ -83,15 +83,28 @@ describe('revocations missed while out of contact', () => {
     const x = await fullHandshake(server, port);
     const y = await fullHandshake(server, port);
     expect(await resumes(port, x.session)).toBe(true);
+    const down = next<Error & { code?: string }>(s, 'feedDown');
     await redis.stop();
-    // out of contact: what the local cache holds resumes, nothing else does
-    expect(await resumes(port, x.session)).toBe(true);
+    expect((await down).code).toBe('ERR_SESSION_STORE_UNREACHABLE');
+    // out of contact: revocations cannot be heard, so the store-fed cache is not trusted
+    expect(await resumes(port, x.session)).toBe(false);
     expect(await resumes(port, y.session)).toBe(false);
+    expect(server.sessionStoreStats.feedDown).toBe(true);
+    // a session this server makes while the store is down is kept here and resumes
+    const notStored = next<Error & { code?: string }>(server, 'sessionStoreError');
+    const c = await nodeClient(port, { secureOptions: NO_TICKET });
+    const z = { session: await c.session() };
+    await endNode(c.socket);
+    expect((await notStored).code).toBe('ERR_SESSION_STORE_UNREACHABLE');
+    expect(await resumes(port, z.session)).toBe(true);
+    expect(server.sessionStoreStats.fallbackKept).toBeGreaterThanOrEqual(1);
     // back, without the sessions (no persistence: every one of them is gone from Redis)
     const resync = next(server, 'sessionStoreResync');
     await redis.start();
     await resync;
+    expect(server.sessionStoreStats.feedDown).toBe(false);
     expect(await resumes(port, x.session)).toBe(false);
+    expect(await resumes(port, z.session)).toBe(true); // still within its bound
     await redis.stop();
   });
 });
@@ -138,7 +151,7 @@ describe('a Redis that wants credentials', () => {
       '-@all',
       '+@connection',
       '+info',
-      '+get',
+      '+getrange',
       '+set',
       '+del',
       '+multi',

@@ -62,6 +62,7 @@ export const TlsConnectionFlag = Object.freeze({
   FAILED: c.CYCLE_FAILED,
   MORE_PLAINTEXT: c.CYCLE_MORE_PLAINTEXT,
   WANTS_MORE_INPUT: c.CYCLE_WANTS_MORE_INPUT,
+  RENEGOTIATION: c.CYCLE_RENEGOTIATION,
 } as const);
 /** flag on a REMOVE_SESSION event's kind: SSL_CTX_add_session evicted the session (native/session_event_queue.h) */
 export const SESSION_EVENT_EVICTED = 0x100;

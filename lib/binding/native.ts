@@ -1,5 +1,5 @@
 // The raw binding, typed separately from the public API (node-pty / node-argon2 style).
-import bindings from 'bindings';
+import { loadAddon } from './addon_loader';
 import type { CacheStats } from '../common/cache_stats';
 import { OpenSSLError } from '../common/openssl_error';
 
@@ -88,7 +88,7 @@ export interface NativeContextHandle {
   setTicketKeys(keys: Buffer): void;
   getTicketKeys(): Buffer;
   /** [issued, current, previous, unknownKey] */
-  ticketKeyStats(): { issued: number; current: number; previous: number; unknownKey: number };
+  ticketKeyStats(): { issued: number; current: number; previous: number; unknownKey: number; revoked: number };
   free(): void;
   freed(): boolean;
 }
@@ -169,6 +169,8 @@ export interface NativeTlsConnection {
   setSniContext(ctx: NativeContextHandle): void;
   /** whether the servername callback switched contexts */
   contextSwitched(): boolean;
+  /** server: decrypt no ticket for this connection (the ticket key callback answers "unknown key") */
+  refuseTicket(): void;
 }
 
 /**
@@ -234,6 +236,7 @@ export interface NativeConstants {
   readonly CYCLE_FAILED: 4;
   readonly CYCLE_MORE_PLAINTEXT: 8;
   readonly CYCLE_WANTS_MORE_INPUT: 16;
+  readonly CYCLE_RENEGOTIATION: 32;
 }
 
 export interface NativeBinding {
@@ -269,8 +272,12 @@ export interface NativeBinding {
   headerVersionNumber: number;
 }
 
+/** where the addon was loaded from: 'source' (build/Release) or the platform package's name */
+export let addonSource = '';
+
 function load(): NativeBinding {
-  const b = bindings('openssl_session_cache') as NativeBinding;
+  const { addon: b, from } = loadAddon<NativeBinding>('openssl_session_cache');
+  addonSource = from;
   // the error classes of this realm, so native errors pass instanceof in vm contexts too
   b.setup({ OpenSSLError, Error, TypeError, RangeError });
   return b;

@@ -1,4 +1,4 @@
-import { native } from '../binding/native';
+import { addonSource, native } from '../binding/native';
 
 /** The OpenSSL this package runs: always its own 1.0.2, never Node's. */
 export const openssl = Object.freeze({
@@ -8,6 +8,9 @@ export const openssl = Object.freeze({
   versionNumber: native.versionNumber,
   /** OPENSSL_VERSION_NUMBER of the headers the addon was compiled against */
   headerVersionNumber: native.headerVersionNumber,
+  /** where the addon was loaded from: 'source' (this package's build/Release) or the
+   * platform package of the prebuilt binary, e.g. '@openssl-session-cache/linux-x64-gnu' */
+  addon: addonSource,
   /** non-zero when the calling thread's OpenSSL error queue is not empty (diagnostics) */
   errorQueueDepth: (): number => native.errorQueueDepth(),
 });

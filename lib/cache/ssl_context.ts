@@ -15,6 +15,7 @@ import {
 import type { Protocol } from '../binding/constants';
 import { protocolNumber } from '../binding/protocol_version';
 import type { CacheStats } from '../common/cache_stats';
+import { noteTicketKeysSet } from '../common/diagnostics';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
@@ -484,6 +485,7 @@ export class SslContext extends EventEmitter {
     const joined = Buffer.concat(all);
     try {
       h.setTicketKeys(joined);
+      noteTicketKeysSet(this);
     } finally {
       joined.fill(0); // the native side holds its own copy
     }
@@ -520,8 +522,8 @@ export class SslContext extends EventEmitter {
    * setTicketKeys installs the callback.
    */
   get ticketKeyStats(): TicketKeyStats {
-    const { issued, current, previous, unknownKey } = this[kHandle].ticketKeyStats();
-    return { issued, current, previous, unknownKey };
+    const { issued, current, previous, unknownKey, revoked } = this[kHandle].ticketKeyStats();
+    return { issued, current, previous, unknownKey, revoked };
   }
 
   /** SSL_CTX_set_session_id_context */
@@ -653,6 +655,8 @@ export interface TicketKeyStats {
   current: number;
   previous: number;
   unknownKey: number;
+  /** tickets not decrypted because the server revoked their session (TlsServer#revoke): full handshakes */
+  revoked: number;
 }
 
 function toArrayError(): never {

@@ -32,10 +32,20 @@ export const ErrorCode = {
   TLS_NO_CERTIFICATE: 'ERR_TLS_NO_CERTIFICATE',
   /** a client TLSSocket negotiated a protocol outside its minVersion..maxVersion (an offered session) */
   TLS_PROTOCOL_VERSION: 'ERR_TLS_PROTOCOL_VERSION',
+  /** a TLSSocket's peer started a renegotiation, which both sides refuse (node:tls's code) */
+  TLS_RENEGOTIATION_DISABLED: 'ERR_TLS_RENEGOTIATION_DISABLED',
   /** a TLSSocket's handshake took longer than handshakeTimeout */
   TLS_HANDSHAKE_TIMEOUT: 'ERR_TLS_HANDSHAKE_TIMEOUT',
   /** a TlsServer's session store did not answer within sessionStoreTimeout */
   SESSION_STORE_TIMEOUT: 'ERR_SESSION_STORE_TIMEOUT',
+  /** the session store cannot be reached (no connection, connection lost or reset) */
+  SESSION_STORE_UNREACHABLE: 'ERR_SESSION_STORE_UNREACHABLE',
+  /** the session store answered with a refusal (Redis NOPERM, READONLY, OOM, an ACL without a command) */
+  SESSION_STORE_REFUSED: 'ERR_SESSION_STORE_REFUSED',
+  /** the session store refused the credentials (Redis NOAUTH, WRONGPASS) */
+  SESSION_STORE_AUTH: 'ERR_SESSION_STORE_AUTH',
+  /** a store.get that never settled: its lookup slot was taken back */
+  SESSION_STORE_RECLAIMED: 'ERR_SESSION_STORE_RECLAIMED',
   /** ClusterSessionStore.primary() outside the primary, or new ClusterSessionStore() outside a worker */
   CLUSTER_STORE_ROLE: 'ERR_CLUSTER_STORE_ROLE',
   /** new RedisSessionStore without the optional peer dependency ioredis installed */
@@ -44,6 +54,8 @@ export const ErrorCode = {
   TICKET_KEY_SOURCE: 'ERR_TICKET_KEY_SOURCE',
   /** a sealed ticket key from the source did not open under the key-encryption key (wrong key or tampered) */
   TICKET_KEY_UNSEAL: 'ERR_TICKET_KEY_UNSEAL',
+  /** registerMetrics without the optional peer dependency prom-client installed */
+  PROM_CLIENT_MISSING: 'ERR_PROM_CLIENT_MISSING',
   /** OpenSSLError with an empty error queue and no more specific code */
   OPENSSL_FAILED: 'ERR_OPENSSL_FAILED',
 } as const;

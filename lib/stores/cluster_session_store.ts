@@ -3,15 +3,19 @@
 // from any worker is fanned out to every worker, whose servers drop the id from their
 // OpenSSL cache (subscribe). nginx's `ssl_session_cache shared:` for a Node cluster.
 import cluster from 'cluster';
+import { randomBytes } from 'crypto';
 import type { Worker } from 'cluster';
 import { SessionStore } from './session_store';
 import { integer, toBuffer } from '../common/validate';
 import { codedError, ErrorCode } from '../common/coded_error';
+import { SessionSealer, SessionSealingKeys } from './sealing';
 
 const TAG = 'openssl-session-cache:cluster-store';
 
 interface Request {
   [TAG]: 'get' | 'set' | 'delete';
+  /** the asking store instance (several may live in one worker) */
+  inst?: string;
   seq: number;
   id: string; // hex
   der?: string; // base64
@@ -19,6 +23,7 @@ interface Request {
 }
 interface Reply {
   [TAG]: 'reply';
+  inst?: string;
   seq: number;
   der?: string;
 }
@@ -30,22 +35,44 @@ interface Revoked {
 export interface ClusterSessionStorePrimaryOptions {
   /** most sessions held; the least recently used goes first (default 20480) */
   maxEntries?: number;
+  /** largest session DER held, bytes; a larger one is not stored (default 16384) */
+  maxEntryBytes?: number;
+  /** longest time an entry is held, seconds, whatever TTL a worker asks for (default 86400) */
+  maxTtl?: number;
+  /** the clock, ms (default Date.now) */
+  now?: () => number;
+  /** most bytes of session values held (default 64 MiB); the least recently used go first */
+  maxBytes?: number;
 }
 
 export interface ClusterSessionStoreOptions {
   /** longest wait for the primary, ms (default 1000) */
   timeout?: number;
+  /** AES-256-GCM encryption of each value before it leaves the worker (the primary holds
+   * only sealed values); the same option as RedisSessionStore's */
+  keys?: SessionSealingKeys;
 }
 
 /** The primary's half: holds the sessions and answers the workers. */
 export class ClusterSessionStorePrimary {
   readonly maxEntries: number;
+  readonly maxEntryBytes: number;
+  readonly maxTtl: number;
   readonly #entries = new Map<string, { der: string; expiresAt: number }>();
+  readonly #now: () => number;
+  readonly maxBytes: number;
+  #bytes = 0;
   readonly #onMessage: (worker: Worker, msg: unknown) => void;
 
   constructor(options: ClusterSessionStorePrimaryOptions = {}) {
     if (!cluster.isPrimary) throw codedError(ErrorCode.CLUSTER_STORE_ROLE, 'ClusterSessionStore.primary() runs in the cluster primary');
     this.maxEntries = integer(options.maxEntries ?? 20480, 'options.maxEntries', 1, 2 ** 31 - 1);
+    // a worker is not trusted with the primary's memory: each entry is bounded too
+    this.maxEntryBytes = integer(options.maxEntryBytes ?? 16384, 'options.maxEntryBytes', 1, 2 ** 31 - 1);
+    this.maxTtl = integer(options.maxTtl ?? 86400, 'options.maxTtl', 1, 2 ** 31 - 1);
+    if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('options.now must be a function');
+    this.#now = options.now ?? Date.now;
+    this.maxBytes = integer(options.maxBytes ?? 64 * 1024 * 1024, 'options.maxBytes', 1, 2 ** 53 - 1);
     this.#onMessage = (worker, msg) => this.#handle(worker, msg);
     cluster.on('message', this.#onMessage);
   }
@@ -54,28 +81,41 @@ export class ClusterSessionStorePrimary {
     return this.#entries.size;
   }
 
+  /** bytes of session values held (base64 characters) */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  #drop(id: string): void {
+    const e = this.#entries.get(id);
+    if (!e) return;
+    this.#entries.delete(id);
+    this.#bytes -= e.der.length;
+  }
+
   #handle(worker: Worker, msg: unknown): void {
     const m = msg as Request;
     if (typeof m !== 'object' || m === null || !(TAG in m) || typeof m.seq !== 'number' || typeof m.id !== 'string') return;
     if (!/^[0-9a-f]{2,64}$/.test(m.id)) return;
-    const reply: Reply = { [TAG]: 'reply', seq: m.seq };
-    const now = Date.now();
+    const reply: Reply = { [TAG]: 'reply', seq: m.seq, ...(typeof m.inst === 'string' ? { inst: m.inst } : {}) };
+    const now = this.#now();
     if (m[TAG] === 'get') {
       const e = this.#entries.get(m.id);
       if (e && e.expiresAt > now) {
         this.#entries.delete(m.id); // most recently used goes last
         this.#entries.set(m.id, e);
         reply.der = e.der;
-      } else if (e) this.#entries.delete(m.id);
+      } else if (e) this.#drop(m.id);
     } else if (m[TAG] === 'set') {
-      const ttl = typeof m.ttl === 'number' && m.ttl > 0 ? m.ttl : 0;
-      if (typeof m.der === 'string' && ttl > 0) {
-        this.#entries.delete(m.id);
+      const ttl = typeof m.ttl === 'number' && m.ttl > 0 ? Math.min(m.ttl, this.maxTtl) : 0;
+      this.#drop(m.id);
+      if (typeof m.der === 'string' && ttl > 0 && m.der.length <= this.maxBytes && m.der.length <= Math.ceil(this.maxEntryBytes / 3) * 4 && Buffer.byteLength(m.der, 'base64') <= this.maxEntryBytes) {
         this.#entries.set(m.id, { der: m.der, expiresAt: now + ttl * 1000 });
-        while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
+        this.#bytes += m.der.length;
+        while (this.#entries.size > this.maxEntries || this.#bytes > this.maxBytes) this.#drop(this.#entries.keys().next().value as string);
       }
     } else if (m[TAG] === 'delete') {
-      this.#entries.delete(m.id);
+      this.#drop(m.id);
       const revoked: Revoked = { [TAG]: 'revoked', id: m.id };
       for (const w of Object.values(cluster.workers ?? {})) if (w && w.isConnected()) w.send(revoked);
     } else return;
@@ -95,6 +135,10 @@ export class ClusterSessionStore implements SessionStore {
   }
 
   readonly timeout: number;
+  /** values that did not open under `keys` (misses) */
+  readonly stats = { unauthenticated: 0 };
+  readonly #inst = randomBytes(8).toString('hex');
+  readonly #sealer: SessionSealer | undefined;
   #seq = 0;
   readonly #pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   readonly #subscribers = new Set<(id: Buffer) => void>();
@@ -105,10 +149,12 @@ export class ClusterSessionStore implements SessionStore {
       throw codedError(ErrorCode.CLUSTER_STORE_ROLE, 'ClusterSessionStore runs in a cluster worker (ClusterSessionStore.primary() in the primary)');
     }
     this.timeout = integer(options.timeout ?? 1000, 'options.timeout', 1, 2 ** 31 - 1);
+    this.#sealer = options.keys === undefined ? undefined : new SessionSealer(options.keys);
     this.#onMessage = (msg) => {
       const m = msg as Reply | Revoked;
       if (typeof m !== 'object' || m === null || !(TAG in m)) return;
       if (m[TAG] === 'reply') {
+        if (m.inst !== this.#inst) return; // another instance's reply
         const p = this.#pending.get(m.seq);
         if (!p) return;
         this.#pending.delete(m.seq);
@@ -133,17 +179,25 @@ export class ClusterSessionStore implements SessionStore {
       }, this.timeout);
       timer.unref();
       this.#pending.set(seq, { resolve, reject, timer });
-      process.send!({ [TAG]: op, seq, id: b.toString('hex'), ...extra } as Request);
+      process.send!({ [TAG]: op, inst: this.#inst, seq, id: b.toString('hex'), ...extra } as Request);
     });
   }
 
   async get(id: Buffer): Promise<Buffer | undefined> {
     const r = await this.#ask('get', id);
-    return r.der === undefined ? undefined : Buffer.from(r.der, 'base64');
+    if (typeof r.der !== 'string') return undefined;
+    const value = Buffer.from(r.der, 'base64');
+    if (!this.#sealer) return value;
+    const der = this.#sealer.open(toBuffer(id, 'id'), value);
+    if (!der) this.stats.unauthenticated += 1;
+    return der;
   }
 
   async set(id: Buffer, der: Buffer, ttlSeconds: number): Promise<void> {
-    await this.#ask('set', id, { der: toBuffer(der, 'der').toString('base64'), ttl: integer(ttlSeconds, 'ttlSeconds', 0, 2 ** 31 - 1) });
+    const value = toBuffer(der, 'der');
+    const ttl = integer(ttlSeconds, 'ttlSeconds', 0, 2 ** 31 - 1);
+    const stored = this.#sealer ? this.#sealer.seal(toBuffer(id, 'id'), value) : value;
+    await this.#ask('set', id, { der: stored.toString('base64'), ttl });
   }
 
   async delete(id: Buffer): Promise<void> {

@@ -1,6 +1,8 @@
 // A SessionStore on Redis (ioredis): keys are prefix + the raw session id bytes, values the
-// session's DER, TTL the session timeout. delete() also PUBLISHes the id on a channel so
-// that every server of the fleet drops the session from its own OpenSSL cache.
+// session's DER (sealed with AES-256-GCM when `keys` is given), TTL the session timeout.
+// delete() also PUBLISHes the id on a channel so that every server of the fleet drops the
+// session from its own OpenSSL cache; the subscriber connection is watched (a PING
+// heartbeat) and its state reported to the subscribers (onDown / onResync).
 //
 // ioredis is an optional peer dependency: only its types are imported here, and the module
 // itself is required the first time a RedisSessionStore is made, so that
@@ -10,8 +12,11 @@ import type { ConnectionOptions } from 'tls';
 import type { Redis, RedisOptions } from 'ioredis';
 import { SessionStore } from './session_store';
 import { codedError, ErrorCode } from '../common/coded_error';
+import { publishStoreConnection } from '../common/diagnostics';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
+import { SessionSealer, SessionSealingKeys } from './sealing';
+import { storeError, storeFailureOf } from './store_errors';
 
 export interface RedisSessionStoreOptions {
   /** an existing ioredis client; the store does not quit it on close() unless `ownsClient` */
@@ -28,8 +33,22 @@ export interface RedisSessionStoreOptions {
   prefix?: string | Buffer;
   /** revocation channel (default prefix + 'revoked') */
   channel?: string | Buffer;
-  /** per-command timeout of the client the store makes, ms (default 500; 0 = none) */
+  /** how long a command of the client the store makes may wait for Redis, ms (default 500;
+   * 0 = none): a command outstanding longer resets the connection (every command waiting on
+   * it fails as a timeout, ioredis reconnects), so calls never pile up at a silent Redis */
   commandTimeout?: number;
+  /** AES-256-GCM encryption of every value (see docs/api.md): new values sealed under
+   * `current`, `previous` keys still open older values; a value that does not open is a miss
+   * (counted in `stats.unauthenticated`). Without it values are the plain DER. */
+  keys?: SessionSealingKeys;
+  /** largest value read from Redis, bytes (default 65536): a longer one is not read past
+   * this bound (GETRANGE) and is a miss counted in `stats.oversize` */
+  maxValueBytes?: number;
+  /** PING on the subscriber connection every this many ms (default 1000) */
+  heartbeatInterval?: number;
+  /** a PING unanswered for this long (ms, default 2000) marks the revocation feed down and
+   * reconnects the subscriber */
+  heartbeatTimeout?: number;
   /** longest pause between reconnection attempts of the clients the store makes, ms (default 500) */
   maxReconnectDelay?: number;
 }
@@ -55,8 +74,24 @@ export interface RedisSessionStoreEvents extends ListenerEvents {
   connectionError: [err: Error];
   /** an id seen on the revocation channel */
   revoked: [id: Buffer];
-  /** the subscriber is subscribed again after a disconnection (revocations may have been missed) */
+  /** the subscriber is subscribed (first time or again after a disconnection: revocations
+   * may have been missed meanwhile) */
   resync: [];
+  /** the revocation feed stopped listening: connection lost, SUBSCRIBE refused, or the
+   * heartbeat PING unanswered (err.code says which) */
+  feedDown: [err: Error];
+}
+
+/** RedisSessionStore#stats */
+export interface RedisSessionStoreStats {
+  /** values longer than maxValueBytes (misses) */
+  oversize: number;
+  /** values that did not open under the store's keys (misses) */
+  unauthenticated: number;
+  /** command connection resets because a command waited longer than commandTimeout */
+  resets: number;
+  /** heartbeat PINGs of the subscriber left unanswered */
+  heartbeatMisses: number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- types only (lib/common/typed_events.ts)
@@ -76,36 +111,61 @@ export interface RedisSessionStore {
  * SessionStore on Redis. Events: 'ready' (the command connection is usable),
  * 'connectionError' (err) for connection problems of either connection (commands that
  * fail reject instead), 'revoked' (id) for every id seen on the revocation channel,
- * 'resync' () each time the subscriber is subscribed again after a disconnection.
+ * 'resync' () each time the subscriber is subscribed (the first time included),
+ * 'feedDown' (err) when the revocation feed stops listening.
  *
- * Made for being down: commands are never queued while disconnected (they reject at once)
- * and each has a timeout, so a TlsServer falls back to full handshakes; ioredis keeps
- * reconnecting in the background and the store works again once Redis is back.
+ * Made for being down: commands are never queued while disconnected (they reject at once,
+ * `code` ERR_SESSION_STORE_UNREACHABLE), a command Redis leaves unanswered for
+ * `commandTimeout` resets the connection (ERR_SESSION_STORE_TIMEOUT), so a TlsServer falls
+ * back to full handshakes; ioredis keeps reconnecting in the background and the store works
+ * again once Redis is back.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class RedisSessionStore extends EventEmitter implements SessionStore {
   readonly client: Redis;
   readonly prefix: Buffer;
   readonly channel: Buffer;
+  readonly maxValueBytes: number;
+  readonly stats: RedisSessionStoreStats = { oversize: 0, unauthenticated: 0, resets: 0, heartbeatMisses: 0 };
   readonly #ownsClient: boolean;
   readonly #maxReconnectDelay: number;
+  readonly #commandTimeout: number;
+  readonly #heartbeatInterval: number;
+  readonly #heartbeatTimeout: number;
+  readonly #sealer: SessionSealer | undefined;
   #subscriber: Redis | undefined;
-  #subscribing: Promise<unknown> | undefined;
   readonly #listeners = new Set<(id: Buffer) => void>();
   readonly #resyncListeners = new Set<() => void>();
+  readonly #downListeners = new Set<(err?: Error) => void>();
+  /** the subscriber is subscribed and its heartbeat answered */
+  #feedUp = false;
+  /** the current down state was reported (with an error) */
+  #downReported = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #pinging = false;
+  #subscribeInFlight = false;
+  /** commands of the client outstanding at Redis: when each started */
+  readonly #pending = new Map<object, { started: number; timedOut: boolean }>();
+  #watchdog: NodeJS.Timeout | undefined;
   #closed = false;
+  /** the last connection error of the command connection (its AUTH refused, …) */
+  #lastConnError: Error | undefined;
 
   constructor(options: RedisSessionStoreOptions = {}) {
     super();
     const o = optionsObject(options, 'options') as RedisSessionStoreOptions;
-    const { Redis } = loadIoredis();
     this.prefix = Buffer.from(o.prefix === undefined ? Buffer.from(DEFAULT_PREFIX) : toBufferOrString(o.prefix, 'options.prefix'));
     this.channel = Buffer.from(
       o.channel === undefined ? Buffer.concat([this.prefix, Buffer.from('revoked')]) : toBufferOrString(o.channel, 'options.channel'),
     );
     if (this.channel.length === 0) throw new RangeError('options.channel must not be empty');
-    const commandTimeout = integer(o.commandTimeout ?? 500, 'options.commandTimeout', 0, 2 ** 31 - 1);
+    this.#commandTimeout = integer(o.commandTimeout ?? 500, 'options.commandTimeout', 0, 2 ** 31 - 1);
     this.#maxReconnectDelay = integer(o.maxReconnectDelay ?? 500, 'options.maxReconnectDelay', 1, 2 ** 31 - 1);
+    this.maxValueBytes = integer(o.maxValueBytes ?? 65536, 'options.maxValueBytes', 1, 512 * 1024 * 1024);
+    this.#heartbeatInterval = integer(o.heartbeatInterval ?? 1000, 'options.heartbeatInterval', 1, 2 ** 31 - 1);
+    this.#heartbeatTimeout = integer(o.heartbeatTimeout ?? 2000, 'options.heartbeatTimeout', 1, 2 ** 31 - 1);
+    this.#sealer = o.keys === undefined ? undefined : new SessionSealer(o.keys);
+    const { Redis } = loadIoredis();
     if (o.client !== undefined) {
       if (!(o.client instanceof Redis)) throw new TypeError('options.client must be an ioredis Redis client');
       this.client = o.client;
@@ -120,19 +180,27 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
         // fail fast: a handshake must not wait for a Redis that is not there
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
-        commandTimeout: commandTimeout === 0 ? undefined : commandTimeout,
+        // no per-command timeout: a command's promise settles when Redis answers or the
+        // connection is reset (the watchdog below), so what is outstanding at Redis is known
+        commandTimeout: undefined,
         retryStrategy: (times: number) => Math.min(times * 50, this.#maxReconnectDelay),
       };
       this.client =
-        typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...(o.redis ?? {}) } as RedisOptions);
+        typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...(o.redis ?? {}), commandTimeout: undefined } as RedisOptions);
       this.#ownsClient = true;
       // without a listener ioredis prints every connection error to the console
       this.client.on('error', (e: Error) => this.#connectionError(e));
     }
-    this.client.on('ready', () => this.emit('ready'));
+    this.client.on('error', (e: Error) => (this.#lastConnError = e));
+    this.client.on('ready', () => {
+      this.#lastConnError = undefined;
+      publishStoreConnection(this, 'ready');
+      this.emit('ready');
+    });
   }
 
   #connectionError(e: Error): void {
+    publishStoreConnection(this, 'error', e);
     if (this.listenerCount('connectionError') > 0) this.emit('connectionError', e);
   }
 
@@ -141,35 +209,61 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     return this.client.status === 'ready';
   }
 
-  /** resolves once the command connection (and the subscriber, if any) is ready */
-  async ready(): Promise<void> {
+  /** the revocation feed is listening (subscribed, heartbeat answered) */
+  get feedUp(): boolean {
+    return this.#feedUp;
+  }
+
+  /** commands outstanding at Redis now (until Redis answers or the connection is reset) */
+  get pendingCommands(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Resolves once the command connection (and the revocation feed, if subscribed) is ready;
+   * rejects with ERR_SESSION_STORE_TIMEOUT after `timeout` ms (default 10000), or at once
+   * when the connection was closed.
+   */
+  async ready(timeout = 10000): Promise<void> {
+    const ms = integer(timeout, 'timeout', 1, 2 ** 31 - 1);
+    let timer: NodeJS.Timeout | undefined;
+    const cleanups: (() => void)[] = [];
+    const bound = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `the Redis session store was not ready within ${ms} ms`)), ms);
+    });
     const wait = (c: Redis) =>
       c.status === 'ready'
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
             if (c.status === 'end') {
-              reject(new Error('the Redis connection was closed'));
+              reject(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the Redis connection was closed'));
               return;
             }
-            const ok = () => {
-              c.off('end', gone);
-              resolve();
-            };
-            const gone = () => {
-              c.off('ready', ok);
-              reject(new Error('the Redis connection was closed'));
-            };
+            const ok = () => resolve();
+            const gone = () => reject(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the Redis connection was closed'));
             c.once('ready', ok);
             c.once('end', gone);
+            cleanups.push(() => {
+              c.off('ready', ok);
+              c.off('end', gone);
+            });
           });
-    await wait(this.client);
-    const sub = this.#subscriber;
-    if (sub) {
-      await wait(sub);
-      await this.#subscribing;
-      // after a reconnection ioredis re-sends SUBSCRIBE right after 'ready'; a PING on the
-      // same connection answers after it, so the channel is listened to from here on
-      await sub.ping();
+    const feed = () =>
+      this.#subscriber === undefined || this.#feedUp
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const ok = () => resolve();
+            this.once('resync', ok);
+            cleanups.push(() => this.off('resync', ok));
+          });
+    try {
+      await Promise.race([bound, (async () => {
+        await wait(this.client);
+        await feed();
+      })()]);
+    } finally {
+      clearTimeout(timer);
+      for (const f of cleanups) f();
     }
   }
 
@@ -178,90 +272,213 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     return Buffer.concat([this.prefix, toBuffer(id, 'id')]);
   }
 
+  // Every command goes through here: its promise settles when Redis answers or the
+  // connection is reset; one outstanding longer than commandTimeout resets the connection
+  // (the store's own client only), and its failure then says timeout.
+  async #run<T>(what: string, f: () => Promise<T>): Promise<T> {
+    const token = {};
+    const entry = { started: Date.now(), timedOut: false };
+    this.#pending.set(token, entry);
+    this.#armWatchdog();
+    try {
+      return await f();
+    } catch (e) {
+      if (entry.timedOut) {
+        throw codedError(ErrorCode.SESSION_STORE_TIMEOUT, `the session store timed out (${what}): Redis left it unanswered for ${this.#commandTimeout} ms; the connection was reset`);
+      }
+      // not connected because Redis refused the credentials: say so, not just "unreachable"
+      const last = this.#lastConnError;
+      if (last && storeFailureOf(e) === 'unreachable' && storeFailureOf(last) === 'auth') throw storeError(last, what);
+      throw storeError(e, what);
+    } finally {
+      this.#pending.delete(token);
+    }
+  }
+
+  #armWatchdog(): void {
+    if (this.#watchdog || this.#commandTimeout === 0 || !this.#ownsClient) return;
+    const oldest = this.#pending.values().next().value;
+    if (!oldest) return;
+    const wait = Math.max(1, oldest.started + this.#commandTimeout - Date.now());
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = undefined;
+      const now = Date.now();
+      const first = this.#pending.values().next().value;
+      if (first && now - first.started >= this.#commandTimeout && !this.#closed) {
+        // Redis is silent: every command waiting on this connection fails now, and no more
+        // pile up behind them (commands are refused until the reconnection is ready)
+        for (const e of this.#pending.values()) e.timedOut = true;
+        this.stats.resets += 1;
+        this.client.disconnect(true);
+      }
+      this.#armWatchdog();
+    }, wait);
+    this.#watchdog.unref?.();
+  }
+
   async get(id: Buffer): Promise<Buffer | undefined> {
-    const v = await this.client.getBuffer(this.key(id));
-    return v === null ? undefined : v;
+    const key = this.key(id);
+    // at most maxValueBytes + 1 bytes come back, however long the value is
+    const v = await this.#run('get', () => this.client.getrangeBuffer(key, 0, this.maxValueBytes));
+    if (!v || v.length === 0) return undefined;
+    if (v.length > this.maxValueBytes) {
+      this.stats.oversize += 1;
+      return undefined;
+    }
+    if (!this.#sealer) return v;
+    const der = this.#sealer.open(toBuffer(id, 'id'), v);
+    if (!der) this.stats.unauthenticated += 1;
+    return der;
   }
 
   async set(id: Buffer, der: Buffer, ttlSeconds: number): Promise<void> {
     const key = this.key(id);
     const value = toBuffer(der, 'der');
-    if (typeof ttlSeconds !== 'number' || !(ttlSeconds >= 0)) throw new RangeError('ttlSeconds must be a number >= 0');
+    if (typeof ttlSeconds !== 'number' || !(ttlSeconds >= 0) || !Number.isFinite(ttlSeconds)) throw new RangeError('ttlSeconds must be a finite number >= 0');
     const ttl = Math.ceil(ttlSeconds);
     if (ttl < 1) {
       // already expired: make sure no older copy survives, nothing to store
-      await this.client.del(key);
+      await this.#run('set', () => this.client.del(key));
       return;
     }
-    await this.client.set(key, value, 'EX', ttl);
+    const stored = this.#sealer ? this.#sealer.seal(toBuffer(id, 'id'), value) : value;
+    await this.#run('set', () => this.client.set(key, stored, 'EX', ttl));
   }
 
   /** DEL + PUBLISH of the id in one MULTI: every subscribed server drops its local copy */
   async delete(id: Buffer): Promise<void> {
     const key = this.key(id);
     const raw = toBuffer(id, 'id');
-    const results = await this.client.multi().del(key).publish(this.channel, raw).exec();
+    const results = await this.#run('delete', () => this.client.multi().del(key).publish(this.channel, raw).exec());
     if (!results) throw new Error('Redis aborted the DEL/PUBLISH transaction');
-    for (const [err] of results) if (err) throw err;
+    for (const [err] of results) if (err) throw storeError(err, 'delete');
   }
 
   /**
    * Calls onRevoked(id) for every id deleted by any RedisSessionStore on the same Redis and
    * channel (this one included). One subscriber connection per store, made on first use.
-   * Ids published while this store's subscriber is disconnected are not seen: once it is
-   * connected and subscribed again, `onResync()` is called (and 'resync' emitted), so that
-   * the caller can drop whatever it kept on the strength of the feed.
+   * The feed is down until the SUBSCRIBE is confirmed, and whenever the subscriber's
+   * connection is lost, its SUBSCRIBE refused, or a heartbeat PING goes unanswered for
+   * heartbeatTimeout: `onDown(err)` is called then (and at once, without an error, from
+   * subscribe() itself while the feed is not up yet). Each time the feed is up again —
+   * the first time too — `onResync()` is called (and 'resync' emitted): ids published
+   * while it was down were not seen.
    */
-  subscribe(onRevoked: (id: Buffer) => void, onResync?: () => void): () => void {
+  subscribe(onRevoked: (id: Buffer) => void, onResync?: () => void, onDown?: (err?: Error) => void): () => void {
     if (typeof onRevoked !== 'function') throw new TypeError('onRevoked must be a function');
     if (onResync !== undefined && typeof onResync !== 'function') throw new TypeError('onResync must be a function');
+    if (onDown !== undefined && typeof onDown !== 'function') throw new TypeError('onDown must be a function');
     if (this.#closed) throw new Error('the store is closed');
     const f = (id: Buffer) => onRevoked(id); // one entry per call
     const r = onResync ? () => onResync() : undefined;
+    const d = onDown ? (err?: Error) => onDown(err) : undefined;
     this.#listeners.add(f);
     if (r) this.#resyncListeners.add(r);
+    if (d) this.#downListeners.add(d);
     this.#ensureSubscriber();
+    if (d && !this.#feedUp) d();
     return () => {
       this.#listeners.delete(f);
       if (r) this.#resyncListeners.delete(r);
+      if (d) this.#downListeners.delete(d);
     };
   }
 
-  // the subscriber is connected again: ioredis re-sent SUBSCRIBE before emitting 'ready';
-  // a PING on the same connection answers after it, so the channel is heard from here on
-  #resubscribed(sub: Redis): void {
+  #call<A extends unknown[]>(fns: Set<(...a: A) => void>, ...args: A): void {
+    for (const fn of [...fns]) {
+      try {
+        fn(...args);
+      } catch (e) {
+        this.#connectionError(e as Error);
+      }
+    }
+  }
+
+  #feedDown(err: Error): void {
+    if (this.#closed) return;
+    const wasUp = this.#feedUp;
+    this.#feedUp = false;
+    if (!wasUp && this.#downReported) return;
+    this.#downReported = true;
+    this.emit('feedDown', err);
+    this.#call(this.#downListeners, err);
+  }
+
+  #feedIsUp(): void {
+    if (this.#closed || this.#feedUp) return;
+    this.#feedUp = true;
+    this.#downReported = false;
+    publishStoreConnection(this, 'resync');
+    this.emit('resync');
+    this.#call(this.#resyncListeners);
+  }
+
+  // (re)subscribes on a ready subscriber; the SUBSCRIBE's answer is the confirmation
+  #subscribeNow(sub: Redis): void {
+    if (this.#subscribeInFlight || this.#closed || sub.status !== 'ready') return;
+    this.#subscribeInFlight = true;
+    sub.subscribe(this.channel).then(
+      () => {
+        this.#subscribeInFlight = false;
+        this.#feedIsUp();
+      },
+      (e: Error) => {
+        this.#subscribeInFlight = false;
+        // an ACL without +subscribe or the channel: the feed stays down (retried with the heartbeat)
+        this.#feedDown(storeError(e, 'subscribe') as Error);
+      },
+    );
+  }
+
+  #beat(sub: Redis): void {
+    if (this.#closed || sub.status !== 'ready') return;
+    if (!this.#feedUp) {
+      this.#subscribeNow(sub);
+      return;
+    }
+    if (this.#pinging) return;
+    this.#pinging = true;
+    let answered = false;
+    const deadline = setTimeout(() => {
+      if (answered || this.#closed) return;
+      this.#pinging = false;
+      this.stats.heartbeatMisses += 1;
+      this.#feedDown(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `the revocation feed did not answer PING within ${this.#heartbeatTimeout} ms; reconnecting`));
+      sub.disconnect(true);
+    }, this.#heartbeatTimeout);
+    deadline.unref?.();
     sub.ping().then(
       () => {
-        if (this.#closed) return;
-        this.emit('resync');
-        for (const f of [...this.#resyncListeners]) {
-          try {
-            f();
-          } catch (e) {
-            this.#connectionError(e as Error);
-          }
-        }
+        answered = true;
+        clearTimeout(deadline);
+        this.#pinging = false;
       },
-      (e: Error) => this.#connectionError(e),
+      () => {
+        // the connection failed: 'close' reports it
+        answered = true;
+        clearTimeout(deadline);
+        this.#pinging = false;
+      },
     );
   }
 
   #ensureSubscriber(): void {
     if (this.#subscriber) return;
     const sub = this.client.duplicate({
-      // SUBSCRIBE may wait for the connection; ioredis re-subscribes after reconnecting
-      enableOfflineQueue: true,
+      // the store subscribes itself on each 'ready' (the SUBSCRIBE's answer confirms it)
+      enableOfflineQueue: false,
       commandTimeout: undefined,
-      maxRetriesPerRequest: null,
-      autoResubscribe: true,
+      maxRetriesPerRequest: 0,
+      autoResubscribe: false,
       retryStrategy: (times: number) => Math.min(times * 50, this.#maxReconnectDelay),
     });
     this.#subscriber = sub;
     sub.on('error', (e: Error) => this.#connectionError(e));
-    let readies = 0;
-    sub.on('ready', () => {
-      readies += 1;
-      if (readies > 1) this.#resubscribed(sub);
+    sub.on('ready', () => this.#subscribeNow(sub));
+    sub.on('close', () => {
+      this.#pinging = false;
+      this.#subscribeInFlight = false;
+      this.#feedDown(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the session store is unreachable: the revocation feed lost its connection'));
     });
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       if (!channel.equals(this.channel)) return;
@@ -274,15 +491,22 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
         }
       }
     });
-    this.#subscribing = sub.subscribe(this.channel).catch((e: Error) => this.#connectionError(e));
+    this.#heartbeat = setInterval(() => this.#beat(sub), this.#heartbeatInterval);
+    this.#heartbeat.unref?.();
+    if (sub.status === 'ready') this.#subscribeNow(sub);
   }
 
-  /** closes the connections the store owns (QUIT when connected, else disconnect) */
+  /** closes the connections the store owns (QUIT when connected, else disconnect); resolves
+   * within about 2 s even when Redis does not answer */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    publishStoreConnection(this, 'closed');
+    clearInterval(this.#heartbeat);
+    clearTimeout(this.#watchdog);
     this.#listeners.clear();
     this.#resyncListeners.clear();
+    this.#downListeners.clear();
     const conns: Redis[] = [];
     if (this.#subscriber) conns.push(this.#subscriber);
     if (this.#ownsClient) conns.push(this.client);
@@ -296,15 +520,19 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
         let timer: NodeJS.Timeout | undefined;
         const ended = new Promise<void>((r) => {
           c.once('end', () => r());
-          timer = setTimeout(r, 2000); // a bound, should 'end' never come
+          timer = setTimeout(r, 1000); // a bound, should 'end' never come
         });
         let quit = false;
         if (c.status === 'ready') {
+          let t: NodeJS.Timeout | undefined;
           try {
-            await c.quit();
+            // a silent Redis never answers QUIT: wait 1 s at most
+            await Promise.race([c.quit(), new Promise((_, reject) => (t = setTimeout(() => reject(new Error('QUIT unanswered')), 1000)))]);
             quit = true;
           } catch {
             // fall through to disconnect
+          } finally {
+            clearTimeout(t);
           }
         }
         if (!quit) c.disconnect();

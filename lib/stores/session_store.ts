@@ -14,9 +14,16 @@ export interface SessionStore {
    *
    * `onResync`, when given, is called each time the store's revocation feed was
    * interrupted and is listening again (revocations sent meanwhile may have been missed):
-   * TlsServer then drops every session its local cache holds from the store.
+   * TlsServer then drops every session its local cache holds from the store. The first
+   * time the feed is listening counts as a resync too.
+   *
+   * `onDown`, when given, is called when the feed stops listening (connection lost,
+   * subscription refused, heartbeat unanswered), with an Error saying why; and at once,
+   * without an error, from subscribe() itself while the feed is not listening yet. Until
+   * the next `onResync()`, TlsServer caches nothing from the store (each ClientHello asks it).
+   * A store that never calls onDown is trusted to deliver every revocation.
    */
-  subscribe?(onRevoked: (id: Buffer) => void, onResync?: () => void): () => void;
+  subscribe?(onRevoked: (id: Buffer) => void, onResync?: () => void, onDown?: (err?: Error) => void): () => void;
 }
 
 export function isSessionStore(v: unknown): v is SessionStore {

@@ -16,6 +16,11 @@ import { RemoveReason, SslContext } from '../cache/ssl_context';
 import { kAddSessionDER, kHasSession, kInternalOn, kRetainEvents } from '../cache/internal';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
+import { RevokedTickets } from './revoked_tickets';
+import type { LookupResult } from '../common/diagnostics';
+import { HandshakeObserver, lookupEnd, lookupStart, publishRevoked, publishStored, storeSetStart } from './observe';
+import { applySessionPolicy } from './session_der_policy';
+import { PeerLimiter } from './peer_limiter';
 
 /** the protocols a session id may be cached under in a server context */
 const SESSION_PROTOCOLS: readonly Protocol[] = ['TLSv1.2', 'TLSv1.1', 'TLSv1', 'SSLv3'];
@@ -45,6 +50,22 @@ export interface SessionStoreStats {
   inFlight: number;
   /** times the local cache was dropped because the store's revocation feed reconnected */
   resyncs: number;
+  /** lookups not made because the peer's address was over its share (in flight or rate) */
+  peerLimited: number;
+  /** store.get calls that had not settled after 10 × sessionStoreTimeout: their slot was taken back */
+  reclaimed: number;
+  /** sessions the store returned for another session id context (each also invalid and a miss) */
+  otherContext: number;
+  /** sessions the store returned whose lifetime was cut to the server's sessionTimeout */
+  lifetimeCapped: number;
+  /** answers refused because the id was revoked recently (each also a miss) */
+  revokedRefused: number;
+  /** times the store's revocation feed went down with an error (the store-fed cache stopped being trusted) */
+  feedDowns: number;
+  /** the revocation feed is down now: every lookup asks the store */
+  feedDown: boolean;
+  /** new sessions kept in the local cache because the store could not take them */
+  fallbackKept: number;
 }
 
 /** @internal what the bridge needs from its server */
@@ -56,8 +77,21 @@ export interface SessionResumptionOptions {
   concurrency: number;
   negativeCacheSize: number;
   negativeCacheTtl: number;
+  /** the server's session id context (sessions for another one are refused); undefined: not checked */
+  sessionIdContext?: Buffer;
+  /** store lookups in flight per peer address (default max(1, concurrency / 4)) */
+  peerConcurrency?: number;
+  /** store lookups per second per peer address (default 200, bursts of as many) */
+  peerRate?: number;
+  /** sessions made while the store is down, kept locally (default 1000; 0 = none) */
+  fallbackSize?: number;
+  /** longest life of such a session, seconds (default 300) */
+  fallbackTtl?: number;
   now?: () => number;
 }
+
+/** ids revoked recently, remembered this long at most (capped at the session timeout) */
+const REVOKED_SIZE = 100000;
 
 /**
  * @internal The server's resumption machinery; one per TlsServer. Events it emits on the
@@ -83,9 +117,26 @@ export class SessionResumption {
   readonly #revokedInFlight = new Set<string>();
   /** ids (hex) that missed recently → when that stops counting */
   readonly #negative = new Map<string, number>();
+  /** the store's revocation feed is not listening: the local cache holds nothing trusted */
+  #feedDown = false;
+  /** ids (hex) revoked recently → until when (ms) a store answer for them is refused */
+  readonly #revoked = new Map<string, number>();
+  readonly #peers: PeerLimiter;
+  readonly #sidCtx: Buffer | undefined;
+  readonly #fallbackSize: number;
+  readonly #fallbackTtl: number;
+  /** sessions made while the store was down, kept locally: id (hex) → DER (lifetime
+   * capped), until (ms); bytes, not SslSession objects, which the application may free */
+  readonly #fallback = new Map<string, { id: Buffer; der: Buffer; until: number }>();
+  /** when the store last failed a set (ms; 0 = never) */
+  #storeFailedAt = 0;
   /** the 'newSession' callbacks of the OpenSSL step being settled now */
   #stepPending: Promise<void>[] = [];
   #eventsAttached = false;
+  /** revoked ids whose tickets are refused (lib/tls/revoked_tickets.ts) */
+  readonly #revokedTickets: RevokedTickets;
+  /** ticket id (hex) → the ticket a resumption of it issued in its place (renewal) */
+  readonly #renewedTickets = new Map<string, { next: Buffer; until: number }>();
   readonly stats: SessionStoreStats = {
     lookups: 0,
     storeGets: 0,
@@ -98,6 +149,14 @@ export class SessionResumption {
     errors: 0,
     inFlight: 0,
     resyncs: 0,
+    peerLimited: 0,
+    reclaimed: 0,
+    otherContext: 0,
+    lifetimeCapped: 0,
+    revokedRefused: 0,
+    feedDowns: 0,
+    feedDown: false,
+    fallbackKept: 0,
   };
 
   constructor(o: SessionResumptionOptions) {
@@ -109,6 +168,11 @@ export class SessionResumption {
     this.#negativeSize = o.negativeCacheSize;
     this.#negativeTtl = o.negativeCacheTtl;
     this.#now = o.now ?? Date.now;
+    this.#revokedTickets = new RevokedTickets(100_000, this.#now);
+    this.#sidCtx = o.sessionIdContext;
+    this.#peers = new PeerLimiter(o.peerConcurrency ?? Math.max(1, Math.floor(o.concurrency / 4)), o.peerRate ?? 200, this.#now);
+    this.#fallbackSize = o.fallbackSize ?? 1000;
+    this.#fallbackTtl = o.fallbackTtl ?? 300;
     if (this.#store) this.#attachStore(this.#store);
     // node:tls's events: the application becomes the session cache once it listens
     if (this.#hasListeners()) this.#attachEvents();
@@ -148,14 +212,36 @@ export class SessionResumption {
       this.#negative.delete(id.toString('hex'));
       const der = this.#derOf(s);
       if (!der) return;
-      this.#withTimeout(store.set(id, der, s.timeout), 'set').then(
-        () => this.#server.emit('sessionStored', id),
-        (e) => this.#server.emit('sessionStoreError', e),
+      // the store was failing a moment ago: keep the session here too, so that it resumes
+      // on this server while the store is down (bounded in number and time)
+      if (this.#storeFailedAt !== 0 && this.#now() - this.#storeFailedAt < this.#fallbackTtl * 1000) this.#keepLocally(id, der);
+      let set: Promise<void>;
+      try {
+        set = Promise.resolve(store.set(id, der, s.timeout));
+      } catch (e) {
+        set = Promise.reject(e);
+      }
+      const t = storeSetStart();
+      this.#withTimeout(set, 'set').then(
+        () => {
+          this.#storeFailedAt = 0;
+          publishStored(this.#server, id, t);
+          this.#server.emit('sessionStored', id);
+        },
+        (e) => {
+          this.#storeFailedAt = this.#now();
+          this.#keepLocally(id, der);
+          this.#server.emit('sessionStoreError', e);
+        },
       );
     });
     this.#ctx[kInternalOn]('removeSession', (s: SslSession, reason: RemoveReason) => {
-      // revocation and expiry reach the store; local eviction, flush and free do not
-      if (reason !== 'remove' && reason !== 'handshake') return;
+      // only expiry and the application's own removals (removeSession, revoke) reach the
+      // store. A live session OpenSSL drops during a handshake ('handshake': a fatal alert,
+      // e.g. a stranger offering the id with a cipher list that lacks its cipher) is
+      // invalidated in this cache only: nobody who merely knows an id can delete it
+      // fleet-wide. Local eviction, flush and free never reach the store either.
+      if (reason !== 'remove' && !(reason === 'handshake' && expired(s))) return;
       if (this.#skipStoreDelete) return;
       this.#withTimeout(store.delete(s.id), 'delete').catch((e) => this.#server.emit('sessionStoreError', e));
     });
@@ -163,8 +249,99 @@ export class SessionResumption {
       this.#unsubscribe = store.subscribe(
         (id: Buffer) => this.#onRevoked(id),
         () => this.#onResync(),
+        (err?: Error) => this.#onFeedDown(err),
       );
     }
+  }
+
+  // A session the store could not take stays in this server's cache: at most fallbackSize
+  // of them, each for fallbackTtl seconds at most. It was never in the store, so no other
+  // server can resume it, and revoke() on this server removes it.
+  #keepLocally(id: Buffer, der: Buffer): void {
+    if (this.#fallbackSize === 0 || this.#ctx.freed) return;
+    const hex = id.toString('hex');
+    if (this.#fallback.has(hex) || this.#revoked.has(hex)) return;
+    const now = this.#now();
+    for (const [k, v] of this.#fallback) if (v.until <= now) this.#fallback.delete(k);
+    if (this.#fallback.size >= this.#fallbackSize) return;
+    const capped = applySessionPolicy(der, undefined, Math.floor(now / 1000), this.#fallbackTtl);
+    if (!capped.ok) return;
+    const entry = { id: Buffer.from(id), der: capped.der, until: now + this.#fallbackTtl * 1000 };
+    if (!this.#addFallback(entry)) return;
+    this.#fallback.set(hex, entry);
+    this.stats.fallbackKept += 1;
+  }
+
+  #addFallback(f: { id: Buffer; der: Buffer }): boolean {
+    const before = this.#skipStoreDelete;
+    this.#skipStoreDelete = true;
+    try {
+      return this.#ctx[kAddSessionDER](f.id, f.der) === 'added';
+    } catch (e) {
+      this.#server.emit('sessionStoreError', e);
+      return false;
+    } finally {
+      this.#skipStoreDelete = before;
+    }
+  }
+
+  /** an own session kept while the store was down, still within its bound */
+  #isFallback(hex: string): boolean {
+    const f = this.#fallback.get(hex);
+    if (!f) return false;
+    if (f.until > this.#now()) return true;
+    this.#fallback.delete(hex);
+    return false;
+  }
+
+  // the store's revocation feed stopped listening: revocations are not heard from now on,
+  // so what the local cache holds from the store is dropped and nothing is cached from the
+  // store until the feed is back (each ClientHello asks the store, which has the deletes)
+  #onFeedDown(err?: Error): void {
+    const was = this.#feedDown;
+    this.#feedDown = true;
+    this.stats.feedDown = true;
+    if (!was) {
+      // not counted: the feed that is not listening yet when the server subscribes
+      if (err) this.stats.feedDowns += 1;
+      this.#dropStoreFed();
+    }
+    if (err) this.#server.emit('sessionStoreError', err);
+  }
+
+  /** drops every session of the local cache except the own ones kept while the store was down */
+  #dropStoreFed(): boolean {
+    if (this.#ctx.freed) return false;
+    const before = this.#skipStoreDelete;
+    this.#skipStoreDelete = true;
+    try {
+      this.#ctx.flushSessions(0);
+      const now = this.#now();
+      for (const [hex, f] of this.#fallback) {
+        if (f.until > now) this.#addFallback(f);
+        else this.#fallback.delete(hex);
+      }
+    } catch (e) {
+      this.#server.emit('sessionStoreError', e);
+      return false;
+    } finally {
+      this.#skipStoreDelete = before;
+    }
+    return true;
+  }
+
+  #rememberRevoked(hex: string): void {
+    this.#revoked.delete(hex);
+    this.#revoked.set(hex, this.#now() + Math.max(1, this.#ctx.freed ? 300 : this.#ctx.sessionTimeout) * 1000);
+    while (this.#revoked.size > REVOKED_SIZE) this.#revoked.delete(this.#revoked.keys().next().value as string);
+  }
+
+  #isRevoked(hex: string): boolean {
+    const until = this.#revoked.get(hex);
+    if (until === undefined) return false;
+    if (until > this.#now()) return true;
+    this.#revoked.delete(hex);
+    return false;
   }
 
   /** a new session's DER for the store or 'newSession'; undefined (reported as
@@ -210,11 +387,51 @@ export class SessionResumption {
     return Promise.all(pending).then(() => undefined);
   }
 
+  /** @internal whether ClientHellos must be read to refuse revoked tickets */
+  get revokesTickets(): boolean {
+    return this.#revokedTickets.size > 0 && !this.#ctx.freed && this.#ctx.ticketsEnabled;
+  }
+
+  /** @internal the ClientHello offers a revoked id: its ticket (if any) must not resume */
+  ticketRevoked(hello: ClientHelloInfo): boolean {
+    return hello.sessionId !== undefined && this.#revokedTickets.has(hello.sessionId);
+  }
+
+  /** @internal a resumption of the ticket named `id` issued a new ticket named `next` (a
+   * ticket under a previous key is renewed): revoking `id` revokes `next` too */
+  ticketRenewed(id: Buffer, next: Buffer): void {
+    if (id.length === 0 || id.equals(next) || this.#ctx.freed) return;
+    this.#renewedTickets.delete(id.toString('hex'));
+    this.#renewedTickets.set(id.toString('hex'), { next: Buffer.from(next), until: this.#now() + Math.max(1, this.#ctx.sessionTimeout) * 1000 });
+    while (this.#renewedTickets.size > 100_000) this.#renewedTickets.delete(this.#renewedTickets.keys().next().value as string);
+  }
+
+  // a ticket session lives at most the session timeout. A ticket this server renewed from
+  // the revoked one is revoked too, and (through store.delete) on every server that hears it
+  #rememberRevokedTicket(id: Buffer): void {
+    if (this.#ctx.freed || !this.#ctx.ticketsEnabled) return;
+    const ttl = Math.max(1, this.#ctx.sessionTimeout) * 1000;
+    this.#revokedTickets.add(Buffer.from(id), ttl);
+    let hex = id.toString('hex');
+    for (let hops = 0; hops < 16; hops++) {
+      const renewed = this.#renewedTickets.get(hex);
+      if (!renewed) return;
+      this.#renewedTickets.delete(hex);
+      if (renewed.until <= this.#now()) return;
+      this.#revokedTickets.add(renewed.next, ttl);
+      if (this.#store) this.#withTimeout(this.#store.delete(renewed.next), 'delete').catch((e) => this.#server.emit('sessionStoreError', e));
+      hex = renewed.next.toString('hex');
+    }
+  }
+
   // a revocation heard from the store: drop the id locally, never back to the store
   #onRevoked(id: Buffer): void {
     if (!Buffer.isBuffer(id) || id.length < 1 || id.length > 32) return;
+    this.#rememberRevokedTicket(id);
     const hex = id.toString('hex');
     if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
+    this.#rememberRevoked(hex);
+    this.#fallback.delete(hex);
     if (this.#ctx.freed) return;
     try {
       this.#removeLocal(id);
@@ -223,6 +440,7 @@ export class SessionResumption {
       return;
     }
     this.#server.emit('sessionRevoked', id);
+    publishRevoked(this.#server, id, 'store');
   }
 
   // the store's revocation feed was interrupted and is back: revocations may have been
@@ -232,17 +450,9 @@ export class SessionResumption {
   #onResync(): void {
     for (const hex of this.#inflight.keys()) this.#revokedInFlight.add(hex);
     this.#negative.clear();
-    if (this.#ctx.freed) return;
-    const before = this.#skipStoreDelete;
-    this.#skipStoreDelete = true;
-    try {
-      this.#ctx.flushSessions(0);
-    } catch (e) {
-      this.#server.emit('sessionStoreError', e);
-      return;
-    } finally {
-      this.#skipStoreDelete = before;
-    }
+    this.#feedDown = false;
+    this.stats.feedDown = false;
+    if (!this.#dropStoreFed()) return;
     this.stats.resyncs += 1;
     this.#server.emit('sessionStoreResync');
   }
@@ -269,7 +479,11 @@ export class SessionResumption {
     const hex = b.toString('hex');
     if (this.#inflight.has(hex)) this.#revokedInFlight.add(hex);
     this.#negative.delete(hex);
+    this.#rememberRevokedTicket(b);
+    this.#fallback.delete(hex);
+    if (this.#store) this.#rememberRevoked(hex);
     if (!this.#ctx.freed) this.#removeLocal(b);
+    publishRevoked(this.#server, b, 'local');
     if (this.#store) await this.#withTimeout(this.#store.delete(b), 'delete');
   }
 
@@ -278,10 +492,22 @@ export class SessionResumption {
     this.#unsubscribe = undefined;
   }
 
+  /** the server listens again after close(): subscribe again, and drop what the local cache
+   * holds, since revocations sent while it was not subscribed were not heard */
+  reopen(): void {
+    const store = this.#store;
+    if (!store || typeof store.subscribe !== 'function' || this.#unsubscribe) return;
+    this.#onResync();
+    this.#unsubscribe = store.subscribe(
+      (id: Buffer) => this.#onRevoked(id),
+      () => this.#onResync(),
+    );
+  }
+
   #withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `session store ${what} took longer than ${this.#timeout} ms`)),
+        () => reject(Object.assign(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `session store ${what} took longer than ${this.#timeout} ms`), { reason: 'timeout' })),
         this.#timeout,
       );
       Promise.resolve(p).then(
@@ -338,9 +564,10 @@ export class SessionResumption {
    * the handshake may go on; rejects (the connection fails) only when a 'resumeSession'
    * listener passed an error, as node:tls does.
    */
-  async prefetch(hello: ClientHelloInfo): Promise<void> {
+  async prefetch(hello: ClientHelloInfo, live: () => boolean = () => true, observer?: HandshakeObserver, peer?: string): Promise<void> {
     try {
-      await this.#lookup(hello);
+      const result = await this.#lookup(hello, live, peer);
+      observer?.lookup(result);
     } catch (e) {
       // a 'resumeSession' listener's error fails the connection (node:tls); anything else
       // is the store's problem: a full handshake and 'sessionStoreError'
@@ -349,7 +576,8 @@ export class SessionResumption {
     }
   }
 
-  async #lookup(hello: ClientHelloInfo): Promise<void> {
+  /** what the lookup found, undefined when none was made (a local hit, a ticket, no store) */
+  async #lookup(hello: ClientHelloInfo, live: () => boolean, peer: string | undefined): Promise<LookupResult | undefined> {
     const store = this.#store;
     const id = hello.sessionId;
     const listeners = this.#server.listenerCount('resumeSession') > 0;
@@ -358,26 +586,52 @@ export class SessionResumption {
     if (hello.ticket && this.#ctx.ticketsEnabled) return;
     const hex = id.toString('hex');
     if (store) {
-      // a lookup without an object (one made here could only be left to the GC)
-      if (this.#ctx[kHasSession](id)) return;
+      // a lookup without an object (one made here could only be left to the GC); while the
+      // revocation feed is down only this server's own sessions are trusted locally
+      if (this.#ctx[kHasSession](id)) {
+        if (!this.#feedDown || this.#isFallback(hex)) return;
+        this.#removeLocal(id);
+      }
     } else {
       // the listeners are the cache: what they answered last time is not trusted again
       this.#removeLocal(id);
     }
     this.stats.lookups += 1;
+    const trace = lookupStart(this.#server, id);
+    let result: LookupResult | undefined;
+    try {
+      result = await this.#ask(store, id, hex, listeners, live, peer);
+    } catch (e) {
+      lookupEnd(trace, undefined, e);
+      throw e;
+    }
+    lookupEnd(trace, result);
+    return result;
+  }
+
+  async #ask(store: SessionStore | undefined, id: Buffer, hex: string, listeners: boolean, live: () => boolean, peer: string | undefined): Promise<LookupResult> {
     // the negative cache spares the store; 'resumeSession' listeners are asked every time,
     // as node:tls asks them
     if (store && !listeners && this.#negativeHit(hex)) {
       this.stats.negativeHits += 1;
-      return;
+      return 'negative';
     }
     if (store && this.stats.inFlight >= this.#concurrency) {
       this.stats.overLimit += 1;
-      return;
+      return 'over-limit';
+    }
+    // one address gets its share of the slots and of the store's time, no more: strangers
+    // offering random ids cannot take every slot from known clients
+    const release = store ? this.#peers.take(peer) : undefined;
+    if (store && !release) {
+      this.stats.peerLimited += 1;
+      return 'over-limit';
     }
     this.#inflight.set(hex, (this.#inflight.get(hex) ?? 0) + 1);
     let der: Buffer | undefined | null;
     let revoked: boolean;
+    let failed: LookupResult | undefined;
+    let fromStore = false;
     try {
       if (store) {
         // the slot is held until the store itself answered, not just until our timeout:
@@ -390,18 +644,37 @@ export class SessionResumption {
         } catch (e) {
           get = Promise.reject(e);
         }
-        get.then(
-          () => (this.stats.inFlight -= 1),
-          () => (this.stats.inFlight -= 1),
-        );
+        // a get that never settles is taken back after 10 × the timeout, so that lost
+        // calls cannot disable lookups for good
+        let held = true;
+        const free = () => {
+          if (!held) return;
+          held = false;
+          clearTimeout(reclaim);
+          this.stats.inFlight -= 1;
+          release!();
+        };
+        const reclaim = setTimeout(() => {
+          if (!held) return;
+          this.stats.reclaimed += 1;
+          free();
+          this.#server.emit(
+            'sessionStoreError',
+            codedError(ErrorCode.SESSION_STORE_RECLAIMED, `session store get did not settle within ${10 * this.#timeout} ms; its lookup slot was taken back`),
+          );
+        }, 10 * this.#timeout);
+        reclaim.unref?.();
+        get.then(free, free);
         try {
           der = await this.#withTimeout(get, 'get');
         } catch (e) {
           this.stats.errors += 1;
+          failed = (e as { code?: unknown })?.code === ErrorCode.SESSION_STORE_TIMEOUT ? 'timeout' : 'error';
           this.#server.emit('sessionStoreError', e);
           der = undefined;
         }
       }
+      fromStore = !!der;
       if (!der && listeners) der = await this.#askListeners(id);
     } finally {
       revoked = this.#revokedInFlight.has(hex);
@@ -412,17 +685,42 @@ export class SessionResumption {
         this.#revokedInFlight.delete(hex);
       }
     }
-    // revoked while the store answered: the answer may predate the delete
+    // an answer for a connection that is gone (handshake timeout, peer closed) is dropped:
+    // nothing waits for it, and a late 'resumeSession' answer must not fill the cache
+    if (!live()) {
+      this.stats.misses += 1;
+      return failed ?? 'miss';
+    }
+    // revoked while the store answered: the answer may predate the delete; revoked
+    // recently: a store restarted from an older snapshot may hand it back
+    if (der && fromStore && !revoked && this.#isRevoked(hex)) {
+      this.stats.revokedRefused += 1;
+      revoked = true;
+    }
     if (!der || revoked || this.#ctx.freed) {
       this.stats.misses += 1;
       if (!der && !revoked && !listeners) this.#rememberMiss(hex);
-      return;
+      return revoked ? 'revoked' : (failed ?? 'miss');
     }
-    if (this.addSessionDER(id, der)) this.stats.hits += 1;
-    else {
-      this.stats.invalid += 1;
-      this.stats.misses += 1;
+    // what a store writer could change: the session id context, the lifetime
+    if (fromStore && (Buffer.isBuffer(der) || (der as unknown) instanceof Uint8Array)) {
+      const verdict = applySessionPolicy(Buffer.from(der.buffer, der.byteOffset, der.byteLength), this.#sidCtx, Math.floor(this.#now() / 1000), this.#ctx.sessionTimeout);
+      if (!verdict.ok) {
+        if (verdict.why === 'otherContext') this.stats.otherContext += 1;
+        this.stats.invalid += 1;
+        this.stats.misses += 1;
+        return 'invalid';
+      }
+      if (verdict.der !== der && !verdict.der.equals(der)) this.stats.lifetimeCapped += 1;
+      der = verdict.der;
     }
+    if (this.addSessionDER(id, der)) {
+      this.stats.hits += 1;
+      return 'hit';
+    }
+    this.stats.invalid += 1;
+    this.stats.misses += 1;
+    return 'invalid';
   }
 
   /**
@@ -442,6 +740,15 @@ export class SessionResumption {
       this.#server.emit('sessionStoreError', e);
       return false;
     }
+  }
+}
+
+/** an expired session (OpenSSL's rule: time + timeout has passed), found by a lookup */
+function expired(s: SslSession): boolean {
+  try {
+    return s.time + s.timeout < Math.floor(Date.now() / 1000); // ssl_get_prev_session: timeout < now - time
+  } catch {
+    return false; // freed by a listener: nothing to judge
   }
 }
 

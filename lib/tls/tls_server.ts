@@ -3,11 +3,13 @@ import { isSessionStore, SessionStore } from '../stores/session_store';
 import { SslContext, SslContextOptions, TICKET_KEY_LENGTH, TicketKeyStats } from '../cache/ssl_context';
 import { SessionResumption, SessionStoreStats } from './session_resumption';
 import { SessionOnUncleanClose, sessionOnUncleanCloseOption, TLSSocket } from './tls_socket';
-import { integer, optionsObject, toBuffer } from '../common/validate';
+import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { alpnWire, AlpnProtocols } from './alpn';
 import { debug } from './debug';
+import { defaultSessionIdContext, SessionIdContextPolicy } from './session_id_context';
+import { observeConnection } from './observe';
 
 /** node:tls's SNICallback: answer with the context for `servername` (undefined: the default) */
 export type SNICallback = (servername: string, callback: (err: Error | null, ctx?: SslContext) => void) => void;
@@ -37,6 +39,13 @@ export interface TlsServerOptions extends SslContextOptions {
   /** node:net's pauseOnConnect: the TCP socket of each 'connection' starts paused, and the
    * handshake starts when it is resumed (socket.resume()) */
   pauseOnConnect?: boolean;
+  /** node:net: TCP_NODELAY on each accepted TCP socket (default false as node:tls; the
+   * HTTPS and HTTP/2 servers default to true as node:https) */
+  noDelay?: boolean;
+  /** node:net: SO_KEEPALIVE on each accepted TCP socket (default false) */
+  keepAlive?: boolean;
+  /** node:net: the delay before the first keep-alive probe, ms (default 0: the system's) */
+  keepAliveInitialDelay?: number;
   /** ask clients for a certificate (verified against `ca`; default false) */
   requestCert?: boolean;
   /** with requestCert: refuse clients without a valid certificate (default true) */
@@ -66,7 +75,7 @@ export interface TlsServerEvents extends ListenerEvents {
   sessionStored: [id: Buffer];
   /** a revocation heard from the store was applied to the local cache (its id) */
   sessionRevoked: [id: Buffer];
-  /** the local cache was dropped after the store's revocation feed reconnected */
+  /** the local cache was dropped once the store's revocation feed was listening (first time or again) */
   sessionStoreResync: [];
   /** node:tls: a full handshake made a session with an id; the handshake waits for callback() */
   newSession: [id: Buffer, data: Buffer, callback: () => void];
@@ -76,10 +85,11 @@ export interface TlsServerEvents extends ListenerEvents {
   keylog: [line: Buffer, socket: TLSSocket];
   /** net.Server: a TCP connection arrived */
   connection: [socket: net.Socket];
-  /** net.Server: listening */
-  listening: [];
-  /** net.Server: closed (the server's own context is freed then) */
-  close: [];
+  /** net.Server: listening (no argument; the optional one lets a promise's resolve listen:
+   * `await new Promise((r) => server.once('listening', r))`) */
+  listening: [none?: undefined];
+  /** net.Server: closed (the server may listen again; no argument, as 'listening') */
+  close: [none?: undefined];
   /** net.Server: a server error */
   error: [err: Error];
   /** net.Server: a connection was dropped over maxConnections */
@@ -99,9 +109,6 @@ export interface TlsServer {
   listenerCount<K extends keyof TlsServerEvents>(event: K): number;
 }
 
-/** default session id context: servers sharing a store must agree on it */
-const DEFAULT_SESSION_ID_CONTEXT = 'openssl-session-cache';
-
 /**
  * A net.Server whose connections are TLSSockets run by OpenSSL 1.0.2. Events:
  * 'secureConnection' (socket), 'tlsClientError' (err, socket), 'sessionStoreError' (err),
@@ -117,7 +124,6 @@ export class TlsServer extends net.Server {
   readonly sessionStore: SessionStore | undefined;
   readonly sessionStoreTimeout: number;
   readonly handshakeTimeout: number;
-  readonly #ownsContext: boolean;
   readonly #allowHalfOpen: boolean;
   readonly #sessionOnUncleanClose: SessionOnUncleanClose;
   /** how many replaced ticket keys still decrypt (0: node:tls's behaviour) */
@@ -135,8 +141,9 @@ export class TlsServer extends net.Server {
     const secureConnectionListener = typeof optionsOrListener === 'function' ? optionsOrListener : listener;
     const pauseOnConnect = (options as TlsServerOptions | null)?.pauseOnConnect;
     if (pauseOnConnect !== undefined && typeof pauseOnConnect !== 'boolean') throw new TypeError('options.pauseOnConnect must be a boolean');
+    const tcp = tcpOptions(options as TlsServerOptions | null);
     // the TCP sockets are always half-open capable: the TLSSocket decides when to send FIN
-    super({ pauseOnConnect: pauseOnConnect === true, allowHalfOpen: true });
+    super({ pauseOnConnect: pauseOnConnect === true, allowHalfOpen: true, ...tcp });
     const o = optionsObject(options, 'options') as TlsServerOptions;
     if (o.requestCert !== undefined && typeof o.requestCert !== 'boolean') throw new TypeError('options.requestCert must be a boolean');
     if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean') {
@@ -163,19 +170,23 @@ export class TlsServer extends net.Server {
     if (o.allowHalfOpen !== undefined && typeof o.allowHalfOpen !== 'boolean') throw new TypeError('options.allowHalfOpen must be a boolean');
     this.#allowHalfOpen = o.allowHalfOpen === true;
     this.#sessionOnUncleanClose = sessionOnUncleanCloseOption(o.sessionOnUncleanClose, 'options.sessionOnUncleanClose');
+    // the session id context of a context made here (a caller's context may have any)
+    let sessionIdContext: Buffer | undefined;
     if (o.context !== undefined) {
       if (!(o.context instanceof SslContext)) throw new TypeError('options.context must be an SslContext');
       this.context = o.context;
-      this.#ownsContext = false;
     } else {
+      sessionIdContext =
+        o.sessionIdContext !== undefined ? Buffer.from(toBufferOrString(o.sessionIdContext, 'options.sessionIdContext')) : defaultSessionIdContext(o as SessionIdContextPolicy);
       this.context = new SslContext({
         ...o,
         role: 'server',
         // the product is about the id cache: tickets would bypass it (on with ticketKeys)
         noTicket: o.noTicket ?? o.ticketKeys === undefined,
-        sessionIdContext: o.sessionIdContext ?? DEFAULT_SESSION_ID_CONTEXT,
+        // servers sharing a store resume each other's sessions only under the same
+        // client-acceptance policy and certificate (lib/tls/session_id_context.ts)
+        sessionIdContext,
       });
-      this.#ownsContext = true;
     }
     this.previousTicketKeys = integer(o.previousTicketKeys ?? 0, 'options.previousTicketKeys', 0, 64);
     if (o.ticketKeys !== undefined) {
@@ -193,19 +204,25 @@ export class TlsServer extends net.Server {
       concurrency: integer(o.sessionStoreConcurrency ?? 64, 'options.sessionStoreConcurrency', 1, 2 ** 31 - 1),
       negativeCacheSize: integer(o.sessionStoreNegativeCacheSize ?? 10000, 'options.sessionStoreNegativeCacheSize', 0, 2 ** 31 - 1),
       negativeCacheTtl: integer(o.sessionStoreNegativeCacheTtl ?? 1000, 'options.sessionStoreNegativeCacheTtl', 0, 2 ** 31 - 1),
+      // a context of the caller's may have any session id context: not checked then
+      sessionIdContext,
     });
     if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
     this.on('connection', (socket: net.Socket) => this.#onConnection(socket));
-    this.on('close', () => {
-      this.#resumption.close();
-      if (this.#ownsContext && !this.context.freed) this.context.free();
-    });
+    // the context outlives close() and a failed listen(), as https.Server's secure context
+    // does: the server may listen again (its sessions still resume); a server that is
+    // dropped frees it when collected (or at once with server.context.free())
+    this.on('close', () => this.#resumption.close());
   }
 
   /**
    * Revokes a session fleet-wide: removes it from this server's cache and deletes it from
    * the store (whose subscribers, e.g. the other servers on a RedisSessionStore, drop it
-   * too). Rejects when the store did not confirm the delete within sessionStoreTimeout.
+   * too). With tickets on, the id is also remembered (for the session timeout) and a
+   * ClientHello that offers it with a ticket gets a full handshake, here and on every
+   * server subscribed to the store (lib/tls/revoked_tickets.ts: OpenSSL clients send the
+   * id the server reported with their ticket). Rejects when the store did not confirm the
+   * delete within sessionStoreTimeout.
    */
   async revoke(id: Buffer): Promise<void> {
     const b = Buffer.from(toBuffer(id as unknown, 'id'));
@@ -260,17 +277,9 @@ export class TlsServer extends net.Server {
     });
   }
 
-  /** a failed listen() (EADDRINUSE, ...) frees the context this server made: listening again throws ERR_SSL_FREED */
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'error' && !this.listening && this.#ownsContext && !this.context.freed) {
-      this.#resumption.close();
-      this.context.free();
-    }
-    return super.emit(event, ...args);
-  }
-
   override listen(...args: unknown[]): this {
-    if (this.context.freed) throw codedError(ErrorCode.FREED, "this server's SslContext has been freed (after a failed listen or close)");
+    if (this.context.freed) throw codedError(ErrorCode.FREED, "this server's SslContext has been freed");
+    this.#resumption.reopen();
     return super.listen(...(args as Parameters<net.Server['listen']>));
   }
 
@@ -280,6 +289,7 @@ export class TlsServer extends net.Server {
       return;
     }
     let tls: TLSSocket;
+    const obs = observeConnection(this, this.context);
     try {
       tls = new TLSSocket({
         socket,
@@ -288,8 +298,10 @@ export class TlsServer extends net.Server {
         handshakeTimeout: this.handshakeTimeout,
         allowHalfOpen: this.#allowHalfOpen,
         sessionOnUncleanClose: this.#sessionOnUncleanClose,
-        prefetch: this.#resumption.wantsPrefetch ? (hello) => this.#resumption.prefetch(hello) : undefined,
+        prefetch: this.#resumption.wantsPrefetch ? (hello, live) => (obs?.hello(hello), this.#resumption.prefetch(hello, live, obs, socket.remoteAddress)) : obs && ((hello) => obs.hello(hello)),
+        observer: obs,
         holdStep: () => this.#resumption.holdStep(),
+        refuseTicket: this.#resumption.revokesTickets ? (hello) => this.#resumption.ticketRevoked(hello) : undefined,
         requestCert: this.#requestCert,
         rejectUnauthorized: this.#rejectUnauthorized,
         alpnProtocols: this.#alpn,
@@ -301,6 +313,7 @@ export class TlsServer extends net.Server {
       this.emit('tlsClientError', e as Error, undefined);
       return;
     }
+    obs?.attach(tls);
     let secure = false;
     tls.on('error', (err) => {
       if (debug.enabled) debug('tlsClientError %s', (err as Error)?.message);
@@ -308,9 +321,26 @@ export class TlsServer extends net.Server {
     });
     tls.once('secure', () => {
       secure = true;
+      // a resumed ticket renewed (a previous key): the new ticket answers for the old id too
+      if (tls.ticketId && tls.isSessionReused()) {
+        const id = tls.getSslSession()?.id;
+        if (id) this.#resumption.ticketRenewed(id, tls.ticketId);
+      }
       this.emit('secureConnection', tls);
     });
   }
+}
+
+/** node:net's per-connection TCP options, checked */
+function tcpOptions(o: TlsServerOptions | null): { noDelay: boolean; keepAlive: boolean; keepAliveInitialDelay: number } {
+  for (const name of ['noDelay', 'keepAlive'] as const) {
+    if (o?.[name] !== undefined && typeof o[name] !== 'boolean') throw new TypeError(`options.${name} must be a boolean`);
+  }
+  return {
+    noDelay: o?.noDelay === true,
+    keepAlive: o?.keepAlive === true,
+    keepAliveInitialDelay: integer(o?.keepAliveInitialDelay ?? 0, 'options.keepAliveInitialDelay', 0, 2 ** 31 - 1),
+  };
 }
 
 /** node:tls-style factory: createServer([options][, secureConnectionListener]). */

@@ -9,8 +9,10 @@ import { debug } from './debug';
 import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
+import { issuedTicketId } from './issued_ticket';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import type { TlsProtocol } from '../binding/constants';
+import type { HandshakeObserver } from './observe';
 
 /** What getPeerCertificate() returns (the node:tls shape, main fields). */
 export interface PeerCertificate {
@@ -42,7 +44,7 @@ export interface TLSSocketSetup {
   rejectUnauthorized?: boolean;
   handshakeTimeout?: number;
   /** @internal server only: called with the ClientHello's session id before OpenSSL sees it */
-  prefetch?: (hello: ClientHelloInfo) => Promise<void> | void;
+  prefetch?: (hello: ClientHelloInfo, live: () => boolean) => Promise<void> | void;
   /** server only: called after each OpenSSL step once its events were delivered; a
    * promise holds the step's output and 'secure' until it settles (node:tls's
    * 'newSession' callback); a rejection fails the connection */
@@ -62,8 +64,12 @@ export interface TLSSocketSetup {
   protocolRange?: readonly [TlsProtocol, TlsProtocol];
   /** server: the context for the ClientHello's server name (SNICallback), resolved before OpenSSL reads it */
   sni?: (servername: string) => Promise<SslContext | undefined>;
+  /** @internal server: true when the ClientHello offers a revoked id; its ticket is then not decrypted */
+  refuseTicket?: (hello: ClientHelloInfo) => boolean;
   /** server: where 'keylog' lines go besides the socket's own listeners */
   onKeylog?: (line: Buffer) => void;
+  /** @internal server: the diagnostics of this handshake (lib/tls/observe.ts) */
+  observer?: HandshakeObserver;
 }
 
 /** The events of a TLSSocket (node:tls's names, and stream.Duplex's) and their listeners' arguments. */
@@ -164,6 +170,11 @@ export class TLSSocket extends Duplex {
   readonly #onKeylog: ((line: Buffer) => void) | undefined;
   /** the negotiated ALPN protocol, false when none (node:tls) */
   alpnProtocol: string | false = false;
+  /** server with tickets on: the id a client will offer with the ticket this connection
+   * issued (SHA-256 of the ticket, lib/tls/issued_ticket.ts), for server.revoke(); undefined
+   * when none was issued */
+  ticketId: Buffer | undefined;
+  readonly #watchTickets: boolean;
 
   constructor(setup: TLSSocketSetup) {
     super({ allowHalfOpen: setup.allowHalfOpen === true });
@@ -194,9 +205,12 @@ export class TLSSocket extends Duplex {
       sni: setup.isServer && setup.sni !== undefined,
     });
     this.#holdStep = setup.isServer ? setup.holdStep : undefined;
-    if (setup.isServer && (setup.prefetch || setup.sni)) {
+    this.#watchTickets = setup.isServer && setup.context.ticketsEnabled;
+    this.#observer = setup.observer;
+    if (setup.isServer && (setup.prefetch || setup.sni || setup.refuseTicket)) {
       this.#hello = new ClientHelloParser({ extensions: setup.sni !== undefined });
       this.#prefetch = setup.prefetch;
+      this.#refuseTicket = setup.refuseTicket;
     }
     const timeout = setup.handshakeTimeout ?? 30000;
     if (timeout > 0) {
@@ -218,7 +232,9 @@ export class TLSSocket extends Duplex {
     }
   }
 
-  #prefetch: ((hello: ClientHelloInfo) => Promise<void> | void) | undefined;
+  #prefetch: ((hello: ClientHelloInfo, live: () => boolean) => Promise<void> | void) | undefined;
+  #refuseTicket: ((hello: ClientHelloInfo) => boolean) | undefined;
+  #observer: HandshakeObserver | undefined;
   #holdStep: (() => Promise<void> | undefined) | undefined;
   /** input that arrived while a step was held */
   #heldInput: Buffer[] | undefined;
@@ -251,9 +267,11 @@ export class TLSSocket extends Duplex {
       this.#hello = undefined;
       const prefetch = this.#prefetch;
       this.#prefetch = undefined;
+      if (this.#refuseTicket?.(parsed)) this.#conn.refuseTicket();
+      this.#refuseTicket = undefined;
       let pending: Promise<void> | void;
       try {
-        pending = prefetch?.(parsed);
+        pending = prefetch?.(parsed, () => !this.destroyed);
       } catch {
         pending = undefined;
       }
@@ -312,8 +330,10 @@ export class TLSSocket extends Duplex {
     }
     this.#cycling = true;
     let r: CycleResult;
+    const seen = this.#observer?.beforeCycle();
     try {
       r = conn.cycle(input);
+      if (seen) this.#observer!.afterCycle(seen, this);
     } catch (e) {
       this.#cycling = false;
       this.destroy(e as Error);
@@ -345,9 +365,14 @@ export class TLSSocket extends Duplex {
   // the rest of a step: ciphertext out, then what the flags say
   #afterStep(r: CycleResult): void {
     const { flags, out, clear, error } = r;
-    if (out) this.socket.write(out);
+    if (out) {
+      if (this.#watchTickets && !this.#secure) this.ticketId = issuedTicketId(out) ?? this.ticketId;
+      this.socket.write(out);
+    }
     if (this.destroyed) return; // a callback or listener failed this connection
     if (flags & TlsConnectionFlag.FAILED) {
+      // a refused renegotiation: what the verified peer sent before it is still delivered
+      if (clear && clear.length > 0 && flags & TlsConnectionFlag.RENEGOTIATION) this.push(clear);
       this.destroy(error ?? codedError(ErrorCode.TLS_FAILED, 'TLS failure'));
       return;
     }
@@ -516,6 +541,12 @@ export class TLSSocket extends Duplex {
       }
       this.#drainWaiters.push(() => cb());
     } else cb();
+  }
+
+  // node's TLSWrap: the chunks of one writev (node:http's corked headers, chunk framing and
+  // body; node:http2's frames) go into one SSL_write, so one record and one TCP write
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (error?: Error | null) => void): void {
+    this._write(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'buffer' as BufferEncoding, cb);
   }
 
   override _final(cb: (error?: Error | null) => void): void {

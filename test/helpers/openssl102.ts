@@ -16,6 +16,24 @@ export function openssl102(): string {
   return program;
 }
 
+let prefix: string | undefined;
+
+/** The install prefix (include/, lib/libssl.a, lib/libcrypto.a) of the 1.0.2h build the addon links. */
+export function openssl102Prefix(): string {
+  if (prefix !== undefined) return prefix;
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'deps', 'build-openssl.js'), '--prefix'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`deps/build-openssl.js --prefix failed: ${r.stderr}`);
+  prefix = r.stdout.trim().split('\n').pop() as string;
+  return prefix;
+}
+
+/** Compiles a C program of test/fixtures against that build (static libssl/libcrypto) into `out`. */
+export function compile102(source: string, out: string): void {
+  const p = openssl102Prefix();
+  const r = spawnSync('cc', ['-o', out, source, `-I${path.join(p, 'include')}`, path.join(p, 'lib', 'libssl.a'), path.join(p, 'lib', 'libcrypto.a'), '-ldl', '-lpthread'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new Error(`cc ${source} failed (a C compiler is needed, as for the addon): ${r.error?.message ?? r.stderr}`);
+}
+
 /** Runs the 1.0.2h program to its exit; stdin is `input` (then EOF). */
 export function run102(args: string[], input = ''): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {

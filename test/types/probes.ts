@@ -2,8 +2,16 @@
 // expect-error directive is a mistake the types must reject (tsc fails with TS2578, an
 // unused directive, if it compiles), and the rest are correct uses whose types are
 // inferred without annotations. Compiled by test/05.types.test.ts with test/types/tsconfig.json; never run.
+import * as http from 'http';
+import * as http2 from 'http2';
+import * as tls from 'tls';
+import express from 'express';
+import Fastify from 'fastify';
+import { WebSocketServer } from 'ws';
 import {
   connect,
+  createHttp2SecureServer,
+  createHttpsServer,
   createServer,
   ErrorCode,
   generateSelfSigned,
@@ -88,6 +96,10 @@ export function probes(): void {
   });
   server.on('sessionStoreError', (err) => exactly<Error>()(err));
   server.on('listening', () => server.address());
+  void (async () => {
+    await new Promise((r) => server.once('listening', r));
+    await new Promise<void>((r) => server.once('close', r));
+  })();
   server.on('connection', (socket) => socket.remoteAddress);
   // @ts-expect-error: 'secureConnection' hands a TLSSocket, not a Buffer
   server.on('secureConnection', (socket: Buffer) => socket);
@@ -106,6 +118,57 @@ export function probes(): void {
   connect({ port: 8443, minVersion: 'TLSv1.3' });
   // @ts-expect-error: 'session' carries DER (a Buffer)
   socket.on('session', (s: SslSession) => s);
+
+  // ---- HTTPS / HTTP/2 servers: what node's are to frameworks --------------------------------
+  const web = createHttpsServer({ cert, key, headersTimeout: 5000, requestTimeout: 10000, keepAliveTimeout: 1000 }, (req, res) => {
+    exactly<http.IncomingMessage>()(req);
+    res.end();
+  });
+  web.once('request', (req, res) => {
+    exactly<http.IncomingMessage>()(req);
+    exactly<http.ServerResponse>()(res);
+  });
+  web.on('upgrade', (req, socket, head) => {
+    exactly<Buffer>()(head);
+    socket.destroy();
+  });
+  web.on('clientError', (err, socket) => socket.end(err.message));
+  web.on('secureConnection', (socket) => socket.isSessionReused());
+  void (async () => {
+    web.listen(0);
+    await new Promise((r) => web.once('listening', r));
+  })();
+  web.headersTimeout = 2000;
+  web.closeIdleConnections();
+  web.closeAllConnections();
+  exactly<number | null>()(web.maxHeadersCount);
+  web.setTimeout(1000, (socket) => socket.destroy()).close();
+  const asHttp: http.Server = web;
+  void asHttp;
+  void new WebSocketServer({ server: web });
+  const expressApp = express();
+  createHttpsServer({ cert, key }, expressApp).listen(0);
+  // @ts-expect-error: node:http's option has its type
+  createHttpsServer({ cert, key, headersTimeout: '5s' });
+
+  const h2 = createHttp2SecureServer({ cert, key, allowHTTP1: true }, (req, res) => {
+    exactly<http2.Http2ServerRequest>()(req);
+    res.end();
+  });
+  h2.on('unknownProtocol', (socket) => socket.destroy());
+  h2.on('session', (session) => exactly<http2.ServerHttp2Session>()(session));
+  h2.on('stream', (stream, headers) => stream.respond({ ':status': 200, 'x-path': headers[':path'] }));
+  h2.on('sessionError', (err) => exactly<Error>()(err));
+  h2.updateSettings({ maxConcurrentStreams: 10 });
+  const asHttp2: http2.Http2Server = h2;
+  void asHttp2;
+
+  // Fastify 5's serverFactory takes them as it takes https.createServer / http2.createSecureServer
+  const app = Fastify({ serverFactory: (handler) => createHttpsServer({ cert, key }, handler) });
+  void app;
+  const app2 = Fastify({ http2: true, serverFactory: (handler) => createHttp2SecureServer({ cert, key, allowHTTP1: true }, handler) });
+  void app2;
+  void tls;
 
   // ---- RedisSessionStore ------------------------------------------------------------------
   const store = new RedisSessionStore({ redis: 'redis://127.0.0.1:6379' });
