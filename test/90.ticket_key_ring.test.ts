@@ -11,6 +11,7 @@ import { createServer, MemoryTicketKeySource, openTicketKey, RedisTicketKeySourc
 import { certs, close, endNode, listen, nodeClient, track } from './helpers/sockets';
 import { freePort, killAllRedis, RedisServer, startRedis } from './helpers/redis';
 import { Inbox } from './helpers/events';
+import { ticketKeysSetTime } from '../lib/common/diagnostics';
 
 const { cert, key } = certs();
 const HOUR = 3_600_000;
@@ -235,7 +236,25 @@ describe('clocks seconds apart, on a clock the test moves (no waiting)', () => {
     const issued: { at: number; session: Buffer }[] = [];
     const counts = { inside: 0, missedInside: 0, after: 0, acceptedAfter: 0, switchesApart: 0 };
     const ages = [step, W - step, W, Math.ceil((bound + 1) / step) * step]; // issue times are multiples of step
+    // the key age the metrics report (ticket_key_age_seconds) is the encrypting key's: since
+    // its slot began by the server's clock, however long ago the keys were installed
+    let before = Date.now();
+    let ageChecks = 0;
+    for (const x of servers) {
+      let last: number | undefined;
+      x.ring.on('rotate', (st) => {
+        const now = Date.now();
+        if (st.encrypting === undefined || st.encrypting === last) return; // installed only when the encrypting key changed
+        last = st.encrypting;
+        const sinceSlot = st.at - st.encrypting * I;
+        const setAt = ticketKeysSetTime(x.server.context)!;
+        expect(setAt).toBeGreaterThanOrEqual(before - sinceSlot);
+        expect(setAt).toBeLessThanOrEqual(now - sinceSlot);
+        ageChecks += 1;
+      });
+    }
     for (let n = 0; n < (4 * I) / step; n++, T += step) {
+      before = Date.now();
       await Promise.all(servers.map((x) => x.ring.refresh()));
       const enc = servers.map((x) => x.ring.state.encrypting);
       if (enc[0] !== enc[1]) counts.switchesApart += 1; // one server already on the next key
@@ -265,6 +284,7 @@ describe('clocks seconds apart, on a clock the test moves (no waiting)', () => {
     expect(counts.after).toBeGreaterThan(20);
     // the clocks 4 s apart did put the servers on different keys around each boundary
     expect(counts.switchesApart).toBeGreaterThanOrEqual(3);
+    expect(ageChecks).toBeGreaterThanOrEqual(2 * 3);
   });
 });
 

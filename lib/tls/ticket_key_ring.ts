@@ -24,6 +24,7 @@ import { EventEmitter } from 'events';
 import { SslContext, TICKET_KEY_LENGTH } from '../cache/ssl_context';
 import { isTicketKeySource, TicketKeySource } from '../stores/ticket_key_source';
 import { codedError, ErrorCode } from '../common/coded_error';
+import { noteTicketKeysSet } from '../common/diagnostics';
 import { integer, optionsObject, toBuffer } from '../common/validate';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import type { TlsServer } from './tls_server';
@@ -344,6 +345,8 @@ export class TicketKeyRing extends EventEmitter {
     const others = [...this.#keys.keys()].filter((s) => s !== enc).sort((a, b) => b - a);
     ctx.setTicketKeys(this.#keys.get(enc)!, others.map((s) => this.#keys.get(s)!));
     ctx.setTicketsEnabled(true);
+    // the key age metric (ticket_key_age_seconds): since the encrypting key's slot began
+    noteTicketKeysSet(ctx, Date.now() - (now - enc * this.rotationInterval));
   }
 
   // the next moment something changes: a slot begins, a key's window ends, or a retry
