@@ -59,7 +59,7 @@ export type {
 } from './common/diagnostics';
 export { observeMetrics, registerMetrics, registerContextMetrics, ServerMetrics, DURATION_BUCKETS } from './tls/metrics';
 export type { MetricsSnapshot, DurationSummary, RegisterMetricsOptions } from './tls/metrics';
-export { TicketKeyRing, sealTicketKey, openTicketKey, SEALED_TICKET_KEY_LENGTH } from './tls/ticket_key_ring';
+export { TicketKeyRing, sealTicketKey, openTicketKey } from './tls/ticket_key_ring';
 export type { TicketKeyRingOptions, TicketKeyRingState, TicketKeyRingKey, TicketKeyRingEvents } from './tls/ticket_key_ring';
 export { MemoryTicketKeySource } from './stores/ticket_key_source';
 export type { TicketKeySource } from './stores/ticket_key_source';

@@ -416,6 +416,35 @@ describe('fleetSecret and the in-process source', () => {
     expect((await visit(sb.port, t.session)).reused).toBe(true);
   });
 
+  test('the key-encryption key rotates like the sealing keys of the stores: current seals, previous still opens', async () => {
+    const k1 = { name: 'kek-1', key: randomBytes(32) };
+    const k2 = { name: 'kek-2', key: randomBytes(32) };
+    const source = new MemoryTicketKeySource();
+    const a = new TicketKeyRing({ source, keyEncryptionKey: { current: k1 } });
+    const b = new TicketKeyRing({ source, keyEncryptionKey: { current: k2, previous: [k1] } });
+    const c = new TicketKeyRing({ source, keyEncryptionKey: { current: k2 } });
+    const sa = await plainServer(a);
+    const sb = await plainServer(b);
+    const sc = await plainServer(c);
+    await a.start(); // claims the slots under kek-1
+    await b.start(); // opens them with kek-1 as a previous key
+    const err = await c.start().then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
+    expect(err?.code).toBe('ERR_TICKET_KEY_UNSEAL'); // kek-1 unknown there: no key, tickets off
+    expect(sb.server.getTicketKeys().equals(sa.server.getTicketKeys())).toBe(true);
+    expect(sc.server.context.ticketsEnabled).toBe(false);
+    const t = await visit(sa.port);
+    expect((await visit(sb.port, t.session)).reused).toBe(true);
+    // a sealed value opens for its own slot only, and never as a plain key
+    const slot = a.state.slot;
+    const sealed = (await source.get(slot))!;
+    expect(openTicketKey({ current: k2, previous: [k1] }, slot, sealed).equals(sa.server.getTicketKeys())).toBe(true);
+    expect(() => openTicketKey({ current: k1 }, slot + 1, sealed)).toThrow(expect.objectContaining({ code: 'ERR_TICKET_KEY_UNSEAL' }));
+    expect(sealed.includes(sa.server.getTicketKeys().subarray(16, 32))).toBe(false);
+  });
+
   test('stop() wipes the keys: tickets off, old tickets get full handshakes', async () => {
     const ring = new TicketKeyRing({ fleetSecret: randomBytes(32) });
     const s = await plainServer(ring);

@@ -19,29 +19,28 @@
 // / clearTicketKeys). No key is ever made by one server alone: when a server cannot reach
 // the source, it keeps using what it holds until the decrypt windows end, and then turns
 // tickets off (full handshakes) until the source answers again.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'crypto';
+import { hkdfSync, randomBytes } from 'crypto';
 import { EventEmitter } from 'events';
 import { SslContext, TICKET_KEY_LENGTH } from '../cache/ssl_context';
 import { isTicketKeySource, TicketKeySource } from '../stores/ticket_key_source';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { noteTicketKeysSet } from '../common/diagnostics';
 import { integer, optionsObject, toBuffer } from '../common/validate';
+import { SessionSealer, SessionSealingKeys } from '../stores/sealing';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import type { TlsServer } from './tls_server';
 
 const HOUR = 3_600_000;
-const SEAL_VERSION = 1;
-const SEAL_IV = 12;
-const SEAL_TAG = 16;
-/** bytes of a sealed key: version | IV | AES-256-GCM(key) | tag */
-export const SEALED_TICKET_KEY_LENGTH = 1 + SEAL_IV + TICKET_KEY_LENGTH + SEAL_TAG;
+/** the additional data of a sealed slot key: never a session id (those are at most 32 bytes) */
+const SEAL_CONTEXT = Buffer.from('openssl-session-cache ticket key ring v1, slot ');
 const HKDF_SALT = Buffer.from('openssl-session-cache ticket key ring v1');
 
 export interface TicketKeyRingOptions {
   /** the fleet's shared store of sealed slot keys (with keyEncryptionKey); or fleetSecret */
   source?: TicketKeySource;
-  /** 32 bytes: the AES-256-GCM key that seals every slot key in the source */
-  keyEncryptionKey?: Buffer;
+  /** the AES-256-GCM key that seals every slot key in the source: 32 bytes, or named keys
+   * (`{ current, previous }`, the stores' sealing keys) to rotate it without a flag day */
+  keyEncryptionKey?: Buffer | SessionSealingKeys;
   /** at least 32 bytes: derive each slot's key from this secret instead of a source */
   fleetSecret?: Buffer;
   /** how long one key encrypts new tickets, ms (default 1 h) */
@@ -95,33 +94,41 @@ function slotBytes(slot: number): Buffer {
   return b;
 }
 
-/** seals a 48-byte ticket key for `slot` under `kek` (AES-256-GCM, the slot as associated data) */
-export function sealTicketKey(kek: Buffer, slot: number, key: Buffer): Buffer {
-  const iv = randomBytes(SEAL_IV);
-  const c = createCipheriv('aes-256-gcm', kek, iv);
-  c.setAAD(slotBytes(slot));
-  const body = Buffer.concat([c.update(key), c.final()]);
-  return Buffer.concat([Buffer.from([SEAL_VERSION]), iv, body, c.getAuthTag()]);
+/** a key-encryption key as the sealer takes it: 32 bytes, or named keys */
+function sealer(kek: Buffer | SessionSealingKeys, what: string): SessionSealer {
+  if (Buffer.isBuffer(kek) || kek instanceof Uint8Array) {
+    const k = toBuffer(kek as unknown, what);
+    if (k.length !== 32) throw new RangeError(`${what} must be 32 bytes, got ${k.length}`);
+    return new SessionSealer({ current: { name: 'kek', key: Buffer.from(k) } }, what);
+  }
+  if (typeof kek !== 'object' || kek === null) throw new TypeError(`${what} must be a Buffer or { current, previous } sealing keys`);
+  return new SessionSealer(kek, what);
+}
+
+function sealContext(slot: number): Buffer {
+  return Buffer.concat([SEAL_CONTEXT, slotBytes(slot)]);
+}
+
+/**
+ * seals a 48-byte ticket key for `slot` under `kek` (AES-256-GCM in the stores' sealed
+ * format, the slot as additional data)
+ */
+export function sealTicketKey(kek: Buffer | SessionSealingKeys, slot: number, key: Buffer): Buffer {
+  return sealer(kek, 'kek').seal(sealContext(slot), key);
 }
 
 /** opens what sealTicketKey made; ERR_TICKET_KEY_UNSEAL when it was not sealed for `slot` under `kek` */
-export function openTicketKey(kek: Buffer, slot: number, sealed: Buffer): Buffer {
-  if (!Buffer.isBuffer(sealed) || sealed.length !== SEALED_TICKET_KEY_LENGTH || sealed[0] !== SEAL_VERSION) {
-    throw codedError(ErrorCode.TICKET_KEY_UNSEAL, `the value of slot ${slot} is not a sealed ticket key`);
+export function openTicketKey(kek: Buffer | SessionSealingKeys, slot: number, sealed: Buffer): Buffer {
+  return openWith(sealer(kek, 'kek'), slot, sealed);
+}
+
+function openWith(s: SessionSealer, slot: number, sealed: Buffer): Buffer {
+  const key = Buffer.isBuffer(sealed) ? s.open(sealContext(slot), sealed) : undefined;
+  if (key === undefined || key.length !== TICKET_KEY_LENGTH) {
+    key?.fill(0);
+    throw codedError(ErrorCode.TICKET_KEY_UNSEAL, `the value of slot ${slot} does not open under the key-encryption key (another key, tampered, or not a sealed ticket key)`);
   }
-  try {
-    const d = createDecipheriv('aes-256-gcm', kek, sealed.subarray(1, 1 + SEAL_IV));
-    d.setAAD(slotBytes(slot));
-    d.setAuthTag(sealed.subarray(sealed.length - SEAL_TAG));
-    const body = d.update(sealed.subarray(1 + SEAL_IV, sealed.length - SEAL_TAG));
-    try {
-      return Buffer.concat([body, d.final()]);
-    } finally {
-      body.fill(0); // the plain key stays in the one copy returned
-    }
-  } catch {
-    throw codedError(ErrorCode.TICKET_KEY_UNSEAL, `the value of slot ${slot} does not open under the key-encryption key (another key, or tampered)`);
-  }
+  return key;
 }
 
 /**
@@ -135,7 +142,7 @@ export class TicketKeyRing extends EventEmitter {
   readonly decryptWindow: number;
   readonly maxClockSkew: number;
   readonly #source: TicketKeySource | undefined;
-  readonly #kek: Buffer | undefined;
+  readonly #sealer: SessionSealer | undefined;
   readonly #secret: Buffer | undefined;
   readonly #clock: () => number;
   readonly #keys = new Map<number, Buffer>(); // slot → 48-byte key (plain, this process only)
@@ -158,10 +165,8 @@ export class TicketKeyRing extends EventEmitter {
     if (o.source !== undefined) {
       if (!isTicketKeySource(o.source)) throw new TypeError('options.source must implement claim(slot, sealed, ttlMs) and get(slot)');
       if (o.keyEncryptionKey === undefined) throw new TypeError('options.keyEncryptionKey is required with options.source (keys are sealed in the store)');
-      const kek = toBuffer(o.keyEncryptionKey as unknown, 'options.keyEncryptionKey');
-      if (kek.length !== 32) throw new RangeError(`options.keyEncryptionKey must be 32 bytes, got ${kek.length}`);
+      this.#sealer = sealer(o.keyEncryptionKey, 'options.keyEncryptionKey');
       this.#source = o.source;
-      this.#kek = Buffer.from(kek);
     } else {
       if (o.keyEncryptionKey !== undefined) throw new TypeError('options.keyEncryptionKey goes with options.source, not fleetSecret');
       const s = toBuffer(o.fleetSecret as unknown, 'options.fleetSecret');
@@ -281,18 +286,18 @@ export class TicketKeyRing extends EventEmitter {
       return k;
     }
     const source = this.#source!;
-    const kek = this.#kek!;
+    const kek = this.#sealer!;
     if (!claim) {
       const held = await source.get(slot);
-      return held === undefined || held === null ? undefined : openTicketKey(kek, slot, held);
+      return held === undefined || held === null ? undefined : openWith(kek, slot, held);
     }
     const mine = randomBytes(TICKET_KEY_LENGTH);
     // the value outlives the slot by the decrypt window and two skews (a peer whose clock runs behind)
     const ttl = Math.max(1, this.retainedUntil(slot) + this.maxClockSkew - now);
     try {
-      const sealed = sealTicketKey(kek, slot, mine);
+      const sealed = kek.seal(sealContext(slot), mine);
       const won = await source.claim(slot, sealed, ttl);
-      return openTicketKey(kek, slot, won);
+      return openWith(kek, slot, won);
     } finally {
       mine.fill(0);
     }
