@@ -1,7 +1,9 @@
 // SslContextHandle, part 2: configuration of the SSL_CTX (certificates, keys, ciphers,
 // verification, options, session id context); see ssl_context_handle.h.
 #include <openssl/err.h>
+#include <openssl/dh.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 
 #include <string>
 
@@ -55,6 +57,11 @@ void SslContextHandle::DefineConfigMethods(std::vector<PropertyDescriptor>* prop
                                             InstanceMethod<&SslContextHandle::JS_usePrivateKey>("usePrivateKey"),
                                             InstanceMethod<&SslContextHandle::JS_setCipherList>("setCipherList"),
                                             InstanceMethod<&SslContextHandle::JS_addCaCertificates>("addCaCertificates"),
+                                            InstanceMethod<&SslContextHandle::JS_addCrl>("addCrl"),
+                                            InstanceMethod<&SslContextHandle::JS_setCurves>("setCurves"),
+                                            InstanceMethod<&SslContextHandle::JS_setDhParams>("setDhParams"),
+                                            InstanceMethod<&SslContextHandle::JS_setSigalgs>("setSigalgs"),
+                                            InstanceMethod<&SslContextHandle::JS_usePkcs12>("usePkcs12"),
                                         });
   long_methods::Define(properties, &SslContextHandle::JS_longMethod, kConfigMethods);
 }
@@ -165,4 +172,129 @@ Napi::Value SslContextHandle::JS_addCaCertificates(const Napi::CallbackInfo& inf
   }
   ERR_clear_error();  // the end of the PEM input leaves a "no start line" entry
   return Napi::Number::New(env, added);
+}
+
+// addCrl(pem): every CRL in the PEM goes into the certificate store, and the store checks
+// revocation of every certificate of a chain (X509_V_FLAG_CRL_CHECK | CRL_CHECK_ALL, as
+// node:tls sets them). Returns how many CRLs were added.
+Napi::Value SslContextHandle::JS_addCrl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ErrorQueueGuard guard;
+  PemInput pem(info, "crl");
+  if (!pem.ok()) return env.Undefined();
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
+  PemPassword password;  // an encrypted PEM fails at once (no terminal prompt)
+  int added = 0;
+  while (pem.bio()) {
+    std::unique_ptr<X509_CRL, openssl_pointers::Deleter<X509_CRL, X509_CRL_free>> crl(
+        PEM_read_bio_X509_CRL(pem.bio(), nullptr, PemPassword::Callback, password.data()));
+    if (!crl) break;
+    X509_STORE_add_crl(store, crl.get());  // takes its own reference; duplicates are harmless
+    added++;
+  }
+  if (added == 0) {
+    openssl_error::Throw(env, "PEM_read_bio_X509_CRL (crl)", "ERR_BAD_CRL");
+    return env.Undefined();
+  }
+  ERR_clear_error();  // the end of the PEM input leaves a "no start line" entry
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+  return Napi::Number::New(env, added);
+}
+
+// setCurves(list): SSL_CTX_set1_curves_list (names such as "P-256:P-384" or
+// "prime256v1"); the ECDHE curve is then the first of this list the client supports.
+Napi::Value SslContextHandle::JS_setCurves(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  REQUIRE_ARGUMENT(info, 0, kString, "curves");
+  ErrorQueueGuard guard;
+  std::string list = info[0].As<Napi::String>().Utf8Value();
+  if (SSL_CTX_set1_curves_list(ctx_, const_cast<char*>(list.c_str())) != 1) {
+    openssl_error::Throw(env, "SSL_CTX_set1_curves_list", "ERR_CRYPTO_OPERATION_FAILED");
+  }
+  return env.Undefined();
+}
+
+// setDhParams(pem): SSL_CTX_set_tmp_dh with the PEM's DH parameters (enables DHE suites).
+// Returns the prime's size in bits.
+Napi::Value SslContextHandle::JS_setDhParams(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  ErrorQueueGuard guard;
+  PemInput pem(info, "dhparam");
+  if (!pem.ok()) return env.Undefined();
+  PemPassword password;
+  std::unique_ptr<DH, openssl_pointers::Deleter<DH, DH_free>> dh(
+      pem.bio() ? PEM_read_bio_DHparams(pem.bio(), nullptr, PemPassword::Callback, password.data()) : nullptr);
+  if (!dh) {
+    openssl_error::Throw(env, "PEM_read_bio_DHparams (dhparam)", "ERR_BAD_DHPARAM");
+    return env.Undefined();
+  }
+  int bits = BN_num_bits(dh->p);
+  if (SSL_CTX_set_tmp_dh(ctx_, dh.get()) != 1) {  // copies the parameters
+    openssl_error::Throw(env, "SSL_CTX_set_tmp_dh", "ERR_BAD_DHPARAM");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, bits);
+}
+
+// setSigalgs(list): SSL_CTX_set1_sigalgs_list ("RSA+SHA256:ECDSA+SHA256" form).
+Napi::Value SslContextHandle::JS_setSigalgs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  REQUIRE_ARGUMENT(info, 0, kString, "sigalgs");
+  ErrorQueueGuard guard;
+  std::string list = info[0].As<Napi::String>().Utf8Value();
+  if (SSL_CTX_set1_sigalgs_list(ctx_, const_cast<char*>(list.c_str())) != 1) {
+    openssl_error::Throw(env, "SSL_CTX_set1_sigalgs_list", "ERR_CRYPTO_OPERATION_FAILED");
+  }
+  return env.Undefined();
+}
+
+// usePkcs12(der, passphrase?): PKCS12_parse; the certificate and key become the context's
+// (checked against each other), the other certificates its chain and trust anchors (as
+// node:tls's loadPKCS12).
+Napi::Value SslContextHandle::JS_usePkcs12(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  REQUIRE_ARGUMENT(info, 0, kBuffer, "pfx");
+  ErrorQueueGuard guard;
+  Napi::Buffer<uint8_t> der = info[0].As<Napi::Buffer<uint8_t>>();
+  bool havePassphrase = arguments::Given(info, 1, arguments::Kind::kStringOrBuffer);
+  std::string pass = havePassphrase ? arguments::Text(info[1]) : std::string();
+  const unsigned char* p = arguments::Bytes(der);
+  std::unique_ptr<PKCS12, openssl_pointers::Deleter<PKCS12, PKCS12_free>> p12(d2i_PKCS12(nullptr, &p, static_cast<long>(der.Length())));
+  if (!p12) {
+    openssl_error::Throw(env, "d2i_PKCS12 (pfx)", "ERR_BAD_PFX");
+    return env.Undefined();
+  }
+  EVP_PKEY* rawKey = nullptr;
+  X509* rawCert = nullptr;
+  STACK_OF(X509)* rawCa = nullptr;
+  int parsed = PKCS12_parse(p12.get(), havePassphrase ? pass.c_str() : nullptr, &rawKey, &rawCert, &rawCa);
+  if (!pass.empty()) OPENSSL_cleanse(&pass[0], pass.size());
+  EvpPkeyPointer key(rawKey);
+  X509Pointer cert(rawCert);
+  struct CaFree {
+    void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
+  };
+  std::unique_ptr<STACK_OF(X509), CaFree> ca(rawCa);
+  if (parsed != 1 || !cert || !key) {
+    openssl_error::Throw(env, "PKCS12_parse (pfx)", "ERR_BAD_PFX");
+    return env.Undefined();
+  }
+  if (SSL_CTX_use_certificate(ctx_, cert.get()) != 1 || SSL_CTX_use_PrivateKey(ctx_, key.get()) != 1 ||
+      SSL_CTX_check_private_key(ctx_) != 1) {
+    openssl_error::Throw(env, "SSL_CTX_use_certificate (pfx)", "ERR_BAD_PFX");
+    return env.Undefined();
+  }
+  SSL_CTX_clear_extra_chain_certs(ctx_);
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
+  while (ca && sk_X509_num(ca.get()) > 0) {
+    X509Pointer extra(sk_X509_shift(ca.get()));
+    X509_STORE_add_cert(store, extra.get());  // takes its own reference
+    if (SSL_CTX_add_extra_chain_cert(ctx_, extra.get()) == 1) extra.release();  // owned by ctx_ now
+  }
+  return env.Undefined();
 }

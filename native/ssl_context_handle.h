@@ -81,6 +81,11 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   Napi::Value JS_usePrivateKey(const Napi::CallbackInfo& info);
   Napi::Value JS_setCipherList(const Napi::CallbackInfo& info);
   Napi::Value JS_addCaCertificates(const Napi::CallbackInfo& info);
+  Napi::Value JS_addCrl(const Napi::CallbackInfo& info);
+  Napi::Value JS_setCurves(const Napi::CallbackInfo& info);
+  Napi::Value JS_setDhParams(const Napi::CallbackInfo& info);
+  Napi::Value JS_setSigalgs(const Napi::CallbackInfo& info);
+  Napi::Value JS_usePkcs12(const Napi::CallbackInfo& info);
 
   // session_identity.cc (identity keys) ----------------------------------------------
   static void DefineIdentityMethods(std::vector<PropertyDescriptor>* properties);

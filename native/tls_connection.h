@@ -59,6 +59,7 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   // (either side's); it is recorded here and the pump fails the connection (lib's policy)
   static void OnInfo(const SSL* ssl, int where, int ret);
   Napi::Value JS_alpnProtocol(const Napi::CallbackInfo& info);
+  Napi::Value JS_ephemeralKeyInfo(const Napi::CallbackInfo& info);
   Napi::Value JS_verifyResult(const Napi::CallbackInfo& info);
   Napi::Value JS_peerCertificateChain(const Napi::CallbackInfo& info);
   Napi::Value JS_keylogLine(const Napi::CallbackInfo& info);

@@ -3,7 +3,9 @@
 // the peer's chain, the NSS key log line and the cipher's IANA name. OpenSSL's callbacks
 // here (servername, ALPN select, verify) answer from state recorded before the handshake
 // began; none calls into JS.
+#include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -96,6 +98,7 @@ std::string Hex(const unsigned char* p, size_t n) {
 void TlsConnection::DefineFeatureMethods(std::vector<PropertyDescriptor>* properties) {
   properties->insert(properties->end(), {
                                             InstanceMethod<&TlsConnection::JS_alpnProtocol>("alpnProtocol"),
+                                            InstanceMethod<&TlsConnection::JS_ephemeralKeyInfo>("ephemeralKeyInfo"),
                                             InstanceMethod<&TlsConnection::JS_verifyResult>("verifyResult"),
                                             InstanceMethod<&TlsConnection::JS_peerCertificateChain>("peerCertificateChain"),
                                             InstanceMethod<&TlsConnection::JS_keylogLine>("keylogLine"),
@@ -168,15 +171,17 @@ void TlsConnection::OnInfo(const SSL* ssl, int where, int) {
   if (self != nullptr && self->handshakeDone_) self->renegotiation_ = true;
 }
 
-// ALPN on the server: the first of the client's protocols that we also list (the client's
-// preference order, as node:tls). No overlap: no ALPN (1.0.2 has no fatal answer).
+// ALPN on the server: the first of our protocols that the client also lists (the server's
+// preference order, as node:tls). No overlap: no ALPN here (1.0.2 ignores a fatal answer;
+// lib refuses such a ClientHello before OpenSSL reads it, lib/tls/hello_policy.ts).
 int TlsConnection::OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
                                 void*) {
   TlsConnection* self = From(ssl);
   if (self == nullptr || self->alpn_.empty()) return SSL_TLSEXT_ERR_NOACK;
   unsigned char* selected = nullptr;
   unsigned char selectedLength = 0;
-  int r = SSL_select_next_proto(&selected, &selectedLength, in, inlen, self->alpn_.data(), static_cast<unsigned int>(self->alpn_.size()));
+  // the first list's order wins
+  int r = SSL_select_next_proto(&selected, &selectedLength, self->alpn_.data(), static_cast<unsigned int>(self->alpn_.size()), in, inlen);
   if (r != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_NOACK;
   *out = selected;
   *outlen = selectedLength;
@@ -270,5 +275,31 @@ Napi::Value TlsConnection::JS_cipherDetails(const Napi::CallbackInfo& info) {
   // 1.0.2 files TLS 1.0 and SSLv3 suites under one bit; elliptic-curve suites are TLS-only
   const char* version = (c->algorithm_ssl & kSslTls12) ? "TLSv1.2" : (c->algorithm_mkey & (kEECDH | kECDHr | kECDHe)) ? "TLSv1" : "SSLv3";
   out.Set("version", version);
+  return out;
+}
+
+// ephemeralKeyInfo() (client): the server's ephemeral key, SSL_get_server_tmp_key:
+// { type: 'ECDH', name, size } or { type: 'DH', size }; undefined without one.
+Napi::Value TlsConnection::JS_ephemeralKeyInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  EVP_PKEY* raw = nullptr;
+  if (server_ || !SSL_get_server_tmp_key(ssl_, &raw) || raw == nullptr) return env.Undefined();
+  EvpPkeyPointer key(raw);  // SSL_get_server_tmp_key took a reference
+  Napi::Object out = Napi::Object::New(env);
+  int type = EVP_PKEY_id(key.get());
+  if (type == EVP_PKEY_DH) {
+    out.Set("type", "DH");
+  } else if (type == EVP_PKEY_EC) {
+    out.Set("type", "ECDH");
+    EC_KEY* ec = EVP_PKEY_get1_EC_KEY(key.get());
+    int nid = ec ? EC_GROUP_get_curve_name(EC_KEY_get0_group(ec)) : NID_undef;
+    if (ec) EC_KEY_free(ec);
+    const char* name = nid != NID_undef ? OBJ_nid2sn(nid) : nullptr;
+    if (name) out.Set("name", name);
+  } else {
+    return env.Undefined();
+  }
+  out.Set("size", Napi::Number::New(env, EVP_PKEY_bits(key.get())));
   return out;
 }

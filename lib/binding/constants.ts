@@ -36,7 +36,36 @@ export const SslOption = Object.freeze({
   NO_TLSv1: c.SSL_OP_NO_TLSv1,
   NO_TLSv1_1: c.SSL_OP_NO_TLSv1_1,
   NO_TLSv1_2: c.SSL_OP_NO_TLSv1_2,
+  CIPHER_SERVER_PREFERENCE: c.SSL_OP_CIPHER_SERVER_PREFERENCE,
 } as const);
+
+/**
+ * The `SSL_OP_*` bits of OpenSSL 1.0.2 that mean in it what node's `crypto.constants` of the
+ * same name mean (SSL_OP_ALL's workarounds, NO_SSLv3/TLSv1*, NO_TICKET, NO_COMPRESSION,
+ * CIPHER_SERVER_PREFERENCE, the renegotiation and legacy bits, ...): what `secureOptions`
+ * may carry.
+ */
+export const SECURE_OPTIONS_MASK =
+  (c.SSL_OP_ALL |
+    c.SSL_OP_NO_SSLv3 |
+    c.SSL_OP_NO_TLSv1 |
+    c.SSL_OP_NO_TLSv1_1 |
+    c.SSL_OP_NO_TLSv1_2 |
+    c.SSL_OP_NO_TICKET |
+    c.SSL_OP_NO_COMPRESSION |
+    c.SSL_OP_CIPHER_SERVER_PREFERENCE |
+    c.SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION |
+    c.SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION |
+    c.SSL_OP_LEGACY_SERVER_CONNECT |
+    c.SSL_OP_TLS_ROLLBACK_BUG |
+    c.SSL_OP_CRYPTOPRO_TLSEXT_BUG |
+    c.SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS |
+    c.SSL_OP_CISCO_ANYCONNECT |
+    c.SSL_OP_COOKIE_EXCHANGE |
+    c.SSL_OP_NO_QUERY_MTU |
+    c.SSL_OP_SINGLE_DH_USE |
+    c.SSL_OP_SINGLE_ECDH_USE) >>>
+  0;
 
 /** the `SSL_OP_NO_*` bit of each TLS version */
 export const NO_PROTOCOL_OPTION: Readonly<Record<TlsProtocol, number>> = Object.freeze({

@@ -77,6 +77,16 @@ export interface NativeContextHandle {
   usePrivateKey(pem: string | Buffer, passphrase?: string | Buffer): void;
   setCipherList(list: string): void;
   addCaCertificates(pem: string | Buffer): number;
+  /** X509_STORE_add_crl for each CRL of the PEM, then CRL_CHECK | CRL_CHECK_ALL; how many were added */
+  addCrl(pem: string | Buffer): number;
+  /** SSL_CTX_set1_curves_list */
+  setCurves(list: string): void;
+  /** SSL_CTX_set_tmp_dh from PEM DH parameters; the prime's bits */
+  setDhParams(pem: string | Buffer): number;
+  /** SSL_CTX_set1_sigalgs_list */
+  setSigalgs(list: string): void;
+  /** PKCS12_parse: certificate, key (checked) and the other certificates as chain and trust anchors */
+  usePkcs12(der: Buffer, passphrase?: string | Buffer): void;
   setVerify(mode: number): void;
   setNextSessionId(id: Buffer | undefined): void;
   setGetCallback(fn: ((id: Buffer) => NativeSessionHandle | undefined) | undefined): void;
@@ -157,6 +167,8 @@ export interface NativeTlsConnection {
   free(keepSession?: boolean): void;
   /** SSL_get0_alpn_selected */
   alpnProtocol(): string | undefined;
+  /** client: the server's ephemeral key (SSL_get_server_tmp_key), undefined without one */
+  ephemeralKeyInfo(): { type: 'ECDH' | 'DH'; name?: string; size: number } | undefined;
   /** SSL_get_verify_result */
   verifyResult(): number;
   /** SSL_get_peer_cert_chain as certificate objects */
@@ -213,6 +225,21 @@ export interface NativeConstants {
   readonly SSL_OP_NO_TLSv1: 0x04000000;
   readonly SSL_OP_NO_TLSv1_1: 0x10000000;
   readonly SSL_OP_NO_TLSv1_2: 0x08000000;
+  readonly SSL_OP_CIPHER_SERVER_PREFERENCE: 0x00400000;
+  readonly SSL_OP_ALL: number;
+  readonly SSL_OP_NO_SSLv3: 0x02000000;
+  readonly SSL_OP_NO_COMPRESSION: 0x00020000;
+  readonly SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION: 0x00010000;
+  readonly SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION: 0x00040000;
+  readonly SSL_OP_LEGACY_SERVER_CONNECT: 0x00000004;
+  readonly SSL_OP_TLS_ROLLBACK_BUG: 0x00800000;
+  readonly SSL_OP_CRYPTOPRO_TLSEXT_BUG: number;
+  readonly SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS: 0x00000800;
+  readonly SSL_OP_CISCO_ANYCONNECT: 0x00008000;
+  readonly SSL_OP_COOKIE_EXCHANGE: 0x00002000;
+  readonly SSL_OP_NO_QUERY_MTU: 0x00001000;
+  readonly SSL_OP_SINGLE_DH_USE: 0x00100000;
+  readonly SSL_OP_SINGLE_ECDH_USE: 0x00080000;
   readonly SSL_VERIFY_NONE: 0x00;
   readonly SSL_VERIFY_PEER: 0x01;
   readonly SSL_VERIFY_FAIL_IF_NO_PEER_CERT: 0x02;

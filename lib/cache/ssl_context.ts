@@ -19,6 +19,8 @@ import { noteTicketKeysSet } from '../common/diagnostics';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
+import { checkOptionNames } from '../common/option_names';
+import { checkDhBits, CONTEXT_OPTIONS, curveList, pem, pemList, pfxList, protocolRange, secureOptionBits, sigalgsList } from './context_options';
 import { kAddSessionDER, kFromHandle, kHandle, kHasSession, kInternalOn, kLive, kRetainEvents, kSettle, kVersionRange } from './internal';
 import { own, disown } from './lifetimes';
 import type { Failure } from './openssl_call';
@@ -53,8 +55,26 @@ export interface SslContextOptions {
   ca?: string | Buffer | readonly (string | Buffer)[];
   /** lowest protocol allowed: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' (SSL_OP_NO_* below it) */
   minVersion?: TlsProtocol;
-  /** highest protocol allowed (SSL_OP_NO_* above it) */
+  /** highest protocol allowed (SSL_OP_NO_* above it). JavaScript callers may pass node's
+   * default 'TLSv1.3': it means TLSv1.2, the highest 1.0.2 has (the type says there is none) */
   maxVersion?: TlsProtocol;
+  /** node:tls: certificate revocation lists (PEM, or an array of PEMs); given → every
+   * certificate of a verified chain is checked (X509_V_FLAG_CRL_CHECK | CRL_CHECK_ALL) */
+  crl?: string | Buffer | readonly (string | Buffer)[];
+  /** node:tls: the server's cipher order wins (SSL_OP_CIPHER_SERVER_PREFERENCE) */
+  honorCipherOrder?: boolean;
+  /** node:tls: 'auto' (default), one curve name or a ':'-list ('P-256:P-384'); no X25519 in 1.0.2 */
+  ecdhCurve?: string;
+  /** node:tls: PEM DH parameters (at least 1024 bits), enabling DHE suites */
+  dhparam?: string | Buffer;
+  /** node:tls: SSL_OP_* bits (crypto.constants) 1.0.2 defines with the same meaning */
+  secureOptions?: number;
+  /** node:tls: signature algorithms, 1.0.2's form ('RSA+SHA256:ECDSA+SHA256') */
+  sigalgs?: string;
+  /** node:tls: PKCS#12 certificate and key (decrypted with `passphrase`), or several */
+  pfx?: string | Buffer | readonly (string | Buffer | { buf: string | Buffer; passphrase?: string | Buffer })[];
+  /** node:tls: an OpenSSL method name ('TLSv1_2_method', 'TLS_method', ...) as a protocol range */
+  secureProtocol?: string;
 }
 
 /** The `SSL_CTX_sess_*` counters. */
@@ -129,6 +149,7 @@ export class SslContext extends EventEmitter {
   constructor(options?: SslContextOptions) {
     super();
     const o = optionsObject(options, 'options');
+    checkOptionNames(o, [CONTEXT_OPTIONS], 'options', 'new SslContext()');
     const role = o.role ?? 'server';
     if (typeof role !== 'string' || !(role in ROLES)) {
       throw new (typeof role === 'string' ? RangeError : TypeError)(`options.role must be 'server', 'client' or 'both'`);
@@ -147,8 +168,16 @@ export class SslContext extends EventEmitter {
     const passphrase = o.passphrase === undefined ? undefined : pem(o.passphrase, 'options.passphrase', 'a string or Buffer');
     if (o.ciphers !== undefined && typeof o.ciphers !== 'string') throw new TypeError('options.ciphers must be a string');
     const ca = o.ca === undefined ? undefined : pemList(o.ca, 'options.ca');
-    const noVersions = versionOptions(o.minVersion, o.maxVersion);
-    this.#versionRange = [(o.minVersion as TlsProtocol | undefined) ?? this.#versionRange[0], (o.maxVersion as TlsProtocol | undefined) ?? this.#versionRange[1]];
+    const crl = o.crl === undefined || o.crl === null ? undefined : pemList(o.crl, 'options.crl');
+    if (o.honorCipherOrder !== undefined && typeof o.honorCipherOrder !== 'boolean') throw new TypeError('options.honorCipherOrder must be a boolean');
+    const curves = curveList(o.ecdhCurve);
+    const dhparam = o.dhparam === undefined || o.dhparam === null ? undefined : dhParams(o.dhparam);
+    const secureOptions = o.secureOptions === undefined ? 0 : secureOptionBits(o.secureOptions);
+    const sigalgs = sigalgsList(o.sigalgs);
+    const pfx = o.pfx === undefined || o.pfx === null ? undefined : pfxList(o.pfx, passphrase);
+    const [lo, hi] = protocolRange(o.minVersion, o.maxVersion, o.secureProtocol);
+    const noVersions = versionBits(lo, hi);
+    this.#versionRange = [TLS_PROTOCOLS[lo], TLS_PROTOCOLS[hi]];
 
     // the pending-event count native code publishes: a SharedArrayBuffer cannot be
     // transferred or detached, so native memory stays valid whatever user code does
@@ -165,12 +194,19 @@ export class SslContext extends EventEmitter {
       if (o.noTicket) h.setOptions(SslOption.NO_TICKET);
       if (cert !== undefined) h.useCertificate(cert);
       if (key !== undefined) h.usePrivateKey(key, passphrase);
+      if (pfx !== undefined) for (const p of pfx) h.usePkcs12(p.der, p.passphrase);
       if (o.ciphers !== undefined) h.setCipherList(o.ciphers as string);
       if (noVersions !== 0) h.setOptions(noVersions);
+      if (o.honorCipherOrder === true) h.setOptions(SslOption.CIPHER_SERVER_PREFERENCE);
+      if (secureOptions !== 0) h.setOptions(secureOptions);
+      if (curves !== undefined) h.setCurves(curves);
+      if (dhparam !== undefined) checkDhBits(h.setDhParams(dhparam));
+      if (sigalgs !== undefined) h.setSigalgs(sigalgs);
       if (ca !== undefined) {
         h.addCaCertificates(ca);
         h.setVerify(SslVerify.PEER);
       }
+      if (crl !== undefined) h.addCrl(crl);
     } catch (e) {
       this.free();
       throw e;
@@ -590,17 +626,8 @@ export function checkMode(mode: unknown, what: string): number {
   return m;
 }
 
-function versionOptions(min: unknown, max: unknown): number {
-  const index = (v: unknown, what: string, dflt: number): number => {
-    if (v === undefined) return dflt;
-    if (typeof v !== 'string') throw new TypeError(`${what} must be a string`);
-    const i = TLS_PROTOCOLS.indexOf(v as TlsProtocol);
-    if (i < 0) throw new RangeError(`${what} must be one of ${TLS_PROTOCOLS.join(', ')}`);
-    return i;
-  };
-  const lo = index(min, 'options.minVersion', 0);
-  const hi = index(max, 'options.maxVersion', TLS_PROTOCOLS.length - 1);
-  if (lo > hi) throw new RangeError('options.minVersion is above options.maxVersion');
+/** the SSL_OP_NO_* bits outside TLS_PROTOCOLS[lo..hi] */
+function versionBits(lo: number, hi: number): number {
   let bits = 0;
   TLS_PROTOCOLS.forEach((name, i) => {
     if (i < lo || i > hi) bits |= NO_PROTOCOL_OPTION[name];
@@ -608,16 +635,12 @@ function versionOptions(min: unknown, max: unknown): number {
   return bits;
 }
 
-/** one PEM, or an array of PEMs joined into one text (node:tls accepts both for `ca`) */
-function pemList(v: unknown, what: string): string | Buffer {
-  if (!Array.isArray(v)) return pem(v, what);
-  if (v.length === 0) throw new RangeError(`${what} must not be an empty array`);
-  return Buffer.concat(v.map((x, i) => Buffer.concat([Buffer.from(pem(x, `${what}[${i}]`) as string), Buffer.from('\n')])));
-}
-
-function pem(v: unknown, what: string, kind = 'a PEM string or Buffer'): string | Buffer {
-  if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
-  throw new TypeError(`${what} must be ${kind}`);
+/** dhparam: PEM DH parameters ('auto' needs SSL_CTX_set_dh_auto, which 1.0.2 lacks) */
+function dhParams(v: unknown): string | Buffer {
+  if (v === 'auto') {
+    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.dhparam 'auto' is not supported: OpenSSL 1.0.2 has no built-in DH parameters; pass PEM parameters");
+  }
+  return pem(v, 'options.dhparam');
 }
 
 const { addSlot, removeSlot, addMany, removeMany, findSlot } = native.SslContextHandle;

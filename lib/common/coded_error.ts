@@ -56,6 +56,10 @@ export const ErrorCode = {
   TICKET_KEY_UNSEAL: 'ERR_TICKET_KEY_UNSEAL',
   /** registerMetrics without the optional peer dependency prom-client installed */
   PROM_CLIENT_MISSING: 'ERR_PROM_CLIENT_MISSING',
+  /** TypeError: an option name that new SslContext / createServer do not know (a typo) */
+  UNKNOWN_OPTION: 'ERR_TLS_UNKNOWN_OPTION',
+  /** a node:tls option (or option value) that OpenSSL 1.0.2 or this package cannot honour */
+  OPTION_NOT_SUPPORTED: 'ERR_TLS_OPTION_NOT_SUPPORTED',
   /** OpenSSLError with an empty error queue and no more specific code */
   OPENSSL_FAILED: 'ERR_OPENSSL_FAILED',
 } as const;

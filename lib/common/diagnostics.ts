@@ -64,11 +64,14 @@ export type LookupResult =
   | 'timeout'
   /** the store failed */
   | 'error'
-  /** not asked: sessionStoreConcurrency lookups were in flight */
+  /** the store's session is for another session id context (another application's): refused */
+  | 'sid-ctx-mismatch'
+  /** not asked: sessionStoreConcurrency lookups were in flight, or this peer address had its share */
   | 'over-limit'
   /** not asked: the id missed recently (the negative cache) */
   | 'negative'
-  /** the id was revoked while the store answered: the answer is dropped */
+  /** the id was revoked while the store answered, or recently (a store restarted from an
+   * older snapshot may hand it back): the answer is dropped */
   | 'revoked';
 
 /** `tracing:openssl-session-cache:lookup:*` — a ClientHello's id asked of the store and the 'resumeSession' listeners. */

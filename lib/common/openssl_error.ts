@@ -8,19 +8,50 @@ export interface OpenSSLErrorEntry {
   data?: string;
 }
 
+/**
+ * ERR_GET_LIB numbers of OpenSSL 1.0.2 (err.h) → the ERR_LIB_* name node:tls puts in its
+ * codes. Node names a library by its macro, not by its text ("x509 certificate routines"
+ * is X509); a library it does not name gives ERR_OSSL_<REASON>.
+ */
+const LIBRARY_NAMES: Record<number, string> = {
+  2: 'SYS', 3: 'BN', 4: 'RSA', 5: 'DH', 6: 'EVP', 7: 'BUF', 8: 'OBJ', 9: 'PEM', 10: 'DSA', 11: 'X509',
+  13: 'ASN1', 14: 'CONF', 15: 'CRYPTO', 16: 'EC', 20: 'SSL', 32: 'BIO', 33: 'PKCS7', 34: 'X509V3',
+  35: 'PKCS12', 36: 'RAND', 37: 'DSO', 38: 'ENGINE', 39: 'OCSP', 40: 'UI', 41: 'COMP', 42: 'ECDSA',
+  43: 'ECDH', 45: 'FIPS', 46: 'CMS', 47: 'TS', 48: 'HMAC',
+};
+
+/**
+ * Reasons whose failure node:tls (OpenSSL 3) reports under another code: a wrong or missing
+ * pass phrase of an encrypted PEM is ERR_OSSL_BAD_DECRYPT there (1.0.2 says "bad decrypt"
+ * in PEM or EVP, or "bad password read" when no pass phrase was given); bytes that are
+ * not TLS are ERR_SSL_WRONG_VERSION_NUMBER.
+ */
+const NODE_CODES: Record<string, string> = {
+  'bad decrypt': 'ERR_OSSL_BAD_DECRYPT',
+  'bad password read': 'ERR_OSSL_BAD_DECRYPT',
+  // bytes that are no TLS record at all: 1.0.2's SSLv23 server says "unknown protocol"
+  'unknown protocol': 'ERR_SSL_WRONG_VERSION_NUMBER',
+};
+
 function codeFrom(entries: OpenSSLErrorEntry[], fallback: string): string {
   const e = entries.find((x) => x.reason);
   if (!e) return fallback;
-  const part = (s: string | null) => (s ?? '').toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_|_$/g, '');
-  const lib = part(e.library).replace(/_ROUTINES$/, '');
-  return `ERR_OSSL_${lib ? lib + '_' : ''}${part(e.reason)}`;
+  const known = NODE_CODES[e.reason!.toLowerCase()];
+  if (known) return known;
+  const reason = e.reason!.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_|_$/g, '');
+  // ERR_GET_LIB of 1.0.2's packed code: the top byte
+  const lib = LIBRARY_NAMES[(e.code >>> 24) & 0xff];
+  // node: "ERR_SSL_<REASON>" for the SSL library, "ERR_OSSL_<LIB>_<REASON>" for the others
+  if (lib === 'SSL') return `ERR_SSL_${reason}`;
+  return `ERR_OSSL_${lib ? lib + '_' : ''}${reason}`;
 }
 
 /**
  * A failure reported by OpenSSL 1.0.2. `opensslErrors` is the thread's error queue at the
  * time of the failure (oldest first); `code` is derived from the first entry with a
- * reason, Node-style (`ERR_OSSL_<LIBRARY>_<REASON>`), or names the failed operation when
- * OpenSSL queued nothing.
+ * reason as node:tls derives it (`ERR_SSL_<REASON>` for the SSL library,
+ * `ERR_OSSL_<LIBRARY>_<REASON>` for the others, node's own code where OpenSSL 3 reports
+ * the same failure differently), or names the failed operation when OpenSSL queued nothing.
  */
 export class OpenSSLError extends Error {
   readonly code: string;

@@ -14,6 +14,12 @@ export interface ClientHelloInfo {
   ticket?: true;
   /** the server_name extension's host name, when the parser was asked for extensions */
   servername?: string;
+  /** the ALPN protocol names offered (the extension is there), when asked for extensions */
+  alpn?: Buffer[];
+  /** the supported_versions extension's versions (TLS 1.3 clients send it), when asked for extensions */
+  supportedVersions?: number[];
+  /** the hello's client_version (the highest the client speaks without supported_versions), when asked for extensions */
+  version?: number;
 }
 
 export interface ClientHelloParserOptions {
@@ -115,18 +121,23 @@ function parseHandshake(h: Buffer, extensions: boolean): ClientHelloInfo | undef
   const ext = helloExtensions(h.subarray(start + idLength, end), true);
   if (ext.ticket) info.ticket = true;
   if (ext.servername !== undefined) info.servername = ext.servername;
+  info.version = h.readUInt16BE(4);
+  if (ext.alpn !== undefined) info.alpn = ext.alpn;
+  if (ext.supportedVersions !== undefined) info.supportedVersions = ext.supportedVersions;
   return info;
 }
 
 const EXTENSION_SERVER_NAME = 0;
 const EXTENSION_SESSION_TICKET = 35;
+const EXTENSION_ALPN = 16;
+const EXTENSION_SUPPORTED_VERSIONS = 43;
 
 // after the session id: cipher suites, compression methods, extensions; whether a non-empty
 // session_ticket is there, and (`servername`) the host_name of server_name (undefined when
 // absent or malformed). Without `servername` no extension is copied or decoded: this runs on
 // every ClientHello of a server with a store, and the name is only wanted for SNI.
-function helloExtensions(m: Buffer, servername: boolean): { ticket: boolean; servername?: string } {
-  const out: { ticket: boolean; servername?: string } = { ticket: false };
+function helloExtensions(m: Buffer, servername: boolean): { ticket: boolean; servername?: string; alpn?: Buffer[]; supportedVersions?: number[] } {
+  const out: { ticket: boolean; servername?: string; alpn?: Buffer[]; supportedVersions?: number[] } = { ticket: false };
   let off = 0;
   if (m.length < off + 2) return out;
   off += 2 + m.readUInt16BE(off);
@@ -140,6 +151,8 @@ function helloExtensions(m: Buffer, servername: boolean): { ticket: boolean; ser
     const len = m.readUInt16BE(off + 2);
     if (type === EXTENSION_SESSION_TICKET) out.ticket = len > 0;
     else if (type === EXTENSION_SERVER_NAME && servername) out.servername = hostName(m.subarray(off + 4, Math.min(end, off + 4 + len)));
+    else if (type === EXTENSION_ALPN && servername) out.alpn = protocolNames(m.subarray(off + 4, Math.min(end, off + 4 + len)));
+    else if (type === EXTENSION_SUPPORTED_VERSIONS && servername) out.supportedVersions = versions(m.subarray(off + 4, Math.min(end, off + 4 + len)));
     off += 4 + len;
   }
   return out;
@@ -152,6 +165,24 @@ function hostName(data: Buffer): string | undefined {
   if (n === 0 || 5 + n > data.length) return undefined;
   const name = data.subarray(5, 5 + n).toString('latin1');
   return /^[\x21-\x7e]+$/.test(name) ? name.toLowerCase() : undefined;
+}
+
+// ALPN: list length(2), then length-prefixed names
+function protocolNames(data: Buffer): Buffer[] {
+  const names: Buffer[] = [];
+  if (data.length < 2) return names;
+  const end = Math.min(data.length, 2 + data.readUInt16BE(0));
+  for (let off = 2; off < end && off + 1 + data[off] <= end; off += 1 + data[off]) names.push(data.subarray(off + 1, off + 1 + data[off]));
+  return names;
+}
+
+// supported_versions (client): list length(1), then 2-byte versions
+function versions(data: Buffer): number[] {
+  const out: number[] = [];
+  if (data.length < 1) return out;
+  const end = Math.min(data.length, 1 + data[0]);
+  for (let off = 1; off + 2 <= end; off += 2) out.push(data.readUInt16BE(off));
+  return out;
 }
 
 // SSLv2-compatible hello: 1.0.2 converts it with "no session-id reuse" (s23_srvr.c)

@@ -163,7 +163,7 @@ export class HandshakeObserver {
     if (m) {
       m.resumed = resumed;
       if (resumed) m.mechanism = offered === 'ticket' ? 'ticket' : 'id';
-      m.servername ??= socket.servername;
+      m.servername ??= socket.servername || undefined;
       m.protocol = socket.getProtocol() ?? undefined;
       m.cipher = socket.getCipher()?.standardName;
       m.durationMs = performance.now() - this.#start;
@@ -198,6 +198,8 @@ export class HandshakeObserver {
         return 'lookup-invalid';
       case 'revoked':
         return 'revoked';
+      case 'sid-ctx-mismatch':
+        return 'sid-ctx-mismatch';
       default:
     }
     if (!this.#present) return wasRevoked(id.toString('hex')) ? 'revoked' : 'unknown-id';

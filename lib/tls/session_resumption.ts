@@ -706,10 +706,11 @@ export class SessionResumption {
     if (fromStore && (Buffer.isBuffer(der) || (der as unknown) instanceof Uint8Array)) {
       const verdict = applySessionPolicy(Buffer.from(der.buffer, der.byteOffset, der.byteLength), this.#sidCtx, Math.floor(this.#now() / 1000), this.#ctx.sessionTimeout);
       if (!verdict.ok) {
-        if (verdict.why === 'otherContext') this.stats.otherContext += 1;
         this.stats.invalid += 1;
         this.stats.misses += 1;
-        return 'invalid';
+        if (verdict.why !== 'otherContext') return 'invalid';
+        this.stats.otherContext += 1;
+        return 'sid-ctx-mismatch';
       }
       if (verdict.der !== der && !verdict.der.equals(der)) this.stats.lifetimeCapped += 1;
       der = verdict.der;

@@ -1,4 +1,5 @@
 import * as net from 'net';
+import * as tls from 'tls';
 import { isSessionStore, SessionStore } from '../stores/session_store';
 import { SslContext, SslContextOptions, TICKET_KEY_LENGTH, TicketKeyStats } from '../cache/ssl_context';
 import { SessionResumption, SessionStoreStats } from './session_resumption';
@@ -10,6 +11,11 @@ import { alpnWire, AlpnProtocols } from './alpn';
 import { debug } from './debug';
 import { defaultSessionIdContext, SessionIdContextPolicy } from './session_id_context';
 import { observeConnection } from './observe';
+import { checkServerOptions, contextOptionsOf } from './server_options';
+import type { OptionTable } from '../common/option_names';
+
+/** @internal on an options object: more option names a wrapper (createHttpsServer, ...) handles itself */
+export const kWrapperOptions = Symbol('wrapperOptions');
 
 /** node:tls's SNICallback: answer with the context for `servername` (undefined: the default) */
 export type SNICallback = (servername: string, callback: (err: Error | null, ctx?: SslContext) => void) => void;
@@ -36,8 +42,8 @@ export interface TlsServerOptions extends SslContextOptions {
   ticketKeys?: Buffer;
   /** how many replaced ticket keys still decrypt after setTicketKeys (default 0, node:tls) */
   previousTicketKeys?: number;
-  /** node:net's pauseOnConnect: the TCP socket of each 'connection' starts paused, and the
-   * handshake starts when it is resumed (socket.resume()) */
+  /** node:net's pauseOnConnect: 'connection' listeners get the TCP socket paused; as with
+   * node:tls the handshake runs anyway (the socket is resumed once they have run) */
   pauseOnConnect?: boolean;
   /** node:net: TCP_NODELAY on each accepted TCP socket (default false as node:tls; the
    * HTTPS and HTTP/2 servers default to true as node:https) */
@@ -50,7 +56,7 @@ export interface TlsServerOptions extends SslContextOptions {
   requestCert?: boolean;
   /** with requestCert: refuse clients without a valid certificate (default true) */
   rejectUnauthorized?: boolean;
-  /** ALPN protocols the server accepts, in the server's list; the client's order decides */
+  /** ALPN protocols the server accepts, most preferred first: the server's order decides (node:tls); a client offering none of them is refused (no_application_protocol) */
   ALPNProtocols?: AlpnProtocols;
   /** per-name contexts: called once the ClientHello has been read, before OpenSSL sees it */
   SNICallback?: SNICallback;
@@ -109,6 +115,11 @@ export interface TlsServer {
   listenerCount<K extends keyof TlsServerEvents>(event: K): number;
 }
 
+/** node:tls's default cipher list without its TLS 1.3 suites (TLS_*), which 1.0.2 lacks */
+const NODE_DEFAULT_CIPHERS = tls.DEFAULT_CIPHERS.split(':')
+  .filter((c) => c.length > 0 && !c.startsWith('TLS_'))
+  .join(':');
+
 /**
  * A net.Server whose connections are TLSSockets run by OpenSSL 1.0.2. Events:
  * 'secureConnection' (socket), 'tlsClientError' (err, socket), 'sessionStoreError' (err),
@@ -133,6 +144,7 @@ export class TlsServer extends net.Server {
   readonly #rejectUnauthorized: boolean;
   readonly #alpn: Buffer | undefined;
   readonly #sniCallback: SNICallback | undefined;
+  readonly #pauseOnConnect: boolean;
 
   constructor(secureConnectionListener?: (socket: TLSSocket) => void);
   constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void);
@@ -144,7 +156,9 @@ export class TlsServer extends net.Server {
     const tcp = tcpOptions(options as TlsServerOptions | null);
     // the TCP sockets are always half-open capable: the TLSSocket decides when to send FIN
     super({ pauseOnConnect: pauseOnConnect === true, allowHalfOpen: true, ...tcp });
+    this.#pauseOnConnect = pauseOnConnect === true;
     const o = optionsObject(options, 'options') as TlsServerOptions;
+    checkServerOptions(o as Record<string, unknown>, (o as { [kWrapperOptions]?: OptionTable })[kWrapperOptions], 'createServer()');
     if (o.requestCert !== undefined && typeof o.requestCert !== 'boolean') throw new TypeError('options.requestCert must be a boolean');
     if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean') {
       throw new TypeError('options.rejectUnauthorized must be a boolean');
@@ -158,8 +172,8 @@ export class TlsServer extends net.Server {
       throw new TypeError('secureConnectionListener must be a function');
     }
     // a server without a certificate could only fail every handshake ("no shared cipher")
-    if (o.context === undefined && o.SNICallback === undefined && (o.cert === undefined || o.key === undefined)) {
-      throw codedError(ErrorCode.TLS_NO_CERTIFICATE, 'a TLS server needs options.cert and options.key (or options.context, or an SNICallback)');
+    if (o.context === undefined && o.SNICallback === undefined && (o.cert === undefined || o.key === undefined) && o.pfx === undefined) {
+      throw codedError(ErrorCode.TLS_NO_CERTIFICATE, 'a TLS server needs options.cert and options.key (or options.pfx, options.context, or an SNICallback)');
     }
     if (o.sessionStore !== undefined && !isSessionStore(o.sessionStore)) {
       throw new TypeError('options.sessionStore must implement get(id), set(id, der, ttl), delete(id)');
@@ -174,13 +188,22 @@ export class TlsServer extends net.Server {
     let sessionIdContext: Buffer | undefined;
     if (o.context !== undefined) {
       if (!(o.context instanceof SslContext)) throw new TypeError('options.context must be an SslContext');
+      // the context is already made: its own options would be ignored
+      const ignored = Object.keys(contextOptionsOf(o as Record<string, unknown>));
+      if (ignored.length > 0) {
+        throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `options.${ignored.join(', options.')} cannot be combined with options.context (set them on the SslContext)`);
+      }
       this.context = o.context;
     } else {
       sessionIdContext =
         o.sessionIdContext !== undefined ? Buffer.from(toBufferOrString(o.sessionIdContext, 'options.sessionIdContext')) : defaultSessionIdContext(o as SessionIdContextPolicy);
       this.context = new SslContext({
-        ...o,
+        ...contextOptionsOf(o as Record<string, unknown>),
         role: 'server',
+        // node:tls's servers prefer their own cipher order unless told otherwise
+        honorCipherOrder: o.honorCipherOrder ?? true,
+        // and node:tls's default cipher list (its TLS 1.3 suites left out)
+        ciphers: o.ciphers ?? NODE_DEFAULT_CIPHERS,
         // the product is about the id cache: tickets would bypass it (on with ticketKeys)
         noTicket: o.noTicket ?? o.ticketKeys === undefined,
         // servers sharing a store resume each other's sessions only under the same
@@ -314,6 +337,9 @@ export class TlsServer extends net.Server {
       return;
     }
     obs?.attach(tls);
+    // node:tls reads the handshake from the handle whatever the net.Socket's paused state:
+    // 'connection' listeners (ours runs first) see it paused, then the handshake goes on
+    if (this.#pauseOnConnect) process.nextTick(() => socket.resume());
     let secure = false;
     tls.on('error', (err) => {
       if (debug.enabled) debug('tlsClientError %s', (err as Error)?.message);

@@ -10,6 +10,8 @@ import { SslContext } from '../cache/ssl_context';
 import { SslSession } from '../cache/ssl_session';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
 import { issuedTicketId } from './issued_ticket';
+import { helloRefusal } from './hello_policy';
+import { kVersionRange } from '../cache/internal';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import type { TlsProtocol } from '../binding/constants';
 import type { HandshakeObserver } from './observe';
@@ -143,7 +145,8 @@ export class TLSSocket extends Duplex {
   readonly encrypted = true;
   /** true once the peer certificate verified (client side; false when unverified) */
   authorized = false;
-  authorizationError: string | undefined;
+  /** the verification error's code (node:tls), null when there is none */
+  authorizationError: string | null = null;
   readonly socket: net.Socket;
   readonly context: SslContext;
   readonly #isServer: boolean;
@@ -207,11 +210,14 @@ export class TLSSocket extends Duplex {
     this.#holdStep = setup.isServer ? setup.holdStep : undefined;
     this.#watchTickets = setup.isServer && setup.context.ticketsEnabled;
     this.#observer = setup.observer;
-    if (setup.isServer && (setup.prefetch || setup.sni || setup.refuseTicket)) {
-      this.#hello = new ClientHelloParser({ extensions: setup.sni !== undefined });
+    if (setup.isServer) {
+      // always read: node:tls's refusals (hello_policy.ts) need the whole hello
+      this.#hello = new ClientHelloParser({ extensions: true });
       this.#prefetch = setup.prefetch;
       this.#refuseTicket = setup.refuseTicket;
+      this.#alpnWire = setup.alpnProtocols;
     }
+    this.#remote = { address: setup.socket.remoteAddress, port: setup.socket.remotePort, family: setup.socket.remoteFamily };
     const timeout = setup.handshakeTimeout ?? 30000;
     if (timeout > 0) {
       this.#handshakeTimer = setTimeout(() => {
@@ -241,20 +247,33 @@ export class TLSSocket extends Duplex {
   #drainWaiters: (() => void)[] = [];
   #drainListening = false;
 
+  /** the server's ALPN list (wire format), for the hello policy */
+  #alpnWire: Buffer | undefined;
+  /** the peer's address as the TCP socket had it when this TLSSocket was made: still there
+   * once the socket is destroyed (a 'tlsClientError' listener logs or blocks the client) */
+  #remote: { address?: string; port?: number; family?: string };
+  /** the connection fails after this alert is flushed (a refused ClientHello) */
+  #flushBeforeClose = false;
+
   get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
+    return this.socket.remoteAddress ?? this.#remote.address;
   }
 
   get remotePort(): number | undefined {
-    return this.socket.remotePort;
+    return this.socket.remotePort ?? this.#remote.port;
+  }
+
+  get remoteFamily(): string | undefined {
+    return this.socket.remoteFamily ?? this.#remote.family;
   }
 
   get localPort(): number | undefined {
     return this.socket.localPort;
   }
 
-  get servername(): string | undefined {
-    if (this.#isServer && this.#conn) return this.#conn.info().servername;
+  /** the SNI name; on the server false when the client sent none (node:tls) */
+  get servername(): string | false | undefined {
+    if (this.#isServer) return (this.#conn ? this.#conn.info().servername : undefined) ?? false;
     return this.#servername;
   }
 
@@ -265,6 +284,13 @@ export class TLSSocket extends Duplex {
       if (!parsed) return;
       const buffered = this.#hello.buffered();
       this.#hello = undefined;
+      const refused = helloRefusal(parsed, this.#alpnWire, 0x0301 + TLS_PROTOCOLS.indexOf(this.context[kVersionRange][0]));
+      if (refused) {
+        this.socket.write(refused.alert);
+        this.#flushBeforeClose = true;
+        this.destroy(refused.error);
+        return;
+      }
       const prefetch = this.#prefetch;
       this.#prefetch = undefined;
       if (this.#refuseTicket?.(parsed)) this.#conn.refuseTicket();
@@ -365,6 +391,15 @@ export class TLSSocket extends Duplex {
   // the rest of a step: ciphertext out, then what the flags say
   #afterStep(r: CycleResult): void {
     const { flags, out, clear, error } = r;
+    // node:tls: a client whose certificate does not verify (requestCert + rejectUnauthorized)
+    // is dropped before the server's last flight goes out: it never sees 'secureConnect'
+    if (flags & TlsConnectionFlag.HANDSHAKE_DONE && this.#isServer && this.#requestCert && this.#rejectUnauthorized && this.#conn) {
+      const refused = this.#verifyPeer(this.#conn);
+      if (refused) {
+        this.destroy(refused);
+        return;
+      }
+    }
     if (out) {
       if (this.#watchTickets && !this.#secure) this.ticketId = issuedTicketId(out) ?? this.ticketId;
       this.socket.write(out);
@@ -404,7 +439,7 @@ export class TLSSocket extends Duplex {
     this.alpnProtocol = conn.alpnProtocol() ?? false;
     const verifyError = this.#verifyPeer(conn);
     this.authorized = verifyError === undefined && (!this.#isServer || this.#requestCert);
-    this.authorizationError = verifyError ? ((verifyError as Error & { code?: string }).code ?? verifyError.message) : undefined;
+    this.authorizationError = verifyError ? ((verifyError as Error & { code?: string }).code ?? verifyError.message) : null;
     // debug() is a no-op without NODE_DEBUG, but its arguments would still be computed:
     // three native calls and an object per handshake
     if (debug.enabled) {
@@ -584,7 +619,7 @@ export class TLSSocket extends Duplex {
       this.#afterOpenSSL();
     }
     if (!this.socket.destroyed) {
-      if (err) this.socket.destroy();
+      if (err && !this.#flushBeforeClose) this.socket.destroy();
       // flush what is queued (close_notify), send FIN, then close: nothing more is read
       else this.socket.destroySoon();
     }
@@ -647,6 +682,16 @@ export class TLSSocket extends Duplex {
       else if (sameName(c.subject, c.issuer)) c.issuerCertificate = c;
     }
     return leaf;
+  }
+
+  /**
+   * node:tls: the ephemeral key of the key exchange, client side ({ type: 'ECDH', name,
+   * size } or { type: 'DH', size }; {} without one); null on the server side.
+   */
+  getEphemeralKeyInfo(): { type: 'ECDH'; name: string; size: number } | { type: 'DH'; size: number } | Record<string, never> | null {
+    if (this.#isServer) return null;
+    if (!this.#conn || !this.#secure) return null;
+    return (this.#conn.ephemeralKeyInfo() ?? {}) as ReturnType<TLSSocket['getEphemeralKeyInfo']>;
   }
 
   /** the SSL_CTX the connection ended up on switched by SNI (server) */
