@@ -59,3 +59,11 @@ export type {
 } from './common/diagnostics';
 export { observeMetrics, registerMetrics, registerContextMetrics, ServerMetrics, DURATION_BUCKETS } from './tls/metrics';
 export type { MetricsSnapshot, DurationSummary, RegisterMetricsOptions } from './tls/metrics';
+export { TicketKeyRing, sealTicketKey, openTicketKey } from './tls/ticket_key_ring';
+export type { TicketKeyRingOptions, TicketKeyRingState, TicketKeyRingKey, TicketKeyRingEvents } from './tls/ticket_key_ring';
+export { MemoryTicketKeySource } from './stores/ticket_key_source';
+export type { TicketKeySource } from './stores/ticket_key_source';
+export { ClusterTicketKeySource, ClusterTicketKeySourcePrimary } from './stores/cluster_ticket_key_source';
+export type { ClusterTicketKeySourceOptions } from './stores/cluster_ticket_key_source';
+export { RedisTicketKeySource } from './stores/redis_ticket_key_source';
+export type { RedisTicketKeySourceOptions } from './stores/redis_ticket_key_source';

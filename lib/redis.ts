@@ -3,3 +3,5 @@
 export { RedisSessionStore } from './stores/redis_session_store';
 export type { RedisSessionStoreOptions, RedisSessionStoreEvents, RedisSessionStoreStats } from './stores/redis_session_store';
 export type { SessionSealingKey, SessionSealingKeys } from './stores/sealing';
+export { RedisTicketKeySource } from './stores/redis_ticket_key_source';
+export type { RedisTicketKeySourceOptions } from './stores/redis_ticket_key_source';

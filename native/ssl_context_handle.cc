@@ -141,6 +141,8 @@ void SslContextHandle::FreeContext() {
   CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
   if (refs > 1) SSL_CTX_set_ex_data(c, openssl_runtime::ContextIndex(), nullptr);
   SSL_CTX_free(c);  // flushes the cache: remove callbacks record events (mask permitting)
+  // no callback reaches this handle any more (detached above, or the SSL_CTX is gone)
+  ticketKeys_.Wipe();
 }
 
 int SslContextHandle::Add(SSL_SESSION* s) {

@@ -1,11 +1,14 @@
 // SslContextHandle, part 4: session-ticket keys (see ticket_keys.h and ssl_context_handle.h).
 //
-// setTicketKeys(keys: Buffer) — a multiple of 48 bytes, at least one key: the first is the
-//   current key, the rest previous keys that still decrypt. The first call installs the
-//   ticket key callback; from then on OpenSSL's own keys (made by SSL_CTX_new) are unused.
+// setTicketKeys(keys: Buffer) — a multiple of 48 bytes: the first is the current key, the
+//   rest previous keys that still decrypt. The first call installs the ticket key
+//   callback; from then on OpenSSL's own keys (made by SSL_CTX_new) are unused. An empty
+//   buffer wipes the keys held (OPENSSL_cleanse) and installs nothing.
 // getTicketKeys() — the keys as one Buffer in the same layout; before any setTicketKeys,
 //   OpenSSL's own 48 bytes (SSL_CTX_get_tlsext_ticket_keys: name, HMAC secret, AES key).
 // ticketKeyStats() — { issued, current, previous, unknownKey } (TicketKeys::Counters).
+#include <openssl/crypto.h>
+
 #include <cstring>
 
 #include "arguments.h"
@@ -38,13 +41,19 @@ Napi::Value SslContextHandle::JS_setTicketKeys(const Napi::CallbackInfo& info) {
   REQUIRE_ARGUMENT(info, 0, kBuffer, "keys");
   Napi::Buffer<uint8_t> b = info[0].As<Napi::Buffer<uint8_t>>();
   size_t n = b.Length() / TicketKeys::kKeyLength;
-  if (b.Length() == 0 || b.Length() % TicketKeys::kKeyLength != 0) {
-    openssl_error::ThrowRange(env, "keys must be a non-empty multiple of 48 bytes");
+  if (b.Length() == 0) {
+    // no keys: wiped; the callback (if installed) answers "no ticket" to decryption and
+    // fails encryption, so lib sets SSL_OP_NO_TICKET first
+    ticketKeys_.Wipe();
+    return env.Undefined();
+  }
+  if (b.Length() % TicketKeys::kKeyLength != 0) {
+    openssl_error::ThrowRange(env, "keys must be a multiple of 48 bytes");
     return env.Undefined();
   }
   std::vector<TicketKeys::Key> keys(n);
   for (size_t i = 0; i < n; i++) std::memcpy(keys[i].data(), b.Data() + i * TicketKeys::kKeyLength, TicketKeys::kKeyLength);
-  ticketKeys_.Set(std::move(keys));
+  ticketKeys_.Set(std::move(keys));  // moved: no copy of the keys is left behind
   SSL_CTX_set_tlsext_ticket_key_cb(ctx_, OnTicketKey);
   return env.Undefined();
 }
@@ -59,7 +68,9 @@ Napi::Value SslContextHandle::JS_getTicketKeys(const Napi::CallbackInfo& info) {
       openssl_error::Throw(env, "SSL_CTX_get_tlsext_ticket_keys");
       return env.Undefined();
     }
-    return Napi::Buffer<uint8_t>::Copy(env, own, sizeof own);
+    Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::Copy(env, own, sizeof own);
+    OPENSSL_cleanse(own, sizeof own);
+    return out;
   }
   const auto& keys = ticketKeys_.keys();
   Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, keys.size() * TicketKeys::kKeyLength);

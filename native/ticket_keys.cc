@@ -1,6 +1,7 @@
 // TicketKeys: see ticket_keys.h.
 #include "ticket_keys.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <cstring>
@@ -36,4 +37,9 @@ int TicketKeys::Answer(unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* c
   }
   counters_.unknownKey += 1;
   return 0;
+}
+
+void TicketKeys::Wipe() {
+  for (Key& k : keys_) OPENSSL_cleanse(k.data(), k.size());
+  keys_.clear();
 }

@@ -11,6 +11,9 @@
 // The callback runs inside the handshake (ssl3_send_newsession_ticket /
 // tls_decrypt_ticket): it answers from the keys held here, calls no JS and only bumps
 // counters that lib reads after the OpenSSL call returned.
+//
+// Keys live in this process's memory only: a key that leaves (replaced by Set, or the
+// context freed) is overwritten with OPENSSL_cleanse.
 #pragma once
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -36,8 +39,20 @@ class TicketKeys {
     double refused = 0;       // tickets not decrypted because lib revoked them (full handshake)
   };
 
-  // Replaces every key; keys[0] becomes the current one. keys must not be empty.
-  void Set(std::vector<Key> keys) { keys_ = std::move(keys); }
+  TicketKeys() = default;
+  TicketKeys(const TicketKeys&) = delete;
+  TicketKeys& operator=(const TicketKeys&) = delete;
+  ~TicketKeys() { Wipe(); }
+
+  // Overwrites and drops every key (the context is being freed: no callback can run).
+  void Wipe();
+
+  // Replaces every key; keys[0] becomes the current one. keys must not be empty. The keys
+  // replaced are overwritten (OPENSSL_cleanse) before their memory is released.
+  void Set(std::vector<Key> keys) {
+    Wipe();
+    keys_ = std::move(keys);
+  }
   const std::vector<Key>& keys() const { return keys_; }
   bool empty() const { return keys_.empty(); }
   const Counters& counters() const { return counters_; }

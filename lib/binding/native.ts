@@ -94,7 +94,7 @@ export interface NativeContextHandle {
   takeEvents(): NativeSessionEvent[];
   discardEvents(): void;
   takeCallbackError(): unknown;
-  /** keys: n × 48 bytes (name | HMAC secret | AES key), the first encrypts */
+  /** keys: n × 48 bytes (name | HMAC secret | AES key), the first encrypts; empty: the keys are wiped */
   setTicketKeys(keys: Buffer): void;
   getTicketKeys(): Buffer;
   /** [issued, current, previous, unknownKey] */

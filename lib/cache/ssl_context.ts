@@ -518,8 +518,24 @@ export class SslContext extends EventEmitter {
       if (b.length !== TICKET_KEY_LENGTH) throw new RangeError(`${i === 0 ? 'keys' : `previous[${i - 1}]`} must be ${TICKET_KEY_LENGTH} bytes, got ${b.length}`);
       return b;
     });
-    h.setTicketKeys(Buffer.concat(all));
-    noteTicketKeysSet(this);
+    const joined = Buffer.concat(all);
+    try {
+      h.setTicketKeys(joined);
+      noteTicketKeysSet(this);
+    } finally {
+      joined.fill(0); // the native side holds its own copy
+    }
+  }
+
+  /**
+   * Turns tickets off (SslOption.NO_TICKET) and wipes the ticket keys held natively
+   * (OPENSSL_cleanse): every ticket offered then gets a full handshake. setTicketKeys and
+   * setTicketsEnabled(true) turn them on again.
+   */
+  clearTicketKeys(): void {
+    const h = this[kHandle];
+    h.setOptions(SslOption.NO_TICKET);
+    h.setTicketKeys(Buffer.alloc(0));
   }
 
   /** The current ticket key (48 bytes): OpenSSL's own random key until setTicketKeys. */

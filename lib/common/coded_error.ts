@@ -50,6 +50,10 @@ export const ErrorCode = {
   CLUSTER_STORE_ROLE: 'ERR_CLUSTER_STORE_ROLE',
   /** new RedisSessionStore without the optional peer dependency ioredis installed */
   IOREDIS_MISSING: 'ERR_IOREDIS_MISSING',
+  /** a TicketKeySource failed to answer a claim (the value vanished between SET NX and GET) */
+  TICKET_KEY_SOURCE: 'ERR_TICKET_KEY_SOURCE',
+  /** a sealed ticket key from the source did not open under the key-encryption key (wrong key or tampered) */
+  TICKET_KEY_UNSEAL: 'ERR_TICKET_KEY_UNSEAL',
   /** registerMetrics without the optional peer dependency prom-client installed */
   PROM_CLIENT_MISSING: 'ERR_PROM_CLIENT_MISSING',
   /** TypeError: an option name that new SslContext / createServer do not know (a typo) */

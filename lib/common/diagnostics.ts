@@ -220,9 +220,9 @@ export function publishStoreConnection(store: object, state: StoreConnectionStat
 /** when each context's ticket keys were last set (the key age metric) */
 const ticketKeysSetAt = new WeakMap<object, number>();
 
-/** records that `context` got new ticket keys now */
-export function noteTicketKeysSet(context: object): void {
-  ticketKeysSetAt.set(context, Date.now());
+/** records that `context` got new ticket keys now (or, from a TicketKeyRing, since when its current key encrypts) */
+export function noteTicketKeysSet(context: object, since: number = Date.now()): void {
+  ticketKeysSetAt.set(context, since);
 }
 
 /** when `context`'s ticket keys were last set (ms since the epoch), undefined if never */
