@@ -493,6 +493,7 @@ function markdown(meta, rows) {
     L.push(`| ${r.id} | ${r.what.replace(/\|/g, "\\|")} | ${ours} | ${base} | ${ratio} | ${target} | ${met(r)} |`);
   }
   L.push('');
+  L.push(...floorTable(rows));
   L.push('Baselines: B1–B4 are C programs in bench/c/ built by the bench script with `cc` against the same');
   L.push('libssl.a/libcrypto.a the addon links (same locking callbacks installed); B5/B6 are a node:tls server');
   L.push('(Node\'s OpenSSL 3, TLS 1.2, same certificate and cipher, tickets off, resumption by id through its');
@@ -512,6 +513,58 @@ function markdown(meta, rows) {
   const notesPath = path.join(__dirname, 'NOTES.md');
   if (fs.existsSync(notesPath)) L.push(fs.readFileSync(notesPath, 'utf8').trim(), '');
   return L.join('\n') + '\n';
+}
+
+/**
+ * Each B1–B3 row's distance from its own floor: C's time per operation plus the N-API calls
+ * the operation must make (B0 of the same table: a static function for the slot paths and
+ * fromDER, a wrapped-object method for toDER). What is left above the floor is the binding's
+ * own work (argument checks, new objects, finalizers, events): design or waste, per row in
+ * bench/NOTES.md.
+ */
+const FLOOR_CALLS = [
+  // [row short-name prefix, N-API calls per operation, which B0 row]
+  ['facade add+remove', 2, 'napiFunction'],
+  ['raw add+remove', 2, 'napiFunction'],
+  ['batch add+remove', 2 / 1024, 'napiFunction'],
+  ['getSession(id), 20k cached, live', 1, 'napiFunction'],
+  ['getSession(id), 20k cached, new', 2, 'napiFunction'],
+  ['sessions() of 20k, per entry', 2 / 20000, 'napiFunction'],
+  ['toDERInto', 1, 'ourMethod'],
+  ['toDER', 1, 'ourMethod'],
+  ['fromDER', 1, 'napiFunction'],
+];
+
+function floorTable(rows) {
+  const b0 = {};
+  for (const r of rows) {
+    if (r.id !== 'B0') continue;
+    if (r.what.includes('empty N-API function')) b0.napiFunction = r.ours;
+    else if (r.what.includes('SslContextHandle.freed()')) b0.ourMethod = r.ours;
+  }
+  const out = [];
+  for (const r of rows) {
+    if (!['B1', 'B2', 'B3'].includes(r.id) || typeof r.ours !== 'number' || typeof r.baseline !== 'number' || !r.short) continue;
+    const f = FLOOR_CALLS.find(([prefix]) => r.short.startsWith(prefix));
+    if (!f || b0[f[2]] === undefined) continue;
+    const ours = 1e9 / r.ours;
+    const c = 1e9 / r.baseline;
+    const calls = f[1] * b0[f[2]];
+    const floor = c + calls;
+    out.push(`| ${r.id} | ${r.short} | ${ours.toFixed(0)} | ${c.toFixed(0)} | ${calls.toFixed(calls < 1 ? 2 : 0)} | ${floor.toFixed(0)} | ${(ours - floor).toFixed(0)} | ${(floor / ours).toFixed(2)} |`);
+  }
+  if (out.length === 0) return [];
+  return [
+    'Distance from the floor (B1–B3): time per operation, ns. floor = C\'s time + the N-API calls the operation',
+    'must make (count × the B0 row: an empty N-API function for the static slot paths and fromDER, our wrapped',
+    'method for toDER); above floor = ours − floor, the binding\'s own work; floor ÷ ours = the best ratio this',
+    'design allows against the measured ours (1.00 = at the floor). C and ours from the same run; B0 from the table.',
+    '',
+    '| id | benchmark | ours ns/op | C ns/op | N-API calls ns/op | floor ns/op | above floor ns/op | floor ÷ ours |',
+    '|---|---|---|---|---|---|---|---|',
+    ...out,
+    '',
+  ];
 }
 
 function esc(s) {

@@ -12,9 +12,22 @@ const now = () => Number(process.hrtime.bigint()) / 1e9;
 const tick = () => new Promise((r) => setImmediate(r));
 const randomId = () => require('crypto').randomBytes(32);
 
+/** The setup's garbage collected, and its finalizers (napi wraps, FinalizationRegistry)
+ * run, before a timed window: a cache of 100k filled through 100k SslSession objects left
+ * ~0.2–0.7 s of finalization that landed in the first chunks of the window (B1 at 100k
+ * read 1–4 k pairs/s in some rounds). Garbage made inside the window is still paid there. */
+async function settle() {
+  if (typeof global.gc !== 'function') return;
+  for (let i = 0; i < 2; i++) {
+    global.gc();
+    for (let j = 0; j < 3; j++) await tick();
+  }
+}
+
 /** Runs `chunk()` (which does `per` operations) until `ms` have passed; yields to the
  * event loop between chunks so FinalizationRegistry cleanups run inside the timed window. */
 async function timed(ms, per, chunk, warm = 3) {
+  await settle();
   for (let i = 0; i < warm; i++) chunk();
   await tick();
   const t0 = now();

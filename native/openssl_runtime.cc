@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 
+#include <atomic>
 #include <mutex>
 
 namespace {
@@ -15,18 +16,22 @@ int context_index = -1;
 int session_index = -1;
 int connection_index = -1;
 
-// How many times this thread holds CRYPTO_LOCK_SSL_CTX for writing (see
-// HoldsContextWriteLock): the remove callback runs under it only when SSL_CTX_add_session
-// evicts (or a flush runs).
-thread_local int contextWriteDepth = 0;
+// The thread that holds CRYPTO_LOCK_SSL_CTX for writing (see HoldsContextWriteLock): the
+// remove callback runs under it only when SSL_CTX_add_session evicts (or a flush runs).
+// Set by the holder after locking, reset to pthread_t{} (no thread) before unlocking; the
+// lock is a plain mutex, so one holder at a time, and a thread always reads its own last
+// write or a later one, so it never sees itself as owner after it let go. Not a
+// thread_local: in a dlopen-ed addon each thread_local access is a __tls_get_addr call, and
+// this runs on every lock of every cache call (bench B1).
+std::atomic<pthread_t> contextWriteOwner{};
 
 void LockingCallback(int mode, int n, const char*, int) {
   bool contextWrite = n == CRYPTO_LOCK_SSL_CTX && (mode & CRYPTO_WRITE);
   if (mode & CRYPTO_LOCK) {
     pthread_mutex_lock(&locks[n]);
-    if (contextWrite) contextWriteDepth++;
+    if (contextWrite) contextWriteOwner.store(pthread_self(), std::memory_order_relaxed);
   } else {
-    if (contextWrite) contextWriteDepth--;
+    if (contextWrite) contextWriteOwner.store(pthread_t{}, std::memory_order_relaxed);
     pthread_mutex_unlock(&locks[n]);
   }
 }
@@ -56,5 +61,7 @@ void EnsureInitialised() { std::call_once(once, Initialise); }
 int ContextIndex() { return context_index; }
 int SessionIndex() { return session_index; }
 int ConnectionIndex() { return connection_index; }
-bool HoldsContextWriteLock() { return contextWriteDepth > 0; }
+bool HoldsContextWriteLock() {
+  return pthread_equal(contextWriteOwner.load(std::memory_order_relaxed), pthread_self()) != 0;
+}
 }  // namespace openssl_runtime

@@ -240,9 +240,15 @@ Napi::Value SslContextHandle::JS_removeSlot(const Napi::CallbackInfo& info) {
 }
 
 namespace {
-// The Uint32Array of session slots a batch call names; every slot checked (live handle of
-// this env, not freed) before OpenSSL sees any of them, so a bad entry changes nothing.
-bool BatchArgs(const Napi::CallbackInfo& info, SslContextHandle** ctx, std::vector<SSL_SESSION*>* sessions) {
+// The batch calls' session pointers: one buffer per thread, reused (its capacity stays), so
+// a batch allocates nothing of its own. No JS runs during a batch call (OpenSSL's callbacks
+// only record events), so no two calls use it at once.
+thread_local std::vector<SSL_SESSION*> batchSessions;
+
+// (ctxSlot, slots, count): the first `count` entries of a Uint32Array of session slots
+// (count: all when omitted); every slot checked (live handle of this env, not freed)
+// before OpenSSL sees any of them, so a bad entry changes nothing.
+bool BatchArgs(const Napi::CallbackInfo& info, SslContextHandle** ctx, SSL_SESSION*** sessions, size_t* count) {
   Napi::Env env = info.Env();
   uint32_t c;
   if (!SlotArg(env, info[0], &c)) return false;
@@ -253,30 +259,40 @@ bool BatchArgs(const Napi::CallbackInfo& info, SslContextHandle** ctx, std::vect
     return false;
   }
   Napi::Uint32Array a = info[1].As<Napi::Uint32Array>();
-  const uint32_t* slot = a.Data();
   size_t n = a.ElementLength();
-  sessions->resize(n);
-  for (size_t i = 0; i < n; i++) {
-    SslSessionHandle* h = SslSessionHandle::FromSlot(env, slot[i]);
-    if (h == nullptr) return false;
-    (*sessions)[i] = h->session();
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    uint32_t m;
+    if (napi_get_value_uint32(env, info[2], &m) != napi_ok) {
+      openssl_error::ThrowType(env, "expected a count");
+      return false;
+    }
+    if (m > n) {
+      openssl_error::ThrowRange(env, "count is beyond the slots");
+      return false;
+    }
+    n = m;
   }
-  return true;
+  std::vector<SSL_SESSION*>& out = batchSessions;
+  if (out.size() < n) out.resize(n);
+  *sessions = out.data();
+  *count = n;
+  return SslSessionHandle::SessionsOfSlots(env, a.Data(), n, out.data());
 }
 }  // namespace
 
-// addMany(ctxSlot, slots) -> how many SSL_CTX_add_session calls returned 1, or -(i + 1)
+// addMany(ctxSlot, slots[, count]) -> how many SSL_CTX_add_session calls returned 1, or -(i + 1)
 // when sessions[i] sits in another context's cache (the ones before it were added).
 Napi::Value SslContextHandle::JS_addMany(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SslContextHandle* ctx;
-  std::vector<SSL_SESSION*> sessions;
-  if (!BatchArgs(info, &ctx, &sessions)) return env.Undefined();
-  for (SSL_SESSION* s : sessions) {
-    if (!Addable(env, s)) return env.Undefined();  // before any is added
+  SSL_SESSION** sessions;
+  size_t n;
+  if (!BatchArgs(info, &ctx, &sessions, &n)) return env.Undefined();
+  for (size_t i = 0; i < n; i++) {
+    if (!Addable(env, sessions[i])) return env.Undefined();  // before any is added
   }
   double added = 0;
-  for (size_t i = 0; i < sessions.size(); i++) {
+  for (size_t i = 0; i < n; i++) {
     int r = ctx->Add(sessions[i]);
     if (r == -2) return Napi::Number::New(env, -static_cast<double>(i + 1));
     if (r == 1) added++;
@@ -284,14 +300,15 @@ Napi::Value SslContextHandle::JS_addMany(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, added);
 }
 
-// removeMany(ctxSlot, slots) -> how many SSL_CTX_remove_session calls returned 1.
+// removeMany(ctxSlot, slots[, count]) -> how many SSL_CTX_remove_session calls returned 1.
 Napi::Value SslContextHandle::JS_removeMany(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SslContextHandle* ctx;
-  std::vector<SSL_SESSION*> sessions;
-  if (!BatchArgs(info, &ctx, &sessions)) return env.Undefined();
+  SSL_SESSION** sessions;
+  size_t n;
+  if (!BatchArgs(info, &ctx, &sessions, &n)) return env.Undefined();
   double removed = 0;
-  for (SSL_SESSION* s : sessions) removed += SSL_CTX_remove_session(ctx->ctx_, s) == 1 ? 1 : 0;
+  for (size_t i = 0; i < n; i++) removed += SSL_CTX_remove_session(ctx->ctx_, sessions[i]) == 1 ? 1 : 0;
   return Napi::Number::New(env, removed);
 }
 

@@ -39,6 +39,16 @@ SslSessionHandle* SslSessionHandle::FromSlot(Napi::Env env, uint32_t slot) {
   return h != nullptr && h->Live(env) ? h : nullptr;
 }
 
+bool SslSessionHandle::SessionsOfSlots(Napi::Env env, const uint32_t* slot, size_t n, SSL_SESSION** out) {
+  const SlotTable<SslSessionHandle>& table = slots;  // the thread_local looked up once
+  for (size_t i = 0; i < n; i++) {
+    SslSessionHandle* h = table.Find(env, slot[i], "expected an SslSession");
+    if (h == nullptr || !h->Live(env)) return false;
+    out[i] = h->session_;
+  }
+  return true;
+}
+
 Napi::Function SslSessionHandle::Define(Napi::Env env) {
   std::vector<PropertyDescriptor> properties = {
           StaticMethod<&SslSessionHandle::JS_create>("create"),

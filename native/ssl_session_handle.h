@@ -50,6 +50,9 @@ class SslSessionHandle : public Napi::ObjectWrap<SslSessionHandle> {
   // handle) or ERR_SSL_FREED.
   static SslSessionHandle* FromSlot(Napi::Env env, uint32_t slot);
   static SslSessionHandle* AtSlot(uint32_t slot);  // no checks beyond the table, no throw
+  // FromSlot for each of slots[0..n), the sessions into out[0..n); false after the first
+  // throw (the batch calls: one table access for the whole batch).
+  static bool SessionsOfSlots(Napi::Env env, const uint32_t* slots, size_t n, SSL_SESSION** out);
   uint32_t slot() const { return slot_; }
 
  private:

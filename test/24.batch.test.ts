@@ -66,3 +66,37 @@ test('a session cached by another context stops the batch there', () => {
   expect(other.sessionCount).toBe(1);
   expect(foreign.references).toBe(2);
 });
+
+test('each batch is its own elements only: a shorter batch after a longer one, an empty one, and one started from inside another', () => {
+  const ctx = new SslContext();
+  const long = Array.from({ length: 1500 }, (_, i) => make(100 + i));
+  expect(ctx.addSessions(long)).toBe(1500);
+  expect(ctx.removeSessions(long)).toBe(1500);
+  const short = [make(1), make(2)];
+  expect(ctx.addSessions(short)).toBe(2);
+  expect(ctx.sessions()).toEqual([short[1], short[0]]);
+  expect(ctx.addSessions([])).toBe(0);
+  expect(ctx.removeSessions([])).toBe(0);
+  expect(ctx.sessionCount).toBe(2);
+
+  // an index getter that runs a batch of its own while the outer batch is being read
+  const inner = [make(3), make(4), make(5)];
+  const outer = [make(6), make(7)];
+  let innerAdded = -1;
+  const tricky: SslSession[] = [outer[0]];
+  Object.defineProperty(tricky, 1, {
+    get() {
+      innerAdded = ctx.addSessions(inner);
+      return outer[1];
+    },
+    enumerable: true,
+  });
+  expect(ctx.addSessions(tricky)).toBe(2);
+  expect(innerAdded).toBe(3);
+  expect(ctx.sessionCount).toBe(7);
+  for (const s of [...short, ...inner, ...outer]) expect(ctx.getSession(s.id)).toBe(s);
+  // a failed batch (a wrong element) leaves the next one whole
+  expect(() => ctx.removeSessions([inner[0], {} as SslSession])).toThrow(TypeError);
+  expect(ctx.removeSessions([...inner, ...outer])).toBe(5);
+  expect(ctx.sessions()).toEqual([short[1], short[0]]);
+});

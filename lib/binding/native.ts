@@ -274,9 +274,9 @@ export interface NativeBinding {
     /** add() / remove() by slot: no object unwrapping on the hot path */
     addSlot(ctx: number, session: number): number;
     removeSlot(ctx: number, session: number): number;
-    /** batches: the number of 1 results; addMany → -(i + 1) when sessions[i] is cached elsewhere */
-    addMany(ctx: number, sessions: Uint32Array): number;
-    removeMany(ctx: number, sessions: Uint32Array): number;
+    /** batches of the first `count` slots (default all): the number of 1 results; addMany → -(i + 1) when sessions[i] is cached elsewhere */
+    addMany(ctx: number, sessions: Uint32Array, count?: number): number;
+    removeMany(ctx: number, sessions: Uint32Array, count?: number): number;
     /** get() by slot without a handle or reference: the identity key, or undefined */
     findSlot(ctx: number, id: Buffer, version: number): number | undefined;
   };

@@ -349,7 +349,10 @@ export class SslContext extends EventEmitter {
    * ERR_SESSION_IN_OTHER_CONTEXT after the events.
    */
   addSessions(sessions: readonly SslSession[]): number {
-    const r = addMany(this.#slot, slotsOf(sessions));
+    const n = batchLength(sessions);
+    const slots = takeSlots(sessions, n);
+    const r = addMany(this.#slot, slots, n);
+    giveSlots(slots);
     this.#afterCall('evict');
     if (r < 0) throw inOtherContext();
     return r;
@@ -374,7 +377,10 @@ export class SslContext extends EventEmitter {
 
   /** removeSession for each session in order, in one native call: the number removed. */
   removeSessions(sessions: readonly SslSession[]): number {
-    const r = removeMany(this.#slot, slotsOf(sessions));
+    const n = batchLength(sessions);
+    const slots = takeSlots(sessions, n);
+    const r = removeMany(this.#slot, slots, n);
+    giveSlots(slots);
     this.#afterCall('remove');
     return r;
   }
@@ -657,11 +663,32 @@ function inOtherContext(): Error {
   );
 }
 
-function slotsOf(sessions: readonly SslSession[]): Uint32Array {
+/**
+ * The batch calls' slot buffer, reused: a new 4 KiB typed array per call cost more than the
+ * native loop saves (its backing store is a large malloc, which makes glibc consolidate the
+ * small blocks OpenSSL's hash just freed, and it is external memory for the GC to track).
+ * Taken while in use, so a call made while filling it (an index getter on the array) gets
+ * its own; given back after the native call (not after a throw: the next call makes one).
+ */
+let spareSlots: Uint32Array | undefined;
+const SPARE_SLOTS_MAX = 65536;
+
+function batchLength(sessions: readonly SslSession[]): number {
   if (!Array.isArray(sessions)) throw new TypeError('sessions must be an array of SslSession');
-  const slots = new Uint32Array(sessions.length);
-  for (let i = 0; i < sessions.length; i++) slots[i] = sessionSlot(sessions[i]);
+  return sessions.length;
+}
+
+/** the first `n` sessions' slots in the first `n` entries of a buffer */
+function takeSlots(sessions: readonly SslSession[], n: number): Uint32Array {
+  let slots = spareSlots;
+  spareSlots = undefined;
+  if (slots === undefined || slots.length < n) slots = new Uint32Array(Math.max(n, 1024));
+  for (let i = 0; i < n; i++) slots[i] = sessionSlot(sessions[i]);
   return slots;
+}
+
+function giveSlots(slots: Uint32Array): void {
+  if (slots.length <= SPARE_SLOTS_MAX) spareSlots = slots;
 }
 
 function sessionSlot(s: SslSession): number {
