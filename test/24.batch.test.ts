@@ -17,7 +17,7 @@ test('addSessions returns how many were added (identical cached objects count 0)
   const c = make(3);
   expect(ctx.addSession(b)).toBe(true);
   expect(ctx.addSessions([a, b, c])).toBe(2);
-  const listed = ctx.sessions(); // the live objects themselves (issue 14)
+  const listed = ctx.sessions(); // the live objects themselves (one SslSession per SSL_SESSION)
   expect(listed).toEqual([c, a, b]);
   expect(listed.map((s) => s.id.readUInt32BE(28))).toEqual([3, 1, 2]);
   expect([a.references, b.references, c.references]).toEqual([2, 2, 2]);
