@@ -9,7 +9,7 @@
 //       consumers below (CJS, ESM, TypeScript commonjs/node16) handshake and resume
 //   (b) npm 12 with its defaults (dependency scripts blocked unless approved) under Node 22
 //       (both from the registry as packages: scripts/lib/registry.js), both tarballs → same
-//   (c) pnpm 10 with its defaults (build scripts blocked), both tarballs → same
+//   (c) pnpm 10 (under Node 22) with its defaults (build scripts blocked), both tarballs → same
 //   (d) npm, scripts allowed, the main tarball only (no prebuilt for the platform) → the
 //       install script builds from source (OpenSSL from the cache: OPENSSL_SESSION_CACHE_DIR,
 //       the addon compiled) and that build loads
@@ -34,6 +34,12 @@ const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const TYPE_ROOTS = path.join(ROOT, 'node_modules', '@types');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const NAME = 'openssl-session-cache';
+// pnpm 10: the first major that blocks dependencies' build scripts, and the newest whose
+// defaults let this package install without a question. pnpm 11 (Node >= 22.13) installs it
+// but then exits 1 with ERR_PNPM_IGNORED_BUILDS until `pnpm approve-builds` (README,
+// Install); pnpm 12's npm package downloads a native binary of its own and refuses one
+// without a registry signature, which this machine's registry does not carry.
+const PNPM_MAJOR = 10;
 
 function log(msg) {
   process.stderr.write(`[test-package] ${msg}\n`);
@@ -253,22 +259,23 @@ function main() {
       return `npm ${version} on ${sh(node22, ['--version']).trim()}: script blocked ("${(said.match(/[^\n]*(?:blocked|allowScripts)[^\n]*/i) || [''])[0].trim()}"); ${PLATFORM_PKG} loaded; handshake + resumption; ${seconds.toFixed(1)} s`;
     });
 
-    scenario('c', 'pnpm 10 defaults, main + platform tarball', () => {
-      const pnpm = registry.pnpmCli(10);
+    scenario('c', `pnpm ${PNPM_MAJOR} defaults, main + platform tarball`, () => {
+      const pnpm = registry.pnpmCli(PNPM_MAJOR);
+      const node22 = registry.nodeBinary(22);
       const app = project(tmp, 'c', { pnpm: { overrides: { [PLATFORM_PKG]: `file:${platformTarball}` } } });
-      const version = sh(process.execPath, [pnpm, '--version']).trim();
+      const version = sh(node22, [pnpm, '--version']).trim();
       const { seconds, out } = timed(() =>
-        spawnSync(process.execPath, [pnpm, 'add', `--store-dir=${path.join(tmp, 'pnpm-store')}`, '--config.confirmModulesPurge=false', tarball, platformTarball], {
+        spawnSync(node22, [pnpm, 'add', `--store-dir=${path.join(tmp, 'pnpm-store')}`, '--config.confirmModulesPurge=false', tarball, platformTarball], {
           cwd: app,
           encoding: 'utf8',
-          env: { ...process.env, ...blocked, CI: 'true' },
+          env: { ...process.env, ...blocked, CI: 'true', PATH: `${path.dirname(node22)}${path.delimiter}${process.env.PATH}` },
         }),
       );
       if (out.status !== 0) throw new Error(`pnpm ${version} add failed: ${out.stdout}${out.stderr}`);
       const said = `${out.stdout}${out.stderr}`;
       if (!/Ignored build scripts/i.test(said)) throw new Error(`pnpm ${version} did not report the ignored build script: ${said}`);
-      expectPrebuilt(consumerLoads(app));
-      return `pnpm ${version}: "${(said.match(/Ignored build scripts[^\n│]*/i) || [''])[0].trim()}"; ${PLATFORM_PKG} loaded; handshake + resumption; ${seconds.toFixed(1)} s`;
+      expectPrebuilt(consumerLoads(app, node22));
+      return `pnpm ${version} on ${sh(node22, ['--version']).trim()}: "${(said.match(/Ignored build scripts[^\n│]*/i) || [''])[0].trim()}"; ${PLATFORM_PKG} loaded; handshake + resumption; ${seconds.toFixed(1)} s`;
     });
 
     scenario('d', 'npm, scripts allowed, main tarball only (no prebuilt)', () => {

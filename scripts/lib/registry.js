@@ -54,7 +54,11 @@ function npmCli(major) {
 
 /** the CLI entry of pnpm@<major> */
 function pnpmCli(major) {
-  return path.join(unpacked(`pnpm@${major}`, path.join('tools', `pnpm-${major}`), path.join('bin', 'pnpm.cjs')), 'bin', 'pnpm.cjs');
+  // pnpm ≤ 10 ships bin/pnpm.cjs, later majors bin/pnpm.mjs
+  const pkg = unpacked(`pnpm@${major}`, path.join('tools', `pnpm-${major}`), 'package.json');
+  const cli = ['pnpm.cjs', 'pnpm.mjs'].map((f) => path.join(pkg, 'bin', f)).find((f) => fs.existsSync(f));
+  if (!cli) throw new Error(`pnpm@${major}: neither bin/pnpm.cjs nor bin/pnpm.mjs in ${pkg}`);
+  return cli;
 }
 
 module.exports = { CACHE, nodeBinary, npmCli, pnpmCli, unpacked };
