@@ -51,7 +51,7 @@ function misbehaving(name: string, onCount: string): string {
   return write(
     name,
     [
-      'import json, sys, time',
+      'import json, sys, threading',
       'for line in sys.stdin:',
       '    r = json.loads(line)',
       '    m = r["method"]',
@@ -74,7 +74,7 @@ describe('a shim that misbehaves fails that step; the next scenario gets a fresh
   });
 
   test.each([
-    ['hangs', 'time.sleep(100000)', /ERR_SHIM_TIMEOUT/],
+    ['hangs', 'threading.Event().wait()', /ERR_SHIM_TIMEOUT/],
     ['exits', 'sys.exit(3)', /ERR_SHIM_EXITED.*exited \(status 3\)/],
     ['answers a line that is not JSON', 'sys.stdout.write("hello\\n"); sys.stdout.flush(); continue', /ERR_SHIM_PROTOCOL.*not JSON/],
   ])('%s', (name, onCount, reason) => {
