@@ -19,6 +19,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { onPath, run, aptOptions: aptOptionsUnder } = require('./debian_tools');
 
 const CACHE = path.resolve(process.env.OPENSSL_SESSION_CACHE_DIR || path.join(__dirname, '.cache'));
 const ROOT = path.join(CACHE, 'chromium', 'root');
@@ -27,20 +28,6 @@ const FIX = 'apt-get install chromium   (or set CHROMIUM=/path/to/chromium)';
 
 function log(msg) {
   process.stderr.write(`[chromium] ${msg}\n`);
-}
-
-function onPath(name) {
-  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
 }
 
 /** the environment the binary unpacked under `root` runs with */
@@ -72,19 +59,8 @@ function find() {
   return undefined;
 }
 
-function run(cmd, args, options = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  return r;
-}
-
-/** apt-get with its package lists and archive cache in our cache (when the system's are empty) */
 function aptOptions(ownLists) {
-  if (!ownLists) return [];
-  const base = path.join(CACHE, 'chromium', 'apt');
-  fs.mkdirSync(path.join(base, 'lists', 'partial'), { recursive: true });
-  fs.mkdirSync(path.join(base, 'cache', 'archives', 'partial'), { recursive: true });
-  return ['-o', `Dir::State::Lists=${path.join(base, 'lists')}`, '-o', `Dir::Cache=${path.join(base, 'cache')}`, '-o', 'Debug::NoLocking=1'];
+  return aptOptionsUnder(path.join(CACHE, 'chromium', 'apt'), ownLists);
 }
 
 /** the packages apt would install for chromium on this machine (a simulation) */

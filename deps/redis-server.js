@@ -18,6 +18,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { onPath, run, aptOptions: aptOptionsUnder } = require('./debian_tools');
 
 const CACHE = path.resolve(process.env.OPENSSL_SESSION_CACHE_DIR || path.join(__dirname, '.cache'));
 const ROOT = path.join(CACHE, 'redis', 'root');
@@ -25,20 +26,6 @@ const FIX = 'apt-get install redis-server   (or set REDIS_SERVER=/path/to/redis-
 
 function log(msg) {
   process.stderr.write(`[redis-server] ${msg}\n`);
-}
-
-function onPath(name) {
-  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
 }
 
 function libDirs(root) {
@@ -73,24 +60,13 @@ function find() {
   return undefined;
 }
 
-function run(cmd, args, options = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', ...options });
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  return r;
-}
-
 function installed(pkg) {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
   return r.status === 0 && /install ok installed/.test(r.stdout);
 }
 
-/** apt-get with its package lists and archive cache in our cache when the system has no lists */
 function aptOptions(ownLists) {
-  if (!ownLists) return [];
-  const base = path.join(CACHE, 'redis', 'apt');
-  fs.mkdirSync(path.join(base, 'lists', 'partial'), { recursive: true });
-  fs.mkdirSync(path.join(base, 'cache', 'archives', 'partial'), { recursive: true });
-  return ['-o', `Dir::State::Lists=${path.join(base, 'lists')}`, '-o', `Dir::Cache=${path.join(base, 'cache')}`, '-o', 'Debug::NoLocking=1'];
+  return aptOptionsUnder(path.join(CACHE, 'redis', 'apt'), ownLists);
 }
 
 function download(pkgs, dir, opts) {
