@@ -10,6 +10,8 @@
 //   (b) npm 12 with its defaults (dependency scripts blocked unless approved) under Node 22
 //       (both from the registry as packages: scripts/lib/registry.js), both tarballs → same
 //   (c) pnpm 10 (under Node 22) with its defaults (build scripts blocked), both tarballs → same
+//   (c11) pnpm 11's defaults: the prebuilt is installed and loads, but pnpm exits 1
+//       (ERR_PNPM_IGNORED_BUILDS) until the build script is approved (README, Install)
 //   (d) npm, scripts allowed, the main tarball only (no prebuilt for the platform) → the
 //       install script builds from source (OpenSSL from the cache: OPENSSL_SESSION_CACHE_DIR,
 //       the addon compiled) and that build loads
@@ -198,7 +200,7 @@ function expectPrebuilt(addon) {
 }
 
 function main() {
-  const only = (process.env.PACKAGE_TEST || 'a,b,c,d,e').split(',').map((s) => s.trim());
+  const only = (process.env.PACKAGE_TEST || 'a,b,c,c11,d,e').split(',').map((s) => s.trim());
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'osc-package-'));
   const rows = [];
   const notes = [];
@@ -259,23 +261,37 @@ function main() {
       return `npm ${version} on ${sh(node22, ['--version']).trim()}: script blocked ("${(said.match(/[^\n]*(?:blocked|allowScripts)[^\n]*/i) || [''])[0].trim()}"); ${PLATFORM_PKG} loaded; handshake + resumption; ${seconds.toFixed(1)} s`;
     });
 
-    scenario('c', `pnpm ${PNPM_MAJOR} defaults, main + platform tarball`, () => {
-      const pnpm = registry.pnpmCli(PNPM_MAJOR);
+    /** `pnpm add` of both tarballs with pnpm `major`'s defaults, under the registry's Node 22 */
+    const pnpmAdd = (id, major) => {
+      const pnpm = registry.pnpmCli(major);
       const node22 = registry.nodeBinary(22);
-      const app = project(tmp, 'c', { pnpm: { overrides: { [PLATFORM_PKG]: `file:${platformTarball}` } } });
+      const app = project(tmp, id, { pnpm: { overrides: { [PLATFORM_PKG]: `file:${platformTarball}` } } });
       const version = sh(node22, [pnpm, '--version']).trim();
       const { seconds, out } = timed(() =>
-        spawnSync(node22, [pnpm, 'add', `--store-dir=${path.join(tmp, 'pnpm-store')}`, '--config.confirmModulesPurge=false', tarball, platformTarball], {
+        spawnSync(node22, [pnpm, 'add', `--store-dir=${path.join(tmp, `pnpm-store-${major}`)}`, '--config.confirmModulesPurge=false', tarball, platformTarball], {
           cwd: app,
           encoding: 'utf8',
           env: { ...process.env, ...blocked, CI: 'true', PATH: `${path.dirname(node22)}${path.delimiter}${process.env.PATH}` },
         }),
       );
-      if (out.status !== 0) throw new Error(`pnpm ${version} add failed: ${out.stdout}${out.stderr}`);
-      const said = `${out.stdout}${out.stderr}`;
+      return { app, node22, version: `${version} on ${sh(node22, ['--version']).trim()}`, seconds, out, said: `${out.stdout}${out.stderr}` };
+    };
+
+    scenario('c', `pnpm ${PNPM_MAJOR} defaults, main + platform tarball`, () => {
+      const { app, node22, version, seconds, out, said } = pnpmAdd('c', PNPM_MAJOR);
+      if (out.status !== 0) throw new Error(`pnpm ${version} add failed: ${said}`);
       if (!/Ignored build scripts/i.test(said)) throw new Error(`pnpm ${version} did not report the ignored build script: ${said}`);
       expectPrebuilt(consumerLoads(app, node22));
-      return `pnpm ${version} on ${sh(node22, ['--version']).trim()}: "${(said.match(/Ignored build scripts[^\n│]*/i) || [''])[0].trim()}"; ${PLATFORM_PKG} loaded; handshake + resumption; ${seconds.toFixed(1)} s`;
+      return `pnpm ${version}: "${(said.match(/Ignored build scripts[^\n│]*/i) || [''])[0].trim()}"; ${PLATFORM_PKG} loaded; handshake + resumption; ${seconds.toFixed(1)} s`;
+    });
+
+    // what the README's Install section says of pnpm 11: the packages are installed, the
+    // prebuilt loads, but the install exits 1 until the build script is approved
+    scenario('c11', 'pnpm 11 defaults, main + platform tarball (README: exits 1 until approved)', () => {
+      const { app, node22, version, seconds, out, said } = pnpmAdd('c11', 11);
+      if (out.status !== 1 || !/ERR_PNPM_IGNORED_BUILDS/.test(said)) throw new Error(`pnpm ${version}: expected exit 1 with ERR_PNPM_IGNORED_BUILDS, got ${out.status}: ${said}`);
+      expectPrebuilt(consumerLoads(app, node22));
+      return `pnpm ${version}: exit 1, "${(said.match(/ERR_PNPM_IGNORED_BUILDS[^\n]*/) || [''])[0].trim()}"; ${PLATFORM_PKG} loaded all the same; handshake + resumption; ${seconds.toFixed(1)} s`;
     });
 
     scenario('d', 'npm, scripts allowed, main tarball only (no prebuilt)', () => {
