@@ -5,37 +5,17 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Redis } from 'ioredis';
+import { Redis, RedisOptions } from 'ioredis';
 import { createServer, generateSelfSigned, RedisSessionStore, TlsServer, TLSSocket } from '../lib';
-import { certs, close, endNode, listen, next, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
-import { freePort, killAllRedis, RedisServer, startRedis } from './helpers/redis';
+import { certs, endNode, listen, next, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
+import { freePort, RedisServer, RedisTestBed, startRedis } from './helpers/redis';
 
 const { cert, key } = certs();
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
-const stores: RedisSessionStore[] = [];
-const servers: { server: TlsServer; sockets: Set<{ destroy(): unknown }> }[] = [];
-const admins: Redis[] = [];
-
-afterAll(async () => {
-  for (const s of servers) await close(s.server, s.sockets);
-  await Promise.all(stores.map((s) => s.close()));
-  for (const a of admins) a.disconnect();
-  await killAllRedis();
-});
-
-function admin(port: number, opts: Record<string, unknown> = {}): Redis {
-  const a = new Redis({ host: '127.0.0.1', port, retryStrategy: (t) => Math.min(t * 50, 300), ...opts });
-  a.on('error', () => {});
-  admins.push(a);
-  return a;
-}
-
-function store(opts: ConstructorParameters<typeof RedisSessionStore>[0]): RedisSessionStore {
-  const s = new RedisSessionStore(opts);
-  s.on('connectionError', () => {});
-  stores.push(s);
-  return s;
-}
+const bed = new RedisTestBed();
+afterAll(() => bed.close());
+const admin = (port: number, opts?: RedisOptions): Redis => bed.admin(port, opts);
+const store = (opts: ConstructorParameters<typeof RedisSessionStore>[0]): RedisSessionStore => bed.store(opts);
 
 async function serve(sessionStore: RedisSessionStore): Promise<{ server: TlsServer; port: number }> {
   const server = createServer({ cert, key, sessionStore }, (s: TLSSocket) => {
@@ -45,7 +25,7 @@ async function serve(sessionStore: RedisSessionStore): Promise<{ server: TlsServ
   server.on('tlsClientError', () => {});
   server.on('sessionStoreError', () => {});
   const sockets = track(server);
-  servers.push({ server, sockets });
+  bed.keep(server, sockets);
   return { server, port: await listen(server) };
 }
 

@@ -8,41 +8,25 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Redis } from 'ioredis';
+import { Redis, RedisOptions } from 'ioredis';
 import { createServer, RedisSessionStore, TlsServer, TLSSocket } from '../lib';
-import { certs, close, listen, next, resumesWith, storedFullHandshake, track } from './helpers/sockets';
-import { freePort, killAllRedis, RedisServer, startRedis } from './helpers/redis';
+import { certs, listen, next, resumesWith, storedFullHandshake, track } from './helpers/sockets';
+import { freePort, RedisServer, RedisTestBed, startRedis } from './helpers/redis';
 import { TcpProxy } from './helpers/tcp_proxy';
 
 const { cert, key } = certs();
-const stores: RedisSessionStore[] = [];
-const servers: { server: TlsServer; sockets: Set<{ destroy(): unknown }> }[] = [];
-const admins: Redis[] = [];
+const bed = new RedisTestBed();
 const proxies: TcpProxy[] = [];
 const dirs: string[] = [];
 
 afterAll(async () => {
-  for (const s of servers) await close(s.server, s.sockets);
-  await Promise.all(stores.map((s) => s.close()));
-  for (const a of admins) a.disconnect();
   for (const p of proxies) await p.close();
-  await killAllRedis();
+  await bed.close();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function admin(port: number, opts: Record<string, unknown> = {}): Redis {
-  const a = new Redis({ host: '127.0.0.1', port, retryStrategy: (t) => Math.min(t * 50, 300), ...opts });
-  a.on('error', () => {});
-  admins.push(a);
-  return a;
-}
-
-function store(opts: ConstructorParameters<typeof RedisSessionStore>[0]): RedisSessionStore {
-  const s = new RedisSessionStore(opts);
-  s.on('connectionError', () => {});
-  stores.push(s);
-  return s;
-}
+const admin = (port: number, opts?: RedisOptions): Redis => bed.admin(port, opts);
+const store = (opts: ConstructorParameters<typeof RedisSessionStore>[0]): RedisSessionStore => bed.store(opts);
 
 async function serve(sessionStore: RedisSessionStore): Promise<{ server: TlsServer; port: number; errors: (Error & { code?: string })[] }> {
   const server = createServer({ cert, key, sessionStore }, (s: TLSSocket) => {
@@ -53,7 +37,7 @@ async function serve(sessionStore: RedisSessionStore): Promise<{ server: TlsServ
   const errors: (Error & { code?: string })[] = [];
   server.on('sessionStoreError', (e) => errors.push(e));
   const sockets = track(server);
-  servers.push({ server, sockets });
+  bed.keep(server, sockets);
   return { server, port: await listen(server), errors };
 }
 

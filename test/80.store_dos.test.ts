@@ -8,23 +8,15 @@ import { randomBytes } from 'crypto';
 import * as net from 'net';
 import { Redis } from 'ioredis';
 import { createServer, RedisSessionStore, SessionStore, TlsServer, TLSSocket } from '../lib';
-import { certs, close, endNode, listen, nodeClient, record, storedFullHandshake, track } from './helpers/sockets';
-import { freePort, killAllRedis, RedisServer, startRedis } from './helpers/redis';
+import { certs, endNode, listen, nodeClient, record, storedFullHandshake, track } from './helpers/sockets';
+import { freePort, RedisServer, RedisTestBed, startRedis } from './helpers/redis';
 import { TcpProxy } from './helpers/tcp_proxy';
 import { PeerLimiter, peerKey } from '../lib/tls/peer_limiter';
 
 const { cert, key } = certs();
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
-const servers: { server: TlsServer; sockets: Set<{ destroy(): unknown }> }[] = [];
-const stores: RedisSessionStore[] = [];
-const admins: Redis[] = [];
-
-afterAll(async () => {
-  for (const s of servers) await close(s.server, s.sockets);
-  await Promise.all(stores.map((s) => s.close()));
-  for (const a of admins) a.disconnect();
-  await killAllRedis();
-});
+const bed = new RedisTestBed();
+afterAll(() => bed.close());
 
 async function serve(store: SessionStore, opts: Record<string, unknown> = {}): Promise<{ server: TlsServer; port: number }> {
   const server = createServer({ cert, key, sessionStore: store, ...opts }, (s: TLSSocket) => {
@@ -33,23 +25,13 @@ async function serve(store: SessionStore, opts: Record<string, unknown> = {}): P
   });
   server.on('tlsClientError', () => {});
   const sockets = track(server);
-  servers.push({ server, sockets });
+  bed.keep(server, sockets);
   return { server, port: await listen(server) };
 }
 
-function redisStore(opts: ConstructorParameters<typeof RedisSessionStore>[0]): RedisSessionStore {
-  const s = new RedisSessionStore(opts);
-  s.on('connectionError', () => {});
-  stores.push(s);
-  return s;
-}
+const redisStore = (opts: ConstructorParameters<typeof RedisSessionStore>[0]): RedisSessionStore => bed.store(opts);
 
-function admin(port: number): Redis {
-  const a = new Redis({ host: '127.0.0.1', port });
-  a.on('error', () => {});
-  admins.push(a);
-  return a;
-}
+const admin = (port: number): Redis => bed.admin(port);
 
 /** a TLS 1.2 ClientHello offering `id` (AES128-SHA, ECDHE-RSA-AES128-GCM-SHA256) */
 function clientHello(id: Buffer): Buffer {
@@ -250,7 +232,7 @@ describe('store errors say what failed', () => {
     const redis = new RedisServer(await freePort());
     await redis.start(['--requirepass', 'right', '--user', 'narrow', 'on', '>pw', '~tls-session:*', '-@all', '+@connection', '+info', '+getrange']);
     const wrong = new RedisSessionStore({ redis: { host: '127.0.0.1', port: redis.port, password: 'wrong' } });
-    stores.push(wrong);
+    bed.stores.push(wrong);
     await new Promise<void>((r) => wrong.once('connectionError', () => r()));
     await expect(wrong.get(Buffer.alloc(32, 1))).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_AUTH', reason: 'auth', message: expect.stringMatching(/credentials/) });
 

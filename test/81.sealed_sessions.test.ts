@@ -7,24 +7,15 @@
 // ClusterSessionStore's instances and byte bound, and MemorySessionStore's clock and TTL.
 import { execFile, spawnSync } from 'child_process';
 import * as path from 'path';
-import { Redis } from 'ioredis';
 import { createServer, MemorySessionStore, RedisSessionStore, SessionStore, SslSession, TlsServer, TLSSocket } from '../lib';
-import { certs, close, endNode, listen, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
-import { killAllRedis, startRedis } from './helpers/redis';
+import { certs, endNode, listen, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
+import { RedisTestBed, startRedis } from './helpers/redis';
 
 const { resolveRedisServer } = require('../deps/redis-server.js') as { resolveRedisServer(): { command: string; env: Record<string, string> } };
 const { cert, key } = certs();
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
-const servers: { server: TlsServer; sockets: Set<{ destroy(): unknown }> }[] = [];
-const stores: RedisSessionStore[] = [];
-const admins: Redis[] = [];
-
-afterAll(async () => {
-  for (const s of servers) await close(s.server, s.sockets);
-  await Promise.all(stores.map((s) => s.close()));
-  for (const a of admins) a.disconnect();
-  await killAllRedis();
-});
+const bed = new RedisTestBed();
+afterAll(() => bed.close());
 
 const K1 = { name: 'k1', key: Buffer.alloc(32, 0x11) };
 const K2 = { name: 'k2', key: Buffer.alloc(32, 0x22) };
@@ -40,15 +31,12 @@ async function serve(sessionStore: SessionStore, opts: Record<string, unknown> =
   server.on('tlsClientError', () => {});
   server.on('sessionStoreError', () => {});
   const sockets = track(server);
-  servers.push({ server, sockets });
+  bed.keep(server, sockets);
   return { server, port: await listen(server), ders };
 }
 
 function redisStore(port: number, extra: Partial<ConstructorParameters<typeof RedisSessionStore>[0]> = {}): RedisSessionStore {
-  const s = new RedisSessionStore({ redis: { host: '127.0.0.1', port }, ...extra });
-  s.on('connectionError', () => {});
-  stores.push(s);
-  return s;
+  return bed.store({ redis: { host: '127.0.0.1', port }, ...extra });
 }
 
 /** redis-cli GET of a binary key (the key given as hex through redis-cli's own escapes) */
@@ -67,8 +55,7 @@ function redisCliGet(port: number, k: Buffer): Buffer {
 describe('sealed values in Redis', () => {
   test('redis-cli GET shows no DER and no master key; an altered or moved value is a counted miss; keys rotate', async () => {
     const redis = await startRedis();
-    const admin = new Redis({ host: '127.0.0.1', port: redis.port });
-    admins.push(admin);
+    const admin = bed.admin(redis.port);
     const sa = redisStore(redis.port, { keys: { current: K1 } });
     const a = await serve(sa);
     await sa.ready();

@@ -5,6 +5,9 @@
 import { ChildProcess } from 'child_process';
 import * as net from 'net';
 import * as path from 'path';
+import { Redis, RedisOptions } from 'ioredis';
+import { RedisSessionStore, TlsServer } from '../../lib';
+import { close } from './sockets';
 
  
 const { startRedisServer } = require(path.join(__dirname, '..', '..', 'deps', 'redis-server.js')) as {
@@ -89,4 +92,43 @@ export async function killAllRedis(): Promise<void> {
     ),
   );
   for (const p of procs) running.delete(p);
+}
+
+/**
+ * What a Redis test file makes — admin clients, RedisSessionStores, TLS servers — kept so
+ * that one `afterAll(() => bed.close())` closes them all and kills the redis-servers. Errors
+ * of the clients and stores are expected (the tests stop, freeze and cut Redis) and only
+ * listened to, so that they never crash the file.
+ */
+export class RedisTestBed {
+  readonly servers: { server: TlsServer; sockets: Set<{ destroy(): unknown }> }[] = [];
+  readonly stores: RedisSessionStore[] = [];
+  readonly admins: Redis[] = [];
+
+  /** a plain ioredis client of the redis-server on `port` (reconnecting every ≤ 300 ms) */
+  admin(port: number, opts: RedisOptions = {}): Redis {
+    const a = new Redis({ host: '127.0.0.1', port, retryStrategy: (t) => Math.min(t * 50, 300), ...opts });
+    a.on('error', () => {});
+    this.admins.push(a);
+    return a;
+  }
+
+  store(opts: ConstructorParameters<typeof RedisSessionStore>[0]): RedisSessionStore {
+    const s = new RedisSessionStore(opts);
+    s.on('connectionError', () => {});
+    this.stores.push(s);
+    return s;
+  }
+
+  /** a server made by the test, with its tracked sockets, closed with the rest */
+  keep(server: TlsServer, sockets: Set<{ destroy(): unknown }>): void {
+    this.servers.push({ server, sockets });
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.servers) await close(s.server, s.sockets);
+    await Promise.all(this.stores.map((s) => s.close()));
+    for (const a of this.admins) a.disconnect();
+    await killAllRedis();
+  }
 }
