@@ -8,18 +8,18 @@ const path = require('path');
 const ALLOWED = {
   common: [],
   binding: ['common'],
-  cache: ['common', 'binding'],
-  stores: ['common', 'binding', 'cache'],
-  model: ['common', 'binding', 'cache'],
-  tls: ['common', 'binding', 'cache', 'stores'],
-  conformance: ['common', 'binding', 'cache', 'model'],
+  openssl: ['common', 'binding'],
+  stores: ['common', 'binding', 'openssl'],
+  model: ['common', 'binding', 'openssl'],
+  tls: ['common', 'binding', 'openssl', 'stores'],
+  conformance: ['common', 'binding', 'openssl', 'model'],
   // lib/index.ts, lib/cli.ts: the package's entry points see everything
-  '': ['common', 'binding', 'cache', 'stores', 'model', 'tls', 'conformance'],
+  '': ['common', 'binding', 'openssl', 'stores', 'model', 'tls', 'conformance'],
 };
 /** modules that load the native addon */
 const ADDON = /^bindings$|\.node$/;
 /** files of a layer that only some layers above may import: the addon's typed surface */
-const RESTRICTED = { 'binding/native': ['binding', 'cache'] };
+const RESTRICTED = { 'binding/native': ['binding', 'openssl'] };
 
 function layerOf(libDir, file) {
   const rel = path.relative(libDir, file);
@@ -36,7 +36,7 @@ const rule = {
     messages: {
       up: "layer '{{from}}' may not import layer '{{to}}' ({{spec}}): imports point down (allowed: {{allowed}}). See docs/architecture.md.",
       addon: "only lib/binding loads the native addon ('{{spec}}'); go through the binding layer",
-      native: "'{{spec}}' is the addon's raw surface, for layers {{only}} only: go through the cache layer (SslContext, SslSession, ...)",
+      native: "'{{spec}}' is the addon's raw surface, for layers {{only}} only: go through the openssl layer (SslContext, SslSession, ...)",
     },
   },
   create(context) {

@@ -1,4 +1,4 @@
-// Identity keys (one SslSession per native SSL_SESSION per thread; lib/cache/identity.ts).
+// Identity keys (one SslSession per native SSL_SESSION per thread; lib/openssl/identity.ts).
 //
 // lib/ keeps a table from a session's key to the live SslSession around it. The key is
 // the SSL_SESSION's address as a number. Keys only ever go *out* to JS: no native method

@@ -9,14 +9,14 @@ import { spawnSync } from 'child_process';
 const root = path.resolve(__dirname, '..');
 const { ALLOWED } = require('../eslint/layers.js') as { ALLOWED: Record<string, string[]> };
 const PROBES: [file: string, code: string][] = [
-  ['lib/common/probe.ts', "import { SslContext } from '../cache/ssl_context';\nexport const x = SslContext;\n"],
-  ['lib/cache/probe.ts', "import { TLSSocket } from '../tls/tls_socket';\nexport const x = TLSSocket;\n"],
+  ['lib/common/probe.ts', "import { SslContext } from '../openssl/ssl_context';\nexport const x = SslContext;\n"],
+  ['lib/openssl/probe.ts', "import { TLSSocket } from '../tls/tls_socket';\nexport const x = TLSSocket;\n"],
   ['lib/model/probe.ts', "export { MemorySessionStore } from '../stores/memory_session_store';\n"],
   ['lib/tls/probe.ts', "import bindings from 'bindings';\nexport const b = bindings;\n"],
   ['lib/binding/probe.ts', "import bindings from 'bindings';\nexport const b = bindings;\n"],
   ['lib/tls/probe.ts', "import { native } from '../binding/native';\nexport const n = native;\n"],
-  ['lib/cache/probe.ts', "import { native } from '../binding/native';\nexport const n = native;\n"],
-  ['lib/tls/probe.ts', "import { SslContext } from '../cache/ssl_context';\nimport { SessionCacheMode } from '../binding/constants';\nexport const x = [SslContext, SessionCacheMode];\n"],
+  ['lib/openssl/probe.ts', "import { native } from '../binding/native';\nexport const n = native;\n"],
+  ['lib/tls/probe.ts', "import { SslContext } from '../openssl/ssl_context';\nimport { SessionCacheMode } from '../binding/constants';\nexport const x = [SslContext, SessionCacheMode];\n"],
   ['lib/index2.ts', "export { TLSSocket } from './tls/tls_socket';\n"],
 ];
 
@@ -59,11 +59,11 @@ test('every folder of lib/ is a known layer', () => {
 });
 
 test('a layer importing a layer above it fails the lint', () => {
-  expect(problems('lib/common/probe.ts', "import { SslContext } from '../cache/ssl_context';\nexport const x = SslContext;\n")).toEqual([
-    expect.stringMatching(/layer 'common' may not import layer 'cache'/),
+  expect(problems('lib/common/probe.ts', "import { SslContext } from '../openssl/ssl_context';\nexport const x = SslContext;\n")).toEqual([
+    expect.stringMatching(/layer 'common' may not import layer 'openssl'/),
   ]);
-  expect(problems('lib/cache/probe.ts', "import { TLSSocket } from '../tls/tls_socket';\nexport const x = TLSSocket;\n")).toEqual([
-    expect.stringMatching(/layer 'cache' may not import layer 'tls'/),
+  expect(problems('lib/openssl/probe.ts', "import { TLSSocket } from '../tls/tls_socket';\nexport const x = TLSSocket;\n")).toEqual([
+    expect.stringMatching(/layer 'openssl' may not import layer 'tls'/),
   ]);
   // side by side is not down either: the model does not know the stores
   expect(problems('lib/model/probe.ts', "export { MemorySessionStore } from '../stores/memory_session_store';\n")).toEqual([
@@ -71,18 +71,18 @@ test('a layer importing a layer above it fails the lint', () => {
   ]);
 });
 
-test('only lib/binding loads the addon, and only the cache layer uses its raw surface', () => {
+test('only lib/binding loads the addon, and only the openssl layer uses its raw surface', () => {
   expect(problems('lib/tls/probe.ts', "import bindings from 'bindings';\nexport const b = bindings;\n")).toEqual([
     expect.stringMatching(/only lib\/binding loads the native addon/),
   ]);
   expect(problems('lib/binding/probe.ts', "import bindings from 'bindings';\nexport const b = bindings;\n")).toEqual([]);
   expect(problems('lib/tls/probe.ts', "import { native } from '../binding/native';\nexport const n = native;\n")).toEqual([
-    expect.stringMatching(/raw surface, for layers binding, cache only/),
+    expect.stringMatching(/raw surface, for layers binding, openssl only/),
   ]);
-  expect(problems('lib/cache/probe.ts', "import { native } from '../binding/native';\nexport const n = native;\n")).toEqual([]);
+  expect(problems('lib/openssl/probe.ts', "import { native } from '../binding/native';\nexport const n = native;\n")).toEqual([]);
 });
 
 test('imports that point down pass', () => {
-  expect(problems('lib/tls/probe.ts', "import { SslContext } from '../cache/ssl_context';\nimport { SessionCacheMode } from '../binding/constants';\nexport const x = [SslContext, SessionCacheMode];\n")).toEqual([]);
+  expect(problems('lib/tls/probe.ts', "import { SslContext } from '../openssl/ssl_context';\nimport { SessionCacheMode } from '../binding/constants';\nexport const x = [SslContext, SessionCacheMode];\n")).toEqual([]);
   expect(problems('lib/index2.ts', "export { TLSSocket } from './tls/tls_socket';\n")).toEqual([]);
 });

@@ -3,7 +3,7 @@
 // and takeEvents() hand over named objects rather than positional arrays.
 import { native } from '../lib/binding/native';
 import { generateSelfSigned, SslContext, SslSession } from '../lib';
-import { kHandle } from '../lib/cache/internal';
+import { kHandle } from '../lib/openssl/internal';
 
 test('constants: the values lib/native.ts types them with, frozen', () => {
   const c = native.constants;

@@ -8,7 +8,7 @@ import { EventEmitter } from 'events';
 import { randomBytes } from 'crypto';
 import * as fc from 'fast-check';
 import { SslContext, SslSession } from '../lib';
-import { kAddSessionDER } from '../lib/cache/internal';
+import { kAddSessionDER } from '../lib/openssl/internal';
 import { SessionResumption } from '../lib/tls/session_resumption';
 import { newId } from './helpers/util';
 

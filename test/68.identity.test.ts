@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { connect, createServer, generateSelfSigned, handshake, SslContext, SslSession } from '../lib';
 import type { TLSSocket } from '../lib';
-import { identityTableSize } from '../lib/cache/identity';
+import { identityTableSize } from '../lib/openssl/identity';
 import { runNode } from './helpers/children';
 import { certs, close, listen, next, track } from './helpers/sockets';
 

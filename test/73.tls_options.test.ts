@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
 import { createServer, SslContext } from '../lib';
-import { CONTEXT_OPTIONS } from '../lib/cache/context_options';
+import { CONTEXT_OPTIONS } from '../lib/openssl/context_options';
 import { SERVER_OPTIONS } from '../lib/tls/server_options';
 import { revocationPki } from './helpers/pki';
 import { observe, Side } from './helpers/tls_parity';

@@ -291,7 +291,7 @@ export interface NativeBinding {
     serverName: string | undefined,
     shutdown: boolean,
   ): unknown;
-  /** altNames: flat [kind, value, ...]: 0 = DNS name, 1 = IP address (validated by lib/cache/self_signed.ts) */
+  /** altNames: flat [kind, value, ...]: 0 = DNS name, 1 = IP address (validated by lib/openssl/self_signed.ts) */
   generateSelfSigned(commonName: string, days: number, bits: number, altNames: (number | string)[]): { cert: string; key: string };
   constants: NativeConstants;
   version: string;

@@ -24,10 +24,10 @@
  * the ranges the facade accepts (non-negative; modes with defined bits only).
  */
 
-import { handshake as runHandshake } from '../cache/handshake';
+import { handshake as runHandshake } from '../openssl/handshake';
 import { OpenSSLError } from '../common/openssl_error';
-import { setOpenSSLClock } from '../cache/openssl_clock';
-import { generateSelfSigned } from '../cache/self_signed';
+import { setOpenSSLClock } from '../openssl/openssl_clock';
+import { generateSelfSigned } from '../openssl/self_signed';
 import {
   CreateSessionOptions,
   ERR_HANDSHAKE_FAILED,
@@ -48,9 +48,9 @@ import {
   SessionHandle,
 } from './session_cache';
 import { checkCacheOptions, checkId, checkIdContext, checkInteger, codedError, generatedId, protocolOfName, protocolOfVersion, versionOf } from './contract_checks';
-import { kRetain } from '../cache/internal';
-import { SslContext } from '../cache/ssl_context';
-import { SslSession } from '../cache/ssl_session';
+import { kRetain } from '../openssl/internal';
+import { SslContext } from '../openssl/ssl_context';
+import { SslSession } from '../openssl/ssl_session';
 
 /** A cipher every handshake protocol (TLSv1 … TLSv1.2) offers and an RSA server accepts. */
 const CREATED_SESSION_CIPHER = 'AES128-SHA';

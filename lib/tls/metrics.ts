@@ -18,7 +18,7 @@ import {
   ticketKeysSetTime,
 } from '../common/diagnostics';
 import type { TlsServer } from './tls_server';
-import { SslContext } from '../cache/ssl_context';
+import { SslContext } from '../openssl/ssl_context';
 import { watchRemovals } from './observe';
 
 /** the upper bounds (seconds) of the duration histograms */

@@ -25,9 +25,9 @@ import {
   wasRevoked,
 } from '../common/diagnostics';
 import type { Protocol } from '../binding/constants';
-import { RemoveReason, SslContext, TicketKeyStats } from '../cache/ssl_context';
-import { kHasSession, kInternalOn } from '../cache/internal';
-import type { SslSession } from '../cache/ssl_session';
+import { RemoveReason, SslContext, TicketKeyStats } from '../openssl/ssl_context';
+import { kHasSession, kInternalOn } from '../openssl/internal';
+import type { SslSession } from '../openssl/ssl_session';
 import type { ClientHelloInfo } from './client_hello_parser';
 import type { TLSSocket } from './tls_socket';
 import { debug } from './debug';

@@ -1,7 +1,7 @@
 // The whole option set of a TlsServer: node:tls's createServer options (its own, net.Server's
-// and createSecureContext's, see lib/cache/context_options.ts) and this package's, each
+// and createSecureContext's, see lib/openssl/context_options.ts) and this package's, each
 // implemented or refused with its reason. createServer refuses any other name.
-import { CONTEXT_OPTIONS } from '../cache/context_options';
+import { CONTEXT_OPTIONS } from '../openssl/context_options';
 import { checkOptionNames, OptionTable } from '../common/option_names';
 
 /** every option name of createServer() besides the context's: true, or why it is refused */

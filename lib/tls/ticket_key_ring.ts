@@ -21,7 +21,7 @@
 // tickets off (full handshakes) until the source answers again.
 import { hkdfSync, randomBytes } from 'crypto';
 import { EventEmitter } from 'events';
-import { SslContext, TICKET_KEY_LENGTH } from '../cache/ssl_context';
+import { SslContext, TICKET_KEY_LENGTH } from '../openssl/ssl_context';
 import { isTicketKeySource, TicketKeySource } from '../stores/ticket_key_source';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { noteTicketKeysSet } from '../common/diagnostics';

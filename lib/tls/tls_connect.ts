@@ -1,14 +1,14 @@
 import * as fs from 'fs';
 import type { TlsProtocol } from '../binding/constants';
 import * as net from 'net';
-import { SslContext } from '../cache/ssl_context';
-import { SslSession } from '../cache/ssl_session';
+import { SslContext } from '../openssl/ssl_context';
+import { SslSession } from '../openssl/ssl_session';
 import * as tls from 'tls';
 import { CheckServerIdentity, PeerCertificate, SessionOnUncleanClose, sessionOnUncleanCloseOption, TLSSocket } from './tls_socket';
 import { integer, optionsObject } from '../common/validate';
 import { codedError } from '../common/coded_error';
 import { TLS_PROTOCOLS } from '../binding/constants';
-import { kVersionRange } from '../cache/internal';
+import { kVersionRange } from '../openssl/internal';
 import { alpnWire, AlpnProtocols } from './alpn';
 import { debug } from './debug';
 

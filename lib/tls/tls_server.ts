@@ -1,7 +1,7 @@
 import * as net from 'net';
 import * as tls from 'tls';
 import { isSessionStore, SessionStore } from '../stores/session_store';
-import { SslContext, SslContextOptions, TICKET_KEY_LENGTH, TicketKeyStats } from '../cache/ssl_context';
+import { SslContext, SslContextOptions, TICKET_KEY_LENGTH, TicketKeyStats } from '../openssl/ssl_context';
 import { SessionResumption, SessionStoreStats } from './session_resumption';
 import { SessionOnUncleanClose, sessionOnUncleanCloseOption, TLSSocket } from './tls_socket';
 import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';

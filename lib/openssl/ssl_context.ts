@@ -116,7 +116,7 @@ export interface SslContext {
  * An OpenSSL 1.0.2 SSL_CTX and its internal session cache.
  *
  * Events 'newSession' and 'removeSession' carry the thread's SslSession of the session
- * (the live one if there is one, else a new one: lib/cache/identity.ts). OpenSSL's
+ * (the live one if there is one, else a new one: lib/openssl/identity.ts). OpenSSL's
  * callbacks only record them (1.0.2 runs the remove callback with its global
  * CRYPTO_LOCK_SSL_CTX held); they are emitted after the OpenSSL call has returned and
  * before the method that made it returns, in the order OpenSSL produced them.

@@ -49,7 +49,7 @@ function derFormat(options: unknown, key: 'from' | 'to'): 'openssl102' | 'openss
  * cached session outlives its JS object. A thread has at most one live SslSession per
  * native session: objects returned by the library (lookups, sessions(), events, handshake
  * results, sockets) are that object when it exists (`ctx.getSession(s.id) === s`), else a
- * new one (lib/cache/identity.ts). So a returned object may be shared with other holders
+ * new one (lib/openssl/identity.ts). So a returned object may be shared with other holders
  * in the thread, and free() frees it for all of them.
  */
 /** @internal the handle's slot number, asked from native code once per object */
@@ -156,7 +156,7 @@ export class SslSession {
    * `tlsSocket.getSession()`, `openssl s_client -sess_out`); fields 1.0.2 has no place
    * for are dropped first, TLS 1.3 sessions and sessions that used the extended master
    * secret are refused with a RangeError (`code` ERR_SESSION_TLS13 / ERR_SESSION_EXTMS;
-   * ERR_SESSION_DER for something that is not a session). See lib/cache/openssl3_session.ts.
+   * ERR_SESSION_DER for something that is not a session). See lib/openssl/openssl3_session.ts.
    */
   static fromDER(der: Buffer | Uint8Array, options?: SessionDerOptions): SslSession {
     const bytes = toBuffer(der, 'der');
@@ -184,7 +184,7 @@ export class SslSession {
    * i2d_SSL_SESSION (length first, then into a buffer of that length).
    * `{ to: 'openssl3' }`: the same session as OpenSSL 1.1.1/3.x read it (Node's
    * `tls.connect({ session })`, `openssl s_client -sess_in`); exact — only the order of
-   * the optional fields changes (lib/cache/openssl3_session.ts).
+   * the optional fields changes (lib/openssl/openssl3_session.ts).
    */
   toDER(options?: { to?: 'openssl102' | 'openssl3' }): Buffer {
     const to = derFormat(options, 'to');

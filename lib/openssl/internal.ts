@@ -17,7 +17,7 @@ export const kInternalOn = Symbol('openssl-session-cache.internalOn');
 export const kVersionRange = Symbol('openssl-session-cache.versionRange');
 /** @internal SslContext: a store's DER into the cache for an offered id, with no SslSession made */
 export const kAddSessionDER = Symbol('openssl-session-cache.addSessionDER');
-/** @internal SslSession: the live object for an identity key (lib/cache/identity.ts) */
+/** @internal SslSession: the live object for an identity key (lib/openssl/identity.ts) */
 export const kLive = Symbol('openssl-session-cache.live');
 /** @internal SslSession: one more native reference as a private object outside the identity table */
 export const kRetain = Symbol('openssl-session-cache.retain');
