@@ -30,6 +30,8 @@ export const ErrorCode = {
   TLS_CERT_VERIFY: 'ERR_TLS_CERT_VERIFY',
   /** createServer without a certificate and key (nor a context or SNICallback) */
   TLS_NO_CERTIFICATE: 'ERR_TLS_NO_CERTIFICATE',
+  /** TlsServer#addContext with an empty server name (node:tls's code) */
+  TLS_REQUIRED_SERVER_NAME: 'ERR_TLS_REQUIRED_SERVER_NAME',
   /** a client TLSSocket negotiated a protocol outside its minVersion..maxVersion (an offered session) */
   TLS_PROTOCOL_VERSION: 'ERR_TLS_PROTOCOL_VERSION',
   /** a TLSSocket's peer started a renegotiation, which both sides refuse (node:tls's code) */

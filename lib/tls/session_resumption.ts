@@ -122,7 +122,7 @@ export class SessionResumption {
   /** ids (hex) revoked recently → until when (ms) a store answer for them is refused */
   readonly #revoked = new Map<string, number>();
   readonly #peers: PeerLimiter;
-  readonly #sidCtx: Buffer | undefined;
+  #sidCtx: Buffer | undefined;
   readonly #fallbackSize: number;
   readonly #fallbackTtl: number;
   /** sessions made while the store was down, kept locally: id (hex) → DER (lifetime
@@ -158,6 +158,11 @@ export class SessionResumption {
     feedDown: false,
     fallbackKept: 0,
   };
+
+  /** the session id context store sessions must carry from now on (TlsServer#setSecureContext) */
+  setSessionIdContext(sidCtx: Buffer): void {
+    this.#sidCtx = sidCtx;
+  }
 
   constructor(o: SessionResumptionOptions) {
     this.#server = o.server;

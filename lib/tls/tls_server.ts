@@ -12,7 +12,8 @@ import { debug } from './debug';
 import { defaultSessionIdContext, SessionIdContextPolicy } from './session_id_context';
 import { observeConnection } from './observe';
 import { checkServerOptions, contextOptionsOf } from './server_options';
-import type { OptionTable } from '../common/option_names';
+import { checkOptionNames, OptionTable } from '../common/option_names';
+import { CONTEXT_OPTIONS } from '../openssl/context_options';
 
 /** @internal on an options object: more option names a wrapper (createHttpsServer, ...) handles itself */
 export const kWrapperOptions = Symbol('wrapperOptions');
@@ -145,6 +146,14 @@ export class TlsServer extends net.Server {
   readonly #alpn: Buffer | undefined;
   readonly #sniCallback: SNICallback | undefined;
   readonly #pauseOnConnect: boolean;
+  /** addContext(): server-name patterns (node:tls's wildcard form) and their contexts, last added first */
+  readonly #namedContexts: { pattern: RegExp; context: SslContext }[] = [];
+  /** setSecureContext(): the certificate context of new handshakes (server.context keeps the cache) */
+  #certificateContext: SslContext | undefined;
+  /** what the default session id context depends on besides the certificate options */
+  readonly #acceptance: { requestCert: boolean; rejectUnauthorized: boolean };
+  /** the session id context is the caller's (options.sessionIdContext or options.context) */
+  readonly #ownSessionIdContext: boolean;
 
   constructor(secureConnectionListener?: (socket: TLSSocket) => void);
   constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void);
@@ -168,6 +177,8 @@ export class TlsServer extends net.Server {
     this.#rejectUnauthorized = o.rejectUnauthorized !== false;
     this.#alpn = alpnWire(o.ALPNProtocols, 'options.ALPNProtocols');
     this.#sniCallback = o.SNICallback;
+    this.#acceptance = { requestCert: this.#requestCert, rejectUnauthorized: this.#rejectUnauthorized };
+    this.#ownSessionIdContext = o.context !== undefined || o.sessionIdContext !== undefined;
     if (secureConnectionListener !== undefined && typeof secureConnectionListener !== 'function') {
       throw new TypeError('secureConnectionListener must be a function');
     }
@@ -259,8 +270,9 @@ export class TlsServer extends net.Server {
   }
 
   /** node:tls: the current session-ticket key, 48 bytes (name | HMAC secret | AES key) */
-  getTicketKeys(): Buffer {
-    return this.context.getTicketKeys();
+  getTicketKeys(): ReturnType<tls.Server['getTicketKeys']> {
+    // a Buffer of its own (never over a SharedArrayBuffer), the type node:tls declares
+    return this.context.getTicketKeys() as ReturnType<tls.Server['getTicketKeys']>;
   }
 
   /**
@@ -278,6 +290,75 @@ export class TlsServer extends net.Server {
   /** the ticket key callback's counters (tickets issued, accepted under the current or a previous key, unknown key) */
   get ticketKeyStats(): TicketKeyStats {
     return this.context.ticketKeyStats;
+  }
+
+  /**
+   * node:tls: the context for ClientHellos whose server name matches `hostname` (`*` matches
+   * one label, as in node:tls; the last added match wins). `context` is an SslContext or
+   * createSecureContext-style options (cert, key, ca, ...). Unused when the server has an
+   * SNICallback, as in node:tls. The session cache stays the server's (`server.context`):
+   * OpenSSL 1.0.2 looks sessions up before it switches to the name's context.
+   */
+  addContext(hostname: string, context: SslContext | SslContextOptions | tls.SecureContextOptions | tls.SecureContext): void {
+    if (typeof hostname !== 'string') throw new TypeError('hostname must be a string');
+    refuseNodeSecureContext(context, 'context');
+    if (hostname === '') throw codedError(ErrorCode.TLS_REQUIRED_SERVER_NAME, 'addContext() needs a server name');
+    const escaped = hostname.replace(/([.^$+?\-\\[\]{}()|])/g, '\\$1').replace(/\*/g, '[^.]*');
+    const ctx = context instanceof SslContext ? context : this.#contextFromOptions(context, 'context', this.context.sessionTimeout);
+    this.#namedContexts.unshift({ pattern: new RegExp(`^${escaped}$`), context: ctx });
+  }
+
+  /**
+   * node:tls: replaces the certificate, key, trust and cipher settings of new handshakes;
+   * existing connections keep theirs. `options` are createSecureContext-style options.
+   * The session cache, the store and the ticket keys stay the server's; the default session
+   * id context follows the new certificate and trust (lib/tls/session_id_context.ts), so
+   * sessions made under the old ones are no longer resumed — as with node:tls, whose new
+   * context starts an empty cache. `ticketKeys` in `options` replaces the ticket keys.
+   */
+  setSecureContext(options: (SslContextOptions & { ticketKeys?: Buffer }) | tls.SecureContextOptions): void {
+    refuseNodeSecureContext(options, 'options');
+    const o = optionsObject(options, 'options') as SslContextOptions & { ticketKeys?: Buffer };
+    const { ticketKeys, ...rest } = o;
+    const ctx = this.#contextFromOptions(rest, 'options', this.context.sessionTimeout);
+    if (!this.#ownSessionIdContext) {
+      const sid = rest.sessionIdContext !== undefined ? Buffer.from(toBufferOrString(rest.sessionIdContext, 'options.sessionIdContext')) : defaultSessionIdContext({ ...(rest as SessionIdContextPolicy), ...this.#acceptance });
+      this.context.setSessionIdContext(sid);
+      this.#resumption.setSessionIdContext(sid);
+    }
+    if (ticketKeys !== undefined) this.setTicketKeys(ticketKeys);
+    this.#certificateContext = ctx;
+  }
+
+  // a context from createSecureContext-style options, with createServer's defaults
+  #contextFromOptions(options: unknown, name: string, sessionTimeout: number): SslContext {
+    const o = optionsObject(options, name) as Record<string, unknown>;
+    checkOptionNames(o, [CONTEXT_OPTIONS], name, 'TlsServer');
+    for (const own of ['role', 'sessionCacheMode', 'sessionCacheSize', 'noTicket']) {
+      if (o[own] !== undefined) throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `${name}.${own} belongs to the server's session context (server.context), not a certificate context`);
+    }
+    if (o.cert === undefined && o.pfx === undefined) throw codedError(ErrorCode.TLS_NO_CERTIFICATE, `${name} needs cert and key (or pfx)`);
+    return new SslContext({
+      ...(o as SslContextOptions),
+      role: 'server',
+      honorCipherOrder: (o.honorCipherOrder as boolean | undefined) ?? true,
+      ciphers: (o.ciphers as string | undefined) ?? NODE_DEFAULT_CIPHERS,
+      sessionTimeout: (o.sessionTimeout as number | undefined) ?? sessionTimeout,
+    });
+  }
+
+  // the context of a ClientHello: the SNICallback's answer, else addContext()'s match, else
+  // setSecureContext()'s context (undefined: server.context)
+  async #contextFor(servername: string | undefined): Promise<SslContext | undefined> {
+    if (servername !== undefined) {
+      if (this.#sniCallback) {
+        const ctx = await this.#resolveSni(servername);
+        if (ctx) return ctx;
+      } else {
+        for (const named of this.#namedContexts) if (named.pattern.test(servername)) return named.context;
+      }
+    }
+    return this.#certificateContext;
   }
 
   // SNICallback as a promise; a context that is not an SslContext fails the connection
@@ -328,7 +409,8 @@ export class TlsServer extends net.Server {
         requestCert: this.#requestCert,
         rejectUnauthorized: this.#rejectUnauthorized,
         alpnProtocols: this.#alpn,
-        sni: this.#sniCallback ? (name) => this.#resolveSni(name) : undefined,
+        sni: this.#sniCallback || this.#namedContexts.length > 0 || this.#certificateContext ? (name) => this.#contextFor(name) : undefined,
+        sniWithoutName: this.#certificateContext !== undefined,
         onKeylog: this.listenerCount('keylog') > 0 ? (line) => this.emit('keylog', line, tls) : undefined,
       });
     } catch (e) {
@@ -354,6 +436,13 @@ export class TlsServer extends net.Server {
       }
       this.emit('secureConnection', tls);
     });
+  }
+}
+
+/** node:tls's SecureContext objects hold Node's OpenSSL 3 context: never usable here */
+function refuseNodeSecureContext(v: unknown, name: string): void {
+  if (v !== null && typeof v === 'object' && !(v instanceof SslContext) && (v as { constructor?: { name?: string } }).constructor?.name === 'SecureContext') {
+    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `${name} is a node:tls SecureContext, which belongs to Node's OpenSSL; pass an SslContext or createSecureContext-style options`);
   }
 }
 

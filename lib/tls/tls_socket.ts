@@ -64,8 +64,11 @@ export interface TLSSocketSetup {
   checkServerIdentity?: CheckServerIdentity;
   /** client: the negotiated protocol must lie in this range, whatever session was offered */
   protocolRange?: readonly [TlsProtocol, TlsProtocol];
-  /** server: the context for the ClientHello's server name (SNICallback), resolved before OpenSSL reads it */
-  sni?: (servername: string) => Promise<SslContext | undefined>;
+  /** server: the context for the ClientHello's server name (SNICallback, addContext), resolved
+   * before OpenSSL reads it; asked without a name too when `sniWithoutName` (setSecureContext) */
+  sni?: (servername: string | undefined) => Promise<SslContext | undefined>;
+  /** server: ask `sni` also for a ClientHello without a server name */
+  sniWithoutName?: boolean;
   /** @internal server: true when the ClientHello offers a revoked id; its ticket is then not decrypted */
   refuseTicket?: (hello: ClientHelloInfo) => boolean;
   /** server: where 'keylog' lines go besides the socket's own listeners */
@@ -169,7 +172,8 @@ export class TLSSocket extends Duplex {
   readonly #verifyHost: string | undefined;
   readonly #requestCert: boolean;
   readonly #protocolRange: readonly [TlsProtocol, TlsProtocol] | undefined;
-  readonly #sni: ((servername: string) => Promise<SslContext | undefined>) | undefined;
+  readonly #sni: ((servername: string | undefined) => Promise<SslContext | undefined>) | undefined;
+  readonly #sniWithoutName: boolean;
   readonly #onKeylog: ((line: Buffer) => void) | undefined;
   /** the negotiated ALPN protocol, false when none (node:tls) */
   alpnProtocol: string | false = false;
@@ -191,6 +195,7 @@ export class TLSSocket extends Duplex {
     this.#requestCert = setup.requestCert === true;
     this.#protocolRange = setup.protocolRange;
     this.#sni = setup.sni;
+    this.#sniWithoutName = setup.sniWithoutName === true;
     this.#onKeylog = setup.onKeylog;
     this.#keepSessionOnUncleanClose = (setup.sessionOnUncleanClose ?? 'keep') === 'keep';
     this.#conn = openTlsConnection(setup.context, setup.isServer, {
@@ -301,7 +306,7 @@ export class TLSSocket extends Duplex {
       } catch {
         pending = undefined;
       }
-      if (this.#sni && parsed.servername !== undefined) pending = this.#resolveSni(parsed.servername, pending);
+      if (this.#sni && (parsed.servername !== undefined || this.#sniWithoutName)) pending = this.#resolveSni(parsed.servername, pending);
       if (pending && typeof (pending as Promise<void>).then === 'function') {
         this.#helloWaiting = true;
         this.socket.pause();
@@ -327,7 +332,7 @@ export class TLSSocket extends Duplex {
 
   // the SNICallback's context, handed to native before OpenSSL reads the ClientHello; its
   // servername callback then switches to it (SSL_set_SSL_CTX)
-  async #resolveSni(servername: string, prefetch: Promise<void> | void): Promise<void> {
+  async #resolveSni(servername: string | undefined, prefetch: Promise<void> | void): Promise<void> {
     const [ctx] = await Promise.all([
       this.#sni!(servername).catch((e: unknown) => {
         process.nextTick(() => this.destroy(toError(e)));

@@ -4,6 +4,7 @@
 // inferred without annotations. Compiled by test/05.types.test.ts with test/types/tsconfig.json; never run.
 import * as http from 'http';
 import * as http2 from 'http2';
+import * as https from 'https';
 import * as tls from 'tls';
 import express from 'express';
 import Fastify from 'fastify';
@@ -168,6 +169,18 @@ export function probes(): void {
   void app;
   const app2 = Fastify({ http2: true, serverFactory: (handler) => createHttp2SecureServer({ cert, key, allowHTTP1: true }, handler) });
   void app2;
+  // with `https` options Fastify's raw server is http2.Http2SecureServer (addContext, setSecureContext, ...)
+  const asSecure: http2.Http2SecureServer = createHttp2SecureServer({ cert, key, allowHTTP1: true });
+  void asSecure;
+  const asHttps: https.Server = createHttpsServer({ cert, key });
+  void asHttps;
+  const app3 = Fastify({ http2: true, https: { allowHTTP1: true }, serverFactory: (handler) => createHttp2SecureServer({ cert, key, allowHTTP1: true }, handler) });
+  void app3;
+  const app4 = Fastify({ https: {}, serverFactory: (handler) => createHttpsServer({ cert, key }, handler) });
+  void app4;
+  const tlsServer = createHttpsServer({ cert, key });
+  tlsServer.addContext('*.example.com', { cert, key });
+  tlsServer.setSecureContext({ cert, key });
   void tls;
 
   // ---- RedisSessionStore ------------------------------------------------------------------
