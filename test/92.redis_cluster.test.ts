@@ -53,8 +53,14 @@ afterAll(async () => {
 
 const nameOf = (n: Node): string => `${n.host}:${n.port}`;
 
-/** a plain (non-cluster) connection to one node */
-const admin = (n: Node): Redis => bed.admin(n.port);
+/** a plain (non-cluster) connection to one node, one per node (closed at once, even when
+ * its node is gone: ioredis would otherwise wait 2 s for a stream that already closed) */
+const admins = new Map<number, Redis>();
+function admin(n: Node): Redis {
+  let a = admins.get(n.port);
+  if (!a) admins.set(n.port, (a = bed.admin(n.port, { disconnectTimeout: 50 })));
+  return a;
+}
 
 /** the primary serving `key` now, as CLUSTER KEYSLOT and CLUSTER SLOTS of a live node say */
 async function ownerOf(key: Buffer, via: Node): Promise<Node> {
