@@ -270,7 +270,7 @@ describe('RedisSessionStore on a Redis Cluster', () => {
 
   test('two TlsServers, one store made from `cluster`, one given a Cluster client: each resumes the other’s sessions', async () => {
     const sa = clusterStore();
-    const given = new Cluster(cluster.nodes, { enableOfflineQueue: false, retryDelayOnFailover: 0, retryDelayOnClusterDown: 0, redisOptions: { maxRetriesPerRequest: 0 } });
+    const given = new Cluster(cluster.nodes, { enableOfflineQueue: false, retryDelayOnFailover: 0, retryDelayOnClusterDown: 0, redisOptions: { maxRetriesPerRequest: 0, disconnectTimeout: 100 } });
     const sb = bed.store({ client: given, ownsClient: true });
     expect(sb.isCluster).toBe(true);
     const a = await serve(sa);
@@ -291,15 +291,24 @@ describe('RedisSessionStore on a Redis Cluster', () => {
   test('revoke() on one server: the PUBLISH, made by the key’s primary, reaches the other server’s subscriber on a replica of another shard; never resumed again', async () => {
     const topology = await cluster.topology();
     const replicas = topology.filter((n) => n.role === 'replica');
-    const sa = clusterStore({ subscriberNode: replicas[0] });
-    const sb = clusterStore({ subscriberNode: replicas[1] });
+    // named connections: CLIENT LIST of a node shows whose subscriber is there
+    const named = (name: string, node: Node) => clusterStore({ cluster: { nodes: cluster.nodes, options: { redisOptions: { connectionName: name } } }, subscriberNode: node });
+    const sa = named('feed-a', replicas[0]);
+    const sb = named('feed-b', replicas[1]);
     const a = await serve(sa);
     const b = await serve(sb);
     await Promise.all([sa.ready(), sb.ready()]);
     expect(nameOf(sa.subscriberNode!)).toBe(nameOf(replicas[0]));
     expect(nameOf(sb.subscriberNode!)).toBe(nameOf(replicas[1]));
-    // the subscribers are connected where we asked: CLIENT LIST of those nodes shows them subscribed
-    for (const n of [replicas[0], replicas[1]]) expect(String(await admin(n).call('CLIENT', 'LIST', 'TYPE', 'pubsub'))).toMatch(/ sub=1 /);
+    // the subscribers are connected where we asked, and only there
+    const subscribers = async (n: Node) =>
+      String(await admin(n).call('CLIENT', 'LIST', 'TYPE', 'pubsub'))
+        .split('\n')
+        .map((l) => / name=(feed-[ab]) .* sub=1 /.exec(l)?.[1])
+        .filter((x) => x !== undefined)
+        .sort();
+    expect(await subscribers(replicas[0])).toEqual(['feed-a']);
+    expect(await subscribers(replicas[1])).toEqual(['feed-b']);
     const x = await handshake(a);
     expect(x.stored).toBe(true);
     expect(await resumesWith(b.port, x.session)).toBe(true);
@@ -308,6 +317,7 @@ describe('RedisSessionStore on a Redis Cluster', () => {
     // the DEL + PUBLISH run on the key's primary, which is neither subscriber's node
     expect(topology.find((n) => nameOf(n) === nameOf(publisher))!.role).toBe('primary');
     expect(nameOf(publisher)).not.toBe(nameOf(sb.subscriberNode!));
+    expect(await subscribers(publisher)).toEqual([]);
     const heard = next<Buffer>(b.server, 'sessionRevoked');
     await a.server.revoke(x.id);
     expect((await heard).equals(x.id)).toBe(true);
