@@ -416,14 +416,19 @@ describe('failover under handshakes', () => {
 });
 
 describe('a primary frozen (SIGSTOP)', () => {
-  test('its shard’s commands time out and reset that node’s connection once, the other shards answer; its sessions mean full handshakes; all answer once it is thawed', async () => {
+  test('its shard’s commands time out and reset that node’s connection once, the other shards answer; its sessions mean full handshakes; a feed on it misses the heartbeat and moves; all answer once it is thawed', async () => {
     const topology = await cluster.topology();
     const frozen = topology.find((n) => n.role === 'primary' && n.shard === 2)!;
     const sa = clusterStore({ commandTimeout: 200 });
     const sb = clusterStore({ commandTimeout: 200 });
+    const sc = clusterStore({ subscriberNode: frozen, heartbeatInterval: 100, heartbeatTimeout: 300 });
     const a = await serve(sa);
     const b = await serve(sb);
-    await Promise.all([sa.ready(), sb.ready()]);
+    const c = await serve(sc);
+    await Promise.all([sa.ready(), sb.ready(), sc.ready()]);
+    expect(nameOf(sc.subscriberNode!)).toBe(nameOf(frozen));
+    const feedDown = next<Error & { code?: string }>(sc, 'feedDown');
+    const resynced = feedDown.then(() => next(c.server, 'sessionStoreResync'));
     const x = await sessionOnShard(a, frozen);
     const ids = Array.from({ length: 24 }, () => crypto.randomBytes(32));
     for (const id of ids) await sa.set(id, id, 60);
@@ -456,6 +461,12 @@ describe('a primary frozen (SIGSTOP)', () => {
       // a session stored on the frozen shard: a full handshake, never a failed one
       expect(await resumesWith(b.port, x.session)).toBe(false);
       expect(b.clientErrors).toEqual([]);
+      // the feed on the frozen node: its PING goes unanswered, it moves to another node
+      expect((await feedDown).code).toBe('ERR_SESSION_STORE_TIMEOUT');
+      expect(sc.stats.heartbeatMisses).toBe(1);
+      await resynced;
+      expect(sc.feedUp).toBe(true);
+      expect(nameOf(sc.subscriberNode!)).not.toBe(nameOf(frozen));
     } finally {
       thaw();
     }
