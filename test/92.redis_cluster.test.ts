@@ -11,6 +11,7 @@ import { Cluster, Redis } from 'ioredis';
 import { createServer, RedisSessionStore, RedisTicketKeySource, TlsServer, TLSSocket } from '../lib';
 import { certs, endNode, listen, next, nodeClient, resumesWith, track } from './helpers/sockets';
 import { RedisTestBed } from './helpers/redis';
+import { storeError } from '../lib/stores/store_errors';
 
 interface Node {
   host: string;
@@ -231,6 +232,30 @@ describe('RedisSessionStore on a Redis Cluster', () => {
     const s = new RedisSessionStore({ client: given });
     expect(s.isCluster).toBe(true);
     expect(s.subscriberNode).toBeUndefined();
+  });
+
+  test("a MULTI that Redis discards (EXECABORT) is a store error named by its commands' errors: MOVED → unreachable, an unknown command → refused", async () => {
+    const [p0] = await cluster.primaries();
+    const a = admin(p0);
+    // a key another shard serves: its SET inside MULTI is answered MOVED, EXEC with EXECABORT
+    let elsewhere: Buffer | undefined;
+    for (let i = 0; i < 64 && !elsewhere; i++) {
+      const k = Buffer.from(`execabort-${i}`);
+      if (nameOf(await ownerOf(k, p0)) !== nameOf(p0)) elsewhere = k;
+    }
+    expect(elsewhere).toBeDefined();
+    const moved = await a.multi().set(elsewhere!, 'x').exec().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String((moved as Error).message)).toMatch(/^EXECABORT/);
+    expect(storeError(moved, 'delete')).toMatchObject({ code: 'ERR_SESSION_STORE_UNREACHABLE', reason: 'unreachable', cause: moved });
+    const unknown = await a.multi().call('NO-SUCH-COMMAND').exec().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String((unknown as Error).message)).toMatch(/^EXECABORT/);
+    expect(storeError(unknown, 'delete')).toMatchObject({ code: 'ERR_SESSION_STORE_REFUSED', reason: 'refused' });
   });
 
   test('the sessions spread over the shards, each key on the primary of its slot with the TTL of the session timeout', async () => {

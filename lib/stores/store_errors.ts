@@ -25,10 +25,20 @@ export function storeFailureOf(e: unknown): StoreFailure | undefined {
   if (/^(NOAUTH|WRONGPASS)\b/.test(msg) || /invalid (username-password|password)/i.test(msg)) return 'auth';
   if (/^(NOPERM|READONLY|OOM|MISCONF|BUSY|LOADING|MASTERDOWN|ERR unknown command)\b/.test(msg)) return 'refused';
   if (/Command timed out/i.test(msg)) return 'timeout';
+  // a MULTI that Redis discarded: what it is follows from the errors of its commands (ioredis
+  // keeps them as previousErrors: CLUSTERDOWN, MOVED while a shard fails over, READONLY, ...)
+  if (/^EXECABORT\b/.test(msg)) {
+    const previous = (err as { previousErrors?: unknown }).previousErrors;
+    for (const p of Array.isArray(previous) ? previous : []) {
+      const kind = storeFailureOf(p);
+      if (kind) return kind;
+    }
+    return 'refused';
+  }
   if (NET_CODES.has(code) || /Stream isn't writeable|Connection is closed|Reached the max retries|connect ETIMEDOUT|Socket closed/i.test(msg)) return 'unreachable';
   // a Redis Cluster without a usable node for the key: a shard failing over, the cluster
   // client reconnecting or gone
-  if (/^(CLUSTERDOWN|TRYAGAIN)\b|Cluster isn't ready|Too many Cluster redirections|None of startup nodes is available|Failed to refresh slots cache|Cluster is ended/.test(msg)) return 'unreachable';
+  if (/^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK)\b|Cluster isn't ready|Too many Cluster redirections|None of startup nodes is available|Failed to refresh slots cache|Cluster is ended/.test(msg)) return 'unreachable';
   return undefined;
 }
 
