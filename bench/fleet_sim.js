@@ -168,7 +168,7 @@ function workerMain() {
 
 // the Redis Cluster store: the option the store takes for a cluster (see docs/api.md)
 function makeClusterStore(RedisSessionStore, spec) {
-  return new RedisSessionStore({ cluster: spec.nodes.map((port) => ({ host: '127.0.0.1', port })), prefix: 'fleet:', commandTimeout: STORE_TIMEOUT_MS });
+  return new RedisSessionStore({ cluster: { nodes: spec.nodes.map((port) => ({ host: '127.0.0.1', port })) }, prefix: 'fleet:', commandTimeout: STORE_TIMEOUT_MS });
 }
 
 // ------------------------------------------------------------------ the node:cluster primary (a child of main)
@@ -358,6 +358,7 @@ async function main() {
 
   // ---- the timeline: every client's visits, replayed against every store at the same moments
   const trace = makeTrace();
+  const loadBefore = os.loadavg().map((x) => Number(x.toFixed(2)));
   const connect = (port, session) =>
     new Promise((resolve) => {
       const t0 = Date.now();
@@ -469,6 +470,13 @@ async function main() {
     const lookups = {};
     for (const s of server) for (const [k, v] of Object.entries(s.lookups)) lookups[k] = (lookups[k] ?? 0) + v;
     const handshakes = rows.filter((r) => r.ok).length;
+    // the client's connect-to-secureConnect time: full handshakes, and returns resumed on the
+    // server that issued the session (its own cache) or on another one (the store)
+    const times = (f) => {
+      const a = rows.filter((r) => r.ok && f(r)).map((r) => r.durationMs).sort((x, y) => x - y);
+      return { count: a.length, p50: quantile(a, 0.5), p99: quantile(a, 0.99) };
+    };
+    const clientMs = { full: times((r) => !r.reused), resumedSameServer: times((r) => r.reused && r.sameServer), resumedOtherServer: times((r) => r.reused && !r.sameServer) };
     const res = {
       label: m.label,
       handshakes,
@@ -488,6 +496,7 @@ async function main() {
         storeErrors: server.reduce((a, s) => a + s.storeErrors, 0),
       },
       lookups,
+      clientMs,
       lookupMs: { count: lookupMs.length, p50: quantile(lookupMs, 0.5), p99: quantile(lookupMs, 0.99), max: lookupMs[lookupMs.length - 1] ?? NaN },
       handshakesPerSec: handshakes / timelineS,
       capacity: capacity[m.mode],
@@ -523,6 +532,7 @@ async function main() {
     redis: redisVersion.split(' ').slice(0, 3).join(' '),
     model: { ...MODEL, timeoutRealS: TIMEOUT_S, minIntervalMs: MIN_INTERVAL_MS, seed: SEED, storeTimeoutMs: STORE_TIMEOUT_MS },
     timelineS,
+    loadAverage: { before: loadBefore, after: os.loadavg().map((x) => Number(x.toFixed(2))) },
     redisCluster: clusterNote ?? 'measured',
     results,
   };
@@ -554,6 +564,7 @@ function markdown(j) {
     `- ${M.servers} server processes (node:cluster workers, each with one TlsServer per store on a port of its own), a random server per connection; ${M.clients} clients, each a first visit (arrivals uniform over ${M.arrivalSim / 60} simulated min) and ${M.returns} returns`,
     `- return intervals log-normal, median ${M.medianSim} s, σ ${M.sigma}, capped at ${M.capSim / 60} min (simulated); session timeout ${M.timeoutSim} s simulated`,
     `- clock scaled ${M.scale}×: timeout ${M.timeoutRealS} s real; the run took ${j.timelineS.toFixed(1)} s; the same trace (seed ${M.seed}) replayed against every store at the same moments`,
+    `- load average (1 min) ${j.loadAverage.before[0]} before, ${j.loadAverage.after[0]} after the timeline (2 cores shared with other work: the latencies carry it)`,
     `- Redis Cluster: ${j.redisCluster}`,
     '',
     `| | ${modes.map((k) => R[k].label).join(' | ')} |`,
@@ -567,6 +578,9 @@ function markdown(j) {
     row('returns resumed, overall', (r) => pct(r.resumed, r.returns)),
     row('store lookups (hit / miss / other)', (r) => (r.lookupMs.count ? `${r.lookupMs.count} (${r.lookups.hit ?? 0} / ${r.lookups.miss ?? 0} / ${r.lookupMs.count - (r.lookups.hit ?? 0) - (r.lookups.miss ?? 0)})` : '—')),
     row('lookup latency p50 / p99', (r) => (r.lookupMs.count ? `${ms(r.lookupMs.p50)} / ${ms(r.lookupMs.p99)}` : '— (none)')),
+    row('client handshake time p50 / p99: full', (r) => `${ms(r.clientMs.full.p50)} / ${ms(r.clientMs.full.p99)}`),
+    row('… resumed on the issuing server', (r) => (r.clientMs.resumedSameServer.count ? `${ms(r.clientMs.resumedSameServer.p50)} / ${ms(r.clientMs.resumedSameServer.p99)}` : '—')),
+    row('… resumed on another server', (r) => (r.clientMs.resumedOtherServer.count ? `${ms(r.clientMs.resumedOtherServer.p50)} / ${ms(r.clientMs.resumedOtherServer.p99)}` : '—')),
     row('Redis store commands per handshake', (r) => (r.redis ? r.redis.storeOpsPerHandshake.toFixed(2) : '—')),
     row('Redis commands per handshake, all (PINGs too)', (r) => (r.redis ? r.redis.allOpsPerHandshake.toFixed(2) : '—')),
     row('Redis bytes per handshake (in + out)', (r) => (r.redis ? r.redis.bytesPerHandshake.toFixed(0) : '—')),
