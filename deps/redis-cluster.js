@@ -324,6 +324,10 @@ async function startRedisCluster({ primaries = 3, replicasPerPrimary = 1, host =
      * { killed, promoted, ms } (ms from the kill to that state).
      */
     async killPrimary(index = 0) {
+      if (primaries < 3) {
+        // the primaries that remain must be a majority to mark the dead one failed
+        throw new Error('killPrimary needs a cluster of at least 3 primaries: with fewer, no replica is ever promoted');
+      }
       const shards = await until('a settled cluster before the kill', (note) => settledShards(note));
       const shard = shardAt(shards, index);
       if (shard.replicas.length === 0) throw new Error(`shard ${index} has no replica to promote`);

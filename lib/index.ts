@@ -28,7 +28,7 @@ export type { SessionStore } from './stores/session_store';
 export { MemorySessionStore } from './stores/memory_session_store';
 export type { MemorySessionStoreOptions } from './stores/memory_session_store';
 export { RedisSessionStore } from './stores/redis_session_store';
-export type { RedisSessionStoreOptions, RedisSessionStoreEvents, RedisSessionStoreStats } from './stores/redis_session_store';
+export type { RedisSessionStoreOptions, RedisSessionStoreClusterOptions, RedisSessionStoreEvents, RedisSessionStoreStats } from './stores/redis_session_store';
 export type { SessionSealingKey, SessionSealingKeys } from './stores/sealing';
 export { ClientHelloParser } from './tls/client_hello_parser';
 export type { ClientHelloInfo } from './tls/client_hello_parser';

@@ -270,7 +270,7 @@ describe('RedisSessionStore on a Redis Cluster', () => {
 
   test('two TlsServers, one store made from `cluster`, one given a Cluster client: each resumes the other’s sessions', async () => {
     const sa = clusterStore();
-    const given = new Cluster(cluster.nodes, { enableOfflineQueue: false, retryDelayOnFailover: 0, retryDelayOnClusterDown: 0, redisOptions: { maxRetriesPerRequest: 0 } });
+    const given = new Cluster(cluster.nodes, { enableOfflineQueue: false, retryDelayOnFailover: 0, retryDelayOnClusterDown: 0, redisOptions: { maxRetriesPerRequest: 0, disconnectTimeout: 100 } });
     const sb = bed.store({ client: given, ownsClient: true });
     expect(sb.isCluster).toBe(true);
     const a = await serve(sa);
@@ -291,15 +291,24 @@ describe('RedisSessionStore on a Redis Cluster', () => {
   test('revoke() on one server: the PUBLISH, made by the key’s primary, reaches the other server’s subscriber on a replica of another shard; never resumed again', async () => {
     const topology = await cluster.topology();
     const replicas = topology.filter((n) => n.role === 'replica');
-    const sa = clusterStore({ subscriberNode: replicas[0] });
-    const sb = clusterStore({ subscriberNode: replicas[1] });
+    // named connections: CLIENT LIST of a node shows whose subscriber is there
+    const named = (name: string, node: Node) => clusterStore({ cluster: { nodes: cluster.nodes, options: { redisOptions: { connectionName: name } } }, subscriberNode: node });
+    const sa = named('feed-a', replicas[0]);
+    const sb = named('feed-b', replicas[1]);
     const a = await serve(sa);
     const b = await serve(sb);
     await Promise.all([sa.ready(), sb.ready()]);
     expect(nameOf(sa.subscriberNode!)).toBe(nameOf(replicas[0]));
     expect(nameOf(sb.subscriberNode!)).toBe(nameOf(replicas[1]));
-    // the subscribers are connected where we asked: CLIENT LIST of those nodes shows them subscribed
-    for (const n of [replicas[0], replicas[1]]) expect(String(await admin(n).call('CLIENT', 'LIST', 'TYPE', 'pubsub'))).toMatch(/ sub=1 /);
+    // the subscribers are connected where we asked, and only there
+    const subscribers = async (n: Node) =>
+      String(await admin(n).call('CLIENT', 'LIST', 'TYPE', 'pubsub'))
+        .split('\n')
+        .map((l) => / name=(feed-[ab]) .* sub=1 /.exec(l)?.[1])
+        .filter((x) => x !== undefined)
+        .sort();
+    expect(await subscribers(replicas[0])).toEqual(['feed-a']);
+    expect(await subscribers(replicas[1])).toEqual(['feed-b']);
     const x = await handshake(a);
     expect(x.stored).toBe(true);
     expect(await resumesWith(b.port, x.session)).toBe(true);
@@ -308,6 +317,7 @@ describe('RedisSessionStore on a Redis Cluster', () => {
     // the DEL + PUBLISH run on the key's primary, which is neither subscriber's node
     expect(topology.find((n) => nameOf(n) === nameOf(publisher))!.role).toBe('primary');
     expect(nameOf(publisher)).not.toBe(nameOf(sb.subscriberNode!));
+    expect(await subscribers(publisher)).toEqual([]);
     const heard = next<Buffer>(b.server, 'sessionRevoked');
     await a.server.revoke(x.id);
     expect((await heard).equals(x.id)).toBe(true);
@@ -406,14 +416,19 @@ describe('failover under handshakes', () => {
 });
 
 describe('a primary frozen (SIGSTOP)', () => {
-  test('its shard’s commands time out and reset that node’s connection once, the other shards answer; its sessions mean full handshakes; all answer once it is thawed', async () => {
+  test('its shard’s commands time out and reset that node’s connection once, the other shards answer; its sessions mean full handshakes; a feed on it misses the heartbeat and moves; all answer once it is thawed', async () => {
     const topology = await cluster.topology();
     const frozen = topology.find((n) => n.role === 'primary' && n.shard === 2)!;
     const sa = clusterStore({ commandTimeout: 200 });
     const sb = clusterStore({ commandTimeout: 200 });
+    const sc = clusterStore({ subscriberNode: frozen, heartbeatInterval: 100, heartbeatTimeout: 300 });
     const a = await serve(sa);
     const b = await serve(sb);
-    await Promise.all([sa.ready(), sb.ready()]);
+    const c = await serve(sc);
+    await Promise.all([sa.ready(), sb.ready(), sc.ready()]);
+    expect(nameOf(sc.subscriberNode!)).toBe(nameOf(frozen));
+    const feedDown = next<Error & { code?: string }>(sc, 'feedDown');
+    const resynced = feedDown.then(() => next(c.server, 'sessionStoreResync'));
     const x = await sessionOnShard(a, frozen);
     const ids = Array.from({ length: 24 }, () => crypto.randomBytes(32));
     for (const id of ids) await sa.set(id, id, 60);
@@ -446,6 +461,12 @@ describe('a primary frozen (SIGSTOP)', () => {
       // a session stored on the frozen shard: a full handshake, never a failed one
       expect(await resumesWith(b.port, x.session)).toBe(false);
       expect(b.clientErrors).toEqual([]);
+      // the feed on the frozen node: its PING goes unanswered, it moves to another node
+      expect((await feedDown).code).toBe('ERR_SESSION_STORE_TIMEOUT');
+      expect(sc.stats.heartbeatMisses).toBe(1);
+      await resynced;
+      expect(sc.feedUp).toBe(true);
+      expect(nameOf(sc.subscriberNode!)).not.toBe(nameOf(frozen));
     } finally {
       thaw();
     }
