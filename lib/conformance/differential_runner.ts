@@ -37,6 +37,8 @@ export interface Divergence {
   values: ConcreteValue[][];
   /** seconds the run's clock advanced up to the divergence */
   advanced: number;
+  /** the run's state before each op that ran resolved (shrinking skips changes that resolve the same) */
+  states: RunState[];
   /** the candidate's error message when it threw (e.g. which call timed out) */
   message?: string;
 }
@@ -55,6 +57,22 @@ export function sizeOf(d: Divergence): TraceSize {
 /** `4 steps, 258 calls, clock +5 s` */
 export function formatSize(s: TraceSize): string {
   return `${s.steps} steps, ${s.calls} calls, clock +${s.advanced} s`;
+}
+
+/** A copy of a run state (resolving an op changes the clock; names and ids grow). */
+function copyState(state: RunState): RunState {
+  return { ...state, names: [...state.names], idOf: new Map(state.idOf), counters: { ...state.counters } };
+}
+
+/** Whether two versions of op `i` of a divergence's run resolve to the same step and leave the same clock. */
+function resolvesAlike(d: Divergence, i: number, a: RandomOp, b: RandomOp): boolean {
+  const state = d.states[i];
+  if (state === undefined) return false;
+  const sign = (op: RandomOp) => {
+    const s = copyState(state);
+    return `${JSON.stringify(resolveOp(op, s)) ?? 'skipped'} ${s.clock}`;
+  };
+  return sign(a) === sign(b);
 }
 
 /** A candidate that did not answer or died (a shim, a hosted module): not shrunk, each re-run would wait again. */
@@ -111,6 +129,7 @@ export class DifferentialRunner {
     const held = new Map<string, number>();
     const trace: TraceLine[] = [];
     const values: ConcreteValue[][] = [];
+    const states: RunState[] = [];
     let opCount = 0;
     const diverge = (what: string, r: string, c: string, message?: string): Divergence => ({
       trace,
@@ -121,6 +140,7 @@ export class DifferentialRunner {
       options,
       opCount: Math.min(opCount, ops.length),
       values: values.slice(0, ops.length),
+      states: states.slice(0, ops.length),
       advanced: state.clock - START_TIME,
       ...(message !== undefined ? { message } : {}),
     });
@@ -129,6 +149,7 @@ export class DifferentialRunner {
       for (const op of [...ops, final]) {
         opCount++;
         values.push(concreteValues(op, state));
+        states.push(copyState(state));
         const step = resolveOp(op, state);
         if (step === undefined) continue;
         const times = step.repeat ?? 1;
@@ -304,6 +325,7 @@ export class DifferentialRunner {
       for (const f of fields) {
         for (const value of [0, ops[i][f] >> 1]) {
           if (runs <= 0 || callBudget < calls(best) || value >= ops[i][f]) continue;
+          if (resolvesAlike(best, i, ops[i], { ...ops[i], [f]: value })) continue;
           runs--;
           callBudget -= calls(best);
           const candidate = ops.map((op, j) => (j === i ? { ...op, [f]: value } : op));
@@ -321,6 +343,9 @@ export class DifferentialRunner {
     callBudget = 3000;
     const tryOps = (candidate: RandomOp[]): boolean => {
       if (runs <= 0 || callBudget <= 0) return false;
+      // a change to one op that resolves to the same step and clock cannot change the run
+      const changed = candidate.length === ops.length ? candidate.findIndex((op, j) => op !== ops[j]) : -1;
+      if (changed >= 0 && candidate.every((op, j) => j === changed || op === ops[j]) && resolvesAlike(best, changed, ops[changed], candidate[changed])) return false;
       runs--;
       const before = this.calls;
       const found = this.run(candidate, best.options);
