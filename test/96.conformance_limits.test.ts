@@ -70,31 +70,31 @@ describe('--step-timeout with --model: a JavaScript cache that never answers fai
   });
 
   test('an endless loop in add: the step fails naming add, the next scenario and the random sequences run, exit 1', () => {
-    const r = runCli(['conformance', '--json', '--no-catalogue', '--runs', '40', '--step-timeout', '1000', '--model', hanging('loop'), hangs, passes]);
+    const r = runCli(['conformance', '--json', '--no-catalogue', '--runs', '40', '--step-timeout', '3000', '--model', hanging('loop'), hangs, passes]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(1);
     const result = JSON.parse(r.stdout) as ConformanceResult;
     expect(result.implementation).toBe('hang_loop');
     const [first, second, random] = result.rows;
     expect(first).toMatchObject({ scenario: 'add-that-hangs', passed: false });
-    expect(first.differences[0]).toMatch(/^step 2 \(add \{"session":"a"\}\): .*ERR_SHIM_TIMEOUT.*the model did not answer add within 1000 ms/);
+    expect(first.differences[0]).toMatch(/^step 2 \(add \{"session":"a"\}\): .*ERR_SHIM_TIMEOUT.*the model did not answer add within 3000 ms/);
     expect(second).toMatchObject({ scenario: 'add-that-answers', passed: true });
     // the random sequences reach the id too: that sequence fails at its add, not shrunk (each re-run would hang again)
     expect(random.source).toBe('random');
     expect(random.passed).toBe(false);
     expect(random.differences[0]).toMatch(/not shrunk.*: result: OpenSSL 1, hang_loop throws ERR_SHIM_TIMEOUT$/);
-    expect(random.differences[1]).toMatch(/^hang_loop: the model did not answer add within 1000 ms/);
+    expect(random.differences[1]).toMatch(/^hang_loop: the model did not answer add within 3000 ms/);
     const last = random.trace?.[random.trace.length - 1];
     expect(last).toMatchObject({ operation: 'add', actual: { throws: 'ERR_SHIM_TIMEOUT' }, diverged: true });
     expect(result.coverage).toBeDefined();
   });
 
   test('a promise that never settles: the same, and a cache that answers passes through the host', () => {
-    const r = runCli(['conformance', '--json', '--no-catalogue', '--runs', '0', '--step-timeout', '1000', '--model', hanging('promise'), hangs, passes]);
+    const r = runCli(['conformance', '--json', '--no-catalogue', '--runs', '0', '--step-timeout', '3000', '--model', hanging('promise'), hangs, passes]);
     expect(r.status).toBe(1);
     const [first, second] = (JSON.parse(r.stdout) as ConformanceResult).rows;
     expect(first.passed).toBe(false);
-    expect(first.differences[0]).toMatch(/ERR_SHIM_TIMEOUT.*the model did not answer add within 1000 ms/);
+    expect(first.differences[0]).toMatch(/ERR_SHIM_TIMEOUT.*the model did not answer add within 3000 ms/);
     expect(second.passed).toBe(true);
     // hosted in a child process, the module keeps its name and its declared differences (sent in the host's hello)
     const ok = runCli(['conformance', '--json', '--runs', '10', '--step-timeout', '10000', '--model', mapCachePath]);
