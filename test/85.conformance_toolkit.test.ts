@@ -105,7 +105,8 @@ describe('planted bugs: caught in the default run, saved, replayed', () => {
     expect(r.passed).toBe(false);
     const random = r.rows.find((row) => row.source === 'random');
     expect(random?.passed).toBe(false);
-    expect(random?.differences[0]).toMatch(/^sequence \d+ of seed 1 diverged after \d+ step\(s\) \(shrunk from \d+ steps, \d+ calls to \d+ steps, \d+ calls\)/);
+    expect(random?.differences[0]).toMatch(/^sequence \d+ of seed 1 diverged after \d+ step\(s\) \(shrunk from \d+ steps, \d+ calls, clock \+\d+ s to \d+ steps, \d+ calls, clock \+\d+ s\)/);
+    expect(random?.shrink?.after.steps).toBeLessThanOrEqual(random?.shrink?.before.steps ?? 0);
     const saved = random?.saved as string;
     expect(fs.existsSync(saved)).toBe(true);
     const scenario = JSON.parse(fs.readFileSync(saved, 'utf8')) as Scenario;

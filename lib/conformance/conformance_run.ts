@@ -3,14 +3,15 @@ import * as path from 'node:path';
 import { OpenSSLCache } from '../model/openssl_cache';
 import { CacheFactory } from './cache_factory';
 import { CATALOGUE } from './catalogue';
-import { DifferentialRunner, Divergence } from './differential_runner';
+import { DifferentialRunner, Divergence, TraceSize, formatSize, lostCandidate, sizeOf } from './differential_runner';
 import { loadCacheFactory, loadDeclaredExport } from './model_loader';
 import { DeclaredDifferences, DeclaredReport, declaredReport, statsFieldDiffs, validateDeclared } from './declared';
-import { divergenceScenario, traceSize } from './saved_failure';
+import { divergenceScenario } from './saved_failure';
+import { BranchCoverage, branchCoverage } from './branches';
 import { ProfileName, SequencePlan, sequencePlan } from './profiles';
 import { Worker } from 'node:worker_threads';
 import { RandomOpWeights } from './random_ops';
-import { Shim } from './shim_cache';
+import { Shim, modelHostCommand } from './shim_cache';
 import { Scenario, validateScenario } from './scenario';
 import { ScenarioRunner } from './scenario_runner';
 import { TraceStep, formatTraceSteps, traceSteps } from './trace';
@@ -49,7 +50,10 @@ export interface ConformanceOptions {
   shim?: string;
   /** random sequences on this many worker threads (needs `model`); default 1 */
   jobs?: number;
-  /** milliseconds a shim call may take (default 10000) */
+  /**
+   * milliseconds a call of the implementation may take: a shim's (default 10000), or with
+   * `model` the module runs in a child process (model_host.ts) with this timeout
+   */
   stepTimeout?: number;
   /** how the implementation is named in reports (default: the module name) */
   name?: string;
@@ -65,6 +69,8 @@ export interface ConformanceRow {
   trace?: TraceStep[];
   /** for a failed random row: the options both caches were made with */
   options?: SessionCacheOptions;
+  /** for a failed random row: its size as first found and after shrinking (steps, calls, seconds of clock advances) */
+  shrink?: { before: TraceSize; after: TraceSize };
   /** for a failed random row saved with `saveFailures`: the scenario file that replays it */
   saved?: string;
   /** seconds the row took */
@@ -83,6 +89,8 @@ export interface ConformanceResult {
   time: number;
   /** behaviour coverage of the random sequences (what real OpenSSL did, how often), when they ran */
   coverage?: Record<string, number>;
+  /** the OpenSSL branches and catalogue behaviours the random sequences reached, how often (0: never), when they ran */
+  branches?: BranchCoverage;
 }
 
 /** Reads and checks a declared-differences file; a UsageError (exit 2) on any problem. */
@@ -134,6 +142,10 @@ export function readScenarioFile(file: string): Scenario {
  * minimal trace.
  */
 export function runConformance(options: ConformanceOptions = {}): ConformanceResult {
+  if (options.shim === undefined && options.stepTimeout !== undefined) {
+    if (options.model === undefined) throw new UsageError('--step-timeout needs --model or --shim (it bounds the calls of the implementation under test)');
+    return runHosted(options, options.model, options.stepTimeout);
+  }
   if (options.shim === undefined) return runWith(options);
   if (options.model !== undefined || options.factory !== undefined) throw new UsageError('--shim and --model exclude each other');
   const shim = new Shim(options.shim, { stepTimeout: options.stepTimeout, cwd: options.cwd });
@@ -144,7 +156,24 @@ export function runConformance(options: ConformanceOptions = {}): ConformanceRes
   }
 }
 
-function runWith(options: ConformanceOptions): ConformanceResult {
+/**
+ * `--model MODULE --step-timeout MS`: the module runs in a child process (model_host.ts)
+ * behind the shim protocol, so a call that never returns fails its step after MS
+ * milliseconds (the child is killed; the next scenario or sequence starts another).
+ */
+function runHosted(options: ConformanceOptions, model: string, stepTimeout: number): ConformanceResult {
+  if (options.factory !== undefined) throw new UsageError('--step-timeout bounds a --model module, not an in-process factory');
+  const cwd = options.cwd ?? process.cwd();
+  const shim = new Shim(modelHostCommand(model, cwd), { stepTimeout, cwd, noun: 'model' });
+  try {
+    const declared = { ...shim.declared, ...options.declared };
+    return runWith({ ...options, model: undefined, factory: shim.factory(), name: options.name ?? moduleLabel(model), declared }, { model, stepTimeout });
+  } finally {
+    shim.close();
+  }
+}
+
+function runWith(options: ConformanceOptions, hosted?: { model: string; stepTimeout: number }): ConformanceResult {
   const started = process.hrtime.bigint();
   const timestamp = new Date().toISOString();
   const real: CacheFactory = (o) => new OpenSSLCache(o);
@@ -186,8 +215,9 @@ function runWith(options: ConformanceOptions): ConformanceResult {
       const plan = sequencePlan(options.profile ?? 'default', options.guided !== false, options.weights ?? {});
       const jobs = options.jobs ?? 1;
       if (jobs > 1 && options.replay === undefined) {
-        if (options.model === undefined) throw new UsageError('--jobs needs --model (each worker loads the module)');
-        found = parallelSearch(differential, options.model, options.cwd ?? process.cwd(), declared, runs, seed, plan, jobs);
+        const model = hosted?.model ?? options.model;
+        if (model === undefined) throw new UsageError('--jobs needs --model (each worker loads the module)');
+        found = parallelSearch(differential, model, options.cwd ?? process.cwd(), declared, runs, seed, plan, jobs, hosted?.stepTimeout);
       } else {
         found = options.replay !== undefined ? differential.replay(seed, options.replay.sequence, 50, plan) : differential.search(runs, seed, 50, plan);
       }
@@ -197,13 +227,19 @@ function runWith(options: ConformanceOptions): ConformanceResult {
     const divergence = found?.divergence;
     if (divergence !== undefined && found !== undefined) {
       const sequence = options.replay?.sequence ?? found.runs;
-      const size = traceSize(divergence);
+      const size = sizeOf(divergence);
       const before = divergence.before;
-      const shrunk = before !== undefined ? `shrunk from ${before.steps} steps, ${before.calls} calls to ${size.steps} steps, ${size.calls} calls` : 'shrunk';
+      const lost = lostCandidate(divergence);
+      const shrunk = lost
+        ? 'not shrunk: each re-run would wait for it again'
+        : before !== undefined
+          ? `shrunk from ${formatSize(before)} to ${formatSize(size)}`
+          : 'shrunk';
       const differences = [
         `sequence ${sequence} of seed ${seed} diverged after ${size.steps} step(s) (${shrunk}): ${divergence.what}: ` +
           `OpenSSL ${divergence.reference}, ${label} ${divergence.candidate}`,
       ];
+      if (lost && divergence.message !== undefined) differences.push(`${label}: ${divergence.message}`);
       if (divergence.what === 'stats()') differences.push(...statsFieldDiffs(divergence.reference, divergence.candidate, 'OpenSSL', label).map((d) => `stats differ in ${d}`));
       const row: ConformanceRow = {
         scenario: name,
@@ -214,6 +250,7 @@ function runWith(options: ConformanceOptions): ConformanceResult {
         options: divergence.options,
         time: seconds(t0),
       };
+      if (before !== undefined) row.shrink = { before, after: size };
       if (options.saveFailures !== undefined) row.saved = saveFailure(options.saveFailures, divergence, seed, sequence, differences[0]);
       rows.push(row);
     } else if (!rows.some((r) => r.source === 'random')) {
@@ -232,6 +269,7 @@ function runWith(options: ConformanceOptions): ConformanceResult {
   };
   if (factory !== undefined && options.replay === undefined) {
     result.coverage = Object.fromEntries([...differential.coverage].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    result.branches = branchCoverage(differential.branches);
   }
   return result;
 }
@@ -251,6 +289,7 @@ function parallelSearch(
   seed: number,
   plan: SequencePlan,
   jobs: number,
+  stepTimeout?: number,
 ): { runs: number; divergence?: Divergence } {
   const items = DifferentialRunner.draw(runs, seed, 50, plan);
   const status = new SharedArrayBuffer(4 * (jobs * 2 + 1));
@@ -261,7 +300,7 @@ function parallelSearch(
     const out = new SharedArrayBuffer(4 * 1024 * 1024);
     outs.push(out);
     const share = items.filter((_, i) => i % jobs === k);
-    workers.push(new Worker(path.join(__dirname, 'search_worker.js'), { workerData: { model, cwd, declared, items: share, status, slot: k, out } }));
+    workers.push(new Worker(path.join(__dirname, 'search_worker.js'), { workerData: { model, cwd, declared, stepTimeout, items: share, status, slot: k, out } }));
   }
   const done = st.length - 1;
   for (let n = Atomics.load(st, done); n < jobs; n = Atomics.load(st, done)) Atomics.wait(st, done, n);
@@ -274,11 +313,13 @@ function parallelSearch(
       error?: string;
       diverged?: number | null;
       coverage?: [string, number][];
+      branches?: [string, number][];
       tally?: [string, number][];
     };
     if (r.error !== undefined) throw new Error(`--jobs: worker ${k + 1}: ${r.error}`);
     for (const [key, v] of r.coverage ?? []) differential.coverage.set(key, (differential.coverage.get(key) ?? 0) + v);
     for (const [key, v] of r.tally ?? []) differential.tally.set(key, (differential.tally.get(key) ?? 0) + v);
+    for (const [key, v] of r.branches ?? []) differential.branches.set(key, (differential.branches.get(key) ?? 0) + v);
     if (typeof r.diverged === 'number' && (first === undefined || r.diverged < first)) first = r.diverged;
   }
   if (first === undefined) return { runs };
@@ -332,9 +373,34 @@ export function formatConformanceTable(result: ConformanceResult): string {
     out.push('', 'behaviour coverage of the random sequences (what real OpenSSL did, how often):');
     for (const [k, n] of entries) out.push(`  ${k.padEnd(w)}  ${n}`);
   }
+  if (result.branches !== undefined) out.push('', ...formatBranchCoverage(result.branches));
   for (const r of result.rows) {
     if (r.trace !== undefined) out.push('', `minimal trace (${r.scenario}):`, formatTraceSteps(r.trace, r.options, 'OpenSSL 1.0.2h', result.implementation));
     if (r.saved !== undefined) out.push(`saved: ${r.saved} (re-run: conformance --model … ${r.saved})`);
   }
   return out.join('\n');
+}
+
+/** The branch coverage as table lines: reached branches and catalogue behaviours with counts, then the ones never reached. */
+export function formatBranchCoverage(b: BranchCoverage): string[] {
+  const out: string[] = [];
+  const reached = b.branches.filter((x) => x.count > 0);
+  const wb = Math.max(0, ...b.branches.map((x) => x.key.length));
+  out.push(`OpenSSL branches the random sequences reached (${reached.length} of ${b.branches.length}; how often, where):`);
+  for (const x of reached) out.push(`  ${x.key.padEnd(wb)}  ${String(x.count).padStart(6)}  ${x.where}: ${x.what}`);
+  const unreachedBranches = b.branches.filter((x) => x.count === 0);
+  if (unreachedBranches.length > 0) {
+    out.push('  never reached:');
+    for (const x of unreachedBranches) out.push(`    ${x.key.padEnd(wb)}  ${x.where}: ${x.what}`);
+  }
+  const hit = b.catalogue.filter((x) => x.count > 0);
+  const ws = Math.max(0, ...b.catalogue.map((x) => x.scenario.length));
+  out.push('', `catalogue behaviours the random sequences reached (${hit.length} of ${b.catalogue.length}; all their branches, how often):`);
+  for (const x of hit) out.push(`  ${x.scenario.padEnd(ws)}  ${String(x.count).padStart(6)}  ${x.branches.join(', ')}`);
+  const missed = b.catalogue.filter((x) => x.count === 0);
+  if (missed.length > 0) {
+    out.push('  never reached (only the catalogue scenario tests them):');
+    for (const x of missed) out.push(`    ${x.scenario.padEnd(ws)}  needs ${x.branches.filter((k) => (b.branches.find((y) => y.key === k)?.count ?? 0) === 0).join(', ')}`);
+  }
+  return out;
 }

@@ -1,10 +1,11 @@
 import { SessionCache, SessionCacheOptions } from '../model/session_cache';
 import { CacheFactory, disposeCache } from './cache_factory';
 import { DeclaredDifferences, DeclaredTally, equalModulo, statsFieldDiffs } from './declared';
+import { BranchTracker } from './branches';
 import { NameTable } from './name_table';
 import { Prng } from './prng';
 import { SequencePlan } from './profiles';
-import { RandomOp, RandomOpWeights, RunState, newRunState, randomRunOptions, randomSequence, resolveOp } from './random_ops';
+import { ConcreteValue, RandomOp, RandomOpWeights, RunState, START_TIME, concreteValues, newRunState, randomRunOptions, randomSequence, resolveOp } from './random_ops';
 import { Step } from './scenario';
 import { Outcome, executeStep, formatStep, freeOutcome, marksOf, renderOutcome } from './step_executor';
 
@@ -31,7 +32,52 @@ export interface Divergence {
   /** how many of `ops` ran up to the divergence (the rest never mattered) */
   opCount: number;
   /** after shrinking: the size of the trace as first found */
-  before?: { steps: number; calls: number };
+  before?: TraceSize;
+  /** the concrete values each op that ran resolved to (what value shrinking lowers), by op index */
+  values: ConcreteValue[][];
+  /** seconds the run's clock advanced up to the divergence */
+  advanced: number;
+  /** the run's state before each op that ran resolved (shrinking skips changes that resolve the same) */
+  states: RunState[];
+  /** the candidate's error message when it threw (e.g. which call timed out) */
+  message?: string;
+}
+
+/** How big a divergence's trace is: steps, calls (each run of a repeated step counts), seconds of clock advances. */
+export interface TraceSize {
+  steps: number;
+  calls: number;
+  advanced: number;
+}
+
+export function sizeOf(d: Divergence): TraceSize {
+  return { steps: d.trace.length, calls: d.trace.reduce((n, l) => n + (l.step.repeat ?? 1), 0), advanced: d.advanced };
+}
+
+/** `4 steps, 258 calls, clock +5 s` */
+export function formatSize(s: TraceSize): string {
+  return `${s.steps} steps, ${s.calls} calls, clock +${s.advanced} s`;
+}
+
+/** A copy of a run state (resolving an op changes the clock; names and ids grow). */
+function copyState(state: RunState): RunState {
+  return { ...state, names: [...state.names], idOf: new Map(state.idOf), counters: { ...state.counters } };
+}
+
+/** Whether two versions of op `i` of a divergence's run resolve to the same step and leave the same clock. */
+function resolvesAlike(d: Divergence, i: number, a: RandomOp, b: RandomOp): boolean {
+  const state = d.states[i];
+  if (state === undefined) return false;
+  const sign = (op: RandomOp) => {
+    const s = copyState(state);
+    return `${JSON.stringify(resolveOp(op, s)) ?? 'skipped'} ${s.clock}`;
+  };
+  return sign(a) === sign(b);
+}
+
+/** A candidate that did not answer or died (a shim, a hosted module): not shrunk, each re-run would wait again. */
+export function lostCandidate(d: Divergence): boolean {
+  return /^throws ERR_SHIM_(TIMEOUT|EXITED)$/.test(d.candidate);
 }
 
 interface Side {
@@ -53,7 +99,13 @@ export class DifferentialRunner {
   readonly tally: DeclaredTally = new Map();
   /** behaviour coverage of the sequences `search` drew (not of shrinking): what real OpenSSL did, how often */
   readonly coverage = new Map<string, number>();
+  /** OpenSSL branches the sequences `search` drew reached (branches.ts), how often */
+  readonly branches = new Map<string, number>();
+  /** the reference's stats() after the last step (branch coverage) */
+  private lastStats: Record<string, number> | undefined;
   private recording = false;
+  /** operations run on the candidate so far (each run of a repeated step counts): shrinking's budget */
+  private calls = 0;
 
   constructor(
     private readonly reference: CacheFactory,
@@ -72,10 +124,14 @@ export class DifferentialRunner {
       throw e;
     }
     const state = newRunState(options);
+    const tracker = this.recording ? new BranchTracker(options) : undefined;
+    this.lastStats = undefined;
     const held = new Map<string, number>();
     const trace: TraceLine[] = [];
+    const values: ConcreteValue[][] = [];
+    const states: RunState[] = [];
     let opCount = 0;
-    const diverge = (what: string, r: string, c: string): Divergence => ({
+    const diverge = (what: string, r: string, c: string, message?: string): Divergence => ({
       trace,
       what,
       reference: r,
@@ -83,16 +139,24 @@ export class DifferentialRunner {
       ops: [...ops],
       options,
       opCount: Math.min(opCount, ops.length),
+      values: values.slice(0, ops.length),
+      states: states.slice(0, ops.length),
+      advanced: state.clock - START_TIME,
+      ...(message !== undefined ? { message } : {}),
     });
     try {
       const final: RandomOp = { kind: 'takeEvents', a: 0, b: 0, c: 0, d: 0 };
       for (const op of [...ops, final]) {
         opCount++;
+        values.push(concreteValues(op, state));
+        states.push(copyState(state));
         const step = resolveOp(op, state);
         if (step === undefined) continue;
         const times = step.repeat ?? 1;
         const single: Step = { ...step, repeat: undefined };
         for (let i = 0; i < times; i++) {
+          this.calls++;
+          const goodBefore = state.good;
           const r = this.execute(ref, single);
           const c = this.execute(cand, single);
           // a burst is shown as the runs done so far: the trace replays to this very run
@@ -101,7 +165,7 @@ export class DifferentialRunner {
           if (i === 0) trace.push(line);
           else trace[trace.length - 1] = line;
           if (this.recording) this.cover(single, r.outcome, state.good);
-          if (!equalModulo(single.op, r.text, c.text, this.declared, this.tally)) return diverge('result', r.text, c.text);
+          if (!equalModulo(single.op, r.text, c.text, this.declared, this.tally)) return diverge('result', r.text, c.text, c.outcome.ok ? undefined : c.outcome.message);
           this.account(step, r.outcome, ref.names, state, held);
           if (single.op === 'handshake' && single.args?.id === undefined) {
             this.noteChosenId(ref, r.outcome);
@@ -112,7 +176,11 @@ export class DifferentialRunner {
             freeOutcome(cand.cache, c.outcome);
           }
           const d = this.observe(ref, cand, held, state);
-          if (d !== undefined) return diverge(d.what, d.reference, d.candidate);
+          if (d !== undefined) return diverge(d.what, d.reference, d.candidate, d.message);
+          if (tracker !== undefined) {
+            const gained = r.outcome.ok ? marksOf(r.outcome.value).map((h) => ref.names.nameOf(h)) : [];
+            for (const b of tracker.step(single, r.outcome, this.lastStats, gained, goodBefore, state.clock)) this.branches.set(b, (this.branches.get(b) ?? 0) + 1);
+          }
         }
       }
       return undefined;
@@ -194,7 +262,8 @@ export class DifferentialRunner {
   shrink(divergence: Divergence): Divergence {
     // the tally counts the sequences as drawn, not their shrinking re-runs
     const tally = new Map(this.tally);
-    const before = { steps: divergence.trace.length, calls: divergence.trace.reduce((n, l) => n + (l.step.repeat ?? 1), 0) };
+    const before = sizeOf(divergence);
+    if (lostCandidate(divergence)) return { ...divergence, before };
     try {
       return { ...this.shrinkSteps(divergence), before };
     } finally {
@@ -232,10 +301,13 @@ export class DifferentialRunner {
   }
 
   /**
-   * Shrinks the values of the remaining ops (the numbers that choose ids, times, timeouts,
-   * sizes, clock steps and burst lengths from their pools, smallest first) towards 0, and
-   * the context towards the default server: each change is kept when the sequence still
-   * diverges with no more steps and calls. A bounded number of re-runs.
+   * Shrinks the values of the remaining ops, each change kept when the sequence still
+   * diverges with no more steps and calls: first the numbers that choose ids, times,
+   * timeouts, sizes, clock steps and burst lengths from their pools (towards 0, the first
+   * entries) and the context (towards the default server); then the concrete values
+   * themselves (`concreteValues`: clock advances, timeouts, session ages, cache sizes,
+   * burst lengths), each by bisection down to the smallest that still diverges; then
+   * single ops again (a value at its least can make an op unneeded). Bounded re-runs.
    */
   private shrinkValues(divergence: Divergence, ops: RandomOp[]): Divergence {
     let best = divergence;
@@ -253,6 +325,7 @@ export class DifferentialRunner {
       for (const f of fields) {
         for (const value of [0, ops[i][f] >> 1]) {
           if (runs <= 0 || callBudget < calls(best) || value >= ops[i][f]) continue;
+          if (resolvesAlike(best, i, ops[i], { ...ops[i], [f]: value })) continue;
           runs--;
           callBudget -= calls(best);
           const candidate = ops.map((op, j) => (j === i ? { ...op, [f]: value } : op));
@@ -264,6 +337,71 @@ export class DifferentialRunner {
           }
         }
       }
+    }
+    // concrete values: at most 64 re-runs and 3000 calls as they ran (a burst is expensive)
+    runs = 64;
+    callBudget = 3000;
+    const tryOps = (candidate: RandomOp[]): boolean => {
+      if (runs <= 0 || callBudget <= 0) return false;
+      // a change to one op that resolves to the same step and clock cannot change the run
+      const changed = candidate.length === ops.length ? candidate.findIndex((op, j) => op !== ops[j]) : -1;
+      if (changed >= 0 && candidate.every((op, j) => j === changed || op === ops[j]) && resolvesAlike(best, changed, ops[changed], candidate[changed])) return false;
+      runs--;
+      const before = this.calls;
+      const found = this.run(candidate, best.options);
+      callBudget -= this.calls - before;
+      if (found === undefined || !noLarger(found)) return false;
+      best = found;
+      ops = candidate;
+      return true;
+    };
+    const setting = (changes: [number, ConcreteValue, number][]) =>
+      ops.map((op, j) => changes.reduce((o, [i, cv, value]) => (i === j ? { ...o, [cv.field]: value } : o), op));
+    // bursts first (the most calls), then clock advances, then the rest in order
+    const rank = (i: number) => (ops[i].kind === 'burst' ? 0 : ops[i].kind === 'advance' ? 1 : 2);
+    const order = ops.map((_, i) => i).sort((x, y) => rank(x) - rank(y) || x - y);
+    for (const i of order) {
+      for (const [k] of (best.values[i] ?? []).entries()) {
+        // re-read: an earlier change can move a value (a burst's length follows the handshakes before it)
+        const cv = best.values[i]?.[k];
+        if (cv === undefined || cv.value <= cv.least) continue;
+        if (tryOps(setting([[i, cv, cv.least]]))) continue;
+        // a burst that diverged inside itself, at its run r: cut to r runs, not bisected (a
+        // shorter burst ends before the run that diverged)
+        const runsDone = best.trace[best.trace.length - 1]?.step.repeat;
+        if (cv.what === 'repeat' && i === best.opCount - 1 && runsDone !== undefined) {
+          if (runsDone < cv.value) tryOps(setting([[i, cv, runsDone]]));
+          continue;
+        }
+        // the smallest value that still diverges, by bisection (the value as it resolved is pinned)
+        let high = cv.value;
+        let low = cv.least;
+        while (high - low > 1 && runs > 0 && callBudget > 0) {
+          const mid = low + Math.floor((high - low) / 2);
+          if (tryOps(setting([[i, cv, mid]]))) high = mid;
+          else low = mid;
+        }
+      }
+    }
+    // a clock advance and a timeout lowered together (an expiry boundary stays where it is)
+    for (let j = 0; j < ops.length; j++) {
+      if (ops[j].kind !== 'advance') continue;
+      for (let i = 0; i < ops.length; i++) {
+        const timeouts = (best.values[i] ?? []).map((cv, k) => [cv, k] as const).filter(([cv]) => cv.what === 'timeout');
+        for (const [, k] of timeouts) {
+          const adv = best.values[j]?.[0];
+          const cv = best.values[i]?.[k];
+          if (adv === undefined || cv === undefined) continue;
+          for (let delta = Math.min(adv.value, cv.value); delta >= 1; delta = Math.floor(delta / 2)) {
+            if (tryOps(setting([[j, adv, adv.value - delta], [i, cv, cv.value - delta]]))) break;
+          }
+        }
+      }
+    }
+    // ops whose values all went to their least (a clock advance of 0 does nothing): removed when they are not needed
+    for (let i = ops.length - 1; i >= 0 && ops.length > 1; i--) {
+      const values = best.values[i] ?? [];
+      if (values.length > 0 && values.every((cv) => cv.value <= cv.least)) tryOps([...ops.slice(0, i), ...ops.slice(i + 1)]);
     }
     return best;
   }
@@ -355,19 +493,21 @@ export class DifferentialRunner {
     cand: Side,
     held: Map<string, number>,
     state: RunState,
-  ): { what: string; reference: string; candidate: string } | undefined {
+  ): { what: string; reference: string; candidate: string; message?: string } | undefined {
+    const why = (o: Outcome) => (o.ok ? {} : { message: o.message });
     for (const [name, count] of held) {
       if (count <= 0) continue;
       const step: Step = { op: 'references', args: { session: name } };
       const r = this.execute(ref, step).text;
-      const c = this.execute(cand, step).text;
-      if (r !== c) return { what: `references(${name})`, reference: r, candidate: c };
+      const c = this.execute(cand, step);
+      if (r !== c.text) return { what: `references(${name})`, reference: r, candidate: c.text, ...why(c.outcome) };
     }
     const stats: Step = { op: 'stats' };
     const rsOutcome = this.execute(ref, stats);
     const rs = rsOutcome.text;
     if (rsOutcome.outcome.ok) {
       const v = rsOutcome.outcome.value as Record<string, number>;
+      this.lastStats = v;
       state.good = v.acceptGood + v.connectGood;
       if (this.recording) {
         for (const k of ['hits', 'misses', 'cbHits', 'timeouts', 'cacheFull']) {
@@ -376,14 +516,15 @@ export class DifferentialRunner {
         }
       }
     }
-    const cs = this.execute(cand, stats).text;
-    if (!equalModulo('stats', rs, cs, this.declared, this.tally)) return { what: 'stats()', reference: rs, candidate: cs };
+    const csOutcome = this.execute(cand, stats);
+    const cs = csOutcome.text;
+    if (!equalModulo('stats', rs, cs, this.declared, this.tally)) return { what: 'stats()', reference: rs, candidate: cs, ...why(csOutcome.outcome) };
     const list: Step = { op: 'sessions' };
     const rl = this.execute(ref, list);
     const cl = this.execute(cand, list);
     freeOutcome(ref.cache, rl.outcome);
     if (cl.outcome.ok) freeOutcome(cand.cache, cl.outcome);
-    if (rl.text !== cl.text) return { what: 'sessions()', reference: rl.text, candidate: cl.text };
+    if (rl.text !== cl.text) return { what: 'sessions()', reference: rl.text, candidate: cl.text, ...why(cl.outcome) };
     return undefined;
   }
 }

@@ -75,6 +75,58 @@ export interface RandomOp {
   b: number;
   c: number;
   d: number;
+  /**
+   * a concrete value instead of the one the pool numbers choose (set by shrinking, see
+   * `concreteValues`): seconds of a clock advance, a session or context timeout, a cache
+   * size, the length of a burst
+   */
+  v?: number;
+  /** a second concrete value: how many seconds before the clock a session's time is (create, setSessionTime) */
+  w?: number;
+}
+
+/** A concrete value of an op that shrinking may lower (to `least` at most): which field overrides it. */
+export interface ConcreteValue {
+  field: 'v' | 'w';
+  value: number;
+  least: number;
+  /** what it is, for reports */
+  what: 'advance' | 'timeout' | 'age' | 'size' | 'repeat';
+}
+
+/**
+ * The concrete values `op` resolves to in `state` (before `resolveOp` runs it): what the
+ * shrinker lowers by setting `v` / `w`. Ids stay pool entries (their pool numbers shrink
+ * towards the first, smallest entries).
+ */
+export function concreteValues(op: RandomOp, state: RunState): ConcreteValue[] {
+  const { a, b, c, d } = op;
+  switch (op.kind) {
+    case 'create':
+      return [
+        { field: 'v', value: op.v ?? at(SESSION_TIMEOUTS, d), least: 0, what: 'timeout' },
+        { field: 'w', value: op.w ?? c % 20, least: 0, what: 'age' },
+      ];
+    case 'setSessionTime':
+      return [{ field: 'w', value: op.w ?? b % 30, least: 0, what: 'age' }];
+    case 'setSessionTimeout':
+      return [{ field: 'v', value: op.v ?? at(SESSION_TIMEOUTS, b), least: 0, what: 'timeout' }];
+    case 'advance':
+      return [{ field: 'v', value: op.v ?? at(ADVANCES, a), least: 0, what: 'advance' }];
+    case 'setCacheSize':
+      return [{ field: 'v', value: op.v ?? at(CACHE_SIZES, a), least: 0, what: 'size' }];
+    case 'setTimeout':
+      return [{ field: 'v', value: op.v ?? at(CONTEXT_TIMEOUTS, a), least: 0, what: 'timeout' }];
+    case 'burst':
+      return [{ field: 'v', value: op.v ?? burstLength(state, c), least: 1, what: 'repeat' }];
+    default:
+      return [];
+  }
+}
+
+/** enough handshakes to take the good-handshake counter just below, to or just past the automatic flush */
+function burstLength(state: RunState, c: number): number {
+  return Math.max(1, 255 - (state.good % 256) + (c % 3));
 }
 
 /** How often each kind is drawn (relative). */
@@ -175,7 +227,7 @@ export function resolveOp(op: RandomOp, state: RunState): Step | undefined {
   const { a, b, c, d } = op;
   switch (op.kind) {
     case 'create': {
-      const args: Record<string, unknown> = { id: at(ID_POOL, a), protocol: at(PROTOCOLS, b), time: state.clock - (c % 20), timeout: at(SESSION_TIMEOUTS, d) };
+      const args: Record<string, unknown> = { id: at(ID_POOL, a), protocol: at(PROTOCOLS, b), time: state.clock - (op.w ?? c % 20), timeout: op.v ?? at(SESSION_TIMEOUTS, d) };
       const ctx = (a * 7 + c) % 6;
       if (ctx < ID_CONTEXT_POOL.length) args.idContext = ID_CONTEXT_POOL[ctx];
       return { op: 'createSession', args };
@@ -189,13 +241,13 @@ export function resolveOp(op: RandomOp, state: RunState): Step | undefined {
     case 'query':
       return { op: at(QUERIES, b), args: { session: pick(state, a) } };
     case 'setSessionTime':
-      return { op: 'setSessionTime', args: { session: pick(state, a), time: state.clock - (b % 30) } };
+      return { op: 'setSessionTime', args: { session: pick(state, a), time: state.clock - (op.w ?? b % 30) } };
     case 'setSessionTimeout':
-      return { op: 'setSessionTimeout', args: { session: pick(state, a), timeout: at(SESSION_TIMEOUTS, b) } };
+      return { op: 'setSessionTimeout', args: { session: pick(state, a), timeout: op.v ?? at(SESSION_TIMEOUTS, b) } };
     case 'flush':
       return { op: 'flush', args: { t: a % 5 === 0 ? 0 : state.clock + (b % 21) - 10 } };
     case 'advance':
-      state.clock += at(ADVANCES, a);
+      state.clock += op.v ?? at(ADVANCES, a);
       return undefined;
     case 'get': {
       const known = typeof pick(state, b) === 'string' ? state.idOf.get(pick(state, b) as string) : undefined;
@@ -209,9 +261,9 @@ export function resolveOp(op: RandomOp, state: RunState): Step | undefined {
     case 'settings':
       return { op: at(SETTINGS, a) };
     case 'setCacheSize':
-      return { op: 'setCacheSize', args: { size: at(CACHE_SIZES, a) } };
+      return { op: 'setCacheSize', args: { size: op.v ?? at(CACHE_SIZES, a) } };
     case 'setTimeout':
-      return { op: 'setTimeout', args: { timeout: at(CONTEXT_TIMEOUTS, a) } };
+      return { op: 'setTimeout', args: { timeout: op.v ?? at(CONTEXT_TIMEOUTS, a) } };
     case 'setCacheMode':
       return { op: 'setCacheMode', args: { mode: at(MODES, a) } };
     case 'handshake': {
@@ -234,15 +286,15 @@ export function resolveOp(op: RandomOp, state: RunState): Step | undefined {
       // the automatic flush (inside the handshake that finds it at 255, 511, …)
       const offered = pick(state, a);
       if (!offerable(state, offered)) return undefined;
-      const repeat = 255 - (state.good % 256) + (c % 3);
-      return { op: 'handshake', args: { offered, now: state.clock }, repeat: Math.max(1, repeat), free: true };
+      return { op: 'handshake', args: { offered, now: state.clock }, repeat: op.v ?? burstLength(state, c), free: true };
     }
   }
 }
 
 /** A readable form of an abstract op (fast-check prints these for counterexamples). */
 export function formatRandomOp(op: RandomOp): string {
-  return `${op.kind}(${op.a},${op.b},${op.c},${op.d})`;
+  const extra = `${op.v !== undefined ? `,v=${op.v}` : ''}${op.w !== undefined ? `,w=${op.w}` : ''}`;
+  return `${op.kind}(${op.a},${op.b},${op.c},${op.d}${extra})`;
 }
 
 /** Relative weights of op kinds; missing kinds keep RANDOM_OP_WEIGHTS. */

@@ -60,8 +60,3 @@ export function divergenceScenario(d: Divergence, name: string, description: str
   if (options !== undefined) scenario.options = options;
   return scenario;
 }
-
-/** Size of a trace: steps, and the handshakes or operations its repeats amount to. */
-export function traceSize(d: Divergence): { steps: number; calls: number } {
-  return { steps: d.trace.length, calls: d.trace.reduce((n, l) => n + (l.step.repeat ?? 1), 0) };
-}

@@ -16,17 +16,21 @@ import { DeclaredDifferences } from './declared';
 import { DifferentialRunner } from './differential_runner';
 import { loadCacheFactory } from './model_loader';
 import { RandomOp } from './random_ops';
+import { Shim, modelHostCommand } from './shim_cache';
 
 interface Job {
   model: string;
   cwd: string;
   declared: DeclaredDifferences;
+  /** the module runs in a child process of its own with this step timeout (model_host.ts) */
+  stepTimeout?: number;
   items: { index: number; options: Omit<SessionCacheOptions, 'idContext'> & { idContext?: unknown }; ops: RandomOp[] }[];
 }
 
 function runJob(job: Job): unknown {
+  const shim = job.stepTimeout === undefined ? undefined : new Shim(modelHostCommand(job.model, job.cwd), { stepTimeout: job.stepTimeout, cwd: job.cwd, noun: 'model' });
   try {
-    const runner = new DifferentialRunner((o) => new OpenSSLCache(o), loadCacheFactory(job.model, job.cwd), job.declared);
+    const runner = new DifferentialRunner((o) => new OpenSSLCache(o), shim?.factory() ?? loadCacheFactory(job.model, job.cwd), job.declared);
     let diverged: number | null = null;
     for (const item of job.items) {
       const ctx = item.options.idContext as { hex?: string } | undefined;
@@ -37,9 +41,11 @@ function runJob(job: Job): unknown {
         break;
       }
     }
-    return { diverged, coverage: [...runner.coverage], tally: [...runner.tally] };
+    return { diverged, coverage: [...runner.coverage], branches: [...runner.branches], tally: [...runner.tally] };
   } catch (e) {
     return { error: e instanceof Error ? e.message : String(e) };
+  } finally {
+    shim?.close();
   }
 }
 
@@ -51,6 +57,7 @@ if (isMainThread && process.argv.includes('--child')) {
     model: d.model,
     cwd: d.cwd,
     declared: d.declared,
+    stepTimeout: d.stepTimeout,
     items: d.items.map((item) => ({
       ...item,
       options: { ...item.options, idContext: item.options.idContext === undefined ? undefined : { hex: Buffer.from(item.options.idContext as Uint8Array).toString('hex') } },

@@ -20,6 +20,9 @@ export const ERR_SHIM_TIMEOUT = 'ERR_SHIM_TIMEOUT';
 export const ERR_SHIM_EXITED = 'ERR_SHIM_EXITED';
 export const ERR_SHIM_PROTOCOL = 'ERR_SHIM_PROTOCOL';
 
+/** milliseconds `hello` and `new` wait at least: they may start the program (node and a module load take a while on a busy machine) */
+const STARTUP_ALLOWANCE = 10000;
+
 /** Buffers travel as `{ "hex": "…" }`. */
 function encode(v: unknown): unknown {
   if (Buffer.isBuffer(v)) return { hex: v.toString('hex') };
@@ -38,6 +41,13 @@ export interface ShimOptions {
   /** milliseconds a call may take (default 10000) */
   stepTimeout?: number;
   cwd?: string;
+  /** what messages call the program (default `shim`; a hosted `--model` is `model`) */
+  noun?: string;
+}
+
+/** The program that hosts a JavaScript module as a shim (model_host.ts), as a command and its arguments. */
+export function modelHostCommand(moduleName: string, cwd: string): { command: string; args: string[] } {
+  return { command: process.execPath, args: [path.join(__dirname, 'model_host.js'), moduleName, cwd] };
 }
 
 /** A running shim program: makes caches, and is closed at the end of the run. */
@@ -48,12 +58,17 @@ export class Shim {
   private readonly state: Int32Array;
   private readonly bytes: Uint8Array;
   private readonly timeout: number;
+  private readonly noun: string;
   private nextId = 1;
 
-  constructor(commandLine: string, options: ShimOptions = {}) {
-    const [command, ...args] = commandLine.trim().split(/\s+/);
+  /** `commandLine` is split at spaces; `{ command, args }` is taken as it is. */
+  constructor(commandLine: string | { command: string; args: string[] }, options: ShimOptions = {}) {
+    const [command, ...args] = typeof commandLine === 'string' ? commandLine.trim().split(/\s+/) : [commandLine.command, ...commandLine.args];
     if (command === undefined || command === '') throw new UsageError('--shim needs a command');
     this.timeout = options.stepTimeout ?? 10000;
+    this.noun = options.noun ?? 'shim';
+    // a hosted module's own messages name it already (`cannot load --model …`)
+    const shown = typeof commandLine === 'string' ? `--shim ${commandLine}: ` : '';
     const control = new SharedArrayBuffer(8);
     const data = new SharedArrayBuffer(4 * 1024 * 1024);
     this.state = new Int32Array(control);
@@ -66,11 +81,11 @@ export class Shim {
       hello = this.request({ method: 'hello' }, true);
     } catch (e) {
       this.close();
-      throw new UsageError(`--shim ${commandLine}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+      throw new UsageError(`${shown}${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
     }
     const h = hello as { name?: unknown; declaredDifferences?: unknown } | null;
     if (typeof h?.name === 'string' && h.name !== '') this.name = h.name;
-    if (h?.declaredDifferences !== undefined) this.declared = validateDeclared(h.declaredDifferences, `--shim ${commandLine}: declaredDifferences`);
+    if (h?.declaredDifferences !== undefined) this.declared = validateDeclared(h.declaredDifferences, `${shown}declaredDifferences`);
   }
 
   /** One request line, one answer line: the result, or the shim's error thrown as an Error with its code. */
@@ -80,13 +95,15 @@ export class Shim {
     this.worker.postMessage({ line: JSON.stringify({ id, ...message }), restart });
     // a wake-up is not an answer (a late notify of the previous answer can wake this wait):
     // wait until the state says answered, or the time is up
-    const deadline = Date.now() + this.timeout;
+    // a request that may start the program (hello, new) also waits for it to start
+    const allowed = restart ? Math.max(this.timeout, STARTUP_ALLOWANCE) : this.timeout;
+    const deadline = Date.now() + allowed;
     while (Atomics.load(this.state, 0) === 0) {
       const left = deadline - Date.now();
       if (left <= 0 || Atomics.wait(this.state, 0, 0, left) === 'timed-out') {
         if (Atomics.load(this.state, 0) !== 0) break;
         this.worker.postMessage({ stop: true });
-        throw codedError(ERR_SHIM_TIMEOUT, `the shim did not answer ${String(message.method)} within ${this.timeout} ms (stopped; the next cache starts it again)`);
+        throw codedError(ERR_SHIM_TIMEOUT, `the ${this.noun} did not answer ${String(message.method)} within ${allowed} ms (stopped; the next cache starts it again)`);
       }
     }
     const text = Buffer.from(this.bytes.subarray(0, Atomics.load(this.state, 1))).toString('utf8');
