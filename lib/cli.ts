@@ -18,7 +18,7 @@ import { formatReport, parseWeights, profileNamed, RANDOM_OP_KINDS, REPORTERS, R
 const USAGE =
   'usage: openssl-session-cache conformance [--reporter table|json|junit|tap] [--json] [--model MODULE | --shim COMMAND] ' +
   '[--step-timeout MS] [--jobs N] [--declared FILE] ' +
-  '[--runs N] [--seed S] [--profile default|server-only|expiry|auto-flush|cache-full] [--weight KIND=N ...] [--no-guided] ' +
+  '[--runs N] [--seed S] [--profile default|server-only|expiry|auto-flush|auto-flush-no-clear|cache-full] [--weight KIND=N ...] [--no-guided] ' +
   '[--replay SEED:SEQUENCE] [--save-failures DIR] [--grep REGEXP] [--no-catalogue] [SCENARIO.json ...]';
 
 function integer(option: string, text: string | undefined): number | undefined {

@@ -184,7 +184,7 @@ describe('steering', () => {
     expect(weighted.status).toBe(0);
     const coverage = (JSON.parse(weighted.stdout) as ConformanceResult).coverage ?? {};
     expect(Object.keys(coverage).filter((k) => k.startsWith('handshake'))).toEqual([]);
-    expect(runCli(['conformance', '--model', mapCachePath, '--profile', 'fast']).stderr).toMatch(/--profile must be one of default, server-only, expiry, auto-flush, cache-full/);
+    expect(runCli(['conformance', '--model', mapCachePath, '--profile', 'fast']).stderr).toMatch(/--profile must be one of default, server-only, expiry, auto-flush, auto-flush-no-clear, cache-full/);
     expect(runCli(['conformance', '--model', mapCachePath, '--weight', 'dance=3']).status).toBe(2);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Steering of random sequences: profiles (operation weights and the contexts drawn) and the
  * guided plan of the default run, which gives every fifth sequence a profile aimed at a
- * rare path (the automatic flush of the 256th handshake — every tenth sequence —, expiry
- * at lookup, the cache-full boundary) so that those are reached within the default 300 sequences.
+ * rare path (the automatic flush of the 256th handshake, the same handshake under
+ * NO_AUTO_CLEAR, expiry at lookup, the cache-full boundary) so that those are reached within
+ * the default 300 sequences.
  */
 
 import { RandomOpWeights, RUN_OPTION_WEIGHTS, RUN_OPTIONS } from './random_ops';
@@ -30,6 +31,12 @@ export const PROFILES = {
     weights: { burst: 3, create: 24, add: 24, setSessionTimeout: 6, handshake: 4, takeEvents: 2 },
     description: 'bursts of handshakes up to and past the automatic flush (256th handshake)',
   },
+  'auto-flush-no-clear': {
+    // the same bursts on a server that starts with NO_AUTO_CLEAR and keeps it
+    weights: { burst: 3, create: 24, add: 24, setSessionTimeout: 6, handshake: 4, takeEvents: 2, setCacheMode: 0 },
+    runOptionWeights: RUN_OPTIONS.map((o) => (o.mode === 0x82 ? 1 : 0)),
+    description: 'bursts past the 256th handshake on a NO_AUTO_CLEAR server (the flush that does not happen)',
+  },
   'cache-full': {
     weights: { setCacheSize: 10, create: 20, add: 24, handshake: 20, remove: 2, free: 2, burst: 0 },
     description: 'small cache sizes: eviction at the cache-full boundary',
@@ -49,11 +56,12 @@ export function profileNamed(name: string): ProfileName {
 /** What sequence `index` (1-based) of a run is drawn with. */
 export type SequencePlan = (index: number) => { weights: RandomOpWeights; runOptionWeights?: readonly number[] };
 
-const GUIDED: readonly ProfileName[] = ['auto-flush', 'expiry', 'auto-flush', 'cache-full'];
+const GUIDED: readonly ProfileName[] = ['auto-flush', 'expiry', 'auto-flush', 'cache-full', 'auto-flush-no-clear'];
 
 /**
  * The plan of a profile: its own weights for every sequence; `default` with `guided` sends
- * sequences 5, 10, 15, 20, … in turn to expiry, auto-flush, cache-full, auto-flush. `extra` weights
+ * sequences 5, 10, 15, 20, 25, … in turn to expiry, auto-flush, cache-full, auto-flush-no-clear,
+ * auto-flush. `extra` weights
  * (`--weight kind=N`) apply on top of every sequence's.
  */
 export function sequencePlan(profile: ProfileName = 'default', guided = true, extra: RandomOpWeights = {}): SequencePlan {
