@@ -154,7 +154,7 @@ export class TLSSocket extends Duplex {
     s.on('end', () => this.#onSocketEnd());
     s.on('error', (err: Error) => this.destroy(err));
     s.on('close', () => {
-      if (!this.destroyed) this.destroy(this.#secure ? undefined : codedError('ECONNRESET', 'socket closed before the TLS handshake completed'));
+      if (!this.destroyed) this.destroy(this.#secure ? undefined : codedError(ErrorCode.CONNECTION_RESET, 'socket closed before the TLS handshake completed'));
     });
     if (!setup.isServer) {
       if ((s as net.Socket & { connecting?: boolean }).connecting) s.once('connect', () => this.#cycle(undefined));
@@ -401,7 +401,7 @@ export class TLSSocket extends Duplex {
     if (!this.#peerClosed) {
       this.#peerClosed = true;
       if (!this.#secure) {
-        this.destroy(codedError('ECONNRESET', 'the peer closed the connection during the TLS handshake'));
+        this.destroy(codedError(ErrorCode.CONNECTION_RESET, 'the peer closed the connection during the TLS handshake'));
         return;
       }
       this.push(null);
@@ -477,7 +477,7 @@ export class TLSSocket extends Duplex {
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
-    for (const w of this.#pendingWrites) w.cb(err ?? codedError('ERR_STREAM_DESTROYED', 'socket destroyed'));
+    for (const w of this.#pendingWrites) w.cb(err ?? codedError(ErrorCode.STREAM_DESTROYED, 'socket destroyed'));
     this.#pendingWrites = [];
     // the peer closed cleanly (close_notify) and we never answered, e.g. nobody read the
     // stream to its end: answer now, so SSL_free keeps the session of a clean connection
