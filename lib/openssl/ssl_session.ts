@@ -44,6 +44,14 @@ function derFormat(options: unknown, key: 'from' | 'to'): 'openssl102' | 'openss
   return v;
 }
 
+/** @internal the handle's slot number, asked from native code once per object */
+export const kSlot = Symbol('openssl-session-cache.slot');
+
+const slotOf = native.SslSessionHandle.slotOf;
+const keyOf = native.SslSessionHandle.keyOf;
+/** the key (and table membership) of the object being made by this module, see the constructor */
+let trusted: { key: number; listed: boolean } | undefined;
+
 /**
  * An OpenSSL 1.0.2 SSL_SESSION. Each SslSession owns one native reference, dropped by
  * free() or when the object is garbage-collected; the cache holds its own reference, so a
@@ -53,14 +61,6 @@ function derFormat(options: unknown, key: 'from' | 'to'): 'openssl102' | 'openss
  * new one (lib/openssl/identity.ts). So a returned object may be shared with other holders
  * in the thread, and free() frees it for all of them.
  */
-/** @internal the handle's slot number, asked from native code once per object */
-export const kSlot = Symbol('openssl-session-cache.slot');
-
-const slotOf = native.SslSessionHandle.slotOf;
-const keyOf = native.SslSessionHandle.keyOf;
-/** the key (and table membership) of the object being made by this module, see the constructor */
-let trusted: { key: number; listed: boolean } | undefined;
-
 export class SslSession {
   /** @internal */
   [kHandle]: NativeSessionHandle;
