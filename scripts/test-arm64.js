@@ -146,7 +146,7 @@ function main() {
       const report = path.join(tmp, 'jest.json');
       const t1 = Date.now();
       log(`core subset under qemu: ${CORE.length} files (jest --runInBand; slow: emulated)`);
-      const j = qemu(node, ['--expose-gc', path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', `--globalSetup=${path.join(__dirname, 'lib', 'emulated-setup.js')}`, '--json', `--outputFile=${report}`, ...CORE], {
+      const j = qemu(node, ['--expose-gc', path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', `--globalSetup=${path.join(ROOT, 'test', 'helpers', 'emulated-setup.js')}`, '--json', `--outputFile=${report}`, ...CORE], {
         cwd: ROOT,
         env,
         stdio: ['ignore', 'inherit', 'inherit'],

@@ -8,7 +8,21 @@ import { spawnSync } from 'child_process';
 
 const root = path.resolve(__dirname, '..');
 const { ALLOWED } = require('../eslint/layers.js') as { ALLOWED: Record<string, string[]> };
+const REEXPORTS: [file: string, code: string][] = [
+  ['lib/openssl/probe.ts', "export type { NativeTlsConnection } from '../binding/native';\n"],
+  ['lib/openssl/probe.ts', "import type { NativeTlsConnection } from '../binding/native';\nexport type { NativeTlsConnection };\n"],
+  ['lib/openssl/probe.ts', "import type { NativeTlsConnection as Conn } from '../binding/native';\nexport type { Conn as TlsConn };\n"],
+  ['lib/openssl/probe.ts', "import type { CycleResult } from '../binding/native';\nexport type Step = CycleResult;\n"],
+  ['lib/openssl/probe.ts', "export * from '../binding/native';\n"],
+  ['lib/tls/probe.ts', "export type { CycleResult } from '../binding/native';\n"],
+];
+const INTERNAL_USE: [file: string, code: string] = [
+  'lib/openssl/probe.ts',
+  "import type { CycleResult } from '../binding/native';\nexport interface Step { flags: number }\nexport function flagsOf(r: CycleResult): Step { return { flags: r.flags }; }\n",
+];
 const PROBES: [file: string, code: string][] = [
+  ...REEXPORTS,
+  INTERNAL_USE,
   ['lib/common/probe.ts', "import { SslContext } from '../openssl/ssl_context';\nexport const x = SslContext;\n"],
   ['lib/openssl/probe.ts', "import { TLSSocket } from '../tls/tls_socket';\nexport const x = TLSSocket;\n"],
   ['lib/model/probe.ts', "export { MemorySessionStore } from '../stores/memory_session_store';\n"],
@@ -85,4 +99,14 @@ test('only lib/binding loads the addon, and only the openssl layer uses its raw 
 test('imports that point down pass', () => {
   expect(problems('lib/tls/probe.ts', "import { SslContext } from '../openssl/ssl_context';\nimport { SessionCacheMode } from '../binding/constants';\nexport const x = [SslContext, SessionCacheMode];\n")).toEqual([]);
   expect(problems('lib/index2.ts', "export { TLSSocket } from './tls/tls_socket';\n")).toEqual([]);
+});
+
+test('the OpenSSL layer does not hand the raw surface up by re-exporting its types', () => {
+  for (const [file, code] of REEXPORTS) {
+    expect({ code, problems: problems(file, code) }).toEqual({ code, problems: expect.arrayContaining([expect.stringMatching(/part of the addon's raw surface|raw surface, for layers/)]) });
+  }
+  // the tls layer may not even name the module
+  expect(problems(...REEXPORTS[5])).toEqual(expect.arrayContaining([expect.stringMatching(/raw surface, for layers binding, openssl only/)]));
+  // using a native type inside the OpenSSL layer, behind its own types, passes
+  expect(problems(...INTERNAL_USE)).toEqual([]);
 });

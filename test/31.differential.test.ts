@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { CacheModel } from '../lib/model';
-import { OpenSSLCache } from '../lib/model/openssl_cache';
+import { OpenSSLCache } from '../lib/conformance/openssl_cache';
 import { SslSession, setOpenSSLClock } from '../lib';
 import {
   DifferentialRunner,

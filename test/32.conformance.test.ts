@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CacheModel } from '../lib/model';
-import { OpenSSLCache } from '../lib/model/openssl_cache';
+import { OpenSSLCache } from '../lib/conformance/openssl_cache';
 import {
   CATALOGUE,
   DifferentialRunner,

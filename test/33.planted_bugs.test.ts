@@ -6,7 +6,7 @@
  */
 import { CacheModel } from '../lib/model';
 import type { ModelSession } from '../lib/model/cache_model';
-import { OpenSSLCache } from '../lib/model/openssl_cache';
+import { OpenSSLCache } from '../lib/conformance/openssl_cache';
 import { DifferentialRunner, Divergence, RandomOpWeights, formatDivergence } from '../lib/conformance';
 import { SSL_SESS_CACHE_SERVER } from '../lib/model/session_cache';
 

@@ -12,6 +12,7 @@
 //
 // OPENSSL_SESSION_CACHE_ADDON=source|prebuilt restricts the search to one of the two.
 import bindings from 'bindings';
+import { ErrorCode } from '../common/coded_error';
 
 /** the platform packages that are published (scripts/prebuild.js builds them) */
 export const PREBUILT_PLATFORMS: readonly string[] = ['linux-x64-gnu', 'linux-arm64-gnu'];
@@ -60,7 +61,7 @@ function firstLine(e: unknown): string {
 }
 
 export class AddonNotFoundError extends Error {
-  readonly code = 'ERR_OPENSSL_SESSION_CACHE_NO_ADDON';
+  readonly code = ErrorCode.NO_ADDON;
   constructor(
     message: string,
     readonly platform: AddonPlatform,

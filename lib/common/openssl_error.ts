@@ -1,3 +1,5 @@
+import { ErrorCode } from './coded_error';
+
 /** One entry of OpenSSL's error queue, as ERR_get_error_line_data reported it. */
 export interface OpenSSLErrorEntry {
   library: string | null;
@@ -27,10 +29,10 @@ const LIBRARY_NAMES: Record<number, string> = {
  * not TLS are ERR_SSL_WRONG_VERSION_NUMBER.
  */
 const NODE_CODES: Record<string, string> = {
-  'bad decrypt': 'ERR_OSSL_BAD_DECRYPT',
-  'bad password read': 'ERR_OSSL_BAD_DECRYPT',
+  'bad decrypt': ErrorCode.BAD_DECRYPT,
+  'bad password read': ErrorCode.BAD_DECRYPT,
   // bytes that are no TLS record at all: 1.0.2's SSLv23 server says "unknown protocol"
-  'unknown protocol': 'ERR_SSL_WRONG_VERSION_NUMBER',
+  'unknown protocol': ErrorCode.WRONG_VERSION_NUMBER,
 };
 
 function codeFrom(entries: OpenSSLErrorEntry[], fallback: string): string {
@@ -58,7 +60,7 @@ export class OpenSSLError extends Error {
   readonly opensslErrors: OpenSSLErrorEntry[];
 
   /** `options.code` replaces the derived code when the package knows better (e.g. ERR_SESSION_FROM_NEWER_OPENSSL) */
-  constructor(message: string, opensslErrors: OpenSSLErrorEntry[] = [], fallbackCode = 'ERR_OPENSSL_FAILED', options?: { code?: string; cause?: unknown }) {
+  constructor(message: string, opensslErrors: OpenSSLErrorEntry[] = [], fallbackCode: string = ErrorCode.OPENSSL_FAILED, options?: { code?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OpenSSLError';
     this.opensslErrors = opensslErrors;

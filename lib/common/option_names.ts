@@ -6,7 +6,7 @@
 /** an option name → true (implemented) or why it is refused */
 export type OptionTable = Readonly<Record<string, true | string>>;
 
-import { ErrorCode } from './coded_error';
+import { codedError, ErrorCode } from './coded_error';
 
 const ERR_UNKNOWN_OPTION = ErrorCode.UNKNOWN_OPTION;
 const ERR_OPTION_NOT_SUPPORTED = ErrorCode.OPTION_NOT_SUPPORTED;
@@ -22,14 +22,14 @@ export function checkOptionNames(options: Record<string, unknown>, tables: reado
     if (entry === true) continue;
     const v = options[name];
     if (v === undefined || v === null || v === false) continue;
-    throw typeError(ERR_OPTION_NOT_SUPPORTED, `${what}.${name} is not supported: ${entry}`);
+    throw codedError(ERR_OPTION_NOT_SUPPORTED, `${what}.${name} is not supported: ${entry}`, TypeError);
   }
   if (unknown.length === 0) return;
   const hints = unknown.map((n) => {
     const near = nearest(n, tables);
     return near ? `${n} (did you mean ${near}?)` : n;
   });
-  throw typeError(ERR_UNKNOWN_OPTION, `${api} does not know ${unknown.length === 1 ? 'the option' : 'the options'} ${hints.map((h) => `${what}.${h}`).join(', ')}`);
+  throw codedError(ERR_UNKNOWN_OPTION, `${api} does not know ${unknown.length === 1 ? 'the option' : 'the options'} ${hints.map((h) => `${what}.${h}`).join(', ')}`, TypeError);
 }
 
 function lookup(tables: readonly OptionTable[], name: string): true | string | undefined {
@@ -37,11 +37,6 @@ function lookup(tables: readonly OptionTable[], name: string): true | string | u
   return undefined;
 }
 
-function typeError(code: string, message: string): TypeError & { code: string } {
-  const e = new TypeError(message) as TypeError & { code: string };
-  e.code = code;
-  return e;
-}
 
 /** the known name closest to `name` (at most 2 edits, or the same letters ignoring case) */
 function nearest(name: string, tables: readonly OptionTable[]): string | undefined {

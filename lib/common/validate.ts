@@ -1,4 +1,5 @@
 // Argument checks shared by the facade: TypeError for wrong types, RangeError for bad values.
+import { DER_LIMITS } from './der';
 
 export function isBufferLike(v: unknown): v is Buffer | Uint8Array {
   return v instanceof Uint8Array;
@@ -21,6 +22,15 @@ export function checkLength(b: Buffer, min: number, max: number, what: string): 
     throw new RangeError(`${what} must be ${min === max ? min : `${min} to ${max}`} bytes, got ${b.length}`);
   }
   return b;
+}
+
+/**
+ * A session id 1.0.2 can hold (SSL_MAX_SSL_SESSION_ID_LENGTH): `min` (1 unless said: the
+ * native lookups refuse the empty id) to 32 bytes; RangeError otherwise. The one check of
+ * a session id's length, wherever an id comes in.
+ */
+export function checkSessionId(b: Buffer, what = 'id', min = 1): Buffer {
+  return checkLength(b, min, DER_LIMITS.sessionId, what);
 }
 
 export function integer(v: unknown, what: string, min: number, max: number): number {

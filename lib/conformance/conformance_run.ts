@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OpenSSLCache } from '../model/openssl_cache';
+import { OpenSSLCache } from './openssl_cache';
 import { CacheFactory } from './cache_factory';
 import { CATALOGUE } from './catalogue';
 import { DifferentialRunner, Divergence, TraceSize, formatSize, lostCandidate, sizeOf } from './differential_runner';

@@ -15,7 +15,7 @@ export type { RandomOp, RandomOpKind, RandomOpWeights, RunState } from './random
 export { Prng } from './prng';
 export { NameTable } from './name_table';
 export { ScenarioError } from './scenario_error';
-export { OpenSSLCache } from '../model/openssl_cache';
+export { OpenSSLCache } from './openssl_cache';
 export { CacheModel } from '../model/cache_model';
 export type { SessionCache } from '../model/session_cache';
 export { UsageError } from './usage_error';

@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { isMainThread, workerData } from 'node:worker_threads';
-import { OpenSSLCache } from '../model/openssl_cache';
+import { OpenSSLCache } from './openssl_cache';
 import { SessionCacheOptions } from '../model/session_cache';
 import { DeclaredDifferences } from './declared';
 import { DifferentialRunner } from './differential_runner';

@@ -10,15 +10,15 @@
 
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { codedError } from '../common/coded_error';
+import { codedError, ErrorCode, foreignCodedError } from '../common/coded_error';
 import { CreateSessionOptions, HandshakeOptions, HandshakeResult, Protocol, SessionCache, SessionCacheOptions, SessionCacheStats, SessionEvent, SessionHandle } from '../model/session_cache';
 import { CacheFactory } from './cache_factory';
 import { DeclaredDifferences, validateDeclared } from './declared';
 import { UsageError } from './usage_error';
 
-export const ERR_SHIM_TIMEOUT = 'ERR_SHIM_TIMEOUT';
-export const ERR_SHIM_EXITED = 'ERR_SHIM_EXITED';
-export const ERR_SHIM_PROTOCOL = 'ERR_SHIM_PROTOCOL';
+export const ERR_SHIM_TIMEOUT = ErrorCode.SHIM_TIMEOUT;
+export const ERR_SHIM_EXITED = ErrorCode.SHIM_EXITED;
+export const ERR_SHIM_PROTOCOL = ErrorCode.SHIM_PROTOCOL;
 
 /** milliseconds `hello` and `new` wait at least: they may start the program (node and a module load take a while on a busy machine) */
 const STARTUP_ALLOWANCE = 10000;
@@ -118,7 +118,7 @@ export class Shim {
       const msg = typeof reply.error.message === 'string' ? reply.error.message : code;
       if (code === 'RangeError') throw new RangeError(msg);
       if (code === 'TypeError') throw new TypeError(msg);
-      throw codedError(code, msg);
+      throw foreignCodedError(code, msg);
     }
     if (reply.id !== id) throw codedError(ERR_SHIM_PROTOCOL, `the shim answered id ${JSON.stringify(reply.id)} to request ${id}`);
     return reply.result ?? null;

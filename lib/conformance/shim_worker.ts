@@ -6,6 +6,7 @@
 
 import { ChildProcess, spawn } from 'node:child_process';
 import { parentPort, workerData } from 'node:worker_threads';
+import { ErrorCode } from '../common/coded_error';
 
 interface Data {
   command: string;
@@ -26,7 +27,7 @@ let waiting = false;
 function answer(text: string): void {
   const encoded = Buffer.from(text, 'utf8');
   if (encoded.length > bytes.length) {
-    answer(JSON.stringify({ error: { code: 'ERR_SHIM_PROTOCOL', message: `the shim's answer is longer than ${bytes.length} bytes` } }));
+    answer(JSON.stringify({ error: { code: ErrorCode.SHIM_PROTOCOL, message: `the shim's answer is longer than ${bytes.length} bytes` } }));
     return;
   }
   bytes.set(encoded);
@@ -62,7 +63,7 @@ function start(): ChildProcess {
   const died = (why: string) => {
     if (child !== c) return; // a program stopped after a timeout: another may be serving now
     child = undefined;
-    if (waiting) answer(failure('ERR_SHIM_EXITED', `the shim ${why}${stderrTail ? `: ${stderrTail.trim().split('\n').pop()}` : ''}`));
+    if (waiting) answer(failure(ErrorCode.SHIM_EXITED, `the shim ${why}${stderrTail ? `: ${stderrTail.trim().split('\n').pop()}` : ''}`));
   };
   c.on('error', (e) => died(`could not run (${e.message})`));
   c.on('exit', (code, signal) => died(`exited (${signal ?? `status ${String(code)}`})`));
@@ -81,7 +82,7 @@ parentPort?.on('message', (m: { line?: string; stop?: boolean; restart?: boolean
   if (m.line === undefined) return;
   if (child === undefined) {
     if (!m.restart) {
-      answer(failure('ERR_SHIM_EXITED', 'the shim is not running (it exited or was stopped after a timeout)'));
+      answer(failure(ErrorCode.SHIM_EXITED, 'the shim is not running (it exited or was stopped after a timeout)'));
       return;
     }
     child = start();

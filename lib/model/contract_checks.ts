@@ -1,14 +1,14 @@
 // Argument checks and conversions of the `SessionCache` contract (session_cache.ts),
 // shared by its two implementations: the model (cache_model.ts) and the adapter over the
-// real library (openssl_cache.ts).
+// real library (lib/conformance/openssl_cache.ts). Nothing here loads the addon.
 import { createHash } from 'node:crypto';
 import { codedError } from '../common/coded_error';
-import { isProtocol, protocolOf } from '../binding/protocol_version';
+import { checkLength, checkSessionId } from '../common/validate';
 import {
   DEFAULT_CACHE_SIZE,
   DEFAULT_CONTEXT_TIMEOUT,
   DEFAULT_ID_CONTEXT,
-  MAX_SESSION_ID_LENGTH,
+  MAX_ID_CONTEXT_LENGTH,
   Protocol,
   PROTOCOL_VERSIONS,
   SSL_SESS_CACHE_SERVER,
@@ -16,6 +16,12 @@ import {
 } from './session_cache';
 
 export { codedError };
+
+const PROTOCOL_BY_VERSION = new Map<number, Protocol>(Object.entries(PROTOCOL_VERSIONS).map(([k, v]) => [v, k as Protocol]));
+
+function isProtocol(name: string): name is Protocol {
+  return Object.prototype.hasOwnProperty.call(PROTOCOL_VERSIONS, name);
+}
 
 /** every number of the contract is a safe integer (OpenSSL's `long`) */
 export function checkInteger(name: string, value: number): void {
@@ -25,15 +31,13 @@ export function checkInteger(name: string, value: number): void {
 /** a session id of `min`–32 bytes */
 export function checkId(name: string, id: Buffer, min = 0): void {
   if (!Buffer.isBuffer(id)) throw new TypeError(`${name} must be a Buffer`);
-  if (id.length < min || id.length > MAX_SESSION_ID_LENGTH) {
-    throw new RangeError(`${name} must be ${min}-${MAX_SESSION_ID_LENGTH} bytes, got ${id.length}`);
-  }
+  checkSessionId(id, name, min);
 }
 
 /** a session-id context of 0–32 bytes */
 export function checkIdContext(name: string, ctx: Buffer): void {
   if (!Buffer.isBuffer(ctx)) throw new TypeError(`${name} must be a Buffer`);
-  if (ctx.length > 32) throw new RangeError(`${name} must be 0-32 bytes, got ${ctx.length}`);
+  checkLength(ctx, 0, MAX_ID_CONTEXT_LENGTH, name);
 }
 
 /** The options of a `SessionCache` checked, with their defaults filled in. */
@@ -66,7 +70,7 @@ export function versionOf(protocol: Protocol): number {
 
 /** the protocol name of an `ssl_version` the real library reported */
 export function protocolOfVersion(version: number): Protocol {
-  const p = protocolOf(version);
+  const p = PROTOCOL_BY_VERSION.get(version);
   if (p === undefined) throw new Error(`internal error: OpenSSL session has unknown ssl_version 0x${version.toString(16)}`);
   return p;
 }

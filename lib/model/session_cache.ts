@@ -4,7 +4,7 @@
  *
  * Two implementations are meant to exist: the pure-TypeScript reference model
  * (`CacheModel`, lib/model/cache_model.ts) and an adapter over the real library
- * (`OpenSSLCache`, lib/model/openssl_cache.ts). A differential tester drives both with
+ * (`OpenSSLCache`, lib/conformance/openssl_cache.ts). A differential tester drives both with
  * the same operation sequence and compares every return value, every `stats()` snapshot
  * and every `takeEvents()` batch.
  *
@@ -93,26 +93,42 @@
 
 import type { CacheStats } from '../common/cache_stats';
 import { ErrorCode } from '../common/coded_error';
-import { MAX_SESSION_ID_LENGTH, Protocol, PROTOCOL_VERSIONS, SessionCacheMode, TLS_PROTOCOLS } from '../binding/constants';
 
-export { MAX_SESSION_ID_LENGTH, PROTOCOL_VERSIONS };
-export type { Protocol };
+// OpenSSL 1.0.2's numbers the contract needs, written here so that the model loads and runs
+// without the addon (test/98.pure_model checks they equal the addon's, lib/binding/constants).
+
+/** `SSL_SESSION.ssl_version` per protocol name (`SSL_get_version`'s spelling): part of the cache key. */
+export const PROTOCOL_VERSIONS = Object.freeze({
+  SSLv3: 0x0300,
+  TLSv1: 0x0301,
+  'TLSv1.1': 0x0302,
+  'TLSv1.2': 0x0303,
+  DTLSv1: 0xfeff,
+  'DTLSv1.2': 0xfefd,
+  'DTLSv0.9': 0x0100,
+} as const);
+
+/** Protocol names as `SSL_get_version` spells them. */
+export type Protocol = keyof typeof PROTOCOL_VERSIONS;
+
+/** `SSL_MAX_SSL_SESSION_ID_LENGTH`. */
+export const MAX_SESSION_ID_LENGTH = 32;
 
 /** A session handle, allocated by the implementation (see the module comment). */
 export type SessionHandle = number;
 
 /** Protocols a `handshake` can negotiate (the protocol of the offered session, else TLSv1.2). */
-export const HANDSHAKE_PROTOCOLS: readonly Protocol[] = TLS_PROTOCOLS;
+export const HANDSHAKE_PROTOCOLS: readonly Protocol[] = Object.freeze(['TLSv1', 'TLSv1.1', 'TLSv1.2'] as const);
 
 /** Cache mode bits (`SSL_SESS_CACHE_*`, ssl.h), the values of `SessionCacheMode`. */
-export const SSL_SESS_CACHE_OFF = SessionCacheMode.OFF;
-export const SSL_SESS_CACHE_CLIENT = SessionCacheMode.CLIENT;
-export const SSL_SESS_CACHE_SERVER = SessionCacheMode.SERVER;
-export const SSL_SESS_CACHE_BOTH = SessionCacheMode.BOTH;
-export const SSL_SESS_CACHE_NO_AUTO_CLEAR = SessionCacheMode.NO_AUTO_CLEAR;
-export const SSL_SESS_CACHE_NO_INTERNAL_LOOKUP = SessionCacheMode.NO_INTERNAL_LOOKUP;
-export const SSL_SESS_CACHE_NO_INTERNAL_STORE = SessionCacheMode.NO_INTERNAL_STORE;
-export const SSL_SESS_CACHE_NO_INTERNAL = SessionCacheMode.NO_INTERNAL;
+export const SSL_SESS_CACHE_OFF = 0x0;
+export const SSL_SESS_CACHE_CLIENT = 0x1;
+export const SSL_SESS_CACHE_SERVER = 0x2;
+export const SSL_SESS_CACHE_BOTH = 0x3;
+export const SSL_SESS_CACHE_NO_AUTO_CLEAR = 0x80;
+export const SSL_SESS_CACHE_NO_INTERNAL_LOOKUP = 0x100;
+export const SSL_SESS_CACHE_NO_INTERNAL_STORE = 0x200;
+export const SSL_SESS_CACHE_NO_INTERNAL = 0x300;
 
 /** The session-id context of the context (and of created sessions) unless options say otherwise. */
 export const DEFAULT_ID_CONTEXT: Buffer = Buffer.from('openssl-session-cache');
@@ -131,20 +147,20 @@ export const METHOD_DEFAULT_TIMEOUT = 7200;
 
 /** Error codes (`Error.code`) thrown by implementations. */
 export const ERR_SSL_FREED = ErrorCode.FREED;
-export const ERR_INVALID_HANDLE = 'ERR_INVALID_HANDLE';
+export const ERR_INVALID_HANDLE = ErrorCode.INVALID_HANDLE;
 /** `SSL_R_SSL_SESSION_ID_CONFLICT`: the new session's id is already cached (handshake fails). */
-export const ERR_SESSION_ID_CONFLICT = 'ERR_SESSION_ID_CONFLICT';
+export const ERR_SESSION_ID_CONFLICT = ErrorCode.SESSION_ID_CONFLICT;
 /**
  * The client aborted the handshake: the server gave its new session the very id the
  * client offered, so the client took the full handshake for a resumption.
  */
-export const ERR_HANDSHAKE_FAILED = 'ERR_HANDSHAKE_FAILED';
+export const ERR_HANDSHAKE_FAILED = ErrorCode.HANDSHAKE_FAILED;
 /**
  * `add` of a session with an empty id (a server with its cache off hands those out): the
  * binding refuses it, because 1.0.2 would cache it where it can be neither found, removed
  * nor evicted.
  */
-export const ERR_SESSION_ID_EMPTY = 'ERR_SESSION_ID_EMPTY';
+export const ERR_SESSION_ID_EMPTY = ErrorCode.SESSION_ID_EMPTY;
 
 /** Context settings; each defaults to what `SSL_CTX_new(SSLv23_server_method())` sets. */
 export interface SessionCacheOptions {

@@ -3,7 +3,7 @@
 // checks and conversions of the node:tls options OpenSSL 1.0.2 can honour live here too;
 // SslContext makes the native calls.
 import { SECURE_OPTIONS_MASK, TLS_PROTOCOLS, TlsProtocol } from '../binding/constants';
-import { codedError } from '../common/coded_error';
+import { codedError, ErrorCode } from '../common/coded_error';
 import { OptionTable } from '../common/option_names';
 import { toBuffer } from '../common/validate';
 
@@ -41,9 +41,7 @@ export const CONTEXT_OPTIONS: OptionTable = Object.freeze({
 
 /** node:tls's TypeError for a minVersion / maxVersion it does not know */
 export function invalidProtocolVersion(v: unknown, which: 'minimum' | 'maximum', why = ''): TypeError {
-  const e = new TypeError(`${JSON.stringify(v)} is not a valid ${which} TLS protocol version${why}`) as TypeError & { code: string };
-  e.code = 'ERR_TLS_INVALID_PROTOCOL_VERSION';
-  return e;
+  return codedError(ErrorCode.TLS_INVALID_PROTOCOL_VERSION, `${JSON.stringify(v)} is not a valid ${which} TLS protocol version${why}`, TypeError);
 }
 
 /**
@@ -77,9 +75,7 @@ function secureProtocolRange(v: unknown): [number, number] {
   const all: [number, number] = [0, TLS_PROTOCOLS.length - 1];
   const pinned: Record<string, [number, number]> = { TLS: all, SSLv23: all, TLSv1: [0, 0], TLSv1_1: [1, 1], TLSv1_2: [2, 2] };
   if (!m) {
-    const e = new TypeError(`Unknown method: ${v}`) as TypeError & { code: string };
-    e.code = 'ERR_TLS_INVALID_PROTOCOL_METHOD';
-    throw e;
+    throw codedError(ErrorCode.TLS_INVALID_PROTOCOL_METHOD, `Unknown method: ${v}`, TypeError);
   }
   return pinned[m[1]];
 }
@@ -108,7 +104,7 @@ export function curveList(v: unknown): string | undefined {
   if (v.length === 0) throw new RangeError('options.ecdhCurve must not be empty');
   const missing = v.split(':').filter((n) => /^(X25519|X448)$/i.test(n));
   if (missing.length > 0) {
-    throw codedError('ERR_CRYPTO_OPERATION_FAILED', `Failed to set ECDH curve: ${missing.join(', ')} is not available in OpenSSL 1.0.2 (use 'auto', or P-256, P-384, P-521)`);
+    throw codedError(ErrorCode.CRYPTO_OPERATION_FAILED, `Failed to set ECDH curve: ${missing.join(', ')} is not available in OpenSSL 1.0.2 (use 'auto', or P-256, P-384, P-521)`);
   }
   return v;
 }
@@ -171,9 +167,7 @@ export function pfxList(v: unknown, passphrase: string | Buffer | undefined): { 
 /** node:tls's answer to small DH parameters: refused under 1024 bits, a SecurityWarning under 2048 */
 export function checkDhBits(bits: number): void {
   if (bits < 1024) {
-    const e = new TypeError(`DH parameter is less than 1024 bits (${bits})`) as TypeError & { code: string };
-    e.code = 'ERR_INVALID_ARG_VALUE';
-    throw e;
+    throw codedError(ErrorCode.INVALID_ARG_VALUE, `DH parameter is less than 1024 bits (${bits})`, TypeError);
   }
   if (bits < 2048) process.emitWarning('DH parameter is less than 2048 bits', 'SecurityWarning');
 }

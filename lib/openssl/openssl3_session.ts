@@ -21,49 +21,29 @@
  * place in the later format) is refused.
  */
 
+import { codedError, ErrorCode, ErrorCodeValue } from '../common/coded_error';
+import { decodeTlv, DerTag, sequence, Tlv, unsignedValue } from '../common/der';
+
 const TLS1_3_VERSION = 0x0304;
 /** SSL_SESS_FLAG_EXTMS (ssl_local.h of 1.1.0+): the session used the extended master secret */
 const SSL_SESS_FLAG_EXTMS = 0x1;
 /** the highest context tag 1.0.2's d2i_SSL_SESSION reads */
 const LAST_102_TAG = 12;
 
-interface Tlv {
-  /** the identifier octet */
-  tag: number;
-  /** the content octets */
-  value: Buffer;
-  /** the whole encoding */
-  raw: Buffer;
-}
-
-function refuse(code: string, message: string): never {
-  const e = new RangeError(message) as RangeError & { code: string };
-  e.code = code;
-  throw e;
+function refuse(code: ErrorCodeValue, message: string): never {
+  throw codedError(code, message, RangeError);
 }
 
 function malformed(why: string): never {
-  refuse('ERR_SESSION_DER', `not an SSL_SESSION DER encoding: ${why}`);
+  refuse(ErrorCode.SESSION_DER, `not an SSL_SESSION DER encoding: ${why}`);
 }
 
 /** One DER TLV at `offset` (single-byte tags, definite lengths). */
 function readTlv(buf: Buffer, offset: number): Tlv {
-  if (offset + 2 > buf.length) malformed('truncated');
-  const tag = buf[offset];
-  if ((tag & 0x1f) === 0x1f) malformed('multi-byte tag');
-  let length = buf[offset + 1];
-  let header = 2;
-  if (length & 0x80) {
-    const n = length & 0x7f;
-    if (n === 0 || n > 4) malformed('unsupported length');
-    if (offset + 2 + n > buf.length) malformed('truncated length');
-    length = 0;
-    for (let i = 0; i < n; i++) length = length * 256 + buf[offset + 2 + i];
-    header += n;
-  }
-  const end = offset + header + length;
-  if (end > buf.length) malformed('truncated value');
-  return { tag, value: buf.subarray(offset + header, end), raw: buf.subarray(offset, end) };
+  const t = decodeTlv(buf, offset);
+  if (typeof t === 'string') malformed(t);
+  if ((t.tag & 0x1f) === 0x1f) malformed('multi-byte tag');
+  return t;
 }
 
 function readAll(buf: Buffer): Tlv[] {
@@ -71,28 +51,9 @@ function readAll(buf: Buffer): Tlv[] {
   for (let offset = 0; offset < buf.length; ) {
     const t = readTlv(buf, offset);
     out.push(t);
-    offset += t.raw.length;
+    offset = t.end;
   }
   return out;
-}
-
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-function sequence(parts: Buffer[]): Buffer {
-  const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
-}
-
-/** A non-negative INTEGER's value (for the small numbers of this format). */
-function unsigned(value: Buffer): number {
-  let n = 0;
-  for (const b of value) n = n * 256 + b;
-  return n;
 }
 
 interface Parsed {
@@ -107,15 +68,15 @@ interface Parsed {
 
 function parse(der: Buffer): Parsed {
   const outer = readTlv(der, 0);
-  if (outer.tag !== 0x30) malformed('not a SEQUENCE');
+  if (outer.tag !== DerTag.SEQUENCE) malformed('not a SEQUENCE');
   if (outer.raw.length !== der.length) malformed('trailing bytes');
   const fields = readAll(outer.value);
   const head = fields.slice(0, 5);
   if (head.length < 5) malformed('fewer than five leading fields');
   const [version, sslVersion, cipher, id, master] = head;
-  if (version.tag !== 0x02 || unsigned(version.value) !== 1) malformed('version is not 1');
-  if (sslVersion.tag !== 0x02) malformed('ssl_version is not an INTEGER');
-  for (const f of [cipher, id, master]) if (f.tag !== 0x04) malformed('cipher, session id and master key must be OCTET STRINGs');
+  if (version.tag !== DerTag.INTEGER || unsignedValue(version.value) !== 1) malformed('version is not 1');
+  if (sslVersion.tag !== DerTag.INTEGER) malformed('ssl_version is not an INTEGER');
+  for (const f of [cipher, id, master]) if (f.tag !== DerTag.OCTET_STRING) malformed('cipher, session id and master key must be OCTET STRINGs');
   const extra: Tlv[] = [];
   const tagged = new Map<number, Tlv>();
   for (const f of fields.slice(5)) {
@@ -126,27 +87,27 @@ function parse(der: Buffer): Parsed {
     } else if (tagged.size === 0) extra.push(f);
     else malformed('an untagged field after the tagged ones');
   }
-  return { head, extra, tagged, sslVersion: unsigned(sslVersion.value) };
+  return { head, extra, tagged, sslVersion: unsignedValue(sslVersion.value) };
 }
 
 /** The INTEGER inside an EXPLICIT [n] field. */
 function explicitInteger(f: Tlv): number {
   const inner = readTlv(f.value, 0);
-  if (inner.tag !== 0x02) malformed(`field [${f.tag & 0x1f}] is not an INTEGER`);
-  return unsigned(inner.value);
+  if (inner.tag !== DerTag.INTEGER) malformed(`field [${f.tag & 0x1f}] is not an INTEGER`);
+  return unsignedValue(inner.value);
 }
 
 /** A 1.1.1/3.x session's DER as 1.0.2 reads it (see the module comment). */
 export function toOpenSSL102(der: Buffer): Buffer {
   const p = parse(der);
   if (p.sslVersion === TLS1_3_VERSION) {
-    refuse('ERR_SESSION_TLS13', 'this is a TLS 1.3 session: OpenSSL 1.0.2 has no TLS 1.3 and cannot import or resume it');
+    refuse(ErrorCode.SESSION_TLS13, 'this is a TLS 1.3 session: OpenSSL 1.0.2 has no TLS 1.3 and cannot import or resume it');
   }
   if (p.extra.length > 0) malformed('an untagged field after the master key');
   const flags = p.tagged.get(13);
   if (flags !== undefined && explicitInteger(flags) & SSL_SESS_FLAG_EXTMS) {
     refuse(
-      'ERR_SESSION_EXTMS',
+      ErrorCode.SESSION_EXTMS,
       'this session used the extended master secret (RFC 7627), which OpenSSL 1.0.2 does not implement; ' +
         'a compliant client would refuse to resume it without',
     );
@@ -158,7 +119,7 @@ export function toOpenSSL102(der: Buffer): Buffer {
 /** A 1.0.2 session's DER as 1.1.1/3.x read it (see the module comment). */
 export function toOpenSSL3(der: Buffer): Buffer {
   const p = parse(der);
-  if (p.extra.length > 0) refuse('ERR_SESSION_DER', 'this session has a Kerberos principal, which OpenSSL 1.1.1/3.x sessions cannot carry');
+  if (p.extra.length > 0) refuse(ErrorCode.SESSION_DER, 'this session has a Kerberos principal, which OpenSSL 1.1.1/3.x sessions cannot carry');
   const ordered = [...p.tagged.entries()].sort((a, b) => a[0] - b[0]);
   return sequence([...p.head.map((f) => f.raw), ...ordered.map(([, f]) => f.raw)]);
 }

@@ -7,6 +7,7 @@
 //  - Node's `tls` `socket.getSession()` of Node 22 and later: a header
 //    ("\0nodejs:tls:session:…") before that DER.
 // docs/api.md "Sessions from a newer OpenSSL" says what to do about it.
+import { DerTag, tryReadTlv, unsignedValue } from '../common/der';
 
 /** where the error message points */
 export const NEWER_OPENSSL_DOCS = 'docs/api.md#sessions-from-a-newer-openssl';
@@ -26,49 +27,13 @@ const FIELD_NAMES: Record<number, string> = {
   19: 'key exchange group',
 };
 
-interface Tlv {
-  /** the tag's class and number; constructed bit dropped */
-  cls: number;
-  number: number;
-  start: number;
-  end: number;
-  valueStart: number;
-}
-
-/** one DER TLV at `off`, or undefined when it does not fit in `buf` */
-function readTlv(buf: Buffer, off: number, limit: number): Tlv | undefined {
-  if (off + 2 > limit) return undefined;
-  const first = buf[off];
-  let p = off + 1;
-  let number = first & 0x1f;
-  if (number === 0x1f) {
-    number = 0;
-    for (let i = 0; ; i++) {
-      if (p >= limit || i > 3) return undefined;
-      const b = buf[p++];
-      number = number * 128 + (b & 0x7f);
-      if ((b & 0x80) === 0) break;
-    }
-  }
-  if (p >= limit) return undefined;
-  let len = buf[p++];
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || p + n > limit) return undefined;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[p++];
-  }
-  if (p + len > limit) return undefined;
-  return { cls: first & 0xc0, number, start: off, end: p + len, valueStart: p };
-}
-
 /** the DER inside Node's getSession() header, if `buf` has that header */
 function unwrapNodeSession(buf: Buffer): Buffer | undefined {
   if (buf.length < NODE_HEADER.length || !buf.subarray(0, NODE_HEADER.length).equals(NODE_HEADER)) return undefined;
   // the DER is the SEQUENCE that runs exactly to the end of the buffer
   for (let off = NODE_HEADER.length; off < buf.length; off++) {
     if (buf[off] !== 0x30) continue;
-    const t = readTlv(buf, off, buf.length);
+    const t = tryReadTlv(buf, off);
     if (t && t.end === buf.length) return buf.subarray(off);
   }
   return undefined;
@@ -83,18 +48,18 @@ export function explainNewerSession(buf: Buffer): string | undefined {
   const der = inner ?? buf;
   const reasons: string[] = [];
   if (inner !== undefined) reasons.push(`this is Node's tls getSession() format (a "nodejs:tls:session" header before the DER)`);
-  const top = readTlv(der, 0, der.length);
-  if (top && der[0] === 0x30) {
+  const top = tryReadTlv(der);
+  if (top && top.tag === DerTag.SEQUENCE) {
     const newer: number[] = [];
     let protocol: number | undefined;
     for (let off = top.valueStart, index = 0; off < top.end; index++) {
-      const t = readTlv(der, off, top.end);
+      const t = tryReadTlv(der, off, top.end);
       if (!t) break;
       // the second field is ssl_version, an INTEGER
-      if (index === 1 && t.cls === 0 && t.number === 2 && t.end - t.valueStart <= 2) {
-        protocol = der.subarray(t.valueStart, t.end).reduce((v, b) => v * 256 + b, 0);
+      if (index === 1 && t.cls === 0 && t.number === DerTag.INTEGER && t.len <= 2) {
+        protocol = unsignedValue(t.value);
       }
-      if (t.cls === 0x80 && t.number > LAST_102_TAG) newer.push(t.number);
+      if (t.cls === DerTag.CONTEXT && t.number > LAST_102_TAG) newer.push(t.number);
       off = t.end;
     }
     if (newer.length > 0) {

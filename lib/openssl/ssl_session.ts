@@ -5,8 +5,9 @@ import { forget, IdentityCell, lookup, remember, unlisted } from './identity';
 import { toOpenSSL102, toOpenSSL3 } from './openssl3_session';
 import { protocolName, protocolNumber } from '../binding/protocol_version';
 import type { UnknownProtocol } from '../binding/protocol_version';
+import { MAX_MASTER_KEY_LENGTH, MAX_SID_CTX_LENGTH } from '../binding/constants';
 import type { Protocol } from '../binding/constants';
-import { checkLength, integer, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
+import { checkLength, checkSessionId, integer, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import { OpenSSLError } from '../common/openssl_error';
 import { ErrorCode } from '../common/coded_error';
 import { explainNewerSession, pemSessionBody } from './session_der_probe';
@@ -43,6 +44,14 @@ function derFormat(options: unknown, key: 'from' | 'to'): 'openssl102' | 'openss
   return v;
 }
 
+/** @internal the handle's slot number, asked from native code once per object */
+export const kSlot = Symbol('openssl-session-cache.slot');
+
+const slotOf = native.SslSessionHandle.slotOf;
+const keyOf = native.SslSessionHandle.keyOf;
+/** the key (and table membership) of the object being made by this module, see the constructor */
+let trusted: { key: number; listed: boolean } | undefined;
+
 /**
  * An OpenSSL 1.0.2 SSL_SESSION. Each SslSession owns one native reference, dropped by
  * free() or when the object is garbage-collected; the cache holds its own reference, so a
@@ -52,14 +61,6 @@ function derFormat(options: unknown, key: 'from' | 'to'): 'openssl102' | 'openss
  * new one (lib/openssl/identity.ts). So a returned object may be shared with other holders
  * in the thread, and free() frees it for all of them.
  */
-/** @internal the handle's slot number, asked from native code once per object */
-export const kSlot = Symbol('openssl-session-cache.slot');
-
-const slotOf = native.SslSessionHandle.slotOf;
-const keyOf = native.SslSessionHandle.keyOf;
-/** the key (and table membership) of the object being made by this module, see the constructor */
-let trusted: { key: number; listed: boolean } | undefined;
-
 export class SslSession {
   /** @internal */
   [kHandle]: NativeSessionHandle;
@@ -110,7 +111,7 @@ export class SslSession {
   /**
    * @internal one more native reference to `session`'s SSL_SESSION as a private object,
    * outside the identity table (never returned by a lookup). For the model adapter, whose
-   * contract counts one reference per caller handle (lib/model/openssl_cache.ts).
+   * contract counts one reference per caller handle (lib/conformance/openssl_cache.ts).
    */
   static [kRetain](session: SslSession): SslSession {
     const h = session[kHandle];
@@ -132,14 +133,14 @@ export class SslSession {
   static create(options: SslSessionCreateOptions): SslSession {
     const o = optionsObject(options, 'options');
     if (o.id === undefined) throw new TypeError('options.id must be a Buffer');
-    const id = checkLength(toBuffer(o.id, 'options.id'), 1, 32, 'options.id');
+    const id = checkSessionId(toBuffer(o.id, 'options.id'), 'options.id');
     const version = protocolNumber(o.protocol ?? 'TLSv1.2', 'options.protocol');
     const idContext =
-      o.idContext === undefined ? null : checkLength(toBufferOrString(o.idContext, 'options.idContext'), 0, 32, 'options.idContext');
+      o.idContext === undefined ? null : checkLength(toBufferOrString(o.idContext, 'options.idContext'), 0, MAX_SID_CTX_LENGTH, 'options.idContext');
     const time = o.time === undefined ? null : integer(o.time, 'options.time', 0, LONG_MAX);
     const timeout = o.timeout === undefined ? null : integer(o.timeout, 'options.timeout', 0, LONG_MAX);
     const masterKey =
-      o.masterKey === undefined ? null : checkLength(toBuffer(o.masterKey, 'options.masterKey'), 0, 48, 'options.masterKey');
+      o.masterKey === undefined ? null : checkLength(toBuffer(o.masterKey, 'options.masterKey'), 0, MAX_MASTER_KEY_LENGTH, 'options.masterKey');
     let cipher: string | null = null;
     if (o.cipher !== undefined) {
       if (typeof o.cipher !== 'string') throw new TypeError('options.cipher must be a string');
@@ -224,7 +225,7 @@ export class SslSession {
   }
 
   set idContext(value: Buffer | Uint8Array | string) {
-    const b = checkLength(toBufferOrString(value, 'idContext'), 0, 32, 'idContext');
+    const b = checkLength(toBufferOrString(value, 'idContext'), 0, MAX_SID_CTX_LENGTH, 'idContext');
     this[kHandle].setIdContext(b);
   }
 

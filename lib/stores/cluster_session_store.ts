@@ -6,7 +6,7 @@ import cluster from 'cluster';
 import { randomBytes } from 'crypto';
 import type { Worker } from 'cluster';
 import { SessionStore } from './session_store';
-import { integer, toBuffer } from '../common/validate';
+import { checkSessionId, integer, toBuffer } from '../common/validate';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { SessionSealer, SessionSealingKeys } from './sealing';
 
@@ -170,12 +170,16 @@ export class ClusterSessionStore implements SessionStore {
 
   #ask(op: Request[typeof TAG], id: Buffer, extra: Partial<Request> = {}): Promise<Reply> {
     const b = toBuffer(id, 'id');
-    if (b.length < 1 || b.length > 32) return Promise.reject(new RangeError(`id must be 1 to 32 bytes, got ${b.length}`));
+    try {
+      checkSessionId(b, 'id');
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     const seq = ++this.#seq;
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(seq);
-        reject(codedError('ERR_SESSION_STORE_TIMEOUT', `the cluster primary did not answer ${op} within ${this.timeout} ms`));
+        reject(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `the cluster primary did not answer ${op} within ${this.timeout} ms`));
       }, this.timeout);
       timer.unref();
       this.#pending.set(seq, { resolve, reject, timer });

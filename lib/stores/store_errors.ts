@@ -2,11 +2,11 @@
 // lost or reset), timeout, refused (the store answered no: an ACL, a read-only replica, out
 // of memory) or auth (credentials refused). Errors from ioredis are recognised by their
 // messages and Redis's error prefixes; the original error stays as `cause`.
-import { codedError, ErrorCode } from '../common/coded_error';
+import { codedError, ErrorCode, ErrorCodeValue } from '../common/coded_error';
 
 export type StoreFailure = 'unreachable' | 'timeout' | 'refused' | 'auth';
 
-const CODES: Record<StoreFailure, string> = {
+const CODES: Record<StoreFailure, ErrorCodeValue> = {
   unreachable: ErrorCode.SESSION_STORE_UNREACHABLE,
   timeout: ErrorCode.SESSION_STORE_TIMEOUT,
   refused: ErrorCode.SESSION_STORE_REFUSED,
@@ -21,7 +21,7 @@ export function storeFailureOf(e: unknown): StoreFailure | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const code = typeof err.code === 'string' ? err.code : '';
   const msg = typeof err.message === 'string' ? err.message : '';
-  if (Object.values(CODES).includes(code)) return (Object.keys(CODES) as StoreFailure[]).find((k) => CODES[k] === code);
+  if ((Object.values(CODES) as string[]).includes(code)) return (Object.keys(CODES) as StoreFailure[]).find((k) => CODES[k] === code);
   if (/^(NOAUTH|WRONGPASS)\b/.test(msg) || /invalid (username-password|password)/i.test(msg)) return 'auth';
   if (/^(NOPERM|READONLY|OOM|MISCONF|BUSY|LOADING|MASTERDOWN|ERR unknown command)\b/.test(msg)) return 'refused';
   if (/Command timed out/i.test(msg)) return 'timeout';

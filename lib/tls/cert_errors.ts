@@ -1,7 +1,7 @@
 // Certificate verification results as node:tls reports them: OpenSSL's X509_V_ERR_* number
 // turned into an Error whose `code` is the macro's name without its prefix
 // (DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED, ...), the codes node:tls uses.
-import { codedError } from '../common/coded_error';
+import { foreignCodedError } from '../common/coded_error';
 
 /** X509_V_ERR_* numbers of OpenSSL 1.0.2 (x509_vfy.h) → [code, OpenSSL's text] */
 const X509_ERRORS: Record<number, [string, string]> = {
@@ -38,11 +38,11 @@ const X509_ERRORS: Record<number, [string, string]> = {
 /** the Error node:tls would give for a verify result other than X509_V_OK (0) */
 export function certificateError(verifyResult: number): Error {
   const known = X509_ERRORS[verifyResult];
-  if (known) return codedError(known[0], known[1]);
-  return codedError('UNSPECIFIED', `certificate verification failed (X509_V_ERR ${verifyResult})`);
+  if (known) return foreignCodedError(known[0], known[1]);
+  return foreignCodedError('UNSPECIFIED', `certificate verification failed (X509_V_ERR ${verifyResult})`);
 }
 
 /** a server asked for a client certificate and got none (node:tls reports this code) */
 export function noPeerCertificateError(): Error {
-  return codedError('UNABLE_TO_GET_ISSUER_CERT', 'the peer did not present a certificate');
+  return foreignCodedError('UNABLE_TO_GET_ISSUER_CERT', 'the peer did not present a certificate');
 }

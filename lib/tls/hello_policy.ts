@@ -7,7 +7,7 @@
 //   (1.0.2 does not read supported_versions and would fail with "no shared cipher").
 // - A client whose versions all lie below the server's minVersion: protocol_version (1.0.2
 //   closes the connection without an alert).
-import { codedError } from '../common/coded_error';
+import { codedError, ErrorCode, ErrorCodeValue } from '../common/coded_error';
 import type { ClientHelloInfo } from './client_hello_parser';
 
 const ALERT_PROTOCOL_VERSION = 70;
@@ -27,22 +27,22 @@ export interface HelloRefusal {
 export function helloRefusal(hello: ClientHelloInfo, serverAlpn: Buffer | undefined, minVersion: number): HelloRefusal | undefined {
   const versions = hello.supportedVersions?.filter((v) => !isGrease(v));
   if (versions !== undefined && versions.length > 0 && versions.every((v) => v > TLS1_2)) {
-    return refusal(ALERT_PROTOCOL_VERSION, 'ERR_SSL_UNSUPPORTED_PROTOCOL', 'unsupported protocol (the client offers only TLS 1.3; OpenSSL 1.0.2 speaks up to TLS 1.2)');
+    return refusal(ALERT_PROTOCOL_VERSION, ErrorCode.SSL_UNSUPPORTED_PROTOCOL, 'unsupported protocol (the client offers only TLS 1.3; OpenSSL 1.0.2 speaks up to TLS 1.2)');
   }
   // a client whose highest version is below the server's lowest (1.0.2 closes without an alert)
   if (hello.kind === 'tls' && hello.version !== undefined && hello.version < minVersion && (versions === undefined || versions.every((v) => v < minVersion))) {
-    return refusal(ALERT_PROTOCOL_VERSION, 'ERR_SSL_UNSUPPORTED_PROTOCOL', 'unsupported protocol (the client speaks only versions below minVersion)');
+    return refusal(ALERT_PROTOCOL_VERSION, ErrorCode.SSL_UNSUPPORTED_PROTOCOL, 'unsupported protocol (the client speaks only versions below minVersion)');
   }
   if (serverAlpn !== undefined && hello.alpn !== undefined && hello.alpn.length > 0) {
     const ours = alpnNames(serverAlpn);
     if (!hello.alpn.some((p) => ours.some((o) => o.equals(p)))) {
-      return refusal(ALERT_NO_APPLICATION_PROTOCOL, 'ERR_SSL_NO_APPLICATION_PROTOCOL', 'no application protocol');
+      return refusal(ALERT_NO_APPLICATION_PROTOCOL, ErrorCode.SSL_NO_APPLICATION_PROTOCOL, 'no application protocol');
     }
   }
   return undefined;
 }
 
-function refusal(description: number, code: string, message: string): HelloRefusal {
+function refusal(description: number, code: ErrorCodeValue, message: string): HelloRefusal {
   return { alert: Buffer.from([21, 3, 3, 0, 2, 2, description]), error: codedError(code, message) };
 }
 

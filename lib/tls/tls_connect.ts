@@ -4,9 +4,11 @@ import * as net from 'net';
 import { SslContext } from '../openssl/ssl_context';
 import { SslSession } from '../openssl/ssl_session';
 import * as tls from 'tls';
-import { CheckServerIdentity, PeerCertificate, SessionOnUncleanClose, sessionOnUncleanCloseOption, TLSSocket } from './tls_socket';
+import { CheckServerIdentity, PeerCertificate } from './peer_certificate';
+import { SessionOnUncleanClose, sessionOnUncleanCloseOption } from './socket_options';
+import { TLSSocket } from './tls_socket';
 import { integer, optionsObject } from '../common/validate';
-import { codedError } from '../common/coded_error';
+import { codedError, ErrorCode } from '../common/coded_error';
 import { TLS_PROTOCOLS } from '../binding/constants';
 import { kVersionRange } from '../openssl/internal';
 import { alpnWire, AlpnProtocols } from './alpn';
@@ -95,7 +97,7 @@ export function connect(...args: unknown[]): TLSSocket {
   if (o.session !== undefined && !(o.session instanceof SslSession) && !Buffer.isBuffer(o.session)) {
     throw new TypeError('options.session must be a Buffer or an SslSession');
   }
-  if (o.session instanceof SslSession && o.session.freed) throw codedError('ERR_SSL_FREED', 'options.session has been freed');
+  if (o.session instanceof SslSession && o.session.freed) throw codedError(ErrorCode.FREED, 'options.session has been freed');
   const sessionOnUncleanClose = sessionOnUncleanCloseOption(o.sessionOnUncleanClose, 'options.sessionOnUncleanClose');
   let context = o.context;
   let ownsContext = false;

@@ -3,8 +3,9 @@ import * as tls from 'tls';
 import { isSessionStore, SessionStore } from '../stores/session_store';
 import { SslContext, SslContextOptions, TICKET_KEY_LENGTH, TicketKeyStats } from '../openssl/ssl_context';
 import { SessionResumption, SessionStoreStats } from './session_resumption';
-import { SessionOnUncleanClose, sessionOnUncleanCloseOption, TLSSocket } from './tls_socket';
-import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
+import { SessionOnUncleanClose, sessionOnUncleanCloseOption } from './socket_options';
+import { TLSSocket } from './tls_socket';
+import { checkSessionId, integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { alpnWire, AlpnProtocols } from './alpn';
@@ -260,7 +261,7 @@ export class TlsServer extends net.Server {
    */
   async revoke(id: Buffer): Promise<void> {
     const b = Buffer.from(toBuffer(id as unknown, 'id'));
-    if (b.length < 1 || b.length > 32) throw new RangeError(`id must be 1 to 32 bytes, got ${b.length}`);
+    checkSessionId(b, 'id');
     await this.#resumption.revoke(b);
   }
 

@@ -1,81 +1,24 @@
+// TLSSocket: node:tls's socket over an OpenSSL-layer TlsConnection (lib/openssl/tls_connection.ts,
+// which owns the SSL, its pump step and the settling of its events). This file is the
+// stream plumbing: ciphertext between the net.Socket and the connection, plaintext
+// through the Duplex, backpressure both ways, the handshake's outcome and the shutdown.
 import { Duplex } from 'stream';
 import * as net from 'net';
 import { codedError, ErrorCode } from '../common/coded_error';
-import { settleContexts } from '../openssl/openssl_call';
+import { toError } from '../common/to_error';
 import { SslVerify, TLS_PROTOCOLS, TlsConnectionFlag } from '../binding/constants';
-import { connectionSession, connectionSessionDER, CycleResult, NativeTlsConnection, openTlsConnection, RawPeerCertificate, setSniContext } from '../openssl/tls_connection';
-import { certificateError, noPeerCertificateError } from './cert_errors';
+import { TlsConnection, TlsStep } from '../openssl/tls_connection';
 import { debug } from './debug';
 import { SslContext } from '../openssl/ssl_context';
 import { SslSession } from '../openssl/ssl_session';
-import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
 import { issuedTicketId } from './issued_ticket';
-import { helloRefusal } from './hello_policy';
-import { kVersionRange } from '../openssl/internal';
+import { HelloGate } from './hello_gate';
+import { CheckServerIdentity, PeerCertificate, peerCertificate, verifyPeer } from './peer_certificate';
+import type { TLSSocketSetup } from './socket_options';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import type { TlsProtocol } from '../binding/constants';
 import type { HandshakeObserver } from './observe';
 
-/** What getPeerCertificate() returns (the node:tls shape, main fields). */
-export interface PeerCertificate {
-  subject: Record<string, string>;
-  issuer: Record<string, string>;
-  valid_from: string;
-  valid_to: string;
-  serialNumber?: string;
-  fingerprint: string;
-  fingerprint256: string;
-  raw?: Buffer;
-  subjectaltname?: string;
-  /** getPeerCertificate(true): the issuer's certificate (itself for a self-signed one) */
-  issuerCertificate?: PeerCertificate;
-}
-
-/** node:tls's checkServerIdentity shape: an Error when `cert` is not valid for `host` */
-export type CheckServerIdentity = (host: string, cert: PeerCertificate) => Error | undefined;
-
-/** How a TLSSocket is set up (by TlsServer and connect(), which are the usual ways to get one). */
-export interface TLSSocketSetup {
-  socket: net.Socket;
-  isServer: boolean;
-  context: SslContext;
-  serverName?: string;
-  session?: SslSession;
-  verifyPeer?: boolean;
-  verifyHost?: string;
-  rejectUnauthorized?: boolean;
-  handshakeTimeout?: number;
-  /** @internal server only: called with the ClientHello's session id before OpenSSL sees it */
-  prefetch?: (hello: ClientHelloInfo, live: () => boolean) => Promise<void> | void;
-  /** server only: called after each OpenSSL step once its events were delivered; a
-   * promise holds the step's output and 'secure' until it settles (node:tls's
-   * 'newSession' callback); a rejection fails the connection */
-  holdStep?: () => Promise<void> | undefined;
-  /** keep the writable side open after the peer ended (node:net semantics; default false) */
-  allowHalfOpen?: boolean;
-  /** what SSL_free does to the session of an accepted connection that ends without
-   * close_notify: 'keep' (default) or 'remove' (OpenSSL 1.0.2's own rule) */
-  sessionOnUncleanClose?: SessionOnUncleanClose;
-  /** ALPN protocol list in wire format */
-  alpnProtocols?: Buffer;
-  /** server: ask for a client certificate; with rejectUnauthorized a missing or bad one fails */
-  requestCert?: boolean;
-  /** client: checked on every connection, resumed or not (undefined: no check) */
-  checkServerIdentity?: CheckServerIdentity;
-  /** client: the negotiated protocol must lie in this range, whatever session was offered */
-  protocolRange?: readonly [TlsProtocol, TlsProtocol];
-  /** server: the context for the ClientHello's server name (SNICallback, addContext), resolved
-   * before OpenSSL reads it; asked without a name too when `sniWithoutName` (setSecureContext) */
-  sni?: (servername: string | undefined) => Promise<SslContext | undefined>;
-  /** server: ask `sni` also for a ClientHello without a server name */
-  sniWithoutName?: boolean;
-  /** @internal server: true when the ClientHello offers a revoked id; its ticket is then not decrypted */
-  refuseTicket?: (hello: ClientHelloInfo) => boolean;
-  /** server: where 'keylog' lines go besides the socket's own listeners */
-  onKeylog?: (line: Buffer) => void;
-  /** @internal server: the diagnostics of this handshake (lib/tls/observe.ts) */
-  observer?: HandshakeObserver;
-}
 
 /** The events of a TLSSocket (node:tls's names, and stream.Duplex's) and their listeners' arguments. */
 export interface TLSSocketEvents extends ListenerEvents {
@@ -121,28 +64,6 @@ export interface TLSSocket {
  * memory BIOs (native TlsConnection); plaintext backpressure pauses the socket, socket
  * backpressure holds back write callbacks.
  */
-/**
- * What happens to the session of a connection whose handshake completed and was accepted
- * but which ends without close_notify (a TCP FIN or reset, destroy(), a timeout):
- * - 'keep' (default): it stays in the cache and resumable — what node:tls users see (its
- *   sessions live in tickets and the 'newSession' store), what nginx and 1.0.2's own
- *   s_server do (SSL_set_shutdown before SSL_free), and what TLS 1.1+ allows (RFC 4346
- *   §7.2.1). Clients that just close the socket (browsers, `openssl s_time`) still resume.
- * - 'remove': OpenSSL 1.0.2's SSL_free rule (ssl_clear_bad_session) — the session is
- *   removed from the cache ('removeSession').
- * A connection that failed (a fatal alert, a verification or protocol-range refusal, a
- * listener or callback error during the handshake) loses its session either way.
- */
-export type SessionOnUncleanClose = 'keep' | 'remove';
-
-/** validates the sessionOnUncleanClose option of createServer / connect */
-export function sessionOnUncleanCloseOption(v: unknown, what: string): SessionOnUncleanClose {
-  if (v === undefined) return 'keep';
-  if (v === 'keep' || v === 'remove') return v;
-  if (typeof v !== 'string') throw new TypeError(`${what} must be 'keep' or 'remove'`);
-  throw new RangeError(`${what} must be 'keep' or 'remove', got '${v}'`);
-}
-
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class TLSSocket extends Duplex {
   readonly encrypted = true;
@@ -153,7 +74,7 @@ export class TLSSocket extends Duplex {
   readonly socket: net.Socket;
   readonly context: SslContext;
   readonly #isServer: boolean;
-  #conn: NativeTlsConnection | undefined;
+  readonly #tls: TlsConnection;
   #secure = false;
   /** the handshake completed and this library accepted it ('secure' was emitted) */
   #accepted = false;
@@ -161,19 +82,16 @@ export class TLSSocket extends Duplex {
   #pendingWrites: { data: Buffer; cb: (e?: Error | null) => void }[] = [];
   #readPaused = false;
   #handshakeTimer: NodeJS.Timeout | undefined;
-  #hello: ClientHelloParser | undefined;
+  #hello: HelloGate | undefined;
   #helloWaiting = false;
   #peerClosed = false;
   #sentShutdown = false;
   #rejectUnauthorized: boolean;
-  #cycling = false;
   #servername: string | undefined;
   readonly #checkServerIdentity: CheckServerIdentity | undefined;
   readonly #verifyHost: string | undefined;
   readonly #requestCert: boolean;
   readonly #protocolRange: readonly [TlsProtocol, TlsProtocol] | undefined;
-  readonly #sni: ((servername: string | undefined) => Promise<SslContext | undefined>) | undefined;
-  readonly #sniWithoutName: boolean;
   readonly #onKeylog: ((line: Buffer) => void) | undefined;
   /** the negotiated ALPN protocol, false when none (node:tls) */
   alpnProtocol: string | false = false;
@@ -194,11 +112,9 @@ export class TLSSocket extends Duplex {
     this.#verifyHost = setup.verifyHost;
     this.#requestCert = setup.requestCert === true;
     this.#protocolRange = setup.protocolRange;
-    this.#sni = setup.sni;
-    this.#sniWithoutName = setup.sniWithoutName === true;
     this.#onKeylog = setup.onKeylog;
     this.#keepSessionOnUncleanClose = (setup.sessionOnUncleanClose ?? 'keep') === 'keep';
-    this.#conn = openTlsConnection(setup.context, setup.isServer, {
+    this.#tls = new TlsConnection(setup.context, setup.isServer, {
       serverName: setup.serverName,
       session: setup.session,
       verifyPeer: setup.verifyPeer ?? false,
@@ -217,10 +133,13 @@ export class TLSSocket extends Duplex {
     this.#observer = setup.observer;
     if (setup.isServer) {
       // always read: node:tls's refusals (hello_policy.ts) need the whole hello
-      this.#hello = new ClientHelloParser({ extensions: true });
-      this.#prefetch = setup.prefetch;
-      this.#refuseTicket = setup.refuseTicket;
-      this.#alpnWire = setup.alpnProtocols;
+      this.#hello = new HelloGate(
+        { prefetch: setup.prefetch, refuseTicket: setup.refuseTicket, sni: setup.sni, sniWithoutName: setup.sniWithoutName, alpnWire: setup.alpnProtocols },
+        setup.context,
+        this.#tls,
+        () => !this.destroyed,
+        (e) => this.destroy(e),
+      );
     }
     this.#remote = { address: setup.socket.remoteAddress, port: setup.socket.remotePort, family: setup.socket.remoteFamily };
     const timeout = setup.handshakeTimeout ?? 30000;
@@ -235,7 +154,7 @@ export class TLSSocket extends Duplex {
     s.on('end', () => this.#onSocketEnd());
     s.on('error', (err: Error) => this.destroy(err));
     s.on('close', () => {
-      if (!this.destroyed) this.destroy(this.#secure ? undefined : codedError('ECONNRESET', 'socket closed before the TLS handshake completed'));
+      if (!this.destroyed) this.destroy(this.#secure ? undefined : codedError(ErrorCode.CONNECTION_RESET, 'socket closed before the TLS handshake completed'));
     });
     if (!setup.isServer) {
       if ((s as net.Socket & { connecting?: boolean }).connecting) s.once('connect', () => this.#cycle(undefined));
@@ -243,8 +162,6 @@ export class TLSSocket extends Duplex {
     }
   }
 
-  #prefetch: ((hello: ClientHelloInfo, live: () => boolean) => Promise<void> | void) | undefined;
-  #refuseTicket: ((hello: ClientHelloInfo) => boolean) | undefined;
   #observer: HandshakeObserver | undefined;
   #holdStep: (() => Promise<void> | undefined) | undefined;
   /** input that arrived while a step was held */
@@ -252,8 +169,6 @@ export class TLSSocket extends Duplex {
   #drainWaiters: (() => void)[] = [];
   #drainListening = false;
 
-  /** the server's ALPN list (wire format), for the hello policy */
-  #alpnWire: Buffer | undefined;
   /** the peer's address as the TCP socket had it when this TLSSocket was made: still there
    * once the socket is destroyed (a 'tlsClientError' listener logs or blocks the client) */
   #remote: { address?: string; port?: number; family?: string };
@@ -278,39 +193,27 @@ export class TLSSocket extends Duplex {
 
   /** the SNI name; on the server false when the client sent none (node:tls) */
   get servername(): string | false | undefined {
-    if (this.#isServer) return (this.#conn ? this.#conn.info().servername : undefined) ?? false;
+    if (this.#isServer) return this.#tls.servername ?? false;
     return this.#servername;
   }
 
   #onData(chunk: Buffer): void {
-    if (!this.#conn) return;
+    if (!this.#tls.open) return;
     if (this.#hello) {
-      const parsed = this.#hello.push(chunk);
-      if (!parsed) return;
-      const buffered = this.#hello.buffered();
+      const verdict = this.#hello.push(chunk);
+      if (!verdict) return;
       this.#hello = undefined;
-      const refused = helloRefusal(parsed, this.#alpnWire, 0x0301 + TLS_PROTOCOLS.indexOf(this.context[kVersionRange][0]));
-      if (refused) {
-        this.socket.write(refused.alert);
+      if (verdict.refused) {
+        this.socket.write(verdict.refused.alert);
         this.#flushBeforeClose = true;
-        this.destroy(refused.error);
+        this.destroy(verdict.refused.error);
         return;
       }
-      const prefetch = this.#prefetch;
-      this.#prefetch = undefined;
-      if (this.#refuseTicket?.(parsed)) this.#conn.refuseTicket();
-      this.#refuseTicket = undefined;
-      let pending: Promise<void> | void;
-      try {
-        pending = prefetch?.(parsed, () => !this.destroyed);
-      } catch {
-        pending = undefined;
-      }
-      if (this.#sni && (parsed.servername !== undefined || this.#sniWithoutName)) pending = this.#resolveSni(parsed.servername, pending);
-      if (pending && typeof (pending as Promise<void>).then === 'function') {
+      const { ready, buffered } = verdict;
+      if (ready) {
         this.#helloWaiting = true;
         this.socket.pause();
-        (pending as Promise<void>).then(
+        ready.then(
           () => this.#resumeAfterHello(buffered),
           (e: unknown) => this.destroy(toError(e)),
         );
@@ -330,49 +233,34 @@ export class TLSSocket extends Duplex {
     this.#cycle(chunk);
   }
 
-  // the SNICallback's context, handed to native before OpenSSL reads the ClientHello; its
-  // servername callback then switches to it (SSL_set_SSL_CTX)
-  async #resolveSni(servername: string | undefined, prefetch: Promise<void> | void): Promise<void> {
-    const [ctx] = await Promise.all([
-      this.#sni!(servername).catch((e: unknown) => {
-        process.nextTick(() => this.destroy(toError(e)));
-        return undefined;
-      }),
-      prefetch,
-    ]);
-    debug('SNI %s → %s', servername, ctx ? 'its own context' : 'the default context');
-    if (ctx && this.#conn && !ctx.freed) setSniContext(this.#conn, ctx);
-  }
-
   #resumeAfterHello(buffered: Buffer): void {
     this.#helloWaiting = false;
-    if (this.destroyed || !this.#conn) return;
+    if (this.destroyed || !this.#tls.open) return;
     this.#cycle(buffered);
     if (!this.#readPaused) this.socket.resume();
   }
 
   // one pump step: ciphertext in, handshake, plaintext out, ciphertext out
   #cycle(input: Buffer | undefined): void {
-    const conn = this.#conn;
-    if (!conn || this.#cycling) return;
+    const tls = this.#tls;
+    if (!tls.open || tls.pumping) return;
     if (this.#heldInput) {
       if (input) this.#heldInput.push(input);
       return;
     }
-    this.#cycling = true;
-    let r: CycleResult;
+    let pumped: ReturnType<TlsConnection['pump']>;
     const seen = this.#observer?.beforeCycle();
     try {
-      r = conn.cycle(input);
-      if (seen) this.#observer!.afterCycle(seen, this);
+      pumped = tls.pump(input, seen ? () => this.#observer!.afterCycle(seen, this) : undefined);
     } catch (e) {
-      this.#cycling = false;
       this.destroy(e as Error);
       return;
-    } finally {
-      this.#cycling = false;
     }
-    this.#afterOpenSSL();
+    if (!pumped) return;
+    const { step: r, failure } = pumped;
+    // a get callback or a listener that threw fails this connection at once, before
+    // 'secure' (the server reports it as 'tlsClientError')
+    if (failure) this.destroy(failure);
     const hold = this.#holdStep?.();
     if (hold) {
       this.#heldInput = [];
@@ -394,12 +282,12 @@ export class TLSSocket extends Duplex {
   }
 
   // the rest of a step: ciphertext out, then what the flags say
-  #afterStep(r: CycleResult): void {
+  #afterStep(r: TlsStep): void {
     const { flags, out, clear, error } = r;
     // node:tls: a client whose certificate does not verify (requestCert + rejectUnauthorized)
     // is dropped before the server's last flight goes out: it never sees 'secureConnect'
-    if (flags & TlsConnectionFlag.HANDSHAKE_DONE && this.#isServer && this.#requestCert && this.#rejectUnauthorized && this.#conn) {
-      const refused = this.#verifyPeer(this.#conn);
+    if (flags & TlsConnectionFlag.HANDSHAKE_DONE && this.#isServer && this.#requestCert && this.#rejectUnauthorized && this.#tls.open) {
+      const refused = this.#verifyPeer();
       if (refused) {
         this.destroy(refused);
         return;
@@ -428,27 +316,19 @@ export class TLSSocket extends Duplex {
     else if (flags & TlsConnectionFlag.MORE_PLAINTEXT && !this.#readPaused) setImmediate(() => this.#cycle(undefined));
   }
 
-  // events and get-callback errors recorded during the OpenSSL call: a get callback or a
-  // listener that threw fails this connection (the server reports it as 'tlsClientError')
-  #afterOpenSSL(): void {
-    const failure = settleContexts([this.context], 'handshake');
-    // at once, before 'secure': the server reports it as 'tlsClientError'
-    if (failure) this.destroy(toError(failure.error));
-  }
-
   #onSecure(): void {
     this.#secure = true;
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
-    const conn = this.#conn!;
-    this.alpnProtocol = conn.alpnProtocol() ?? false;
-    const verifyError = this.#verifyPeer(conn);
+    const conn = this.#tls;
+    this.alpnProtocol = conn.alpnProtocol ?? false;
+    const verifyError = this.#verifyPeer();
     this.authorized = verifyError === undefined && (!this.#isServer || this.#requestCert);
     this.authorizationError = verifyError ? ((verifyError as Error & { code?: string }).code ?? verifyError.message) : null;
     // debug() is a no-op without NODE_DEBUG, but its arguments would still be computed:
     // three native calls and an object per handshake
     if (debug.enabled) {
-      debug('%s handshake done: %s %s resumed=%s alpn=%s authorized=%s %s', this.#isServer ? 'server' : 'client', this.getProtocol(), conn.cipherDetails()?.standardName, this.isSessionReused(), this.alpnProtocol, this.authorized, this.authorizationError ?? '');
+      debug('%s handshake done: %s %s resumed=%s alpn=%s authorized=%s %s', this.#isServer ? 'server' : 'client', this.getProtocol(), conn.cipher?.standardName, this.isSessionReused(), this.alpnProtocol, this.authorized, this.authorizationError ?? '');
     }
     // the key log line (the master secret, hex) is only built when someone listens
     if (this.#onKeylog || this.listenerCount('keylog') > 0) {
@@ -485,23 +365,14 @@ export class TLSSocket extends Duplex {
     for (const w of pending) this._write(w.data, 'buffer' as BufferEncoding, w.cb);
   }
 
-  // node:tls's rules: a client always checks the server's chain, then its identity (here on
-  // every connection: a resumed session keeps the first connection's verify result, which
-  // says nothing about the name asked for now); a server only when it asked (requestCert)
-  #verifyPeer(conn: NativeTlsConnection): Error | undefined {
-    if (this.#isServer && !this.#requestCert) return undefined;
-    const cert = conn.peerCertificate();
-    if (!cert) return noPeerCertificateError();
-    const result = conn.verifyResult();
-    if (result !== 0) return certificateError(result);
-    if (this.#isServer || !this.#checkServerIdentity) return undefined;
-    const host = this.#verifyHost ?? this.#servername;
-    if (host === undefined) return undefined;
-    try {
-      return this.#checkServerIdentity(host, this.getPeerCertificate(true) as PeerCertificate) ?? undefined;
-    } catch (e) {
-      return toError(e);
-    }
+  // lib/tls/peer_certificate.ts: node:tls's rules of who verifies what
+  #verifyPeer(): Error | undefined {
+    return verifyPeer(this.#tls, {
+      isServer: this.#isServer,
+      requestCert: this.#requestCert,
+      checkServerIdentity: this.#checkServerIdentity,
+      host: this.#verifyHost ?? this.#servername,
+    });
   }
 
   #onPeerClosed(): void {
@@ -515,10 +386,10 @@ export class TLSSocket extends Duplex {
   #closeNotifyReceived = false;
 
   #sendShutdown(): void {
-    if (this.#sentShutdown || !this.#conn || !this.#secure) return;
+    if (this.#sentShutdown || !this.#tls.open || !this.#secure) return;
     this.#sentShutdown = true;
     try {
-      const { out } = this.#conn.shutdown();
+      const { out } = this.#tls.shutdown();
       if (out && !this.socket.destroyed) this.socket.write(out);
     } catch {
       /* the connection is going away anyway */
@@ -530,7 +401,7 @@ export class TLSSocket extends Duplex {
     if (!this.#peerClosed) {
       this.#peerClosed = true;
       if (!this.#secure) {
-        this.destroy(codedError('ECONNRESET', 'the peer closed the connection during the TLS handshake'));
+        this.destroy(codedError(ErrorCode.CONNECTION_RESET, 'the peer closed the connection during the TLS handshake'));
         return;
       }
       this.push(null);
@@ -553,7 +424,7 @@ export class TLSSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (error?: Error | null) => void): void {
-    if (!this.#conn) {
+    if (!this.#tls.open) {
       cb(codedError(ErrorCode.FREED, 'the TLS connection is closed'));
       return;
     }
@@ -561,9 +432,9 @@ export class TLSSocket extends Duplex {
       this.#pendingWrites.push({ data: chunk, cb });
       return;
     }
-    let r: CycleResult;
+    let r: TlsStep;
     try {
-      r = this.#conn.write(chunk);
+      r = this.#tls.write(chunk);
     } catch (e) {
       cb(e as Error);
       return;
@@ -595,7 +466,7 @@ export class TLSSocket extends Duplex {
       this.socket.end();
       cb();
     };
-    if (!this.#secure && this.#conn) {
+    if (!this.#secure && this.#tls.open) {
       // end() before the handshake finished: finish it first, then close
       this.once('secure', finish);
       return;
@@ -606,22 +477,16 @@ export class TLSSocket extends Duplex {
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
-    for (const w of this.#pendingWrites) w.cb(err ?? codedError('ERR_STREAM_DESTROYED', 'socket destroyed'));
+    for (const w of this.#pendingWrites) w.cb(err ?? codedError(ErrorCode.STREAM_DESTROYED, 'socket destroyed'));
     this.#pendingWrites = [];
     // the peer closed cleanly (close_notify) and we never answered, e.g. nobody read the
     // stream to its end: answer now, so SSL_free keeps the session of a clean connection
     if (!err && this.#closeNotifyReceived) this.#sendShutdown();
-    const conn = this.#conn;
-    this.#conn = undefined;
-    if (conn) {
-      try {
-        // SSL_free drops the session of an unshut, finished connection (1.0.2) unless it
-        // was accepted and the policy keeps it (SessionOnUncleanClose)
-        conn.free(this.#accepted && this.#keepSessionOnUncleanClose);
-      } catch {
-        /* reentrant free is refused; the GC frees it later */
-      }
-      this.#afterOpenSSL();
+    if (this.#tls.open) {
+      // SSL_free drops the session of an unshut, finished connection (1.0.2) unless it
+      // was accepted and the policy keeps it (SessionOnUncleanClose)
+      const failure = this.#tls.close(this.#accepted && this.#keepSessionOnUncleanClose);
+      if (failure) this.destroy(failure);
     }
     if (!this.socket.destroyed) {
       if (err && !this.#flushBeforeClose) this.socket.destroy();
@@ -633,7 +498,7 @@ export class TLSSocket extends Duplex {
 
   #sessionDER(): Buffer | undefined {
     // not through getSslSession(): freeing that object would free it for every holder
-    return this.#conn ? connectionSessionDER(this.#conn) : undefined;
+    return this.#tls.sessionDER();
   }
 
   /** The negotiated session as DER (node:tls shape), or undefined. */
@@ -647,23 +512,23 @@ export class TLSSocket extends Duplex {
    * else a new one with its own reference.
    */
   getSslSession(): SslSession | undefined {
-    return this.#conn ? connectionSession(this.#conn) : undefined;
+    return this.#tls.session();
   }
 
   isSessionReused(): boolean {
-    return this.#conn ? this.#conn.info().reused : false;
+    return this.#tls.reused;
   }
 
   /** 'TLSv1.2', ... or null before the handshake */
   getProtocol(): TlsProtocol | null {
-    if (!this.#conn || !this.#secure) return null;
-    return this.#conn.info().protocol as TlsProtocol;
+    if (!this.#tls.open || !this.#secure) return null;
+    return this.#tls.protocol as TlsProtocol;
   }
 
   /** node:tls's shape: OpenSSL name, IANA name, lowest protocol version of the suite */
   getCipher(): { name: string; standardName: string; version: string } | undefined {
-    if (!this.#conn || !this.#secure) return undefined;
-    const details = this.#conn.cipherDetails();
+    if (!this.#tls.open || !this.#secure) return undefined;
+    const details = this.#tls.cipher;
     if (!details) return undefined;
     const { name, standardName, version } = details;
     return { name, standardName: standardName || name, version: version === 'TLSv1' ? 'TLSv1.0' : version };
@@ -675,18 +540,7 @@ export class TLSSocket extends Duplex {
    * self-signed certificate is its own issuer, as in node:tls).
    */
   getPeerCertificate(detailed?: boolean): PeerCertificate | Record<string, never> {
-    const raw = this.#conn?.peerCertificate();
-    if (!raw) return {};
-    const leaf = certificateObject(raw);
-    if (detailed !== true) return leaf;
-    const chain = [leaf, ...(this.#conn!.peerCertificateChain() ?? []).map(certificateObject)];
-    for (const c of chain) {
-      if (c.issuerCertificate) continue;
-      const issuer = chain.find((x) => x !== c && sameName(x.subject, c.issuer) && x.fingerprint256 !== c.fingerprint256);
-      if (issuer) c.issuerCertificate = issuer;
-      else if (sameName(c.subject, c.issuer)) c.issuerCertificate = c;
-    }
-    return leaf;
+    return peerCertificate(this.#tls, detailed);
   }
 
   /**
@@ -695,13 +549,13 @@ export class TLSSocket extends Duplex {
    */
   getEphemeralKeyInfo(): { type: 'ECDH'; name: string; size: number } | { type: 'DH'; size: number } | Record<string, never> | null {
     if (this.#isServer) return null;
-    if (!this.#conn || !this.#secure) return null;
-    return (this.#conn.ephemeralKeyInfo() ?? {}) as ReturnType<TLSSocket['getEphemeralKeyInfo']>;
+    if (!this.#tls.open || !this.#secure) return null;
+    return (this.#tls.ephemeralKey ?? {}) as ReturnType<TLSSocket['getEphemeralKeyInfo']>;
   }
 
   /** the SSL_CTX the connection ended up on switched by SNI (server) */
   get sniContextSwitched(): boolean {
-    return this.#conn ? this.#conn.contextSwitched() : false;
+    return this.#tls.contextSwitched;
   }
 
   /** node:net's setTimeout: 'timeout' after `ms` of socket inactivity */
@@ -729,23 +583,4 @@ export class TLSSocket extends Duplex {
   address(): net.AddressInfo | object {
     return this.socket.address();
   }
-}
-
-function certificateObject(raw: RawPeerCertificate): PeerCertificate {
-  const obj = (pairs: [string, string][]) => {
-    const o: Record<string, string> = {};
-    for (const [k, v] of pairs) o[k] = k in o ? `${o[k]}\n${v}` : v;
-    return o;
-  };
-  return { ...raw, subject: obj(raw.subject), issuer: obj(raw.issuer) };
-}
-
-function sameName(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
-}
-
-/** a thrown value as an Error (the value itself when it is one; kept as `cause` otherwise) */
-function toError(thrown: unknown): Error {
-  return thrown instanceof Error ? thrown : new Error(`a callback threw ${String(thrown)}`, { cause: thrown });
 }

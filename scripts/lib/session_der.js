@@ -3,68 +3,28 @@
 // the tests and fuzz families that need sessions no handshake makes: an empty or oversized
 // id, a ticket without an id, extreme times. Definite-length DER only.
 //
-//   SEQUENCE { INTEGER version, OCTET STRING ssl_version, OCTET STRING cipher,
+//   SEQUENCE { INTEGER version, INTEGER ssl_version, OCTET STRING cipher,
 //              OCTET STRING session_id, OCTET STRING master_key, [0] key_arg OPTIONAL,
 //              [1] EXPLICIT INTEGER time, [2] EXPLICIT INTEGER timeout, [3] peer, ...,
 //              [10] EXPLICIT OCTET STRING ticket, ... }
 
-function readTlv(buf, off) {
-  const tag = buf[off];
-  let len = buf[off + 1];
-  let header = 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[off + 2 + i];
-    header = 2 + n;
-  }
-  return { tag, bytes: buf.subarray(off, off + header + len), value: buf.subarray(off + header, off + header + len) };
-}
+// The reading and encoding are the package's own (lib/common/der.ts, from dist/).
+const der = require('./load').load('common/der.js');
 
-function tlv(tag, value) {
-  const len = value.length;
-  let hdr;
-  if (len < 0x80) hdr = Buffer.from([tag, len]);
-  else if (len < 0x100) hdr = Buffer.from([tag, 0x81, len]);
-  else if (len < 0x10000) hdr = Buffer.from([tag, 0x82, len >> 8, len & 0xff]);
-  else hdr = Buffer.from([tag, 0x83, len >> 16, (len >> 8) & 0xff, len & 0xff]);
-  return Buffer.concat([hdr, value]);
-}
+const readTlv = (buf, off) => {
+  const t = der.readTlv(buf, off);
+  return { tag: t.tag, bytes: t.raw, value: t.value };
+};
+const tlv = der.tlv;
+const integer = der.integer;
 
 /** the top-level fields of a session's DER: [{ tag, bytes, value }] */
-function fields(der) {
-  const outer = readTlv(der, 0);
-  const out = [];
-  let off = 0;
-  while (off < outer.value.length) {
-    const t = readTlv(outer.value, off);
-    out.push(t);
-    off += t.bytes.length;
-  }
-  return out;
+function fields(session) {
+  return der.children(der.readTlv(session, 0).value).map((t) => ({ tag: t.tag, bytes: t.raw, value: t.value }));
 }
 
 function build(list) {
-  return tlv(0x30, Buffer.concat(list.map((f) => f.bytes)));
-}
-
-/** DER INTEGER of a non-negative or negative BigInt (two's complement, minimal) */
-function integer(n) {
-  n = BigInt(n);
-  const bytes = [];
-  if (n >= 0n) {
-    do {
-      bytes.unshift(Number(n & 0xffn));
-      n >>= 8n;
-    } while (n > 0n);
-    if (bytes[0] & 0x80) bytes.unshift(0);
-  } else {
-    do {
-      bytes.unshift(Number(n & 0xffn));
-      n >>= 8n;
-    } while (n < -1n || (n === -1n && !(bytes[0] & 0x80)));
-  }
-  return tlv(0x02, Buffer.from(bytes));
+  return der.sequence(list.map((f) => f.bytes));
 }
 
 const wrap = (bytes) => ({ tag: bytes[0], bytes, value: readTlv(bytes, 0).value });

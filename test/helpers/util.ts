@@ -3,6 +3,7 @@ import { types } from 'util';
 // these are only small conveniences (id builders, an event recorder, a DER reader).
 import { generateSelfSigned, SslContext, SslSession } from '../../lib';
 import type { SslContextOptions } from '../../lib';
+import { integer, sequence, Tlv, unsignedValue } from '../../lib/common/der';
 
 let counter = 0;
 
@@ -96,69 +97,15 @@ export function catchError(fn: () => unknown): any {
   throw new Error('expected the call to throw, it returned normally');
 }
 
-// ---- a minimal DER reader (definite lengths only), to check what i2d_SSL_SESSION wrote
-export interface Tlv {
-  tag: number;
-  len: number;
-  header: number;
-  value: Buffer;
-  total: number;
-}
+// ---- DER: the package's reader and writer (lib/common/der.ts), to check what
+// i2d_SSL_SESSION wrote and to build sessions no handshake makes
+export { children, explicit, octets, readTlv, tlv, tryReadTlv } from '../../lib/common/der';
+export type { Tlv } from '../../lib/common/der';
 
-export function readTlv(buf: Buffer, off = 0): Tlv {
-  const tag = buf[off];
-  let len = buf[off + 1];
-  let header = 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[off + 2 + i];
-    header = 2 + n;
-  }
-  return { tag, len, header, value: buf.subarray(off + header, off + header + len), total: header + len };
-}
-
-/** the children of a constructed value */
-export function children(value: Buffer): Tlv[] {
-  const out: Tlv[] = [];
-  let off = 0;
-  while (off < value.length) {
-    const t = readTlv(value, off);
-    out.push(t);
-    off += t.total;
-  }
-  return out;
-}
-
-export function derInt(t: Tlv): number {
-  let v = 0;
-  for (const b of t.value) v = v * 256 + b;
-  return v;
-}
-
-/** encode a definite-length TLV */
-export function tlv(tag: number, value: Buffer): Buffer {
-  const len = value.length;
-  let hdr: Buffer;
-  if (len < 0x80) hdr = Buffer.from([tag, len]);
-  else if (len < 0x100) hdr = Buffer.from([tag, 0x81, len]);
-  else hdr = Buffer.from([tag, 0x82, len >> 8, len & 0xff]);
-  return Buffer.concat([hdr, value]);
-}
-
-export function int(n: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    bytes.unshift(n & 0xff);
-    n = Math.floor(n / 256);
-  } while (n > 0);
-  if (bytes[0] & 0x80) bytes.unshift(0);
-  return tlv(0x02, Buffer.from(bytes));
-}
-
-export const octets = (b: Buffer): Buffer => tlv(0x04, b);
-export const seq = (...parts: Buffer[]): Buffer => tlv(0x30, Buffer.concat(parts));
-export const explicit = (n: number, inner: Buffer): Buffer => tlv(0xa0 + n, inner);
+/** the value of a small non-negative INTEGER */
+export const derInt = (t: Tlv): number => unsignedValue(t.value);
+export const int = (n: number): Buffer => integer(n);
+export const seq = (...parts: Buffer[]): Buffer => sequence(parts);
 
 export const nowSec = (): number => Math.floor(Date.now() / 1000);
 

@@ -24,6 +24,7 @@
  * the ranges the facade accepts (non-negative; modes with defined bits only).
  */
 
+import { MAX_MASTER_KEY_LENGTH } from '../binding/constants';
 import { handshake as runHandshake } from '../openssl/handshake';
 import { OpenSSLError } from '../common/openssl_error';
 import { setOpenSSLClock } from '../openssl/openssl_clock';
@@ -46,8 +47,8 @@ import {
   SessionCacheStats,
   SessionEvent,
   SessionHandle,
-} from './session_cache';
-import { checkCacheOptions, checkId, checkIdContext, checkInteger, codedError, generatedId, protocolOfName, protocolOfVersion, versionOf } from './contract_checks';
+} from '../model/session_cache';
+import { checkCacheOptions, checkId, checkIdContext, checkInteger, codedError, generatedId, protocolOfName, protocolOfVersion, versionOf } from '../model/contract_checks';
 import { kRetain } from '../openssl/internal';
 import { SslContext } from '../openssl/ssl_context';
 import { SslSession } from '../openssl/ssl_session';
@@ -55,7 +56,7 @@ import { SslSession } from '../openssl/ssl_session';
 /** A cipher every handshake protocol (TLSv1 … TLSv1.2) offers and an RSA server accepts. */
 const CREATED_SESSION_CIPHER = 'AES128-SHA';
 /** Any 48 bytes: a resumption uses the cached object's key on both ends. */
-const CREATED_SESSION_MASTER_KEY = Buffer.alloc(48, 0x5a);
+const CREATED_SESSION_MASTER_KEY = Buffer.alloc(MAX_MASTER_KEY_LENGTH, 0x5a);
 
 export interface OpenSSLCacheOptions extends SessionCacheOptions {
   /** the server's certificate and key (PEM); default a shared 1024-bit self-signed pair */
