@@ -276,7 +276,9 @@ const trials = {
     };
     let server;
     if (a.impl === 'ours') {
-      server = lib.createServer({ cert, key, ciphers: CIPHER, maxVersion: 'TLSv1.2', noTicket: true }, onSocket);
+      // B10 --path native: the experimental native connection path (lib/tls/native_connection_path.ts)
+      const path = a.path === 'native' ? { connectionPath: 'native' } : {};
+      server = lib.createServer({ cert, key, ciphers: CIPHER, maxVersion: 'TLSv1.2', noTicket: true, ...path }, onSocket);
       // B12: what the diagnostics channels cost once someone subscribes
       if (a.observe === 'channels') subscribeAll(lib.CHANNELS);
       else if (a.observe === 'metrics') lib.observeMetrics(server);
