@@ -20,6 +20,8 @@ export { TLSSocket } from './tls/tls_socket';
 export type { PeerCertificate, TLSSocketEvents, TLSSocketSetup } from './tls/tls_socket';
 export { TlsServer, createServer } from './tls/tls_server';
 export type { TlsServerOptions, TlsServerEvents } from './tls/tls_server';
+export { NativeTlsSocket } from './tls/native_connection_path';
+export type { ConnectionPath } from './tls/native_connection_path';
 export { defaultSessionIdContext } from './tls/session_id_context';
 export type { SessionIdContextPolicy } from './tls/session_id_context';
 export { connect } from './tls/tls_connect';
