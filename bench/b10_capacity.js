@@ -21,8 +21,9 @@ const NAMES = {
   node: 'node:tls (B5 baseline)',
   s_server: 'OpenSSL 1.0.2h s_server -no_ticket',
   native: "our createServer({ connectionPath: 'native' })",
+  bare: "our createServer({ connectionPath: 'native' }) without a 'secureConnection' listener",
 };
-const SHORT = { ours: 'ours', node: 'node:tls', s_server: 's_server', native: 'ours (native path)' };
+const SHORT = { ours: 'ours', node: 'node:tls', s_server: 's_server', native: 'ours (native path)', bare: 'native, no listener' };
 
 /** why B10 cannot run here, or undefined */
 function unavailable() {
@@ -83,8 +84,10 @@ async function startServer(kind, F, app) {
     return { child, port, stats: async () => undefined };
   }
   // 'native': our server on the native connection path (counted as ours: OpenSSL's stats)
-  const impl = kind === 'native' ? 'ours' : kind;
-  const child = spawn(process.execPath, [path.join(__dirname, 'trial.js'), 'server', JSON.stringify({ ...F, impl, path: kind === 'native' ? 'native' : undefined, bulk: false, count: true })], {
+  // 'bare': the same without a 'secureConnection' listener (no JS per connection but the settle)
+  const impl = kind === 'native' || kind === 'bare' ? 'ours' : kind;
+  const native = impl !== kind ? 'native' : undefined;
+  const child = spawn(process.execPath, [path.join(__dirname, 'trial.js'), 'server', JSON.stringify({ ...F, impl, path: native, bare: kind === 'bare', bulk: false, count: true })], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const port = await new Promise((resolve, reject) => {
@@ -148,7 +151,7 @@ const pct = (x) => `${(100 * x).toFixed(x > 0.995 && x < 1 ? 1 : 0)} %`;
  * `paths: ['native']` adds our server on the native connection path to every round */
 async function b10({ F, seconds, rounds, log, paths = [] }) {
   const app = openssl102();
-  const kinds = paths.includes('native') ? [...KINDS, 'native'] : KINDS;
+  const kinds = [...KINDS, ...(paths.includes('native') ? ['native'] : []), ...(paths.includes('bare') ? ['bare'] : [])];
   const got = { reuse: {}, new: {} };
   for (const k of kinds) {
     got.reuse[k] = [];
@@ -226,26 +229,27 @@ async function b10({ F, seconds, rounds, log, paths = [] }) {
       });
     }
   }
-  if (kinds.includes('native')) rows.push(...nativeRows(got, rounds, seconds));
+  if (kinds.includes('native')) rows.push(...nativeRows(got, rounds, seconds, 'native'));
+  if (kinds.includes('bare')) rows.push(...nativeRows(got, rounds, seconds, 'bare'));
   log(`B10 resumption (s_time/server, worst round): ${resumedText}; full runs resumed at most: ${kinds.map((k) => `${k} ${pct(resumption[k].fullClient)}`).join(', ')}`);
   return { rows, raw: got, resumption };
 }
 
 /** the native connection path against each baseline and against our Node-socket path, same rounds */
-function nativeRows(got, rounds, seconds) {
+function nativeRows(got, rounds, seconds, kind) {
   const rows = [];
   const targets = { reuse: { s_server: 0.9, node: 1.4 }, new: { s_server: 0.95 } };
   for (const mode of ['reuse', 'new']) {
     const what = mode === 'reuse' ? 'resumed' : 'full';
     for (const base of ['s_server', 'node', 'ours']) {
-      const r = got[mode].native.map((x, i) => x.perSec / got[mode][base][i].perSec);
+      const r = got[mode][kind].map((x, i) => x.perSec / got[mode][base][i].perSec);
       const target = targets[mode][base];
       rows.push({
         id: 'B10',
-        what: `${what} handshakes/s under openssl s_time (${rounds} rounds of ${seconds} s): ${NAMES.native} vs ${NAMES[base]}`,
-        short: `native path: s_time ${what} handshakes vs ${SHORT[base]}`,
+        what: `${what} handshakes/s under openssl s_time (${rounds} rounds of ${seconds} s): ${NAMES[kind]} vs ${NAMES[base]}`,
+        short: `${SHORT[kind]}: s_time ${what} handshakes vs ${SHORT[base]}`,
         unit: 'handshakes/s',
-        ours: median(got[mode].native.map((x) => x.perSec)),
+        ours: median(got[mode][kind].map((x) => x.perSec)),
         baseline: median(got[mode][base].map((x) => x.perSec)),
         ratio: median(r),
         min: Math.min(...r),
@@ -254,13 +258,13 @@ function nativeRows(got, rounds, seconds) {
         reported: target === undefined,
         dir: 1,
       });
-      const c = got[mode].native.map((x, i) => x.cpuUs / got[mode][base][i].cpuUs);
+      const c = got[mode][kind].map((x, i) => x.cpuUs / got[mode][base][i].cpuUs);
       rows.push({
         id: 'B10',
-        what: `server CPU per ${what} handshake under s_time: ${NAMES.native} vs ${NAMES[base]} (lower is better)`,
-        short: `native path: CPU per ${what} handshake vs ${SHORT[base]}`,
+        what: `server CPU per ${what} handshake under s_time: ${NAMES[kind]} vs ${NAMES[base]} (lower is better)`,
+        short: `${SHORT[kind]}: CPU per ${what} handshake vs ${SHORT[base]}`,
         unit: 'µs CPU',
-        ours: median(got[mode].native.map((x) => x.cpuUs)),
+        ours: median(got[mode][kind].map((x) => x.cpuUs)),
         baseline: median(got[mode][base].map((x) => x.cpuUs)),
         ratio: median(c),
         min: Math.min(...c),
@@ -276,7 +280,7 @@ function nativeRows(got, rounds, seconds) {
 
 module.exports = { b10, unavailable, openssl102 };
 
-// standalone: node bench/b10_capacity.js [--path native] [--seconds 3] [--rounds 5]
+// standalone: node bench/b10_capacity.js [--path native[,bare]] [--seconds 3] [--rounds 5]
 // (prints the rows; RESULTS.md is bench/run.js's)
 if (require.main === module) {
   const argv = process.argv.slice(2);

@@ -311,9 +311,12 @@ void NativeListener::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
       }
       return;
     }
-    Napi::Value e = openssl_error::MakeCoded(self->env_, uv_err_name(static_cast<int>(nread)), uv_strerror(static_cast<int>(nread)));
-    if (!c->secure) self->Emit({Napi::Number::New(self->env_, kFailed), Napi::Number::New(self->env_, c->id), e});
-    if (!c->closing) self->Destroy(c, c->secure ? e : self->env_.Undefined());
+    int status = static_cast<int>(nread);
+    if (!c->secure) {
+      Napi::Value e = openssl_error::MakeCoded(self->env_, uv_err_name(status), uv_strerror(status));
+      self->Emit({Napi::Number::New(self->env_, kFailed), Napi::Number::New(self->env_, c->id), e});
+    }
+    if (!c->closing) self->Destroy(c, c->secure ? self->TransportError(c, status) : self->env_.Undefined());
     return;
   }
   ErrorQueueGuard guard;
@@ -414,7 +417,7 @@ bool NativeListener::Flush(Conn* c) {
   }
   if (done < 0 && done != UV_EAGAIN) {
     free(w);
-    Destroy(c, c->secure ? openssl_error::MakeCoded(env_, uv_err_name(done), uv_strerror(done)) : env_.Undefined());
+    Destroy(c, TransportError(c, done));
     return false;
   }
   if (done < 0) done = 0;
@@ -424,7 +427,7 @@ bool NativeListener::Flush(Conn* c) {
   int r = uv_write(&w->req, s, &b, 1, OnWrite);
   if (r != 0) {
     free(w);
-    Destroy(c, c->secure ? openssl_error::MakeCoded(env_, uv_err_name(r), uv_strerror(r)) : env_.Undefined());
+    Destroy(c, TransportError(c, r));
     return false;
   }
   return true;
@@ -437,7 +440,7 @@ void NativeListener::OnWrite(uv_write_t* req, int status) {
   if (self == nullptr || c->closing) return;
   Napi::HandleScope scope(self->env_);
   if (status < 0) {
-    self->Destroy(c, c->stream ? openssl_error::MakeCoded(self->env_, uv_err_name(status), uv_strerror(status)) : self->env_.Undefined());
+    self->Destroy(c, self->TransportError(c, status));
     return;
   }
   if (c->wantDrain && c->tcp.write_queue_size == 0) {
@@ -525,6 +528,15 @@ void NativeListener::OnConnClosed(uv_handle_t* handle) {
     self->MaybeClosed();
   }
   self->Release();
+}
+
+// the error a stream connection's socket reports for a transport failure; none for a
+// connection JS does not stream, or one that already ended its side (the close_notify after
+// the peer's FIN or reset fails with EPIPE/ECONNRESET there: expected, and an Error with a
+// stack per connection was a tenth of a resumed handshake's CPU)
+Napi::Value NativeListener::TransportError(Conn* c, int status) {
+  if (!c->stream || c->ending) return env_.Undefined();
+  return openssl_error::MakeCoded(env_, uv_err_name(status), uv_strerror(status));
 }
 
 NativeListener::Conn* NativeListener::Find(const Napi::CallbackInfo& info) {

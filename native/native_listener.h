@@ -76,6 +76,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   void Fail(Conn* c, const char* what, const char* code);
   void End(Conn* c);         // close_notify, FIN once written, then close
   void Destroy(Conn* c, Napi::Value error);
+  Napi::Value TransportError(Conn* c, int status);
   void Emit(std::initializer_list<napi_value> args, Napi::Value* result = nullptr);
   void MaybeClosed();
 
