@@ -39,6 +39,7 @@ struct NativeListener::Conn {
   bool ending = false;      // End() ran: close_notify sent, FIN queued
   bool closing = false;     // uv_close called
   bool wantDrain = false;
+  uint64_t acceptedAt = 0;  // uv_now, ms
   Napi::Reference<Napi::Value> closeError;
 };
 
@@ -58,7 +59,7 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                      });
 }
 
-// new NativeListener(contextHandle, onEvent, { noDelay })
+// new NativeListener(contextHandle, onEvent, { noDelay, handshakeTimeout })
 NativeListener::NativeListener(const Napi::CallbackInfo& info) : ObjectWrap(info), env_(info.Env()) {
   Napi::Env env = info.Env();
   SslContextHandle* ctx = SslContextHandle::FromValue(env, info[0]);
@@ -75,7 +76,12 @@ NativeListener::NativeListener(const Napi::CallbackInfo& info) : ObjectWrap(info
   contextRef_ = Napi::Persistent(info[0].As<Napi::Object>());
   onEvent_ = Napi::Persistent(info[1].As<Napi::Function>());
   async_ = new Napi::AsyncContext(env, "NativeTlsListener");
-  if (info.Length() > 2 && info[2].IsObject()) noDelay_ = info[2].As<Napi::Object>().Get("noDelay").ToBoolean().Value();
+  if (info.Length() > 2 && info[2].IsObject()) {
+    Napi::Object o = info[2].As<Napi::Object>();
+    noDelay_ = o.Get("noDelay").ToBoolean().Value();
+    Napi::Value t = o.Get("handshakeTimeout");
+    if (t.IsNumber() && t.As<Napi::Number>().DoubleValue() > 0) handshakeTimeout_ = static_cast<uint64_t>(t.As<Napi::Number>().DoubleValue());
+  }
   readBuffer_.resize(kReadSize);
   plainBuffer_.resize(kPlainChunk);
   if (napi_add_env_cleanup_hook(env, Cleanup, this) == napi_ok) cleanupHook_ = true;
@@ -101,6 +107,7 @@ void NativeListener::Cleanup(void* arg) {
     }
   }
   self->conns_.clear();
+  self->StopSweep();
   if (self->listener_ != nullptr && !self->listenerClosing_) {
     self->listenerClosing_ = true;
     self->listener_->data = nullptr;
@@ -166,6 +173,18 @@ Napi::Value NativeListener::JS_listen(const Napi::CallbackInfo& info) {
   }
   listener_ = t;
   listening_ = true;
+  if (handshakeTimeout_ > 0 && sweep_ == nullptr) {
+    sweep_ = static_cast<uv_timer_t*>(malloc(sizeof(uv_timer_t)));
+    if (sweep_ != nullptr && uv_timer_init(loop_, sweep_) == 0) {
+      sweep_->data = this;
+      uint64_t every = handshakeTimeout_ < 1000 ? handshakeTimeout_ : 1000;
+      uv_timer_start(sweep_, OnSweep, every, every);
+      uv_unref(reinterpret_cast<uv_handle_t*>(sweep_));  // keeps no process alive
+    } else {
+      free(sweep_);
+      sweep_ = nullptr;
+    }
+  }
   listenerClosing_ = false;
   closedReported_ = false;
   Hold();
@@ -220,8 +239,38 @@ void NativeListener::OnListenerClosed(uv_handle_t* handle) {
   self->Release();
 }
 
+void NativeListener::StopSweep() {
+  if (sweep_ == nullptr) return;
+  uv_timer_stop(sweep_);
+  uv_close(reinterpret_cast<uv_handle_t*>(sweep_), [](uv_handle_t* h) { free(h); });
+  sweep_ = nullptr;
+}
+
+// connections whose handshake is older than handshakeTimeout fail (node:tls's
+// ERR_TLS_HANDSHAKE_TIMEOUT); the deadline is checked at the timer's period (at most 1 s late)
+void NativeListener::OnSweep(uv_timer_t* timer) {
+  NativeListener* self = static_cast<NativeListener*>(timer->data);
+  uint64_t now = uv_now(self->loop_);
+  std::vector<uint32_t> late;
+  for (auto& [id, c] : self->conns_) {
+    if (!c->secure && !c->closing && !c->ending && now - c->acceptedAt >= self->handshakeTimeout_) late.push_back(id);
+  }
+  if (late.empty()) return;
+  Napi::HandleScope scope(self->env_);
+  std::string m = "TLS handshake timed out after " + std::to_string(self->handshakeTimeout_) + " ms";
+  for (uint32_t id : late) {
+    auto it = self->conns_.find(id);
+    if (it == self->conns_.end() || it->second->closing) continue;
+    Conn* c = it->second;
+    Napi::Value e = openssl_error::MakeCoded(self->env_, "ERR_TLS_HANDSHAKE_TIMEOUT", m.c_str());
+    self->Emit({Napi::Number::New(self->env_, kFailed), Napi::Number::New(self->env_, id), e});
+    if (!c->closing) self->Destroy(c, self->env_.Undefined());
+  }
+}
+
 void NativeListener::MaybeClosed() {
   if (listener_ != nullptr || listening_ || !conns_.empty() || closedReported_) return;
+  StopSweep();
   closedReported_ = true;
   Emit({Napi::Number::New(env_, kClosed)});
 }
@@ -271,6 +320,7 @@ void NativeListener::Accept() {
   SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
   SSL_set_accept_state(c->ssl);
   if (noDelay_) uv_tcp_nodelay(&c->tcp, 1);
+  c->acceptedAt = uv_now(loop_);
   c->id = nextId_++;
   if (nextId_ == 0) nextId_ = 1;
   conns_[c->id] = c;

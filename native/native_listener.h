@@ -67,6 +67,9 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   static void OnConnClosed(uv_handle_t* handle);
   static void OnListenerClosed(uv_handle_t* handle);
   static void Cleanup(void* arg);
+  // the handshake deadline: one repeating timer per listener, not one per connection
+  static void OnSweep(uv_timer_t* timer);
+  void StopSweep();
 
   Conn* Find(const Napi::CallbackInfo& info);
   void Accept();
@@ -91,6 +94,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   bool listenerClosing_ = false;
   bool closedReported_ = false;
   bool noDelay_ = false;
+  uint64_t handshakeTimeout_ = 0;  // ms; 0: none
+  uv_timer_t* sweep_ = nullptr;    // heap: freed in its close callback
   bool cleanupHook_ = false;
   uint32_t nextId_ = 1;
   std::unordered_map<uint32_t, Conn*> conns_;

@@ -144,6 +144,18 @@ describe('failures', () => {
     expect((await failed).code).toBe('ECONNRESET');
     await closed(c);
   });
+
+  test('a client that sends nothing fails with ERR_TLS_HANDSHAKE_TIMEOUT and is closed', async () => {
+    server = createServer({ cert, key, connectionPath: 'native', handshakeTimeout: 50 });
+    const port = await listen(server);
+    const failed = next<Error & { code?: string }>(server, 'tlsClientError');
+    const c = net.connect(port, '127.0.0.1');
+    c.on('error', () => {});
+    const err = await failed;
+    expect(err.code).toBe('ERR_TLS_HANDSHAKE_TIMEOUT');
+    expect(err.message).toBe('TLS handshake timed out after 50 ms');
+    await closed(c);
+  });
 });
 
 describe('the listener', () => {
@@ -175,7 +187,7 @@ describe('the listener', () => {
 
   test('what the native path does not implement is refused, not ignored', () => {
     expect(() => createServer({ cert, key, connectionPath: 'fast' as never })).toThrow(TypeError);
-    for (const extra of [{ sessionStore: new MemorySessionStore() }, { ALPNProtocols: ['h2'] }, { requestCert: true }, { handshakeTimeout: 5000 }, { pauseOnConnect: true }]) {
+    for (const extra of [{ sessionStore: new MemorySessionStore() }, { ALPNProtocols: ['h2'] }, { requestCert: true }, { keepAlive: true }, { pauseOnConnect: true }]) {
       expect(() => createServer({ cert, key, connectionPath: 'native', ...extra })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
     }
     const s = createServer({ cert, key, connectionPath: 'native' });

@@ -62,10 +62,11 @@ export interface NativeListenerHandle {
 }
 
 interface WithListener {
-  NativeListener: new (ctx: NativeContextHandle, onEvent: NativeListenerCallback, opts: { noDelay: boolean }) => NativeListenerHandle;
+  NativeListener: new (ctx: NativeContextHandle, onEvent: NativeListenerCallback, opts: { noDelay: boolean; handshakeTimeout: number }) => NativeListenerHandle;
 }
 
 /** a NativeListener over `ctx` */
-export function newNativeListener(ctx: NativeContextHandle, onEvent: NativeListenerCallback, opts: { noDelay: boolean }): NativeListenerHandle {
+/** `handshakeTimeout`: ms before a connection that is not secure fails (0: never) */
+export function newNativeListener(ctx: NativeContextHandle, onEvent: NativeListenerCallback, opts: { noDelay: boolean; handshakeTimeout: number }): NativeListenerHandle {
   return new (native as unknown as WithListener).NativeListener(ctx, onEvent, opts);
 }

@@ -10,7 +10,7 @@ export { NativeListenerEvent } from '../binding/native_listener';
 export type { NativeConnectionInfo, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle } from '../binding/native_listener';
 
 /** a native TCP listener whose connections handshake on `ctx`'s SSL_CTX (its cache, callbacks and stores) */
-export function openNativeListener(ctx: SslContext, onEvent: NativeListenerCallback, opts: { noDelay: boolean }): NativeListenerHandle {
+export function openNativeListener(ctx: SslContext, onEvent: NativeListenerCallback, opts: { noDelay: boolean; handshakeTimeout: number }): NativeListenerHandle {
   return newNativeListener(ctx[kHandle], onEvent, opts);
 }
 

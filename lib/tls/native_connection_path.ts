@@ -35,7 +35,6 @@ const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
   pauseOnConnect: { allowed: [false], why: 'there is no net.Socket to pause' },
   keepAlive: { allowed: [false], why: 'SO_KEEPALIVE is not set natively yet' },
   keepAliveInitialDelay: { allowed: [0], why: 'SO_KEEPALIVE is not set natively yet' },
-  handshakeTimeout: { allowed: [0], why: 'the native handshake has no timer yet (0: never)' },
   allowHalfOpen: { allowed: [false], why: 'a NativeTlsSocket ends its side after the peer\'s end' },
   sessionOnUncleanClose: { allowed: ['keep'], why: 'a native connection always keeps its session' },
 };
@@ -54,7 +53,7 @@ export function nativeConnectionPath(server: TlsServer, o: TlsServerOptions): Na
     if (v === undefined || rule.allowed?.includes(v)) continue;
     throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `options.${name} is not supported with connectionPath: 'native' yet: ${rule.why}`);
   }
-  return new NativeConnectionPath(server, server.context, o.noDelay === true);
+  return new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout);
 }
 
 interface ListenArgs {
@@ -96,14 +95,16 @@ export class NativeConnectionPath {
   readonly #server: TlsServer;
   readonly #context: SslContext;
   readonly #noDelay: boolean;
+  readonly #handshakeTimeout: number;
   #listener: NativeListenerHandle | undefined;
   #listening = false;
   readonly #sockets = new Map<number, NativeTlsSocket>();
 
-  constructor(server: TlsServer, context: SslContext, noDelay: boolean) {
+  constructor(server: TlsServer, context: SslContext, noDelay: boolean, handshakeTimeout: number) {
     this.#server = server;
     this.#context = context;
     this.#noDelay = noDelay;
+    this.#handshakeTimeout = handshakeTimeout;
   }
 
   get listening(): boolean {
@@ -116,7 +117,7 @@ export class NativeConnectionPath {
     if (this.#server.listenerCount('resumeSession') > 0 || this.#server.listenerCount('newSession') > 0) {
       throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "'newSession' / 'resumeSession' listeners are not supported with connectionPath: 'native' yet");
     }
-    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#noDelay });
+    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#noDelay, handshakeTimeout: this.#handshakeTimeout });
     if (a.callback) this.#server.once('listening', a.callback);
     try {
       try {
