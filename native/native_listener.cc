@@ -56,6 +56,7 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_readStart>("readStart"),
                          InstanceMethod<&NativeListener::JS_info>("info"),
                          InstanceMethod<&NativeListener::JS_connections>("connections"),
+                         InstanceMethod<&NativeListener::JS_ref>("ref"),
                      });
 }
 
@@ -173,6 +174,7 @@ Napi::Value NativeListener::JS_listen(const Napi::CallbackInfo& info) {
   }
   listener_ = t;
   listening_ = true;
+  if (unref_) uv_unref(reinterpret_cast<uv_handle_t*>(t));
   if (handshakeTimeout_ > 0 && sweep_ == nullptr) {
     sweep_ = static_cast<uv_timer_t*>(malloc(sizeof(uv_timer_t)));
     if (sweep_ != nullptr && uv_timer_init(loop_, sweep_) == 0) {
@@ -696,4 +698,15 @@ Napi::Value NativeListener::JS_info(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeListener::JS_connections(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(conns_.size()));
+}
+
+// ref(on): net.Server's ref() / unref() for the listener (connections stay referenced, as
+// net's accepted sockets do); kept for a later listen()
+Napi::Value NativeListener::JS_ref(const Napi::CallbackInfo& info) {
+  unref_ = !(info.Length() > 0 && info[0].ToBoolean().Value());
+  if (listener_ != nullptr && !listenerClosing_) {
+    if (unref_) uv_unref(reinterpret_cast<uv_handle_t*>(listener_));
+    else uv_ref(reinterpret_cast<uv_handle_t*>(listener_));
+  }
+  return info.Env().Undefined();
 }

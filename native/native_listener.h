@@ -58,6 +58,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_readStart(const Napi::CallbackInfo& info);
   Napi::Value JS_info(const Napi::CallbackInfo& info);
   Napi::Value JS_connections(const Napi::CallbackInfo& info);
+  Napi::Value JS_ref(const Napi::CallbackInfo& info);  // ref(on): the listener keeps the loop alive or not
 
   static void OnConnection(uv_stream_t* server, int status);
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
@@ -94,6 +95,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   bool listenerClosing_ = false;
   bool closedReported_ = false;
   bool noDelay_ = false;
+  bool unref_ = false;  // net.Server#unref(): the listener does not keep the loop alive
   uint64_t handshakeTimeout_ = 0;  // ms; 0: none
   uv_timer_t* sweep_ = nullptr;    // heap: freed in its close callback
   bool cleanupHook_ = false;

@@ -1,6 +1,7 @@
 // createServer({ connectionPath: 'native' }): connections accepted, handshaken, read, written
 // and closed in native code on Node's loop, on the server's SSL_CTX. Real clients only:
 // node:tls, the machine's openssl s_client, OpenSSL 1.0.2h's s_client, node:https.
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
@@ -183,6 +184,21 @@ describe('the listener', () => {
       p.on('error', (e: Error & { code?: string }) => resolve(e.code));
     });
     expect(refused).toBe('ECONNREFUSED');
+  });
+
+  test('unref(): a process whose only handle is an unref-ed native listener exits by itself', async () => {
+    const dist = path.join(__dirname, '..', 'dist', 'index.js');
+    const program = `
+      const lib = require(${JSON.stringify(dist)});
+      const { cert, key } = lib.generateSelfSigned();
+      const s = lib.createServer({ cert, key, connectionPath: 'native' });
+      s.listen(0, '127.0.0.1', () => { console.log('listening', s.listening); s.unref(); });`;
+    const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(out.trim()).toBe('listening true');
+    expect(code).toBe(0);
   });
 
   test('what the native path does not implement is refused, not ignored', () => {

@@ -59,6 +59,8 @@ export interface NativeListenerHandle {
   info(id: number): NativeConnectionInfo | undefined;
   /** connections open now */
   connections(): number;
+  /** net.Server's ref() (true) / unref() (false) for the listener */
+  ref(on: boolean): void;
 }
 
 interface WithListener {

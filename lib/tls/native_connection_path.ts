@@ -98,6 +98,7 @@ export class NativeConnectionPath {
   readonly #handshakeTimeout: number;
   #listener: NativeListenerHandle | undefined;
   #listening = false;
+  #ref = true;
   readonly #sockets = new Map<number, NativeTlsSocket>();
 
   constructor(server: TlsServer, context: SslContext, noDelay: boolean, handshakeTimeout: number) {
@@ -131,6 +132,7 @@ export class NativeConnectionPath {
       process.nextTick(() => this.#server.emit('error', toError(e)));
       return;
     }
+    if (!this.#ref) l.ref(false);
     this.#listener = l;
     this.#listening = true;
     process.nextTick(() => this.#server.emit('listening'));
@@ -138,6 +140,12 @@ export class NativeConnectionPath {
 
   address(): { address: string; family: string; port: number } | null {
     return this.#listening && this.#listener ? this.#listener.address() : null;
+  }
+
+  /** net.Server's ref() / unref(): whether the listener keeps the process alive */
+  ref(on: boolean): void {
+    this.#ref = on;
+    this.#listener?.ref(on);
   }
 
   /** stops accepting; 'close' once every connection has closed (net.Server's rule) */

@@ -326,6 +326,18 @@ export class TlsServer extends net.Server {
     return this;
   }
 
+  override ref(): this {
+    if (!this.#native) return super.ref();
+    this.#native.ref(true);
+    return this;
+  }
+
+  override unref(): this {
+    if (!this.#native) return super.unref();
+    this.#native.ref(false);
+    return this;
+  }
+
   override address(): net.AddressInfo | string | null {
     return this.#native ? this.#native.address() : super.address();
   }
