@@ -102,6 +102,7 @@ void NativeListener::Cleanup(void* arg) {
   for (auto& [id, c] : self->conns_) {
     c->owner = nullptr;
     c->stream = false;
+    c->closeError.Reset();  // while the environment can still delete references
     if (!c->closing) {
       c->closing = true;
       uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), OnConnClosed);
