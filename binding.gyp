@@ -31,6 +31,7 @@
         'native/pem_password.cc',
         'native/tls_connection.cc',
         'native/tls_connection_features.cc',
+        'native/native_listener.cc',
         'native/x509_generator.cc',
         'native/openssl_clock.cc',
         'native/openssl_clock_time.c',
@@ -50,6 +51,10 @@
         '<(openssl_prefix)/include',
         '<(napi_include)',
         '<(addon_api_include)',
+        # libuv's headers (native/native_listener.cc): Node's include directory, searched
+        # last, so <openssl/...> still resolves to 1.0.2 above (addon.cc's #error checks);
+        # spelt with '/.' so that the include_dirs! list above does not drop it
+        '<(node_root_dir)/include/node/.',
       ],
       'defines': [
         'NAPI_VERSION=8',

@@ -16,7 +16,14 @@ const ROOT = path.join(__dirname, '..');
 const CIPHER = 'ECDHE-RSA-AES128-GCM-SHA256';
 const TICK = 100; // USER_HZ on Linux
 const KINDS = ['ours', 'node', 's_server'];
-const NAMES = { ours: 'our createServer', node: 'node:tls (B5 baseline)', s_server: 'OpenSSL 1.0.2h s_server -no_ticket' };
+const NAMES = {
+  ours: 'our createServer',
+  node: 'node:tls (B5 baseline)',
+  s_server: 'OpenSSL 1.0.2h s_server -no_ticket',
+  native: "our createServer({ connectionPath: 'native' })",
+  bare: "our createServer({ connectionPath: 'native' }) without a 'secureConnection' listener",
+};
+const SHORT = { ours: 'ours', node: 'node:tls', s_server: 's_server', native: 'ours (native path)', bare: 'native, no listener' };
 
 /** why B10 cannot run here, or undefined */
 function unavailable() {
@@ -76,7 +83,11 @@ async function startServer(kind, F, app) {
     await waitListening(port, child);
     return { child, port, stats: async () => undefined };
   }
-  const child = spawn(process.execPath, [path.join(__dirname, 'trial.js'), 'server', JSON.stringify({ ...F, impl: kind, bulk: false, count: true })], {
+  // 'native': our server on the native connection path (counted as ours: OpenSSL's stats)
+  // 'bare': the same without a 'secureConnection' listener (no JS per connection but the settle)
+  const impl = kind === 'native' || kind === 'bare' ? 'ours' : kind;
+  const native = impl !== kind ? 'native' : undefined;
+  const child = spawn(process.execPath, [path.join(__dirname, 'trial.js'), 'server', JSON.stringify({ ...F, impl, path: native, bare: kind === 'bare', bulk: false, count: true })], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const port = await new Promise((resolve, reject) => {
@@ -136,12 +147,18 @@ const median = (xs) => {
 };
 const pct = (x) => `${(100 * x).toFixed(x > 0.995 && x < 1 ? 1 : 0)} %`;
 
-/** rows for bench/run.js; `seconds` per s_time run, `rounds` with the servers' order rotated */
-async function b10({ F, seconds, rounds, log }) {
+/** rows for bench/run.js; `seconds` per s_time run, `rounds` with the servers' order rotated;
+ * `paths: ['native']` adds our server on the native connection path to every round */
+async function b10({ F, seconds, rounds, log, paths = [] }) {
   const app = openssl102();
-  const got = { reuse: { ours: [], node: [], s_server: [] }, new: { ours: [], node: [], s_server: [] } };
+  const kinds = [...KINDS, ...(paths.includes('native') ? ['native'] : []), ...(paths.includes('bare') ? ['bare'] : [])];
+  const got = { reuse: {}, new: {} };
+  for (const k of kinds) {
+    got.reuse[k] = [];
+    got.new[k] = [];
+  }
   for (let i = 0; i < rounds; i++) {
-    const order = KINDS.slice(i % 3).concat(KINDS.slice(0, i % 3));
+    const order = kinds.slice(i % kinds.length).concat(kinds.slice(0, i % kinds.length));
     const modes = i % 2 ? ['new', 'reuse'] : ['reuse', 'new'];
     for (const k of order) {
       const server = await startServer(k, F, app);
@@ -160,7 +177,7 @@ async function b10({ F, seconds, rounds, log }) {
 
   const rows = [];
   const resumption = {};
-  for (const k of KINDS) {
+  for (const k of kinds) {
     const xs = got.reuse[k];
     resumption[k] = {
       client: Math.min(...xs.map((x) => x.client)),
@@ -168,11 +185,11 @@ async function b10({ F, seconds, rounds, log }) {
       fullClient: Math.max(...got.new[k].map((x) => x.client)),
     };
   }
-  const resumedText = KINDS.map((k) => {
+  const resumedText = kinds.map((k) => {
     const r = resumption[k];
-    return `${k === 's_server' ? 's_server' : k === 'node' ? 'node:tls' : 'ours'} ${pct(r.client)}${r.server !== undefined ? `/${pct(r.server)}` : ''}`;
+    return `${SHORT[k]} ${pct(r.client)}${r.server !== undefined ? `/${pct(r.server)}` : ''}`;
   }).join(', ');
-  const lie = KINDS.filter((k) => resumption[k].client < 0.99 || (resumption[k].server ?? 1) < 0.99);
+  const lie = kinds.filter((k) => resumption[k].client < 0.99 || (resumption[k].server ?? 1) < 0.99);
   for (const mode of ['reuse', 'new']) {
     const what = mode === 'reuse' ? 'resumed' : 'full';
     const targets = mode === 'reuse' ? [['s_server', 0.8], ['node', 1.2]] : [['s_server', 0.9], ['node', undefined]];
@@ -212,8 +229,86 @@ async function b10({ F, seconds, rounds, log }) {
       });
     }
   }
-  log(`B10 resumption (s_time/server, worst round): ${resumedText}; full runs resumed at most: ${KINDS.map((k) => `${k} ${pct(resumption[k].fullClient)}`).join(', ')}`);
+  if (kinds.includes('native')) rows.push(...nativeRows(got, rounds, seconds, 'native'));
+  if (kinds.includes('bare')) rows.push(...nativeRows(got, rounds, seconds, 'bare'));
+  log(`B10 resumption (s_time/server, worst round): ${resumedText}; full runs resumed at most: ${kinds.map((k) => `${k} ${pct(resumption[k].fullClient)}`).join(', ')}`);
   return { rows, raw: got, resumption };
 }
 
+/** the native connection path against each baseline and against our Node-socket path, same rounds */
+function nativeRows(got, rounds, seconds, kind) {
+  const rows = [];
+  const targets = { reuse: { s_server: 0.9, node: 1.4 }, new: { s_server: 0.95 } };
+  for (const mode of ['reuse', 'new']) {
+    const what = mode === 'reuse' ? 'resumed' : 'full';
+    for (const base of ['s_server', 'node', 'ours']) {
+      const r = got[mode][kind].map((x, i) => x.perSec / got[mode][base][i].perSec);
+      const target = targets[mode][base];
+      rows.push({
+        id: 'B10',
+        what: `${what} handshakes/s under openssl s_time (${rounds} rounds of ${seconds} s): ${NAMES[kind]} vs ${NAMES[base]}`,
+        short: `${SHORT[kind]}: s_time ${what} handshakes vs ${SHORT[base]}`,
+        unit: 'handshakes/s',
+        ours: median(got[mode][kind].map((x) => x.perSec)),
+        baseline: median(got[mode][base].map((x) => x.perSec)),
+        ratio: median(r),
+        min: Math.min(...r),
+        max: Math.max(...r),
+        target,
+        reported: target === undefined,
+        dir: 1,
+      });
+      const c = got[mode][kind].map((x, i) => x.cpuUs / got[mode][base][i].cpuUs);
+      rows.push({
+        id: 'B10',
+        what: `server CPU per ${what} handshake under s_time: ${NAMES[kind]} vs ${NAMES[base]} (lower is better)`,
+        short: `${SHORT[kind]}: CPU per ${what} handshake vs ${SHORT[base]}`,
+        unit: 'µs CPU',
+        ours: median(got[mode][kind].map((x) => x.cpuUs)),
+        baseline: median(got[mode][base].map((x) => x.cpuUs)),
+        ratio: median(c),
+        min: Math.min(...c),
+        max: Math.max(...c),
+        target: mode === 'reuse' && base === 's_server' ? 1.3 : undefined,
+        reported: !(mode === 'reuse' && base === 's_server'),
+        dir: -1,
+      });
+    }
+  }
+  return rows;
+}
+
 module.exports = { b10, unavailable, openssl102 };
+
+// standalone: node bench/b10_capacity.js [--path native[,bare]] [--seconds 3] [--rounds 5]
+// (prints the rows; RESULTS.md is bench/run.js's)
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const opt = (name, d) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : d);
+  const why = unavailable();
+  if (why) {
+    console.log(`B10 skipped: ${why}`);
+    process.exit(0);
+  }
+  const dir = path.join(__dirname, '.build');
+  const F = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+  if (!fs.existsSync(F.cert) || !fs.existsSync(F.key)) {
+    const { cert, key } = require(path.join(ROOT, 'dist')).generateSelfSigned({ bits: 2048 });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(F.cert, cert);
+    fs.writeFileSync(F.key, key);
+  }
+  const paths = opt('--path', '').split(',').filter(Boolean);
+  b10({ F, seconds: Number(opt('--seconds', 3)), rounds: Number(opt('--rounds', 5)), log: (m) => console.log(m), paths }).then(
+    ({ rows }) => {
+      for (const r of rows) {
+        const n = (x) => (typeof x === 'number' ? x.toFixed(x < 10 ? 3 : 0) : x);
+        console.log(`${r.short}: ${n(r.ours)} vs ${n(r.baseline)} ${r.unit}, ratio ${n(r.ratio)} (${n(r.min)}–${n(r.max)})${r.target !== undefined ? `, target ${r.dir > 0 ? '≥' : '≤'} ${r.target}` : ''}`);
+      }
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

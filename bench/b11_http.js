@@ -39,7 +39,14 @@ async function server(a) {
     res.end(PART_B);
   };
   let srv;
-  if (a.impl === 'ours') {
+  if (a.impl === 'native') {
+    // HTTP/1.1 over the experimental native connection path: node:http given each
+    // NativeTlsSocket, as createHttpsServer gives it each TLSSocket (no ALPN on this path yet)
+    const lib = require(path.join(__dirname, '..', 'dist'));
+    const h1 = require('http').createServer(handler);
+    srv = lib.createServer({ cert, key, noDelay: true, connectionPath: 'native' });
+    srv.on('secureConnection', (socket) => h1.emit('connection', socket));
+  } else if (a.impl === 'ours') {
     const lib = require(path.join(__dirname, '..', 'dist'));
     srv = a.proto === 'h2' ? lib.createHttp2SecureServer({ cert, key }, handler) : lib.createHttpsServer({ cert, key }, handler);
   } else {
@@ -306,7 +313,38 @@ async function b11({ F, ms, rounds, quick, log }) {
   return rows;
 }
 
-module.exports = { b11 };
+/** HTTP/1.1 rows of the native connection path: ours (TLSSocket), node:https and ours on
+ * the native path, in one run, rotating order; logs each case's medians and ratios */
+async function b11Native({ F, ms, rounds, log }) {
+  const impls = ['ours', 'node', 'native'];
+  const cases = [
+    { mode: 'keepalive', concurrency: 1 },
+    { mode: 'keepalive', concurrency: 8 },
+    { mode: 'resumed', concurrency: 1 },
+    { mode: 'full', concurrency: 1 },
+  ];
+  const out = [];
+  for (const k of cases) {
+    const c = { mode: k.mode, concurrency: k.concurrency, ms, max: 200000, warm: 5 };
+    const got = { ours: [], node: [], native: [] };
+    for (let i = 0; i < rounds; i++) {
+      const order = impls.slice(i % 3).concat(impls.slice(0, i % 3));
+      for (const impl of order) got[impl].push(await trial(F, impl, 'h1', c));
+    }
+    const med = (impl, f) => median(got[impl].map(f));
+    const ratio = (base, f) => median(got.native.map((x, i) => f(x) / f(got[base][i])));
+    const name = `h1 ${k.mode === 'keepalive' ? `keep-alive c=${k.concurrency}` : `new conn/request, ${k.mode}`}`;
+    const line =
+      `B11 native ${name}: req/s native ${med('native', (x) => x.perSec).toFixed(0)}, ours ${med('ours', (x) => x.perSec).toFixed(0)}, node:https ${med('node', (x) => x.perSec).toFixed(0)}; ` +
+      `native/ours ${ratio('ours', (x) => x.perSec).toFixed(3)}, native/node ${ratio('node', (x) => x.perSec).toFixed(3)}; ` +
+      `CPU µs/request native ${med('native', (x) => x.cpuPerRequest).toFixed(0)}, ours ${med('ours', (x) => x.cpuPerRequest).toFixed(0)}, node ${med('node', (x) => x.cpuPerRequest).toFixed(0)}`;
+    log(line);
+    out.push({ name, got });
+  }
+  return out;
+}
+
+module.exports = { b11, b11Native };
 
 if (require.main === module) {
   const [mode, json] = process.argv.slice(2);
@@ -327,8 +365,16 @@ if (require.main === module) {
         process.exit(1);
       },
     );
+  } else if (mode === 'native') {
+    // node bench/b11_http.js native '{"ms":2000,"rounds":3}' (fixtures: bench/.build, as bench/run.js makes them)
+    const dir = path.join(__dirname, '.build');
+    const F = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+    b11Native({ F, ms: a.ms ?? 2000, rounds: a.rounds ?? 3, log: (m) => console.log(m) }).catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
   } else {
-    console.error('usage: node bench/b11_http.js server|client <json>');
+    console.error('usage: node bench/b11_http.js server|client|native <json>');
     process.exit(2);
   }
 }

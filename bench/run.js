@@ -1,5 +1,6 @@
 'use strict';
 // npm run bench [-- --quick] [-- --filter B1,B4] (B11, the HTTP rows: --filter B11)
+// [-- --path native]: B10 also measures the native connection path
 // Every trial runs in a fresh child process (better-sqlite3 style); ours/baseline pairs
 // alternate their order round by round; each figure is the median ratio over the rounds
 // with its min–max. Writes bench/RESULTS.md, bench/results.svg and bench/results.json.
@@ -404,7 +405,9 @@ async function main() {
       log(`B10 skipped: ${why}`);
       rows.push({ id: 'B10', what: `server capacity under openssl s_time: skipped, ${why}`, unit: '', ours: 'skipped', reported: true });
     } else {
-      const r = await b10({ F, seconds: QUICK ? 1 : 3, rounds: QUICK ? 3 : 5, log });
+      // --path native[,bare]: the native connection path's rows too (bench/b10_capacity.js)
+      const paths = argv.includes('--path') ? String(argv[argv.indexOf('--path') + 1] ?? '').split(',') : [];
+      const r = await b10({ F, seconds: QUICK ? 1 : 3, rounds: QUICK ? 3 : 5, log, paths });
       rows.push(...r.rows);
     }
   }

@@ -276,7 +276,10 @@ const trials = {
     };
     let server;
     if (a.impl === 'ours') {
-      server = lib.createServer({ cert, key, ciphers: CIPHER, maxVersion: 'TLSv1.2', noTicket: true }, onSocket);
+      // B10 --path native: the experimental native connection path (lib/tls/native_connection_path.ts)
+      const path = a.path === 'native' ? { connectionPath: 'native' } : {};
+      // bare: no 'secureConnection' listener (on the native path the connection then stays native)
+      server = lib.createServer({ cert, key, ciphers: CIPHER, maxVersion: 'TLSv1.2', noTicket: true, ...path }, a.bare ? undefined : onSocket);
       // B12: what the diagnostics channels cost once someone subscribes
       if (a.observe === 'channels') subscribeAll(lib.CHANNELS);
       else if (a.observe === 'metrics') lib.observeMetrics(server);

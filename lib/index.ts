@@ -22,6 +22,8 @@ export type { PeerCertificate, CheckServerIdentity } from './tls/peer_certificat
 export type { SessionOnUncleanClose, TLSSocketSetup } from './tls/socket_options';
 export { TlsServer, createServer } from './tls/tls_server';
 export type { TlsServerOptions, TlsServerEvents } from './tls/tls_server';
+export { NativeTlsSocket } from './tls/native_connection_path';
+export type { ConnectionPath } from './tls/native_connection_path';
 export { defaultSessionIdContext } from './tls/session_id_context';
 export type { SessionIdContextPolicy } from './tls/session_id_context';
 export { connect } from './tls/tls_connect';

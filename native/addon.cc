@@ -15,6 +15,7 @@
 #include "ssl_context_handle.h"
 #include "ssl_session_handle.h"
 #include "tls_connection.h"
+#include "native_listener.h"
 
 #if (OPENSSL_VERSION_NUMBER >> 12) != 0x10002
 #error "openssl-session-cache must be compiled against OpenSSL 1.0.2 headers only"
@@ -74,6 +75,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SslSessionHandle", session);
   exports.Set("SslContextHandle", context);
   exports.Set("TlsConnection", TlsConnection::Define(env));
+  exports.Set("NativeListener", NativeListener::Define(env));
   exports.Set("setup", Napi::Function::New<JS_setup>(env, "setup"));
   exports.Set("errorQueueDepth", Napi::Function::New<JS_errorQueueDepth>(env, "errorQueueDepth"));
   exports.Set("handshake", Napi::Function::New<handshake::JS_handshake>(env, "handshake"));

@@ -95,6 +95,14 @@ export const ErrorCode = {
   CONNECTION_RESET: 'ECONNRESET',
   /** (node's code) a write pending when the TLSSocket was destroyed */
   STREAM_DESTROYED: 'ERR_STREAM_DESTROYED',
+  /** (node's code) a write to a connection whose peer already closed it (connectionPath 'native') */
+  BROKEN_PIPE: 'EPIPE',
+  /** (node's code) listen() on a server that is already listening (connectionPath 'native') */
+  SERVER_ALREADY_LISTEN: 'ERR_SERVER_ALREADY_LISTEN',
+  /** (node's code) close() on a server that is not listening (connectionPath 'native') */
+  SERVER_NOT_RUNNING: 'ERR_SERVER_NOT_RUNNING',
+  /** the native connection path could not start (no libuv loop for the environment) */
+  NATIVE_PATH: 'ERR_NATIVE_PATH',
   /** RangeError: addSession / a get callback's session with an empty id (1.0.2 could neither find nor remove it) */
   SESSION_ID_EMPTY: 'ERR_SESSION_ID_EMPTY',
   /** RangeError of the session DER rewriting (toOpenSSL102 / toOpenSSL3): not an SSL_SESSION encoding */

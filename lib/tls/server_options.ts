@@ -35,6 +35,7 @@ export const SERVER_OPTIONS: OptionTable = Object.freeze({
   sessionStoreNegativeCacheTtl: true,
   previousTicketKeys: true,
   sessionOnUncleanClose: true,
+  connectionPath: true,
 });
 
 /**

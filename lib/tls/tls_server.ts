@@ -16,6 +16,8 @@ import { checkServerOptions, contextOptionsOf } from './server_options';
 import { checkOptionNames, OptionTable } from '../common/option_names';
 import { CONTEXT_OPTIONS } from '../openssl/context_options';
 
+import { ConnectionPath, NativeConnectionPath, nativeConnectionPath } from './native_connection_path';
+
 /** @internal on an options object: more option names a wrapper (createHttpsServer, ...) handles itself */
 export const kWrapperOptions = Symbol('wrapperOptions');
 
@@ -69,6 +71,10 @@ export interface TlsServerOptions extends SslContextOptions {
    * just closes or resets TCP): 'keep' it resumable (default) or 'remove' it as 1.0.2's
    * SSL_free does — see SessionOnUncleanClose */
   sessionOnUncleanClose?: SessionOnUncleanClose;
+  /** experimental: 'native' runs accept, handshake, reads, writes and close natively on
+   * Node's loop (no net.Socket / TLSSocket per connection; 'secureConnection' gets a
+   * NativeTlsSocket); options it does not implement yet are refused (default 'node') */
+  connectionPath?: ConnectionPath;
 }
 
 /** The events of a TlsServer (node:tls's names) and their listeners' arguments. */
@@ -155,6 +161,7 @@ export class TlsServer extends net.Server {
   readonly #acceptance: { requestCert: boolean; rejectUnauthorized: boolean };
   /** the session id context is the caller's (options.sessionIdContext or options.context) */
   readonly #ownSessionIdContext: boolean;
+  readonly #native: NativeConnectionPath | undefined;
 
   constructor(secureConnectionListener?: (socket: TLSSocket) => void);
   constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void);
@@ -242,6 +249,10 @@ export class TlsServer extends net.Server {
       // a context of the caller's may have any session id context: not checked then
       sessionIdContext,
     });
+    this.#native = nativeConnectionPath(this, o);
+    // net.Server's `listening` getter reads its own handle, which the native path has not
+    const native = this.#native;
+    if (native) Object.defineProperty(this, 'listening', { get: () => native.listening, configurable: true });
     if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
     this.on('connection', (socket: net.Socket) => this.#onConnection(socket));
     // the context outlives close() and a failed listen(), as https.Server's secure context
@@ -385,7 +396,33 @@ export class TlsServer extends net.Server {
   override listen(...args: unknown[]): this {
     if (this.context.freed) throw codedError(ErrorCode.FREED, "this server's SslContext has been freed");
     this.#resumption.reopen();
+    if (this.#native) {
+      this.#native.listen(args);
+      return this;
+    }
     return super.listen(...(args as Parameters<net.Server['listen']>));
+  }
+
+  override close(callback?: (err?: Error) => void): this {
+    if (!this.#native) return super.close(callback);
+    this.#native.close(callback);
+    return this;
+  }
+
+  override ref(): this {
+    if (!this.#native) return super.ref();
+    this.#native.ref(true);
+    return this;
+  }
+
+  override unref(): this {
+    if (!this.#native) return super.unref();
+    this.#native.ref(false);
+    return this;
+  }
+
+  override address(): net.AddressInfo | string | null {
+    return this.#native ? this.#native.address() : super.address();
   }
 
   #onConnection(socket: net.Socket): void {

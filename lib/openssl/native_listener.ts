@@ -1,0 +1,20 @@
+// The native connection path's OpenSSL side: a NativeListener (lib/binding/native_listener.ts)
+// running its handshakes on an SslContext's SSL_CTX, and the settling of the context's
+// events and get-callback errors after the native calls that ran them.
+import { newNativeListener, NativeListenerCallback, NativeListenerHandle } from '../binding/native_listener';
+import { kHandle } from './internal';
+import { Failure, settleContexts } from './openssl_call';
+import type { SslContext } from './ssl_context';
+
+export { NativeListenerEvent } from '../binding/native_listener';
+export type { NativeConnectionInfo, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle } from '../binding/native_listener';
+
+/** a native TCP listener whose connections handshake on `ctx`'s SSL_CTX (its cache, callbacks and stores) */
+export function openNativeListener(ctx: SslContext, onEvent: NativeListenerCallback, opts: { noDelay: boolean; handshakeTimeout: number }): NativeListenerHandle {
+  return newNativeListener(ctx[kHandle], onEvent, opts);
+}
+
+/** delivers what the native handshakes on `ctx` recorded (events, a get callback's exception) */
+export function settleNativeHandshakes(ctx: SslContext): Failure | undefined {
+  return settleContexts([ctx], 'handshake');
+}

@@ -1,0 +1,713 @@
+#include "native_listener.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "arguments.h"
+#include "openssl_error.h"
+#include "openssl_pointers.h"
+#include "ssl_context_handle.h"
+
+namespace {
+constexpr size_t kReadSize = 64 * 1024;
+constexpr size_t kPlainChunk = 16 * 1024;
+constexpr size_t kPlainLimit = 256 * 1024;  // plaintext per data event
+
+// one write: the request and its bytes in one block
+struct WriteReq {
+  uv_write_t req;
+  size_t length;
+  char data[1];
+};
+}  // namespace
+
+struct NativeListener::Conn {
+  uv_tcp_t tcp;  // first: the handle's address is the Conn's
+  NativeListener* owner = nullptr;
+  uint32_t id = 0;
+  SSL* ssl = nullptr;
+  BIO* in = nullptr;   // owned by ssl
+  BIO* out = nullptr;  // owned by ssl
+  bool secure = false;
+  bool stream = false;      // JS asked for data / end / close
+  bool reading = true;
+  bool peerEnded = false;
+  bool ending = false;      // End() ran: close_notify sent, FIN queued
+  bool closing = false;     // uv_close called
+  bool wantDrain = false;
+  uint64_t acceptedAt = 0;  // uv_now, ms
+  Napi::Reference<Napi::Value> closeError;
+};
+
+Napi::Function NativeListener::Define(Napi::Env env) {
+  return DefineClass(env, "NativeListener",
+                     {
+                         InstanceMethod<&NativeListener::JS_listen>("listen"),
+                         InstanceMethod<&NativeListener::JS_address>("address"),
+                         InstanceMethod<&NativeListener::JS_close>("close"),
+                         InstanceMethod<&NativeListener::JS_write>("write"),
+                         InstanceMethod<&NativeListener::JS_end>("end"),
+                         InstanceMethod<&NativeListener::JS_destroy>("destroy"),
+                         InstanceMethod<&NativeListener::JS_readStop>("readStop"),
+                         InstanceMethod<&NativeListener::JS_readStart>("readStart"),
+                         InstanceMethod<&NativeListener::JS_info>("info"),
+                         InstanceMethod<&NativeListener::JS_connections>("connections"),
+                         InstanceMethod<&NativeListener::JS_ref>("ref"),
+                     });
+}
+
+// new NativeListener(contextHandle, onEvent, { noDelay, handshakeTimeout })
+NativeListener::NativeListener(const Napi::CallbackInfo& info) : ObjectWrap(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  SslContextHandle* ctx = SslContextHandle::FromValue(env, info[0]);
+  if (ctx == nullptr) return;
+  if (!info[1].IsFunction()) {
+    openssl_error::ThrowType(env, "NativeListener: onEvent must be a function");
+    return;
+  }
+  if (napi_get_uv_event_loop(env, &loop_) != napi_ok || loop_ == nullptr) {
+    openssl_error::ThrowCoded(env, "ERR_NATIVE_PATH", "no libuv loop for this environment");
+    return;
+  }
+  ctx_ = ctx->ctx();
+  contextRef_ = Napi::Persistent(info[0].As<Napi::Object>());
+  onEvent_ = Napi::Persistent(info[1].As<Napi::Function>());
+  async_ = new Napi::AsyncContext(env, "NativeTlsListener");
+  if (info.Length() > 2 && info[2].IsObject()) {
+    Napi::Object o = info[2].As<Napi::Object>();
+    noDelay_ = o.Get("noDelay").ToBoolean().Value();
+    Napi::Value t = o.Get("handshakeTimeout");
+    if (t.IsNumber() && t.As<Napi::Number>().DoubleValue() > 0) handshakeTimeout_ = static_cast<uint64_t>(t.As<Napi::Number>().DoubleValue());
+  }
+  readBuffer_.resize(kReadSize);
+  plainBuffer_.resize(kPlainChunk);
+  if (napi_add_env_cleanup_hook(env, Cleanup, this) == napi_ok) cleanupHook_ = true;
+}
+
+NativeListener::~NativeListener() {
+  if (cleanupHook_) napi_remove_env_cleanup_hook(env_, Cleanup, this);
+  // only reached with nothing open (Hold keeps the object alive otherwise) or at teardown
+  // after Cleanup detached every handle from this object
+  delete async_;
+}
+
+// environment teardown: close every handle; their callbacks free memory only
+void NativeListener::Cleanup(void* arg) {
+  NativeListener* self = static_cast<NativeListener*>(arg);
+  self->cleanupHook_ = false;
+  for (auto& [id, c] : self->conns_) {
+    c->owner = nullptr;
+    c->stream = false;
+    c->closeError.Reset();  // while the environment can still delete references
+    if (!c->closing) {
+      c->closing = true;
+      uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), OnConnClosed);
+    }
+  }
+  self->conns_.clear();
+  self->StopSweep();
+  if (self->listener_ != nullptr && !self->listenerClosing_) {
+    self->listenerClosing_ = true;
+    self->listener_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(self->listener_), OnListenerClosed);
+  }
+  self->listener_ = nullptr;
+}
+
+void NativeListener::Hold() {
+  if (refs_++ == 0) Ref();
+}
+
+void NativeListener::Release() {
+  if (refs_ > 0 && --refs_ == 0) Unref();
+}
+
+void NativeListener::Emit(std::initializer_list<napi_value> args, Napi::Value* result) {
+  Napi::Env env = env_;
+  napi_value recv = Value();
+  Napi::Value r = onEvent_.MakeCallback(recv, args, *async_);
+  if (env.IsExceptionPending()) {
+    Napi::Error e = env.GetAndClearPendingException();
+    napi_fatal_exception(env, e.Value());
+    return;
+  }
+  if (result != nullptr) *result = r;
+}
+
+// listen(host, port, backlog) -> the bound port; throws Error with code (uv's name)
+Napi::Value NativeListener::JS_listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  REQUIRE_ARGUMENTS(info, "listen(host: string, port: number, backlog: number)", K::kString, K::kNumber, K::kNumber);
+  if (listener_ != nullptr || ctx_ == nullptr) {
+    openssl_error::ThrowCoded(env, "ERR_SERVER_ALREADY_LISTEN", "the native listener is already listening");
+    return env.Undefined();
+  }
+  std::string host = info[0].As<Napi::String>().Utf8Value();
+  int port = info[1].As<Napi::Number>().Int32Value();
+  int backlog = info[2].As<Napi::Number>().Int32Value();
+  sockaddr_storage addr;
+  int r = host.find(':') != std::string::npos ? uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr))
+                                              : uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
+  uv_tcp_t* t = static_cast<uv_tcp_t*>(malloc(sizeof(uv_tcp_t)));
+  if (r == 0) r = uv_tcp_init(loop_, t);
+  else {
+    free(t);
+    t = nullptr;
+  }
+  if (r == 0) {
+    t->data = this;
+    r = uv_tcp_bind(t, reinterpret_cast<sockaddr*>(&addr), 0);
+    if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(t), backlog, OnConnection);
+    if (r != 0) {
+      t->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) { free(h); });
+      t = nullptr;
+    }
+  }
+  if (r != 0) {
+    std::string m = std::string("listen ") + uv_err_name(r) + " " + host + ":" + std::to_string(port);
+    openssl_error::ThrowCoded(env, uv_err_name(r), m.c_str());
+    return env.Undefined();
+  }
+  listener_ = t;
+  listening_ = true;
+  if (unref_) uv_unref(reinterpret_cast<uv_handle_t*>(t));
+  if (handshakeTimeout_ > 0 && sweep_ == nullptr) {
+    sweep_ = static_cast<uv_timer_t*>(malloc(sizeof(uv_timer_t)));
+    if (sweep_ != nullptr && uv_timer_init(loop_, sweep_) == 0) {
+      sweep_->data = this;
+      uint64_t every = handshakeTimeout_ < 1000 ? handshakeTimeout_ : 1000;
+      uv_timer_start(sweep_, OnSweep, every, every);
+      uv_unref(reinterpret_cast<uv_handle_t*>(sweep_));  // keeps no process alive
+    } else {
+      free(sweep_);
+      sweep_ = nullptr;
+    }
+  }
+  listenerClosing_ = false;
+  closedReported_ = false;
+  Hold();
+  return JS_address(info);
+}
+
+// address() -> { address, family, port } | null
+Napi::Value NativeListener::JS_address(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (listener_ == nullptr || listenerClosing_) return env.Null();
+  sockaddr_storage addr;
+  int len = sizeof addr;
+  if (uv_tcp_getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return env.Null();
+  char text[64] = {0};
+  int port = 0;
+  const char* family = "IPv4";
+  if (addr.ss_family == AF_INET6) {
+    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    uv_ip6_name(a, text, sizeof text);
+    port = ntohs(a->sin6_port);
+    family = "IPv6";
+  } else {
+    const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    uv_ip4_name(a, text, sizeof text);
+    port = ntohs(a->sin_port);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("address", text);
+  o.Set("family", family);
+  o.Set("port", port);
+  return o;
+}
+
+// close(): stops accepting; kClosed once the listener and every connection are closed
+Napi::Value NativeListener::JS_close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (listener_ == nullptr || listenerClosing_) return Napi::Boolean::New(env, false);
+  listenerClosing_ = true;
+  listening_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(listener_), OnListenerClosed);
+  return Napi::Boolean::New(env, true);
+}
+
+void NativeListener::OnListenerClosed(uv_handle_t* handle) {
+  NativeListener* self = static_cast<NativeListener*>(handle->data);
+  free(handle);
+  if (self == nullptr) return;  // environment teardown
+  self->listener_ = nullptr;
+  self->listenerClosing_ = false;
+  Napi::HandleScope scope(self->env_);
+  self->MaybeClosed();
+  self->Release();
+}
+
+void NativeListener::StopSweep() {
+  if (sweep_ == nullptr) return;
+  uv_timer_stop(sweep_);
+  uv_close(reinterpret_cast<uv_handle_t*>(sweep_), [](uv_handle_t* h) { free(h); });
+  sweep_ = nullptr;
+}
+
+// connections whose handshake is older than handshakeTimeout fail (node:tls's
+// ERR_TLS_HANDSHAKE_TIMEOUT); the deadline is checked at the timer's period (at most 1 s late)
+void NativeListener::OnSweep(uv_timer_t* timer) {
+  NativeListener* self = static_cast<NativeListener*>(timer->data);
+  uint64_t now = uv_now(self->loop_);
+  std::vector<uint32_t> late;
+  for (auto& [id, c] : self->conns_) {
+    if (!c->secure && !c->closing && !c->ending && now - c->acceptedAt >= self->handshakeTimeout_) late.push_back(id);
+  }
+  if (late.empty()) return;
+  Napi::HandleScope scope(self->env_);
+  std::string m = "TLS handshake timed out after " + std::to_string(self->handshakeTimeout_) + " ms";
+  for (uint32_t id : late) {
+    auto it = self->conns_.find(id);
+    if (it == self->conns_.end() || it->second->closing) continue;
+    Conn* c = it->second;
+    Napi::Value e = openssl_error::MakeCoded(self->env_, "ERR_TLS_HANDSHAKE_TIMEOUT", m.c_str());
+    self->Emit({Napi::Number::New(self->env_, kFailed), Napi::Number::New(self->env_, id), e});
+    if (!c->closing) self->Destroy(c, self->env_.Undefined());
+  }
+}
+
+void NativeListener::MaybeClosed() {
+  if (listener_ != nullptr || listening_ || !conns_.empty() || closedReported_) return;
+  StopSweep();
+  closedReported_ = true;
+  Emit({Napi::Number::New(env_, kClosed)});
+}
+
+void NativeListener::OnConnection(uv_stream_t* server, int status) {
+  NativeListener* self = static_cast<NativeListener*>(server->data);
+  if (self == nullptr) return;
+  if (status < 0) {
+    Napi::HandleScope scope(self->env_);
+    Napi::Value e = openssl_error::MakeCoded(self->env_, uv_err_name(status), uv_strerror(status));
+    self->Emit({Napi::Number::New(self->env_, kError), e});
+    return;
+  }
+  self->Accept();
+}
+
+void NativeListener::Accept() {
+  Conn* c = new Conn();
+  c->owner = this;
+  if (uv_tcp_init(loop_, &c->tcp) != 0) {
+    delete c;
+    return;
+  }
+  c->tcp.data = c;
+  c->closing = false;
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(listener_), reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+    c->closing = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
+    return;
+  }
+  ErrorQueueGuard guard;
+  c->ssl = SSL_new(ctx_);
+  BioPointer in = NewMemoryBio();
+  BioPointer out = NewMemoryBio();
+  if (c->ssl == nullptr || !in || !out) {
+    if (c->ssl != nullptr) SSL_free(c->ssl);
+    c->ssl = nullptr;
+    c->closing = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
+    return;
+  }
+  BIO_set_mem_eof_return(in.get(), -1);
+  BIO_set_mem_eof_return(out.get(), -1);
+  c->in = in.release();
+  c->out = out.release();
+  SSL_set_bio(c->ssl, c->in, c->out);
+  SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+  SSL_set_accept_state(c->ssl);
+  if (noDelay_) uv_tcp_nodelay(&c->tcp, 1);
+  c->acceptedAt = uv_now(loop_);
+  c->id = nextId_++;
+  if (nextId_ == 0) nextId_ = 1;
+  conns_[c->id] = c;
+  Hold();
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
+}
+
+void NativeListener::OnAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  Conn* c = static_cast<Conn*>(handle->data);
+  if (c->owner == nullptr) {
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  *buf = uv_buf_init(c->owner->readBuffer_.data(), static_cast<unsigned int>(kReadSize));
+}
+
+void NativeListener::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  Conn* c = static_cast<Conn*>(stream->data);
+  NativeListener* self = c->owner;
+  if (self == nullptr || c->closing || nread == 0) return;
+  Napi::HandleScope scope(self->env_);
+  if (nread < 0) {
+    uv_read_stop(stream);
+    c->reading = false;
+    if (nread == UV_EOF) {
+      c->peerEnded = true;
+      if (!c->secure) {
+        // node:tls: 'tlsClientError' ECONNRESET for a peer gone before the handshake ended
+        Napi::Value e = openssl_error::MakeCoded(self->env_, "ECONNRESET", "Client network socket disconnected before secure TLS connection was established");
+        self->Emit({Napi::Number::New(self->env_, kFailed), Napi::Number::New(self->env_, c->id), e});
+        if (!c->closing) self->Destroy(c, self->env_.Undefined());
+      } else if (c->ending) {
+        self->Destroy(c, self->env_.Undefined());  // our FIN went first: both sides done
+      } else if (c->stream) {
+        self->Emit({Napi::Number::New(self->env_, kEnd), Napi::Number::New(self->env_, c->id)});
+      } else {
+        self->End(c);
+      }
+      return;
+    }
+    int status = static_cast<int>(nread);
+    if (!c->secure) {
+      Napi::Value e = openssl_error::MakeCoded(self->env_, uv_err_name(status), uv_strerror(status));
+      self->Emit({Napi::Number::New(self->env_, kFailed), Napi::Number::New(self->env_, c->id), e});
+    }
+    if (!c->closing) self->Destroy(c, c->secure ? self->TransportError(c, status) : self->env_.Undefined());
+    return;
+  }
+  ErrorQueueGuard guard;
+  if (BIO_write(c->in, buf->base, static_cast<int>(nread)) != static_cast<int>(nread)) {
+    self->Fail(c, "BIO_write", "ERR_TLS_FAILED");
+    return;
+  }
+  self->Advance(c);
+}
+
+void NativeListener::Advance(Conn* c) {
+  if (!c->secure) {
+    int r = SSL_do_handshake(c->ssl);
+    if (r != 1) {
+      int e = SSL_get_error(c->ssl, r);
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        Flush(c);
+        return;
+      }
+      Fail(c, "TLS handshake", "ERR_TLS_FAILED");
+      return;
+    }
+    c->secure = true;
+    if (!Flush(c)) return;
+    Napi::Value wants;
+    Emit({Napi::Number::New(env_, kSecure), Napi::Number::New(env_, c->id), Napi::Boolean::New(env_, SSL_session_reused(c->ssl) == 1)},
+         &wants);
+    if (c->closing || c->ending) return;  // JS destroyed or ended it
+    c->stream = !wants.IsEmpty() && wants.ToBoolean().Value();
+  }
+  ReadPlain(c);
+}
+
+void NativeListener::ReadPlain(Conn* c) {
+  size_t used = 0;
+  bool peerClosed = false;
+  for (;;) {
+    if (used + kPlainChunk > plainBuffer_.size()) plainBuffer_.resize(used + kPlainChunk);
+    int n = SSL_read(c->ssl, plainBuffer_.data() + used, static_cast<int>(kPlainChunk));
+    if (n > 0) {
+      used += static_cast<size_t>(n);
+      if (used >= kPlainLimit && c->stream) {
+        Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env_, plainBuffer_.data(), used);
+        used = 0;
+        Emit({Napi::Number::New(env_, kData), Napi::Number::New(env_, c->id), b});
+        if (c->closing || !c->reading) break;
+      }
+      continue;
+    }
+    int e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
+    if (e == SSL_ERROR_ZERO_RETURN) {
+      peerClosed = true;
+      break;
+    }
+    if (used > 0 && c->stream) {
+      Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env_, plainBuffer_.data(), used);
+      Emit({Napi::Number::New(env_, kData), Napi::Number::New(env_, c->id), b});
+      if (c->closing) return;
+    }
+    Fail(c, "SSL_read", "ERR_TLS_FAILED");
+    return;
+  }
+  // the handshake may have produced output (a refused renegotiation's alert, ...)
+  if (!Flush(c)) return;
+  if (used > 0 && c->stream && !c->closing) {
+    Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env_, plainBuffer_.data(), used);
+    Emit({Napi::Number::New(env_, kData), Napi::Number::New(env_, c->id), b});
+  }
+  if (plainBuffer_.size() > 4 * kPlainChunk) std::vector<char>(kPlainChunk).swap(plainBuffer_);
+  if (peerClosed && !c->closing) {
+    c->peerEnded = true;
+    if (c->ending) Destroy(c, env_.Undefined());
+    else if (c->stream) Emit({Napi::Number::New(env_, kEnd), Napi::Number::New(env_, c->id)});
+    else End(c);
+  }
+}
+
+bool NativeListener::Flush(Conn* c) {
+  size_t pending = BIO_ctrl_pending(c->out);
+  if (pending == 0 || c->closing) return !c->closing;
+  WriteReq* w = static_cast<WriteReq*>(malloc(sizeof(WriteReq) + pending));
+  if (w == nullptr) {
+    Destroy(c, env_.Undefined());
+    return false;
+  }
+  int n = BIO_read(c->out, w->data, static_cast<int>(pending));
+  if (n <= 0) {
+    free(w);
+    return true;
+  }
+  uv_buf_t b = uv_buf_init(w->data, static_cast<unsigned int>(n));
+  uv_stream_t* s = reinterpret_cast<uv_stream_t*>(&c->tcp);
+  int done = uv_try_write(s, &b, 1);
+  if (done == n) {
+    free(w);
+    return true;
+  }
+  if (done < 0 && done != UV_EAGAIN) {
+    free(w);
+    Destroy(c, TransportError(c, done));
+    return false;
+  }
+  if (done < 0) done = 0;
+  b = uv_buf_init(w->data + done, static_cast<unsigned int>(n - done));
+  w->length = static_cast<size_t>(n - done);
+  w->req.data = c;
+  int r = uv_write(&w->req, s, &b, 1, OnWrite);
+  if (r != 0) {
+    free(w);
+    Destroy(c, TransportError(c, r));
+    return false;
+  }
+  return true;
+}
+
+void NativeListener::OnWrite(uv_write_t* req, int status) {
+  Conn* c = static_cast<Conn*>(req->data);
+  free(reinterpret_cast<WriteReq*>(req));
+  NativeListener* self = c->owner;
+  if (self == nullptr || c->closing) return;
+  Napi::HandleScope scope(self->env_);
+  if (status < 0) {
+    self->Destroy(c, self->TransportError(c, status));
+    return;
+  }
+  if (c->wantDrain && c->tcp.write_queue_size == 0) {
+    c->wantDrain = false;
+    if (c->stream) self->Emit({Napi::Number::New(self->env_, kDrain), Napi::Number::New(self->env_, c->id)});
+  }
+}
+
+void NativeListener::Fail(Conn* c, const char* what, const char* code) {
+  Napi::Value e = openssl_error::Make(env_, what, code);
+  if (env_.IsExceptionPending()) env_.GetAndClearPendingException();
+  // the alert OpenSSL wrote goes out before the close
+  bool wasSecure = c->secure;
+  Flush(c);
+  if (c->closing) return;
+  if (!wasSecure) {
+    Emit({Napi::Number::New(env_, kFailed), Napi::Number::New(env_, c->id), e});
+    if (!c->closing) End(c);
+    return;
+  }
+  Destroy(c, e);
+}
+
+void NativeListener::End(Conn* c) {
+  if (c->ending || c->closing) return;
+  c->ending = true;
+  if (c->secure) {
+    ErrorQueueGuard guard;
+    SSL_shutdown(c->ssl);  // close_notify
+    if (!Flush(c)) return;
+  }
+  uv_shutdown_t* req = static_cast<uv_shutdown_t*>(malloc(sizeof(uv_shutdown_t)));
+  if (req != nullptr) req->data = c;
+  if (req == nullptr || uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&c->tcp), OnShutdown) != 0) {
+    free(req);
+    Destroy(c, env_.Undefined());
+  }
+}
+
+void NativeListener::OnShutdown(uv_shutdown_t* req, int status) {
+  Conn* c = static_cast<Conn*>(req->data);
+  free(req);
+  if (c->closing) return;
+  NativeListener* self = c->owner;
+  if (self == nullptr) return;
+  // the FIN is out: closing now also ends reading (node's allowHalfOpen: false); a stream
+  // connection whose peer has not ended yet waits for it (its 'end' closes it)
+  if (c->peerEnded || !c->stream || status < 0) {
+    Napi::HandleScope scope(self->env_);
+    self->Destroy(c, self->env_.Undefined());
+  }
+}
+
+void NativeListener::Destroy(Conn* c, Napi::Value error) {
+  if (c->closing) return;
+  c->closing = true;
+  if (c->stream && !error.IsEmpty() && !error.IsUndefined()) c->closeError = Napi::Persistent(error);
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), OnConnClosed);
+}
+
+void NativeListener::OnConnClosed(uv_handle_t* handle) {
+  Conn* c = static_cast<Conn*>(handle->data);
+  if (c->ssl != nullptr) {
+    // a finished handshake keeps its session whichever way the transport ended (what
+    // s_server and nginx do before SSL_free; sessionOnUncleanClose 'keep')
+    if (c->secure) SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    ErrorQueueGuard guard;
+    SSL_free(c->ssl);
+    c->ssl = nullptr;
+  }
+  NativeListener* self = c->owner;
+  if (self == nullptr) {
+    delete c;
+    return;
+  }
+  self->conns_.erase(c->id);
+  {
+    Napi::HandleScope scope(self->env_);
+    if (c->stream) {
+      Napi::Value e = c->closeError.IsEmpty() ? self->env_.Undefined() : c->closeError.Value();
+      self->Emit({Napi::Number::New(self->env_, kClose), Napi::Number::New(self->env_, c->id), e});
+    }
+    if (!c->closeError.IsEmpty()) c->closeError.Reset();
+    delete c;
+    self->MaybeClosed();
+  }
+  self->Release();
+}
+
+// the error a stream connection's socket reports for a transport failure; none for a
+// connection JS does not stream, or one that already ended its side (the close_notify after
+// the peer's FIN or reset fails with EPIPE/ECONNRESET there: expected, and an Error with a
+// stack per connection was a tenth of a resumed handshake's CPU)
+Napi::Value NativeListener::TransportError(Conn* c, int status) {
+  if (!c->stream || c->ending) return env_.Undefined();
+  return openssl_error::MakeCoded(env_, uv_err_name(status), uv_strerror(status));
+}
+
+NativeListener::Conn* NativeListener::Find(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    openssl_error::ThrowType(info.Env(), "the connection id must be a number");
+    return nullptr;
+  }
+  auto it = conns_.find(info[0].As<Napi::Number>().Uint32Value());
+  if (it == conns_.end() || it->second->closing) return nullptr;
+  return it->second;
+}
+
+// write(id, data) -> bytes still queued on the socket, or -1 when the connection is gone
+Napi::Value NativeListener::JS_write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Conn* c = Find(info);
+  if (c == nullptr) return env.IsExceptionPending() ? env.Undefined() : Napi::Number::New(env, -1);
+  if (info.Length() < 2 || !info[1].IsBuffer()) {
+    openssl_error::ThrowType(env, "write(id, data): data must be a Buffer");
+    return env.Undefined();
+  }
+  if (!c->secure || c->ending) return Napi::Number::New(env, -1);
+  Napi::Buffer<char> data = info[1].As<Napi::Buffer<char>>();
+  ErrorQueueGuard guard;
+  size_t off = 0;
+  while (off < data.Length()) {
+    int n = SSL_write(c->ssl, data.Data() + off, static_cast<int>(data.Length() - off));
+    if (n <= 0) {
+      Napi::Value e = openssl_error::Make(env, "SSL_write", "ERR_TLS_FAILED");
+      if (env.IsExceptionPending()) env.GetAndClearPendingException();
+      Destroy(c, e);
+      return Napi::Number::New(env, -1);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (!Flush(c)) return Napi::Number::New(env, -1);
+  size_t queued = c->tcp.write_queue_size;
+  if (queued > 0) c->wantDrain = true;
+  return Napi::Number::New(env, static_cast<double>(queued));
+}
+
+// end(id): close_notify, then FIN once the queued writes are out
+Napi::Value NativeListener::JS_end(const Napi::CallbackInfo& info) {
+  Conn* c = Find(info);
+  if (c != nullptr) End(c);
+  return info.Env().Undefined();
+}
+
+// destroy(id): closes at once (queued writes are dropped)
+Napi::Value NativeListener::JS_destroy(const Napi::CallbackInfo& info) {
+  Conn* c = Find(info);
+  if (c != nullptr) Destroy(c, info.Env().Undefined());
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeListener::JS_readStop(const Napi::CallbackInfo& info) {
+  Conn* c = Find(info);
+  if (c != nullptr && c->reading) {
+    c->reading = false;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeListener::JS_readStart(const Napi::CallbackInfo& info) {
+  Conn* c = Find(info);
+  if (c != nullptr && !c->reading && !c->peerEnded) {
+    c->reading = true;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
+  }
+  return info.Env().Undefined();
+}
+
+// info(id) -> { reused, protocol, cipherName, cipherVersion, servername, remoteAddress,
+//   remotePort } | undefined
+Napi::Value NativeListener::JS_info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Conn* c = Find(info);
+  if (c == nullptr || c->ssl == nullptr) return env.Undefined();
+  auto text = [&](const char* s) { return s ? Napi::Value(Napi::String::New(env, s)) : env.Undefined(); };
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(c->ssl);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("reused", Napi::Boolean::New(env, SSL_session_reused(c->ssl) == 1));
+  o.Set("protocol", Napi::String::New(env, SSL_get_version(c->ssl)));
+  o.Set("cipherName", text(cipher ? SSL_CIPHER_get_name(cipher) : nullptr));
+  o.Set("cipherVersion", text(cipher ? SSL_CIPHER_get_version(cipher) : nullptr));
+  o.Set("servername", text(SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name)));
+  sockaddr_storage addr;
+  int len = sizeof addr;
+  if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    char name[64] = {0};
+    if (addr.ss_family == AF_INET6) {
+      const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+      uv_ip6_name(a, name, sizeof name);
+      o.Set("remotePort", ntohs(a->sin6_port));
+      o.Set("remoteFamily", "IPv6");
+    } else {
+      const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&addr);
+      uv_ip4_name(a, name, sizeof name);
+      o.Set("remotePort", ntohs(a->sin_port));
+      o.Set("remoteFamily", "IPv4");
+    }
+    o.Set("remoteAddress", name);
+  }
+  return o;
+}
+
+Napi::Value NativeListener::JS_connections(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(conns_.size()));
+}
+
+// ref(on): net.Server's ref() / unref() for the listener (connections stay referenced, as
+// net's accepted sockets do); kept for a later listen()
+Napi::Value NativeListener::JS_ref(const Napi::CallbackInfo& info) {
+  unref_ = !(info.Length() > 0 && info[0].ToBoolean().Value());
+  if (listener_ != nullptr && !listenerClosing_) {
+    if (unref_) uv_unref(reinterpret_cast<uv_handle_t*>(listener_));
+    else uv_ref(reinterpret_cast<uv_handle_t*>(listener_));
+  }
+  return info.Env().Undefined();
+}

@@ -1,0 +1,109 @@
+// NativeListener: a TCP listener on Node's own libuv loop whose connections never become
+// Node sockets. Accept, reads, the TLS handshake (SSL_accept over two memory BIOs on the
+// SSL_CTX of an SslContextHandle), writes and close run here; JS hears of a connection
+// once when it becomes secure (or fails) and, only if it asked for the stream then, of
+// its plaintext, its end and its close (lib/tls/native_connection_path.ts).
+//
+// Threading and JS: everything runs on the loop thread of the environment that made the
+// listener. libuv callbacks open a handle scope before any OpenSSL call (the context's get
+// callback may run JS) and reach JS through one napi_make_callback per event, never while
+// OpenSSL runs.
+//
+// Ownership: the JS object keeps itself referenced while its listener or any connection is
+// open (ObjectWrap::Ref); each connection is a heap Conn freed in its uv_close callback.
+// An environment cleanup hook closes what is still open when the environment stops.
+#pragma once
+#include <napi.h>
+#include <openssl/opensslv.h>
+#include <openssl/ssl.h>
+
+#include <uv.h>
+
+#if (OPENSSL_VERSION_NUMBER >> 12) != 0x10002
+#error "native_listener must be compiled against OpenSSL 1.0.2 headers only"
+#endif
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+class NativeListener : public Napi::ObjectWrap<NativeListener> {
+ public:
+  // the first argument of the JS event callback
+  enum Event : uint32_t {
+    kSecure = 1,   // (id, reused): returns true to receive the connection's stream events
+    kFailed = 2,   // (id, error): the handshake failed or the peer left before it finished
+    kData = 3,     // (id, Buffer): plaintext (stream connections)
+    kEnd = 4,      // (id): close_notify or FIN from the peer (stream connections)
+    kClose = 5,    // (id, error|undefined): the connection is closed (stream connections)
+    kDrain = 6,    // (id): the write queue a write() reported emptied (stream connections)
+    kClosed = 7,   // (): the listener is closed and no connection is left
+    kError = 8,    // (error): accept failed
+  };
+
+  static Napi::Function Define(Napi::Env env);
+  explicit NativeListener(const Napi::CallbackInfo& info);
+  ~NativeListener() override;
+
+  struct Conn;
+
+ private:
+  Napi::Value JS_listen(const Napi::CallbackInfo& info);
+  Napi::Value JS_address(const Napi::CallbackInfo& info);
+  Napi::Value JS_close(const Napi::CallbackInfo& info);
+  Napi::Value JS_write(const Napi::CallbackInfo& info);
+  Napi::Value JS_end(const Napi::CallbackInfo& info);
+  Napi::Value JS_destroy(const Napi::CallbackInfo& info);
+  Napi::Value JS_readStop(const Napi::CallbackInfo& info);
+  Napi::Value JS_readStart(const Napi::CallbackInfo& info);
+  Napi::Value JS_info(const Napi::CallbackInfo& info);
+  Napi::Value JS_connections(const Napi::CallbackInfo& info);
+  Napi::Value JS_ref(const Napi::CallbackInfo& info);  // ref(on): the listener keeps the loop alive or not
+
+  static void OnConnection(uv_stream_t* server, int status);
+  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void OnWrite(uv_write_t* req, int status);
+  static void OnShutdown(uv_shutdown_t* req, int status);
+  static void OnConnClosed(uv_handle_t* handle);
+  static void OnListenerClosed(uv_handle_t* handle);
+  static void Cleanup(void* arg);
+  // the handshake deadline: one repeating timer per listener, not one per connection
+  static void OnSweep(uv_timer_t* timer);
+  void StopSweep();
+
+  Conn* Find(const Napi::CallbackInfo& info);
+  void Accept();
+  void Advance(Conn* c);     // handshake or reads, after new ciphertext arrived
+  void ReadPlain(Conn* c);   // SSL_read until it wants more; data / end events
+  bool Flush(Conn* c);       // ciphertext out; false after the connection failed
+  void Fail(Conn* c, const char* what, const char* code);
+  void End(Conn* c);         // close_notify, FIN once written, then close
+  void Destroy(Conn* c, Napi::Value error);
+  Napi::Value TransportError(Conn* c, int status);
+  void Emit(std::initializer_list<napi_value> args, Napi::Value* result = nullptr);
+  void MaybeClosed();
+
+  Napi::Env env_;
+  uv_loop_t* loop_ = nullptr;
+  SSL_CTX* ctx_ = nullptr;
+  Napi::ObjectReference contextRef_;  // keeps the context handle (and SSL_CTX) alive
+  Napi::FunctionReference onEvent_;
+  Napi::AsyncContext* async_ = nullptr;
+  uv_tcp_t* listener_ = nullptr;  // heap: freed in its close callback
+  bool listening_ = false;
+  bool listenerClosing_ = false;
+  bool closedReported_ = false;
+  bool noDelay_ = false;
+  bool unref_ = false;  // net.Server#unref(): the listener does not keep the loop alive
+  uint64_t handshakeTimeout_ = 0;  // ms; 0: none
+  uv_timer_t* sweep_ = nullptr;    // heap: freed in its close callback
+  bool cleanupHook_ = false;
+  uint32_t nextId_ = 1;
+  std::unordered_map<uint32_t, Conn*> conns_;
+  std::vector<char> readBuffer_;   // one read at a time on this thread
+  std::vector<char> plainBuffer_;  // SSL_read target
+  uint32_t refs_ = 0;
+  void Hold();
+  void Release();
+};
