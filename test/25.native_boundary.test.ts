@@ -5,7 +5,7 @@ import { native } from '../lib/binding/native';
 import { generateSelfSigned, SslContext, SslSession } from '../lib';
 import { kHandle } from '../lib/openssl/internal';
 
-test('constants: the values lib/native.ts types them with, frozen', () => {
+test('constants: the values lib/binding/native.ts types them with, frozen', () => {
   const c = native.constants;
   expect(c).toEqual({
     SSL3_VERSION: 0x0300,
@@ -52,6 +52,11 @@ test('constants: the values lib/native.ts types them with, frozen', () => {
     SSL_MAX_MASTER_KEY_LENGTH: 48,
     EVENT_NEW_SESSION: 1,
     EVENT_REMOVE_SESSION: 2,
+    EVENT_NEW_SESSION_DER: 4,
+    EVENT_EVICTED: 0x100,
+    ADD_IN_OTHER_CONTEXT: -2,
+    ADD_OTHER_ID: -3,
+    ADD_UNDECODABLE: -4,
     CYCLE_HANDSHAKE_DONE: 1,
     CYCLE_PEER_CLOSED: 2,
     CYCLE_FAILED: 4,
