@@ -62,6 +62,19 @@ export const ErrorCode = {
   OPTION_NOT_SUPPORTED: 'ERR_TLS_OPTION_NOT_SUPPORTED',
   /** OpenSSLError with an empty error queue and no more specific code */
   OPENSSL_FAILED: 'ERR_OPENSSL_FAILED',
+  // the other codes native code sets (native/error_codes.h; test/97 keeps both lists equal)
+  /** RangeError: addSession (or a get callback's result) of a session with an empty id, which 1.0.2 could neither find, remove nor evict */
+  SESSION_ID_EMPTY: 'ERR_SESSION_ID_EMPTY',
+  /** OpenSSLError of an encrypted PEM read without a passphrase (OpenSSL queued no reason) */
+  PASSPHRASE_REQUIRED: 'ERR_PASSPHRASE_REQUIRED',
+  /** OpenSSLError of new SslContext when `crl` does not load (OpenSSL queued no reason) */
+  BAD_CRL: 'ERR_BAD_CRL',
+  /** OpenSSLError of new SslContext when `dhparam` does not load (OpenSSL queued no reason) */
+  BAD_DHPARAM: 'ERR_BAD_DHPARAM',
+  /** OpenSSLError of new SslContext when `pfx` does not load (OpenSSL queued no reason) */
+  BAD_PFX: 'ERR_BAD_PFX',
+  /** node's code: `ecdhCurve` or `sigalgs` that OpenSSL does not accept */
+  CRYPTO_OPERATION_FAILED: 'ERR_CRYPTO_OPERATION_FAILED',
 } as const;
 
 /** one of the values of ErrorCode */
