@@ -1,5 +1,5 @@
-// The typed native boundary (lib/native.ts): the binding's `constants` hold OpenSSL
-// 1.0.2's numbers under the literal types lib/native.ts declares, and stats(), info()
+// The typed native boundary (lib/binding/native.ts): the binding's `constants` hold OpenSSL
+// 1.0.2's numbers under the literal types lib/binding/native.ts declares, and stats(), info()
 // and takeEvents() hand over named objects rather than positional arrays.
 import { native } from '../lib/binding/native';
 import { generateSelfSigned, SslContext, SslSession } from '../lib';

@@ -209,11 +209,7 @@ export interface NativeTlsConnection {
   refuseTicket(): void;
 }
 
-/**
- * The binding's `constants`: numbers from the OpenSSL 1.0.2 headers the addon is built
- * against and the addon's own flags (native/binding_constants.cc). The literal types
- * are 1.0.2's values (addon.cc refuses any other headers); test/25.native_boundary checks them.
- */
+/** the options of `new TlsConnection(ctx, server, options)` */
 export interface NativeTlsConnectionOptions {
   serverName?: string;
   session?: NativeSessionHandle;
@@ -227,6 +223,11 @@ export interface NativeTlsConnectionOptions {
   sni?: boolean;
 }
 
+/**
+ * The binding's `constants`: numbers from the OpenSSL 1.0.2 headers the addon is built
+ * against and the addon's own flags and return codes (native/binding_constants.cc). The literal types
+ * are 1.0.2's values (addon.cc refuses any other headers); test/25.native_boundary checks them.
+ */
 export interface NativeConstants {
   readonly SSL3_VERSION: 0x0300;
   readonly TLS1_VERSION: 0x0301;
