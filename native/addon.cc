@@ -8,6 +8,7 @@
 #include "addon_data.h"
 #include "arguments.h"
 #include "binding_constants.h"
+#include "error_codes.h"
 #include "handshake.h"
 #include "openssl_clock.h"
 #include "x509_generator.h"
@@ -82,6 +83,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("generateSelfSigned", Napi::Function::New<x509_generator::JS_generateSelfSigned>(env, "generateSelfSigned"));
   exports.Set("setClock", Napi::Function::New<openssl_clock::JS_setClock>(env, "setClock"));
   exports.Set("constants", binding_constants::Make(env));
+  exports.Set("errorCodes", error_codes::Make(env));
   exports.Set("version", Napi::String::New(env, SSLeay_version(SSLEAY_VERSION)));
   exports.Set("versionNumber", Napi::Number::New(env, static_cast<double>(SSLeay())));
   exports.Set("headerVersionNumber", Napi::Number::New(env, static_cast<double>(OPENSSL_VERSION_NUMBER)));

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>  // includes tls1.h and dtls1.h in the order they need
 
 #include "session_event_queue.h"
+#include "ssl_context_handle.h"
 #include "tls_connection.h"
 
 namespace binding_constants {
@@ -59,6 +60,11 @@ const Constant kConstants[] = {
     CONSTANT(SSL_MAX_MASTER_KEY_LENGTH),
     {"EVENT_NEW_SESSION", SessionEventQueue::kNewSession},
     {"EVENT_REMOVE_SESSION", SessionEventQueue::kRemoveSession},
+    {"EVENT_NEW_SESSION_DER", SessionEventQueue::kNewSessionDer},
+    {"EVENT_EVICTED", SessionEventQueue::kEvicted},
+    {"ADD_IN_OTHER_CONTEXT", SslContextHandle::kAddInOtherContext},
+    {"ADD_OTHER_ID", SslContextHandle::kAddOtherId},
+    {"ADD_UNDECODABLE", SslContextHandle::kAddUndecodable},
     {"CYCLE_HANDSHAKE_DONE", TlsConnection::kHandshakeDone},
     {"CYCLE_PEER_CLOSED", TlsConnection::kPeerClosed},
     {"CYCLE_FAILED", TlsConnection::kFailed},

@@ -12,6 +12,8 @@
 #include "openssl_pointers.h"
 #include "ssl_context_handle.h"
 #include "ssl_session_handle.h"
+#include "tagged_handle.h"
+#include "error_codes.h"
 
 namespace {
 
@@ -30,10 +32,8 @@ namespace handshake {
 
 Napi::Value JS_handshake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  SslContextHandle* cctx = SslContextHandle::FromValue(env, info[0]);
-  if (cctx == nullptr) return env.Undefined();
-  SslContextHandle* sctx = SslContextHandle::FromValue(env, info[1]);
-  if (sctx == nullptr) return env.Undefined();
+  UNWRAP_OR_RETURN(SslContextHandle, cctx, env, info[0]);
+  UNWRAP_OR_RETURN(SslContextHandle, sctx, env, info[1]);
   SslSessionHandle* offered = nullptr;
   if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) {  // optional, but never ignored
     offered = SslSessionHandle::FromValue(env, info[2]);
@@ -88,7 +88,7 @@ Napi::Value JS_handshake(const Napi::CallbackInfo& info) {
     // Take the failing side's queue now: every 1.0.2 handshake entry point starts with
     // ERR_clear_error(), so driving the peer first would erase the real reason.
     std::string what = std::string("TLS handshake failed on the ") + failedSide;
-    Napi::Value error = openssl_error::Make(env, what.c_str(), "ERR_TLS_HANDSHAKE");
+    Napi::Value error = openssl_error::Make(env, what.c_str(), error_codes::kTlsHandshake);
     if (env.IsExceptionPending()) return env.Undefined();
     // the peer may still have an alert to read; let it, so both sides record the failure
     SSL_do_handshake(failedSide[0] == 'c' ? server : client);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "arguments.h"
+#include "error_codes.h"
 #include "openssl_error.h"
 #include "openssl_pointers.h"
 #include "ssl_context_handle.h"
@@ -70,7 +71,7 @@ NativeListener::NativeListener(const Napi::CallbackInfo& info) : ObjectWrap(info
     return;
   }
   if (napi_get_uv_event_loop(env, &loop_) != napi_ok || loop_ == nullptr) {
-    openssl_error::ThrowCoded(env, "ERR_NATIVE_PATH", "no libuv loop for this environment");
+    openssl_error::ThrowCoded(env, error_codes::kNativePath, "no libuv loop for this environment");
     return;
   }
   ctx_ = ctx->ctx();
@@ -143,7 +144,7 @@ Napi::Value NativeListener::JS_listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_ARGUMENTS(info, "listen(host: string, port: number, backlog: number)", K::kString, K::kNumber, K::kNumber);
   if (listener_ != nullptr || ctx_ == nullptr) {
-    openssl_error::ThrowCoded(env, "ERR_SERVER_ALREADY_LISTEN", "the native listener is already listening");
+    openssl_error::ThrowCoded(env, error_codes::kServerAlreadyListen, "the native listener is already listening");
     return env.Undefined();
   }
   std::string host = info[0].As<Napi::String>().Utf8Value();
@@ -265,7 +266,7 @@ void NativeListener::OnSweep(uv_timer_t* timer) {
     auto it = self->conns_.find(id);
     if (it == self->conns_.end() || it->second->closing) continue;
     Conn* c = it->second;
-    Napi::Value e = openssl_error::MakeCoded(self->env_, "ERR_TLS_HANDSHAKE_TIMEOUT", m.c_str());
+    Napi::Value e = openssl_error::MakeCoded(self->env_, error_codes::kTlsHandshakeTimeout, m.c_str());
     self->Emit({Napi::Number::New(self->env_, kFailed), Napi::Number::New(self->env_, id), e});
     if (!c->closing) self->Destroy(c, self->env_.Undefined());
   }
@@ -352,7 +353,7 @@ void NativeListener::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
       c->peerEnded = true;
       if (!c->secure) {
         // node:tls: 'tlsClientError' ECONNRESET for a peer gone before the handshake ended
-        Napi::Value e = openssl_error::MakeCoded(self->env_, "ECONNRESET", "Client network socket disconnected before secure TLS connection was established");
+        Napi::Value e = openssl_error::MakeCoded(self->env_, error_codes::kConnectionReset, "Client network socket disconnected before secure TLS connection was established");
         self->Emit({Napi::Number::New(self->env_, kFailed), Napi::Number::New(self->env_, c->id), e});
         if (!c->closing) self->Destroy(c, self->env_.Undefined());
       } else if (c->ending) {
@@ -374,7 +375,7 @@ void NativeListener::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
   }
   ErrorQueueGuard guard;
   if (BIO_write(c->in, buf->base, static_cast<int>(nread)) != static_cast<int>(nread)) {
-    self->Fail(c, "BIO_write", "ERR_TLS_FAILED");
+    self->Fail(c, "BIO_write", error_codes::kTlsFailed);
     return;
   }
   self->Advance(c);
@@ -389,7 +390,7 @@ void NativeListener::Advance(Conn* c) {
         Flush(c);
         return;
       }
-      Fail(c, "TLS handshake", "ERR_TLS_FAILED");
+      Fail(c, "TLS handshake", error_codes::kTlsFailed);
       return;
     }
     c->secure = true;
@@ -430,7 +431,7 @@ void NativeListener::ReadPlain(Conn* c) {
       Emit({Napi::Number::New(env_, kData), Napi::Number::New(env_, c->id), b});
       if (c->closing) return;
     }
-    Fail(c, "SSL_read", "ERR_TLS_FAILED");
+    Fail(c, "SSL_read", error_codes::kTlsFailed);
     return;
   }
   // the handshake may have produced output (a refused renegotiation's alert, ...)
@@ -618,7 +619,7 @@ Napi::Value NativeListener::JS_write(const Napi::CallbackInfo& info) {
   while (off < data.Length()) {
     int n = SSL_write(c->ssl, data.Data() + off, static_cast<int>(data.Length() - off));
     if (n <= 0) {
-      Napi::Value e = openssl_error::Make(env, "SSL_write", "ERR_TLS_FAILED");
+      Napi::Value e = openssl_error::Make(env, "SSL_write", error_codes::kTlsFailed);
       if (env.IsExceptionPending()) env.GetAndClearPendingException();
       Destroy(c, e);
       return Napi::Number::New(env, -1);

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include "openssl_locks.h"
 #include "openssl_pointers.h"
 #include "openssl_runtime.h"
 
@@ -15,10 +16,8 @@ bool NeedsCopy(SSL_SESSION* s) {
   if (s->session_id_length == 0) return true;
   // linked into some context's list (1.0.2 links every cached session, the list ends in a
   // sentinel, so next is never NULL while cached)
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  bool cached = s->next != nullptr || s->prev != nullptr;
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
-  return cached;
+  ReadLock held(CRYPTO_LOCK_SSL_CTX);
+  return s->next != nullptr || s->prev != nullptr;
 }
 
 int Offer(SSL* ssl, SSL_SESSION* s) {

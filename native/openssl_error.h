@@ -1,13 +1,14 @@
 // Turning OpenSSL's error queue into the JS OpenSSLError (class injected from lib/).
 #pragma once
 #include <napi.h>
+#include "error_codes.h"
 
 namespace openssl_error {
 // Drains the calling thread's error queue into a new OpenSSLError and throws it.
 // `what` names the failed operation; the first queued reason completes the message.
-void Throw(Napi::Env env, const char* what, const char* fallbackCode = "ERR_OPENSSL_FAILED");
+void Throw(Napi::Env env, const char* what, const char* fallbackCode = error_codes::kOpensslFailed);
 // The same OpenSSLError, made but not thrown (undefined if making it threw).
-Napi::Value Make(Napi::Env env, const char* what, const char* fallbackCode = "ERR_OPENSSL_FAILED");
+Napi::Value Make(Napi::Env env, const char* what, const char* fallbackCode = error_codes::kOpensslFailed);
 // Throws Error with a `code` property (ERR_SSL_FREED, ERR_SESSION_IN_OTHER_CONTEXT, ...).
 void ThrowCoded(Napi::Env env, const char* code, const char* message);
 // Makes (without throwing) an Error with a `code` property, from lib's realm if known.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "openssl_error.h"
+#include "error_codes.h"
 
 PemPassword::~PemPassword() {
   if (!passphrase_.empty()) OPENSSL_cleanse(&passphrase_[0], passphrase_.size());
@@ -25,7 +26,7 @@ int PemPassword::Callback(char* buf, int size, int /*rwflag*/, void* self) {
 void PemPassword::ThrowFailure(Napi::Env env, const char* what, const char* badCode, const char* remedy) const {
   if (asked_ && !given_) {
     std::string m = std::string(what) + ": the PEM is encrypted and no passphrase was given (" + remedy + ")";
-    openssl_error::Throw(env, m.c_str(), "ERR_PASSPHRASE_REQUIRED");
+    openssl_error::Throw(env, m.c_str(), error_codes::kPassphraseRequired);
     return;
   }
   if (asked_) {

@@ -12,6 +12,7 @@
 #include "openssl_error.h"
 #include "openssl_pointers.h"
 #include "pem_password.h"
+#include "error_codes.h"
 
 extern "C" SSL_SESSION* ssl_session_dup(SSL_SESSION* src, int ticket);
 
@@ -109,7 +110,7 @@ namespace session_codec {
 
 SSL_SESSION* Decode(Napi::Env env, const unsigned char* der, size_t length) {
   if (OversizedTimes(der, length)) {
-    openssl_error::ThrowRangeCoded(env, "ERR_SESSION_DECODE",
+    openssl_error::ThrowRangeCoded(env, error_codes::kSessionDecode,
                                    "the session's time or timeout has more than 7 bytes: outside 0 to 2^53-1 seconds, "
                                    "the range a JavaScript number holds exactly");
     return nullptr;
@@ -117,40 +118,40 @@ SSL_SESSION* Decode(Napi::Env env, const unsigned char* der, size_t length) {
   const unsigned char* p = der;
   SslSessionPointer s(d2i_SSL_SESSION(nullptr, &p, static_cast<long>(length)));
   if (!s) {
-    openssl_error::Throw(env, "d2i_SSL_SESSION", "ERR_SESSION_DECODE");
+    openssl_error::Throw(env, "d2i_SSL_SESSION", error_codes::kSessionDecode);
     return nullptr;
   }
   if (p != der + length) {
-    openssl_error::Throw(env, "d2i_SSL_SESSION: trailing bytes after the session", "ERR_SESSION_DECODE");
+    openssl_error::Throw(env, "d2i_SSL_SESSION: trailing bytes after the session", error_codes::kSessionDecode);
     return nullptr;
   }
   EncodedLengths n;
   if (!ReadLengths(der, length, &n)) {
-    openssl_error::ThrowRangeCoded(env, "ERR_SESSION_DECODE", "d2i_SSL_SESSION: cannot read the session's field lengths");
+    openssl_error::ThrowRangeCoded(env, error_codes::kSessionDecode, "d2i_SSL_SESSION: cannot read the session's field lengths");
     return nullptr;
   }
   if (n.sessionId > SSL_MAX_SSL_SESSION_ID_LENGTH) {
     std::string m = "the session id is " + std::to_string(n.sessionId) +
                     " bytes; at most 32 (OpenSSL 1.0.2 would silently keep the first 32)";
-    openssl_error::ThrowRangeCoded(env, "ERR_SESSION_DECODE", m.c_str());
+    openssl_error::ThrowRangeCoded(env, error_codes::kSessionDecode, m.c_str());
     return nullptr;
   }
   if (n.masterKey > SSL_MAX_MASTER_KEY_LENGTH) {
     std::string m = "the master key is " + std::to_string(n.masterKey) +
                     " bytes; at most 48 (OpenSSL 1.0.2 would silently keep the first 48)";
-    openssl_error::ThrowRangeCoded(env, "ERR_SESSION_DECODE", m.c_str());
+    openssl_error::ThrowRangeCoded(env, error_codes::kSessionDecode, m.c_str());
     return nullptr;
   }
   if (n.keyArg > SSL_MAX_KEY_ARG_LENGTH) {
     std::string m = "the key_arg is " + std::to_string(n.keyArg) + " bytes; at most 8 (OpenSSL 1.0.2 would silently truncate it)";
-    openssl_error::ThrowRangeCoded(env, "ERR_SESSION_DECODE", m.c_str());
+    openssl_error::ThrowRangeCoded(env, error_codes::kSessionDecode, m.c_str());
     return nullptr;
   }
   if (!SafeSeconds(SSL_SESSION_get_time(s.get())) || !SafeSeconds(SSL_SESSION_get_timeout(s.get()))) {
     std::string m = "the session's time (" + std::to_string(SSL_SESSION_get_time(s.get())) + ") or timeout (" +
                     std::to_string(SSL_SESSION_get_timeout(s.get())) +
                     ") is outside 0 to 2^53-1 seconds, the range a JavaScript number holds exactly";
-    openssl_error::ThrowRangeCoded(env, "ERR_SESSION_DECODE", m.c_str());
+    openssl_error::ThrowRangeCoded(env, error_codes::kSessionDecode, m.c_str());
     return nullptr;
   }
   // d2i sets cipher_id only; resolve it now as ssl_get_prev_session would (a suite 1.0.2
@@ -162,14 +163,14 @@ SSL_SESSION* Decode(Napi::Env env, const unsigned char* der, size_t length) {
 SSL_SESSION* DecodePem(Napi::Env env, const std::string& pem) {
   BioPointer bio = ReadOnlyMemoryBio(pem);
   if (!bio) {
-    openssl_error::Throw(env, "PEM_read_bio_SSL_SESSION", "ERR_SESSION_DECODE");
+    openssl_error::Throw(env, "PEM_read_bio_SSL_SESSION", error_codes::kSessionDecode);
     return nullptr;
   }
   PemPassword password;  // sessions have no pass phrase option: an encrypted PEM fails
   unsigned char* data = nullptr;
   long len = 0;
   if (PEM_bytes_read_bio(&data, &len, nullptr, PEM_STRING_SSL_SESSION, bio.get(), PemPassword::Callback, password.data()) != 1) {
-    password.ThrowFailure(env, "PEM_read_bio_SSL_SESSION", "ERR_SESSION_DECODE", "session PEM cannot be encrypted here");
+    password.ThrowFailure(env, "PEM_read_bio_SSL_SESSION", error_codes::kSessionDecode, "session PEM cannot be encrypted here");
     return nullptr;
   }
   OpenSSLMemory<unsigned char> owned(data);

@@ -1,6 +1,12 @@
 // SessionEventQueue: the new / remove session events one SslContextHandle's OpenSSL
 // callbacks recorded, kept until lib/ takes them after the OpenSSL call has returned.
 //
+// A new-session event carries what its consumers asked for (the mask): the session itself
+// (kNewSession: the queue keeps a reference, handed to JS as a handle), its DER
+// (kNewSessionDer: i2d_SSL_SESSION inside the callback, with the id and timeout, for the
+// session stores and node:tls's 'newSession'), or both. A DER-only event keeps no reference,
+// so no handle and no SslSession are made for it.
+//
 // OpenSSL 1.0.2 runs the remove callback with CRYPTO_LOCK_SSL_CTX held, so recording
 // must not run JS: Record() only appends. A small Uint32Array shared with lib/ holds the
 // number of queued events (state[0]), so JS learns "nothing to take" without a call.
@@ -20,7 +26,8 @@ class SessionEventQueue {
   enum Type : uint32_t {
     kNewSession = 1,
     kRemoveSession = 2,
-    kEvicted = 0x100,  // flag on a kRemoveSession event: SSL_CTX_add_session evicted it
+    kNewSessionDer = 4,  // mask bit only: new-session events carry { id, der, timeout }
+    kEvicted = 0x100,    // flag on a kRemoveSession event: SSL_CTX_add_session evicted it
   };
 
   SessionEventQueue() = default;
@@ -38,8 +45,14 @@ class SessionEventQueue {
   // Called from OpenSSL callbacks, possibly under its lock: no JS. Takes over one
   // reference to `s`.
   void Record(Type type, SSL_SESSION* s);
-  // [{ type, session }, ...] in OpenSSL's order, each session a new SslSessionHandle
-  // holding the queue's reference; undefined after an exception.
+  // The new callback's event (no JS): the reference to `s` is taken over when `keep`
+  // (kNewSession wanted), else the caller keeps it; with `der` (kNewSessionDer wanted) the
+  // session is serialized now, its id and timeout copied.
+  void RecordNew(SSL_SESSION* s, bool keep, bool der);
+  // [{ type, session, id?, der?, timeout? }, ...] in OpenSSL's order: `session` a new
+  // SslSessionHandle holding the queue's reference (undefined for a DER-only event); a
+  // new-session event recorded with DER has `id`, `der` (undefined when i2d_SSL_SESSION
+  // failed) and `timeout`. Undefined after an exception.
   Napi::Value Take(Napi::Env env);
   // Drops every queued event and its reference.
   void Discard();
@@ -47,7 +60,13 @@ class SessionEventQueue {
  private:
   struct Event {
     Type type;
-    SSL_SESSION* session;  // one reference, owned by the queue until taken
+    SSL_SESSION* session;  // one reference, owned by the queue until taken; may be null
+    // with DER: id then DER in bytes_ from `offset`; derLength -1 when i2d failed
+    size_t offset = 0;
+    unsigned idLength = 0;
+    int derLength = 0;
+    long timeout = 0;
+    bool hasDer = false;
   };
 
   void Publish(size_t n) {
@@ -56,6 +75,7 @@ class SessionEventQueue {
 
   uint32_t mask_ = 0;
   std::vector<Event> events_;
+  std::vector<unsigned char> bytes_;  // the ids and DER of the queued events, reused
   Napi::Reference<Napi::Value> stateRef_;  // keeps the SharedArrayBuffer alive
   uint32_t* state_ = nullptr;  // state_[0]: queued events, readable from JS without a call
 };

@@ -21,6 +21,7 @@
 
 #include "arguments.h"
 #include "openssl_error.h"
+#include "openssl_locks.h"
 #include "ssl_context_handle.h"
 #include "ssl_session_handle.h"
 
@@ -87,11 +88,12 @@ Napi::Value SslContextHandle::JS_listKeys(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   std::vector<double> keys;
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  keys.reserve(lh_SSL_SESSION_num_items(ctx_->sessions));
-  SSL_SESSION* end = ListEnd(ctx_);
-  for (SSL_SESSION* s = ctx_->session_cache_head; s != nullptr && s != end; s = s->next) keys.push_back(SessionKey(s));
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
+  {
+    ReadLock held(CRYPTO_LOCK_SSL_CTX);
+    keys.reserve(lh_SSL_SESSION_num_items(ctx_->sessions));
+    SSL_SESSION* end = ListEnd(ctx_);
+    for (SSL_SESSION* s = ctx_->session_cache_head; s != nullptr && s != end; s = s->next) keys.push_back(SessionKey(s));
+  }
   Napi::Float64Array out = Napi::Float64Array::New(env, keys.size());
   if (out.IsEmpty() || env.IsExceptionPending()) return env.Undefined();
   if (!keys.empty()) std::memcpy(out.Data(), keys.data(), keys.size() * sizeof(double));
@@ -113,17 +115,18 @@ Napi::Value SslContextHandle::JS_listSome(const Napi::CallbackInfo& info) {
   const uint8_t* m = mask.Data();
   std::vector<SSL_SESSION*> found;
   size_t n = 0;
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  SSL_SESSION* end = ListEnd(ctx_);
-  for (SSL_SESSION* s = ctx_->session_cache_head; s != nullptr && s != end; s = s->next, n++) {
-    if (n < maskLength && m != nullptr && m[n] != 0) {
-      CRYPTO_add(&s->references, 1, CRYPTO_LOCK_SSL_SESSION);
-      found.push_back(s);
-    } else {
-      found.push_back(nullptr);
+  {
+    ReadLock held(CRYPTO_LOCK_SSL_CTX);
+    SSL_SESSION* end = ListEnd(ctx_);
+    for (SSL_SESSION* s = ctx_->session_cache_head; s != nullptr && s != end; s = s->next, n++) {
+      if (n < maskLength && m != nullptr && m[n] != 0) {
+        CRYPTO_add(&s->references, 1, CRYPTO_LOCK_SSL_SESSION);
+        found.push_back(s);
+      } else {
+        found.push_back(nullptr);
+      }
     }
   }
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
   Napi::Array out = Napi::Array::New(env, found.size());
   for (size_t i = 0; i < found.size(); i++) {
     if (found[i] == nullptr) continue;

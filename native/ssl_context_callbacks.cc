@@ -11,9 +11,11 @@
 
 #include "arguments.h"
 #include "openssl_error.h"
+#include "openssl_locks.h"
 #include "openssl_runtime.h"
 #include "ssl_context_handle.h"
 #include "ssl_session_handle.h"
+#include "error_codes.h"
 
 void SslContextHandle::DefineCallbackMethods(std::vector<PropertyDescriptor>* properties) {
   properties->insert(properties->end(), {
@@ -49,11 +51,16 @@ void SslContextHandle::OnRemove(SSL_CTX* ctx, SSL_SESSION* s) {
                        s);
 }
 
+// Records the session for the consumers the mask names: the session (a reference kept) for
+// SslSession listeners, its DER (serialized here, no JS) for the store path.
 int SslContextHandle::OnNew(SSL* ssl, SSL_SESSION* s) {
   SslContextHandle* self = From(ssl->session_ctx);
-  if (self == nullptr || !self->events_.Wants(SessionEventQueue::kNewSession)) return 0;  // library frees its +1
-  self->events_.Record(SessionEventQueue::kNewSession, s);
-  return 1;  // the queue keeps the library's +1
+  if (self == nullptr) return 0;
+  bool keep = self->events_.Wants(SessionEventQueue::kNewSession);
+  bool der = self->events_.Wants(SessionEventQueue::kNewSessionDer);
+  if (!keep && !der) return 0;  // library frees its +1
+  self->events_.RecordNew(s, keep, der);
+  return keep ? 1 : 0;  // the queue keeps the library's +1 only for a handle
 }
 
 void SslContextHandle::KeepCallbackError(Napi::Value error) {
@@ -83,7 +90,7 @@ SSL_SESSION* SslContextHandle::OnGet(SSL* ssl, unsigned char* id, int len, int* 
     // connection), but the handle is gone; answer "no session" and, if the callback did
     // offer one, say why it was not used
     if (none) return nullptr;
-    Napi::Value e = openssl_error::MakeCoded(env, "ERR_SSL_FREED", "getSessionCallback freed its SslContext");
+    Napi::Value e = openssl_error::MakeCoded(env, error_codes::kSslFreed, "getSessionCallback freed its SslContext");
     if (env.IsExceptionPending()) env.GetAndClearPendingException();
     if (!e.IsUndefined()) self->KeepCallbackError(e);
     return nullptr;
@@ -97,18 +104,20 @@ SSL_SESSION* SslContextHandle::OnGet(SSL* ssl, unsigned char* id, int len, int* 
   SSL_SESSION* s = h->session();
   // Unless NO_INTERNAL_STORE, OpenSSL adds the answer to this cache: a session linked
   // into another context's list would corrupt both, so refuse it.
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  bool foreign = s->next != nullptr && lh_SSL_SESSION_retrieve(ssl->session_ctx->sessions, s) != s;
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
+  bool foreign;
+  {
+    ReadLock held(CRYPTO_LOCK_SSL_CTX);
+    foreign = s->next != nullptr && lh_SSL_SESSION_retrieve(ssl->session_ctx->sessions, s) != s;
+  }
   if (s->session_id_length == 0) {
     // OpenSSL would cache it where it can be neither found, removed nor evicted
-    Napi::Value e = openssl_error::MakeCoded(env, "ERR_SESSION_ID_EMPTY", "getSessionCallback returned a session with an empty id");
+    Napi::Value e = openssl_error::MakeCoded(env, error_codes::kSessionIdEmpty, "getSessionCallback returned a session with an empty id");
     if (env.IsExceptionPending()) env.GetAndClearPendingException();
     if (!e.IsUndefined()) self->KeepCallbackError(e);
     return nullptr;
   }
   if (foreign) {
-    Napi::Value e = openssl_error::MakeCoded(env, "ERR_SESSION_IN_OTHER_CONTEXT",
+    Napi::Value e = openssl_error::MakeCoded(env, error_codes::kSessionInOtherContext,
                                              "getSessionCallback returned a session cached by another context");
     if (env.IsExceptionPending()) env.GetAndClearPendingException();
     if (!e.IsUndefined()) self->KeepCallbackError(e);
@@ -179,7 +188,8 @@ Napi::Value SslContextHandle::JS_setEventMask(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// takeEvents() -> [{ type, session }, ...] in OpenSSL's order.
+// takeEvents() -> [{ type, session, id?, der?, timeout? }, ...] in OpenSSL's order
+// (SessionEventQueue::Take).
 Napi::Value SslContextHandle::JS_takeEvents(const Napi::CallbackInfo& info) { return events_.Take(info.Env()); }
 
 Napi::Value SslContextHandle::JS_discardEvents(const Napi::CallbackInfo& info) {

@@ -13,6 +13,7 @@
 #include "openssl_pointers.h"
 #include "pem_password.h"
 #include "ssl_context_handle.h"
+#include "error_codes.h"
 
 namespace {
 
@@ -90,11 +91,11 @@ Napi::Value SslContextHandle::JS_useCertificate(const Napi::CallbackInfo& info) 
   PemPassword password;
   X509Pointer leaf(bio ? PEM_read_bio_X509_AUX(bio, nullptr, PemPassword::Callback, password.data()) : nullptr);
   if (!leaf) {
-    password.ThrowFailure(env, "SSL_CTX_use_certificate", "ERR_BAD_CERTIFICATE");
+    password.ThrowFailure(env, "SSL_CTX_use_certificate", error_codes::kBadCertificate);
     return env.Undefined();
   }
   if (SSL_CTX_use_certificate(ctx_, leaf.get()) != 1) {
-    openssl_error::Throw(env, "SSL_CTX_use_certificate", "ERR_BAD_CERTIFICATE");
+    openssl_error::Throw(env, "SSL_CTX_use_certificate", error_codes::kBadCertificate);
     return env.Undefined();
   }
   leaf.reset();  // SSL_CTX_use_certificate took its own reference
@@ -105,7 +106,7 @@ Napi::Value SslContextHandle::JS_useCertificate(const Napi::CallbackInfo& info) 
     extra.release();  // owned by ctx_ now
   }
   if (password.asked()) {
-    password.ThrowFailure(env, "SSL_CTX_add_extra_chain_cert", "ERR_BAD_CERTIFICATE");
+    password.ThrowFailure(env, "SSL_CTX_add_extra_chain_cert", error_codes::kBadCertificate);
     return env.Undefined();
   }
   return env.Undefined();
@@ -123,15 +124,15 @@ Napi::Value SslContextHandle::JS_usePrivateKey(const Napi::CallbackInfo& info) {
   PemPassword password(havePassphrase ? arguments::Text(info[1]) : std::string(), havePassphrase);
   EvpPkeyPointer key(pem.bio() ? PEM_read_bio_PrivateKey(pem.bio(), nullptr, PemPassword::Callback, password.data()) : nullptr);
   if (!key) {
-    password.ThrowFailure(env, "SSL_CTX_use_PrivateKey", "ERR_BAD_KEY");
+    password.ThrowFailure(env, "SSL_CTX_use_PrivateKey", error_codes::kBadKey);
     return env.Undefined();
   }
   if (SSL_CTX_use_PrivateKey(ctx_, key.get()) != 1) {
-    openssl_error::Throw(env, "SSL_CTX_use_PrivateKey", "ERR_BAD_KEY");
+    openssl_error::Throw(env, "SSL_CTX_use_PrivateKey", error_codes::kBadKey);
     return env.Undefined();
   }
   key.reset();  // SSL_CTX_use_PrivateKey took its own reference
-  if (SSL_CTX_check_private_key(ctx_) != 1) openssl_error::Throw(env, "SSL_CTX_check_private_key", "ERR_BAD_KEY");
+  if (SSL_CTX_check_private_key(ctx_) != 1) openssl_error::Throw(env, "SSL_CTX_check_private_key", error_codes::kBadKey);
   return env.Undefined();
 }
 
@@ -141,7 +142,7 @@ Napi::Value SslContextHandle::JS_setCipherList(const Napi::CallbackInfo& info) {
   REQUIRE_ARGUMENT(info, 0, kString, "ciphers");
   ErrorQueueGuard guard;
   std::string list = info[0].As<Napi::String>().Utf8Value();
-  if (SSL_CTX_set_cipher_list(ctx_, list.c_str()) != 1) openssl_error::Throw(env, "SSL_CTX_set_cipher_list", "ERR_BAD_CIPHERS");
+  if (SSL_CTX_set_cipher_list(ctx_, list.c_str()) != 1) openssl_error::Throw(env, "SSL_CTX_set_cipher_list", error_codes::kBadCiphers);
   return env.Undefined();
 }
 
@@ -163,11 +164,11 @@ Napi::Value SslContextHandle::JS_addCaCertificates(const Napi::CallbackInfo& inf
     added++;
   }
   if (password.asked()) {
-    password.ThrowFailure(env, "PEM_read_bio_X509 (ca)", "ERR_BAD_CERTIFICATE");
+    password.ThrowFailure(env, "PEM_read_bio_X509 (ca)", error_codes::kBadCertificate);
     return env.Undefined();
   }
   if (added == 0) {
-    openssl_error::Throw(env, "PEM_read_bio_X509 (ca)", "ERR_BAD_CERTIFICATE");
+    openssl_error::Throw(env, "PEM_read_bio_X509 (ca)", error_codes::kBadCertificate);
     return env.Undefined();
   }
   ERR_clear_error();  // the end of the PEM input leaves a "no start line" entry
@@ -194,7 +195,7 @@ Napi::Value SslContextHandle::JS_addCrl(const Napi::CallbackInfo& info) {
     added++;
   }
   if (added == 0) {
-    openssl_error::Throw(env, "PEM_read_bio_X509_CRL (crl)", "ERR_BAD_CRL");
+    openssl_error::Throw(env, "PEM_read_bio_X509_CRL (crl)", error_codes::kBadCrl);
     return env.Undefined();
   }
   ERR_clear_error();  // the end of the PEM input leaves a "no start line" entry
@@ -211,7 +212,7 @@ Napi::Value SslContextHandle::JS_setCurves(const Napi::CallbackInfo& info) {
   ErrorQueueGuard guard;
   std::string list = info[0].As<Napi::String>().Utf8Value();
   if (SSL_CTX_set1_curves_list(ctx_, const_cast<char*>(list.c_str())) != 1) {
-    openssl_error::Throw(env, "SSL_CTX_set1_curves_list", "ERR_CRYPTO_OPERATION_FAILED");
+    openssl_error::Throw(env, "SSL_CTX_set1_curves_list", error_codes::kCryptoOperationFailed);
   }
   return env.Undefined();
 }
@@ -228,12 +229,12 @@ Napi::Value SslContextHandle::JS_setDhParams(const Napi::CallbackInfo& info) {
   std::unique_ptr<DH, openssl_pointers::Deleter<DH, DH_free>> dh(
       pem.bio() ? PEM_read_bio_DHparams(pem.bio(), nullptr, PemPassword::Callback, password.data()) : nullptr);
   if (!dh) {
-    openssl_error::Throw(env, "PEM_read_bio_DHparams (dhparam)", "ERR_BAD_DHPARAM");
+    openssl_error::Throw(env, "PEM_read_bio_DHparams (dhparam)", error_codes::kBadDhparam);
     return env.Undefined();
   }
   int bits = BN_num_bits(dh->p);
   if (SSL_CTX_set_tmp_dh(ctx_, dh.get()) != 1) {  // copies the parameters
-    openssl_error::Throw(env, "SSL_CTX_set_tmp_dh", "ERR_BAD_DHPARAM");
+    openssl_error::Throw(env, "SSL_CTX_set_tmp_dh", error_codes::kBadDhparam);
     return env.Undefined();
   }
   return Napi::Number::New(env, bits);
@@ -247,7 +248,7 @@ Napi::Value SslContextHandle::JS_setSigalgs(const Napi::CallbackInfo& info) {
   ErrorQueueGuard guard;
   std::string list = info[0].As<Napi::String>().Utf8Value();
   if (SSL_CTX_set1_sigalgs_list(ctx_, const_cast<char*>(list.c_str())) != 1) {
-    openssl_error::Throw(env, "SSL_CTX_set1_sigalgs_list", "ERR_CRYPTO_OPERATION_FAILED");
+    openssl_error::Throw(env, "SSL_CTX_set1_sigalgs_list", error_codes::kCryptoOperationFailed);
   }
   return env.Undefined();
 }
@@ -266,7 +267,7 @@ Napi::Value SslContextHandle::JS_usePkcs12(const Napi::CallbackInfo& info) {
   const unsigned char* p = arguments::Bytes(der);
   std::unique_ptr<PKCS12, openssl_pointers::Deleter<PKCS12, PKCS12_free>> p12(d2i_PKCS12(nullptr, &p, static_cast<long>(der.Length())));
   if (!p12) {
-    openssl_error::Throw(env, "d2i_PKCS12 (pfx)", "ERR_BAD_PFX");
+    openssl_error::Throw(env, "d2i_PKCS12 (pfx)", error_codes::kBadPfx);
     return env.Undefined();
   }
   EVP_PKEY* rawKey = nullptr;
@@ -281,12 +282,12 @@ Napi::Value SslContextHandle::JS_usePkcs12(const Napi::CallbackInfo& info) {
   };
   std::unique_ptr<STACK_OF(X509), CaFree> ca(rawCa);
   if (parsed != 1 || !cert || !key) {
-    openssl_error::Throw(env, "PKCS12_parse (pfx)", "ERR_BAD_PFX");
+    openssl_error::Throw(env, "PKCS12_parse (pfx)", error_codes::kBadPfx);
     return env.Undefined();
   }
   if (SSL_CTX_use_certificate(ctx_, cert.get()) != 1 || SSL_CTX_use_PrivateKey(ctx_, key.get()) != 1 ||
       SSL_CTX_check_private_key(ctx_) != 1) {
-    openssl_error::Throw(env, "SSL_CTX_use_certificate (pfx)", "ERR_BAD_PFX");
+    openssl_error::Throw(env, "SSL_CTX_use_certificate (pfx)", error_codes::kBadPfx);
     return env.Undefined();
   }
   SSL_CTX_clear_extra_chain_certs(ctx_);

@@ -13,11 +13,14 @@
 #include "arguments.h"
 #include "long_methods.h"
 #include "openssl_error.h"
+#include "openssl_locks.h"
 #include "openssl_pointers.h"
 #include "openssl_runtime.h"
 #include "session_codec.h"
 #include "slot_table.h"
+#include "tagged_handle.h"
 #include "ssl_session_handle.h"
+#include "error_codes.h"
 
 namespace {
 
@@ -64,6 +67,7 @@ Napi::Function SslContextHandle::Define(Napi::Env env) {
       StaticMethod<&SslContextHandle::JS_addMany>("addMany"),
       StaticMethod<&SslContextHandle::JS_removeMany>("removeMany"),
       InstanceMethod<&SslContextHandle::JS_addDER>("addDER"),
+      InstanceMethod<&SslContextHandle::JS_removeId>("removeId"),
       InstanceMethod<&SslContextHandle::JS_get>("get"),
       InstanceMethod<&SslContextHandle::JS_list>("list"),
       InstanceMethod<&SslContextHandle::JS_stats>("stats"),
@@ -79,15 +83,8 @@ Napi::Function SslContextHandle::Define(Napi::Env env) {
 }
 
 SslContextHandle* SslContextHandle::FromValue(Napi::Env env, Napi::Value v) {
-  bool ok = false;
-  if (v.IsObject()) napi_check_object_type_tag(env, v, &AddonData::Of(env)->contextTag, &ok);
-  if (!ok) {
-    openssl_error::ThrowType(env, "expected an SslContext");
-    return nullptr;
-  }
-  SslContextHandle* h = ObjectWrap<SslContextHandle>::Unwrap(v.As<Napi::Object>());
-  if (h == nullptr || !h->Live(env)) return nullptr;
-  return h;
+  SslContextHandle* h = tagged_handle::Unwrap<SslContextHandle>(env, v, &AddonData::Of(env)->contextTag, "expected an SslContext");
+  return h != nullptr && h->Live(env) ? h : nullptr;
 }
 
 // new SslContextHandle(kind): 0 server, 1 client, 2 both (SSLv23 methods)
@@ -125,7 +122,7 @@ SslContextHandle::~SslContextHandle() {
 
 bool SslContextHandle::Live(Napi::Env env) {
   if (ctx_ != nullptr) return true;
-  openssl_error::ThrowCoded(env, "ERR_SSL_FREED", "SslContext has been freed");
+  openssl_error::ThrowCoded(env, error_codes::kSslFreed, "SslContext has been freed");
   return false;
 }
 
@@ -136,9 +133,11 @@ void SslContextHandle::FreeContext() {
   // Live connections (SSL_new) hold references too; then this free only drops ours and
   // the flush happens when the last connection goes, possibly after this handle is
   // gone: detach the back pointer so those callbacks find no handle.
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  int refs = c->references;
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
+  int refs;
+  {
+    ReadLock held(CRYPTO_LOCK_SSL_CTX);
+    refs = c->references;
+  }
   if (refs > 1) SSL_CTX_set_ex_data(c, openssl_runtime::ContextIndex(), nullptr);
   SSL_CTX_free(c);  // flushes the cache: remove callbacks record events (mask permitting)
   // no callback reaches this handle any more (detached above, or the SSL_CTX is gone)
@@ -149,10 +148,12 @@ int SslContextHandle::Add(SSL_SESSION* s) {
   // A session object belongs to one JS environment, i.e. one thread, so its list links
   // can be read without the lock; only a linked session needs the (locked) hash check.
   if (s->next != nullptr) {
-    CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-    bool foreign = lh_SSL_SESSION_retrieve(ctx_->sessions, s) != s;
-    CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
-    if (foreign) return -2;
+    bool foreign;
+    {
+      ReadLock held(CRYPTO_LOCK_SSL_CTX);
+      foreign = lh_SSL_SESSION_retrieve(ctx_->sessions, s) != s;
+    }
+    if (foreign) return kAddInOtherContext;
   }
   return SSL_CTX_add_session(ctx_, s);
 }
@@ -164,7 +165,7 @@ namespace {
 // the tail switches eviction off for good).
 bool Addable(Napi::Env env, SSL_SESSION* s) {
   if (s->session_id_length != 0) return true;
-  openssl_error::ThrowRangeCoded(env, "ERR_SESSION_ID_EMPTY",
+  openssl_error::ThrowRangeCoded(env, error_codes::kSessionIdEmpty,
                                  "the session has an empty id: OpenSSL 1.0.2 could neither find, remove nor evict it");
   return false;
 }
@@ -195,8 +196,8 @@ Napi::Value WithSlotPair(const Napi::CallbackInfo& info, Op op) {
 }
 }  // namespace
 
-// addSlot(ctxSlot, sessionSlot) -> SSL_CTX_add_session's int, or -2 when the session sits
-// in another context's cache (1.0.2 would corrupt both lists; lib throws
+// addSlot(ctxSlot, sessionSlot) -> SSL_CTX_add_session's int, or kAddInOtherContext when the
+// session sits in another context's cache (1.0.2 would corrupt both lists; lib throws
 // ERR_SESSION_IN_OTHER_CONTEXT).
 Napi::Value SslContextHandle::JS_addSlot(const Napi::CallbackInfo& info) {
   SslContextHandle* ctx;
@@ -211,8 +212,9 @@ Napi::Value SslContextHandle::JS_addSlot(const Napi::CallbackInfo& info) {
 // addDER(id, der) -> SSL_CTX_add_session's int for the session `der` encodes, added only
 // when its id is `id` (1 to 32 bytes); no SslSessionHandle is made. `der` goes through
 // session_codec::Decode, the decoder of SslSessionHandle.fromDER, so it is refused exactly
-// when fromDER would throw: then -4 (the exception fromDER would throw is dropped: the
-// caller only needs "not a session"), and -3 when the decoded id differs from `id`
+// when fromDER would throw: then kAddUndecodable (the exception fromDER would throw is
+// dropped: the caller only needs "not a session"), and kAddOtherId when the decoded id
+// differs from `id`
 // (nothing added either way). The cache takes its own reference; ours is freed here.
 Napi::Value SslContextHandle::JS_addDER(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -225,13 +227,27 @@ Napi::Value SslContextHandle::JS_addDER(const Napi::CallbackInfo& info) {
   SslSessionPointer s(session_codec::Decode(env, der.Data(), der.Length()));
   if (!s) {
     env.GetAndClearPendingException();
-    return Napi::Number::New(env, -4);
+    return Napi::Number::New(env, kAddUndecodable);
   }
   // id.Length() >= 1, so an empty-id session (which Addable refuses) never matches
   if (s->session_id_length != id.Length() || std::memcmp(s->session_id, id.Data(), id.Length()) != 0) {
-    return Napi::Number::New(env, -3);
+    return Napi::Number::New(env, kAddOtherId);
   }
-  return Napi::Number::New(env, Add(s.get()));  // a fresh session is in no cache: never -2
+  return Napi::Number::New(env, Add(s.get()));  // a fresh session is in no cache: never kAddInOtherContext
+}
+
+// removeId(id, version) -> SSL_CTX_remove_session's int for the cached session with this id
+// and protocol, 0 when none is cached. The lookup takes a reference under the lock (so the
+// session outlives the remove callback's work), dropped here; no handle is made.
+Napi::Value SslContextHandle::JS_removeId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Live(env)) return env.Undefined();
+  REQUIRE_ARGUMENTS(info, "removeId(id: Buffer, version: number)", K::kBuffer, K::kNumber);
+  Napi::Buffer<uint8_t> id = info[0].As<Napi::Buffer<uint8_t>>();
+  REQUIRE_BYTE_LENGTH(env, id.Length(), 1, SSL_MAX_SSL_SESSION_ID_LENGTH, "id");
+  SslSessionPointer s(Find(id.Data(), id.Length(), info[1].As<Napi::Number>().Int32Value(), true));
+  if (!s) return Napi::Number::New(env, 0);
+  return Napi::Number::New(env, SSL_CTX_remove_session(ctx_, s.get()));
 }
 
 // removeSlot(ctxSlot, sessionSlot) -> SSL_CTX_remove_session's int
@@ -294,7 +310,7 @@ Napi::Value SslContextHandle::JS_addMany(const Napi::CallbackInfo& info) {
   double added = 0;
   for (size_t i = 0; i < n; i++) {
     int r = ctx->Add(sessions[i]);
-    if (r == -2) return Napi::Number::New(env, -static_cast<double>(i + 1));
+    if (r == kAddInOtherContext) return Napi::Number::New(env, -static_cast<double>(i + 1));
     if (r == 1) added++;
   }
   return Napi::Number::New(env, added);
@@ -320,10 +336,9 @@ SSL_SESSION* SslContextHandle::Find(const uint8_t* id, size_t length, int versio
   key.ssl_version = version;
   key.session_id_length = static_cast<unsigned int>(length);
   std::memcpy(key.session_id, id, length);
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
+  ReadLock held(CRYPTO_LOCK_SSL_CTX);
   SSL_SESSION* s = lh_SSL_SESSION_retrieve(ctx_->sessions, &key);
   if (s != nullptr && reference) CRYPTO_add(&s->references, 1, CRYPTO_LOCK_SSL_SESSION);
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
   return s;
 }
 
@@ -344,14 +359,15 @@ Napi::Value SslContextHandle::JS_list(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   std::vector<SSL_SESSION*> found;
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_CTX);
-  found.reserve(lh_SSL_SESSION_num_items(ctx_->sessions));
-  SSL_SESSION* end = TailSentinel(ctx_);
-  for (SSL_SESSION* s = ctx_->session_cache_head; s != nullptr && s != end; s = s->next) {
-    CRYPTO_add(&s->references, 1, CRYPTO_LOCK_SSL_SESSION);
-    found.push_back(s);
+  {
+    ReadLock held(CRYPTO_LOCK_SSL_CTX);
+    found.reserve(lh_SSL_SESSION_num_items(ctx_->sessions));
+    SSL_SESSION* end = TailSentinel(ctx_);
+    for (SSL_SESSION* s = ctx_->session_cache_head; s != nullptr && s != end; s = s->next) {
+      CRYPTO_add(&s->references, 1, CRYPTO_LOCK_SSL_SESSION);
+      found.push_back(s);
+    }
   }
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_CTX);
   Napi::Array out = Napi::Array::New(env, found.size());
   for (size_t i = 0; i < found.size(); i++) {
     Napi::Value h = SslSessionHandle::Adopt(env, found[i]);

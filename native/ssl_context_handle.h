@@ -1,7 +1,7 @@
 // SslContextHandle: one JS object owning one SSL_CTX, its callbacks and event queue.
 //
 // Ownership: lib/ owns the native reference. SslContext registers the handle with the
-// FinalizationRegistry of lib/lifetimes.ts and drops the SSL_CTX through free() (called
+// FinalizationRegistry of lib/openssl/lifetimes.ts and drops the SSL_CTX through free() (called
 // by SslContext.free() or by the registry once the SslContext is collected); the handle
 // object itself only lives as long as JS references it. The C++ destructor is the safety
 // net for environment teardown (worker exit, process exit) when free() never ran: it
@@ -33,6 +33,14 @@
 
 class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
  public:
+  // What addSlot / addDER return besides SSL_CTX_add_session's own 0 / 1 (exported to lib
+  // as constants.ADD_*, native/binding_constants.cc)
+  enum AddResult : int {
+    kAddInOtherContext = -2,  // the session sits in another context's cache: not added
+    kAddOtherId = -3,         // addDER: the DER's session has another id: not added
+    kAddUndecodable = -4,     // addDER: not a session fromDER accepts: not added
+  };
+
   static Napi::Function Define(Napi::Env env);
   // The handle behind `v`, or nullptr after throwing TypeError / ERR_SSL_FREED.
   static SslContextHandle* FromValue(Napi::Env env, Napi::Value v);
@@ -56,11 +64,14 @@ class SslContextHandle : public Napi::ObjectWrap<SslContextHandle> {
   static Napi::Value JS_removeSlot(const Napi::CallbackInfo& info);
   static Napi::Value JS_addMany(const Napi::CallbackInfo& info);
   static Napi::Value JS_removeMany(const Napi::CallbackInfo& info);
-  int Add(SSL_SESSION* s);  // SSL_CTX_add_session, or -2 for a session in another cache
+  int Add(SSL_SESSION* s);  // SSL_CTX_add_session, or kAddInOtherContext
   // the cached session with this id and protocol (a reference taken when asked), or nullptr
   SSL_SESSION* Find(const uint8_t* id, size_t length, int version, bool reference);
   // addDER(id, der): a store's bytes into the cache without a session handle
   Napi::Value JS_addDER(const Napi::CallbackInfo& info);
+  // removeId(id, version): SSL_CTX_remove_session of the cached session with this id and
+  // protocol, found and removed without a session handle
+  Napi::Value JS_removeId(const Napi::CallbackInfo& info);
 
   Napi::Value JS_get(const Napi::CallbackInfo& info);
   Napi::Value JS_list(const Napi::CallbackInfo& info);

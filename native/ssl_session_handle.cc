@@ -13,12 +13,15 @@
 #include "addon_data.h"
 #include "arguments.h"
 #include "cipher_table.h"
+#include "error_codes.h"
 #include "long_methods.h"
 #include "openssl_error.h"
+#include "openssl_locks.h"
 #include "openssl_pointers.h"
 #include "openssl_runtime.h"
 #include "session_codec.h"
 #include "slot_table.h"
+#include "tagged_handle.h"
 
 namespace {
 thread_local SlotTable<SslSessionHandle> slots;
@@ -93,15 +96,8 @@ Napi::Value SslSessionHandle::Adopt(Napi::Env env, SSL_SESSION* s) {
 }
 
 SslSessionHandle* SslSessionHandle::FromValue(Napi::Env env, Napi::Value v) {
-  bool ok = false;
-  if (v.IsObject()) napi_check_object_type_tag(env, v, &AddonData::Of(env)->sessionTag, &ok);
-  if (!ok) {
-    openssl_error::ThrowType(env, "expected an SslSession");
-    return nullptr;
-  }
-  SslSessionHandle* h = ObjectWrap<SslSessionHandle>::Unwrap(v.As<Napi::Object>());
-  if (h == nullptr || !h->Live(env)) return nullptr;
-  return h;
+  SslSessionHandle* h = tagged_handle::Unwrap<SslSessionHandle>(env, v, &AddonData::Of(env)->sessionTag, "expected an SslSession");
+  return h != nullptr && h->Live(env) ? h : nullptr;
 }
 
 SslSessionHandle::SslSessionHandle(const Napi::CallbackInfo& info) : ObjectWrap(info) {
@@ -124,7 +120,7 @@ SslSessionHandle::~SslSessionHandle() {
 
 bool SslSessionHandle::Live(Napi::Env env) {
   if (session_ != nullptr) return true;
-  openssl_error::ThrowCoded(env, "ERR_SSL_FREED", "SslSession has been freed");
+  openssl_error::ThrowCoded(env, error_codes::kSslFreed, "SslSession has been freed");
   return false;
 }
 
@@ -201,7 +197,7 @@ int SslSessionHandle::EncodedLength(Napi::Env env) {
   if (len <= 0) {
     openssl_error::Throw(env, session_->cipher == nullptr ? "i2d_SSL_SESSION: the session has no cipher"
                                                           : "i2d_SSL_SESSION",
-                         "ERR_SESSION_NOT_ENCODABLE");
+                         error_codes::kSessionNotEncodable);
     return 0;
   }
   return len;
@@ -221,7 +217,7 @@ Napi::Value SslSessionHandle::JS_toDER(const Napi::CallbackInfo& info) {
   unsigned char* p = out.Data();
   int written = i2d_SSL_SESSION(session_, &p);
   if (written != len) {
-    openssl_error::Throw(env, "i2d_SSL_SESSION", "ERR_SESSION_NOT_ENCODABLE");
+    openssl_error::Throw(env, "i2d_SSL_SESSION", error_codes::kSessionNotEncodable);
     return env.Undefined();
   }
   return out;
@@ -247,7 +243,7 @@ Napi::Value SslSessionHandle::JS_toDERInto(const Napi::CallbackInfo& info) {
   if (static_cast<size_t>(len) > room) return Napi::Number::New(env, -len);
   unsigned char* p = target.Data() + static_cast<size_t>(offset);
   if (i2d_SSL_SESSION(session_, &p) != len) {
-    openssl_error::Throw(env, "i2d_SSL_SESSION", "ERR_SESSION_NOT_ENCODABLE");
+    openssl_error::Throw(env, "i2d_SSL_SESSION", error_codes::kSessionNotEncodable);
     return env.Undefined();
   }
   return Napi::Number::New(env, len);
@@ -258,12 +254,12 @@ Napi::Value SslSessionHandle::JS_toPEM(const Napi::CallbackInfo& info) {
   if (!Live(env)) return env.Undefined();
   ErrorQueueGuard guard;
   if (i2d_SSL_SESSION(session_, nullptr) <= 0) {
-    openssl_error::Throw(env, "PEM_write_bio_SSL_SESSION: the session cannot be encoded", "ERR_SESSION_NOT_ENCODABLE");
+    openssl_error::Throw(env, "PEM_write_bio_SSL_SESSION: the session cannot be encoded", error_codes::kSessionNotEncodable);
     return env.Undefined();
   }
   BioPointer bio = NewMemoryBio();
   if (!bio || PEM_write_bio_SSL_SESSION(bio.get(), session_) != 1) {
-    openssl_error::Throw(env, "PEM_write_bio_SSL_SESSION", "ERR_SESSION_NOT_ENCODABLE");
+    openssl_error::Throw(env, "PEM_write_bio_SSL_SESSION", error_codes::kSessionNotEncodable);
     return env.Undefined();
   }
   return Napi::String::New(env, MemoryBioText(bio.get()));
@@ -328,9 +324,11 @@ Napi::Value SslSessionHandle::JS_notResumable(const Napi::CallbackInfo& info) {
 Napi::Value SslSessionHandle::JS_references(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  CRYPTO_r_lock(CRYPTO_LOCK_SSL_SESSION);
-  int n = session_->references;
-  CRYPTO_r_unlock(CRYPTO_LOCK_SSL_SESSION);
+  int n;
+  {
+    ReadLock held(CRYPTO_LOCK_SSL_SESSION);
+    n = session_->references;
+  }
   return Napi::Number::New(env, n);
 }
 
@@ -352,13 +350,15 @@ Napi::Value SslSessionHandle::JS_serial(const Napi::CallbackInfo& info) {
   if (!Live(env)) return env.Undefined();
   static std::atomic<uintptr_t> next{1};
   int idx = openssl_runtime::SessionIndex();
-  CRYPTO_w_lock(CRYPTO_LOCK_SSL_SESSION);
-  uintptr_t n = reinterpret_cast<uintptr_t>(SSL_SESSION_get_ex_data(session_, idx));
-  if (n == 0) {
-    n = next.fetch_add(1);
-    SSL_SESSION_set_ex_data(session_, idx, reinterpret_cast<void*>(n));
+  uintptr_t n;
+  {
+    WriteLock held(CRYPTO_LOCK_SSL_SESSION);
+    n = reinterpret_cast<uintptr_t>(SSL_SESSION_get_ex_data(session_, idx));
+    if (n == 0) {
+      n = next.fetch_add(1);
+      SSL_SESSION_set_ex_data(session_, idx, reinterpret_cast<void*>(n));
+    }
   }
-  CRYPTO_w_unlock(CRYPTO_LOCK_SSL_SESSION);
   return Napi::Number::New(env, static_cast<double>(n));
 }
 

@@ -1,7 +1,7 @@
 // SslSessionHandle: one JS object owning exactly one reference to an SSL_SESSION.
 //
 // Ownership: lib/ owns the native reference. SslSession registers the handle with the
-// FinalizationRegistry of lib/lifetimes.ts and drops the reference through free()
+// FinalizationRegistry of lib/openssl/lifetimes.ts and drops the reference through free()
 // (called by SslSession.free() or by the registry once the SslSession is collected).
 // The C++ destructor is the safety net for environment teardown (worker exit, process
 // exit) when free() never ran: it gives back the slot and drops the reference if the

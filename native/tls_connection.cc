@@ -16,6 +16,7 @@
 #include "openssl_runtime.h"
 #include "ssl_context_handle.h"
 #include "ssl_session_handle.h"
+#include "error_codes.h"
 
 namespace {
 
@@ -96,33 +97,33 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
   server_ = info.Length() > 1 && info[1].ToBoolean().Value();
   Napi::Object opts = arguments::Given(info, 2, arguments::Kind::kObject) ? info[2].As<Napi::Object>() : Napi::Object::New(env);
   ErrorQueueGuard guard;
-  ssl_ = SSL_new(ctx->ctx());
+  ssl_.reset(SSL_new(ctx->ctx()));
   BioPointer in = NewMemoryBio();
   BioPointer out = NewMemoryBio();
-  if (ssl_ == nullptr || !in || !out) {
+  if (!ssl_ || !in || !out) {
     openssl_error::Throw(env, "SSL_new");
     return;
   }
   // an empty memory BIO reports "retry" rather than EOF
   BIO_set_mem_eof_return(in.get(), -1);
   BIO_set_mem_eof_return(out.get(), -1);
-  encIn_ = in.release();  // both owned by ssl_ from here on
+  encIn_ = in.release();  // both owned by ssl_.get() from here on
   encOut_ = out.release();
-  SSL_set_bio(ssl_, encIn_, encOut_);
-  SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
+  SSL_set_bio(ssl_.get(), encIn_, encOut_);
+  SSL_set_mode(ssl_.get(), SSL_MODE_RELEASE_BUFFERS);
   contextRef_ = Napi::Persistent(info[0].As<Napi::Object>());
-  SSL_set_ex_data(ssl_, openssl_runtime::ConnectionIndex(), this);
-  SSL_set_info_callback(ssl_, OnInfo);
+  SSL_set_ex_data(ssl_.get(), openssl_runtime::ConnectionIndex(), this);
+  SSL_set_info_callback(ssl_.get(), OnInfo);
   if (!ConfigureFeatures(env, opts)) return;
   if (server_) {
-    SSL_set_accept_state(ssl_);
+    SSL_set_accept_state(ssl_.get());
     return;
   }
-  SSL_set_connect_state(ssl_);
+  SSL_set_connect_state(ssl_.get());
   Napi::Value name = opts.Get("serverName");
   if (name.IsString()) {
     std::string n = name.As<Napi::String>().Utf8Value();
-    if (SSL_set_tlsext_host_name(ssl_, n.c_str()) != 1) {
+    if (SSL_set_tlsext_host_name(ssl_.get(), n.c_str()) != 1) {
       openssl_error::Throw(env, "SSL_set_tlsext_host_name");
       return;
     }
@@ -131,7 +132,7 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
   if (!session.IsUndefined() && !session.IsNull()) {
     SslSessionHandle* s = SslSessionHandle::FromValue(env, session);
     if (s == nullptr) return;
-    if (offered_session::Offer(ssl_, s->session()) != 1) {
+    if (offered_session::Offer(ssl_.get(), s->session()) != 1) {
       openssl_error::Throw(env, "SSL_set_session");
       return;
     }
@@ -139,11 +140,11 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
   bool verify = opts.Get("verifyPeer").ToBoolean().Value();
   // without verifyPeer the chain is still checked, to the end (node:tls's rule: the last
   // error found is the one reported), and lib decides from SSL_get_verify_result
-  SSL_set_verify(ssl_, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, verify ? nullptr : AcceptAnyCertificate);
+  SSL_set_verify(ssl_.get(), verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, verify ? nullptr : AcceptAnyCertificate);
   Napi::Value host = opts.Get("verifyHost");
   if (host.IsString()) {
     std::string h = host.As<Napi::String>().Utf8Value();
-    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_.get());
     // an IP literal is checked against IP SANs, anything else as a DNS name
     if (X509_VERIFY_PARAM_set1_ip_asc(param, h.c_str()) != 1) {
       ERR_clear_error();
@@ -152,26 +153,33 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
   }
 }
 
-TlsConnection::~TlsConnection() { Release(); }
+// The members release themselves (ssl_ SSL_frees with both BIOs, the references go); the
+// SSL goes first, explicitly, while the references still keep the context handles alive,
+// and with its back pointer detached: SSL_free's callbacks then find no connection.
+TlsConnection::~TlsConnection() {
+  DetachSsl();
+  ssl_.reset();
+}
+
+void TlsConnection::DetachSsl() {
+  if (ssl_) SSL_set_ex_data(ssl_.get(), openssl_runtime::ConnectionIndex(), nullptr);
+}
 
 void TlsConnection::Release() {
-  if (ssl_ != nullptr) {
-    SSL_set_ex_data(ssl_, openssl_runtime::ConnectionIndex(), nullptr);
-    SSL_free(ssl_);  // frees both BIOs
-    ssl_ = nullptr;
-  }
-  if (!contextRef_.IsEmpty()) contextRef_.Reset();
-  if (!sniContextRef_.IsEmpty()) sniContextRef_.Reset();
+  DetachSsl();
+  ssl_.reset();  // frees both BIOs
+  contextRef_.Reset();
+  sniContextRef_.Reset();
   sniContext_ = nullptr;
 }
 
 bool TlsConnection::Live(Napi::Env env) {
   if (busy_) {
-    openssl_error::ThrowCoded(env, "ERR_TLS_REENTRANT", "TlsConnection called from inside its own OpenSSL call");
+    openssl_error::ThrowCoded(env, error_codes::kTlsReentrant, "TlsConnection called from inside its own OpenSSL call");
     return false;
   }
-  if (ssl_ != nullptr) return true;
-  openssl_error::ThrowCoded(env, "ERR_SSL_FREED", "the TLS connection has been freed");
+  if (ssl_) return true;
+  openssl_error::ThrowCoded(env, error_codes::kSslFreed, "the TLS connection has been freed");
   return false;
 }
 
@@ -186,7 +194,7 @@ Napi::Value TlsConnection::Result(Napi::Env env, uint32_t flags, const char* cle
 }
 
 Napi::Value TlsConnection::Fail(Napi::Env env, uint32_t flags, const char* what) {
-  Napi::Value e = openssl_error::Make(env, what, "ERR_TLS_FAILED");
+  Napi::Value e = openssl_error::Make(env, what, error_codes::kTlsFailed);
   if (env.IsExceptionPending()) env.GetAndClearPendingException();
   return Result(env, flags | kFailed, nullptr, 0, e);
 }
@@ -204,58 +212,73 @@ Napi::Value TlsConnection::JS_cycle(const Napi::CallbackInfo& info) {
     }
   }
   uint32_t flags = 0;
-  busy_ = true;
-  if (!handshakeDone_) {
-    int r = SSL_do_handshake(ssl_);
-    if (r == 1) {
-      handshakeDone_ = true;
-      flags |= kHandshakeDone;
-    } else {
-      int e = SSL_get_error(ssl_, r);
-      busy_ = false;
-      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Result(env, flags | kWantsMoreInput, nullptr, 0, env.Undefined());
-      return Fail(env, flags, "TLS handshake");
-    }
-  }
-  // plaintext goes into a buffer kept across calls (grown, never zero-filled again)
   size_t used = 0;
-  for (;;) {
-    if (used >= kReadLimit) {
-      flags |= kMorePlaintext;
-      break;
-    }
-    if (readBuffer_.size() < used + kReadChunk) readBuffer_.resize(used + kReadChunk);
-    int n = SSL_read(ssl_, readBuffer_.data() + used, static_cast<int>(kReadChunk));
-    if (renegotiation_) {
+  Pumped pumped;
+  {
+    ReentryGuard busy(&busy_);  // OpenSSL may call into JS (the get callback)
+    pumped = Pump(&flags, &used);
+  }
+  switch (pumped) {
+    case Pumped::kWantsMoreInput:
+      return Result(env, flags | kWantsMoreInput, nullptr, 0, env.Undefined());
+    case Pumped::kHandshakeFailed:
+      return Fail(env, flags, "TLS handshake");
+    case Pumped::kReadFailed:
+      return Fail(env, flags, "SSL_read");
+    case Pumped::kRenegotiation: {
       // a renegotiation began inside SSL_read: nothing of it goes out (the flight OpenSSL
       // wrote is dropped), the connection fails; the plaintext read before it (from the
       // peer the first handshake verified) is still handed over
-      busy_ = false;
       (void)BIO_reset(encOut_);
       ERR_clear_error();
-      Napi::Value e = openssl_error::MakeCoded(env, "ERR_TLS_RENEGOTIATION_DISABLED",
+      Napi::Value e = openssl_error::MakeCoded(env, error_codes::kTlsRenegotiationDisabled,
                                                server_ ? "the client asked for a TLS renegotiation, which this server refuses"
                                                        : "the server asked for a TLS renegotiation, which this client refuses");
       return Result(env, flags | kFailed | kRenegotiation, readBuffer_.data(), used, e);
     }
-    if (n > 0) {
-      used += static_cast<size_t>(n);
-      continue;
-    }
-    int e = SSL_get_error(ssl_, n);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
-    if (e == SSL_ERROR_ZERO_RETURN) {
-      flags |= kPeerClosed;
+    case Pumped::kRead:
       break;
-    }
-    busy_ = false;
-    return Fail(env, flags, "SSL_read");
   }
-  busy_ = false;
   Napi::Value out = Result(env, flags, readBuffer_.data(), used, env.Undefined());
   // a bulk burst may have grown it to ~1 MiB: don't keep that per idle connection
   if (readBuffer_.size() > kKeptReadBuffer) std::vector<char>(kReadChunk).swap(readBuffer_);
   return out;
+}
+
+// The OpenSSL part of cycle(): the handshake step, then SSL_read into readBuffer_ (`used`
+// bytes) up to kReadLimit. Builds no JS value (the caller does, outside the busy scope).
+TlsConnection::Pumped TlsConnection::Pump(uint32_t* flags, size_t* used) {
+  SSL* ssl = ssl_.get();
+  if (!handshakeDone_) {
+    int r = SSL_do_handshake(ssl);
+    if (r != 1) {
+      int e = SSL_get_error(ssl, r);
+      return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? Pumped::kWantsMoreInput : Pumped::kHandshakeFailed;
+    }
+    handshakeDone_ = true;
+    *flags |= kHandshakeDone;
+  }
+  // plaintext goes into a buffer kept across calls (grown, never zero-filled again)
+  for (;;) {
+    if (*used >= kReadLimit) {
+      *flags |= kMorePlaintext;
+      return Pumped::kRead;
+    }
+    if (readBuffer_.size() < *used + kReadChunk) readBuffer_.resize(*used + kReadChunk);
+    int n = SSL_read(ssl, readBuffer_.data() + *used, static_cast<int>(kReadChunk));
+    if (renegotiation_) return Pumped::kRenegotiation;
+    if (n > 0) {
+      *used += static_cast<size_t>(n);
+      continue;
+    }
+    int e = SSL_get_error(ssl, n);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Pumped::kRead;
+    if (e == SSL_ERROR_ZERO_RETURN) {
+      *flags |= kPeerClosed;
+      return Pumped::kRead;
+    }
+    return Pumped::kReadFailed;
+  }
 }
 
 // write(plaintext): SSL_write all of it (memory BIOs never block), return the ciphertext.
@@ -265,17 +288,20 @@ Napi::Value TlsConnection::JS_write(const Napi::CallbackInfo& info) {
   REQUIRE_ARGUMENTS(info, "write(data: Buffer)", K::kBuffer);
   ErrorQueueGuard guard;
   Napi::Buffer<char> data = info[0].As<Napi::Buffer<char>>();
-  size_t off = 0;
-  busy_ = true;
-  while (off < data.Length()) {
-    int n = SSL_write(ssl_, data.Data() + off, static_cast<int>(data.Length() - off));
-    if (n <= 0) {
-      busy_ = false;
-      return Fail(env, 0, "SSL_write");
+  bool written = true;
+  {
+    ReentryGuard busy(&busy_);
+    size_t off = 0;
+    while (off < data.Length()) {
+      int n = SSL_write(ssl_.get(), data.Data() + off, static_cast<int>(data.Length() - off));
+      if (n <= 0) {
+        written = false;
+        break;
+      }
+      off += static_cast<size_t>(n);
     }
-    off += static_cast<size_t>(n);
   }
-  busy_ = false;
+  if (!written) return Fail(env, 0, "SSL_write");
   return Result(env, 0, nullptr, 0, env.Undefined());
 }
 
@@ -284,7 +310,7 @@ Napi::Value TlsConnection::JS_shutdown(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   ErrorQueueGuard guard;
-  if (handshakeDone_) SSL_shutdown(ssl_);
+  if (handshakeDone_) SSL_shutdown(ssl_.get());
   return Result(env, 0, nullptr, 0, env.Undefined());
 }
 
@@ -294,16 +320,16 @@ Napi::Value TlsConnection::JS_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   auto text = [&](const char* s) { return s ? Napi::Value(Napi::String::New(env, s)) : env.Undefined(); };
-  const SSL_CIPHER* c = SSL_get_current_cipher(ssl_);
-  long v = SSL_get_verify_result(ssl_);
+  const SSL_CIPHER* c = SSL_get_current_cipher(ssl_.get());
+  long v = SSL_get_verify_result(ssl_.get());
   Napi::Object out = Napi::Object::New(env);
-  out.Set("reused", Napi::Boolean::New(env, SSL_session_reused(ssl_) == 1));
-  out.Set("protocol", Napi::String::New(env, SSL_get_version(ssl_)));
+  out.Set("reused", Napi::Boolean::New(env, SSL_session_reused(ssl_.get()) == 1));
+  out.Set("protocol", Napi::String::New(env, SSL_get_version(ssl_.get())));
   out.Set("cipherName", text(c ? SSL_CIPHER_get_name(c) : nullptr));
   out.Set("cipherVersion", text(c ? SSL_CIPHER_get_version(c) : nullptr));
   out.Set("verifyResult", Napi::Number::New(env, static_cast<double>(v)));
   out.Set("verifyError", text(v != X509_V_OK ? X509_verify_cert_error_string(v) : nullptr));
-  out.Set("servername", text(SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)));
+  out.Set("servername", text(SSL_get_servername(ssl_.get(), TLSEXT_NAMETYPE_host_name)));
   return out;
 }
 
@@ -312,7 +338,7 @@ Napi::Value TlsConnection::JS_info(const Napi::CallbackInfo& info) {
 Napi::Value TlsConnection::JS_peerCertificate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  X509Pointer owned(SSL_get_peer_certificate(ssl_));
+  X509Pointer owned(SSL_get_peer_certificate(ssl_.get()));
   if (!owned) return env.Undefined();
   ErrorQueueGuard guard;
   return CertificateObject(env, owned.get());
@@ -364,23 +390,23 @@ Napi::Object TlsConnection::CertificateObject(Napi::Env env, X509* cert) {
 Napi::Value TlsConnection::JS_session(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  if (!handshakeDone_ || SSL_in_init(ssl_)) return env.Undefined();
-  SSL_SESSION* s = SSL_get1_session(ssl_);
+  if (!handshakeDone_ || SSL_in_init(ssl_.get())) return env.Undefined();
+  SSL_SESSION* s = SSL_get1_session(ssl_.get());
   if (s == nullptr) return env.Undefined();
   return SslSessionHandle::Adopt(env, s);
 }
 
 Napi::Value TlsConnection::JS_free(const Napi::CallbackInfo& info) {
   if (busy_) {
-    openssl_error::ThrowCoded(info.Env(), "ERR_TLS_REENTRANT", "TlsConnection freed from inside its own OpenSSL call");
+    openssl_error::ThrowCoded(info.Env(), error_codes::kTlsReentrant, "TlsConnection freed from inside its own OpenSSL call");
     return info.Env().Undefined();
   }
   // free(keepSession): after a finished handshake, mark the connection shut down without
   // sending anything (what s_server and nginx do before SSL_free), so SSL_free's
   // ssl_clear_bad_session keeps the session; lib decides when (a transport close, not a
   // fatal alert — OpenSSL already removed that session when the alert went out)
-  if (ssl_ != nullptr && handshakeDone_ && info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value()) {
-    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  if (ssl_ && handshakeDone_ && info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value()) {
+    SSL_set_shutdown(ssl_.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   }
   Release();
   return info.Env().Undefined();

@@ -2,17 +2,19 @@
 // model): ciphertext from the socket goes in, plaintext and ciphertext come out.
 //
 // Ownership: lib/ owns the native reference. Unlike sessions and contexts it is not
-// registered with the FinalizationRegistry of lib/lifetimes.ts: the one TLSSocket
-// (lib/tls_socket.ts) that made it frees it through free() when the socket is destroyed.
-// The C++ destructor is the safety net for a connection collected unfreed and for
-// environment teardown: it SSL_frees (both BIOs with it) and releases the reference
-// that kept the context handle alive.
+// registered with the FinalizationRegistry of lib/openssl/lifetimes.ts: the one TLSSocket
+// (lib/tls/tls_socket.ts) that made it frees it through free() when the socket is destroyed.
+// The members are the safety net for a connection collected unfreed and for environment
+// teardown: ssl_ (SslPointer) SSL_frees (both BIOs with it) and the references release the
+// context handles they kept alive.
 #pragma once
 #include <napi.h>
 #include <openssl/ssl.h>
 
 #include <string>
 #include <vector>
+
+#include "openssl_pointers.h"
 
 class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
  public:
@@ -68,20 +70,37 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   Napi::Value JS_contextSwitched(const Napi::CallbackInfo& info);
   Napi::Value JS_refuseTicket(const Napi::CallbackInfo& info);
 
-  // [flags, encOut|undefined, plaintext|undefined, error|undefined]
+  // Sets a flag for its scope (the re-entrancy guard: OpenSSL may call into JS during
+  // SSL_do_handshake / SSL_read / SSL_write, and that JS must not re-enter this connection).
+  class ReentryGuard {
+   public:
+    explicit ReentryGuard(bool* flag) : flag_(flag) { *flag_ = true; }
+    ~ReentryGuard() { *flag_ = false; }
+    ReentryGuard(const ReentryGuard&) = delete;
+    ReentryGuard& operator=(const ReentryGuard&) = delete;
+
+   private:
+    bool* flag_;
+  };
+  // how the OpenSSL part of cycle() ended
+  enum class Pumped { kRead, kWantsMoreInput, kHandshakeFailed, kReadFailed, kRenegotiation };
+  Pumped Pump(uint32_t* flags, size_t* used);
+
+  // { flags, out: ciphertext | undefined, clear: plaintext | undefined, error | undefined }
   Napi::Value Result(Napi::Env env, uint32_t flags, const char* clear, size_t clearLength, Napi::Value error);
   Napi::Value Fail(Napi::Env env, uint32_t flags, const char* what);
   bool Live(Napi::Env env);
-  void Release();
+  void Release();    // free(): the SSL, its BIOs and the context references, now
+  void DetachSsl();  // clears the SSL's back pointer to this connection
 
-  SSL* ssl_ = nullptr;
+  SslPointer ssl_;
   BIO* encIn_ = nullptr;   // owned by ssl_
   BIO* encOut_ = nullptr;  // owned by ssl_
   bool server_ = false;
   bool handshakeDone_ = false;
-  bool renegotiation_ = false;
-  bool ticketRefused_ = false;  // refuseTicket(): decrypt no ticket for this connection  // a later handshake started (see OnInfo)
-  bool busy_ = false;  // recursion guard: OpenSSL may call into JS (get callback)
+  bool renegotiation_ = false;  // a later handshake started (see OnInfo)
+  bool ticketRefused_ = false;  // refuseTicket(): decrypt no ticket for this connection
+  bool busy_ = false;           // set by ReentryGuard while OpenSSL runs (it may call into JS)
   Napi::ObjectReference contextRef_;  // keeps the context handle alive while we live
   std::vector<char> readBuffer_;      // plaintext of one cycle(), reused across calls
   std::vector<unsigned char> alpn_;   // our ALPN list, wire format (both sides)

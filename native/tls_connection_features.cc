@@ -17,6 +17,7 @@
 #include "openssl_runtime.h"
 #include "ssl_context_handle.h"
 #include "tls_connection.h"
+#include "tagged_handle.h"
 
 // 1.0.2's private cipher bits (ssl/ssl_locl.h), needed to name a suite the IANA way
 namespace {
@@ -142,14 +143,14 @@ bool TlsConnection::ConfigureFeatures(Napi::Env env, Napi::Object opts) {
     Napi::Buffer<unsigned char> b = alpn.As<Napi::Buffer<unsigned char>>();
     alpn_.assign(b.Data(), b.Data() + b.Length());
   }
-  SSL_CTX* ctx = SSL_get_SSL_CTX(ssl_);
+  SSL_CTX* ctx = SSL_get_SSL_CTX(ssl_.get());
   if (server_) {
     Napi::Value mode = opts.Get("verifyMode");
-    if (mode.IsNumber()) SSL_set_verify(ssl_, mode.As<Napi::Number>().Int32Value(), AcceptAnyCertificate);
+    if (mode.IsNumber()) SSL_set_verify(ssl_.get(), mode.As<Napi::Number>().Int32Value(), AcceptAnyCertificate);
     if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx, OnAlpnSelect, nullptr);
     if (opts.Get("sni").ToBoolean().Value()) SSL_CTX_set_tlsext_servername_callback(ctx, OnServername);
   } else if (!alpn_.empty()) {
-    if (SSL_set_alpn_protos(ssl_, alpn_.data(), static_cast<unsigned int>(alpn_.size())) != 0) {
+    if (SSL_set_alpn_protos(ssl_.get(), alpn_.data(), static_cast<unsigned int>(alpn_.size())) != 0) {
       openssl_error::Throw(env, "SSL_set_alpn_protos");
       return false;
     }
@@ -207,8 +208,7 @@ int TlsConnection::OnServername(SSL* ssl, int*, void*) {
 Napi::Value TlsConnection::JS_setSniContext(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  SslContextHandle* ctx = SslContextHandle::FromValue(env, info[0]);
-  if (ctx == nullptr) return env.Undefined();
+  UNWRAP_OR_RETURN(SslContextHandle, ctx, env, info[0]);
   sniContextRef_ = Napi::Persistent(info[0].As<Napi::Object>());
   sniContext_ = ctx->ctx();
   return env.Undefined();
@@ -225,7 +225,7 @@ Napi::Value TlsConnection::JS_alpnProtocol(const Napi::CallbackInfo& info) {
   if (!Live(env)) return env.Undefined();
   const unsigned char* p = nullptr;
   unsigned int n = 0;
-  SSL_get0_alpn_selected(ssl_, &p, &n);
+  SSL_get0_alpn_selected(ssl_.get(), &p, &n);
   if (p == nullptr || n == 0) return env.Undefined();
   return Napi::String::New(env, reinterpret_cast<const char*>(p), n);
 }
@@ -234,7 +234,7 @@ Napi::Value TlsConnection::JS_alpnProtocol(const Napi::CallbackInfo& info) {
 Napi::Value TlsConnection::JS_verifyResult(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  return Napi::Number::New(env, static_cast<double>(SSL_get_verify_result(ssl_)));
+  return Napi::Number::New(env, static_cast<double>(SSL_get_verify_result(ssl_.get())));
 }
 
 // SSL_get_peer_cert_chain as certificate objects (a client's chain starts with the leaf;
@@ -242,7 +242,7 @@ Napi::Value TlsConnection::JS_verifyResult(const Napi::CallbackInfo& info) {
 Napi::Value TlsConnection::JS_peerCertificateChain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl_);
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl_.get());
   if (chain == nullptr) return env.Undefined();
   ErrorQueueGuard guard;
   Napi::Array out = Napi::Array::New(env);
@@ -255,7 +255,7 @@ Napi::Value TlsConnection::JS_peerCertificateChain(const Napi::CallbackInfo& inf
 Napi::Value TlsConnection::JS_keylogLine(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  SSL_SESSION* s = SSL_get_session(ssl_);
+  SSL_SESSION* s = SSL_get_session(ssl_.get());
   if (s == nullptr || s->master_key_length <= 0 || ssl_->s3 == nullptr) return env.Undefined();
   std::string line = "CLIENT_RANDOM " + Hex(ssl_->s3->client_random, SSL3_RANDOM_SIZE) + " " +
                      Hex(s->master_key, static_cast<size_t>(s->master_key_length));
@@ -267,7 +267,7 @@ Napi::Value TlsConnection::JS_keylogLine(const Napi::CallbackInfo& info) {
 Napi::Value TlsConnection::JS_cipherDetails(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  const SSL_CIPHER* c = SSL_get_current_cipher(ssl_);
+  const SSL_CIPHER* c = SSL_get_current_cipher(ssl_.get());
   if (c == nullptr) return env.Undefined();
   Napi::Object out = Napi::Object::New(env);
   out.Set("standardName", StandardName(c));
@@ -284,7 +284,7 @@ Napi::Value TlsConnection::JS_ephemeralKeyInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
   EVP_PKEY* raw = nullptr;
-  if (server_ || !SSL_get_server_tmp_key(ssl_, &raw) || raw == nullptr) return env.Undefined();
+  if (server_ || !SSL_get_server_tmp_key(ssl_.get(), &raw) || raw == nullptr) return env.Undefined();
   EvpPkeyPointer key(raw);  // SSL_get_server_tmp_key took a reference
   Napi::Object out = Napi::Object::New(env);
   int type = EVP_PKEY_id(key.get());

@@ -1,11 +1,11 @@
-// The typed native boundary (lib/native.ts): the binding's `constants` hold OpenSSL
-// 1.0.2's numbers under the literal types lib/native.ts declares, and stats(), info()
+// The typed native boundary (lib/binding/native.ts): the binding's `constants` hold OpenSSL
+// 1.0.2's numbers under the literal types lib/binding/native.ts declares, and stats(), info()
 // and takeEvents() hand over named objects rather than positional arrays.
 import { native } from '../lib/binding/native';
 import { generateSelfSigned, SslContext, SslSession } from '../lib';
 import { kHandle } from '../lib/openssl/internal';
 
-test('constants: the values lib/native.ts types them with, frozen', () => {
+test('constants: the values lib/binding/native.ts types them with, frozen', () => {
   const c = native.constants;
   expect(c).toEqual({
     SSL3_VERSION: 0x0300,
@@ -52,6 +52,11 @@ test('constants: the values lib/native.ts types them with, frozen', () => {
     SSL_MAX_MASTER_KEY_LENGTH: 48,
     EVENT_NEW_SESSION: 1,
     EVENT_REMOVE_SESSION: 2,
+    EVENT_NEW_SESSION_DER: 4,
+    EVENT_EVICTED: 0x100,
+    ADD_IN_OTHER_CONTEXT: -2,
+    ADD_OTHER_ID: -3,
+    ADD_UNDECODABLE: -4,
     CYCLE_HANDSHAKE_DONE: 1,
     CYCLE_PEER_CLOSED: 2,
     CYCLE_FAILED: 4,
@@ -101,13 +106,95 @@ test('takeEvents(): [{ type, session }] in OpenSSL order', () => {
     [['type', 'session'], native.constants.EVENT_REMOVE_SESSION],
     [['type', 'session'], native.constants.EVENT_REMOVE_SESSION],
   ]);
-  expect(events[0].session.same(a[kHandle])).toBe(true);
-  expect(events[1].session.same(b[kHandle])).toBe(true);
-  for (const e of events) e.session.free();
+  expect(events[0].session!.same(a[kHandle])).toBe(true);
+  expect(events[1].session!.same(b[kHandle])).toBe(true);
+  for (const e of events) e.session!.free();
   expect(h.takeEvents()).toEqual([]);
   ctx.free();
   a.free();
   b.free();
+});
+
+describe('the new-session event as bytes (EVENT_NEW_SESSION_DER) and removal by id', () => {
+  const pki = generateSelfSigned({ commonName: 'localhost', bits: 1024, days: 1 });
+  let server: SslContext;
+  let client: SslContext;
+  beforeEach(() => {
+    server = new SslContext({ cert: pki.cert, key: pki.key, noTicket: true, sessionTimeout: 123 });
+    client = new SslContext({ role: 'client', noTicket: true });
+  });
+  afterEach(() => {
+    server.free();
+    client.free();
+  });
+  // the binding's handshake, without lib's settling (which would take the events itself)
+  const nativeHandshake = () => native.handshake(client[kHandle], server[kHandle], undefined, undefined, true);
+
+  test('DER bit only: id, DER and timeout of the session, serialized in the callback, and no handle', () => {
+    const h = server[kHandle];
+    h.setEventMask(native.constants.EVENT_NEW_SESSION_DER);
+    const r = nativeHandshake();
+    const events = h.takeEvents();
+    expect(events.map((e) => [Object.keys(e), e.type])).toEqual([[['type', 'session', 'id', 'der', 'timeout'], native.constants.EVENT_NEW_SESSION]]);
+    const [e] = events;
+    expect(e.session).toBeUndefined();
+    expect(e.id).toEqual(r.serverSession.id());
+    expect(e.id!.length).toBe(32);
+    expect(e.der).toEqual(r.serverSession.toDER());
+    expect(e.timeout).toBe(123);
+    // the cache holds its reference, the result handle one: the event kept none
+    expect(r.serverSession.references()).toBe(2);
+    r.clientSession.free();
+    r.serverSession.free();
+  });
+
+  test('both bits: the handle and the bytes of the same session', () => {
+    const h = server[kHandle];
+    h.setEventMask(native.constants.EVENT_NEW_SESSION | native.constants.EVENT_NEW_SESSION_DER);
+    const r = nativeHandshake();
+    const [e, ...rest] = h.takeEvents();
+    expect(rest).toEqual([]);
+    expect(e.session!.same(r.serverSession)).toBe(true);
+    expect(e.der).toEqual(e.session!.toDER());
+    expect(e.id).toEqual(e.session!.id());
+    e.session!.free();
+    r.clientSession.free();
+    r.serverSession.free();
+  });
+
+  test('without either bit nothing is recorded', () => {
+    const h = server[kHandle];
+    h.setEventMask(native.constants.EVENT_REMOVE_SESSION);
+    const r = nativeHandshake();
+    expect(h.takeEvents()).toEqual([]);
+    r.clientSession.free();
+    r.serverSession.free();
+  });
+
+  test('removeId: SSL_CTX_remove_session of the cached session with that id and protocol, no handle made', () => {
+    const h = server[kHandle];
+    const r = nativeHandshake();
+    const id = r.serverSession.id();
+    const v = r.serverSession.version();
+    expect(server.sessionCount).toBe(1);
+    expect(h.removeId(id, native.constants.TLS1_1_VERSION)).toBe(0); // another protocol: not that session
+    expect(server.sessionCount).toBe(1);
+    h.setEventMask(native.constants.EVENT_REMOVE_SESSION);
+    expect(h.removeId(id, v)).toBe(1);
+    expect(server.sessionCount).toBe(0);
+    const [e, ...rest] = h.takeEvents();
+    expect(rest).toEqual([]);
+    expect(e.type).toBe(native.constants.EVENT_REMOVE_SESSION);
+    expect(e.session!.same(r.serverSession)).toBe(true);
+    e.session!.free();
+    expect(h.removeId(id, v)).toBe(0);
+    expect(() => h.removeId(Buffer.alloc(0), v)).toThrow(RangeError);
+    expect(() => h.removeId('x' as unknown as Buffer, v)).toThrow(TypeError);
+    // the result handle's reference is the only one left
+    expect(r.serverSession.references()).toBe(1);
+    r.clientSession.free();
+    r.serverSession.free();
+  });
 });
 
 test('TlsConnection.info(): named fields', () => {

@@ -7,8 +7,11 @@
 import { EventEmitter } from 'events';
 import { randomBytes } from 'crypto';
 import * as fc from 'fast-check';
-import { SslContext, SslSession } from '../lib';
-import { kAddSessionDER } from '../lib/openssl/internal';
+import { generateSelfSigned, SessionCacheMode, SslContext, SslSession } from '../lib';
+import { native, NativeHandshakeResult, NativeSessionHandle } from '../lib/binding/native';
+import { kAddSessionDER, kFromHandle, kHandle } from '../lib/openssl/internal';
+import { callOpenSSL } from '../lib/openssl/openssl_call';
+import type { SessionStore } from '../lib/stores/session_store';
 import { SessionResumption } from '../lib/tls/session_resumption';
 import { newId } from './helpers/util';
 
@@ -247,5 +250,113 @@ describe('SessionResumption.addSessionDER (the store answer path of TlsServer)',
     expect(ctx.getSession(ID)).toBeDefined();
     ctx.removeAllListeners();
     ctx.free();
+  });
+});
+
+describe('the write side and revocation without session objects', () => {
+  const pki = generateSelfSigned({ commonName: 'localhost', bits: 1024, days: 1 });
+
+  /** a store that records its calls */
+  function recordingStore(): SessionStore & { sets: [Buffer, Buffer, number][]; deletes: Buffer[] } {
+    const sets: [Buffer, Buffer, number][] = [];
+    const deletes: Buffer[] = [];
+    return {
+      sets,
+      deletes,
+      get: async () => undefined,
+      set: async (id: Buffer, der: Buffer, ttl: number) => {
+        sets.push([id, der, ttl]);
+      },
+      delete: async (id: Buffer) => {
+        deletes.push(id);
+      },
+    };
+  }
+
+  let server: SslContext;
+  let client: SslContext;
+  let made: jest.SpyInstance;
+  beforeEach(() => {
+    server = new SslContext({ cert: pki.cert, key: pki.key, noTicket: true, sessionTimeout: 77 });
+    client = new SslContext({ role: 'client', noTicket: true });
+    made = jest.spyOn(SslSession as unknown as Record<symbol, (h: NativeSessionHandle) => SslSession>, kFromHandle);
+  });
+  afterEach(() => {
+    made.mockRestore();
+    server.free();
+    client.free();
+  });
+
+  /** the binding's handshake, settled as lib settles it: the result handles stay handles */
+  function nativeHandshake(): NativeHandshakeResult {
+    return callOpenSSL([server, client], 'handshake', () => native.handshake(client[kHandle], server[kHandle], undefined, undefined, true));
+  }
+
+  test("a new session reaches store.set as its id, DER and timeout, with no SslSession made for it", () => {
+    const store = recordingStore();
+    const emitter = new EventEmitter();
+    const r = new SessionResumption({ server: emitter, context: server, store, timeout: 1000, concurrency: 1, negativeCacheSize: 0, negativeCacheTtl: 0 });
+    const h = nativeHandshake();
+    expect(made).not.toHaveBeenCalled();
+    expect(store.sets).toHaveLength(1);
+    const [id, der, ttl] = store.sets[0];
+    expect(id).toEqual(h.serverSession.id());
+    expect(der).toEqual(h.serverSession.toDER());
+    expect(ttl).toBe(77);
+    r.close();
+    h.clientSession.free();
+    h.serverSession.free();
+  });
+
+  test("node:tls 'newSession' listeners get (id, der, callback) from the same bytes, each its own copy; SslContext 'newSession' listeners still get an SslSession", () => {
+    const store = recordingStore();
+    const emitter = new EventEmitter();
+    const seen: [Buffer, Buffer][] = [];
+    emitter.on('newSession', (id: Buffer, der: Buffer, done: () => void) => {
+      seen.push([id, der]);
+      done();
+    });
+    const r = new SessionResumption({ server: emitter, context: server, store, timeout: 1000, concurrency: 1, negativeCacheSize: 0, negativeCacheTtl: 0 });
+    const objects: SslSession[] = [];
+    server.on('newSession', (s) => objects.push(s));
+    const h = nativeHandshake();
+    expect(store.sets).toHaveLength(1);
+    expect(seen).toHaveLength(1);
+    expect(seen[0][0]).toEqual(store.sets[0][0]);
+    expect(seen[0][1]).toEqual(store.sets[0][1]);
+    expect(seen[0][0]).not.toBe(store.sets[0][0]);
+    expect(seen[0][1]).not.toBe(store.sets[0][1]);
+    expect(objects).toHaveLength(1);
+    expect(objects[0]).toBeInstanceOf(SslSession);
+    expect(objects[0].id).toEqual(store.sets[0][0]);
+    expect(made).toHaveBeenCalledTimes(1); // the listener's object, nothing else
+    r.close();
+    server.removeAllListeners('newSession');
+    h.clientSession.free();
+    h.serverSession.free();
+  });
+
+  test('revoke(id) removes the cached session by id: one SslSession, for the removal event its listener gets', async () => {
+    const store = recordingStore();
+    const emitter = new EventEmitter();
+    const r = new SessionResumption({ server: emitter, context: server, store, timeout: 1000, concurrency: 1, negativeCacheSize: 0, negativeCacheTtl: 0 });
+    const h = nativeHandshake();
+    const id = h.serverSession.id();
+    // the session in the cache, as a store answer puts it there
+    server.sessionCacheMode = server.sessionCacheMode & ~SessionCacheMode.NO_INTERNAL_STORE;
+    expect(r.addSessionDER(id, h.serverSession.toDER())).toBe(true);
+    expect(server.sessionCount).toBe(1);
+    const removed: SslSession[] = [];
+    server.on('removeSession', (s) => removed.push(s));
+    made.mockClear();
+    await r.revoke(id);
+    expect(server.sessionCount).toBe(0);
+    expect(removed.map((s) => s.id)).toEqual([id]);
+    expect(made).toHaveBeenCalledTimes(1);
+    expect(store.deletes).toEqual([id]);
+    r.close();
+    server.removeAllListeners('removeSession');
+    h.clientSession.free();
+    h.serverSession.free();
   });
 });

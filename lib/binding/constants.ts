@@ -81,8 +81,16 @@ export const SslVerify = Object.freeze({
   FAIL_IF_NO_PEER_CERT: c.SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
 } as const);
 
-/** What the native event queue records (SslContextHandle), also its event-mask bits. */
-export const SessionEventKind = Object.freeze({ NEW_SESSION: c.EVENT_NEW_SESSION, REMOVE_SESSION: c.EVENT_REMOVE_SESSION } as const);
+/**
+ * What the native event queue records (SslContextHandle), also its event-mask bits.
+ * NEW_SESSION_DER is a mask bit only: new-session events then carry the session's id, DER
+ * and timeout (serialized in OpenSSL's callback), with no handle unless NEW_SESSION is set too.
+ */
+export const SessionEventKind = Object.freeze({
+  NEW_SESSION: c.EVENT_NEW_SESSION,
+  REMOVE_SESSION: c.EVENT_REMOVE_SESSION,
+  NEW_SESSION_DER: c.EVENT_NEW_SESSION_DER,
+} as const);
 
 /** flags of a TlsConnection cycle result (native/tls_connection.h) */
 export const TlsConnectionFlag = Object.freeze({
@@ -94,7 +102,17 @@ export const TlsConnectionFlag = Object.freeze({
   RENEGOTIATION: c.CYCLE_RENEGOTIATION,
 } as const);
 /** flag on a REMOVE_SESSION event's kind: SSL_CTX_add_session evicted the session (native/session_event_queue.h) */
-export const SESSION_EVENT_EVICTED = 0x100;
+export const SESSION_EVENT_EVICTED = c.EVENT_EVICTED;
+
+/** What SslContextHandle's addSlot / addDER return instead of SSL_CTX_add_session's 0 / 1 (native/ssl_context_handle.h) */
+export const AddRefusal = Object.freeze({
+  /** the session sits in another context's cache (1.0.2 would corrupt both lists) */
+  IN_OTHER_CONTEXT: c.ADD_IN_OTHER_CONTEXT,
+  /** addDER: the DER's session has another id */
+  OTHER_ID: c.ADD_OTHER_ID,
+  /** addDER: not a session fromDER accepts */
+  UNDECODABLE: c.ADD_UNDECODABLE,
+} as const);
 
 /** `SSL_MAX_SSL_SESSION_ID_LENGTH`, `SSL_MAX_SID_CTX_LENGTH`, `SSL_MAX_MASTER_KEY_LENGTH` */
 export const MAX_SESSION_ID_LENGTH = c.SSL_MAX_SSL_SESSION_ID_LENGTH;

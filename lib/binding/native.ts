@@ -54,8 +54,11 @@ export interface NativeContextHandle {
   flush(t: number): void;
   get(id: Buffer, version: number): NativeSessionHandle | undefined;
   /** SSL_CTX_add_session's int for the session `der` encodes (fromDER's decoder), when its
-   * id is `id`; -3: another id, -4: not a session fromDER accepts (nothing added) */
+   * id is `id`; constants.ADD_OTHER_ID: another id, constants.ADD_UNDECODABLE: not a session
+   * fromDER accepts (nothing added) */
   addDER(id: Buffer, der: Buffer): number;
+  /** SSL_CTX_remove_session's int for the cached session with this id and protocol (0: none cached); no handle is made */
+  removeId(id: Buffer, version: number): number;
   list(): NativeSessionHandle[];
   /** the identity keys of the cached sessions, list order (native/session_identity.cc) */
   listKeys(): Float64Array;
@@ -97,7 +100,7 @@ export interface NativeContextHandle {
   /** keys: n × 48 bytes (name | HMAC secret | AES key), the first encrypts; empty: the keys are wiped */
   setTicketKeys(keys: Buffer): void;
   getTicketKeys(): Buffer;
-  /** [issued, current, previous, unknownKey] */
+  /** the ticket key callback's counters, by name */
   ticketKeyStats(): { issued: number; current: number; previous: number; unknownKey: number; revoked: number };
   free(): void;
   freed(): boolean;
@@ -108,10 +111,31 @@ export type NativeContextStats = CacheStats;
 
 /** one entry of SslContextHandle.takeEvents(), in OpenSSL's order */
 export interface NativeSessionEvent {
-  /** constants.EVENT_NEW_SESSION or constants.EVENT_REMOVE_SESSION */
+  /** constants.EVENT_NEW_SESSION, or constants.EVENT_REMOVE_SESSION (| EVENT_EVICTED) */
   type: number;
-  /** a new handle holding the reference the event kept */
-  session: NativeSessionHandle;
+  /** a new handle holding the reference the event kept; undefined for a new-session event
+   * recorded for its DER only (mask EVENT_NEW_SESSION_DER without EVENT_NEW_SESSION) */
+  session: NativeSessionHandle | undefined;
+  /** new-session events under mask EVENT_NEW_SESSION_DER: the session id */
+  id?: Buffer;
+  /** ... its i2d_SSL_SESSION, made inside the callback; undefined when it could not be encoded */
+  der?: Buffer | undefined;
+  /** ... its timeout, seconds */
+  timeout?: number;
+}
+
+/** what native.handshake() returns */
+export interface NativeHandshakeResult {
+  /** SSL_session_reused of each side */
+  clientResumed: boolean;
+  serverResumed: boolean;
+  /** SSL_get1_session of each side, a new handle each */
+  clientSession: NativeSessionHandle;
+  serverSession: NativeSessionHandle;
+  /** SSL_get_version of the server */
+  protocol: string;
+  /** SSL_get_cipher_name of the server */
+  cipher: string;
 }
 
 /** TlsConnection.info() */
@@ -132,7 +156,7 @@ export interface NativeTlsInfo {
   servername: string | undefined;
 }
 
-/** cycle() / write() / shutdown(): [flags (constants.CYCLE_*), ciphertext to send, plaintext, error] */
+/** cycle() / write() / shutdown(): { flags (constants.CYCLE_*), out: ciphertext to send, clear: plaintext, error } */
 export interface CycleResult {
   /** CYCLE_* bits (TlsConnectionFlag) */
   flags: number;
@@ -185,11 +209,7 @@ export interface NativeTlsConnection {
   refuseTicket(): void;
 }
 
-/**
- * The binding's `constants`: numbers from the OpenSSL 1.0.2 headers the addon is built
- * against and the addon's own flags (native/binding_constants.cc). The literal types
- * are 1.0.2's values (addon.cc refuses any other headers); test/25.native_boundary checks them.
- */
+/** the options of `new TlsConnection(ctx, server, options)` */
 export interface NativeTlsConnectionOptions {
   serverName?: string;
   session?: NativeSessionHandle;
@@ -203,6 +223,11 @@ export interface NativeTlsConnectionOptions {
   sni?: boolean;
 }
 
+/**
+ * The binding's `constants`: numbers from the OpenSSL 1.0.2 headers the addon is built
+ * against and the addon's own flags and return codes (native/binding_constants.cc). The literal types
+ * are 1.0.2's values (addon.cc refuses any other headers); test/25.native_boundary checks them.
+ */
 export interface NativeConstants {
   readonly SSL3_VERSION: 0x0300;
   readonly TLS1_VERSION: 0x0301;
@@ -257,6 +282,14 @@ export interface NativeConstants {
   /** SslContextHandle event kinds (setEventMask bits, NativeSessionEvent.type) */
   readonly EVENT_NEW_SESSION: 1;
   readonly EVENT_REMOVE_SESSION: 2;
+  /** setEventMask bit only: new-session events carry the session's id, DER and timeout */
+  readonly EVENT_NEW_SESSION_DER: 4;
+  /** flag on a REMOVE_SESSION event's type: SSL_CTX_add_session evicted the session */
+  readonly EVENT_EVICTED: 0x100;
+  /** addSlot / addDER refusals (nothing added): cached by another context, another id, not a session */
+  readonly ADD_IN_OTHER_CONTEXT: -2;
+  readonly ADD_OTHER_ID: -3;
+  readonly ADD_UNDECODABLE: -4;
   /** TlsConnection cycle()/write()/shutdown() flags */
   readonly CYCLE_HANDSHAKE_DONE: 1;
   readonly CYCLE_PEER_CLOSED: 2;
@@ -290,10 +323,12 @@ export interface NativeBinding {
     session: NativeSessionHandle | undefined,
     serverName: string | undefined,
     shutdown: boolean,
-  ): unknown;
+  ): NativeHandshakeResult;
   /** altNames: flat [kind, value, ...]: 0 = DNS name, 1 = IP address (validated by lib/openssl/self_signed.ts) */
   generateSelfSigned(commonName: string, days: number, bits: number, altNames: (number | string)[]): { cert: string; key: string };
   constants: NativeConstants;
+  /** every `code` native code sets on the errors it throws or makes (native/error_codes.h), frozen */
+  errorCodes: readonly string[];
   version: string;
   versionNumber: number;
   headerVersionNumber: number;

@@ -1,4 +1,4 @@
-import { native, NativeSessionHandle } from '../binding/native';
+import { native } from '../binding/native';
 import { kFromHandle, kHandle } from './internal';
 import { callOpenSSL } from './openssl_call';
 import { SslContext } from './ssl_context';
@@ -29,15 +29,6 @@ export interface HandshakeResult {
   cipher: string;
 }
 
-interface NativeHandshakeResult {
-  clientResumed: boolean;
-  serverResumed: boolean;
-  clientSession: NativeSessionHandle;
-  serverSession: NativeSessionHandle;
-  protocol: string;
-  cipher: string;
-}
-
 /**
  * Runs a complete TLS handshake between a client SSL on `clientCtx` and a server SSL on
  * `serverCtx`, in process, over an OpenSSL BIO pair — the server consults its session
@@ -63,7 +54,7 @@ export function handshake(clientCtx: SslContext, serverCtx: SslContext, options?
         session ? session[kHandle] : undefined,
         o.serverName as string | undefined,
         o.shutdown !== false,
-      ) as NativeHandshakeResult,
+      ),
     // nobody will see the result: drop its references now rather than at the next GC
     (dropped) => {
       dropped.clientSession?.free();

@@ -23,3 +23,8 @@ export const kLive = Symbol('openssl-session-cache.live');
 export const kRetain = Symbol('openssl-session-cache.retain');
 /** @internal SslContext: whether a session with this id and protocol is cached (no object made) */
 export const kHasSession = Symbol('openssl-session-cache.hasSession');
+/** @internal SslContext: register the package's own consumer of new sessions as bytes
+ * (id, DER serialized natively, timeout), before any other consumer; returns the unregister function */
+export const kNewSessionDER = Symbol('openssl-session-cache.newSessionDER');
+/** @internal SslContext: remove the cached session with an id under given protocols, with no SslSession made */
+export const kRemoveSessionId = Symbol('openssl-session-cache.removeSessionId');

@@ -1,103 +1,45 @@
+// SslContext: one OpenSSL 1.0.2 SSL_CTX and its session cache. The class is the public
+// face; its concerns live beside it in lib/openssl/:
+//   context_setup.ts    the options of new SslContext(): checked, converted, applied
+//   context_events.ts   the event engine ('newSession' / 'removeSession', the package's consumers)
+//   context_batches.ts  the slot arguments of the cache calls and the batch buffer
+//   context_tickets.ts  session-ticket keys
 import { EventEmitter } from 'events';
 import { native, NativeContextHandle, NativeSessionHandle } from '../binding/native';
-import {
-  ALL_SESSION_CACHE_MODE_BITS,
-  MAX_SESSION_ID_LENGTH,
-  MAX_SID_CTX_LENGTH,
-  NO_PROTOCOL_OPTION,
-  SESSION_EVENT_EVICTED,
-  SessionEventKind,
-  SslOption,
-  SslVerify,
-  TLS_PROTOCOLS,
-  TlsProtocol,
-} from '../binding/constants';
+import { AddRefusal, MAX_SESSION_ID_LENGTH, MAX_SID_CTX_LENGTH, SslOption, TlsProtocol } from '../binding/constants';
 import type { Protocol } from '../binding/constants';
 import { protocolNumber } from '../binding/protocol_version';
 import type { CacheStats } from '../common/cache_stats';
-import { noteTicketKeysSet } from '../common/diagnostics';
-import type { EventListener, ListenerEvents } from '../common/typed_events';
-import { codedError, ErrorCode } from '../common/coded_error';
-import { checkLength, integer, INT_MAX, LONG_MAX, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
-import { checkOptionNames } from '../common/option_names';
-import { checkDhBits, CONTEXT_OPTIONS, curveList, pem, pemList, pfxList, protocolRange, secureOptionBits, sigalgsList } from './context_options';
-import { kAddSessionDER, kFromHandle, kHandle, kHasSession, kInternalOn, kLive, kRetainEvents, kSettle, kVersionRange } from './internal';
+import type { EventListener } from '../common/typed_events';
+import { checkLength, integer, INT_MAX, LONG_MAX, toBuffer, toBufferOrString } from '../common/validate';
+import { batchLength, giveSlots, inOtherContext, sessionSlot, takeSlots } from './context_batches';
+import { ContextEvents, NewSessionDERConsumer, RemoveReason, SslContextEvents } from './context_events';
+import { applyContext, checkMode, prepareContext, ROLES, SslContextOptions, SslContextRole } from './context_setup';
+import { previousTicketKeys, setTicketKeys, TICKET_KEY_LENGTH, TicketKeyStats } from './context_tickets';
+import {
+  kAddSessionDER,
+  kFromHandle,
+  kHandle,
+  kHasSession,
+  kInternalOn,
+  kLive,
+  kNewSessionDER,
+  kRemoveSessionId,
+  kRetainEvents,
+  kSettle,
+  kVersionRange,
+} from './internal';
 import { own, disown } from './lifetimes';
 import type { Failure } from './openssl_call';
-import { kSlot, SslSession } from './ssl_session';
+import { SslSession } from './ssl_session';
 
-const ROLES = { server: 0, client: 1, both: 2 } as const;
-
-export type SslContextRole = keyof typeof ROLES;
-
-export interface SslContextOptions {
-  /** SSLv23 server / client / generic method; default 'server' */
-  role?: SslContextRole;
-  /** SessionCacheMode flags; default OpenSSL's SERVER */
-  sessionCacheMode?: number;
-  /** SSL_CTX_sess_set_cache_size; default 20480, 0 = unlimited */
-  sessionCacheSize?: number;
-  /** SSL_CTX_set_timeout, seconds; default 300 */
-  sessionTimeout?: number;
-  /** SSL_CTX_set_session_id_context, at most 32 bytes */
-  sessionIdContext?: Buffer | string;
-  /** SslOption.NO_TICKET: no session tickets, so servers cache sessions by id */
-  noTicket?: boolean;
-  /** PEM certificate (leaf first, then chain) */
-  cert?: string | Buffer;
-  /** PEM private key */
-  key?: string | Buffer;
-  /** pass phrase of an encrypted `key` (as node:tls); without it an encrypted PEM fails at once */
-  passphrase?: string | Buffer;
-  /** OpenSSL cipher list */
-  ciphers?: string;
-  /** trusted CA certificates (PEM, or an array of PEMs); given → the peer's certificate is verified (SSL_VERIFY_PEER) */
-  ca?: string | Buffer | readonly (string | Buffer)[];
-  /** lowest protocol allowed: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' (SSL_OP_NO_* below it) */
-  minVersion?: TlsProtocol;
-  /** highest protocol allowed (SSL_OP_NO_* above it). JavaScript callers may pass node's
-   * default 'TLSv1.3': it means TLSv1.2, the highest 1.0.2 has (the type says there is none) */
-  maxVersion?: TlsProtocol;
-  /** node:tls: certificate revocation lists (PEM, or an array of PEMs); given → every
-   * certificate of a verified chain is checked (X509_V_FLAG_CRL_CHECK | CRL_CHECK_ALL) */
-  crl?: string | Buffer | readonly (string | Buffer)[];
-  /** node:tls: the server's cipher order wins (SSL_OP_CIPHER_SERVER_PREFERENCE) */
-  honorCipherOrder?: boolean;
-  /** node:tls: 'auto' (default), one curve name or a ':'-list ('P-256:P-384'); no X25519 in 1.0.2 */
-  ecdhCurve?: string;
-  /** node:tls: PEM DH parameters (at least 1024 bits), enabling DHE suites */
-  dhparam?: string | Buffer;
-  /** node:tls: SSL_OP_* bits (crypto.constants) 1.0.2 defines with the same meaning */
-  secureOptions?: number;
-  /** node:tls: signature algorithms, 1.0.2's form ('RSA+SHA256:ECDSA+SHA256') */
-  sigalgs?: string;
-  /** node:tls: PKCS#12 certificate and key (decrypted with `passphrase`), or several */
-  pfx?: string | Buffer | readonly (string | Buffer | { buf: string | Buffer; passphrase?: string | Buffer })[];
-  /** node:tls: an OpenSSL method name ('TLSv1_2_method', 'TLS_method', ...) as a protocol range */
-  secureProtocol?: string;
-}
+export { checkMode, TICKET_KEY_LENGTH };
+export type { NewSessionDERConsumer, RemoveReason, SslContextEvents, SslContextOptions, SslContextRole, TicketKeyStats };
 
 /** The `SSL_CTX_sess_*` counters. */
 export type SslContextStats = CacheStats;
 
-/**
- * Why OpenSSL removed a session (second argument of 'removeSession'):
- * 'remove' removeSession()/raw remove; 'evict' an add pushed the cache over its size
- * (whatever call made the add: also a handshake's own insert);
- * 'flush' flushSessions(); 'free' the context was freed; 'handshake' a handshake found
- * it expired, or a connection that ended without a clean shutdown dropped it.
- */
-export type RemoveReason = 'remove' | 'evict' | 'flush' | 'free' | 'handshake';
-
 export type GetSessionCallback = (id: Buffer) => SslSession | undefined;
-
-/** The events of an SslContext and their listeners' arguments. */
-export interface SslContextEvents extends ListenerEvents {
-  /** a handshake made a new session (mode SERVER/CLIENT, id not empty); `session` is the thread's one object of it (may be shared) */
-  newSession: [session: SslSession];
-  /** OpenSSL removed `session` from the cache, for `reason` */
-  removeSession: [session: SslSession, reason: RemoveReason];
-}
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- types only: typed on/once/emit (lib/common/typed_events.ts)
 export interface SslContext {
@@ -127,155 +69,49 @@ export interface SslContext {
 export class SslContext extends EventEmitter {
   /** @internal */
   [kHandle]: NativeContextHandle;
-  readonly #state: Uint32Array;
+  readonly #events: ContextEvents;
   readonly #slot: number;
   #getSessionCallback: GetSessionCallback | undefined;
-  #internalMask = 0;
-  #delivering = false;
-  /**
-   * queued events: [type, handle, reason] triples. The handle (holding the event's
-   * reference) becomes an SslSession only when its event is delivered: an earlier listener
-   * may have freed the thread's object of that session (identity), and then this event gets
-   * a new one instead of a freed one.
-   */
-  #pending: (number | NativeSessionHandle | RemoveReason)[] = [];
-  /** the package's own consumers (stores, revocation): served first, never by emit() */
-  readonly #internal: { newSession: ((s: SslSession) => void)[]; removeSession: ((s: SslSession, r: RemoveReason) => void)[] } = {
-    newSession: [],
-    removeSession: [],
-  };
-  #versionRange: [TlsProtocol, TlsProtocol] = [TLS_PROTOCOLS[0], TLS_PROTOCOLS[TLS_PROTOCOLS.length - 1]];
+  readonly #versionRange: readonly [TlsProtocol, TlsProtocol];
 
   constructor(options?: SslContextOptions) {
     super();
-    const o = optionsObject(options, 'options');
-    checkOptionNames(o, [CONTEXT_OPTIONS], 'options', 'new SslContext()');
-    const role = o.role ?? 'server';
-    if (typeof role !== 'string' || !(role in ROLES)) {
-      throw new (typeof role === 'string' ? RangeError : TypeError)(`options.role must be 'server', 'client' or 'both'`);
-    }
     // validate everything before creating anything native
-    const mode = o.sessionCacheMode === undefined ? undefined : checkMode(o.sessionCacheMode, 'options.sessionCacheMode');
-    const size = o.sessionCacheSize === undefined ? undefined : integer(o.sessionCacheSize, 'options.sessionCacheSize', 0, LONG_MAX);
-    const timeout = o.sessionTimeout === undefined ? undefined : integer(o.sessionTimeout, 'options.sessionTimeout', 0, INT_MAX);
-    const sidCtx =
-      o.sessionIdContext === undefined
-        ? undefined
-        : checkLength(toBufferOrString(o.sessionIdContext, 'options.sessionIdContext'), 0, MAX_SID_CTX_LENGTH, 'options.sessionIdContext');
-    if (o.noTicket !== undefined && typeof o.noTicket !== 'boolean') throw new TypeError('options.noTicket must be a boolean');
-    const cert = o.cert === undefined ? undefined : pem(o.cert, 'options.cert');
-    const key = o.key === undefined ? undefined : pem(o.key, 'options.key');
-    const passphrase = o.passphrase === undefined ? undefined : pem(o.passphrase, 'options.passphrase', 'a string or Buffer');
-    if (o.ciphers !== undefined && typeof o.ciphers !== 'string') throw new TypeError('options.ciphers must be a string');
-    const ca = o.ca === undefined ? undefined : pemList(o.ca, 'options.ca');
-    const crl = o.crl === undefined || o.crl === null ? undefined : pemList(o.crl, 'options.crl');
-    if (o.honorCipherOrder !== undefined && typeof o.honorCipherOrder !== 'boolean') throw new TypeError('options.honorCipherOrder must be a boolean');
-    const curves = curveList(o.ecdhCurve);
-    const dhparam = o.dhparam === undefined || o.dhparam === null ? undefined : dhParams(o.dhparam);
-    const secureOptions = o.secureOptions === undefined ? 0 : secureOptionBits(o.secureOptions);
-    const sigalgs = sigalgsList(o.sigalgs);
-    const pfx = o.pfx === undefined || o.pfx === null ? undefined : pfxList(o.pfx, passphrase);
-    const [lo, hi] = protocolRange(o.minVersion, o.maxVersion, o.secureProtocol);
-    const noVersions = versionBits(lo, hi);
-    this.#versionRange = [TLS_PROTOCOLS[lo], TLS_PROTOCOLS[hi]];
-
-    // the pending-event count native code publishes: a SharedArrayBuffer cannot be
-    // transferred or detached, so native memory stays valid whatever user code does
-    this.#state = new Uint32Array(new SharedArrayBuffer(4));
-    const h = new native.SslContextHandle(ROLES[role as SslContextRole], this.#state);
+    const p = prepareContext(options);
+    this.#versionRange = p.versionRange;
+    this.#events = new ContextEvents(this);
+    const h = new native.SslContextHandle(ROLES[p.role], this.#events.state);
     this[kHandle] = h;
+    this.#events.attach(h);
     this.#slot = h.slot;
     own(this, h);
     try {
-      if (mode !== undefined) h.setMode(mode);
-      if (size !== undefined) h.setCacheSize(size);
-      if (timeout !== undefined) h.setTimeout(timeout);
-      if (sidCtx !== undefined) h.setSessionIdContext(sidCtx);
-      if (o.noTicket) h.setOptions(SslOption.NO_TICKET);
-      if (cert !== undefined) h.useCertificate(cert);
-      if (key !== undefined) h.usePrivateKey(key, passphrase);
-      if (pfx !== undefined) for (const p of pfx) h.usePkcs12(p.der, p.passphrase);
-      if (o.ciphers !== undefined) h.setCipherList(o.ciphers as string);
-      if (noVersions !== 0) h.setOptions(noVersions);
-      if (o.honorCipherOrder === true) h.setOptions(SslOption.CIPHER_SERVER_PREFERENCE);
-      if (secureOptions !== 0) h.setOptions(secureOptions);
-      if (curves !== undefined) h.setCurves(curves);
-      if (dhparam !== undefined) checkDhBits(h.setDhParams(dhparam));
-      if (sigalgs !== undefined) h.setSigalgs(sigalgs);
-      if (ca !== undefined) {
-        h.addCaCertificates(ca);
-        h.setVerify(SslVerify.PEER);
-      }
-      if (crl !== undefined) h.addCrl(crl);
+      applyContext(h, p);
     } catch (e) {
       this.free();
       throw e;
     }
-    this.on('newListener', (name: string | symbol) => this.#updateMask(name, 1));
-    this.on('removeListener', (name: string | symbol) => this.#updateMask(name, 0));
+    this.#events.watchListeners();
   }
 
-  #updateMask(name: string | symbol, adding: number): void {
-    if (name !== 'newSession' && name !== 'removeSession' && name !== '') return;
-    const h = this[kHandle];
-    if (h.freed()) return;
-    const n = (event: 'newSession' | 'removeSession') => this.listenerCount(event) + (event === name ? adding : 0);
-    const mask =
-      this.#internalMask |
-      (this.#internal.newSession.length > 0 ? SessionEventKind.NEW_SESSION : 0) |
-      (this.#internal.removeSession.length > 0 ? SessionEventKind.REMOVE_SESSION : 0) |
-      (n('newSession') > 0 ? SessionEventKind.NEW_SESSION : 0) |
-      (n('removeSession') > 0 ? SessionEventKind.REMOVE_SESSION : 0);
-    h.setEventMask(mask);
-  }
-
-  /** @internal parts of the package that consume events without listeners (stores) */
+  /** @internal parts of the package that consume removals without listeners (stores) */
   [kRetainEvents](): void {
-    this.#internalMask = SessionEventKind.NEW_SESSION | SessionEventKind.REMOVE_SESSION;
-    this.#updateMask('', 0);
+    this.#events.retain();
   }
 
   /** @internal see internal.ts */
   [kInternalOn](event: 'newSession' | 'removeSession', fn: (s: SslSession, reason: RemoveReason) => void): () => void {
-    const list = this.#internal[event] as ((s: SslSession, r: RemoveReason) => void)[];
-    list.push(fn);
-    this.#updateMask('', 0);
-    return () => {
-      const i = list.indexOf(fn);
-      if (i >= 0) list.splice(i, 1);
-      this.#updateMask('', 0);
-    };
+    return this.#events.internalOn(event, fn);
+  }
+
+  /** @internal see internal.ts: new sessions as bytes, serialized natively, no SslSession made */
+  [kNewSessionDER](fn: NewSessionDERConsumer): () => void {
+    return this.#events.internalOn('newSessionDER', fn);
   }
 
   /** @internal the protocol range of the options this context was made with */
   get [kVersionRange](): readonly [TlsProtocol, TlsProtocol] {
     return this.#versionRange;
-  }
-
-  /**
-   * One event to the package's own consumers, then to each user listener on its own: a
-   * listener that throws does not keep the others (or the package) from seeing the event.
-   * Returns the first thrown value, boxed.
-   */
-  #deliver(event: 'newSession' | 'removeSession', session: SslSession, reason: RemoveReason): Failure | undefined {
-    let failure: Failure | undefined;
-    for (const fn of [...this.#internal[event]]) {
-      try {
-        (fn as (s: SslSession, r: RemoveReason) => void)(session, reason);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-    // rawListeners: once() wrappers remove themselves when called, as emit() would
-    for (const fn of this.rawListeners(event) as ((...a: unknown[]) => void)[]) {
-      try {
-        if (event === 'newSession') fn.call(this, session);
-        else fn.call(this, session, reason);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-    return failure;
   }
 
   /**
@@ -285,43 +121,12 @@ export class SslContext extends EventEmitter {
    * or undefined. Used through callOpenSSL() (openssl_call.ts) and #afterCall().
    */
   [kSettle](reason: RemoveReason): Failure | undefined {
-    const h = this[kHandle];
-    const thrown = h.takeCallbackError(); // kept even if the callback freed the context
-    let failure: Failure | undefined = thrown === undefined ? undefined : { error: thrown, fromCallback: true };
-    // a context freed during the call (by a callback) has no listeners left to reach;
-    // free() itself delivers its own 'free' events
-    if (this.#state[0] === 0 || (reason !== 'free' && h.freed())) return failure;
-    // Take the events now, tagged with the reason of the call that caused them. A call
-    // made by a listener (re-entrant) only queues: the outer loop below emits everything
-    // in the order OpenSSL produced it.
-    for (const e of h.takeEvents()) {
-      // an eviction is 'evict' whatever call caused it (a handshake's own insert too)
-      const why: RemoveReason = e.type & SESSION_EVENT_EVICTED ? 'evict' : reason;
-      this.#pending.push(e.type & ~SESSION_EVENT_EVICTED, e.session, why);
-    }
-    if (this.#delivering) return failure;
-    this.#delivering = true;
-    const q = this.#pending;
-    let i = 0;
-    try {
-      for (; i < q.length; i += 3) {
-        const session = SslSession[kFromHandle](q[i + 1] as NativeSessionHandle);
-        q[i + 1] = 0; // taken (its reference is the session's now)
-        const f = this.#deliver(q[i] === SessionEventKind.NEW_SESSION ? 'newSession' : 'removeSession', session, q[i + 2] as RemoveReason);
-        failure ??= f;
-      }
-    } finally {
-      // only after an unexpected throw: the references of events nobody will see
-      for (; i < q.length; i += 3) if (q[i + 1] !== 0) (q[i + 1] as NativeSessionHandle).free();
-      this.#pending = [];
-      this.#delivering = false;
-    }
-    return failure;
+    return this.#events.settle(reason);
   }
 
   /** the cache calls' fast path: nothing to do unless OpenSSL recorded events */
   #afterCall(reason: RemoveReason): void {
-    if (this.#state[0] === 0) return;
+    if (this.#events.state[0] === 0) return;
     const failure = this[kSettle](reason);
     if (failure) throw failure.error;
   }
@@ -329,7 +134,7 @@ export class SslContext extends EventEmitter {
   /** @internal SSL_CTX_add_session's integer; refuses sessions cached elsewhere */
   rawAdd(session: SslSession): number {
     const r = addSlot(this.#slot, sessionSlot(session));
-    if (r === -2) throw inOtherContext();
+    if (r === AddRefusal.IN_OTHER_CONTEXT) throw inOtherContext();
     this.#afterCall('evict');
     return r;
   }
@@ -369,10 +174,27 @@ export class SslContext extends EventEmitter {
   [kAddSessionDER](id: Buffer, der: Buffer): 'added' | 'otherId' | 'undecodable' {
     const b = checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id');
     const r = this[kHandle].addDER(b, toBuffer(der, 'der'));
-    if (r === ADD_DER_OTHER_ID) return 'otherId';
-    if (r === ADD_DER_UNDECODABLE) return 'undecodable';
+    if (r === AddRefusal.OTHER_ID) return 'otherId';
+    if (r === AddRefusal.UNDECODABLE) return 'undecodable';
     this.#afterCall('evict');
     return 'added';
+  }
+
+  /**
+   * @internal removeSession of the cached session with this id, under each protocol in
+   * order, without an SslSession (the native lookup and SSL_CTX_remove_session in one call
+   * per protocol): how many were removed. Events are delivered after each, as removeSession
+   * delivers them.
+   */
+  [kRemoveSessionId](id: Buffer, protocols: readonly Protocol[]): number {
+    const b = checkLength(toBuffer(id, 'id'), 1, MAX_SESSION_ID_LENGTH, 'id');
+    const h = this[kHandle];
+    let n = 0;
+    for (const protocol of protocols) {
+      if (h.removeId(b, protocolNumber(protocol)) === 1) n += 1;
+      this.#afterCall('remove');
+    }
+    return n;
   }
 
   /** removeSession for each session in order, in one native call: the number removed. */
@@ -518,19 +340,7 @@ export class SslContext extends EventEmitter {
    * answers inside the handshake from the keys held natively; no JS runs there.
    */
   setTicketKeys(current: Buffer, previous: readonly Buffer[] = []): void {
-    const h = this[kHandle];
-    const all = [current, ...(Array.isArray(previous) ? previous : toArrayError())].map((k, i) => {
-      const b = toBuffer(k as unknown, i === 0 ? 'keys' : `previous[${i - 1}]`);
-      if (b.length !== TICKET_KEY_LENGTH) throw new RangeError(`${i === 0 ? 'keys' : `previous[${i - 1}]`} must be ${TICKET_KEY_LENGTH} bytes, got ${b.length}`);
-      return b;
-    });
-    const joined = Buffer.concat(all);
-    try {
-      h.setTicketKeys(joined);
-      noteTicketKeysSet(this);
-    } finally {
-      joined.fill(0); // the native side holds its own copy
-    }
+    setTicketKeys(this[kHandle], this, current, previous);
   }
 
   /**
@@ -551,10 +361,7 @@ export class SslContext extends EventEmitter {
 
   /** The previous keys that still decrypt, newest first (copies). */
   getPreviousTicketKeys(): Buffer[] {
-    const all = this[kHandle].getTicketKeys();
-    const out: Buffer[] = [];
-    for (let o = TICKET_KEY_LENGTH; o < all.length; o += TICKET_KEY_LENGTH) out.push(Buffer.from(all.subarray(o, o + TICKET_KEY_LENGTH)));
-    return out;
+    return previousTicketKeys(this[kHandle]);
   }
 
   /**
@@ -623,92 +430,6 @@ export class SslContext extends EventEmitter {
   }
 }
 
-/** a session cache mode: an integer made of OpenSSL 1.0.2's SSL_SESS_CACHE_* bits only (else RangeError) */
-export function checkMode(mode: unknown, what: string): number {
-  const m = integer(mode, what, 0, 0xffff);
-  if ((m & ~ALL_SESSION_CACHE_MODE_BITS) !== 0) {
-    throw new RangeError(`${what} has bits OpenSSL 1.0.2 does not define: 0x${(m & ~ALL_SESSION_CACHE_MODE_BITS).toString(16)}`);
-  }
-  return m;
-}
-
-/** the SSL_OP_NO_* bits outside TLS_PROTOCOLS[lo..hi] */
-function versionBits(lo: number, hi: number): number {
-  let bits = 0;
-  TLS_PROTOCOLS.forEach((name, i) => {
-    if (i < lo || i > hi) bits |= NO_PROTOCOL_OPTION[name];
-  });
-  return bits;
-}
-
-/** dhparam: PEM DH parameters ('auto' needs SSL_CTX_set_dh_auto, which 1.0.2 lacks) */
-function dhParams(v: unknown): string | Buffer {
-  if (v === 'auto') {
-    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.dhparam 'auto' is not supported: OpenSSL 1.0.2 has no built-in DH parameters; pass PEM parameters");
-  }
-  return pem(v, 'options.dhparam');
-}
 
 const { addSlot, removeSlot, addMany, removeMany, findSlot } = native.SslContextHandle;
 const TLS12 = protocolNumber('TLSv1.2');
-/** SslContextHandle#addDER's refusals (native/ssl_context_handle.cc) */
-const ADD_DER_OTHER_ID = -3;
-const ADD_DER_UNDECODABLE = -4;
-
-function inOtherContext(): Error {
-  return codedError(
-    ErrorCode.SESSION_IN_OTHER_CONTEXT,
-    'the session is cached by another SslContext; OpenSSL 1.0.2 would corrupt both caches. ' +
-      'Add a copy instead: SslSession.fromDER(session.toDER())',
-  );
-}
-
-/**
- * The batch calls' slot buffer, reused: a new 4 KiB typed array per call cost more than the
- * native loop saves (its backing store is a large malloc, which makes glibc consolidate the
- * small blocks OpenSSL's hash just freed, and it is external memory for the GC to track).
- * Taken while in use, so a call made while filling it (an index getter on the array) gets
- * its own; given back after the native call (not after a throw: the next call makes one).
- */
-let spareSlots: Uint32Array | undefined;
-const SPARE_SLOTS_MAX = 65536;
-
-function batchLength(sessions: readonly SslSession[]): number {
-  if (!Array.isArray(sessions)) throw new TypeError('sessions must be an array of SslSession');
-  return sessions.length;
-}
-
-/** the first `n` sessions' slots in the first `n` entries of a buffer */
-function takeSlots(sessions: readonly SslSession[], n: number): Uint32Array {
-  let slots = spareSlots;
-  spareSlots = undefined;
-  if (slots === undefined || slots.length < n) slots = new Uint32Array(Math.max(n, 1024));
-  for (let i = 0; i < n; i++) slots[i] = sessionSlot(sessions[i]);
-  return slots;
-}
-
-function giveSlots(slots: Uint32Array): void {
-  if (slots.length <= SPARE_SLOTS_MAX) spareSlots = slots;
-}
-
-function sessionSlot(s: SslSession): number {
-  if (!(s instanceof SslSession)) throw new TypeError('session must be an SslSession');
-  return s[kSlot]();
-}
-
-/** bytes of one session-ticket key: name (16) | HMAC secret (16) | AES key (16) */
-export const TICKET_KEY_LENGTH = 48;
-
-/** SslContext#ticketKeyStats */
-export interface TicketKeyStats {
-  issued: number;
-  current: number;
-  previous: number;
-  unknownKey: number;
-  /** tickets not decrypted because the server revoked their session (TlsServer#revoke): full handshakes */
-  revoked: number;
-}
-
-function toArrayError(): never {
-  throw new TypeError('previous must be an array of Buffers');
-}

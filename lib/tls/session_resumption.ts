@@ -13,7 +13,7 @@ import type { Protocol } from '../binding/constants';
 import { SessionCacheMode } from '../binding/constants';
 import { SessionStore } from '../stores/session_store';
 import { RemoveReason, SslContext } from '../openssl/ssl_context';
-import { kAddSessionDER, kHasSession, kInternalOn, kRetainEvents } from '../openssl/internal';
+import { kAddSessionDER, kHasSession, kInternalOn, kNewSessionDER, kRemoveSessionId, kRetainEvents } from '../openssl/internal';
 import { SslSession } from '../openssl/ssl_session';
 import { ClientHelloInfo } from './client_hello_parser';
 import { RevokedTickets } from './revoked_tickets';
@@ -201,7 +201,7 @@ export class SessionResumption {
     if (this.#eventsAttached || this.#ctx.freed) return;
     this.#eventsAttached = true;
     this.#noInternalStore();
-    this.#ctx[kInternalOn]('newSession', (s: SslSession) => this.#onNewSessionEvent(s));
+    this.#ctx[kNewSessionDER]((id: Buffer, der: Buffer | undefined) => this.#onNewSessionEvent(id, der));
   }
 
   #noInternalStore(): void {
@@ -212,17 +212,17 @@ export class SessionResumption {
 
   #attachStore(store: SessionStore): void {
     this.#noInternalStore();
-    this.#ctx[kInternalOn]('newSession', (s: SslSession) => {
-      const id = s.id;
+    // each new session arrives as bytes (serialized in OpenSSL's callback): no SslSession is made
+    this.#ctx[kNewSessionDER]((id: Buffer, encoded: Buffer | undefined, timeout: number) => {
       this.#negative.delete(id.toString('hex'));
-      const der = this.#derOf(s);
+      const der = this.#derOf(encoded);
       if (!der) return;
       // the store was failing a moment ago: keep the session here too, so that it resumes
       // on this server while the store is down (bounded in number and time)
       if (this.#storeFailedAt !== 0 && this.#now() - this.#storeFailedAt < this.#fallbackTtl * 1000) this.#keepLocally(id, der);
       let set: Promise<void>;
       try {
-        set = Promise.resolve(store.set(id, der, s.timeout));
+        set = Promise.resolve(store.set(id, der, timeout));
       } catch (e) {
         set = Promise.reject(e);
       }
@@ -350,23 +350,20 @@ export class SessionResumption {
   }
 
   /** a new session's DER for the store or 'newSession'; undefined (reported as
-   * 'sessionStoreError') when it cannot be encoded */
-  #derOf(s: SslSession): Buffer | undefined {
-    try {
-      return s.toDER();
-    } catch (e) {
-      this.#server.emit('sessionStoreError', e);
-      return undefined;
+   * 'sessionStoreError') when OpenSSL could not encode it */
+  #derOf(der: Buffer | undefined): Buffer | undefined {
+    if (der === undefined) {
+      this.#server.emit('sessionStoreError', codedError(ErrorCode.SESSION_NOT_ENCODABLE, 'i2d_SSL_SESSION: the new session cannot be encoded'));
     }
+    return der;
   }
 
   // node:tls's 'newSession' (id, der, callback): the handshake's last flight and 'secure'
   // wait until every listener's callback ran (TLSSocket holds the step, see holdStep)
-  #onNewSessionEvent(s: SslSession): void {
+  #onNewSessionEvent(id: Buffer, encoded: Buffer | undefined): void {
     if (this.#server.listenerCount('newSession') === 0) return;
-    const der = this.#derOf(s);
+    const der = this.#derOf(encoded);
     if (!der) return;
-    const id = s.id;
     this.#stepPending.push(
       new Promise<void>((resolve, reject) => {
         let called = false;
@@ -464,20 +461,14 @@ export class SessionResumption {
 
   /** removes every cached session with this id from the context, without store.delete */
   #removeLocal(id: Buffer): number {
-    let n = 0;
     const before = this.#skipStoreDelete;
     this.#skipStoreDelete = true;
     try {
-      for (const protocol of SESSION_PROTOCOLS) {
-        // not freed: the object may be a caller's (or a listener's) live SslSession; one made
-        // here is dropped by the FinalizationRegistry
-        const s = this.#ctx.getSession(id, protocol);
-        if (s && this.#ctx.removeSession(s)) n += 1;
-      }
+      // by id natively: no SslSession is made to find or remove them
+      return this.#ctx[kRemoveSessionId](id, SESSION_PROTOCOLS);
     } finally {
       this.#skipStoreDelete = before;
     }
-    return n;
   }
 
   async revoke(b: Buffer): Promise<void> {
