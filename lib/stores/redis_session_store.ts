@@ -17,6 +17,7 @@ import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import { SessionSealer, SessionSealingKeys } from './sealing';
 import { storeError, storeFailureOf } from './store_errors';
+import { sentinelDefaults } from './redis_sentinel';
 
 export interface RedisSessionStoreOptions {
   /** an existing ioredis client; the store does not quit it on close() unless `ownsClient` */
@@ -185,8 +186,10 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
         commandTimeout: undefined,
         retryStrategy: (times: number) => Math.min(times * 50, this.#maxReconnectDelay),
       };
+      // Sentinels named: follow the primary through a failover (./redis_sentinel.ts)
+      const sentinel = sentinelDefaults(o.redis, 'options.redis', { maxReconnectDelay: this.#maxReconnectDelay, commandTimeout: this.#commandTimeout });
       this.client =
-        typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...(o.redis ?? {}), commandTimeout: undefined } as RedisOptions);
+        typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...sentinel, ...(o.redis ?? {}), commandTimeout: undefined } as RedisOptions);
       this.#ownsClient = true;
       // without a listener ioredis prints every connection error to the console
       this.client.on('error', (e: Error) => this.#connectionError(e));
@@ -512,7 +515,10 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     if (this.#ownsClient) conns.push(this.client);
     await Promise.all(
       conns.map(async (c) => {
-        if (c.status === 'end') return;
+        if (c.status === 'end') {
+          c.disconnect(); // the failover detector's connections, if any
+          return;
+        }
         if (c.status === 'wait') {
           c.disconnect(); // never connected (lazyConnect)
           return;
@@ -538,6 +544,8 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
         if (!quit) c.disconnect();
         if ((c.status as string) !== 'end') await ended;
         clearTimeout(timer);
+        // QUIT leaves the connections of ioredis's Sentinel failover detector open: disconnect() closes them
+        if (quit) c.disconnect();
       }),
     );
   }

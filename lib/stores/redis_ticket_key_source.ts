@@ -7,6 +7,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { claimTtl, slotNumber, TicketKeySource } from './ticket_key_source';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { integer, optionsObject, toBufferOrString } from '../common/validate';
+import { sentinelDefaults } from './redis_sentinel';
 
 export interface RedisTicketKeySourceOptions {
   /** an existing ioredis client (Redis or Cluster); close() leaves it open */
@@ -59,7 +60,8 @@ export class RedisTicketKeySource implements TicketKeySource {
         commandTimeout: commandTimeout === 0 ? undefined : commandTimeout,
         retryStrategy: (times: number) => Math.min(times * 50, 500),
       };
-      const c = typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...(o.redis ?? {}) } as RedisOptions);
+      const sentinel = sentinelDefaults(o.redis, 'options.redis', { maxReconnectDelay: 500, commandTimeout });
+      const c = typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...sentinel, ...(o.redis ?? {}) } as RedisOptions);
       c.on('error', () => {}); // failures reject the commands; the ring reports them
       this.client = c;
       this.#owns = true;
@@ -98,7 +100,8 @@ export class RedisTicketKeySource implements TicketKeySource {
     const c = this.client as Redis;
     try {
       if (c.status === 'ready') await c.quit();
-      else c.disconnect();
+      // also after QUIT: the connections of ioredis's Sentinel failover detector, if any
+      c.disconnect();
     } catch {
       c.disconnect();
     }
