@@ -10,6 +10,7 @@
 //   new RedisSessionStore({ redis: set.redisOptions() });
 //   await set.failover();      // SENTINEL FAILOVER, resolves once promoted: { from, to, ms }
 //   await set.killPrimary();   // SIGKILL of the primary, resolves once promoted: { from, to, ms }
+//   await set.settled();       // the primary, once the demoted one replicates from it (~10 s after a failover)
 //   await set.stop();
 //
 // Everything waits on observable state (polled with a deadline), never on fixed sleeps.
@@ -344,6 +345,12 @@ async function startRedisSentinel({ replicas = 1, sentinels = 3, name = 'session
     primary() {
       alive();
       return primary();
+    },
+    /** the primary, once the set has settled from the last failover (failover() and
+     * killPrimary() wait for this themselves) */
+    settled() {
+      alive();
+      return settled();
     },
     /** SENTINEL FAILOVER (retried while a previous failover is still settling) */
     async failover() {

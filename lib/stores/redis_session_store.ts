@@ -515,10 +515,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     if (this.#ownsClient) conns.push(this.client);
     await Promise.all(
       conns.map(async (c) => {
-        if (c.status === 'end') {
-          c.disconnect(); // the failover detector's connections, if any
-          return;
-        }
+        if (c.status === 'end') return;
         if (c.status === 'wait') {
           c.disconnect(); // never connected (lazyConnect)
           return;
@@ -535,6 +532,8 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
             // a silent Redis never answers QUIT: wait 1 s at most
             await Promise.race([c.quit(), new Promise((_, reject) => (t = setTimeout(() => reject(new Error('QUIT unanswered')), 1000)))]);
             quit = true;
+            // QUIT leaves the connections of ioredis's Sentinel failover detector open
+            c.disconnect();
           } catch {
             // fall through to disconnect
           } finally {
@@ -544,8 +543,6 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
         if (!quit) c.disconnect();
         if ((c.status as string) !== 'end') await ended;
         clearTimeout(timer);
-        // QUIT leaves the connections of ioredis's Sentinel failover detector open: disconnect() closes them
-        if (quit) c.disconnect();
       }),
     );
   }

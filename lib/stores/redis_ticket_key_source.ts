@@ -99,9 +99,11 @@ export class RedisTicketKeySource implements TicketKeySource {
     if (!this.#owns) return;
     const c = this.client as Redis;
     try {
-      if (c.status === 'ready') await c.quit();
-      // also after QUIT: the connections of ioredis's Sentinel failover detector, if any
-      c.disconnect();
+      if (c.status === 'ready') {
+        await c.quit();
+        // QUIT leaves the connections of ioredis's Sentinel failover detector open
+        c.disconnect();
+      } else c.disconnect();
     } catch {
       c.disconnect();
     }
