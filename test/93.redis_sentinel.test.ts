@@ -166,6 +166,11 @@ function downThenResync(store: RedisSessionStore): Promise<void> {
   });
 }
 
+/** both stores' feeds went down and resynced (bounded: a store that gave up fails here) */
+function bothResync(a: Served, b: Served): Promise<unknown> {
+  return bounded(Promise.all([downThenResync(a.store), downThenResync(b.store)]), 60000, 'both revocation feeds down, then resynced');
+}
+
 describe('RedisSessionStore on a Sentinel-managed primary and replica', () => {
   let a: Served;
   let b: Served;
@@ -193,7 +198,7 @@ describe('RedisSessionStore on a Sentinel-managed primary and replica', () => {
     const source = new RedisTicketKeySource({ redis: set.redisOptions() });
     sources.push(source);
     await source.ready();
-    const resynced = Promise.all([downThenResync(a.store), downThenResync(b.store)]);
+    const resynced = bothResync(a, b);
     const before = { a: a.server.sessionStoreStats.resyncs, b: b.server.sessionStoreStats.resyncs };
     const load = handshakes(a, b);
     const f = await set.failover();
@@ -225,7 +230,7 @@ describe('RedisSessionStore on a Sentinel-managed primary and replica', () => {
   }, SLOW);
 
   test('a killed primary: the store is out until a replica is promoted, every handshake meanwhile completes (full), then sessions and revocations work again', async () => {
-    const resynced = Promise.all([downThenResync(a.store), downThenResync(b.store)]);
+    const resynced = bothResync(a, b);
     const feedDowns = { a: a.server.sessionStoreStats.feedDowns, b: b.server.sessionStoreStats.feedDowns };
     const storeErrors: (Error & { code?: string })[] = [];
     const onError = (e: Error & { code?: string }) => storeErrors.push(e);
@@ -278,6 +283,17 @@ describe('RedisSessionStore on a Sentinel-managed primary and replica', () => {
     await a.store.ready(20000);
     await a.store.set(id, Buffer.from('der 2'), 60);
     expect(await a.store.get(id)).toEqual(Buffer.from('der 2'));
+  });
+
+  test('a Sentinel client of the store that ioredis ended (its failover detector can abort a reconnection for good) connects again', async () => {
+    const ended = next(b.store.client, 'end');
+    b.store.client.disconnect(); // ends the client as ioredis does then: status 'end', no retry of its own
+    await ended;
+    expect(b.store.client.status).toBe('end');
+    await b.store.ready(20000);
+    const id = Buffer.from('another session id of 32 bytes..');
+    await b.store.set(id, Buffer.from('der'), 60);
+    expect(await b.store.get(id)).toEqual(Buffer.from('der'));
   });
 
   test('Sentinel options a store cannot write through are refused at construction', () => {

@@ -12,7 +12,7 @@
 //    and wait as long, as the store's own Redis connection does (ioredis's defaults: up to
 //    1 s between rounds, and no bound on a sentinel that accepts but never answers).
 // The caller's own options win over each of these.
-import type { RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 
 /** ioredis options naming Sentinels */
 export function namesSentinels(redis: unknown): redis is RedisOptions & { sentinels: unknown[] } {
@@ -39,4 +39,22 @@ export function sentinelDefaults(redis: unknown, name: string, o: { maxReconnect
     sentinelRetryStrategy: (times: number) => Math.min(times * 50, o.maxReconnectDelay),
     ...(o.commandTimeout > 0 ? { sentinelCommandTimeout: o.commandTimeout } : {}),
   };
+}
+
+/**
+ * Keeps a Sentinel client of a store connecting. ioredis ends a client for good when its
+ * connector fails while resolving the primary, and its failover detector makes that
+ * happen: a +switch-master that arrives while the client is reconnecting (a killed primary:
+ * it reconnects until the sentinels promote a replica, and the switch is announced then)
+ * aborts that resolution, and the client's status becomes 'end'. Until `closed()`, such a
+ * client connects again after `delay` ms.
+ */
+export function keepConnecting(client: Redis, closed: () => boolean, delay: number): void {
+  client.on('end', () => {
+    if (closed()) return;
+    const t = setTimeout(() => {
+      if (!closed() && client.status === 'end') client.connect().catch(() => {});
+    }, delay);
+    t.unref?.();
+  });
 }

@@ -17,7 +17,7 @@ import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import { SessionSealer, SessionSealingKeys } from './sealing';
 import { storeError, storeFailureOf } from './store_errors';
-import { sentinelDefaults } from './redis_sentinel';
+import { keepConnecting, sentinelDefaults } from './redis_sentinel';
 
 export interface RedisSessionStoreOptions {
   /** an existing ioredis client; the store does not quit it on close() unless `ownsClient` */
@@ -191,6 +191,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       this.client =
         typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...sentinel, ...(o.redis ?? {}), commandTimeout: undefined } as RedisOptions);
       this.#ownsClient = true;
+      if (Object.keys(sentinel).length > 0) this.#keepConnecting(this.client);
       // without a listener ioredis prints every connection error to the console
       this.client.on('error', (e: Error) => this.#connectionError(e));
     }
@@ -200,6 +201,15 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       publishStoreConnection(this, 'ready');
       this.emit('ready');
     });
+  }
+
+  /** Sentinel clients the store connects again when ioredis ends them (./redis_sentinel.ts):
+   * 'end' is not final for them until close() */
+  readonly #revived = new WeakSet<Redis>();
+
+  #keepConnecting(c: Redis): void {
+    this.#revived.add(c);
+    keepConnecting(c, () => this.#closed, this.#maxReconnectDelay);
   }
 
   #connectionError(e: Error): void {
@@ -238,12 +248,15 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       c.status === 'ready'
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
-            if (c.status === 'end') {
+            const final = () => this.#closed || !this.#revived.has(c);
+            if (c.status === 'end' && final()) {
               reject(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the Redis connection was closed'));
               return;
             }
             const ok = () => resolve();
-            const gone = () => reject(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the Redis connection was closed'));
+            const gone = () => {
+              if (final()) reject(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the Redis connection was closed'));
+            };
             c.once('ready', ok);
             c.once('end', gone);
             cleanups.push(() => {
@@ -476,6 +489,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       retryStrategy: (times: number) => Math.min(times * 50, this.#maxReconnectDelay),
     });
     this.#subscriber = sub;
+    if ((sub.options as { failoverDetector?: boolean }).failoverDetector) this.#keepConnecting(sub);
     sub.on('error', (e: Error) => this.#connectionError(e));
     sub.on('ready', () => this.#subscribeNow(sub));
     sub.on('close', () => {

@@ -7,7 +7,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { claimTtl, slotNumber, TicketKeySource } from './ticket_key_source';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { integer, optionsObject, toBufferOrString } from '../common/validate';
-import { sentinelDefaults } from './redis_sentinel';
+import { keepConnecting, sentinelDefaults } from './redis_sentinel';
 
 export interface RedisTicketKeySourceOptions {
   /** an existing ioredis client (Redis or Cluster); close() leaves it open */
@@ -35,6 +35,7 @@ export class RedisTicketKeySource implements TicketKeySource {
   readonly client: Redis | Cluster;
   readonly prefix: Buffer;
   readonly #owns: boolean;
+  #closed = false;
 
   constructor(options: RedisTicketKeySourceOptions = {}) {
     const o = optionsObject(options, 'options') as RedisTicketKeySourceOptions;
@@ -63,6 +64,7 @@ export class RedisTicketKeySource implements TicketKeySource {
       const sentinel = sentinelDefaults(o.redis, 'options.redis', { maxReconnectDelay: 500, commandTimeout });
       const c = typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...sentinel, ...(o.redis ?? {}) } as RedisOptions);
       c.on('error', () => {}); // failures reject the commands; the ring reports them
+      if (Object.keys(sentinel).length > 0) keepConnecting(c, () => this.#closed, 500);
       this.client = c;
       this.#owns = true;
     }
@@ -97,6 +99,7 @@ export class RedisTicketKeySource implements TicketKeySource {
   /** closes the client the source made (a given client stays open) */
   async close(): Promise<void> {
     if (!this.#owns) return;
+    this.#closed = true;
     const c = this.client as Redis;
     try {
       if (c.status === 'ready') {
