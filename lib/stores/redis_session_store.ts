@@ -23,6 +23,7 @@ import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import { SessionSealer, SessionSealingKeys } from './sealing';
 import { storeError, storeFailureOf } from './store_errors';
+import { keepConnecting, sentinelDefaults } from './redis_sentinel';
 
 /** RedisSessionStoreOptions#cluster: a Redis Cluster client the store makes */
 export interface RedisSessionStoreClusterOptions {
@@ -265,9 +266,12 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
         commandTimeout: undefined,
         retryStrategy: (times: number) => Math.min(times * 50, this.#maxReconnectDelay),
       };
+      // Sentinels named: follow the primary through a failover (./redis_sentinel.ts)
+      const sentinel = sentinelDefaults(o.redis, 'options.redis', { maxReconnectDelay: this.#maxReconnectDelay, commandTimeout: this.#commandTimeout });
       this.client =
-        typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...(o.redis ?? {}), commandTimeout: undefined } as RedisOptions);
+        typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...sentinel, ...(o.redis ?? {}), commandTimeout: undefined } as RedisOptions);
       this.#ownsClient = true;
+      if (Object.keys(sentinel).length > 0) this.#keepConnecting(this.client);
       // without a listener ioredis prints every connection error to the console
       this.client.on('error', (e: Error) => this.#connectionError(e));
     }
@@ -278,6 +282,15 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       publishStoreConnection(this, 'ready');
       this.emit('ready');
     });
+  }
+
+  /** Sentinel clients the store connects again when ioredis ends them (./redis_sentinel.ts):
+   * 'end' is not final for them until close() */
+  readonly #revived = new WeakSet<Redis | Cluster>();
+
+  #keepConnecting(c: Redis): void {
+    this.#revived.add(c);
+    keepConnecting(c, () => this.#closed, this.#maxReconnectDelay);
   }
 
   #connectionError(e: Error): void {
@@ -324,12 +337,15 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       c.status === 'ready'
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
-            if (c.status === 'end') {
+            const final = () => this.#closed || !this.#revived.has(c);
+            if (c.status === 'end' && final()) {
               reject(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the Redis connection was closed'));
               return;
             }
             const ok = () => resolve();
-            const gone = () => reject(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the Redis connection was closed'));
+            const gone = () => {
+              if (final()) reject(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the Redis connection was closed'));
+            };
             c.once('ready', ok);
             c.once('end', gone);
             cleanups.push(() => {
@@ -678,6 +694,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
 
   #watchSubscriber(sub: Redis): void {
     this.#subscriber = sub;
+    if ((sub.options as { failoverDetector?: boolean }).failoverDetector) this.#keepConnecting(sub);
     sub.on('error', (e: Error) => this.#connectionError(e));
     sub.on('ready', () => {
       if (this.isCluster) this.#moves = 0;
@@ -737,6 +754,8 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
             // a silent Redis never answers QUIT: wait 1 s at most
             await Promise.race([c.quit(), new Promise((_, reject) => (t = setTimeout(() => reject(new Error('QUIT unanswered')), 1000)))]);
             quit = true;
+            // QUIT leaves the connections of ioredis's Sentinel failover detector open
+            c.disconnect();
           } catch {
             // fall through to disconnect
           } finally {

@@ -7,6 +7,7 @@ import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from '
 import { claimTtl, slotNumber, TicketKeySource } from './ticket_key_source';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { integer, optionsObject, toBufferOrString } from '../common/validate';
+import { keepConnecting, sentinelDefaults } from './redis_sentinel';
 
 export interface RedisTicketKeySourceOptions {
   /** an existing ioredis client (Redis or Cluster); close() leaves it open */
@@ -37,6 +38,7 @@ export class RedisTicketKeySource implements TicketKeySource {
   readonly client: Redis | Cluster;
   readonly prefix: Buffer;
   readonly #owns: boolean;
+  #closed = false;
 
   constructor(options: RedisTicketKeySourceOptions = {}) {
     const o = optionsObject(options, 'options') as RedisTicketKeySourceOptions;
@@ -88,8 +90,10 @@ export class RedisTicketKeySource implements TicketKeySource {
         commandTimeout: commandTimeout === 0 ? undefined : commandTimeout,
         retryStrategy: (times: number) => Math.min(times * 50, 500),
       };
-      const c = typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...(o.redis ?? {}) } as RedisOptions);
+      const sentinel = sentinelDefaults(o.redis, 'options.redis', { maxReconnectDelay: 500, commandTimeout });
+      const c = typeof o.redis === 'string' ? new Redis(o.redis, ours) : new Redis({ ...ours, ...sentinel, ...(o.redis ?? {}) } as RedisOptions);
       c.on('error', () => {}); // failures reject the commands; the ring reports them
+      if (Object.keys(sentinel).length > 0) keepConnecting(c, () => this.#closed, 500);
       this.client = c;
       this.#owns = true;
     }
@@ -124,10 +128,14 @@ export class RedisTicketKeySource implements TicketKeySource {
   /** closes the client the source made (a given client stays open) */
   async close(): Promise<void> {
     if (!this.#owns) return;
+    this.#closed = true;
     const c = this.client;
     try {
-      if (c.status === 'ready') await c.quit();
-      else c.disconnect();
+      if (c.status === 'ready') {
+        await c.quit();
+        // QUIT leaves the connections of ioredis's Sentinel failover detector open
+        c.disconnect();
+      } else c.disconnect();
     } catch {
       c.disconnect();
     }
