@@ -148,9 +148,18 @@ function redisArgs(port, extra = []) {
  * accepts connections (rejects if it exits or cannot be run first). The caller kills it.
  */
 function startRedisServer(port, extraArgs = []) {
+  return spawnRedisServer(redisArgs(port, extraArgs), /Ready to accept connections/);
+}
+
+/**
+ * Runs redis-server with exactly `args` (a config file first, `--sentinel`, …); resolves
+ * with the child process once its log matches `ready` (rejects if it exits or cannot be run
+ * first). The caller kills it.
+ */
+function spawnRedisServer(args, ready) {
   const { spawn } = require('child_process');
   const found = resolveRedisServer();
-  const proc = spawn(found.command, redisArgs(port, extraArgs), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...found.env } });
+  const proc = spawn(found.command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...found.env } });
   return new Promise((resolve, reject) => {
     let out = '';
     const done = (error) => {
@@ -169,13 +178,13 @@ function startRedisServer(port, extraArgs = []) {
     proc.once('exit', (code) => done(new Error(`redis-server exited (${code}) before it was ready:\n${out}`)));
     proc.stdout.on('data', (d) => {
       out += d;
-      if (out.includes('Ready to accept connections')) done();
+      if (ready.test(out)) done();
     });
     proc.stderr.on('data', (d) => (out += d));
   });
 }
 
-module.exports = { resolveRedisServer, findRedisServer: find, redisArgs, startRedisServer };
+module.exports = { resolveRedisServer, findRedisServer: find, redisArgs, startRedisServer, spawnRedisServer };
 
 if (require.main === module) {
   try {
