@@ -206,24 +206,11 @@ async function startTopology(name, log) {
       describe: `a primary, 2 replicas, 3 sentinels (deps/redis-sentinel.js); the primary (${fmtAddr(before)}) SIGKILLed, the sentinels promote a replica`,
       storeOptions: { redis: s.redisOptions() },
       async fault() {
-        await s.killPrimary();
-        log('sentinel: primary killed');
-        // the promotion, as the sentinels report it (polled, in the background of the run)
-        const t = Date.now();
-        for (;;) {
-          let now;
-          try {
-            now = await s.primary();
-          } catch {
-            now = undefined;
-          }
-          if (now && fmtAddr(now) !== fmtAddr(before)) {
-            log(`sentinel: ${fmtAddr(now)} promoted`);
-            return { promotedAt: Date.now() };
-          }
-          if (Date.now() - t > (POST - 2) * 1000) return {};
-          await sleep(100);
-        }
+        const r = await s.killPrimary();
+        const now = Date.now();
+        log(`sentinel: ${fmtAddr(r.from)} killed, ${fmtAddr(r.to)} promoted ${r.ms} ms later (every sentinel agrees)`);
+        // killPrimary waits for a settled set before it kills: the fault is the kill
+        return { killedAt: now - r.ms, promotedAt: now };
       },
       stop: () => s.stop(),
     };
@@ -231,7 +218,24 @@ async function startTopology(name, log) {
   if (name === 'cluster') {
     const file = path.join(ROOT, 'deps', 'redis-cluster.js');
     if (!fs.existsSync(file)) return { unavailable: 'deps/redis-cluster.js is not in this tree' };
-    return { unavailable: 'cluster: not wired yet' };
+    // RedisSessionStore's `cluster` option (an ioredis Cluster of these startup nodes)
+    const dist = fs.readFileSync(path.join(ROOT, 'dist', 'stores', 'redis_session_store.js'), 'utf8');
+    if (!dist.includes('options.cluster')) return { unavailable: "this build's RedisSessionStore has no `cluster` option" };
+    const { startRedisCluster } = require(file);
+    const c = await startRedisCluster({ primaries: 3, replicasPerPrimary: 1 });
+    const victim = (await c.primaries())[0];
+    return {
+      describe: `Redis Cluster, 3 primaries × 1 replica (deps/redis-cluster.js); the primary of the first slot range (${fmtAddr(victim)}) SIGKILLed, its replica takes over`,
+      storeOptions: { cluster: { nodes: c.nodes } },
+      async fault() {
+        const r = await c.killPrimary(0);
+        const now = Date.now();
+        log(`cluster: ${fmtAddr(r.killed)} killed, ${fmtAddr(r.promoted)} promoted ${r.ms} ms later`);
+        // killPrimary waits for a settled cluster before it kills: the fault is the kill
+        return { killedAt: now - r.ms, promotedAt: now };
+      },
+      stop: () => c.stop(),
+    };
   }
   throw new RangeError(`unknown topology ${name}`);
 }
@@ -358,11 +362,14 @@ async function runTopology(name, log) {
     await Promise.all(tasks);
     const events = await faultEvents;
     if (events.faultError) throw new Error(events.faultError);
+    // the kill itself, when the launcher waited for something before it (cluster: a settled view)
+    const faultTime = events.killedAt ?? faultAt;
+    delete events.killedAt;
     const stats = [];
     for (const c of children) stats.push(await ask(c, 'stats'));
     for (const c of children) await ask(c, 'stop');
     const loadAfter = os.loadavg();
-    return summarize({ name, describe: topo.describe, t0, faultAt, end, events, records, probes, revocations, errors, stats, loadBefore, loadAfter });
+    return summarize({ name, describe: topo.describe, t0, faultAt: faultTime, end, events, records, probes, revocations, errors, stats, loadBefore, loadAfter });
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await topo.stop();
@@ -395,23 +402,24 @@ function summarize(r) {
     at(s).probes += 1;
     if (p.resumed) at(s).probeResumed += 1;
   }
+  // the share of offered sessions that resumed: what the store decides, whatever the load
+  for (const b of seconds) b.share = b.resumed + b.fallback > 0 ? b.resumed / (b.resumed + b.fallback) : null;
   const pre = seconds.filter((b) => b.t < 0).map((b) => b.resumed);
   const preMedian = median(pre);
   const threshold = RECOVERED * preMedian;
   const post = seconds.filter((b) => b.t >= 0);
-  // recovery: after the rate first fell below the threshold, the first second that is back
-  // at ≥ 90 % of the pre-fault median, with the second after it ≥ 90 % too
-  const dip = post.findIndex((b) => b.resumed < threshold);
-  let recovery;
-  if (dip < 0) recovery = 0;
-  else {
-    for (let i = dip + 1; i < post.length - 1; i++) {
-      if (post[i].resumed >= threshold && post[i + 1].resumed >= threshold) {
-        recovery = post[i].t;
-        break;
-      }
-    }
-  }
+  const preShare = median(seconds.filter((b) => b.t < 0 && b.share !== null).map((b) => b.share));
+  // recovery: after the value first fell below 90 % of its pre-fault median, the first
+  // second that is back at ≥ 90 % of it, with the second after it ≥ 90 % too
+  const recoveryOf = (value, limit) => {
+    const dip = post.findIndex((b) => value(b) < limit);
+    if (dip < 0) return 0;
+    for (let i = dip + 1; i < post.length - 1; i++) if (value(post[i]) >= limit && value(post[i + 1]) >= limit) return post[i].t;
+    return undefined;
+  };
+  const recovery = recoveryOf((b) => b.resumed, threshold);
+  // a second without offers (every client busy with fresh sessions) neither dips nor recovers
+  const shareRecovery = recoveryOf((b) => (b.share === null ? RECOVERED * preShare : b.share), RECOVERED * preShare);
   const during = post.filter((b) => recovery === undefined || b.t < recovery).map((b) => b.resumed);
   const after = recovery === undefined ? [] : post.filter((b) => b.t >= recovery).map((b) => b.resumed);
   const failed = r.records.filter((x) => x.kind === 'error');
@@ -442,6 +450,14 @@ function summarize(r) {
     duringSeconds: during.length,
     afterMedian: median(after),
     recoverySeconds: recovery ?? null,
+    preShare,
+    shareRecoverySeconds: shareRecovery ?? null,
+    duringShare: (() => {
+      const d = post.filter((b) => b.share !== null && (shareRecovery === undefined || b.t < shareRecovery));
+      const res = d.reduce((a, b) => a + b.resumed, 0);
+      const off = d.reduce((a, b) => a + b.resumed + b.fallback, 0);
+      return off ? res / off : null;
+    })(),
     threshold,
     connections: r.records.length + r.probes.length,
     offers,
@@ -471,13 +487,15 @@ function esc(s) {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+const r0 = (x) => (Number.isFinite(x) ? Math.round(x) : '—');
+
 function svg(meta, results) {
   const panels = results.filter((r) => r.measured);
   const W = 1000;
-  const PH = 230; // panel height
-  const top = 64;
+  const PH = 250; // panel height
+  const top = 94;
   const left = 64;
-  const right = 20;
+  const right = 40;
   const H = top + Math.max(1, panels.length) * (PH + 30) + 10;
   const out = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
@@ -492,9 +510,10 @@ function svg(meta, results) {
   out.push(`<line x1="${lx + 470}" y1="46" x2="${lx + 470}" y2="58" stroke="#2a8a4a" stroke-width="2" stroke-dasharray="4,2"/><text x="${lx + 475}" y="56">recovered</text>`);
   out.push(`<line x1="${lx + 550}" y1="52" x2="${lx + 570}" y2="52" stroke="#2a8a4a" stroke-dasharray="2,3"/><text x="${lx + 574}" y="56">90 % of the pre-fault median</text>`);
   out.push(`<text x="${lx + 760}" y="56" fill="#d0453b">× failed / violation</text>`);
+  out.push(`<line x1="${lx}" y1="70" x2="${lx + 20}" y2="70" stroke="#3a78c2" stroke-dasharray="5,3"/><text x="${lx + 24}" y="74">share of offered sessions that resumed (right axis, %), its recovery: a blue dashed marker when it differs</text>`);
   panels.forEach((p, i) => {
-    const y0 = top + i * (PH + 30) + 24;
-    const h = PH - 40;
+    const y0 = top + i * (PH + 30) + 40;
+    const h = PH - 56;
     const s = p.seconds;
     const t0 = s[0].t;
     const t1 = s[s.length - 1].t + 1;
@@ -502,8 +521,12 @@ function svg(meta, results) {
     const x = (t) => left + ((W - left - right) * (t - t0)) / (t1 - t0);
     const y = (v) => y0 + h - (h * v) / maxV;
     const rec = p.recoverySeconds === null ? 'not recovered' : `recovered after ${p.recoverySeconds} s`;
-    out.push(`<text x="${left}" y="${y0 - 8}" font-weight="bold">${esc(p.topology)}</text>`);
-    out.push(`<text x="${left + 70}" y="${y0 - 8}" fill="#333">${esc(`${p.describe} — ${rec}; failed handshakes ${p.failedHandshakes}; revocations ${Object.values(p.revocations.resolved).reduce((a, b) => a + b, 0)}, violations ${p.violations}`).slice(0, 150)}</text>`);
+    const d = p.describe.length > 120 ? `${p.describe.slice(0, 118)}…` : p.describe;
+    out.push(`<text x="${left}" y="${y0 - 24}"><tspan font-weight="bold">${esc(p.topology)}</tspan><tspan fill="#333"> — ${esc(d)}</tspan></text>`);
+    const revs = Object.values(p.revocations.resolved).reduce((a, b) => a + b, 0);
+    out.push(
+      `<text x="${left}" y="${y0 - 8}" fill="#333">${esc(`resumptions/s before ${r0(p.preMedian)}, during ${r0(p.duringMean)}, after ${r0(p.afterMedian)}; ${rec}; failed handshakes ${p.failedHandshakes}; revocations ${revs}, violations ${p.violations}; load ${p.load.before[0]}–${p.load.after[0]}`)}</text>`,
+    );
     out.push(`<rect x="${left}" y="${y0}" width="${W - left - right}" height="${h}" fill="none" stroke="#bbb"/>`);
     const step = maxV > 2000 ? 500 : maxV > 800 ? 200 : maxV > 300 ? 100 : maxV > 100 ? 50 : 10;
     for (let v = 0; v <= maxV; v += step) {
@@ -513,13 +536,19 @@ function svg(meta, results) {
     for (let t = Math.ceil(t0 / 5) * 5; t <= t1; t += 5) {
       out.push(`<text x="${x(t).toFixed(1)}" y="${y0 + h + 14}" text-anchor="middle" fill="#555">${t}</text>`);
     }
+    const vline = (t, color, dash) =>
+      out.push(`<line x1="${x(t).toFixed(1)}" y1="${y0}" x2="${x(t).toFixed(1)}" y2="${y0 + h}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
     const line = (k, color) =>
       out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${s.map((b) => `${x(b.t + 0.5).toFixed(1)},${y(b[k]).toFixed(1)}`).join(' ')}"/>`);
     line('full', '#8c6bb1');
     line('resumed', '#2a8a4a');
+    // the share of offers that resumed, 0–100 % on the right-hand axis
+    const ys = (v) => y0 + h - h * v * 0.95;
+    const pts = s.filter((b) => b.share !== null).map((b) => `${x(b.t + 0.5).toFixed(1)},${ys(b.share).toFixed(1)}`);
+    out.push(`<polyline fill="none" stroke="#3a78c2" stroke-width="1.2" stroke-dasharray="5,3" points="${pts.join(' ')}"/>`);
+    for (const v of [0, 0.5, 1]) out.push(`<text x="${W - right + 4}" y="${(ys(v) + 4).toFixed(1)}" fill="#3a78c2" font-size="10">${v * 100}%</text>`);
+    if (p.shareRecoverySeconds !== null && p.shareRecoverySeconds !== p.recoverySeconds) vline(p.shareRecoverySeconds, '#3a78c2', '4,2');
     if (Number.isFinite(p.threshold)) out.push(`<line x1="${left}" y1="${y(p.threshold).toFixed(1)}" x2="${W - right}" y2="${y(p.threshold).toFixed(1)}" stroke="#2a8a4a" stroke-dasharray="2,3"/>`);
-    const vline = (t, color, dash) =>
-      out.push(`<line x1="${x(t).toFixed(1)}" y1="${y0}" x2="${x(t).toFixed(1)}" y2="${y0 + h}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
     vline(0, '#d0453b');
     for (const k of ['restartAt', 'promotedAt']) if (typeof p.events[k] === 'number') vline(p.events[k], '#e08a1e', '4,2');
     if (p.recoverySeconds !== null) vline(p.recoverySeconds, '#2a8a4a', '4,2');
@@ -542,26 +571,29 @@ function markdown(meta, results) {
   L.push('');
   L.push(`- machine: ${meta.cpu}, ${meta.cores} cores (${meta.os}), shared with other jobs (load average per topology below); Node ${meta.node} clients (TLS 1.2), servers ${meta.openssl}; ${meta.redis}`);
   L.push(`- per topology: ${SERVERS} server processes (createServer + RedisSessionStore, one prefix), ${CONCURRENCY} concurrent clients in the bench process, each connection to the next server in round robin offering a session issued by another server (so resuming needs the store; a session no server left is replaced by a fresh full handshake), plus ${PROBERS} client offering revoked sessions to every server in turn`);
-  L.push(`- a run: warm-up, ${PRE} s before the fault, the fault, ${POST} s after (per topology: ${results.filter((r) => r.measured).map((r) => `${r.topology} ${r.quick ? '--quick' : 'full'}, ${r.date}`).join('; ')})`);
-  L.push(`- before / after: median of the per-second resumption counts; during: the mean from the fault to the recovery second; recovery: after the rate first fell below ${RECOVERED * 100} % of the pre-fault median, the first second from which two consecutive seconds are at ≥ ${RECOVERED * 100} % of it again (in seconds after the fault; 0 = it never fell below)`);
+  L.push(`- a run: a warm-up, then the steady state before the fault, the fault, and the seconds after it; per topology: ${results.filter((r) => r.measured).map((r) => `${r.topology} ${r.secondsBefore} s + ${r.secondsAfter} s (${r.quick ? '--quick, ' : ''}${r.date})`).join('; ')}`);
+  L.push(`- before / after: median of the per-second resumption counts; during: the mean from the fault to the recovery second; recovery (rate): after the rate first fell below ${RECOVERED * 100} % of the pre-fault median, the first second from which two consecutive seconds are at ≥ ${RECOVERED * 100} % of it again (in seconds after the fault; 0 = it never fell below)`);
+  L.push(`- offers resumed: the share of connections offering a session that resumed (the rest fell back to a full handshake) — what the store decides, independent of how much CPU the neighbours leave; its recovery is defined as for the rate, against its own pre-fault median; "until then": the share over the seconds from the fault to that recovery`);
   L.push(`- failed handshakes: every client connection that ended in an error or had no handshake within ${CONNECT_TIMEOUT / 1000} s (the resuming clients and the revocation prober); a store outage must be a full handshake, never a failed connection`);
   L.push(`- revocations: every ${REVOKE_EVERY} ms a session that had resumed through the store is revoked with \`server.revoke(id)\` on one of the servers (in turn); resolved = the promise resolved (phase by its resolution time); a violation = that session resumed on any server more than heartbeatInterval + heartbeatTimeout = ${BOUND} ms after revoke() resolved (docs/api.md, "What a revocation guarantees"); resumptions within the bound are listed separately; a rejected revoke() promises nothing and is only counted`);
   L.push('');
-  L.push('| B13 | topology | fault | resumptions/s before | during (mean) | after | recovery | failed handshakes | revocations resolved (before / during / after) | revoke() rejected | violations | resumed within the bound | load average (1 min) |');
-  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  L.push('| B13 | topology | fault | resumptions/s before | during (mean) | after | recovery (rate) | offers resumed before | recovery (offers resumed) | failed handshakes | revocations resolved (before / during / after) | revoke() rejected | violations | resumed within the bound | load average (1 min) |');
+  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     if (!r.measured) {
-      L.push(`| B13 | ${r.topology} | not measured: ${r.reason} | — | — | — | — | — | — | — | — | — | — |`);
+      L.push(`| B13 | ${r.topology} | not measured: ${r.reason} | — | — | — | — | — | — | — | — | — | — | — | — |`);
       continue;
     }
-    const rec = r.recoverySeconds === null ? `not within ${POST} s` : `${r.recoverySeconds} s`;
+    const back = r.events.restartAt ?? r.events.promotedAt;
+    const rec = (x) => (x === null ? `not within ${r.secondsAfter} s` : `${x} s${typeof back === 'number' && x > back ? ` (${(x - back).toFixed(1)} s after the ${r.events.restartAt !== undefined ? 'restart' : 'promotion'})` : ''}`);
+    const pct = (x) => (x === null || !Number.isFinite(x) ? '—' : `${(100 * x).toFixed(1)} %`);
     const ev = Object.entries(r.events)
       .filter(([, v]) => typeof v === 'number')
       .map(([k, v]) => `${k.replace(/At$/, '')} at +${v} s`)
       .join(', ');
     const rv = r.revocations.resolved;
     L.push(
-      `| B13 | ${r.topology} | ${r.describe}${ev ? ` (${ev})` : ''} | ${f0(r.preMedian)} | ${f0(r.duringMean)} (${r.duringSeconds} s) | ${f0(r.afterMedian)} | ${rec} | ${r.failedHandshakes} of ${r.connections} | ${rv.before} / ${rv.during} / ${rv.after} | ${r.revocations.rejected}${r.revocations.rejected ? ` (${Object.entries(r.revocations.rejectedCodes).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} | ${r.violations}${r.violations ? ` (worst ${r.worstViolationMs} ms after)` : ''} | ${r.resumedWithinBound} | ${r.load.before[0]} → ${r.load.after[0]} |`,
+      `| B13 | ${r.topology} | ${r.describe}${ev ? ` (${ev})` : ''} | ${f0(r.preMedian)} | ${f0(r.duringMean)} (${r.duringSeconds} s) | ${f0(r.afterMedian)} | ${rec(r.recoverySeconds)} | ${pct(r.preShare)} | ${rec(r.shareRecoverySeconds)}; ${pct(r.duringShare)} until then | ${r.failedHandshakes} of ${r.connections} | ${rv.before} / ${rv.during} / ${rv.after} | ${r.revocations.rejected}${r.revocations.rejected ? ` (${Object.entries(r.revocations.rejectedCodes).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} | ${r.violations}${r.violations ? ` (worst ${r.worstViolationMs} ms after)` : ''} | ${r.resumedWithinBound} | ${r.load.before[0]} → ${r.load.after[0]} |`,
     );
   }
   L.push('');
@@ -604,12 +636,20 @@ async function main() {
     redis: redisVersion,
   };
   const jsonFile = path.join(__dirname, 'failover.json');
+  if (argv.includes('--render')) {
+    // the outputs again from failover.json, no measurement
+    const saved = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+    writeOutputs(saved.meta, saved.results, log);
+    return;
+  }
   const previous = fs.existsSync(jsonFile) ? JSON.parse(fs.readFileSync(jsonFile, 'utf8')).results : [];
   const results = new Map(previous.map((r) => [r.topology, r]));
   for (const t of wanted) {
     log(`${t}: starting`);
     const r = await runTopology(t, log);
     r.quick = QUICK;
+    r.secondsBefore = PRE;
+    r.secondsAfter = POST;
     if (r.measured) {
       log(
         `${t}: before ${r.preMedian}/s, during ${r.duringMean.toFixed(0)}/s, after ${r.afterMedian}/s, recovery ${r.recoverySeconds} s, failed ${r.failedHandshakes}, violations ${r.violations}`,
@@ -620,6 +660,10 @@ async function main() {
   }
   const all = TOPOLOGIES.map((t) => results.get(t) || { topology: t, measured: false, reason: 'not run yet' });
   fs.writeFileSync(jsonFile, JSON.stringify({ meta, results: all }, null, 1) + '\n');
+  writeOutputs(meta, all, log);
+}
+
+function writeOutputs(meta, all, log) {
   fs.writeFileSync(path.join(__dirname, 'failover.svg'), svg(meta, all));
   const md = markdown(meta, all);
   fs.writeFileSync(path.join(__dirname, 'RESULTS-B13.md'), md);
