@@ -4,12 +4,18 @@
 // session from its own OpenSSL cache; the subscriber connection is watched (a PING
 // heartbeat) and its state reported to the subscribers (onDown / onResync).
 //
+// On a Redis Cluster (an ioredis Cluster, given or made from `cluster`) every command names
+// one key, so each goes to its key's shard; delete()'s MULTI holds one key (its slot's
+// node runs it) and PUBLISH, which names no key, is broadcast by the cluster to every node.
+// The subscriber is then a plain connection to one node of the cluster (any node hears
+// every PUBLISH); when that node fails or stops answering the feed moves to another.
+//
 // ioredis is an optional peer dependency: only its types are imported here, and the module
 // itself is required the first time a RedisSessionStore is made, so that
 // require('openssl-session-cache') works (and stays fast) without it.
 import { EventEmitter } from 'events';
 import type { ConnectionOptions } from 'tls';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { SessionStore } from './session_store';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { publishStoreConnection } from '../common/diagnostics';
@@ -18,16 +24,34 @@ import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/va
 import { SessionSealer, SessionSealingKeys } from './sealing';
 import { storeError, storeFailureOf } from './store_errors';
 
+/** RedisSessionStoreOptions#cluster: a Redis Cluster client the store makes */
+export interface RedisSessionStoreClusterOptions {
+  /** startup nodes (any nodes of the cluster; the client discovers the rest) */
+  nodes: ClusterNode[];
+  /** ioredis ClusterOptions (`redisOptions` for the per-node connections: password, …);
+   * the store's fail-fast settings (no offline queue, no retries on CLUSTERDOWN or a lost
+   * node) win over the same options given here */
+  options?: ClusterOptions;
+}
+
 export interface RedisSessionStoreOptions {
-  /** an existing ioredis client; the store does not quit it on close() unless `ownsClient` */
-  client?: Redis;
+  /** an existing ioredis client (Redis or Cluster); the store does not quit it on close()
+   * unless `ownsClient` */
+  client?: Redis | Cluster;
   /** quit `client` on close() (default false for a given client) */
   ownsClient?: boolean;
   /** connection options for a new client (ioredis RedisOptions or a redis:// URL);
-   * ignored when `client` is given */
+   * not allowed together with `client` or `cluster` */
   redis?: RedisOptions | string;
+  /** a Redis Cluster: the store makes an ioredis Cluster of these startup nodes; not allowed
+   * together with `client` or `redis` */
+  cluster?: RedisSessionStoreClusterOptions;
+  /** with a Cluster: the node the revocation feed subscribes to first (default: a node of
+   * the cluster picked at random, replicas included); should it fail, the feed moves on */
+  subscriberNode?: { host: string; port: number };
   /** TLS to Redis (node:tls options such as `ca`, `cert`, `key`, `servername`) for the
-   * clients the store makes; with a `rediss://` URL it completes the URL's settings */
+   * clients the store makes (every node's connection with `cluster`); with a `rediss://`
+   * URL it completes the URL's settings */
   tls?: ConnectionOptions;
   /** key prefix, binary-safe (default 'tls-session:') */
   prefix?: string | Buffer;
@@ -122,7 +146,9 @@ export interface RedisSessionStore {
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class RedisSessionStore extends EventEmitter implements SessionStore {
-  readonly client: Redis;
+  readonly client: Redis | Cluster;
+  /** the client is an ioredis Cluster */
+  readonly isCluster: boolean;
   readonly prefix: Buffer;
   readonly channel: Buffer;
   readonly maxValueBytes: number;
@@ -134,6 +160,11 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
   readonly #heartbeatTimeout: number;
   readonly #sealer: SessionSealer | undefined;
   #subscriber: Redis | undefined;
+  /** Cluster: the node to subscribe to first, the node that failed last, the pending move */
+  readonly #subscriberNode: { host: string; port: number } | undefined;
+  #leftNode: string | undefined;
+  #moveTimer: NodeJS.Timeout | undefined;
+  #moves = 0;
   readonly #listeners = new Set<(id: Buffer) => void>();
   readonly #resyncListeners = new Set<() => void>();
   readonly #downListeners = new Set<(err?: Error) => void>();
@@ -165,11 +196,51 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     this.#heartbeatInterval = integer(o.heartbeatInterval ?? 1000, 'options.heartbeatInterval', 1, 2 ** 31 - 1);
     this.#heartbeatTimeout = integer(o.heartbeatTimeout ?? 2000, 'options.heartbeatTimeout', 1, 2 ** 31 - 1);
     this.#sealer = o.keys === undefined ? undefined : new SessionSealer(o.keys);
-    const { Redis } = loadIoredis();
+    const { Redis, Cluster } = loadIoredis();
+    if (o.cluster !== undefined && o.client !== undefined) throw new TypeError('options.cluster and options.client exclude each other (a given Cluster goes in options.client)');
+    if (o.cluster !== undefined && o.redis !== undefined) throw new TypeError('options.cluster and options.redis exclude each other');
+    if (o.client !== undefined && o.redis !== undefined) throw new TypeError('options.client and options.redis exclude each other');
+    if (o.client !== undefined && o.tls !== undefined) throw new TypeError('options.tls applies to the clients the store makes, not to options.client (give the client its own TLS options)');
+    if (o.client !== undefined && !(o.client instanceof Redis) && !(o.client instanceof Cluster)) throw new TypeError('options.client must be an ioredis Redis or Cluster client');
+    if (o.subscriberNode !== undefined) {
+      const n = o.subscriberNode as unknown as { host?: unknown; port?: unknown };
+      if (o.cluster === undefined && !(o.client instanceof Cluster)) {
+        throw new TypeError('options.subscriberNode applies to a Redis Cluster only (options.cluster or a Cluster as options.client)');
+      }
+      if (typeof n !== 'object' || n === null || typeof n.host !== 'string' || n.host === '') throw new TypeError('options.subscriberNode must be { host, port }');
+      this.#subscriberNode = { host: n.host, port: integer(n.port, 'options.subscriberNode.port', 1, 65535) };
+    }
     if (o.client !== undefined) {
-      if (!(o.client instanceof Redis)) throw new TypeError('options.client must be an ioredis Redis client');
       this.client = o.client;
       this.#ownsClient = o.ownsClient === true;
+    } else if (o.cluster !== undefined) {
+      const c = o.cluster as unknown;
+      if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new TypeError('options.cluster must be an object { nodes, options? }');
+      const { nodes, options: clusterOptions } = c as RedisSessionStoreClusterOptions;
+      if (!Array.isArray(nodes)) throw new TypeError('options.cluster.nodes must be an array of startup nodes');
+      if (nodes.length === 0) throw new RangeError('options.cluster.nodes must name at least one node');
+      if (clusterOptions !== undefined && (typeof clusterOptions !== 'object' || clusterOptions === null)) throw new TypeError('options.cluster.options must be ioredis ClusterOptions');
+      if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw new TypeError('options.tls must be an object of node:tls options');
+      const given = clusterOptions ?? {};
+      this.client = new Cluster(nodes, {
+        ...given,
+        // fail fast, as for a single Redis: a command whose shard has no usable node (a
+        // primary failing over, the client reconnecting) fails at once instead of being
+        // retried or queued; MOVED answers still redirect it
+        enableOfflineQueue: false,
+        retryDelayOnFailover: 0,
+        retryDelayOnClusterDown: 0,
+        clusterRetryStrategy: (times: number) => Math.min(times * 50, this.#maxReconnectDelay),
+        redisOptions: {
+          ...(given.redisOptions ?? {}),
+          ...(o.tls ? { tls: o.tls } : {}),
+          maxRetriesPerRequest: 0,
+          commandTimeout: undefined,
+        },
+      });
+      this.#ownsClient = true;
+      this.client.on('error', (e: Error) => this.#connectionError(e));
+      this.client.on('node error', (e: Error) => this.#connectionError(e));
     } else {
       if (o.redis !== undefined && typeof o.redis !== 'string' && (typeof o.redis !== 'object' || o.redis === null)) {
         throw new TypeError('options.redis must be ioredis options or a redis:// URL');
@@ -191,6 +262,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       // without a listener ioredis prints every connection error to the console
       this.client.on('error', (e: Error) => this.#connectionError(e));
     }
+    this.isCluster = this.client instanceof Cluster;
     this.client.on('error', (e: Error) => (this.#lastConnError = e));
     this.client.on('ready', () => {
       this.#lastConnError = undefined;
@@ -214,6 +286,14 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     return this.#feedUp;
   }
 
+  /** with a Cluster: the node the revocation feed's connection goes to now ({ host, port }),
+   * undefined before subscribe() or with a single Redis */
+  get subscriberNode(): { host: string; port: number } | undefined {
+    const sub = this.#subscriber;
+    if (!this.isCluster || !sub) return undefined;
+    return { host: sub.options.host ?? '127.0.0.1', port: sub.options.port ?? 6379 };
+  }
+
   /** commands outstanding at Redis now (until Redis answers or the connection is reset) */
   get pendingCommands(): number {
     return this.#pending.size;
@@ -231,7 +311,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     const bound = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `the Redis session store was not ready within ${ms} ms`)), ms);
     });
-    const wait = (c: Redis) =>
+    const wait = (c: Redis | Cluster) =>
       c.status === 'ready'
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
@@ -430,8 +510,9 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     );
   }
 
-  #beat(sub: Redis): void {
-    if (this.#closed || sub.status !== 'ready') return;
+  #beat(): void {
+    const sub = this.#subscriber;
+    if (this.#closed || !sub || sub.status !== 'ready') return;
     if (!this.#feedUp) {
       this.#subscribeNow(sub);
       return;
@@ -463,8 +544,14 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
   }
 
   #ensureSubscriber(): void {
-    if (this.#subscriber) return;
-    const sub = this.client.duplicate({
+    if (this.#subscriber || this.#heartbeat) return;
+    this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatInterval);
+    this.#heartbeat.unref?.();
+    if (this.isCluster) {
+      this.#clusterSubscriber();
+      return;
+    }
+    const sub = (this.client as Redis).duplicate({
       // the store subscribes itself on each 'ready' (the SUBSCRIBE's answer confirms it)
       enableOfflineQueue: false,
       commandTimeout: undefined,
@@ -472,10 +559,83 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       autoResubscribe: false,
       retryStrategy: (times: number) => Math.min(times * 50, this.#maxReconnectDelay),
     });
+    this.#watchSubscriber(sub);
+  }
+
+  /** the nodes of the cluster the client knows now ("host:port", replicas included) */
+  #clusterNodeKeys(): string[] {
+    const cluster = this.client as Cluster;
+    const keys = new Set<string>();
+    for (const owners of cluster.slots) for (const k of owners ?? []) keys.add(k);
+    if (keys.size === 0) {
+      for (const n of cluster.nodes('all')) keys.add(`${n.options.host ?? '127.0.0.1'}:${n.options.port ?? 6379}`);
+    }
+    return [...keys];
+  }
+
+  // Cluster: a plain connection to one node (classic PUBLISH reaches every node). It does
+  // not reconnect by itself: once it ends (the node failed, or its heartbeat went
+  // unanswered) another one is made, to another node when the cluster has one.
+  #clusterSubscriber(): void {
+    if (this.#closed) return;
+    let target: { host: string; port: number } | undefined;
+    if (this.#moves === 0 && this.#subscriberNode) target = this.#subscriberNode;
+    else {
+      const keys = this.#clusterNodeKeys();
+      const others = keys.filter((k) => k !== this.#leftNode);
+      const pool = others.length > 0 ? others : keys;
+      if (pool.length > 0) {
+        const k = pool[Math.floor(Math.random() * pool.length)];
+        const colon = k.lastIndexOf(':');
+        target = { host: k.slice(0, colon), port: Number(k.slice(colon + 1)) };
+      }
+    }
+    if (!target) {
+      // the cluster client knows no node yet: look again once it is ready or after a pause
+      this.#scheduleMove();
+      return;
+    }
+    const cluster = this.client as Cluster;
+    const sub = new (loadIoredis().Redis)({
+      ...(cluster.options.redisOptions ?? {}),
+      host: target.host,
+      port: target.port,
+      lazyConnect: false,
+      readOnly: false,
+      enableOfflineQueue: false,
+      commandTimeout: undefined,
+      maxRetriesPerRequest: 0,
+      autoResubscribe: false,
+      retryStrategy: () => null,
+    } as RedisOptions);
+    this.#watchSubscriber(sub);
+    sub.once('end', () => {
+      if (this.#subscriber !== sub) return;
+      this.#subscriber = undefined;
+      this.#leftNode = `${target.host}:${target.port}`;
+      this.#scheduleMove();
+    });
+  }
+
+  #scheduleMove(): void {
+    if (this.#closed || this.#moveTimer) return;
+    this.#moves += 1;
+    this.#moveTimer = setTimeout(() => {
+      this.#moveTimer = undefined;
+      this.#clusterSubscriber();
+    }, Math.min(this.#moves * 50, this.#maxReconnectDelay));
+    this.#moveTimer.unref?.();
+  }
+
+  #watchSubscriber(sub: Redis): void {
     this.#subscriber = sub;
     sub.on('error', (e: Error) => this.#connectionError(e));
-    sub.on('ready', () => this.#subscribeNow(sub));
+    sub.on('ready', () => {
+      if (this.isCluster) this.#moves = 0;
+      this.#subscribeNow(sub);
+    });
     sub.on('close', () => {
+      if (this.#subscriber !== sub) return;
       this.#pinging = false;
       this.#subscribeInFlight = false;
       this.#feedDown(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the session store is unreachable: the revocation feed lost its connection'));
@@ -491,8 +651,6 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
         }
       }
     });
-    this.#heartbeat = setInterval(() => this.#beat(sub), this.#heartbeatInterval);
-    this.#heartbeat.unref?.();
     if (sub.status === 'ready') this.#subscribeNow(sub);
   }
 
@@ -504,10 +662,11 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     publishStoreConnection(this, 'closed');
     clearInterval(this.#heartbeat);
     clearTimeout(this.#watchdog);
+    clearTimeout(this.#moveTimer);
     this.#listeners.clear();
     this.#resyncListeners.clear();
     this.#downListeners.clear();
-    const conns: Redis[] = [];
+    const conns: (Redis | Cluster)[] = [];
     if (this.#subscriber) conns.push(this.#subscriber);
     if (this.#ownsClient) conns.push(this.client);
     await Promise.all(

@@ -3,7 +3,7 @@
 // decrypt window) and read with GET. The values are sealed by TicketKeyRing: Redis never
 // holds a ticket key in plain. Any ioredis client works (single Redis, Cluster, Sentinel):
 // each slot is one key, so no command spans hash slots.
-import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { claimTtl, slotNumber, TicketKeySource } from './ticket_key_source';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { integer, optionsObject, toBufferOrString } from '../common/validate';
@@ -14,6 +14,9 @@ export interface RedisTicketKeySourceOptions {
   /** connection options for a client of the source's own (ioredis RedisOptions or a
    * redis:// URL); not allowed together with `client` */
   redis?: RedisOptions | string;
+  /** a Redis Cluster client of the source's own: startup nodes and ioredis ClusterOptions;
+   * not allowed together with `client` or `redis` */
+  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
   /** key prefix (default 'tls-ticket-key:') */
   prefix?: string | Buffer;
   /** per-command timeout of the client the source makes, ms (default 500; 0 = none) */
@@ -38,6 +41,9 @@ export class RedisTicketKeySource implements TicketKeySource {
   constructor(options: RedisTicketKeySourceOptions = {}) {
     const o = optionsObject(options, 'options') as RedisTicketKeySourceOptions;
     if (o.client !== undefined && o.redis !== undefined) throw new TypeError('options.client and options.redis exclude each other');
+    if (o.cluster !== undefined && (o.client !== undefined || o.redis !== undefined)) {
+      throw new TypeError('options.cluster excludes options.client and options.redis (a given Cluster goes in options.client)');
+    }
     const p = o.prefix ?? 'tls-ticket-key:';
     this.prefix = Buffer.from(toBufferOrString(p as unknown, 'options.prefix'));
     const commandTimeout = integer(o.commandTimeout ?? 500, 'options.commandTimeout', 0, 2 ** 31 - 1);
@@ -47,6 +53,29 @@ export class RedisTicketKeySource implements TicketKeySource {
       }
       this.client = o.client;
       this.#owns = false;
+    } else if (o.cluster !== undefined) {
+      const c = o.cluster as unknown as { nodes?: unknown; options?: unknown };
+      if (typeof c !== 'object' || c === null || !Array.isArray(c.nodes)) throw new TypeError('options.cluster must be { nodes: [...], options? }');
+      if (c.nodes.length === 0) throw new RangeError('options.cluster.nodes must name at least one node');
+      if (c.options !== undefined && (typeof c.options !== 'object' || c.options === null)) throw new TypeError('options.cluster.options must be ioredis ClusterOptions');
+      const given = (c.options ?? {}) as ClusterOptions;
+      const { Cluster } = loadIoredis();
+      const cluster = new Cluster(c.nodes as ClusterNode[], {
+        ...given,
+        enableOfflineQueue: false,
+        retryDelayOnFailover: 0,
+        retryDelayOnClusterDown: 0,
+        clusterRetryStrategy: (times: number) => Math.min(times * 50, 500),
+        redisOptions: {
+          ...(given.redisOptions ?? {}),
+          maxRetriesPerRequest: 0,
+          commandTimeout: commandTimeout === 0 ? undefined : commandTimeout,
+        },
+      });
+      cluster.on('error', () => {}); // failures reject the commands; the ring reports them
+      cluster.on('node error', () => {});
+      this.client = cluster;
+      this.#owns = true;
     } else {
       if (o.redis !== undefined && typeof o.redis !== 'string' && (typeof o.redis !== 'object' || o.redis === null)) {
         throw new TypeError('options.redis must be ioredis options or a redis:// URL');
@@ -72,7 +101,7 @@ export class RedisTicketKeySource implements TicketKeySource {
 
   /** resolves once the client the source made is connected (at once for a given client) */
   async ready(): Promise<void> {
-    const c = this.client as Redis;
+    const c = this.client;
     if (c.status === 'ready') return;
     await new Promise<void>((resolve) => c.once('ready', () => resolve()));
   }
@@ -95,7 +124,7 @@ export class RedisTicketKeySource implements TicketKeySource {
   /** closes the client the source made (a given client stays open) */
   async close(): Promise<void> {
     if (!this.#owns) return;
-    const c = this.client as Redis;
+    const c = this.client;
     try {
       if (c.status === 'ready') await c.quit();
       else c.disconnect();

@@ -26,6 +26,9 @@ export function storeFailureOf(e: unknown): StoreFailure | undefined {
   if (/^(NOPERM|READONLY|OOM|MISCONF|BUSY|LOADING|MASTERDOWN|ERR unknown command)\b/.test(msg)) return 'refused';
   if (/Command timed out/i.test(msg)) return 'timeout';
   if (NET_CODES.has(code) || /Stream isn't writeable|Connection is closed|Reached the max retries|connect ETIMEDOUT|Socket closed/i.test(msg)) return 'unreachable';
+  // a Redis Cluster without a usable node for the key: a shard failing over, the cluster
+  // client reconnecting or gone
+  if (/^(CLUSTERDOWN|TRYAGAIN)\b|Cluster isn't ready|Too many Cluster redirections|None of startup nodes is available|Failed to refresh slots cache|Cluster is ended/.test(msg)) return 'unreachable';
   return undefined;
 }
 
