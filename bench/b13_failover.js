@@ -34,7 +34,7 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const SERVERS = 3;
 const CONCURRENCY = 8; // resuming clients
-const PROBERS = 1; // clients offering revoked sessions
+const PROBERS = 2; // clients offering revoked sessions
 const WARMUP = QUICK ? 2 : 3; // s, not counted
 const PRE = QUICK ? 6 : 20; // s of steady state before the fault
 const POST = QUICK ? 16 : 45; // s after the fault
@@ -179,6 +179,7 @@ async function startTopology(name, log) {
     resolveRedisServer();
     const port = await freePort();
     let proc = await startRedisServer(port);
+    process.on('exit', () => proc.exitCode === null && proc.signalCode === null && proc.kill('SIGKILL'));
     return {
       describe: `one redis-server (127.0.0.1:${port}, no persistence), SIGKILL, restarted empty on the same port ${OUTAGE} s later`,
       storeOptions: { redis: { host: '127.0.0.1', port } },
@@ -203,7 +204,7 @@ async function startTopology(name, log) {
     const s = await startRedisSentinel({ replicas: 2, sentinels: 3, name: 'b13' });
     const before = await s.primary();
     return {
-      describe: `a primary, 2 replicas, 3 sentinels (deps/redis-sentinel.js); the primary (${fmtAddr(before)}) SIGKILLed, the sentinels promote a replica`,
+      describe: `primary + 2 replicas + 3 sentinels (deps/redis-sentinel.js); primary ${fmtAddr(before)} SIGKILLed, a replica promoted`,
       storeOptions: { redis: s.redisOptions() },
       async fault() {
         const r = await s.killPrimary();
@@ -225,7 +226,7 @@ async function startTopology(name, log) {
     const c = await startRedisCluster({ primaries: 3, replicasPerPrimary: 1 });
     const victim = (await c.primaries())[0];
     return {
-      describe: `Redis Cluster, 3 primaries × 1 replica (deps/redis-cluster.js); the primary of the first slot range (${fmtAddr(victim)}) SIGKILLed, its replica takes over`,
+      describe: `Redis Cluster, 3 primaries × 1 replica (deps/redis-cluster.js); primary ${fmtAddr(victim)} (slot 0's shard) SIGKILLed, its replica promoted`,
       storeOptions: { cluster: { nodes: c.nodes } },
       async fault() {
         const r = await c.killPrimary(0);
@@ -312,6 +313,9 @@ async function runTopology(name, log) {
     };
 
     const revoked = []; // { session, resolvedAt, ok }
+    // one revocation every REVOKE_EVERY ms, not waiting for the previous one: a revoke()
+    // that hangs through the fault does not hold back the next
+    const pendingRevokes = [];
     const revoker = async () => {
       let k = 0;
       while (running && Date.now() < stopRevokingAt) {
@@ -323,20 +327,30 @@ async function runTopology(name, log) {
         const server = k++ % SERVERS;
         const id = sessionId(entry.session);
         const requestedAt = Date.now();
-        const r = await ask(children[server], 'revoke', { id: id.toString('hex') });
-        revocations.push({ requestedAt, at: r.at, ok: r.ok, code: r.code, server });
-        revoked.push({ session: entry.session, resolvedAt: r.at, ok: r.ok, index: revocations.length - 1 });
+        pendingRevokes.push(
+          ask(children[server], 'revoke', { id: id.toString('hex') }).then((r) => {
+            revocations.push({ requestedAt, at: r.at, ok: r.ok, code: r.code, server });
+            revoked.push({ session: entry.session, resolvedAt: r.at, ok: r.ok, index: revocations.length - 1 });
+          }),
+        );
       }
+      await Promise.all(pendingRevokes);
     };
+    // offers revoked sessions, each to the next server: every other offer one revoked in the
+    // last 10 s (the window where a stale copy would show), the others any revoked session
     const prober = async () => {
       let next = 0;
+      let recentNext = 0;
       let target = 0;
+      let turn = 0;
       while (running) {
         if (revoked.length === 0) {
           await sleep(50);
           continue;
         }
-        const v = revoked[next++ % revoked.length];
+        const now = Date.now();
+        const recent = turn++ % 2 === 0 ? revoked.filter((v) => now - v.resolvedAt < 10000) : [];
+        const v = recent.length > 0 ? recent[recentNext++ % recent.length] : revoked[next++ % revoked.length];
         const server = target++ % SERVERS;
         const r = await connectOnce(ports[server], v.session);
         if (r.outcome === 'error') {
@@ -420,10 +434,13 @@ function summarize(r) {
   const recovery = recoveryOf((b) => b.resumed, threshold);
   // a second without offers (every client busy with fresh sessions) neither dips nor recovers
   const shareRecovery = recoveryOf((b) => (b.share === null ? RECOVERED * preShare : b.share), RECOVERED * preShare);
-  const during = post.filter((b) => recovery === undefined || b.t < recovery).map((b) => b.resumed);
-  const after = recovery === undefined ? [] : post.filter((b) => b.t >= recovery).map((b) => b.resumed);
+  // the phases: "during" ends when the store resumes offers again (the share's recovery);
+  // the rate's own recovery also waits for the neighbours' load to let the clients run
+  const back = shareRecovery;
+  const during = post.filter((b) => back === undefined || b.t < back).map((b) => b.resumed);
+  const after = back === undefined ? [] : post.filter((b) => b.t >= back).map((b) => b.resumed);
   const failed = r.records.filter((x) => x.kind === 'error');
-  const phaseOf = (t) => (t < faultAt ? 'before' : recovery === undefined || t < faultAt + recovery * 1000 ? 'during' : 'after');
+  const phaseOf = (t) => (t < faultAt ? 'before' : back === undefined || t < faultAt + back * 1000 ? 'during' : 'after');
   const revs = { before: 0, during: 0, after: 0 };
   for (const v of r.revocations) if (v.ok) revs[phaseOf(v.at)] += 1;
   const rejected = r.revocations.filter((v) => !v.ok);
@@ -433,6 +450,9 @@ function summarize(r) {
   const violations = okProbes.filter((p) => p.resumed && p.afterResolved > BOUND);
   const withinBound = okProbes.filter((p) => p.resumed && p.afterResolved <= BOUND);
   const afterRejected = r.probes.filter((p) => !p.ok && p.resumed);
+  // coverage: resolved revocations whose session was offered after the bound, and how often
+  const offeredLate = new Map();
+  for (const p of okProbes) if (p.afterResolved > BOUND) offeredLate.set(p.index, (offeredLate.get(p.index) || 0) + 1);
   const sum = (k) => r.records.filter((x) => x.kind === k && !x.probe).length;
   const offers = sum('resumed') + sum('fallback');
   const serverCounts = r.stats.map((s) => s.counts);
@@ -470,6 +490,8 @@ function summarize(r) {
     worstViolationMs: violations.length ? Math.max(...violations.map((p) => p.afterResolved)) : null,
     violationTimes: violations.map((p) => +((p.at - faultAt) / 1000).toFixed(2)),
     resumedWithinBound: withinBound.length,
+    checkedAfterBound: offeredLate.size,
+    offersAfterBoundMedian: median([...offeredLate.values()]),
     resumedAfterRejectedRevoke: afterRejected.length,
     server: {
       tlsClientErrors: serverCounts.reduce((a, c) => a + c.tlsClientErrors, 0),
@@ -507,10 +529,10 @@ function svg(meta, results) {
   out.push(`<line x1="${lx + 130}" y1="52" x2="${lx + 150}" y2="52" stroke="#8c6bb1" stroke-width="2"/><text x="${lx + 154}" y="56">full handshakes/s</text>`);
   out.push(`<line x1="${lx + 280}" y1="46" x2="${lx + 280}" y2="58" stroke="#d0453b" stroke-width="2"/><text x="${lx + 285}" y="56">fault</text>`);
   out.push(`<line x1="${lx + 330}" y1="46" x2="${lx + 330}" y2="58" stroke="#e08a1e" stroke-width="2" stroke-dasharray="4,2"/><text x="${lx + 335}" y="56">restart / promotion</text>`);
-  out.push(`<line x1="${lx + 470}" y1="46" x2="${lx + 470}" y2="58" stroke="#2a8a4a" stroke-width="2" stroke-dasharray="4,2"/><text x="${lx + 475}" y="56">recovered</text>`);
-  out.push(`<line x1="${lx + 550}" y1="52" x2="${lx + 570}" y2="52" stroke="#2a8a4a" stroke-dasharray="2,3"/><text x="${lx + 574}" y="56">90 % of the pre-fault median</text>`);
-  out.push(`<text x="${lx + 760}" y="56" fill="#d0453b">× failed / violation</text>`);
-  out.push(`<line x1="${lx}" y1="70" x2="${lx + 20}" y2="70" stroke="#3a78c2" stroke-dasharray="5,3"/><text x="${lx + 24}" y="74">share of offered sessions that resumed (right axis, %), its recovery: a blue dashed marker when it differs</text>`);
+  out.push(`<line x1="${lx + 470}" y1="46" x2="${lx + 470}" y2="58" stroke="#2a8a4a" stroke-width="2" stroke-dasharray="4,2"/><text x="${lx + 475}" y="56">rate recovered</text>`);
+  out.push(`<line x1="${lx + 570}" y1="52" x2="${lx + 590}" y2="52" stroke="#2a8a4a" stroke-dasharray="2,3"/><text x="${lx + 594}" y="56">90 % of the pre-fault median</text>`);
+  out.push(`<text x="${lx + 780}" y="56" fill="#d0453b">× failed / violation</text>`);
+  out.push(`<line x1="${lx}" y1="70" x2="${lx + 20}" y2="70" stroke="#3a78c2" stroke-dasharray="5,3"/><text x="${lx + 24}" y="74">share of offered sessions that resumed (right axis); a blue dashed marker: its recovery, when not the rate's</text>`);
   panels.forEach((p, i) => {
     const y0 = top + i * (PH + 30) + 40;
     const h = PH - 56;
@@ -520,12 +542,13 @@ function svg(meta, results) {
     const maxV = Math.max(10, ...s.map((b) => Math.max(b.resumed, b.full))) * 1.1;
     const x = (t) => left + ((W - left - right) * (t - t0)) / (t1 - t0);
     const y = (v) => y0 + h - (h * v) / maxV;
-    const rec = p.recoverySeconds === null ? 'not recovered' : `recovered after ${p.recoverySeconds} s`;
-    const d = p.describe.length > 120 ? `${p.describe.slice(0, 118)}…` : p.describe;
+    const sec = (v) => (v === null || v === undefined ? 'not within the run' : `${v} s`);
+    const rec = `recovery: rate ${sec(p.recoverySeconds)}, share of offers resumed ${sec(p.shareRecoverySeconds)}`;
+    const d = p.describe.length > 130 ? `${p.describe.slice(0, 128)}…` : p.describe;
     out.push(`<text x="${left}" y="${y0 - 24}"><tspan font-weight="bold">${esc(p.topology)}</tspan><tspan fill="#333"> — ${esc(d)}</tspan></text>`);
     const revs = Object.values(p.revocations.resolved).reduce((a, b) => a + b, 0);
     out.push(
-      `<text x="${left}" y="${y0 - 8}" fill="#333">${esc(`resumptions/s before ${r0(p.preMedian)}, during ${r0(p.duringMean)}, after ${r0(p.afterMedian)}; ${rec}; failed handshakes ${p.failedHandshakes}; revocations ${revs}, violations ${p.violations}; load ${p.load.before[0]}–${p.load.after[0]}`)}</text>`,
+      `<text x="${left}" y="${y0 - 8}" fill="#333">${esc(`resumptions/s before ${r0(p.preMedian)}, during ${r0(p.duringMean)}, after ${r0(p.afterMedian)}; ${rec}; failed handshakes ${p.failedHandshakes}; revocations ${revs}, violations ${p.violations}`)}</text>`,
     );
     out.push(`<rect x="${left}" y="${y0}" width="${W - left - right}" height="${h}" fill="none" stroke="#bbb"/>`);
     const step = maxV > 2000 ? 500 : maxV > 800 ? 200 : maxV > 300 ? 100 : maxV > 100 ? 50 : 10;
@@ -572,8 +595,9 @@ function markdown(meta, results) {
   L.push(`- machine: ${meta.cpu}, ${meta.cores} cores (${meta.os}), shared with other jobs (load average per topology below); Node ${meta.node} clients (TLS 1.2), servers ${meta.openssl}; ${meta.redis}`);
   L.push(`- per topology: ${SERVERS} server processes (createServer + RedisSessionStore, one prefix), ${CONCURRENCY} concurrent clients in the bench process, each connection to the next server in round robin offering a session issued by another server (so resuming needs the store; a session no server left is replaced by a fresh full handshake), plus ${PROBERS} client offering revoked sessions to every server in turn`);
   L.push(`- a run: a warm-up, then the steady state before the fault, the fault, and the seconds after it; per topology: ${results.filter((r) => r.measured).map((r) => `${r.topology} ${r.secondsBefore} s + ${r.secondsAfter} s (${r.quick ? '--quick, ' : ''}${r.date})`).join('; ')}`);
-  L.push(`- before / after: median of the per-second resumption counts; during: the mean from the fault to the recovery second; recovery (rate): after the rate first fell below ${RECOVERED * 100} % of the pre-fault median, the first second from which two consecutive seconds are at ≥ ${RECOVERED * 100} % of it again (in seconds after the fault; 0 = it never fell below)`);
-  L.push(`- offers resumed: the share of connections offering a session that resumed (the rest fell back to a full handshake) — what the store decides, independent of how much CPU the neighbours leave; its recovery is defined as for the rate, against its own pre-fault median; "until then": the share over the seconds from the fault to that recovery`);
+  L.push(`- before / after: median of the per-second resumption counts; during: their mean from the fault to the second the share of offers resumed recovered (below); recovery (rate): after the rate first fell below ${RECOVERED * 100} % of the pre-fault median, the first second from which two consecutive seconds are at ≥ ${RECOVERED * 100} % of it again (in seconds after the fault; 0 = it never fell below)`);
+  L.push(`- offers resumed: the share of connections offering a session that resumed (the rest fell back to a full handshake) — what the store decides, independent of how much CPU the neighbours leave; its recovery is defined as for the rate, against its own pre-fault median, and ends the "during" phase (of the rates and of the revocations); "until then": the share over the seconds from the fault to that recovery. Both recoveries have a resolution of one second (the start of the second); "after the restart / promotion" counts from the moment the launcher saw the new primary (every sentinel, or every cluster node, agreeing)`);
+  L.push('- load: this run shared 2 cores with other jobs (load average in the last column); the clients are CPU-bound, so the per-second rates swing with the neighbours and the rate\'s recovery second can land late for that reason alone — the share of offers resumed does not depend on it');
   L.push(`- failed handshakes: every client connection that ended in an error or had no handshake within ${CONNECT_TIMEOUT / 1000} s (the resuming clients and the revocation prober); a store outage must be a full handshake, never a failed connection`);
   L.push(`- revocations: every ${REVOKE_EVERY} ms a session that had resumed through the store is revoked with \`server.revoke(id)\` on one of the servers (in turn); resolved = the promise resolved (phase by its resolution time); a violation = that session resumed on any server more than heartbeatInterval + heartbeatTimeout = ${BOUND} ms after revoke() resolved (docs/api.md, "What a revocation guarantees"); resumptions within the bound are listed separately; a rejected revoke() promises nothing and is only counted`);
   L.push('');
@@ -585,7 +609,9 @@ function markdown(meta, results) {
       continue;
     }
     const back = r.events.restartAt ?? r.events.promotedAt;
-    const rec = (x) => (x === null ? `not within ${r.secondsAfter} s` : `${x} s${typeof back === 'number' && x > back ? ` (${(x - back).toFixed(1)} s after the ${r.events.restartAt !== undefined ? 'restart' : 'promotion'})` : ''}`);
+    const what = r.events.restartAt !== undefined ? 'restart' : 'promotion';
+    const rel = (x) => (typeof back !== 'number' ? '' : x > back ? ` (${(x - back).toFixed(1)} s after the ${what})` : x + 1 > back ? ` (the second of the ${what})` : ` (before the ${what})`);
+    const rec = (x) => (x === null ? `not within ${r.secondsAfter} s` : `${x} s${x > 0 ? rel(x) : ''}`);
     const pct = (x) => (x === null || !Number.isFinite(x) ? '—' : `${(100 * x).toFixed(1)} %`);
     const ev = Object.entries(r.events)
       .filter(([, v]) => typeof v === 'number')
@@ -600,7 +626,7 @@ function markdown(meta, results) {
   for (const r of results.filter((x) => x.measured)) {
     const se = Object.entries(r.server.storeErrors).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
     L.push(
-      `- ${r.topology}: ${r.offersResumed} of ${r.offers} offered sessions resumed over the run; ${r.probes} offers of revoked sessions; servers: 'sessionStoreError' ${se}; revocations heard from the feed ${r.server.revokedHeard}; cache drops on (re)subscribe ${r.server.resyncs}; 'tlsClientError' ${r.server.tlsClientErrors}${r.failedHandshakes ? `; client errors: ${Object.entries(r.failedByError).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}${r.resumedAfterRejectedRevoke ? `; resumed after a rejected revoke(): ${r.resumedAfterRejectedRevoke}` : ''}`,
+      `- ${r.topology}: ${r.offersResumed} of ${r.offers} offered sessions resumed over the run; ${r.probes} offers of revoked sessions (${r.checkedAfterBound} of the ${Object.values(r.revocations.resolved).reduce((a, b) => a + b, 0)} resolved revocations offered after their bound, a median ${r.offersAfterBoundMedian} times each); servers: 'sessionStoreError' ${se}; revocations heard from the feed ${r.server.revokedHeard}; cache drops on (re)subscribe ${r.server.resyncs}; 'tlsClientError' ${r.server.tlsClientErrors}${r.failedHandshakes ? `; client errors: ${Object.entries(r.failedByError).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}${r.resumedAfterRejectedRevoke ? `; resumed after a rejected revoke(): ${r.resumedAfterRejectedRevoke}` : ''}`,
     );
   }
   L.push('');
@@ -683,6 +709,8 @@ function writeOutputs(meta, all, log) {
 if (process.argv.includes('--server')) {
   serverMain();
 } else {
+  // Ctrl-C: the 'exit' hooks kill the Redis processes (the servers exit with the IPC channel)
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
   main().then(
     () => process.exit(0),
     (e) => {
