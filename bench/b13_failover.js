@@ -316,6 +316,8 @@ async function runTopology(name, log) {
     // one revocation every REVOKE_EVERY ms, not waiting for the previous one: a revoke()
     // that hangs through the fault does not hold back the next
     const pendingRevokes = [];
+    const controls = []; // sessions chosen as the revoked ones are, not revoked
+    const controlOffers = { offered: 0, resumed: 0 };
     const revoker = async () => {
       let k = 0;
       while (running && Date.now() < stopRevokingAt) {
@@ -324,6 +326,13 @@ async function runTopology(name, log) {
         const i = pool.findIndex((e) => e.seen.size >= 2);
         if (i < 0) continue;
         const [entry] = pool.splice(i, 1);
+        if (k % 4 === 3) {
+          // every fourth: a control, offered by the probers like the revoked ones, never revoked
+          controls.push(entry.session);
+          if (controls.length > 30) controls.shift();
+          k += 1;
+          continue;
+        }
         const server = k++ % SERVERS;
         const id = sessionId(entry.session);
         const requestedAt = Date.now();
@@ -343,13 +352,27 @@ async function runTopology(name, log) {
       let recentNext = 0;
       let target = 0;
       let turn = 0;
+      let controlNext = 0;
       while (running) {
         if (revoked.length === 0) {
           await sleep(50);
           continue;
         }
+        const t = turn++;
+        if (t % 5 === 4 && controls.length > 0) {
+          // a control: shows that these clients do see a resumption when the store has the session
+          const r = await connectOnce(ports[target++ % SERVERS], controls[controlNext++ % controls.length]);
+          if (r.outcome === 'error') {
+            records.push({ at: r.at, kind: 'error', probe: true });
+            errors[r.error] = (errors[r.error] || 0) + 1;
+            continue;
+          }
+          controlOffers.offered += 1;
+          if (r.outcome === 'resumed') controlOffers.resumed += 1;
+          continue;
+        }
         const now = Date.now();
-        const recent = turn++ % 2 === 0 ? revoked.filter((v) => now - v.resolvedAt < 10000) : [];
+        const recent = t % 2 === 0 ? revoked.filter((v) => now - v.resolvedAt < 10000) : [];
         const v = recent.length > 0 ? recent[recentNext++ % recent.length] : revoked[next++ % revoked.length];
         const server = target++ % SERVERS;
         const r = await connectOnce(ports[server], v.session);
@@ -383,7 +406,7 @@ async function runTopology(name, log) {
     for (const c of children) stats.push(await ask(c, 'stats'));
     for (const c of children) await ask(c, 'stop');
     const loadAfter = os.loadavg();
-    return summarize({ name, describe: topo.describe, t0, faultAt: faultTime, end, events, records, probes, revocations, errors, stats, loadBefore, loadAfter });
+    return summarize({ name, describe: topo.describe, t0, faultAt: faultTime, end, events, records, probes, controlOffers, revocations, errors, stats, loadBefore, loadAfter });
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await topo.stop();
@@ -490,6 +513,7 @@ function summarize(r) {
     worstViolationMs: violations.length ? Math.max(...violations.map((p) => p.afterResolved)) : null,
     violationTimes: violations.map((p) => +((p.at - faultAt) / 1000).toFixed(2)),
     resumedWithinBound: withinBound.length,
+    controlOffers: r.controlOffers,
     checkedAfterBound: offeredLate.size,
     offersAfterBoundMedian: median([...offeredLate.values()]),
     resumedAfterRejectedRevoke: afterRejected.length,
@@ -599,7 +623,7 @@ function markdown(meta, results) {
   L.push(`- offers resumed: the share of connections offering a session that resumed (the rest fell back to a full handshake) — what the store decides, independent of how much CPU the neighbours leave; its recovery is defined as for the rate, against its own pre-fault median, and ends the "during" phase (of the rates and of the revocations); "until then": the share over the seconds from the fault to that recovery. Both recoveries have a resolution of one second (the start of the second); "after the restart / promotion" counts from the moment the launcher saw the new primary (every sentinel, or every cluster node, agreeing)`);
   L.push('- load: this run shared 2 cores with other jobs (load average in the last column); the clients are CPU-bound, so the per-second rates swing with the neighbours and the rate\'s recovery second can land late for that reason alone — the share of offers resumed does not depend on it');
   L.push(`- failed handshakes: every client connection that ended in an error or had no handshake within ${CONNECT_TIMEOUT / 1000} s (the resuming clients and the revocation prober); a store outage must be a full handshake, never a failed connection`);
-  L.push(`- revocations: every ${REVOKE_EVERY} ms a session that had resumed through the store is revoked with \`server.revoke(id)\` on one of the servers (in turn); resolved = the promise resolved (phase by its resolution time); a violation = that session resumed on any server more than heartbeatInterval + heartbeatTimeout = ${BOUND} ms after revoke() resolved (docs/api.md, "What a revocation guarantees"); resumptions within the bound are listed separately; a rejected revoke() promises nothing and is only counted`);
+  L.push(`- revocations: every ${REVOKE_EVERY} ms a session that had resumed through the store is revoked with \`server.revoke(id)\` on one of the servers (in turn); resolved = the promise resolved (phase by its resolution time); a violation = that session resumed on any server more than heartbeatInterval + heartbeatTimeout = ${BOUND} ms after revoke() resolved (docs/api.md, "What a revocation guarantees"); resumptions within the bound are listed separately; a rejected revoke() promises nothing and is only counted; controls: every fourth session chosen this way is not revoked but offered by the same clients (one offer in five), which shows that they do see a resumption when the store has the session`);
   L.push('');
   L.push('| B13 | topology | fault | resumptions/s before | during (mean) | after | recovery (rate) | offers resumed before | recovery (offers resumed) | failed handshakes | revocations resolved (before / during / after) | revoke() rejected | violations | resumed within the bound | load average (1 min) |');
   L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
@@ -626,7 +650,7 @@ function markdown(meta, results) {
   for (const r of results.filter((x) => x.measured)) {
     const se = Object.entries(r.server.storeErrors).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
     L.push(
-      `- ${r.topology}: ${r.offersResumed} of ${r.offers} offered sessions resumed over the run; ${r.probes} offers of revoked sessions (${r.checkedAfterBound} of the ${Object.values(r.revocations.resolved).reduce((a, b) => a + b, 0)} resolved revocations offered after their bound, a median ${r.offersAfterBoundMedian} times each); servers: 'sessionStoreError' ${se}; revocations heard from the feed ${r.server.revokedHeard}; cache drops on (re)subscribe ${r.server.resyncs}; 'tlsClientError' ${r.server.tlsClientErrors}${r.failedHandshakes ? `; client errors: ${Object.entries(r.failedByError).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}${r.resumedAfterRejectedRevoke ? `; resumed after a rejected revoke(): ${r.resumedAfterRejectedRevoke}` : ''}`,
+      `- ${r.topology}: ${r.offersResumed} of ${r.offers} offered sessions resumed over the run; ${r.probes} offers of revoked sessions (${r.checkedAfterBound} of the ${Object.values(r.revocations.resolved).reduce((a, b) => a + b, 0)} resolved revocations offered after their bound, a median ${r.offersAfterBoundMedian} times each; control sessions, chosen alike but not revoked, offered by the same clients: ${r.controlOffers ? `${r.controlOffers.resumed} of ${r.controlOffers.offered} resumed` : 'not measured'}); servers: 'sessionStoreError' ${se}; revocations heard from the feed ${r.server.revokedHeard}; cache drops on (re)subscribe ${r.server.resyncs}; 'tlsClientError' ${r.server.tlsClientErrors}${r.failedHandshakes ? `; client errors: ${Object.entries(r.failedByError).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}${r.resumedAfterRejectedRevoke ? `; resumed after a rejected revoke(): ${r.resumedAfterRejectedRevoke}` : ''}`,
     );
   }
   L.push('');
