@@ -53,8 +53,14 @@ afterAll(async () => {
 
 const nameOf = (n: Node): string => `${n.host}:${n.port}`;
 
-/** a plain (non-cluster) connection to one node */
-const admin = (n: Node): Redis => bed.admin(n.port);
+/** a plain (non-cluster) connection to one node, one per node (closed at once, even when
+ * its node is gone: ioredis would otherwise wait 2 s for a stream that already closed) */
+const admins = new Map<number, Redis>();
+function admin(n: Node): Redis {
+  let a = admins.get(n.port);
+  if (!a) admins.set(n.port, (a = bed.admin(n.port, { disconnectTimeout: 50 })));
+  return a;
+}
 
 /** the primary serving `key` now, as CLUSTER KEYSLOT and CLUSTER SLOTS of a live node say */
 async function ownerOf(key: Buffer, via: Node): Promise<Node> {
@@ -182,6 +188,16 @@ async function traffic(targets: Served[], done: Promise<unknown>): Promise<{ han
   return out;
 }
 
+/** a stored session whose key `owner` serves: made by handshakes on `s` (as many as needed, at most 60) */
+async function sessionOnShard(s: Served, owner: Node): Promise<{ session: Buffer; id: Buffer }> {
+  for (let i = 0; i < 60; i++) {
+    const h = await handshake(s);
+    if (!h.stored) continue;
+    if (nameOf(await ownerOf(s.store.key(h.id), owner)) === nameOf(owner)) return h;
+  }
+  throw new Error(`no session landed on ${nameOf(owner)} in 60 handshakes`);
+}
+
 describe('the cluster the tests run on (deps/redis-cluster.js)', () => {
   test('3 primaries, each with one synced replica; every node says cluster_state:ok with all 16384 slots', async () => {
     const topology = await cluster.topology();
@@ -306,16 +322,6 @@ describe('RedisSessionStore on a Redis Cluster', () => {
 });
 
 describe('failover under handshakes', () => {
-  /** a session id whose key the primary of `shard` serves: made by handshakes on `s` (as many as needed, at most 60) */
-  async function sessionOnShard(s: Served, owner: Node): Promise<{ session: Buffer; id: Buffer }> {
-    for (let i = 0; i < 60; i++) {
-      const h = await handshake(s);
-      if (!h.stored) continue;
-      if (nameOf(await ownerOf(s.store.key(h.id), owner)) === nameOf(owner)) return h;
-    }
-    throw new Error(`no session landed on ${nameOf(owner)} in 60 handshakes`);
-  }
-
   test('SIGKILL of a primary: its replica takes over, no handshake fails meanwhile, the feed whose node died moves and resyncs, the promoted node serves new sessions', async () => {
     const before = await cluster.topology();
     const victim = before.find((n) => n.role === 'primary' && n.shard === 0)!;
@@ -396,6 +402,59 @@ describe('failover under handshakes', () => {
     process.stdout.write(
       `[92] CLUSTER FAILOVER: promoted after ${change.ms} ms; ${seen.handshakes} handshakes meanwhile (${seen.resumed} resumed, ${seen.failed.length} failed); store errors A ${a.storeErrors.length}, B ${b.storeErrors.length}\n`,
     );
+  });
+});
+
+describe('a primary frozen (SIGSTOP)', () => {
+  test('its shard’s commands time out and reset that node’s connection once, the other shards answer; its sessions mean full handshakes; all answer once it is thawed', async () => {
+    const topology = await cluster.topology();
+    const frozen = topology.find((n) => n.role === 'primary' && n.shard === 2)!;
+    const sa = clusterStore({ commandTimeout: 200 });
+    const sb = clusterStore({ commandTimeout: 200 });
+    const a = await serve(sa);
+    const b = await serve(sb);
+    await Promise.all([sa.ready(), sb.ready()]);
+    const x = await sessionOnShard(a, frozen);
+    const ids = Array.from({ length: 24 }, () => crypto.randomBytes(32));
+    for (const id of ids) await sa.set(id, id, 60);
+    const onFrozen = new Set<string>();
+    for (const id of ids) if (nameOf(await ownerOf(sa.key(id), frozen)) === nameOf(frozen)) onFrozen.add(id.toString('hex'));
+    expect(onFrozen.size).toBeGreaterThan(0);
+    expect(onFrozen.size).toBeLessThan(ids.length);
+    const pid = Number(/^process_id:(\d+)/m.exec(await admin(frozen).info('server'))![1]);
+    process.kill(pid, 'SIGSTOP');
+    let thawed = false;
+    const thaw = () => {
+      if (!thawed) process.kill(pid, 'SIGCONT');
+      thawed = true;
+    };
+    try {
+      const answers = await Promise.all(
+        ids.map((id) =>
+          sb.get(id).then(
+            (v) => ({ id, v, code: undefined as string | undefined }),
+            (e: Error & { code?: string }) => ({ id, v: undefined, code: e.code + ' ' + e.message }),
+          ),
+        ),
+      );
+      for (const r of answers) {
+        if (onFrozen.has(r.id.toString('hex'))) expect(r.code).toMatch(/^ERR_SESSION_STORE_TIMEOUT /);
+        else expect(r).toEqual({ id: r.id, v: r.id, code: undefined });
+      }
+      expect(sb.stats.resets).toBe(1);
+      expect(sb.pendingCommands).toBe(0);
+      // a session stored on the frozen shard: a full handshake, never a failed one
+      expect(await resumesWith(b.port, x.session)).toBe(false);
+      expect(b.clientErrors).toEqual([]);
+    } finally {
+      thaw();
+    }
+    // the cluster settles (its replica may have taken over meanwhile) and every key answers again
+    await cluster.primaries();
+    await eventually('every key answers after the thaw', async () => {
+      for (const id of ids) if (!(await sb.get(id))?.equals(id)) throw new Error('not yet');
+    });
+    expect([...a.clientErrors, ...b.clientErrors]).toEqual([]);
   });
 });
 

@@ -241,6 +241,12 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       this.#ownsClient = true;
       this.client.on('error', (e: Error) => this.#connectionError(e));
       this.client.on('node error', (e: Error) => this.#connectionError(e));
+      // ioredis connects to a node on its first command and, without an offline queue,
+      // refuses the commands that come while that connection is being made: connect to each
+      // node as soon as the client learns of it, so that a burst finds it ready
+      this.client.on('+node', (node: Redis) => {
+        if (node.status === 'wait') node.connect().catch(() => undefined);
+      });
     } else {
       if (o.redis !== undefined && typeof o.redis !== 'string' && (typeof o.redis !== 'object' || o.redis === null)) {
         throw new TypeError('options.redis must be ioredis options or a redis:// URL');
@@ -339,6 +345,14 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     try {
       await Promise.race([bound, (async () => {
         await wait(this.client);
+        if (this.isCluster && this.#ownsClient) {
+          // and the connection to each node the cluster client knows (a node that is gone
+          // is skipped: its slots are another node's by the time it matters)
+          for (const node of (this.client as Cluster).nodes('all')) {
+            if (node.status === 'wait') node.connect().catch(() => undefined);
+            await wait(node).catch(() => undefined);
+          }
+        }
         await feed();
       })()]);
     } finally {
@@ -375,25 +389,54 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     }
   }
 
+  /** the oldest command outstanding that no reset has failed yet */
+  #oldestLive(): { started: number; timedOut: boolean } | undefined {
+    for (const e of this.#pending.values()) if (!e.timedOut) return e;
+    return undefined;
+  }
+
   #armWatchdog(): void {
     if (this.#watchdog || this.#commandTimeout === 0 || !this.#ownsClient) return;
-    const oldest = this.#pending.values().next().value;
+    const oldest = this.#oldestLive();
     if (!oldest) return;
     const wait = Math.max(1, oldest.started + this.#commandTimeout - Date.now());
     this.#watchdog = setTimeout(() => {
       this.#watchdog = undefined;
       const now = Date.now();
-      const first = this.#pending.values().next().value;
+      const first = this.#oldestLive();
       if (first && now - first.started >= this.#commandTimeout && !this.#closed) {
         // Redis is silent: every command waiting on this connection fails now, and no more
-        // pile up behind them (commands are refused until the reconnection is ready)
+        // pile up behind them (commands are refused until the reconnection is ready). The
+        // commands already failed by a reset count no more: one reset each, not one per ms
+        // while the reset completes.
         for (const e of this.#pending.values()) e.timedOut = true;
         this.stats.resets += 1;
-        this.client.disconnect(true);
+        if (this.isCluster) this.#resetClusterNodes();
+        else this.client.disconnect(true);
       }
       this.#armWatchdog();
     }, wait);
     this.#watchdog.unref?.();
+  }
+
+  // Cluster: the connections of the nodes with commands outstanding are closed now (their
+  // commands fail; the cluster client connects again when a command needs the node, and a
+  // node that failed meanwhile is replaced through MOVED); the other shards go on.
+  #resetClusterNodes(): void {
+    const cluster = this.client as Cluster;
+    let reset = 0;
+    for (const node of cluster.nodes('all')) {
+      // commandQueue: sent, unanswered; offlineQueue (private in the types): waiting for the
+      // node's connection to be ready
+      const queued = (node as unknown as { offlineQueue?: { length: number } }).offlineQueue?.length ?? 0;
+      if (node.commandQueue.length + queued === 0) continue;
+      reset += 1;
+      node.disconnect();
+      // at once, not after ioredis's grace period for a peer that does not answer the FIN
+      (node.stream as { destroy?: () => void } | undefined)?.destroy?.();
+    }
+    // nothing outstanding at a node: the cluster client itself is stuck (a slots refresh)
+    if (reset === 0) cluster.disconnect(true);
   }
 
   async get(id: Buffer): Promise<Buffer | undefined> {
