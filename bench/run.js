@@ -177,7 +177,7 @@ async function main() {
     const { meta, rows } = JSON.parse(fs.readFileSync(path.join(__dirname, 'results.json'), 'utf8'));
     const b9File = path.join(__dirname, 'RESULTS-B9.md');
     const b9 = fs.existsSync(b9File) ? `\n${fs.readFileSync(b9File, 'utf8')}` : '';
-    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), markdown(meta, rows) + b9 + fleetSection());
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), markdown(meta, rows) + b9 + fleetSection() + failoverSection());
     fs.writeFileSync(path.join(__dirname, 'results.svg'), svg(meta, rows));
     log('re-rendered bench/RESULTS.md and bench/results.svg from results.json');
     return;
@@ -443,7 +443,7 @@ async function main() {
     meta.note = `${prev.meta.note ? prev.meta.note + '; ' : ''}${FILTER.join(',')} re-measured ${meta.date}`;
   }
   fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify({ meta, rows }, null, 2) + '\n');
-  fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), markdown(meta, rows) + b9 + fleetSection());
+  fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), markdown(meta, rows) + b9 + fleetSection() + failoverSection());
   fs.writeFileSync(path.join(__dirname, 'results.svg'), svg(meta, rows));
   log(`wrote bench/RESULTS.md, bench/results.svg (${elapsed.toFixed(0)} s)`);
 }
@@ -452,6 +452,12 @@ async function main() {
 // last table is carried along
 function fleetSection() {
   const f = path.join(__dirname, 'RESULTS-FLEET.md');
+  return fs.existsSync(f) ? `\n${fs.readFileSync(f, 'utf8')}` : '';
+}
+
+/** B13's table (bench/b13_failover.js, npm run bench:failover: not run from here, it kills Redis primaries for minutes) */
+function failoverSection() {
+  const f = path.join(__dirname, 'RESULTS-B13.md');
   return fs.existsSync(f) ? `\n${fs.readFileSync(f, 'utf8')}` : '';
 }
 
