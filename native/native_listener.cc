@@ -11,6 +11,7 @@
 #include "error_codes.h"
 #include "openssl_error.h"
 #include "openssl_pointers.h"
+#include "openssl_runtime.h"
 #include "ssl_context_handle.h"
 
 namespace {
@@ -40,6 +41,7 @@ struct NativeListener::Conn {
   bool ending = false;      // End() ran: close_notify sent, FIN queued
   bool closing = false;     // uv_close called
   bool wantDrain = false;
+  bool renegotiation = false;  // OnInfo saw a handshake start after the first one
   uint64_t acceptedAt = 0;  // uv_now, ms
   Napi::Reference<Napi::Value> closeError;
 };
@@ -323,6 +325,8 @@ void NativeListener::Accept() {
   SSL_set_bio(c->ssl, c->in, c->out);
   SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
   SSL_set_accept_state(c->ssl);
+  SSL_set_ex_data(c->ssl, openssl_runtime::ListenerConnectionIndex(), c);
+  SSL_set_info_callback(c->ssl, OnInfo);
   if (noDelay_) uv_tcp_nodelay(&c->tcp, 1);
   c->acceptedAt = uv_now(loop_);
   c->id = nextId_++;
@@ -404,12 +408,42 @@ void NativeListener::Advance(Conn* c) {
   ReadPlain(c);
 }
 
+// SSL_CB_HANDSHAKE_START once the first handshake finished: a client's ClientHello inside
+// SSL_read, which OpenSSL 1.0.2 already began to answer. Only recorded here (OpenSSL is
+// running): ReadPlain fails the connection as soon as SSL_read returns.
+void NativeListener::OnInfo(const SSL* ssl, int where, int) {
+  if ((where & SSL_CB_HANDSHAKE_START) == 0) return;
+  Conn* c = static_cast<Conn*>(SSL_get_ex_data(ssl, openssl_runtime::ListenerConnectionIndex()));
+  if (c != nullptr && c->secure) c->renegotiation = true;
+}
+
+// The client renegotiates: the flight OpenSSL wrote for it is dropped (nothing of the second
+// handshake goes out), the plaintext read before it is handed over, then the connection fails
+// with ERR_TLS_RENEGOTIATION_DISABLED (the Node-socket path's rule, SECURITY.md)
+void NativeListener::Renegotiation(Conn* c, size_t used) {
+  (void)BIO_reset(c->out);
+  ERR_clear_error();
+  if (used > 0 && c->stream) {
+    Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env_, plainBuffer_.data(), used);
+    Emit({Napi::Number::New(env_, kData), Napi::Number::New(env_, c->id), b});
+    if (c->closing) return;
+  }
+  Napi::Value e = openssl_error::MakeCoded(env_, error_codes::kTlsRenegotiationDisabled, "the client asked for a TLS renegotiation, which this server refuses");
+  // a connection JS does not stream has nobody to tell but the server
+  if (!c->stream) Emit({Napi::Number::New(env_, kFailed), Napi::Number::New(env_, c->id), e});
+  if (!c->closing) Destroy(c, e);
+}
+
 void NativeListener::ReadPlain(Conn* c) {
   size_t used = 0;
   bool peerClosed = false;
   for (;;) {
     if (used + kPlainChunk > plainBuffer_.size()) plainBuffer_.resize(used + kPlainChunk);
     int n = SSL_read(c->ssl, plainBuffer_.data() + used, static_cast<int>(kPlainChunk));
+    if (c->renegotiation) {
+      Renegotiation(c, used);
+      return;
+    }
     if (n > 0) {
       used += static_cast<size_t>(n);
       if (used >= kPlainLimit && c->stream) {
@@ -660,6 +694,11 @@ Napi::Value NativeListener::JS_readStart(const Napi::CallbackInfo& info) {
   if (c != nullptr && !c->reading && !c->peerEnded) {
     c->reading = true;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
+    // what arrived before the stop and was not decrypted yet: the socket may bring no more
+    if (c->secure && (BIO_ctrl_pending(c->in) > 0 || SSL_pending(c->ssl) > 0)) {
+      ErrorQueueGuard guard;
+      ReadPlain(c);
+    }
   }
   return info.Env().Undefined();
 }

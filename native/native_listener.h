@@ -68,6 +68,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   static void OnConnClosed(uv_handle_t* handle);
   static void OnListenerClosed(uv_handle_t* handle);
   static void Cleanup(void* arg);
+  // SSL_CB_HANDSHAKE_START after the first handshake: the client renegotiates (recorded only)
+  static void OnInfo(const SSL* ssl, int where, int ret);
   // the handshake deadline: one repeating timer per listener, not one per connection
   static void OnSweep(uv_timer_t* timer);
   void StopSweep();
@@ -76,6 +78,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   void Accept();
   void Advance(Conn* c);     // handshake or reads, after new ciphertext arrived
   void ReadPlain(Conn* c);   // SSL_read until it wants more; data / end events
+  void Renegotiation(Conn* c, size_t used);  // refuses it: nothing of it goes out, the connection fails
   bool Flush(Conn* c);       // ciphertext out; false after the connection failed
   void Fail(Conn* c, const char* what, const char* code);
   void End(Conn* c);         // close_notify, FIN once written, then close

@@ -15,6 +15,7 @@ pthread_mutex_t* locks = nullptr;  // lives as long as the process: other thread
 int context_index = -1;
 int session_index = -1;
 int connection_index = -1;
+int listener_connection_index = -1;
 
 // The thread that holds CRYPTO_LOCK_SSL_CTX for writing (see HoldsContextWriteLock): the
 // remove callback runs under it only when SSL_CTX_add_session evicts (or a flush runs).
@@ -53,6 +54,7 @@ void Initialise() {
   context_index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   session_index = SSL_SESSION_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   connection_index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  listener_connection_index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
 }
 }  // namespace
 
@@ -61,6 +63,7 @@ void EnsureInitialised() { std::call_once(once, Initialise); }
 int ContextIndex() { return context_index; }
 int SessionIndex() { return session_index; }
 int ConnectionIndex() { return connection_index; }
+int ListenerConnectionIndex() { return listener_connection_index; }
 bool HoldsContextWriteLock() {
   return pthread_equal(contextWriteOwner.load(std::memory_order_relaxed), pthread_self()) != 0;
 }

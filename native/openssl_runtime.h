@@ -11,6 +11,8 @@ int ContextIndex();
 int SessionIndex();
 // ex_data index under which an SSL points back to its TlsConnection.
 int ConnectionIndex();
+// ex_data index under which an SSL of a NativeListener points back to its connection.
+int ListenerConnectionIndex();
 // Whether the calling thread holds CRYPTO_LOCK_SSL_CTX for writing right now (tracked by
 // the locking callback).
 bool HoldsContextWriteLock();

@@ -1,7 +1,7 @@
 // createServer({ connectionPath: 'native' }): connections accepted, handshaken, read, written
 // and closed in native code on Node's loop, on the server's SSL_CTX. Real clients only:
 // node:tls, the machine's openssl s_client, OpenSSL 1.0.2h's s_client, node:https.
-import { spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
@@ -11,8 +11,9 @@ import * as path from 'path';
 import { createServer, MemorySessionStore, TlsServer } from '../lib';
 import type { NativeTlsSocket } from '../lib';
 import { sClient } from './helpers/openssl_cli';
-import { run102 } from './helpers/openssl102';
-import { certFiles, certs, closed, endNode, listen, next, nodeClient, readAll } from './helpers/sockets';
+import { openssl102, run102 } from './helpers/openssl102';
+import { Worker } from 'worker_threads';
+import { captureClientHello, certFiles, certs, closed, endNode, listen, next, nodeClient, readAll, record } from './helpers/sockets';
 
 const { cert, key } = certs();
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
@@ -257,5 +258,323 @@ describe('application data', () => {
     expect(got.every((b) => b === 0x5a)).toBe(true);
     c.socket.end();
     await closed(c.socket);
+  });
+});
+
+/** 1.0.2h's s_client with its stdin open (it renegotiates on "R"); resolves `saw(text)` once printed */
+function interactive102(args: string[]): { proc: ChildProcess; out: () => string; saw: (text: string) => Promise<void>; exited: Promise<number | null> } {
+  const proc = spawn(openssl102(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters.slice()) {
+      if (out.includes(w.text)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  proc.stdin!.on('error', () => undefined);
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    proc,
+    out: () => out,
+    exited,
+    saw: (text) =>
+      new Promise<void>((resolve, reject) => {
+        if (out.includes(text)) return resolve();
+        waiters.push({ text, resolve });
+        proc.once('exit', () => (out.includes(text) ? resolve() : reject(new Error(`exited without printing '${text}':\n${out}`))));
+      }),
+  };
+}
+
+/** a TCP relay to 127.0.0.1:port that forwards the client's bytes one byte per write */
+async function byteRelay(port: number): Promise<{ port: number; stop: () => Promise<void> }> {
+  const relay = net.createServer((inbound) => {
+    const outbound = net.connect(port, '127.0.0.1');
+    outbound.setNoDelay(true);
+    let chain = Promise.resolve();
+    inbound.on('data', (d: Buffer) => {
+      for (const byte of d) {
+        chain = chain.then(() => new Promise<void>((r) => (outbound.destroyed ? r() : outbound.write(Buffer.from([byte]), () => r()))));
+      }
+    });
+    inbound.on('end', () => void chain.then(() => outbound.end()));
+    outbound.pipe(inbound);
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+    inbound.on('close', () => outbound.destroy());
+  });
+  const relayPort = await listen(relay);
+  return { port: relayPort, stop: () => new Promise<void>((r) => relay.close(() => r())) };
+}
+
+let helloCache: Buffer | undefined;
+/** a ClientHello of node's tls client, as bytes a raw TCP client can send */
+async function clientHello(): Promise<Buffer> {
+  helloCache ??= await captureClientHello((p) => {
+    const c = net.connect(p, '127.0.0.1');
+    return require('tls').connect({ socket: c, servername: 'localhost', maxVersion: 'TLSv1.2' });
+  });
+  return helloCache;
+}
+
+/** a raw TCP client that sent `bytes` and is connected */
+function rawClient(port: number, bytes?: Buffer): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1', () => {
+      if (bytes) c.write(bytes, () => resolve(c));
+      else resolve(c);
+    });
+    c.once('error', reject);
+  });
+}
+
+/** `n` events of `name` on `e` */
+function count(e: NodeJS.EventEmitter, name: string, n: number): Promise<unknown[]> {
+  const got: unknown[] = [];
+  return new Promise((resolve) => {
+    const f = (x: unknown) => {
+      got.push(x);
+      if (got.length === n) {
+        e.off(name, f);
+        resolve(got);
+      }
+    };
+    e.on(name, f);
+  });
+}
+
+describe('renegotiation', () => {
+  test('a client-initiated renegotiation (1.0.2h s_client "R") fails the connection with ERR_TLS_RENEGOTIATION_DISABLED; nothing of the second handshake goes out', async () => {
+    let onSecure!: (s: NativeTlsSocket) => void;
+    const secure = new Promise<NativeTlsSocket>((resolve) => (onSecure = resolve));
+    const port = await start((s) => {
+      s.on('error', () => undefined);
+      s.resume();
+      onSecure(s);
+    });
+    const files = certFiles('osc-native-reneg-');
+    try {
+      const peer = interactive102(['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', files.certFile, '-no_ticket']);
+      const s = await secure;
+      const failed = next<Error & { code?: string }>(s, 'error').catch((e: Error & { code?: string }) => e);
+      const gone = closed(s);
+      peer.proc.stdin!.write('R\n');
+      await peer.saw('RENEGOTIATING');
+      const err = await failed;
+      await gone;
+      await peer.exited;
+      expect(err.code).toBe('ERR_TLS_RENEGOTIATION_DISABLED');
+      expect(s.destroyed).toBe(true);
+      // s_client verified the server once: no second Certificate came
+      expect(peer.out().match(/^depth=0 /gm)).toHaveLength(1);
+      // the first handshake's session stays resumable
+      expect(server!.context.sessionCount).toBe(1);
+      const again = await run102(['s_client', '-connect', `127.0.0.1:${port}`, '-no_ticket', '-reconnect']);
+      expect(again.out).toMatch(/^Reused, /m);
+    } finally {
+      files.remove();
+    }
+  });
+
+  test('a renegotiation on a connection JS does not stream is a tlsClientError ERR_TLS_RENEGOTIATION_DISABLED', async () => {
+    server = createServer({ cert, key, connectionPath: 'native' });
+    const port = await listen(server);
+    const failed = next<Error & { code?: string }>(server, 'tlsClientError');
+    const peer = interactive102(['s_client', '-connect', `127.0.0.1:${port}`, '-no_ticket']);
+    await peer.saw('Verify return code');
+    peer.proc.stdin!.write('R\n');
+    expect((await failed).code).toBe('ERR_TLS_RENEGOTIATION_DISABLED');
+    await peer.exited;
+    expect(server.context.stats.acceptGood).toBe(1);
+  });
+
+  test("node:tls's renegotiate() is refused: the server socket errors with ERR_TLS_RENEGOTIATION_DISABLED and closes", async () => {
+    let serverSide!: NativeTlsSocket;
+    const port = await start((s) => {
+      serverSide = s;
+      s.on('error', () => undefined);
+      s.resume();
+    });
+    const c = await nodeClient(port, { secureOptions: NO_TICKET });
+    c.socket.on('error', () => undefined);
+    const failed = next<Error & { code?: string }>(serverSide, 'error').catch((e: Error & { code?: string }) => e);
+    const serverClosed = closed(serverSide);
+    expect(c.socket.renegotiate({ rejectUnauthorized: false }, () => undefined)).toBe(true);
+    c.socket.write('after'); // node's client sends its ClientHello with the next record
+    expect((await failed).code).toBe('ERR_TLS_RENEGOTIATION_DISABLED');
+    await serverClosed;
+    expect(serverSide.destroyed).toBe(true);
+    c.socket.destroy();
+  });
+});
+
+describe('hostile peers', () => {
+  test('a ClientHello (and the rest of the handshake) in 1-byte writes completes, and data echoes', async () => {
+    const port = await start();
+    const relay = await byteRelay(port);
+    try {
+      const c = await nodeClient(relay.port, { secureOptions: NO_TICKET });
+      c.socket.write('split');
+      expect((await next<Buffer>(c.socket, 'data')).toString()).toBe('split');
+      await endNode(c.socket);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  test('records larger than TLS allows fail the handshake with a coded tlsClientError; 16 KiB+ writes of a real client echo whole', async () => {
+    const port = await start();
+    const failed = next<Error & { code?: string }>(server!, 'tlsClientError');
+    // a handshake record announcing 65535 bytes (TLS allows 16384 + 2048)
+    const body = Buffer.concat([Buffer.from([1, 0, 0xff, 0xfb, 3, 3]), Buffer.alloc(20000, 1)]);
+    const c = await rawClient(port, Buffer.concat([record(22, Buffer.alloc(0)).subarray(0, 3), Buffer.from([0xff, 0xff]), body]));
+    c.on('error', () => undefined);
+    const err = await failed;
+    expect(err.code).toMatch(/^ERR_(SSL|TLS)_[A-Z_]+$/);
+    expect(err.message).toMatch(/length|long|overflow/i);
+    c.resume();
+    await closed(c);
+
+    const big = Buffer.alloc(100 * 1024, 0x61);
+    const t = await nodeClient(port, { secureOptions: NO_TICKET });
+    const got: Buffer[] = [];
+    let n = 0;
+    const all = new Promise<void>((resolve) =>
+      t.socket.on('data', (d: Buffer) => {
+        got.push(d);
+        n += d.length;
+        if (n >= big.length) resolve();
+      }),
+    );
+    t.socket.write(big);
+    await all;
+    expect(Buffer.concat(got).equals(big)).toBe(true);
+    await endNode(t.socket);
+  });
+
+  test('clients that leave mid-handshake and mid-write leave the server working', async () => {
+    const port = await start((s) => {
+      s.on('error', () => undefined);
+      s.write(Buffer.alloc(8 * 1024 * 1024, 0x62));
+    });
+    const failed = next<Error & { code?: string }>(server!, 'tlsClientError');
+    const half = await rawClient(port, (await clientHello()).subarray(0, 40));
+    half.destroy();
+    expect((await failed).code).toMatch(/^(ECONNRESET|EPIPE)$/);
+
+    const closedServerSide = next<NativeTlsSocket>(server!, 'secureConnection').then((s) => closed(s));
+    const c = await nodeClient(port, { secureOptions: NO_TICKET });
+    await next(c.socket, 'data'); // the server is writing
+    c.socket.destroy();
+    await closedServerSide;
+
+    const ok = await nodeClient(port, { secureOptions: NO_TICKET });
+    expect(ok.socket.authorized).toBe(true);
+    ok.socket.destroy();
+  });
+
+  test('a client that never reads: the server socket reports backpressure and the native queue stays bounded; everything arrives once it reads', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 0x63);
+    let accepted = 0;
+    let secureSide!: NativeTlsSocket;
+    let onStalled!: () => void;
+    const stalled = new Promise<void>((resolve) => (onStalled = resolve));
+    const port = await start((s) => {
+      secureSide = s;
+      // write until the Duplex says stop
+      while (s.write(chunk, () => (accepted += chunk.length))) {
+        if (s.writableLength > 1024 * 1024 * 1024) break;
+      }
+      onStalled();
+    });
+    const c = await nodeClient(port, { secureOptions: NO_TICKET });
+    c.socket.pause();
+    await stalled;
+    // what the native side took before it pushed back is what the kernel's buffers hold and
+    // one write more, not everything the server produced
+    expect(secureSide.writableNeedDrain).toBe(true);
+    const kernel = 4 * 1024 * 1024 + 32 * 1024 * 1024; // tcp_wmem / tcp_rmem maxima here
+    expect(secureSide.writableLength).toBeLessThanOrEqual(kernel + 2 * chunk.length);
+    const written = secureSide.writableLength + accepted;
+    const finished = next(secureSide, 'finish');
+    secureSide.end();
+    const got = await readAll(c.socket.resume());
+    await finished;
+    expect(got.length).toBe(written);
+    expect(accepted).toBe(written);
+  });
+
+  test('200 connections opened and dropped at once: 200 tlsClientErrors, and the server still serves', async () => {
+    const port = await start();
+    const hello = await clientHello();
+    const failures = count(server!, 'tlsClientError', 200);
+    const clients = await Promise.all(Array.from({ length: 200 }, (_, i) => rawClient(port, i % 2 ? hello.subarray(0, 10) : undefined)));
+    for (const c of clients) {
+      c.on('error', () => undefined);
+      if (clients.indexOf(c) % 3 === 0) c.resetAndDestroy();
+      else c.destroy();
+    }
+    const errs = (await failures) as (Error & { code?: string })[];
+    expect(errs.every((e) => typeof e.code === 'string')).toBe(true);
+    const ok = await nodeClient(port, { secureOptions: NO_TICKET });
+    ok.socket.write('still');
+    expect((await next<Buffer>(ok.socket, 'data')).toString()).toBe('still');
+    await endNode(ok.socket);
+  });
+
+  test("server.close() with connections mid-handshake: 'close' waits for them; they fail as tlsClientErrors when they leave", async () => {
+    const port = await start();
+    const hello = await clientHello();
+    // each has its ServerHello flight: accepted, and waiting for the client's next flight
+    const clients = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const c = await rawClient(port, hello);
+        await next(c, 'data');
+        return c;
+      }),
+    );
+    const s = server!;
+    let closedEvent = false;
+    const done = new Promise<void>((r) => s.close(() => ((closedEvent = true), r())));
+    const failures = count(s, 'tlsClientError', 5);
+    expect(s.listening).toBe(false);
+    expect(closedEvent).toBe(false);
+    for (const c of clients) {
+      c.on('error', () => undefined);
+      c.destroy();
+    }
+    await failures;
+    await done;
+    expect(closedEvent).toBe(true);
+  });
+
+  test('a worker thread whose environment stops with a native listener and a connection mid-handshake: the process goes on', async () => {
+    const dist = path.join(__dirname, '..', 'dist', 'index.js');
+    const worker = new Worker(
+      `const { parentPort } = require('worker_threads');
+       const lib = require(${JSON.stringify(dist)});
+       const { cert, key } = lib.generateSelfSigned();
+       const s = lib.createServer({ cert, key, connectionPath: 'native' });
+       s.on('tlsClientError', () => {});
+       s.listen(0, '127.0.0.1', () => parentPort.postMessage(s.address().port));`,
+      { eval: true },
+    );
+    const port = await next<number>(worker, 'message');
+    const c = await rawClient(port, (await clientHello()).subarray(0, 30));
+    c.on('error', () => undefined);
+    const gone = closed(c);
+    c.resume();
+    await worker.terminate();
+    await gone; // the worker's teardown closed the connection
+    const ok = await start();
+    const t = await nodeClient(ok, { secureOptions: NO_TICKET });
+    expect(t.socket.authorized).toBe(true);
+    await endNode(t.socket);
   });
 });
