@@ -9,6 +9,7 @@
 // X(constant, code)
 #define NATIVE_ERROR_CODES(X)                                     \
   X(kSslFreed, "ERR_SSL_FREED")                                   \
+  X(kSslNoApplicationProtocol, "ERR_SSL_NO_APPLICATION_PROTOCOL") \
   X(kSessionInOtherContext, "ERR_SESSION_IN_OTHER_CONTEXT")       \
   X(kSessionIdEmpty, "ERR_SESSION_ID_EMPTY")                      \
   X(kSessionDecode, "ERR_SESSION_DECODE")                         \

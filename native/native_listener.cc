@@ -42,6 +42,8 @@ struct NativeListener::Conn {
   bool closing = false;     // uv_close called
   bool wantDrain = false;
   bool renegotiation = false;  // OnInfo saw a handshake start after the first one
+  bool helloChecked = false;   // CheckHello decided (or there is no ALPN to check)
+  std::vector<char> hello;     // ciphertext held back until the ClientHello is whole
   uint64_t acceptedAt = 0;  // uv_now, ms
   Napi::Reference<Napi::Value> closeError;
 };
@@ -85,7 +87,14 @@ NativeListener::NativeListener(const Napi::CallbackInfo& info) : ObjectWrap(info
     noDelay_ = o.Get("noDelay").ToBoolean().Value();
     Napi::Value t = o.Get("handshakeTimeout");
     if (t.IsNumber() && t.As<Napi::Number>().DoubleValue() > 0) handshakeTimeout_ = static_cast<uint64_t>(t.As<Napi::Number>().DoubleValue());
+    Napi::Value a = o.Get("alpn");
+    if (a.IsBuffer()) {
+      Napi::Buffer<unsigned char> b = a.As<Napi::Buffer<unsigned char>>();
+      alpn_.assign(b.Data(), b.Data() + b.Length());
+    }
   }
+  // the SSL_CTX serves this listener only (the native path's server owns its context)
+  if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx_, OnAlpnSelect, nullptr);
   readBuffer_.resize(kReadSize);
   plainBuffer_.resize(kPlainChunk);
   if (napi_add_env_cleanup_hook(env, Cleanup, this) == napi_ok) cleanupHook_ = true;
@@ -327,6 +336,7 @@ void NativeListener::Accept() {
   SSL_set_accept_state(c->ssl);
   SSL_set_ex_data(c->ssl, openssl_runtime::ListenerConnectionIndex(), c);
   SSL_set_info_callback(c->ssl, OnInfo);
+  c->helloChecked = alpn_.empty();
   if (noDelay_) uv_tcp_nodelay(&c->tcp, 1);
   c->acceptedAt = uv_now(loop_);
   c->id = nextId_++;
@@ -378,7 +388,18 @@ void NativeListener::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
     return;
   }
   ErrorQueueGuard guard;
-  if (BIO_write(c->in, buf->base, static_cast<int>(nread)) != static_cast<int>(nread)) {
+  const char* data = buf->base;
+  size_t length = static_cast<size_t>(nread);
+  if (!c->helloChecked) {
+    c->hello.insert(c->hello.end(), data, data + length);
+    if (!self->CheckHello(c, c->hello.data(), c->hello.size())) return;
+    if (!c->helloChecked) return;  // not whole yet
+    data = c->hello.data();
+    length = c->hello.size();
+  }
+  int written = BIO_write(c->in, data, static_cast<int>(length));
+  if (!c->hello.empty()) std::vector<char>().swap(c->hello);
+  if (written != static_cast<int>(length)) {
     self->Fail(c, "BIO_write", error_codes::kTlsFailed);
     return;
   }
@@ -432,6 +453,106 @@ void NativeListener::Renegotiation(Conn* c, size_t used) {
   // a connection JS does not stream has nobody to tell but the server
   if (!c->stream) Emit({Napi::Number::New(env_, kFailed), Napi::Number::New(env_, c->id), e});
   if (!c->closing) Destroy(c, e);
+}
+
+int NativeListener::OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen, void*) {
+  Conn* c = static_cast<Conn*>(SSL_get_ex_data(ssl, openssl_runtime::ListenerConnectionIndex()));
+  if (c == nullptr || c->owner == nullptr || c->owner->alpn_.empty()) return SSL_TLSEXT_ERR_NOACK;
+  const std::vector<unsigned char>& ours = c->owner->alpn_;
+  unsigned char* selected = nullptr;
+  unsigned char selectedLength = 0;
+  // the first list's order wins: ours
+  if (SSL_select_next_proto(&selected, &selectedLength, ours.data(), static_cast<unsigned int>(ours.size()), in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *out = selected;
+  *outlen = selectedLength;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+namespace {
+// the bytes of a ClientHello's handshake message gathered from its records: 1 whole,
+// 0 more needed, -1 not a TLS handshake record stream (OpenSSL decides then)
+int GatherHello(const unsigned char* p, size_t n, std::vector<unsigned char>* msg) {
+  size_t off = 0;
+  msg->clear();
+  while (off + 5 <= n) {
+    if (p[off] != 22 || p[off + 1] != 3) return -1;
+    size_t len = (static_cast<size_t>(p[off + 3]) << 8) | p[off + 4];
+    if (len == 0 || len > 16384 + 2048) return -1;
+    if (off + 5 + len > n) return 0;
+    msg->insert(msg->end(), p + off + 5, p + off + 5 + len);
+    off += 5 + len;
+    if (msg->size() >= 4) {
+      if ((*msg)[0] != 1) return -1;
+      size_t body = (static_cast<size_t>((*msg)[1]) << 16) | (static_cast<size_t>((*msg)[2]) << 8) | (*msg)[3];
+      if (msg->size() >= 4 + body) {
+        msg->resize(4 + body);
+        return 1;
+      }
+    }
+  }
+  return n > 0 && p[0] != 22 ? -1 : 0;
+}
+
+// whether the ClientHello `m` (handshake header included) offers ALPN with none of `ours`;
+// a malformed hello answers false (OpenSSL refuses it itself)
+bool AlpnDisjoint(const std::vector<unsigned char>& m, const std::vector<unsigned char>& ours) {
+  size_t n = m.size();
+  size_t off = 4 + 2 + 32;
+  auto skip = [&](size_t width) {
+    if (off + width > n) return false;
+    size_t len = 0;
+    for (size_t i = 0; i < width; i++) len = (len << 8) | m[off + i];
+    off += width + len;
+    return off <= n;
+  };
+  if (off > n || !skip(1) || !skip(2) || !skip(1)) return false;
+  if (off + 2 > n) return false;  // no extensions
+  size_t end = off + 2 + ((static_cast<size_t>(m[off]) << 8) | m[off + 1]);
+  off += 2;
+  if (end > n) return false;
+  while (off + 4 <= end) {
+    unsigned type = (static_cast<unsigned>(m[off]) << 8) | m[off + 1];
+    size_t len = (static_cast<size_t>(m[off + 2]) << 8) | m[off + 3];
+    off += 4;
+    if (off + len > end) return false;
+    if (type == 16) {
+      if (len < 2) return false;
+      size_t listEnd = off + 2 + ((static_cast<size_t>(m[off]) << 8) | m[off + 1]);
+      if (listEnd > off + len || listEnd == off + 2) return false;
+      for (size_t p = off + 2; p < listEnd;) {
+        size_t l = m[p];
+        if (l == 0 || p + 1 + l > listEnd) return false;
+        for (size_t q = 0; q < ours.size(); q += 1 + ours[q]) {
+          if (ours[q] == l && std::memcmp(&ours[q + 1], &m[p + 1], l) == 0) return false;
+        }
+        p += 1 + l;
+      }
+      return true;
+    }
+    off += len;
+  }
+  return false;
+}
+}  // namespace
+
+bool NativeListener::CheckHello(Conn* c, const char* data, size_t length) {
+  std::vector<unsigned char> msg;
+  int r = GatherHello(reinterpret_cast<const unsigned char*>(data), length, &msg);
+  // a hello larger than any real one is OpenSSL's to refuse
+  if (r == 0 && length < 64 * 1024) return true;
+  c->helloChecked = true;
+  if (r != 1 || !AlpnDisjoint(msg, alpn_)) return true;
+  // node's answer: a fatal no_application_protocol alert, then the close
+  static const char kAlert[] = {21, 3, 3, 0, 2, 2, 120};
+  BIO_write(c->out, kAlert, sizeof kAlert);
+  std::vector<char>().swap(c->hello);
+  Napi::Value e = openssl_error::MakeCoded(env_, error_codes::kSslNoApplicationProtocol, "no application protocol");
+  if (!Flush(c)) return false;
+  Emit({Napi::Number::New(env_, kFailed), Napi::Number::New(env_, c->id), e});
+  if (!c->closing) End(c);
+  return false;
 }
 
 void NativeListener::ReadPlain(Conn* c) {
@@ -717,6 +838,10 @@ Napi::Value NativeListener::JS_info(const Napi::CallbackInfo& info) {
   o.Set("cipherName", text(cipher ? SSL_CIPHER_get_name(cipher) : nullptr));
   o.Set("cipherVersion", text(cipher ? SSL_CIPHER_get_version(cipher) : nullptr));
   o.Set("servername", text(SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name)));
+  const unsigned char* alpn = nullptr;
+  unsigned int alpnLength = 0;
+  SSL_get0_alpn_selected(c->ssl, &alpn, &alpnLength);
+  if (alpnLength > 0) o.Set("alpnProtocol", Napi::String::New(env, reinterpret_cast<const char*>(alpn), alpnLength));
   sockaddr_storage addr;
   int len = sizeof addr;
   if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {

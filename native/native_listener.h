@@ -70,6 +70,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   static void Cleanup(void* arg);
   // SSL_CB_HANDSHAKE_START after the first handshake: the client renegotiates (recorded only)
   static void OnInfo(const SSL* ssl, int where, int ret);
+  // ALPN: the first of the listener's protocols the client also lists (the server's order)
+  static int OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen, void* arg);
   // the handshake deadline: one repeating timer per listener, not one per connection
   static void OnSweep(uv_timer_t* timer);
   void StopSweep();
@@ -78,7 +80,10 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   void Accept();
   void Advance(Conn* c);     // handshake or reads, after new ciphertext arrived
   void ReadPlain(Conn* c);   // SSL_read until it wants more; data / end events
-  void Renegotiation(Conn* c, size_t used);  // refuses it: nothing of it goes out, the connection fails
+  void Renegotiation(Conn* c, size_t used);
+  // with ALPN: the ClientHello is held back until whole; false when it was refused
+  // (no protocol in common: a fatal no_application_protocol alert, as node's server sends)
+  bool CheckHello(Conn* c, const char* data, size_t length);  // refuses it: nothing of it goes out, the connection fails
   bool Flush(Conn* c);       // ciphertext out; false after the connection failed
   void Fail(Conn* c, const char* what, const char* code);
   void End(Conn* c);         // close_notify, FIN once written, then close
@@ -100,6 +105,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   bool noDelay_ = false;
   bool unref_ = false;  // net.Server#unref(): the listener does not keep the loop alive
   uint64_t handshakeTimeout_ = 0;  // ms; 0: none
+  std::vector<unsigned char> alpn_;  // wire format; empty: no ALPN
   uv_timer_t* sweep_ = nullptr;    // heap: freed in its close callback
   bool cleanupHook_ = false;
   uint32_t nextId_ = 1;

@@ -8,12 +8,12 @@ import * as https from 'https';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { createServer, MemorySessionStore, TlsServer } from '../lib';
+import { createHttp2SecureServer, createHttpsServer, createServer, MemorySessionStore, TlsServer } from '../lib';
 import type { NativeTlsSocket } from '../lib';
 import { sClient } from './helpers/openssl_cli';
 import { openssl102, run102 } from './helpers/openssl102';
 import { Worker } from 'worker_threads';
-import { captureClientHello, certFiles, certs, closed, endNode, listen, next, nodeClient, readAll, record } from './helpers/sockets';
+import { captureClientHello, certFiles, certs, closed, endNode, listen, next, nodeClient, readAll, record, reframe } from './helpers/sockets';
 
 const { cert, key } = certs();
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
@@ -204,7 +204,7 @@ describe('the listener', () => {
 
   test('what the native path does not implement is refused, not ignored', () => {
     expect(() => createServer({ cert, key, connectionPath: 'fast' as never })).toThrow(TypeError);
-    for (const extra of [{ sessionStore: new MemorySessionStore() }, { ALPNProtocols: ['h2'] }, { requestCert: true }, { keepAlive: true }, { pauseOnConnect: true }]) {
+    for (const extra of [{ sessionStore: new MemorySessionStore() }, { requestCert: true }, { keepAlive: true }, { pauseOnConnect: true }]) {
       expect(() => createServer({ cert, key, connectionPath: 'native', ...extra })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
     }
     const s = createServer({ cert, key, connectionPath: 'native' });
@@ -576,5 +576,150 @@ describe('hostile peers', () => {
     const t = await nodeClient(ok, { secureOptions: NO_TICKET });
     expect(t.socket.authorized).toBe(true);
     await endNode(t.socket);
+  });
+});
+
+describe('ALPN', () => {
+  function alpnServer(protocols: string[], onSecure?: (s: NativeTlsSocket) => void): Promise<number> {
+    server = createServer({ cert, key, connectionPath: 'native', ALPNProtocols: protocols });
+    onNative(server, (s) => {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      onSecure?.(s);
+      s.resume();
+    });
+    return listen(server);
+  }
+
+  test("the server's preference order wins; both sides see the protocol", async () => {
+    let onSecure!: (p: string | false) => void;
+    const serverSaw = new Promise<string | false>((r) => (onSecure = r));
+    const port = await alpnServer(['h2', 'http/1.1'], (s) => onSecure(s.alpnProtocol));
+    const c = await nodeClient(port, { ALPNProtocols: ['http/1.1', 'h2'], secureOptions: NO_TICKET });
+    expect(c.socket.alpnProtocol).toBe('h2');
+    expect(await serverSaw).toBe('h2');
+    await endNode(c.socket);
+    const d = await nodeClient(port, { ALPNProtocols: ['x-other', 'http/1.1'], secureOptions: NO_TICKET });
+    expect(d.socket.alpnProtocol).toBe('http/1.1');
+    await endNode(d.socket);
+  });
+
+  test('a client without ALPN: no protocol on either side', async () => {
+    let onSecure!: (p: string | false) => void;
+    const serverSaw = new Promise<string | false>((r) => (onSecure = r));
+    const port = await alpnServer(['http/1.1'], (s) => onSecure(s.alpnProtocol));
+    const c = await nodeClient(port, { secureOptions: NO_TICKET });
+    expect(c.socket.alpnProtocol).toBe(false);
+    expect(await serverSaw).toBe(false);
+    await endNode(c.socket);
+  });
+
+  test('no protocol in common: a fatal no_application_protocol alert (node:tls sees it), the server a tlsClientError ERR_SSL_NO_APPLICATION_PROTOCOL', async () => {
+    const port = await alpnServer(['http/1.1']);
+    let secure = 0;
+    server!.on('secureConnection', () => secure++);
+    const failed = next<Error & { code?: string }>(server!, 'tlsClientError');
+    const c = require('tls').connect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert, maxVersion: 'TLSv1.2', ALPNProtocols: ['x-other'] });
+    const clientErr = await next<Error & { code?: string }>(c, 'error').catch((e: Error & { code?: string }) => e);
+    expect(clientErr.code).toBe('ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL');
+    const err = await failed;
+    expect(err.code).toBe('ERR_SSL_NO_APPLICATION_PROTOCOL');
+    expect(secure).toBe(0);
+  });
+
+  test('a ClientHello cut into several records and 1-byte writes: the check waits for the whole hello (alert, or a handshake with ALPN)', async () => {
+    const port = await alpnServer(['http/1.1']);
+    const hello = await captureClientHello((p) => {
+      const sock = net.connect(p, '127.0.0.1');
+      return require('tls').connect({ socket: sock, servername: 'localhost', maxVersion: 'TLSv1.2', ALPNProtocols: ['x-other'] });
+    });
+    const failed = next<Error & { code?: string }>(server!, 'tlsClientError');
+    const relay = await byteRelay(port);
+    try {
+      const c = await rawClient(relay.port, reframe(hello, [7, 40, 41, 100]));
+      c.on('error', () => undefined);
+      const answer = await readAll(c);
+      expect([...answer]).toEqual([21, 3, 3, 0, 2, 2, 120]);
+      expect((await failed).code).toBe('ERR_SSL_NO_APPLICATION_PROTOCOL');
+      const ok = await nodeClient(relay.port, { ALPNProtocols: ['http/1.1'], secureOptions: NO_TICKET });
+      expect(ok.socket.alpnProtocol).toBe('http/1.1');
+      await endNode(ok.socket);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe('createHttpsServer on the native path', () => {
+  let https1: ReturnType<typeof createHttpsServer> | undefined;
+  afterEach(async () => {
+    const s = https1;
+    https1 = undefined;
+    if (s?.listening) {
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  });
+
+  function get(port: number, p: string, agent: https.Agent | false): Promise<{ body: string; status: number; socket: net.Socket }> {
+    return new Promise((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port, path: p, agent, ca: cert, servername: 'localhost', maxVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'] } as https.RequestOptions, (res) => {
+          let body = '';
+          const socket = res.socket;
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ body, status: res.statusCode ?? 0, socket }));
+        })
+        .on('error', reject);
+    });
+  }
+
+  test('HTTP/1.1 requests with keep-alive, ALPN http/1.1, on NativeTlsSockets', async () => {
+    const seen: { alpn: string | false; native: boolean }[] = [];
+    https1 = createHttpsServer({ cert, key, connectionPath: 'native' }, (req, res) => {
+      const s = req.socket as unknown as NativeTlsSocket;
+      seen.push({ alpn: s.alpnProtocol, native: s.constructor.name === 'NativeTlsSocket' });
+      res.end(`hi ${req.url}`);
+    });
+    const port = await listen(https1);
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const a = await get(port, '/a', agent);
+      const b = await get(port, '/b', agent);
+      expect(a).toMatchObject({ status: 200, body: 'hi /a' });
+      expect(b).toMatchObject({ status: 200, body: 'hi /b' });
+      expect(b.socket).toBe(a.socket);
+      expect((a.socket as unknown as { alpnProtocol: string | false }).alpnProtocol).toBe('http/1.1');
+      expect(seen).toEqual([
+        { alpn: 'http/1.1', native: true },
+        { alpn: 'http/1.1', native: true },
+      ]);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test("node:http's keepAliveTimeout closes an idle connection; closeIdleConnections() closes idle ones", async () => {
+    https1 = createHttpsServer({ cert, key, connectionPath: 'native', keepAliveTimeout: 30 }, (_req, res) => res.end('x'));
+    const port = await listen(https1);
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const a = await get(port, '/', agent);
+      await closed(a.socket); // the server's keep-alive timer ended it
+      https1.keepAliveTimeout = 0;
+      const b = await get(port, '/', agent);
+      expect(b.socket).not.toBe(a.socket);
+      const gone = closed(b.socket);
+      https1.closeIdleConnections();
+      await gone;
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test('createHttpsServer refuses what the native path does not implement; createHttp2SecureServer refuses the native path', () => {
+    expect(() => createHttpsServer({ cert, key, connectionPath: 'native', sessionStore: new MemorySessionStore() })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
+    expect(() => createHttp2SecureServer({ cert, key, connectionPath: 'native' })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
   });
 });

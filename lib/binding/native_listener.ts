@@ -32,6 +32,13 @@ export interface NativeListenerAddress {
   port: number;
 }
 
+export interface NativeListenerOptions {
+  noDelay: boolean;
+  handshakeTimeout: number;
+  /** the server's ALPN protocols, wire format, most preferred first */
+  alpn?: Buffer;
+}
+
 export interface NativeConnectionInfo {
   reused: boolean;
   protocol: string;
@@ -41,6 +48,8 @@ export interface NativeConnectionInfo {
   remoteAddress?: string;
   remotePort?: number;
   remoteFamily?: string;
+  /** the protocol ALPN selected */
+  alpnProtocol?: string;
 }
 
 export interface NativeListenerHandle {
@@ -64,11 +73,11 @@ export interface NativeListenerHandle {
 }
 
 interface WithListener {
-  NativeListener: new (ctx: NativeContextHandle, onEvent: NativeListenerCallback, opts: { noDelay: boolean; handshakeTimeout: number }) => NativeListenerHandle;
+  NativeListener: new (ctx: NativeContextHandle, onEvent: NativeListenerCallback, opts: NativeListenerOptions) => NativeListenerHandle;
 }
 
 /** a NativeListener over `ctx` */
 /** `handshakeTimeout`: ms before a connection that is not secure fails (0: never) */
-export function newNativeListener(ctx: NativeContextHandle, onEvent: NativeListenerCallback, opts: { noDelay: boolean; handshakeTimeout: number }): NativeListenerHandle {
+export function newNativeListener(ctx: NativeContextHandle, onEvent: NativeListenerCallback, opts: NativeListenerOptions): NativeListenerHandle {
   return new (native as unknown as WithListener).NativeListener(ctx, onEvent, opts);
 }

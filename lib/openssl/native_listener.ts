@@ -1,16 +1,16 @@
 // The native connection path's OpenSSL side: a NativeListener (lib/binding/native_listener.ts)
 // running its handshakes on an SslContext's SSL_CTX, and the settling of the context's
 // events and get-callback errors after the native calls that ran them.
-import { newNativeListener, NativeListenerCallback, NativeListenerHandle } from '../binding/native_listener';
+import { newNativeListener, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions } from '../binding/native_listener';
 import { kHandle } from './internal';
 import { Failure, settleContexts } from './openssl_call';
 import type { SslContext } from './ssl_context';
 
 export { NativeListenerEvent } from '../binding/native_listener';
-export type { NativeConnectionInfo, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle } from '../binding/native_listener';
+export type { NativeConnectionInfo, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions } from '../binding/native_listener';
 
 /** a native TCP listener whose connections handshake on `ctx`'s SSL_CTX (its cache, callbacks and stores) */
-export function openNativeListener(ctx: SslContext, onEvent: NativeListenerCallback, opts: { noDelay: boolean; handshakeTimeout: number }): NativeListenerHandle {
+export function openNativeListener(ctx: SslContext, onEvent: NativeListenerCallback, opts: NativeListenerOptions): NativeListenerHandle {
   return newNativeListener(ctx[kHandle], onEvent, opts);
 }
 

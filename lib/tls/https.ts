@@ -19,6 +19,7 @@ import * as http from 'http';
 import * as http2 from 'http2';
 import type * as net from 'net';
 import type * as stream from 'stream';
+import { codedError, ErrorCode } from '../common/coded_error';
 import type { EventListener } from '../common/typed_events';
 import type { TlsServerEvents } from './tls_server';
 import { createServer, TlsServer, TlsServerOptions } from './tls_server';
@@ -311,6 +312,9 @@ export function createHttp2SecureServer(options: Http2SecureServerOptions, onReq
   if (allowHTTP1 !== undefined && typeof allowHTTP1 !== 'boolean') throw new TypeError('options.allowHTTP1 must be a boolean');
   if (unknownProtocolTimeout !== undefined && (!Number.isInteger(unknownProtocolTimeout) || unknownProtocolTimeout < 0 || unknownProtocolTimeout > 2 ** 32 - 1)) {
     throw new RangeError('options.unknownProtocolTimeout must be an integer from 0 to 4294967295');
+  }
+  if (tlsOptions.connectionPath === 'native') {
+    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "createHttp2SecureServer does not support connectionPath: 'native' (node:http2 runs its sessions on a net.Socket's handle)");
   }
   const h2 = http2.createServer(http2Options ?? {});
   const h1 = http.createServer(httpOptions);

@@ -14,6 +14,7 @@ import { Duplex } from 'stream';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, openNativeListener, settleNativeHandshakes } from '../openssl/native_listener';
 import type { SslContext } from '../openssl/ssl_context';
+import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
 
 /** how a TlsServer's connections are run: Node sockets and TLSSockets ('node', the default) or natively ('native', experimental) */
@@ -27,7 +28,6 @@ const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
   sessionStoreNegativeCacheSize: { why: 'there is no session store on this path' },
   sessionStoreNegativeCacheTtl: { why: 'there is no session store on this path' },
   SNICallback: { why: 'SNI context selection runs on TLSSockets only' },
-  ALPNProtocols: { why: 'ALPN runs on TLSSockets only' },
   requestCert: { allowed: [false], why: 'client certificates are checked on TLSSockets only' },
   rejectUnauthorized: { allowed: [true], why: 'client certificates are checked on TLSSockets only' },
   ticketKeys: { why: 'ticket renewal and revocation are tracked on TLSSockets only' },
@@ -53,7 +53,7 @@ export function nativeConnectionPath(server: TlsServer, o: TlsServerOptions): Na
     if (v === undefined || rule.allowed?.includes(v)) continue;
     throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `options.${name} is not supported with connectionPath: 'native' yet: ${rule.why}`);
   }
-  return new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout);
+  return new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'));
 }
 
 interface ListenArgs {
@@ -96,13 +96,15 @@ export class NativeConnectionPath {
   readonly #context: SslContext;
   readonly #noDelay: boolean;
   readonly #handshakeTimeout: number;
+  readonly #alpn: Buffer | undefined;
   #listener: NativeListenerHandle | undefined;
   #listening = false;
   #ref = true;
   readonly #sockets = new Map<number, NativeTlsSocket>();
 
-  constructor(server: TlsServer, context: SslContext, noDelay: boolean, handshakeTimeout: number) {
+  constructor(server: TlsServer, context: SslContext, noDelay: boolean, handshakeTimeout: number, alpn: Buffer | undefined) {
     this.#server = server;
+    this.#alpn = alpn;
     this.#context = context;
     this.#noDelay = noDelay;
     this.#handshakeTimeout = handshakeTimeout;
@@ -118,7 +120,7 @@ export class NativeConnectionPath {
     if (this.#server.listenerCount('resumeSession') > 0 || this.#server.listenerCount('newSession') > 0) {
       throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "'newSession' / 'resumeSession' listeners are not supported with connectionPath: 'native' yet");
     }
-    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#noDelay, handshakeTimeout: this.#handshakeTimeout });
+    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#noDelay, handshakeTimeout: this.#handshakeTimeout, alpn: this.#alpn });
     if (a.callback) this.#server.once('listening', a.callback);
     try {
       try {
@@ -224,7 +226,6 @@ export class NativeTlsSocket extends Duplex {
   /** servers of the native path do not ask for client certificates */
   readonly authorized = false;
   readonly authorizationError = null;
-  readonly alpnProtocol = false;
   readonly #listener: NativeListenerHandle;
   readonly #id: number;
   readonly #reused: boolean;
@@ -270,6 +271,11 @@ export class NativeTlsSocket extends Duplex {
 
   get remoteFamily(): string | undefined {
     return this.#details()?.remoteFamily;
+  }
+
+  /** the protocol ALPN selected, false without one (node:tls) */
+  get alpnProtocol(): string | false {
+    return this.#details()?.alpnProtocol ?? false;
   }
 
   get servername(): string | false {
