@@ -39,9 +39,13 @@ async function server(a) {
     res.end(PART_B);
   };
   let srv;
-  if (a.impl === 'native') {
+  if (a.impl === 'nativeHttps') {
+    // createHttpsServer on the native connection path (ALPN http/1.1, node:http per NativeTlsSocket)
+    const lib = require(path.join(__dirname, '..', 'dist'));
+    srv = lib.createHttpsServer({ cert, key, connectionPath: 'native' }, handler);
+  } else if (a.impl === 'native') {
     // HTTP/1.1 over the experimental native connection path: node:http given each
-    // NativeTlsSocket, as createHttpsServer gives it each TLSSocket (no ALPN on this path yet)
+    // NativeTlsSocket by hand (a plain createServer, no ALPN configured)
     const lib = require(path.join(__dirname, '..', 'dist'));
     const h1 = require('http').createServer(handler);
     srv = lib.createServer({ cert, key, noDelay: true, connectionPath: 'native' });
@@ -313,10 +317,11 @@ async function b11({ F, ms, rounds, quick, log }) {
   return rows;
 }
 
-/** HTTP/1.1 rows of the native connection path: ours (TLSSocket), node:https and ours on
- * the native path, in one run, rotating order; logs each case's medians and ratios */
+/** HTTP/1.1 rows of the native connection path: ours (TLSSocket), node:https, ours on the
+ * native path (createServer + node:http by hand) and createHttpsServer on the native path,
+ * in one run, rotating order; logs each case's medians and ratios */
 async function b11Native({ F, ms, rounds, log }) {
-  const impls = ['ours', 'node', 'native'];
+  const impls = ['ours', 'node', 'native', 'nativeHttps'];
   const cases = [
     { mode: 'keepalive', concurrency: 1 },
     { mode: 'keepalive', concurrency: 8 },
@@ -326,18 +331,19 @@ async function b11Native({ F, ms, rounds, log }) {
   const out = [];
   for (const k of cases) {
     const c = { mode: k.mode, concurrency: k.concurrency, ms, max: 200000, warm: 5 };
-    const got = { ours: [], node: [], native: [] };
+    const got = { ours: [], node: [], native: [], nativeHttps: [] };
     for (let i = 0; i < rounds; i++) {
-      const order = impls.slice(i % 3).concat(impls.slice(0, i % 3));
+      const order = impls.slice(i % impls.length).concat(impls.slice(0, i % impls.length));
       for (const impl of order) got[impl].push(await trial(F, impl, 'h1', c));
     }
     const med = (impl, f) => median(got[impl].map(f));
-    const ratio = (base, f) => median(got.native.map((x, i) => f(x) / f(got[base][i])));
+    const ratio = (base, f, of = 'native') => median(got[of].map((x, i) => f(x) / f(got[base][i])));
     const name = `h1 ${k.mode === 'keepalive' ? `keep-alive c=${k.concurrency}` : `new conn/request, ${k.mode}`}`;
     const line =
       `B11 native ${name}: req/s native ${med('native', (x) => x.perSec).toFixed(0)}, ours ${med('ours', (x) => x.perSec).toFixed(0)}, node:https ${med('node', (x) => x.perSec).toFixed(0)}; ` +
       `native/ours ${ratio('ours', (x) => x.perSec).toFixed(3)}, native/node ${ratio('node', (x) => x.perSec).toFixed(3)}; ` +
-      `CPU µs/request native ${med('native', (x) => x.cpuPerRequest).toFixed(0)}, ours ${med('ours', (x) => x.cpuPerRequest).toFixed(0)}, node ${med('node', (x) => x.cpuPerRequest).toFixed(0)}`;
+      `createHttpsServer native ${med('nativeHttps', (x) => x.perSec).toFixed(0)} req/s, /node ${ratio('node', (x) => x.perSec, 'nativeHttps').toFixed(3)}, /ours ${ratio('ours', (x) => x.perSec, 'nativeHttps').toFixed(3)}; ` +
+      `CPU µs/request native ${med('native', (x) => x.cpuPerRequest).toFixed(0)}, createHttpsServer native ${med('nativeHttps', (x) => x.cpuPerRequest).toFixed(0)}, ours ${med('ours', (x) => x.cpuPerRequest).toFixed(0)}, node ${med('node', (x) => x.cpuPerRequest).toFixed(0)}`;
     log(line);
     out.push({ name, got });
   }

@@ -53,6 +53,10 @@ export function nativeConnectionPath(server: TlsServer, o: TlsServerOptions): Na
     if (v === undefined || rule.allowed?.includes(v)) continue;
     throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `options.${name} is not supported with connectionPath: 'native' yet: ${rule.why}`);
   }
+  if (o.ALPNProtocols !== undefined && o.context !== undefined) {
+    // ALPN selection is one callback per SSL_CTX: a context other servers share would answer for both paths
+    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.ALPNProtocols with a shared options.context is not supported with connectionPath: 'native'");
+  }
   return new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'));
 }
 
