@@ -207,6 +207,9 @@ describe('the listener', () => {
     for (const extra of [{ sessionStore: new MemorySessionStore() }, { requestCert: true }, { keepAlive: true }, { pauseOnConnect: true }]) {
       expect(() => createServer({ cert, key, connectionPath: 'native', ...extra })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
     }
+    const named = createServer({ cert, key, connectionPath: 'native' });
+    expect(() => named.addContext('localhost', { cert, key })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
+    expect(() => named.setSecureContext({ cert, key })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
     const shared = createServer({ cert, key }).context;
     expect(() => createServer({ context: shared, connectionPath: 'native', ALPNProtocols: ['http/1.1'] })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
     const s = createServer({ cert, key, connectionPath: 'native' });

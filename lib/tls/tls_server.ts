@@ -312,6 +312,7 @@ export class TlsServer extends net.Server {
    * OpenSSL 1.0.2 looks sessions up before it switches to the name's context.
    */
   addContext(hostname: string, context: SslContext | SslContextOptions | tls.SecureContextOptions | tls.SecureContext): void {
+    if (this.#native) throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "addContext() is not supported with connectionPath: 'native' yet: the context for a server name is chosen on TLSSockets only");
     if (typeof hostname !== 'string') throw new TypeError('hostname must be a string');
     refuseNodeSecureContext(context, 'context');
     if (hostname === '') throw codedError(ErrorCode.TLS_REQUIRED_SERVER_NAME, 'addContext() needs a server name');
@@ -329,6 +330,7 @@ export class TlsServer extends net.Server {
    * context starts an empty cache. `ticketKeys` in `options` replaces the ticket keys.
    */
   setSecureContext(options: (SslContextOptions & { ticketKeys?: Buffer }) | tls.SecureContextOptions): void {
+    if (this.#native) throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "setSecureContext() is not supported with connectionPath: 'native' yet: the certificate context is switched on TLSSockets only");
     refuseNodeSecureContext(options, 'options');
     const o = optionsObject(options, 'options') as SslContextOptions & { ticketKeys?: Buffer };
     const { ticketKeys, ...rest } = o;
