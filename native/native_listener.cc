@@ -44,6 +44,8 @@ struct NativeListener::Conn {
   bool renegotiation = false;  // OnInfo saw a handshake start after the first one
   bool helloChecked = false;   // CheckHello decided (or there is no ALPN to check)
   std::vector<char> hello;     // ciphertext held back until the ClientHello is whole
+  bool awaitingHello = false;  // kHello emitted: the hello waits for proceed()
+  SSL_CTX* sniContext = nullptr;  // proceed()'s context (a reference of ours)
   uint64_t acceptedAt = 0;  // uv_now, ms
   Napi::Reference<Napi::Value> closeError;
 };
@@ -62,6 +64,7 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_info>("info"),
                          InstanceMethod<&NativeListener::JS_connections>("connections"),
                          InstanceMethod<&NativeListener::JS_ref>("ref"),
+                         InstanceMethod<&NativeListener::JS_proceed>("proceed"),
                      });
 }
 
@@ -92,9 +95,11 @@ NativeListener::NativeListener(const Napi::CallbackInfo& info) : ObjectWrap(info
       Napi::Buffer<unsigned char> b = a.As<Napi::Buffer<unsigned char>>();
       alpn_.assign(b.Data(), b.Data() + b.Length());
     }
+    helloToJs_ = o.Get("hello").ToBoolean().Value();
   }
   // the SSL_CTX serves this listener only (the native path's server owns its context)
   if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx_, OnAlpnSelect, nullptr);
+  if (helloToJs_) SSL_CTX_set_tlsext_servername_callback(ctx_, OnServername);
   readBuffer_.resize(kReadSize);
   plainBuffer_.resize(kPlainChunk);
   if (napi_add_env_cleanup_hook(env, Cleanup, this) == napi_ok) cleanupHook_ = true;
@@ -336,7 +341,7 @@ void NativeListener::Accept() {
   SSL_set_accept_state(c->ssl);
   SSL_set_ex_data(c->ssl, openssl_runtime::ListenerConnectionIndex(), c);
   SSL_set_info_callback(c->ssl, OnInfo);
-  c->helloChecked = alpn_.empty();
+  c->helloChecked = alpn_.empty() && !helloToJs_;
   if (noDelay_) uv_tcp_nodelay(&c->tcp, 1);
   c->acceptedAt = uv_now(loop_);
   c->id = nextId_++;
@@ -390,6 +395,10 @@ void NativeListener::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
   ErrorQueueGuard guard;
   const char* data = buf->base;
   size_t length = static_cast<size_t>(nread);
+  if (c->awaitingHello) {
+    c->hello.insert(c->hello.end(), data, data + length);
+    return;
+  }
   if (!c->helloChecked) {
     c->hello.insert(c->hello.end(), data, data + length);
     if (!self->CheckHello(c, c->hello.data(), c->hello.size())) return;
@@ -470,6 +479,44 @@ int NativeListener::OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned c
   return SSL_TLSEXT_ERR_OK;
 }
 
+int NativeListener::OnServername(SSL* ssl, int*, void*) {
+  Conn* c = static_cast<Conn*>(SSL_get_ex_data(ssl, openssl_runtime::ListenerConnectionIndex()));
+  if (c == nullptr || c->sniContext == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  if (SSL_get_SSL_CTX(ssl) != c->sniContext) {
+    SSL_set_SSL_CTX(ssl, c->sniContext);
+    // ALPN is chosen after this switch, through the new context's callback
+    if (c->owner != nullptr && !c->owner->alpn_.empty()) SSL_CTX_set_alpn_select_cb(c->sniContext, OnAlpnSelect, nullptr);
+  }
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// proceed(id[, contextHandle]): OpenSSL reads the held ClientHello; with a context, the
+// servername callback switches to it
+Napi::Value NativeListener::JS_proceed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Conn* c = Find(info);
+  if (c == nullptr || !c->awaitingHello) return env.Undefined();
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    SslContextHandle* h = SslContextHandle::FromValue(env, info[1]);
+    if (h == nullptr) return env.Undefined();
+    if (c->sniContext == nullptr && h->ctx() != ctx_) {
+      CRYPTO_add(&h->ctx()->references, 1, CRYPTO_LOCK_SSL_CTX);
+      c->sniContext = h->ctx();
+    }
+  }
+  c->awaitingHello = false;
+  ErrorQueueGuard guard;
+  int written = BIO_write(c->in, c->hello.data(), static_cast<int>(c->hello.size()));
+  bool ok = written == static_cast<int>(c->hello.size());
+  std::vector<char>().swap(c->hello);
+  if (!ok) {
+    Fail(c, "BIO_write", error_codes::kTlsFailed);
+    return env.Undefined();
+  }
+  Advance(c);
+  return env.Undefined();
+}
+
 namespace {
 // the bytes of a ClientHello's handshake message gathered from its records: 1 whole,
 // 0 more needed, -1 not a TLS handshake record stream (OpenSSL decides then)
@@ -543,7 +590,14 @@ bool NativeListener::CheckHello(Conn* c, const char* data, size_t length) {
   // a hello larger than any real one is OpenSSL's to refuse
   if (r == 0 && length < 64 * 1024) return true;
   c->helloChecked = true;
-  if (r != 1 || !AlpnDisjoint(msg, alpn_)) return true;
+  if (r != 1 || alpn_.empty() || !AlpnDisjoint(msg, alpn_)) {
+    if (r != 1 || !helloToJs_) return true;
+    // JS decides the context first (SNICallback); proceed() hands the hello to OpenSSL
+    c->awaitingHello = true;
+    Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env_, c->hello.data(), c->hello.size());
+    Emit({Napi::Number::New(env_, kHello), Napi::Number::New(env_, c->id), b});
+    return false;
+  }
   // node's answer: a fatal no_application_protocol alert, then the close
   static const char kAlert[] = {21, 3, 3, 0, 2, 2, 120};
   BIO_write(c->out, kAlert, sizeof kAlert);
@@ -712,6 +766,10 @@ void NativeListener::Destroy(Conn* c, Napi::Value error) {
 
 void NativeListener::OnConnClosed(uv_handle_t* handle) {
   Conn* c = static_cast<Conn*>(handle->data);
+  if (c->sniContext != nullptr) {
+    SSL_CTX_free(c->sniContext);
+    c->sniContext = nullptr;
+  }
   if (c->ssl != nullptr) {
     // a finished handshake keeps its session whichever way the transport ended (what
     // s_server and nginx do before SSL_free; sessionOnUncleanClose 'keep')

@@ -39,6 +39,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
     kDrain = 6,    // (id): the write queue a write() reported emptied (stream connections)
     kClosed = 7,   // (): the listener is closed and no connection is left
     kError = 8,    // (error): accept failed
+    kHello = 9,    // (id, Buffer): the whole ClientHello, held until proceed(id[, context])
   };
 
   static Napi::Function Define(Napi::Env env);
@@ -58,7 +59,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_readStart(const Napi::CallbackInfo& info);
   Napi::Value JS_info(const Napi::CallbackInfo& info);
   Napi::Value JS_connections(const Napi::CallbackInfo& info);
-  Napi::Value JS_ref(const Napi::CallbackInfo& info);  // ref(on): the listener keeps the loop alive or not
+  Napi::Value JS_ref(const Napi::CallbackInfo& info);
+  Napi::Value JS_proceed(const Napi::CallbackInfo& info);  // proceed(id[, contextHandle]): OpenSSL reads the held ClientHello  // ref(on): the listener keeps the loop alive or not
 
   static void OnConnection(uv_stream_t* server, int status);
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
@@ -70,6 +72,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   static void Cleanup(void* arg);
   // SSL_CB_HANDSHAKE_START after the first handshake: the client renegotiates (recorded only)
   static void OnInfo(const SSL* ssl, int where, int ret);
+  // the servername callback: switches to the context proceed() gave (SNICallback's answer)
+  static int OnServername(SSL* ssl, int* alert, void* arg);
   // ALPN: the first of the listener's protocols the client also lists (the server's order)
   static int OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen, void* arg);
   // the handshake deadline: one repeating timer per listener, not one per connection
@@ -106,6 +110,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   bool unref_ = false;  // net.Server#unref(): the listener does not keep the loop alive
   uint64_t handshakeTimeout_ = 0;  // ms; 0: none
   std::vector<unsigned char> alpn_;  // wire format; empty: no ALPN
+  bool helloToJs_ = false;  // kHello before OpenSSL reads the ClientHello (SNICallback)
   uv_timer_t* sweep_ = nullptr;    // heap: freed in its close callback
   bool cleanupHook_ = false;
   uint32_t nextId_ = 1;

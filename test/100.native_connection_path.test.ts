@@ -8,7 +8,7 @@ import * as https from 'https';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { createHttp2SecureServer, createHttpsServer, createServer, MemorySessionStore, TlsServer } from '../lib';
+import { createHttp2SecureServer, createHttpsServer, createServer, generateSelfSigned, MemorySessionStore, SslContext, TlsServer } from '../lib';
 import type { NativeTlsSocket } from '../lib';
 import { sClient } from './helpers/openssl_cli';
 import { openssl102, run102 } from './helpers/openssl102';
@@ -726,5 +726,56 @@ describe('createHttpsServer on the native path', () => {
   test('createHttpsServer refuses what the native path does not implement; createHttp2SecureServer refuses the native path', () => {
     expect(() => createHttpsServer({ cert, key, connectionPath: 'native', sessionStore: new MemorySessionStore() })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
     expect(() => createHttp2SecureServer({ cert, key, connectionPath: 'native' })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
+  });
+});
+
+describe('SNICallback', () => {
+  test("the callback's context answers for its name (its certificate), the default for others; a failing callback is a tlsClientError", async () => {
+    const other = generateSelfSigned({ commonName: 'other.test' });
+    const otherCtx = new SslContext({ role: 'server', cert: other.cert, key: other.key });
+    const asked: string[] = [];
+    server = createServer({
+      cert,
+      key,
+      connectionPath: 'native',
+      ALPNProtocols: ['http/1.1'],
+      SNICallback: (name, cb) => {
+        asked.push(name);
+        if (name === 'fail.test') cb(new Error('no context for fail.test'));
+        else if (name === 'later.test') setImmediate(() => cb(null, otherCtx));
+        else cb(null, name === 'other.test' ? otherCtx : undefined);
+      },
+    });
+    onNative(server, (s) => {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      s.pipe(s);
+    });
+    const port = await listen(server);
+    const fingerprint = (pem: string) => new (require('crypto').X509Certificate)(pem).fingerprint256 as string;
+    const peer = async (servername: string) => {
+      const c = await nodeClient(port, { servername, ca: [cert, other.cert], ALPNProtocols: ['http/1.1'], secureOptions: NO_TICKET, checkServerIdentity: () => undefined });
+      const fp = c.socket.getPeerX509Certificate()?.fingerprint256;
+      const alpn = c.socket.alpnProtocol;
+      c.socket.write('sni');
+      expect((await next<Buffer>(c.socket, 'data')).toString()).toBe('sni');
+      await endNode(c.socket);
+      return { fp, alpn };
+    };
+    expect(await peer('other.test')).toEqual({ fp: fingerprint(other.cert), alpn: 'http/1.1' });
+    expect(await peer('later.test')).toEqual({ fp: fingerprint(other.cert), alpn: 'http/1.1' });
+    expect(await peer('localhost')).toEqual({ fp: fingerprint(cert), alpn: 'http/1.1' });
+    const failed = next<Error>(server, 'tlsClientError');
+    const bad = require('tls').connect({ host: '127.0.0.1', port, servername: 'fail.test', rejectUnauthorized: false, maxVersion: 'TLSv1.2' });
+    bad.on('error', () => undefined);
+    expect((await failed).message).toBe('no context for fail.test');
+    await closed(bad);
+    expect(asked).toEqual(['other.test', 'later.test', 'localhost', 'fail.test']);
+    otherCtx.free();
+  });
+
+  test('a shared context with SNICallback is refused', () => {
+    const shared = createServer({ cert, key }).context;
+    expect(() => createServer({ context: shared, connectionPath: 'native', SNICallback: (_n, cb) => cb(null) })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
   });
 });

@@ -22,6 +22,8 @@ export enum NativeListenerEvent {
   CLOSED = 7,
   /** (error): accepting failed */
   ERROR = 8,
+  /** (id, ClientHello bytes): held until proceed(id[, context]) (options.hello) */
+  HELLO = 9,
 }
 
 export type NativeListenerCallback = (event: NativeListenerEvent, id: number, arg: unknown) => boolean | undefined;
@@ -37,6 +39,8 @@ export interface NativeListenerOptions {
   handshakeTimeout: number;
   /** the server's ALPN protocols, wire format, most preferred first */
   alpn?: Buffer;
+  /** HELLO before OpenSSL reads a ClientHello (the SNICallback decides the context first) */
+  hello?: boolean;
 }
 
 export interface NativeConnectionInfo {
@@ -65,6 +69,8 @@ export interface NativeListenerHandle {
   destroy(id: number): void;
   readStop(id: number): void;
   readStart(id: number): void;
+  /** OpenSSL reads the held ClientHello; with a context handle, the servername callback switches to it */
+  proceed(id: number, context?: unknown): void;
   info(id: number): NativeConnectionInfo | undefined;
   /** connections open now */
   connections(): number;

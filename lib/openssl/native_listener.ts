@@ -18,3 +18,8 @@ export function openNativeListener(ctx: SslContext, onEvent: NativeListenerCallb
 export function settleNativeHandshakes(ctx: SslContext): Failure | undefined {
   return settleContexts([ctx], 'handshake');
 }
+
+/** after HELLO: OpenSSL reads the held ClientHello, on `ctx` (an SNICallback's answer) when given */
+export function proceedNativeHello(listener: NativeListenerHandle, id: number, ctx: SslContext | undefined): void {
+  listener.proceed(id, ctx && !ctx.freed ? ctx[kHandle] : undefined);
+}

@@ -12,7 +12,8 @@
 // refused at construction or listen() (nativeConnectionPath below).
 import { Duplex } from 'stream';
 import { codedError, ErrorCode } from '../common/coded_error';
-import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, openNativeListener, settleNativeHandshakes } from '../openssl/native_listener';
+import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, openNativeListener, proceedNativeHello, settleNativeHandshakes } from '../openssl/native_listener';
+import { ClientHelloParser } from './client_hello_parser';
 import type { SslContext } from '../openssl/ssl_context';
 import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
@@ -27,7 +28,6 @@ const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
   sessionStoreConcurrency: { why: 'there is no session store on this path' },
   sessionStoreNegativeCacheSize: { why: 'there is no session store on this path' },
   sessionStoreNegativeCacheTtl: { why: 'there is no session store on this path' },
-  SNICallback: { why: 'SNI context selection runs on TLSSockets only' },
   requestCert: { allowed: [false], why: 'client certificates are checked on TLSSockets only' },
   rejectUnauthorized: { allowed: [true], why: 'client certificates are checked on TLSSockets only' },
   ticketKeys: { why: 'ticket renewal and revocation are tracked on TLSSockets only' },
@@ -44,7 +44,11 @@ const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
  * absent). Throws TypeError for another value and ERR_TLS_OPTION_NOT_SUPPORTED for an
  * option the native path does not implement yet.
  */
-export function nativeConnectionPath(server: TlsServer, o: TlsServerOptions): NativeConnectionPath | undefined {
+export function nativeConnectionPath(
+  server: TlsServer,
+  o: TlsServerOptions,
+  sni: (servername: string) => Promise<SslContext | undefined>,
+): NativeConnectionPath | undefined {
   const p = o.connectionPath;
   if (p === undefined || p === 'node') return undefined;
   if (p !== 'native') throw new TypeError("options.connectionPath must be 'node' or 'native'");
@@ -53,11 +57,15 @@ export function nativeConnectionPath(server: TlsServer, o: TlsServerOptions): Na
     if (v === undefined || rule.allowed?.includes(v)) continue;
     throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `options.${name} is not supported with connectionPath: 'native' yet: ${rule.why}`);
   }
+  if (o.SNICallback !== undefined && o.context !== undefined) {
+    // the servername callback is one per SSL_CTX: a context other servers share would answer for both paths
+    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.SNICallback with a shared options.context is not supported with connectionPath: 'native'");
+  }
   if (o.ALPNProtocols !== undefined && o.context !== undefined) {
     // ALPN selection is one callback per SSL_CTX: a context other servers share would answer for both paths
     throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.ALPNProtocols with a shared options.context is not supported with connectionPath: 'native'");
   }
-  return new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'));
+  return new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined);
 }
 
 interface ListenArgs {
@@ -101,14 +109,23 @@ export class NativeConnectionPath {
   readonly #noDelay: boolean;
   readonly #handshakeTimeout: number;
   readonly #alpn: Buffer | undefined;
+  readonly #sni: ((servername: string) => Promise<SslContext | undefined>) | undefined;
   #listener: NativeListenerHandle | undefined;
   #listening = false;
   #ref = true;
   readonly #sockets = new Map<number, NativeTlsSocket>();
 
-  constructor(server: TlsServer, context: SslContext, noDelay: boolean, handshakeTimeout: number, alpn: Buffer | undefined) {
+  constructor(
+    server: TlsServer,
+    context: SslContext,
+    noDelay: boolean,
+    handshakeTimeout: number,
+    alpn: Buffer | undefined,
+    sni: ((servername: string) => Promise<SslContext | undefined>) | undefined,
+  ) {
     this.#server = server;
     this.#alpn = alpn;
+    this.#sni = sni;
     this.#context = context;
     this.#noDelay = noDelay;
     this.#handshakeTimeout = handshakeTimeout;
@@ -124,7 +141,7 @@ export class NativeConnectionPath {
     if (this.#server.listenerCount('resumeSession') > 0 || this.#server.listenerCount('newSession') > 0) {
       throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "'newSession' / 'resumeSession' listeners are not supported with connectionPath: 'native' yet");
     }
-    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#noDelay, handshakeTimeout: this.#handshakeTimeout, alpn: this.#alpn });
+    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#noDelay, handshakeTimeout: this.#handshakeTimeout, alpn: this.#alpn, hello: this.#sni !== undefined });
     if (a.callback) this.#server.once('listening', a.callback);
     try {
       try {
@@ -165,6 +182,25 @@ export class NativeConnectionPath {
     this.#listener.close();
   }
 
+  // the SNICallback's context for the ClientHello's server name, then OpenSSL reads the hello;
+  // a callback that fails fails the connection ('tlsClientError' with its error)
+  #hello(id: number, bytes: Buffer): void {
+    const listener = this.#listener;
+    if (!listener) return;
+    const servername = new ClientHelloParser({ extensions: true }).push(bytes)?.servername;
+    if (servername === undefined || !this.#sni) {
+      proceedNativeHello(listener, id, undefined);
+      return;
+    }
+    this.#sni(servername).then(
+      (ctx) => proceedNativeHello(listener, id, ctx),
+      (e: unknown) => {
+        listener.destroy(id);
+        this.#server.emit('tlsClientError', toError(e), undefined);
+      },
+    );
+  }
+
   #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean {
     const server = this.#server;
     switch (event) {
@@ -183,6 +219,9 @@ export class NativeConnectionPath {
         server.emit('secureConnection', socket as never);
         return true;
       }
+      case NativeListenerEvent.HELLO:
+        this.#hello(id, arg as Buffer);
+        return false;
       case NativeListenerEvent.FAILED:
         settleNativeHandshakes(this.#context);
         server.emit('tlsClientError', toError(arg), undefined);
