@@ -122,6 +122,30 @@ test('every ts/js block of README.md and docs/*.md compiles against the publishe
   }
 });
 
+// docs/fleet.md's blocks compile above; its prose names options and members too
+// (`heartbeatInterval`, `maxEntries`, `sessionStoreStats.fallbackKept`, …): each camelCase or
+// PascalCase name quoted there must be one the published types declare, so that renaming an
+// option breaks this test rather than leaving the runbook wrong.
+test('every option and member name docs/fleet.md quotes in its prose is declared by the published types', () => {
+  const fleet = fs.readFileSync(path.join(root, 'docs', 'fleet.md'), 'utf8');
+  expect(ALL.filter((b) => b.doc === 'docs/fleet.md').length).toBeGreaterThanOrEqual(4);
+  const declared = new Set<string>();
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.d.ts')) for (const m of fs.readFileSync(p, 'utf8').matchAll(/[A-Za-z_$][\w$]*/g)) declared.add(m[0]);
+    }
+  };
+  walk(path.join(root, 'dist'));
+  const prose = fleet.replace(/^```[\s\S]*?^```$/gm, '');
+  const quoted = [...prose.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+  const names = new Set(quoted.flatMap((q) => [...q.matchAll(/\b(?:[a-z]+[A-Z]|[A-Z][a-z]+[A-Z])[A-Za-z]*\b/g)].map((m) => m[0])));
+  expect(names.size).toBeGreaterThan(15);
+  const unknown = [...names].filter((n) => !declared.has(n));
+  expect(unknown).toEqual([]);
+});
+
 const RUN = ALL.filter((b) => b.mark === 'run');
 
 test.each(RUN.map((b) => [`${b.doc}:${b.line}`, b] as const))('%s runs and prints what its comments say', (_name, b) => {

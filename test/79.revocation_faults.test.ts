@@ -113,7 +113,7 @@ describe('a refused SUBSCRIBE', () => {
     expect((await feedDown).code).toBe('ERR_SESSION_STORE_REFUSED');
     expect((await refused).message).toMatch(/NOPERM/);
     expect(b.server.sessionStoreStats.feedDown).toBe(true);
-    await expect(sb.ready(500)).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_TIMEOUT' });
+    await expect(sb.ready(500)).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_TIMEOUT', reason: 'timeout' });
     const x = await storedFullHandshake(a.server, a.port);
     expect(await resumesWith(b.port, x.session)).toBe(true);
     await a.server.revoke(x.id);
@@ -139,12 +139,25 @@ describe('a dead subscriber flow', () => {
     proxy.policy = () => 'blackhole';
     const dead = nextError(b.server, 'ERR_SESSION_STORE_TIMEOUT');
     proxy.set(2, 'blackhole');
-    expect((await dead).message).toMatch(/PING/);
+    expect(await dead).toMatchObject({ reason: 'timeout', message: expect.stringMatching(/PING/) });
     expect(sb.stats.heartbeatMisses).toBeGreaterThanOrEqual(1);
     expect(b.server.sessionStoreStats).toMatchObject({ feedDown: true });
     expect(b.server.context.sessionCount).toBe(0);
     await a.server.revoke(x.id); // published; B cannot hear it
     expect(await resumesWith(b.port, x.session)).toBe(false);
+  });
+});
+
+describe('a feed whose connection is lost', () => {
+  test("the server's sessionStoreError says unreachable, with code and reason as a lookup's", async () => {
+    const redis = await startRedis();
+    const sb = store({ redis: { host: '127.0.0.1', port: redis.port } });
+    const b = await serve(sb);
+    await sb.ready();
+    const lost = nextError(b.server, 'ERR_SESSION_STORE_UNREACHABLE');
+    await redis.stop();
+    expect(await lost).toMatchObject({ reason: 'unreachable', message: expect.stringMatching(/revocation feed lost its connection/) });
+    expect(b.server.sessionStoreStats.feedDown).toBe(true);
   });
 });
 

@@ -187,6 +187,22 @@ describe('a silent Redis (SIGSTOP)', () => {
   });
 });
 
+describe('a command Redis leaves unanswered', () => {
+  test('rejects after commandTimeout with code and reason timeout, as the server reports it', async () => {
+    const redis = await startRedis();
+    const store = redisStore({ redis: { host: '127.0.0.1', port: redis.port }, commandTimeout: 200 });
+    await store.ready();
+    redis.pause(true);
+    try {
+      await expect(store.get(randomBytes(32))).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_TIMEOUT', reason: 'timeout', message: expect.stringMatching(/unanswered for 200 ms/) });
+      expect(store.stats.resets).toBeGreaterThanOrEqual(1);
+    } finally {
+      redis.pause(false);
+    }
+    await redis.stop();
+  });
+});
+
 describe('what Redis sends back', () => {
   test('a 64 MiB value under a session id is not read past maxValueBytes: a counted miss', async () => {
     const redis = await startRedis();
@@ -216,7 +232,7 @@ describe('bounded calls', () => {
     proxy.policy = () => 'blackhole';
     const store = new RedisSessionStore({ redis: { host: '127.0.0.1', port: proxy.port } });
     store.on('connectionError', () => {});
-    await expect(store.ready(200)).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_TIMEOUT' });
+    await expect(store.ready(200)).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_TIMEOUT', reason: 'timeout' });
     store.subscribe(() => {});
     await store.close();
     await proxy.close();

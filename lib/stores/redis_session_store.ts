@@ -22,7 +22,7 @@ import { publishStoreConnection } from '../common/diagnostics';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import { integer, optionsObject, toBuffer, toBufferOrString } from '../common/validate';
 import { SessionSealer, SessionSealingKeys } from './sealing';
-import { storeError, storeFailureOf } from './store_errors';
+import { storeError, storeFailure, storeFailureOf } from './store_errors';
 import { keepConnecting, sentinelDefaults } from './redis_sentinel';
 
 /** RedisSessionStoreOptions#cluster: a Redis Cluster client the store makes */
@@ -331,7 +331,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     let timer: NodeJS.Timeout | undefined;
     const cleanups: (() => void)[] = [];
     const bound = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `the Redis session store was not ready within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(storeFailure('timeout', `the Redis session store was not ready within ${ms} ms`)), ms);
     });
     const wait = (c: Redis | Cluster) =>
       c.status === 'ready'
@@ -339,12 +339,12 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
         : new Promise<void>((resolve, reject) => {
             const final = () => this.#closed || !this.#revived.has(c);
             if (c.status === 'end' && final()) {
-              reject(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the Redis connection was closed'));
+              reject(storeFailure('unreachable', 'the Redis connection was closed'));
               return;
             }
             const ok = () => resolve();
             const gone = () => {
-              if (final()) reject(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the Redis connection was closed'));
+              if (final()) reject(storeFailure('unreachable', 'the Redis connection was closed'));
             };
             c.once('ready', ok);
             c.once('end', gone);
@@ -397,7 +397,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       return await f();
     } catch (e) {
       if (entry.timedOut) {
-        throw codedError(ErrorCode.SESSION_STORE_TIMEOUT, `the session store timed out (${what}): Redis left it unanswered for ${this.#commandTimeout} ms; the connection was reset`);
+        throw storeFailure('timeout', `the session store timed out (${what}): Redis left it unanswered for ${this.#commandTimeout} ms; the connection was reset`);
       }
       // not connected because Redis refused the credentials: say so, not just "unreachable"
       const last = this.#lastConnError;
@@ -586,7 +586,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       if (answered || this.#closed) return;
       this.#pinging = false;
       this.stats.heartbeatMisses += 1;
-      this.#feedDown(codedError(ErrorCode.SESSION_STORE_TIMEOUT, `the revocation feed did not answer PING within ${this.#heartbeatTimeout} ms; reconnecting`));
+      this.#feedDown(storeFailure('timeout', `the revocation feed did not answer PING within ${this.#heartbeatTimeout} ms; reconnecting`));
       sub.disconnect(true);
     }, this.#heartbeatTimeout);
     deadline.unref?.();
@@ -704,7 +704,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       if (this.#subscriber !== sub) return;
       this.#pinging = false;
       this.#subscribeInFlight = false;
-      this.#feedDown(codedError(ErrorCode.SESSION_STORE_UNREACHABLE, 'the session store is unreachable: the revocation feed lost its connection'));
+      this.#feedDown(storeFailure('unreachable', 'the session store is unreachable: the revocation feed lost its connection'));
     });
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       if (!channel.equals(this.channel)) return;

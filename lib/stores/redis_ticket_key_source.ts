@@ -103,7 +103,9 @@ export class RedisTicketKeySource implements TicketKeySource {
     return Buffer.concat([this.prefix, Buffer.from(String(slotNumber(slot)))]);
   }
 
-  /** resolves once the client the source made is connected (at once for a given client) */
+  /** resolves once the client is connected (at once when it already is, a given client
+   * included); until then the commands of a client the source made fail at once (no offline
+   * queue), so start a TicketKeyRing after this */
   async ready(): Promise<void> {
     const c = this.client;
     if (c.status === 'ready') return;

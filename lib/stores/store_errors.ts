@@ -64,3 +64,10 @@ export function storeError(e: unknown, what: string): unknown {
   out.cause = e;
   return out;
 }
+
+/** A store's own failure of one of the four kinds: `code` and `reason` as storeError gives them. */
+export function storeFailure(kind: StoreFailure, message: string): Error & { code: string; reason: StoreFailure } {
+  const out = codedError(CODES[kind], message) as Error & { code: string; reason: StoreFailure };
+  out.reason = kind;
+  return out;
+}
