@@ -158,8 +158,13 @@ function startRedisServer(port, extraArgs = []) {
  */
 function spawnRedisServer(args, ready) {
   const { spawn } = require('child_process');
+  const os = require('os');
   const found = resolveRedisServer();
-  const proc = spawn(found.command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...found.env } });
+  // a directory of its own as the working directory: what a replica writes there (the RDB
+  // of a full sync, dump.rdb) never lands in the caller's directory; removed at exit
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osc-redis-'));
+  const proc = spawn(found.command, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...found.env } });
+  proc.once('close', () => fs.rmSync(dir, { recursive: true, force: true }));
   return new Promise((resolve, reject) => {
     let out = '';
     const done = (error) => {
