@@ -1,7 +1,7 @@
 // createServer({ connectionPath: 'native' }): connections accepted, handshaken, read, written
 // and closed in native code on Node's loop, on the server's SSL_CTX. Real clients only:
 // node:tls, the machine's openssl s_client, OpenSSL 1.0.2h's s_client, node:https.
-import { ChildProcess, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
@@ -11,7 +11,7 @@ import * as path from 'path';
 import { createHttp2SecureServer, createHttpsServer, createServer, generateSelfSigned, MemorySessionStore, SslContext, TlsServer } from '../lib';
 import type { NativeTlsSocket } from '../lib';
 import { sClient } from './helpers/openssl_cli';
-import { openssl102, run102 } from './helpers/openssl102';
+import { interactive102, run102 } from './helpers/openssl102';
 import { Worker } from 'worker_threads';
 import { captureClientHello, certFiles, certs, closed, endNode, listen, next, nodeClient, readAll, record, reframe } from './helpers/sockets';
 
@@ -265,37 +265,6 @@ describe('application data', () => {
     await closed(c.socket);
   });
 });
-
-/** 1.0.2h's s_client with its stdin open (it renegotiates on "R"); resolves `saw(text)` once printed */
-function interactive102(args: string[]): { proc: ChildProcess; out: () => string; saw: (text: string) => Promise<void>; exited: Promise<number | null> } {
-  const proc = spawn(openssl102(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  const waiters: { text: string; resolve: () => void }[] = [];
-  const onData = (d: Buffer) => {
-    out += d.toString();
-    for (const w of waiters.slice()) {
-      if (out.includes(w.text)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  };
-  proc.stdout!.on('data', onData);
-  proc.stderr!.on('data', onData);
-  proc.stdin!.on('error', () => undefined);
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  return {
-    proc,
-    out: () => out,
-    exited,
-    saw: (text) =>
-      new Promise<void>((resolve, reject) => {
-        if (out.includes(text)) return resolve();
-        waiters.push({ text, resolve });
-        proc.once('exit', () => (out.includes(text) ? resolve() : reject(new Error(`exited without printing '${text}':\n${out}`))));
-      }),
-  };
-}
 
 /** a TCP relay to 127.0.0.1:port that forwards the client's bytes one byte per write */
 async function byteRelay(port: number): Promise<{ port: number; stop: () => Promise<void> }> {

@@ -4,7 +4,6 @@
  * broken implementations are reported with what differed; the CLI's table, exit status
  * and --json output. The CLI tests run dist/cli.js (compiled by `npm install`'s prepare).
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -18,9 +17,9 @@ import {
   readScenarioFile,
   runConformance,
 } from '../lib/conformance';
+import { runCli } from './helpers/conformance_cli';
 
 const root = path.resolve(__dirname, '..');
-const cli = path.join(root, 'dist', 'cli.js');
 const brokenModel = path.join(__dirname, 'fixtures', 'broken_model.js');
 const example = path.join(root, 'examples', 'scenarios', 'full-control.json');
 
@@ -39,11 +38,6 @@ function writeScenario(name: string, scenario: unknown): string {
   const file = path.join(tmp, name);
   fs.writeFileSync(file, JSON.stringify(scenario, null, 2));
   return file;
-}
-
-function runCli(args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 const wrongExpectation: Scenario = {

@@ -9,7 +9,7 @@
 // `s_server` sends a HelloRequest on "r"; and test/fixtures/renegotiating_client.c, built
 // here against the same 1.0.2h library, which swaps its client certificate for a
 // self-signed one and renegotiates (the attack itself).
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -17,7 +17,7 @@ import * as path from 'path';
 import { connect, createServer, generateSelfSigned, TlsServer, TLSSocket } from '../lib';
 import { accepting, close, listen, next, track } from './helpers/sockets';
 import * as tls from 'tls';
-import { compile102, openssl102 } from './helpers/openssl102';
+import { compile102, interactive102, InteractivePeer, openssl102 } from './helpers/openssl102';
 import { pki } from './helpers/pki';
 
 let dir: string;
@@ -50,47 +50,16 @@ afterEach(async () => {
   running.clear();
 });
 
-interface Peer {
-  proc: ChildProcess;
-  out: () => string;
-  /** resolves once stdout+stderr contain `text` */
-  saw: (text: string) => Promise<void>;
-  exited: Promise<number | null>;
-}
+type Peer = InteractivePeer;
 
 function start102(args: string[]): Peer {
   return start102Binary(openssl102(), args);
 }
 
 function start102Binary(program: string, args: string[]): Peer {
-  const proc = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  running.add(proc);
-  let out = '';
-  const waiters: { text: string; resolve: () => void }[] = [];
-  const onData = (d: Buffer) => {
-    out += d.toString();
-    for (const w of waiters.slice()) {
-      if (out.includes(w.text)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  };
-  proc.stdout!.on('data', onData);
-  proc.stderr!.on('data', onData);
-  proc.stdin!.on('error', () => undefined); // the program may be gone when we write
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  return {
-    proc,
-    out: () => out,
-    exited,
-    saw: (text) =>
-      new Promise<void>((resolve, reject) => {
-        if (out.includes(text)) return resolve();
-        waiters.push({ text, resolve });
-        proc.once('exit', () => (out.includes(text) ? resolve() : reject(new Error(`exited without printing '${text}':\n${out}`))));
-      }),
-  };
+  const peer = interactive102(args, program);
+  running.add(peer.proc);
+  return peer;
 }
 
 /** s_client with the CA-issued client certificate, stdin kept open (it reads commands there) */

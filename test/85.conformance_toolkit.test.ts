@@ -5,15 +5,14 @@
  * them, and each of eight planted bugs is caught in the default run, saved as a scenario
  * file that re-runs to the same divergence (and passes against real OpenSSL).
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runConformance } from '../lib/conformance';
 import type { CacheFactory, ConformanceResult, Scenario } from '../lib/conformance';
+import { runCli } from './helpers/conformance_cli';
 
 const root = path.resolve(__dirname, '..');
-const cli = path.join(root, 'dist', 'cli.js');
 const mapCachePath = path.join(root, 'test', 'fixtures', 'map_cache.js');
 const mapCache = require(mapCachePath) as {
   createCache: CacheFactory;
@@ -29,11 +28,6 @@ beforeAll(() => {
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-function runCli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const failed = (r: ConformanceResult) => r.rows.filter((row) => !row.passed);
 

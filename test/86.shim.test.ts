@@ -4,35 +4,14 @@
  * against real OpenSSL with its declared differences; a shim that hangs, dies or answers
  * nonsense fails that step and the run goes on with a fresh shim.
  */
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { CATALOGUE } from '../lib/conformance';
 import type { ConformanceResult } from '../lib/conformance';
+import { runCli, scratchDir } from './helpers/conformance_cli';
 
-const root = path.resolve(__dirname, '..');
-const cli = path.join(root, 'dist', 'cli.js');
 const example = 'python3 examples/shim/map_cache.py';
 
-let tmp: string;
-beforeAll(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'conformance-shim-'));
-});
-afterAll(() => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-function runCli(args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function write(name: string, content: unknown): string {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
-  return file;
-}
+const scratch = scratchDir('conformance-shim-');
+const write = scratch.write;
 
 test('the Python example shim passes the catalogue and random sequences, its differences declared in its hello', () => {
   const r = runCli(['conformance', '--json', '--shim', example, '--runs', '60']);

@@ -5,15 +5,12 @@
  * sequences reached and the ones they never did; shrinking lowers values (clock advances,
  * timeouts, burst lengths) and the shrunk trace still replays to the same divergence.
  */
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { CATALOGUE, DifferentialRunner, OpenSSLCache, ScenarioRunner, divergenceScenario, formatConformanceTable, runConformance } from '../lib/conformance';
 import type { CacheFactory, ConformanceResult, Divergence, RandomOp } from '../lib/conformance';
+import { runCli, scratchDir } from './helpers/conformance_cli';
 
 const root = path.resolve(__dirname, '..');
-const cli = path.join(root, 'dist', 'cli.js');
 const mapCachePath = path.join(root, 'test', 'fixtures', 'map_cache.js');
 const mapCache = require(mapCachePath) as {
   createCache: CacheFactory;
@@ -21,24 +18,8 @@ const mapCache = require(mapCachePath) as {
   declaredDifferences: { removeOrder: string; stats: Record<string, string> };
 };
 
-let tmp: string;
-beforeAll(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'conformance-limits-'));
-});
-afterAll(() => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-function runCli(args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function write(name: string, content: unknown): string {
-  const file = path.join(tmp, name);
-  fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
-  return file;
-}
+const scratch = scratchDir('conformance-limits-');
+const write = scratch.write;
 
 describe('--step-timeout with --model: a JavaScript cache that never answers fails that step', () => {
   /** The map cache of test/85, whose add never answers for the id 01000000: `loop` spins forever, `promise` never settles. */
@@ -109,7 +90,7 @@ describe('--step-timeout with --model: a JavaScript cache that never answers fai
     const alone = runCli(['conformance', '--step-timeout', '1000']);
     expect(alone.status).toBe(2);
     expect(alone.stderr).toMatch(/--step-timeout needs --model or --shim/);
-    const missing = runCli(['conformance', '--step-timeout', '1000', '--model', path.join(tmp, 'no_such_module.js')]);
+    const missing = runCli(['conformance', '--step-timeout', '1000', '--model', path.join(scratch.dir(), 'no_such_module.js')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(missing.stderr).toMatch(/cannot load --model .*no_such_module\.js/);

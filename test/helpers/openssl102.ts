@@ -1,7 +1,7 @@
 // The `openssl` program of OpenSSL 1.0.2h — the same source tree the addon is built from —
 // as an external peer. test/global-setup.js builds it (`node deps/build-openssl.js
 // --apps`, cached); asking the script again here costs nothing and names the path.
-import { spawn, spawnSync } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as path from 'path';
 import { endStdin } from './children';
 
@@ -46,4 +46,44 @@ export function run102(args: string[], input = ''): Promise<{ code: number | nul
     p.on('close', (code) => resolve({ code, out, err }));
     endStdin(p, input, reject);
   });
+}
+
+/** A program kept running with its stdin open (s_client reads commands there, "R" renegotiates). */
+export interface InteractivePeer {
+  proc: ChildProcess;
+  out: () => string;
+  /** resolves once stdout+stderr contain `text`; rejects if the program exits without it */
+  saw: (text: string) => Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `program` (default: the 1.0.2h `openssl`) with `args`, stdin open; the caller kills it. */
+export function interactive102(args: string[], program: string = openssl102()): InteractivePeer {
+  const proc = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters.slice()) {
+      if (out.includes(w.text)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  proc.stdin!.on('error', () => undefined); // the program may be gone when we write
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    proc,
+    out: () => out,
+    exited,
+    saw: (text) =>
+      new Promise<void>((resolve, reject) => {
+        if (out.includes(text)) return resolve();
+        waiters.push({ text, resolve });
+        proc.once('exit', () => (out.includes(text) ? resolve() : reject(new Error(`exited without printing '${text}':\n${out}`))));
+      }),
+  };
 }
