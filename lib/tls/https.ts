@@ -318,7 +318,7 @@ export function createHttp2SecureServer(options: Http2SecureServerOptions, onReq
   }
   const h2 = http2.createServer(http2Options ?? {});
   const h1 = http.createServer(httpOptions);
-  const server = createServer({ ALPNProtocols: allowHTTP1 ? ['h2', 'http/1.1'] : ['h2'], ...tlsOptions }) as Http2SecureServer;
+  const server = createServer({ ALPNProtocols: allowHTTP1 ? ['h2', 'http/1.1'] : ['h2'], ...tlsOptions, connectionPath: 'node' }) as Http2SecureServer;
   Object.defineProperty(server, 'http2', { value: h2, enumerable: true });
   Object.defineProperty(server, 'http', { value: h1, enumerable: true });
   let connecting: TLSSocket | undefined;

@@ -39,18 +39,29 @@ const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
   sessionOnUncleanClose: { allowed: ['keep'], why: 'a native connection always keeps its session' },
 };
 
+/** the environment variable that sets the default of `connectionPath` (for running an application or a test suite on the other path without code changes) */
+export const CONNECTION_PATH_ENV = 'OPENSSL_SESSION_CACHE_CONNECTION_PATH';
+
+/** the default of `connectionPath`: the environment's choice, else 'node' */
+export function defaultConnectionPath(): ConnectionPath {
+  const v = process.env[CONNECTION_PATH_ENV];
+  if (v === undefined || v === '') return 'node';
+  if (v !== 'node' && v !== 'native') throw new TypeError(`${CONNECTION_PATH_ENV} must be 'node' or 'native', got ${JSON.stringify(v)}`);
+  return v;
+}
+
 /**
- * The native path of `server` when `o.connectionPath` is 'native' (undefined for 'node' or
- * absent). Throws TypeError for another value and ERR_TLS_OPTION_NOT_SUPPORTED for an
- * option the native path does not implement yet.
+ * The native path of `server` when `o.connectionPath` (or, without it, the default) is
+ * 'native' (undefined for 'node'). Throws TypeError for another value and
+ * ERR_TLS_OPTION_NOT_SUPPORTED for an option the native path does not implement yet.
  */
 export function nativeConnectionPath(
   server: TlsServer,
   o: TlsServerOptions,
   sni: (servername: string) => Promise<SslContext | undefined>,
 ): NativeConnectionPath | undefined {
-  const p = o.connectionPath;
-  if (p === undefined || p === 'node') return undefined;
+  const p = o.connectionPath ?? defaultConnectionPath();
+  if (p === 'node') return undefined;
   if (p !== 'native') throw new TypeError("options.connectionPath must be 'node' or 'native'");
   for (const [name, rule] of Object.entries(NATIVE_REFUSED)) {
     const v = (o as Record<string, unknown>)[name];
