@@ -12,6 +12,7 @@
 // refused at construction or listen() (nativeConnectionPath below).
 import { Duplex } from 'stream';
 import { codedError, ErrorCode } from '../common/coded_error';
+import { toError } from '../common/to_error';
 import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, openNativeListener, proceedNativeHello, settleNativeHandshakes } from '../openssl/native_listener';
 import { ClientHelloParser } from './client_hello_parser';
 import type { SslContext } from '../openssl/ssl_context';
@@ -111,7 +112,6 @@ function listenArgs(args: unknown[]): ListenArgs {
   return { port, host: (host as string | null | undefined) ?? undefined, backlog: (backlog as number | undefined) ?? 511, callback };
 }
 
-const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 /** a TlsServer's native listener and the NativeTlsSockets of its connections */
 export class NativeConnectionPath {
