@@ -1,0 +1,112 @@
+// Session stores and node:tls's session events on the native connection path
+// (lib/tls/native_connection_path.ts), through the same SessionResumption as the Node-socket
+// path (lib/tls/session_resumption.ts):
+// - the prefetch: the native listener hands each ClientHello over (HELLO) before OpenSSL
+//   reads it; SessionResumption asks the store, then the 'resumeSession' listeners, and adds
+//   the answer to the context; proceed(id) then lets OpenSSL read the hello. The answer may
+//   come after the connection is gone (handshake timeout, peer closed): `live` says so, and
+//   proceed() ignores an id that is gone.
+// - the hold: a full handshake reports STEP before its last flight is sent; the context's
+//   events are settled there (new sessions reach the store and the 'newSession' listeners)
+//   and the flight, 'secureConnection' and what the client sent meanwhile wait until every
+//   'newSession' callback ran (release(id)), as TLSSocket holds its step on the other path.
+// Stats, revoke(), the revocation feed and the store-down fallback are SessionResumption's
+// own and work unchanged.
+import type { EventEmitter } from 'events';
+import type { NativeListenerHandle } from '../openssl/native_listener';
+import { proceedNativeHello, settleNativeHandshakes } from '../openssl/native_listener';
+import type { SslContext } from '../openssl/ssl_context';
+import { toError } from '../common/to_error';
+import type { ClientHelloInfo } from './client_hello_parser';
+import type { SessionResumption } from './session_resumption';
+
+/** a TlsServer's session resumption, wired to its native listener */
+export class NativeSessionHooks {
+  readonly #server: EventEmitter;
+  readonly #resumption: SessionResumption;
+  readonly #context: SslContext;
+  #listener: NativeListenerHandle | undefined;
+
+  constructor(server: EventEmitter, resumption: SessionResumption, context: SslContext) {
+    this.#server = server;
+    this.#resumption = resumption;
+    this.#context = context;
+    // listeners added or removed while listening change what the listener reports
+    // ('newListener' runs before the listener is added, 'removeListener' after it left)
+    server.on('newListener', (name: string | symbol) => {
+      if (name === 'newSession' || name === 'resumeSession') this.#apply(name);
+    });
+    server.on('removeListener', (name: string | symbol) => {
+      if (name === 'newSession') this.#apply();
+    });
+  }
+
+  /** whether OpenSSL may read a ClientHello only after JS saw it (a store, 'resumeSession' listeners) */
+  get wantsHello(): boolean {
+    return this.#resumption.wantsPrefetch;
+  }
+
+  /** the listener listen() opened */
+  attach(listener: NativeListenerHandle): void {
+    this.#listener = listener;
+    this.#apply();
+  }
+
+  /** `adding`: the event a listener is being added for (not counted yet) */
+  #apply(adding?: 'newSession' | 'resumeSession'): void {
+    this.#listener?.storeHooks(this.#resumption.wantsPrefetch || adding === 'resumeSession', this.#server.listenerCount('newSession') > 0 || adding === 'newSession');
+  }
+
+  /**
+   * The store prefetch for the connection `id`'s ClientHello, undefined when there is
+   * nothing to look up (no store or 'resumeSession' listener, no session id offered).
+   * Rejects only with a 'resumeSession' listener's error (the connection then fails).
+   */
+  prefetch(listener: NativeListenerHandle, id: number, hello: ClientHelloInfo | undefined): Promise<void> | undefined {
+    if (!hello?.sessionId || !this.#resumption.wantsPrefetch) return undefined;
+    return this.#resumption.prefetch(hello, () => listener.info(id) !== undefined, undefined, listener.info(id)?.remoteAddress);
+  }
+
+  /**
+   * STEP: the handshake of `id` made a session. Its events are delivered now; true when
+   * 'newSession' callbacks are outstanding (the listener holds the step until they all ran,
+   * then release(id)). A listener or callback that failed fails the connection.
+   */
+  step(listener: NativeListenerHandle, id: number): boolean {
+    const failure = settleNativeHandshakes(this.#context);
+    if (failure) {
+      this.#fail(listener, id, toError(failure.error));
+      return false;
+    }
+    const hold = this.#resumption.holdStep();
+    if (!hold) return false;
+    hold.then(
+      () => listener.release(id),
+      (e: unknown) => this.#fail(listener, id, toError(e)),
+    );
+    return true;
+  }
+
+  // as a TLSSocket that is destroyed before it is secure: 'tlsClientError', unless it is gone already
+  #fail(listener: NativeListenerHandle, id: number, error: Error): void {
+    if (listener.info(id) === undefined) return;
+    listener.destroy(id);
+    this.#server.emit('tlsClientError', error, undefined);
+  }
+
+  /**
+   * OpenSSL reads the ClientHello of `id` once the prefetch and the SNI context (either may
+   * be absent) are there: at once when neither is pending. A failure of either fails the
+   * connection ('tlsClientError'), unless it is gone already.
+   */
+  proceedWhenReady(listener: NativeListenerHandle, id: number, prefetched: Promise<void> | undefined, context: Promise<SslContext | undefined> | undefined): void {
+    if (!prefetched && !context) {
+      proceedNativeHello(listener, id, undefined);
+      return;
+    }
+    Promise.all([prefetched, context]).then(
+      ([, ctx]) => proceedNativeHello(listener, id, ctx),
+      (e: unknown) => this.#fail(listener, id, toError(e)),
+    );
+  }
+}
