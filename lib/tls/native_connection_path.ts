@@ -232,6 +232,7 @@ export class NativeConnectionPath {
       case NativeListenerEvent.STEP:
         return this.#listener !== undefined && this.store !== undefined && this.store.step(this.#listener, id);
       case NativeListenerEvent.FAILED:
+        this.store?.failed(id);
         settleNativeHandshakes(this.#context);
         server.emit('tlsClientError', toError(arg), undefined);
         return false;

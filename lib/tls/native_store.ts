@@ -26,6 +26,8 @@ export class NativeSessionHooks {
   readonly #resumption: SessionResumption;
   readonly #context: SslContext;
   #listener: NativeListenerHandle | undefined;
+  /** connections whose prefetch is in flight → still wanted (false once FAILED came) */
+  readonly #pending = new Map<number, boolean>();
 
   constructor(server: EventEmitter, resumption: SessionResumption, context: SslContext) {
     this.#server = server;
@@ -64,7 +66,16 @@ export class NativeSessionHooks {
    */
   prefetch(listener: NativeListenerHandle, id: number, hello: ClientHelloInfo | undefined): Promise<void> | undefined {
     if (!hello?.sessionId || !this.#resumption.wantsPrefetch) return undefined;
-    return this.#resumption.prefetch(hello, () => listener.info(id) !== undefined, undefined, listener.info(id)?.remoteAddress);
+    const pending = this.#pending;
+    pending.set(id, true);
+    const live = () => pending.get(id) === true && listener.info(id) !== undefined;
+    return this.#resumption.prefetch(hello, live, undefined, listener.info(id)?.remoteAddress).finally(() => pending.delete(id));
+  }
+
+  /** FAILED for `id`: a lookup answered from now on is for a gone connection (FAILED comes
+   * before the native close, and JS may run the answer in between) */
+  failed(id: number): void {
+    if (this.#pending.has(id)) this.#pending.set(id, false);
   }
 
   /**
