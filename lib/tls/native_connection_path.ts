@@ -12,13 +12,13 @@
 // refused at construction or listen() (nativeConnectionPath below).
 import { Duplex } from 'stream';
 import { codedError, ErrorCode } from '../common/coded_error';
-import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, openNativeListener, proceedNativeHello, settleNativeHandshakes } from '../openssl/native_listener';
+import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, openNativeListener, settleNativeHandshakes } from '../openssl/native_listener';
 import { ClientHelloParser } from './client_hello_parser';
 import type { SslContext } from '../openssl/ssl_context';
 import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
 import type { SessionResumption } from './session_resumption';
-import { NativeSessionHooks } from './native_store';
+import { failConnection, NativeSessionHooks, proceedWhenReady } from './native_store';
 
 /** how a TlsServer's connections are run: Node sockets and TLSSockets ('node', the default) or natively ('native', experimental) */
 export type ConnectionPath = 'node' | 'native';
@@ -201,11 +201,7 @@ export class NativeConnectionPath {
     const hello = new ClientHelloParser({ extensions: true }).push(bytes);
     const servername = hello?.servername;
     const context = servername !== undefined && this.#sni ? this.#sni(servername) : undefined;
-    if (!this.store) {
-      proceedNativeHello(listener, id, undefined);
-      return;
-    }
-    this.store.proceedWhenReady(listener, id, this.store.prefetch(listener, id, hello), context);
+    proceedWhenReady(listener, id, this.store?.prefetch(listener, id, hello), context, (e) => failConnection(this.#server, listener, id, e));
   }
 
   #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean {

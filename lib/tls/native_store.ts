@@ -98,26 +98,36 @@ export class NativeSessionHooks {
     return true;
   }
 
-  // as a TLSSocket that is destroyed before it is secure: 'tlsClientError', unless it is gone already
   #fail(listener: NativeListenerHandle, id: number, error: Error): void {
-    if (listener.info(id) === undefined) return;
-    listener.destroy(id);
-    this.#server.emit('tlsClientError', error, undefined);
+    failConnection(this.#server, listener, id, error);
   }
+}
 
-  /**
-   * OpenSSL reads the ClientHello of `id` once the prefetch and the SNI context (either may
-   * be absent) are there: at once when neither is pending. A failure of either fails the
-   * connection ('tlsClientError'), unless it is gone already.
-   */
-  proceedWhenReady(listener: NativeListenerHandle, id: number, prefetched: Promise<void> | undefined, context: Promise<SslContext | undefined> | undefined): void {
-    if (!prefetched && !context) {
-      proceedNativeHello(listener, id, undefined);
-      return;
-    }
-    Promise.all([prefetched, context]).then(
-      ([, ctx]) => proceedNativeHello(listener, id, ctx),
-      (e: unknown) => this.#fail(listener, id, toError(e)),
-    );
+/** fails the connection `id` as a TLSSocket destroyed before it is secure: 'tlsClientError', unless it is gone already */
+export function failConnection(server: EventEmitter, listener: NativeListenerHandle, id: number, error: Error): void {
+  if (listener.info(id) === undefined) return;
+  listener.destroy(id);
+  server.emit('tlsClientError', error, undefined);
+}
+
+/**
+ * OpenSSL reads the ClientHello of `id` once the store prefetch and the SNI context (either
+ * may be absent) are there: at once when neither is pending. A failure of either fails the
+ * connection (`fail`).
+ */
+export function proceedWhenReady(
+  listener: NativeListenerHandle,
+  id: number,
+  prefetched: Promise<void> | undefined,
+  context: Promise<SslContext | undefined> | undefined,
+  fail: (e: Error) => void,
+): void {
+  if (!prefetched && !context) {
+    proceedNativeHello(listener, id, undefined);
+    return;
   }
+  Promise.all([prefetched, context]).then(
+    ([, ctx]) => proceedNativeHello(listener, id, ctx),
+    (e: unknown) => fail(toError(e)),
+  );
 }
