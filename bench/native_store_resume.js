@@ -3,7 +3,9 @@
 // versus the native connection path, in one run, rounds in rotating order. The load is
 // `openssl s_time -reuse` (the machine's OpenSSL: sequential connections resuming one session
 // by id); per run: handshakes/s over s_time's wall time, the server's CPU (utime + stime from
-// /proc/<pid>/stat) per handshake, and the share s_time saw resumed.
+// /proc/<pid>/stat) per handshake, and the share s_time saw resumed. A third server, the
+// native path without a store (its internal cache), shows what the store's ClientHello
+// hand-off to JS costs there.
 //   node bench/native_store_resume.js [seconds=5] [rounds=3]
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -12,13 +14,21 @@ const path = require('path');
 
 const CIPHER = 'ECDHE-RSA-AES128-GCM-SHA256';
 const TICK = 100; // USER_HZ on Linux
-const PATHS = ['node', 'native'];
+const PATHS = ['node', 'native', 'native-no-store'];
 
 function serverMain() {
   const lib = require(path.join(__dirname, '..', 'dist'));
   const { cert, key } = JSON.parse(process.env.BENCH_PKI);
   const server = lib.createServer(
-    { cert, key, ciphers: CIPHER, maxVersion: 'TLSv1.2', sessionStore: new lib.MemorySessionStore(), connectionPath: process.env.BENCH_PATH },
+    {
+      cert,
+      key,
+      ciphers: CIPHER,
+      maxVersion: 'TLSv1.2',
+      noTicket: true,
+      sessionStore: process.env.BENCH_PATH === 'native-no-store' ? undefined : new lib.MemorySessionStore(),
+      connectionPath: process.env.BENCH_PATH === 'node' ? 'node' : 'native',
+    },
     (s) => {
       s.on('error', () => {});
       s.on('data', () => {});
@@ -62,7 +72,7 @@ async function main() {
   const results = Object.fromEntries(PATHS.map((k) => [k, []]));
   try {
     for (let i = 0; i < rounds; i++) {
-      const order = i % 2 === 0 ? PATHS : [...PATHS].reverse();
+      const order = PATHS.map((_, j) => PATHS[(i + j) % PATHS.length]);
       for (const k of order) {
         const s = servers[k];
         const c0 = cpuTicks(s.child.pid);
@@ -86,7 +96,11 @@ async function main() {
   const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   const n = median(results.node.map((x) => x.perSec));
   const v = median(results.native.map((x) => x.perSec));
-  console.log(`median resumed handshakes/s: node path ${n.toFixed(0)}, native path ${v.toFixed(0)} (native / node = ${(v / n).toFixed(2)}) on ${os.cpus().length} CPUs`);
+  const bare = median(results['native-no-store'].map((x) => x.perSec));
+  console.log(
+    `median resumed handshakes/s with a MemorySessionStore: node path ${n.toFixed(0)}, native path ${v.toFixed(0)} (native / node = ${(v / n).toFixed(2)}); ` +
+      `native without a store ${bare.toFixed(0)} (store / no store = ${(v / bare).toFixed(2)}), on ${os.cpus().length} CPUs`,
+  );
 }
 
 if (process.argv[2] === 'server') serverMain();

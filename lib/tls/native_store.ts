@@ -61,11 +61,12 @@ export class NativeSessionHooks {
 
   /**
    * The store prefetch for the connection `id`'s ClientHello, undefined when there is
-   * nothing to look up (no store or 'resumeSession' listener, no session id offered).
+   * nothing to look up (SessionResumption#answersLocally).
    * Rejects only with a 'resumeSession' listener's error (the connection then fails).
    */
   prefetch(listener: NativeListenerHandle, id: number, hello: ClientHelloInfo | undefined): Promise<void> | undefined {
-    if (!hello?.sessionId || !this.#resumption.wantsPrefetch) return undefined;
+    // a hello the local cache answers for goes on at once (most resumptions with a store)
+    if (!hello || !this.#resumption.wantsPrefetch || this.#resumption.answersLocally(hello)) return undefined;
     const pending = this.#pending;
     pending.set(id, true);
     const live = () => pending.get(id) === true && listener.info(id) !== undefined;
