@@ -6,7 +6,9 @@
 // share are tested by 43, 60-67, 78-81 (run them with OPENSSL_SESSION_CACHE_CONNECTION_PATH=native).
 import { EventEmitter } from 'events';
 import * as crypto from 'crypto';
+import * as path from 'path';
 import * as tls from 'tls';
+import { Worker } from 'worker_threads';
 import { createServer, MemorySessionStore, TlsServer } from '../lib';
 import type { SessionStore } from '../lib';
 import { certs, closed, endNode, listen, next, nodeClient, resumesWith, storedFullHandshake } from './helpers/sockets';
@@ -245,5 +247,49 @@ describe("node:tls's 'newSession' / 'resumeSession' on the native path", () => {
     const client = offer(port, session);
     expect(await failed).toBe(refusal);
     await closed(client);
+  });
+});
+
+describe('teardown', () => {
+  test("a worker thread stops while a store lookup and a 'newSession' hold are pending: the process goes on", async () => {
+    // a session id to offer: any session of a server with the same certificate
+    const { server: a, port: portA } = await nativeServer({ sessionStore: new MemorySessionStore() });
+    const { session } = await storedFullHandshake(a, portA);
+    const dist = path.join(__dirname, '..', 'dist', 'index.js');
+    const worker = new Worker(
+      `const { parentPort } = require('worker_threads');
+       const lib = require(${JSON.stringify(dist)});
+       const { cert, key } = JSON.parse(${JSON.stringify(JSON.stringify({ cert, key }))});
+       const store = { get: () => (parentPort.postMessage('asked'), new Promise(() => {})), set: () => Promise.resolve(), delete: () => Promise.resolve() };
+       const s = lib.createServer({ cert, key, connectionPath: 'native', sessionStore: store });
+       s.on('newSession', () => parentPort.postMessage('held')); // never calls back
+       s.on('tlsClientError', () => {});
+       s.listen(0, '127.0.0.1', () => parentPort.postMessage(s.address().port));`,
+      { eval: true },
+    );
+    const messages: unknown[] = [];
+    const heard = (m: string) => new Promise<void>((resolve) => {
+      const on = (x: unknown) => {
+        if (x !== m) return;
+        worker.off('message', on);
+        resolve();
+      };
+      worker.on('message', on);
+    });
+    worker.on('message', (m) => messages.push(m));
+    const port = await next<number>(worker, 'message');
+    const held = heard('held');
+    const full = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert, maxVersion: 'TLSv1.2', secureOptions: NO_TICKET });
+    full.on('error', () => undefined);
+    clients.add(full);
+    await held;
+    const asked = heard('asked');
+    const offered = offer(port, session);
+    await asked;
+    const gone = Promise.all([closed(full), closed(offered)]);
+    expect(await worker.terminate()).toBe(1);
+    await gone; // the worker's teardown closed both connections
+    expect(messages).toEqual([port, 'held', 'asked']);
+    expect(await resumesWith(portA, session)).toBe(true);
   });
 });
