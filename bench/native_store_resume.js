@@ -101,6 +101,8 @@ async function main() {
     `median resumed handshakes/s with a MemorySessionStore: node path ${n.toFixed(0)}, native path ${v.toFixed(0)} (native / node = ${(v / n).toFixed(2)}); ` +
       `native without a store ${bare.toFixed(0)} (store / no store = ${(v / bare).toFixed(2)}), on ${os.cpus().length} CPUs`,
   );
+  const cpu = (k) => median(results[k].map((x) => x.cpuUs));
+  console.log(`median server CPU per resumed handshake: node path ${cpu('node').toFixed(0)} µs, native path ${cpu('native').toFixed(0)} µs (node / native = ${(cpu('node') / cpu('native')).toFixed(2)}), native without a store ${cpu('native-no-store').toFixed(0)} µs`);
 }
 
 if (process.argv[2] === 'server') serverMain();

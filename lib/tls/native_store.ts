@@ -61,15 +61,17 @@ export class NativeSessionHooks {
 
   /**
    * The store prefetch for the connection `id`'s ClientHello, undefined when there is
-   * nothing to look up (SessionResumption#answersLocally).
-   * Rejects only with a 'resumeSession' listener's error (the connection then fails).
+   * nothing to look up (SessionResumption#answersLocally). Rejects only with a
+   * 'resumeSession' listener's error (the connection then fails). `wanted`: whether the
+   * caller still waits for this connection (a HelloGate's `live`), besides FAILED and the
+   * listener knowing the id.
    */
-  prefetch(listener: NativeListenerHandle, id: number, hello: ClientHelloInfo | undefined): Promise<void> | undefined {
+  prefetch(listener: NativeListenerHandle, id: number, hello: ClientHelloInfo | undefined, wanted?: () => boolean): Promise<void> | undefined {
     // a hello the local cache answers for goes on at once (most resumptions with a store)
     if (!hello || !this.#resumption.wantsPrefetch || this.#resumption.answersLocally(hello)) return undefined;
     const pending = this.#pending;
     pending.set(id, true);
-    const live = () => pending.get(id) === true && listener.info(id) !== undefined;
+    const live = () => pending.get(id) === true && listener.info(id) !== undefined && (wanted?.() ?? true);
     return this.#resumption.prefetch(hello, live, undefined, listener.info(id)?.remoteAddress).finally(() => pending.delete(id));
   }
 
