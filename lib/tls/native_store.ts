@@ -43,11 +43,6 @@ export class NativeSessionHooks {
     });
   }
 
-  /** whether OpenSSL may read a ClientHello only after JS saw it (a store, 'resumeSession' listeners) */
-  get wantsHello(): boolean {
-    return this.#resumption.wantsPrefetch;
-  }
-
   /** the listener listen() opened */
   attach(listener: NativeListenerHandle): void {
     this.#listener = listener;

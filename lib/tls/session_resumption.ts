@@ -572,7 +572,6 @@ export class SessionResumption {
     }
   }
 
-  /** what the lookup found, undefined when none was made (a local hit, a ticket, no store) */
   /**
    * Whether prefetch(hello) would make no lookup and change nothing (no store and no
    * 'resumeSession' listener, no id offered, a ticket, or an id the local cache answers for):
@@ -589,6 +588,7 @@ export class SessionResumption {
     return store !== undefined && this.#ctx[kHasSession](id) && (!this.#feedDown || this.#isFallback(id.toString('hex')));
   }
 
+  /** what the lookup found, undefined when none was made (a local hit, a ticket, no store) */
   async #lookup(hello: ClientHelloInfo, live: () => boolean, peer: string | undefined): Promise<LookupResult | undefined> {
     if (this.answersLocally(hello)) return;
     const store = this.#store;
