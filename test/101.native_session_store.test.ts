@@ -214,6 +214,32 @@ describe("node:tls's 'newSession' / 'resumeSession' on the native path", () => {
     await endNode(first);
   });
 
+  test("a 'newSession' callback that never comes: the handshake timeout fails the connection; a callback after that changes nothing", async () => {
+    const { server, port } = await nativeServer({ handshakeTimeout: 200 });
+    const held: (() => void)[] = [];
+    server.on('newSession', (_id: Buffer, _data: Buffer, cb: () => void) => {
+      if (held.length === 0) held.push(cb);
+      else cb();
+    });
+    let secured = 0;
+    server.on('secureConnection', () => secured++);
+    const client = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert, maxVersion: 'TLSv1.2', secureOptions: NO_TICKET });
+    let clientSecure = false;
+    client.on('secureConnect', () => (clientSecure = true));
+    client.on('error', () => undefined);
+    clients.add(client);
+    const err = await next<Error & { code?: string }>(server, 'tlsClientError');
+    expect(err.code).toBe('ERR_TLS_HANDSHAKE_TIMEOUT');
+    await closed(client);
+    expect(held).toHaveLength(1);
+    held[0](); // the connection is gone: release() finds nothing
+    const other = await nodeClient(port, { secureOptions: NO_TICKET });
+    expect(other.socket.isSessionReused()).toBe(false);
+    await endNode(other.socket);
+    expect(clientSecure).toBe(false);
+    expect(secured).toBe(1);
+  });
+
   test("listeners added after listen(): 'newSession' stores, 'resumeSession' resumes; a late or hostile answer is a full handshake", async () => {
     const { server, port } = await nativeServer();
     const cache = new Map<string, Buffer>();
