@@ -45,6 +45,7 @@ struct NativeListener::Conn {
   bool helloChecked = false;   // CheckHello decided (or there is no ALPN to check)
   std::vector<char> hello;     // ciphertext held back until the ClientHello is whole
   bool awaitingHello = false;  // kHello emitted: the hello waits for proceed()
+  bool holding = false;        // kStep held the handshake's last flight until release()
   SSL_CTX* sniContext = nullptr;  // proceed()'s context (a reference of ours)
   uint64_t acceptedAt = 0;  // uv_now, ms
   Napi::Reference<Napi::Value> closeError;
@@ -65,6 +66,8 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_connections>("connections"),
                          InstanceMethod<&NativeListener::JS_ref>("ref"),
                          InstanceMethod<&NativeListener::JS_proceed>("proceed"),
+                         InstanceMethod<&NativeListener::JS_storeHooks>("storeHooks"),
+                         InstanceMethod<&NativeListener::JS_release>("release"),
                      });
 }
 
@@ -416,6 +419,7 @@ void NativeListener::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
 }
 
 void NativeListener::Advance(Conn* c) {
+  if (c->holding) return;  // what arrives meanwhile waits in the input BIO
   if (!c->secure) {
     int r = SSL_do_handshake(c->ssl);
     if (r != 1) {
@@ -427,15 +431,34 @@ void NativeListener::Advance(Conn* c) {
       Fail(c, "TLS handshake", error_codes::kTlsFailed);
       return;
     }
-    c->secure = true;
-    if (!Flush(c)) return;
-    Napi::Value wants;
-    Emit({Napi::Number::New(env_, kSecure), Napi::Number::New(env_, c->id), Napi::Boolean::New(env_, SSL_session_reused(c->ssl) == 1)},
-         &wants);
-    if (c->closing || c->ending) return;  // JS destroyed or ended it
-    c->stream = !wants.IsEmpty() && wants.ToBoolean().Value();
+    // a session was made: its 'newSession' listeners may hold the last flight (node:tls)
+    if (holdSteps_ && SSL_session_reused(c->ssl) != 1) {
+      c->holding = true;
+      bool held = HoldStep(c->id);
+      if (held || c->closing || !c->holding) return;  // held, gone, or released already
+      c->holding = false;
+    }
+    if (!Secured(c)) return;
   }
   ReadPlain(c);
+}
+
+bool NativeListener::Secured(Conn* c) {
+  c->secure = true;
+  if (!Flush(c)) return false;
+  Napi::Value wants;
+  Emit({Napi::Number::New(env_, kSecure), Napi::Number::New(env_, c->id), Napi::Boolean::New(env_, SSL_session_reused(c->ssl) == 1)},
+       &wants);
+  if (c->closing || c->ending) return false;  // JS destroyed or ended it
+  c->stream = !wants.IsEmpty() && wants.ToBoolean().Value();
+  return true;
+}
+
+void NativeListener::ResumeStep(Conn* c) {
+  if (!c->holding) return;
+  c->holding = false;
+  ErrorQueueGuard guard;
+  if (Secured(c)) ReadPlain(c);
 }
 
 // SSL_CB_HANDSHAKE_START once the first handshake finished: a client's ClientHello inside

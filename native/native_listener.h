@@ -40,6 +40,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
     kClosed = 7,   // (): the listener is closed and no connection is left
     kError = 8,    // (error): accept failed
     kHello = 9,    // (id, Buffer): the whole ClientHello, held until proceed(id[, context])
+    // native_listener_store.cc
+    kStep = 20,    // (id): a full handshake finished, its last flight not sent: returns true to hold it until release(id)
   };
 
   static Napi::Function Define(Napi::Env env);
@@ -61,6 +63,10 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_connections(const Napi::CallbackInfo& info);
   Napi::Value JS_ref(const Napi::CallbackInfo& info);
   Napi::Value JS_proceed(const Napi::CallbackInfo& info);  // proceed(id[, contextHandle]): OpenSSL reads the held ClientHello  // ref(on): the listener keeps the loop alive or not
+  // native_listener_store.cc: the session store's and node:tls session events' hooks
+  Napi::Value JS_storeHooks(const Napi::CallbackInfo& info);  // storeHooks(hello, holdSteps)
+  Napi::Value JS_release(const Napi::CallbackInfo& info);     // release(id): the held step goes on
+  bool HoldStep(uint32_t id);  // kStep: whether JS holds the step
 
   static void OnConnection(uv_stream_t* server, int status);
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
@@ -83,6 +89,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Conn* Find(const Napi::CallbackInfo& info);
   void Accept();
   void Advance(Conn* c);     // handshake or reads, after new ciphertext arrived
+  bool Secured(Conn* c);     // the handshake's last flight out, kSecure; false when the connection is gone
+  void ResumeStep(Conn* c);  // a step HoldStep held goes on
   void ReadPlain(Conn* c);   // SSL_read until it wants more; data / end events
   void Renegotiation(Conn* c, size_t used);
   // with ALPN: the ClientHello is held back until whole; false when it was refused
@@ -110,7 +118,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   bool unref_ = false;  // net.Server#unref(): the listener does not keep the loop alive
   uint64_t handshakeTimeout_ = 0;  // ms; 0: none
   std::vector<unsigned char> alpn_;  // wire format; empty: no ALPN
-  bool helloToJs_ = false;  // kHello before OpenSSL reads the ClientHello (SNICallback)
+  bool helloToJs_ = false;  // kHello before OpenSSL reads the ClientHello (SNICallback, store prefetch)
+  bool holdSteps_ = false;  // kStep after a full handshake ('newSession' listeners)
   uv_timer_t* sweep_ = nullptr;    // heap: freed in its close callback
   bool cleanupHook_ = false;
   uint32_t nextId_ = 1;

@@ -24,6 +24,8 @@ export enum NativeListenerEvent {
   ERROR = 8,
   /** (id, ClientHello bytes): held until proceed(id[, context]) (options.hello) */
   HELLO = 9,
+  /** (id): a full handshake finished, its last flight not sent yet: return true to hold it until release(id) (storeHooks' holdSteps) */
+  STEP = 20,
 }
 
 export type NativeListenerCallback = (event: NativeListenerEvent, id: number, arg: unknown) => boolean | undefined;
@@ -72,6 +74,10 @@ export interface NativeListenerHandle {
   /** OpenSSL reads the held ClientHello; with a context handle, the servername callback switches to it */
   proceed(id: number, context?: unknown): void;
   info(id: number): NativeConnectionInfo | undefined;
+  /** HELLO for every ClientHello from now on (`hello`, only turned on); STEP after each full handshake (`holdSteps`) */
+  storeHooks(hello: boolean, holdSteps: boolean): void;
+  /** a step STEP held goes on: its last flight out, then SECURE (nothing for a gone connection) */
+  release(id: number): void;
   /** connections open now */
   connections(): number;
   /** net.Server's ref() (true) / unref() (false) for the listener */

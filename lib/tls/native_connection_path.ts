@@ -13,22 +13,19 @@
 import { Duplex } from 'stream';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { toError } from '../common/to_error';
-import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, openNativeListener, proceedNativeHello, settleNativeHandshakes } from '../openssl/native_listener';
+import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, openNativeListener, settleNativeHandshakes } from '../openssl/native_listener';
 import { ClientHelloParser } from './client_hello_parser';
 import type { SslContext } from '../openssl/ssl_context';
 import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
+import type { SessionResumption } from './session_resumption';
+import { failConnection, NativeSessionHooks, proceedWhenReady } from './native_store';
 
 /** how a TlsServer's connections are run: Node sockets and TLSSockets ('node', the default) or natively ('native', experimental) */
 export type ConnectionPath = 'node' | 'native';
 
 /** the options the native path does not implement yet: their values it matches anyway, and why the rest is refused */
 const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
-  sessionStore: { why: 'the store prefetch (ClientHello read before OpenSSL) runs on TLSSockets only' },
-  sessionStoreTimeout: { why: 'there is no session store on this path' },
-  sessionStoreConcurrency: { why: 'there is no session store on this path' },
-  sessionStoreNegativeCacheSize: { why: 'there is no session store on this path' },
-  sessionStoreNegativeCacheTtl: { why: 'there is no session store on this path' },
   requestCert: { allowed: [false], why: 'client certificates are checked on TLSSockets only' },
   rejectUnauthorized: { allowed: [true], why: 'client certificates are checked on TLSSockets only' },
   ticketKeys: { why: 'ticket renewal and revocation are tracked on TLSSockets only' },
@@ -60,6 +57,7 @@ export function nativeConnectionPath(
   server: TlsServer,
   o: TlsServerOptions,
   sni: (servername: string) => Promise<SslContext | undefined>,
+  resumption: SessionResumption,
 ): NativeConnectionPath | undefined {
   const p = o.connectionPath ?? defaultConnectionPath();
   if (p === 'node') return undefined;
@@ -77,7 +75,9 @@ export function nativeConnectionPath(
     // ALPN selection is one callback per SSL_CTX: a context other servers share would answer for both paths
     throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.ALPNProtocols with a shared options.context is not supported with connectionPath: 'native'");
   }
-  return new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined);
+  const path = new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined);
+  path.store = new NativeSessionHooks(server, resumption, server.context);
+  return path;
 }
 
 interface ListenArgs {
@@ -125,6 +125,8 @@ export class NativeConnectionPath {
   #listening = false;
   #ref = true;
   readonly #sockets = new Map<number, NativeTlsSocket>();
+  /** @internal the session store and 'newSession' / 'resumeSession' (lib/tls/native_store.ts) */
+  store: NativeSessionHooks | undefined;
 
   constructor(
     server: TlsServer,
@@ -149,10 +151,8 @@ export class NativeConnectionPath {
   listen(args: unknown[]): void {
     const a = listenArgs(args);
     if (this.#listener) throw codedError(ErrorCode.SERVER_ALREADY_LISTEN, 'Listen method has been called more than once without closing.');
-    if (this.#server.listenerCount('resumeSession') > 0 || this.#server.listenerCount('newSession') > 0) {
-      throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "'newSession' / 'resumeSession' listeners are not supported with connectionPath: 'native' yet");
-    }
     const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#noDelay, handshakeTimeout: this.#handshakeTimeout, alpn: this.#alpn, hello: this.#sni !== undefined });
+    this.store?.attach(l);
     if (a.callback) this.#server.once('listening', a.callback);
     try {
       try {
@@ -198,18 +198,10 @@ export class NativeConnectionPath {
   #hello(id: number, bytes: Buffer): void {
     const listener = this.#listener;
     if (!listener) return;
-    const servername = new ClientHelloParser({ extensions: true }).push(bytes)?.servername;
-    if (servername === undefined || !this.#sni) {
-      proceedNativeHello(listener, id, undefined);
-      return;
-    }
-    this.#sni(servername).then(
-      (ctx) => proceedNativeHello(listener, id, ctx),
-      (e: unknown) => {
-        listener.destroy(id);
-        this.#server.emit('tlsClientError', toError(e), undefined);
-      },
-    );
+    const hello = new ClientHelloParser({ extensions: true }).push(bytes);
+    const servername = hello?.servername;
+    const context = servername !== undefined && this.#sni ? this.#sni(servername) : undefined;
+    proceedWhenReady(listener, id, this.store?.prefetch(listener, id, hello), context, (e) => failConnection(this.#server, listener, id, e));
   }
 
   #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean {
@@ -233,7 +225,10 @@ export class NativeConnectionPath {
       case NativeListenerEvent.HELLO:
         this.#hello(id, arg as Buffer);
         return false;
+      case NativeListenerEvent.STEP:
+        return this.#listener !== undefined && this.store !== undefined && this.store.step(this.#listener, id);
       case NativeListenerEvent.FAILED:
+        this.store?.failed(id);
         settleNativeHandshakes(this.#context);
         server.emit('tlsClientError', toError(arg), undefined);
         return false;

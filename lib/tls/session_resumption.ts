@@ -572,22 +572,32 @@ export class SessionResumption {
     }
   }
 
-  /** what the lookup found, undefined when none was made (a local hit, a ticket, no store) */
-  async #lookup(hello: ClientHelloInfo, live: () => boolean, peer: string | undefined): Promise<LookupResult | undefined> {
+  /**
+   * Whether prefetch(hello) would make no lookup and change nothing (no store and no
+   * 'resumeSession' listener, no id offered, a ticket, or an id the local cache answers for):
+   * the handshake may go on at once.
+   */
+  answersLocally(hello: ClientHelloInfo): boolean {
     const store = this.#store;
     const id = hello.sessionId;
-    const listeners = this.#server.listenerCount('resumeSession') > 0;
-    if ((!store && !listeners) || !id || this.#ctx.freed) return;
+    if ((!store && this.#server.listenerCount('resumeSession') === 0) || !id || this.#ctx.freed) return true;
     // node:tls does not ask for a session when the client offers a ticket
-    if (hello.ticket && this.#ctx.ticketsEnabled) return;
+    if (hello.ticket && this.#ctx.ticketsEnabled) return true;
+    // a lookup without an object (one made here could only be left to the GC); while the
+    // revocation feed is down only this server's own sessions are trusted locally
+    return store !== undefined && this.#ctx[kHasSession](id) && (!this.#feedDown || this.#isFallback(id.toString('hex')));
+  }
+
+  /** what the lookup found, undefined when none was made (a local hit, a ticket, no store) */
+  async #lookup(hello: ClientHelloInfo, live: () => boolean, peer: string | undefined): Promise<LookupResult | undefined> {
+    if (this.answersLocally(hello)) return;
+    const store = this.#store;
+    const id = hello.sessionId!;
+    const listeners = this.#server.listenerCount('resumeSession') > 0;
     const hex = id.toString('hex');
     if (store) {
-      // a lookup without an object (one made here could only be left to the GC); while the
-      // revocation feed is down only this server's own sessions are trusted locally
-      if (this.#ctx[kHasSession](id)) {
-        if (!this.#feedDown || this.#isFallback(hex)) return;
-        this.#removeLocal(id);
-      }
+      // cached, but not trusted while the revocation feed is down
+      if (this.#ctx[kHasSession](id)) this.#removeLocal(id);
     } else {
       // the listeners are the cache: what they answered last time is not trusted again
       this.#removeLocal(id);
