@@ -65,6 +65,8 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_connections>("connections"),
                          InstanceMethod<&NativeListener::JS_ref>("ref"),
                          InstanceMethod<&NativeListener::JS_proceed>("proceed"),
+                         InstanceMethod<&NativeListener::JS_query>("query"),
+                         InstanceMethod<&NativeListener::JS_localAddress>("localAddress"),
                      });
 }
 
@@ -96,6 +98,7 @@ NativeListener::NativeListener(const Napi::CallbackInfo& info) : ObjectWrap(info
       alpn_.assign(b.Data(), b.Data() + b.Length());
     }
     helloToJs_ = o.Get("hello").ToBoolean().Value();
+    ConfigurePeerVerify(o);
   }
   // the SSL_CTX serves this listener only (the native path's server owns its context)
   if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx_, OnAlpnSelect, nullptr);
@@ -341,6 +344,7 @@ void NativeListener::Accept() {
   SSL_set_accept_state(c->ssl);
   SSL_set_ex_data(c->ssl, openssl_runtime::ListenerConnectionIndex(), c);
   SSL_set_info_callback(c->ssl, OnInfo);
+  SetPeerVerify(c->ssl);
   c->helloChecked = alpn_.empty() && !helloToJs_;
   if (noDelay_) uv_tcp_nodelay(&c->tcp, 1);
   c->acceptedAt = uv_now(loop_);
@@ -425,6 +429,11 @@ void NativeListener::Advance(Conn* c) {
         return;
       }
       Fail(c, "TLS handshake", error_codes::kTlsFailed);
+      return;
+    }
+    // a refused client certificate: the connection closes before the last flight goes out
+    if (verifyPeerInJs_ && PeerRefused(c->id)) {
+      if (!c->closing) Destroy(c, env_.Undefined());
       return;
     }
     c->secure = true;
@@ -805,6 +814,8 @@ Napi::Value NativeListener::TransportError(Conn* c, int status) {
   if (!c->stream || c->ending) return env_.Undefined();
   return openssl_error::MakeCoded(env_, uv_err_name(status), uv_strerror(status));
 }
+
+SSL* NativeListener::SslOf(Conn* c) { return c->ssl; }
 
 NativeListener::Conn* NativeListener::Find(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsNumber()) {

@@ -40,6 +40,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
     kClosed = 7,   // (): the listener is closed and no connection is left
     kError = 8,    // (error): accept failed
     kHello = 9,    // (id, Buffer): the whole ClientHello, held until proceed(id[, context])
+    // native_listener_queries.cc (30-39)
+    kVerifyPeer = 30,  // (id): handshake done, nothing of its last flight sent: returns the error that refuses the client, or undefined
   };
 
   static Napi::Function Define(Napi::Env env);
@@ -60,6 +62,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_info(const Napi::CallbackInfo& info);
   Napi::Value JS_connections(const Napi::CallbackInfo& info);
   Napi::Value JS_ref(const Napi::CallbackInfo& info);
+  Napi::Value JS_query(const Napi::CallbackInfo& info);    // query(id, name, ...args): ssl_queries::Query, undefined for a gone connection
+  Napi::Value JS_localAddress(const Napi::CallbackInfo& info);  // localAddress(id): { address, family, port } | undefined
   Napi::Value JS_proceed(const Napi::CallbackInfo& info);  // proceed(id[, contextHandle]): OpenSSL reads the held ClientHello  // ref(on): the listener keeps the loop alive or not
 
   static void OnConnection(uv_stream_t* server, int status);
@@ -81,6 +85,11 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   void StopSweep();
 
   Conn* Find(const Napi::CallbackInfo& info);
+  static SSL* SslOf(Conn* c);
+  // native_listener_queries.cc: the client certificate (requestCert) and the queries
+  void ConfigurePeerVerify(Napi::Object options);  // verifyMode, verifyPeer
+  void SetPeerVerify(SSL* ssl);                    // at accept
+  bool PeerRefused(uint32_t id);                   // kVerifyPeer when JS decides (rejectUnauthorized)
   void Accept();
   void Advance(Conn* c);     // handshake or reads, after new ciphertext arrived
   void ReadPlain(Conn* c);   // SSL_read until it wants more; data / end events
@@ -110,6 +119,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   bool unref_ = false;  // net.Server#unref(): the listener does not keep the loop alive
   uint64_t handshakeTimeout_ = 0;  // ms; 0: none
   std::vector<unsigned char> alpn_;  // wire format; empty: no ALPN
+  int verifyMode_ = SSL_VERIFY_NONE;  // SSL_set_verify of each connection (requestCert)
+  bool verifyPeerInJs_ = false;       // kVerifyPeer before the last flight (rejectUnauthorized)
   bool helloToJs_ = false;  // kHello before OpenSSL reads the ClientHello (SNICallback)
   uv_timer_t* sweep_ = nullptr;    // heap: freed in its close callback
   bool cleanupHook_ = false;

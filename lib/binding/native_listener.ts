@@ -2,7 +2,7 @@
 // loop whose connections are accepted, handshaken (on an SslContextHandle's SSL_CTX), read,
 // written and closed natively. Typed here, apart from native.ts, as the experimental
 // connection path's own surface.
-import { native, NativeContextHandle } from './native';
+import { native, NativeContextHandle, TlsQueryAnswers } from './native';
 
 /** the first argument of the event callback (NativeListener::Event) */
 export enum NativeListenerEvent {
@@ -24,9 +24,11 @@ export enum NativeListenerEvent {
   ERROR = 8,
   /** (id, ClientHello bytes): held until proceed(id[, context]) (options.hello) */
   HELLO = 9,
+  /** (id): handshake done, its last flight not sent (options.verifyPeer): return the Error that refuses the client (then FAILED with it), or undefined */
+  VERIFY_PEER = 30,
 }
 
-export type NativeListenerCallback = (event: NativeListenerEvent, id: number, arg: unknown) => boolean | undefined;
+export type NativeListenerCallback = (event: NativeListenerEvent, id: number, arg: unknown) => boolean | Error | undefined;
 
 export interface NativeListenerAddress {
   address: string;
@@ -41,6 +43,10 @@ export interface NativeListenerOptions {
   alpn?: Buffer;
   /** HELLO before OpenSSL reads a ClientHello (the SNICallback decides the context first) */
   hello?: boolean;
+  /** SSL_VERIFY_* bits set on each connection (requestCert) */
+  verifyMode?: number;
+  /** VERIFY_PEER before a connection becomes secure (requestCert with rejectUnauthorized) */
+  verifyPeer?: boolean;
 }
 
 export interface NativeConnectionInfo {
@@ -55,6 +61,9 @@ export interface NativeConnectionInfo {
   /** the protocol ALPN selected */
   alpnProtocol?: string;
 }
+
+/** query(id, name, ...args): native/ssl_queries.h over the connection `id` */
+export type NativeListenerQuery = <K extends keyof TlsQueryAnswers>(id: number, name: K, ...args: unknown[]) => TlsQueryAnswers[K] | undefined;
 
 export interface NativeListenerHandle {
   /** binds and listens; the bound address (throws an Error whose code is libuv's name) */
@@ -72,6 +81,10 @@ export interface NativeListenerHandle {
   /** OpenSSL reads the held ClientHello; with a context handle, the servername callback switches to it */
   proceed(id: number, context?: unknown): void;
   info(id: number): NativeConnectionInfo | undefined;
+  /** a TLSSocket query of the connection (native/ssl_queries.h), undefined when it is gone */
+  query: NativeListenerQuery;
+  /** the connection's own end, undefined when it is gone */
+  localAddress(id: number): NativeListenerAddress | undefined;
   /** connections open now */
   connections(): number;
   /** net.Server's ref() (true) / unref() (false) for the listener */
