@@ -229,6 +229,13 @@ export class NativeConnectionPath {
     return listener ? clientVerifyError(nativeQuerySource(listener, id), this.#peer) : undefined;
   }
 
+  // node:tls hands 'tlsClientError' the connection's socket: a closed NativeTlsSocket that
+  // still knows the peer's address (read while the native connection is there)
+  #failedSocket(id: number): NativeTlsSocket | undefined {
+    const listener = this.#listener;
+    return listener ? new NativeTlsSocket(listener, id)[kFailedConnection]() : undefined;
+  }
+
   #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean | Error | undefined {
     const server = this.#server;
     switch (event) {
@@ -262,7 +269,7 @@ export class NativeConnectionPath {
         return false;
       case NativeListenerEvent.FAILED:
         settleNativeHandshakes(this.#context);
-        server.emit('tlsClientError', toError(arg), undefined);
+        server.emit('tlsClientError', toError(arg), this.#failedSocket(id) as never);
         return false;
       case NativeListenerEvent.DATA:
         this.#sockets.get(id)?.[kPushData](arg as Buffer);
@@ -296,6 +303,7 @@ export class NativeConnectionPath {
 const kPushData = Symbol('pushData');
 const kDrained = Symbol('drained');
 const kClosed = Symbol('closed');
+const kFailedConnection = Symbol('failedConnection');
 
 /**
  * A secure connection of the native path: a Duplex of plaintext (writes are SSL_write and
@@ -337,6 +345,14 @@ export class NativeTlsSocket extends TlsSocketQueries {
     return this.#local;
   }
   #local: LocalEndpoint | undefined;
+
+  /** @internal the socket of a connection that failed its handshake: closed, its peer's address kept */
+  [kFailedConnection](): this {
+    this.#details();
+    this.#closed = true;
+    this.destroy();
+    return this;
+  }
   // ---- end of client certificates and queries
 
   #details(): NativeConnectionInfo | undefined {
