@@ -218,27 +218,7 @@ Napi::Value NativeListener::JS_listen(const Napi::CallbackInfo& info) {
 Napi::Value NativeListener::JS_address(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (listener_ == nullptr || listenerClosing_) return env.Null();
-  sockaddr_storage addr;
-  int len = sizeof addr;
-  if (uv_tcp_getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return env.Null();
-  char text[64] = {0};
-  int port = 0;
-  const char* family = "IPv4";
-  if (addr.ss_family == AF_INET6) {
-    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-    uv_ip6_name(a, text, sizeof text);
-    port = ntohs(a->sin6_port);
-    family = "IPv6";
-  } else {
-    const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&addr);
-    uv_ip4_name(a, text, sizeof text);
-    port = ntohs(a->sin_port);
-  }
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("address", text);
-  o.Set("family", family);
-  o.Set("port", port);
-  return o;
+  return SocketName(env, listener_);
 }
 
 // close(): stops accepting; kClosed once the listener and every connection are closed

@@ -86,6 +86,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
 
   Conn* Find(const Napi::CallbackInfo& info);
   static SSL* SslOf(Conn* c);
+  // { address, family, port } of a TCP handle's own end (uv_tcp_getsockname), null when unknown
+  static Napi::Value SocketName(Napi::Env env, const uv_tcp_t* tcp);
   // native_listener_queries.cc: the client certificate (requestCert) and the queries
   void ConfigurePeerVerify(Napi::Object options);  // verifyMode, verifyPeer
   void SetPeerVerify(SSL* ssl);                    // at accept

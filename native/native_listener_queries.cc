@@ -42,14 +42,10 @@ Napi::Value NativeListener::JS_query(const Napi::CallbackInfo& info) {
   return ssl_queries::Query(info, 1, SslOf(c));
 }
 
-// the connection's own end (uv_tcp_getsockname; the Conn starts with its uv_tcp_t)
-Napi::Value NativeListener::JS_localAddress(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Conn* c = Find(info);
-  if (c == nullptr) return env.Undefined();
+Napi::Value NativeListener::SocketName(Napi::Env env, const uv_tcp_t* tcp) {
   sockaddr_storage addr;
   int len = sizeof addr;
-  if (uv_tcp_getsockname(reinterpret_cast<uv_tcp_t*>(c), reinterpret_cast<sockaddr*>(&addr), &len) != 0) return env.Undefined();
+  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return env.Null();
   char name[64] = {0};
   Napi::Object o = Napi::Object::New(env);
   if (addr.ss_family == AF_INET6) {
@@ -65,4 +61,13 @@ Napi::Value NativeListener::JS_localAddress(const Napi::CallbackInfo& info) {
   }
   o.Set("address", name);
   return o;
+}
+
+// localAddress(id): the connection's own end (the Conn starts with its uv_tcp_t)
+Napi::Value NativeListener::JS_localAddress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Conn* c = Find(info);
+  if (c == nullptr) return env.Undefined();
+  Napi::Value name = SocketName(env, reinterpret_cast<uv_tcp_t*>(c));
+  return name.IsNull() ? env.Undefined() : name;
 }

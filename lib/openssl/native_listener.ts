@@ -5,7 +5,7 @@ import { newNativeListener, NativeListenerCallback, NativeListenerHandle, Native
 import { kHandle } from './internal';
 import { Failure, settleContexts } from './openssl_call';
 import type { SslContext } from './ssl_context';
-import type { TlsQuerySource } from './tls_connection';
+import type { TlsAnswers, TlsQuerySource } from './tls_connection';
 
 export { NativeListenerEvent } from '../binding/native_listener';
 export type { NativeConnectionInfo, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions } from '../binding/native_listener';
@@ -27,5 +27,5 @@ export function proceedNativeHello(listener: NativeListenerHandle, id: number, c
 
 /** the TLS queries of the listener's connection `id` (undefined answers once it is gone) */
 export function nativeQuerySource(listener: NativeListenerHandle, id: number): TlsQuerySource {
-  return { query: (name, ...args) => listener.query(id, name, ...args) };
+  return { query: <K extends keyof TlsAnswers>(name: K, ...args: unknown[]) => listener.query(id, name, ...args) as TlsAnswers[K] | undefined };
 }

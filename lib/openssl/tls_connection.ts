@@ -56,7 +56,9 @@ export interface CipherDetails {
   readonly version: string;
 }
 
-export type { TlsQueryAnswers };
+/** what each TLSSocket query (native/ssl_queries.h) answers, undefined where there is nothing
+ * (the session is asked for through querySession / querySessionDER) */
+export type TlsAnswers = Omit<TlsQueryAnswers, 'session'>;
 
 /**
  * What a socket's TLS queries read (lib/tls/native_queries.ts): a TlsConnection, or a
@@ -64,12 +66,17 @@ export type { TlsQueryAnswers };
  * undefined once the connection is gone.
  */
 export interface TlsQuerySource {
-  query<K extends keyof TlsQueryAnswers>(name: K, ...args: unknown[]): TlsQueryAnswers[K] | undefined;
+  query<K extends keyof TlsAnswers>(name: K, ...args: unknown[]): TlsAnswers[K] | undefined;
+}
+
+/** the session query, answered with the addon's handle (kept in this layer) */
+function sessionHandle(source: TlsQuerySource): TlsQueryAnswers['session'] {
+  return (source.query as (name: 'session') => TlsQueryAnswers['session'])('session');
 }
 
 /** SSL_get1_session as an SslSession (the thread's live one of that session, else a new one), or undefined */
 export function querySession(source: TlsQuerySource): SslSession | undefined {
-  const h = source.query('session');
+  const h = sessionHandle(source);
   return h ? SslSession[kFromHandle](h) : undefined;
 }
 
@@ -78,7 +85,7 @@ export function querySession(source: TlsQuerySource): SslSession | undefined {
  * nothing another holder shares can be freed, and the reference is dropped at once.
  */
 export function querySessionDER(source: TlsQuerySource): Buffer | undefined {
-  const h = source.query('session');
+  const h = sessionHandle(source);
   if (!h) return undefined;
   try {
     return h.toDER();
@@ -242,9 +249,9 @@ export class TlsConnection implements TlsQuerySource {
   }
 
   /** one of the TLSSocket queries both connection paths answer alike (native/ssl_queries.h); undefined once closed */
-  query<K extends keyof TlsQueryAnswers>(name: K, ...args: unknown[]): TlsQueryAnswers[K] | undefined {
+  query<K extends keyof TlsAnswers>(name: K, ...args: unknown[]): TlsAnswers[K] | undefined {
     const conn = this.#native;
-    return conn ? (conn.query as (name: K, ...args: unknown[]) => TlsQueryAnswers[K])(name, ...args) : undefined;
+    return conn ? (conn.query as (name: K, ...args: unknown[]) => TlsAnswers[K])(name, ...args) : undefined;
   }
 
   /** SSL_get1_session as an SslSession (the thread's live one of that session, else a new one), or undefined */

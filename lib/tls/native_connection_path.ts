@@ -307,8 +307,9 @@ const kFailedConnection = Symbol('failedConnection');
 
 /**
  * A secure connection of the native path: a Duplex of plaintext (writes are SSL_write and
- * sent natively; reads are what native SSL_read pushed), with the TLSSocket queries a server
- * needs (isSessionReused, getProtocol, getCipher, remoteAddress, setTimeout for node:http).
+ * sent natively; reads are what native SSL_read pushed), with the TLSSocket's queries (the
+ * same implementation as TLSSocket's, lib/tls/native_queries.ts), its client-certificate
+ * verdict (authorized, authorizationError), remoteAddress and setTimeout for node:http.
  */
 export class NativeTlsSocket extends TlsSocketQueries {
   readonly encrypted = true;

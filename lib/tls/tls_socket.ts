@@ -2,7 +2,6 @@
 // which owns the SSL, its pump step and the settling of its events). This file is the
 // stream plumbing: ciphertext between the net.Socket and the connection, plaintext
 // through the Duplex, backpressure both ways, the handshake's outcome and the shutdown.
-import { Duplex } from 'stream';
 import * as net from 'net';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { toError } from '../common/to_error';
@@ -10,7 +9,6 @@ import { TLS_PROTOCOLS, TlsConnectionFlag } from '../binding/constants';
 import { TlsConnection, TlsStep } from '../openssl/tls_connection';
 import { debug } from './debug';
 import { SslContext } from '../openssl/ssl_context';
-import { SslSession } from '../openssl/ssl_session';
 import { issuedTicketId } from './issued_ticket';
 import { HelloGate } from './hello_gate';
 import { CheckServerIdentity, verifyPeer } from './peer_certificate';
