@@ -894,19 +894,10 @@ Napi::Value NativeListener::JS_info(const Napi::CallbackInfo& info) {
   sockaddr_storage addr;
   int len = sizeof addr;
   if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    char name[64] = {0};
-    if (addr.ss_family == AF_INET6) {
-      const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-      uv_ip6_name(a, name, sizeof name);
-      o.Set("remotePort", ntohs(a->sin6_port));
-      o.Set("remoteFamily", "IPv6");
-    } else {
-      const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&addr);
-      uv_ip4_name(a, name, sizeof name);
-      o.Set("remotePort", ntohs(a->sin_port));
-      o.Set("remoteFamily", "IPv4");
-    }
-    o.Set("remoteAddress", name);
+    Napi::Object peer = AddressObject(env, addr);
+    o.Set("remotePort", peer.Get("port"));
+    o.Set("remoteFamily", peer.Get("family"));
+    o.Set("remoteAddress", peer.Get("address"));
   }
   return o;
 }

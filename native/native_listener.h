@@ -88,6 +88,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   static SSL* SslOf(Conn* c);
   // { address, family, port } of a TCP handle's own end (uv_tcp_getsockname), null when unknown
   static Napi::Value SocketName(Napi::Env env, const uv_tcp_t* tcp);
+  static Napi::Object AddressObject(Napi::Env env, const sockaddr_storage& addr);  // { address, family, port }
   // native_listener_queries.cc: the client certificate (requestCert) and the queries
   void ConfigurePeerVerify(Napi::Object options);  // verifyMode, verifyPeer
   void SetPeerVerify(SSL* ssl);                    // at accept

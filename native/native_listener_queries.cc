@@ -42,10 +42,7 @@ Napi::Value NativeListener::JS_query(const Napi::CallbackInfo& info) {
   return ssl_queries::Query(info, 1, SslOf(c));
 }
 
-Napi::Value NativeListener::SocketName(Napi::Env env, const uv_tcp_t* tcp) {
-  sockaddr_storage addr;
-  int len = sizeof addr;
-  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return env.Null();
+Napi::Object NativeListener::AddressObject(Napi::Env env, const sockaddr_storage& addr) {
   char name[64] = {0};
   Napi::Object o = Napi::Object::New(env);
   if (addr.ss_family == AF_INET6) {
@@ -61,6 +58,13 @@ Napi::Value NativeListener::SocketName(Napi::Env env, const uv_tcp_t* tcp) {
   }
   o.Set("address", name);
   return o;
+}
+
+Napi::Value NativeListener::SocketName(Napi::Env env, const uv_tcp_t* tcp) {
+  sockaddr_storage addr;
+  int len = sizeof addr;
+  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return env.Null();
+  return AddressObject(env, addr);
 }
 
 // localAddress(id): the connection's own end (the Conn starts with its uv_tcp_t)
