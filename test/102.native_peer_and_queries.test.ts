@@ -262,6 +262,33 @@ describe('the same node:tls client, node path and native path', () => {
   });
 });
 
+test('both sockets have the surface node:http2 shows on a TLS session\'s socket (lib/tls/https.ts), and the server\'s context', async () => {
+  const properties = ['encrypted', 'alpnProtocol', 'authorized', 'authorizationError', 'servername', 'remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort', 'localFamily'];
+  const methods = ['getPeerCertificate', 'getCertificate', 'getCipher', 'getProtocol', 'getSession', 'getSslSession', 'isSessionReused', 'getTLSTicket', 'getFinished', 'getPeerFinished', 'getEphemeralKeyInfo', 'getSharedSigalgs', 'exportKeyingMaterial'];
+  const seen: Record<string, unknown> = {};
+  for (const path of PATHS) {
+    let server!: TlsServer;
+    const surface = new Promise<unknown>((resolve) => {
+      void serve(path, {}, (s) => {
+        const o = s as unknown as Record<string, unknown>;
+        resolve({
+          missingProperties: properties.filter((p) => o[p] === undefined && p !== 'authorizationError'),
+          missingMethods: methods.filter((m) => typeof o[m] !== 'function'),
+          context: o.context === server.context,
+        });
+        s.end();
+      }).then((r) => {
+        server = r.server;
+        const c = client(r.port, {});
+        c.resume();
+      });
+    });
+    seen[path] = await surface;
+  }
+  expect(seen.node).toEqual({ missingProperties: [], missingMethods: [], context: true });
+  expect(seen.native).toEqual(seen.node);
+});
+
 describe('hostile clients and closed sockets', () => {
   test('queries of a socket destroyed inside secureConnection answer as closed, on both paths', async () => {
     const answers: unknown[] = [];

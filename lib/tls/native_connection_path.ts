@@ -233,7 +233,7 @@ export class NativeConnectionPath {
   // still knows the peer's address (read while the native connection is there)
   #failedSocket(id: number): NativeTlsSocket | undefined {
     const listener = this.#listener;
-    return listener ? new NativeTlsSocket(listener, id)[kFailedConnection]() : undefined;
+    return listener ? new NativeTlsSocket(listener, id, this.#context)[kFailedConnection]() : undefined;
   }
 
   #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean | Error | undefined {
@@ -250,7 +250,7 @@ export class NativeConnectionPath {
         const streamed = server.listenerCount('secureConnection') > 0;
         // nobody to hand the connection to: it stays native (read, discarded, closed)
         if (!streamed && server.listenerCount('keylog') === 0) return false;
-        const socket = new NativeTlsSocket(this.#listener!, id, this.#peer);
+        const socket = new NativeTlsSocket(this.#listener!, id, this.#context, this.#peer);
         // node:tls's server keeps an 'error' listener on its sockets (the node path's too): an
         // error after the handshake (a reset) is the application's to hear, never uncaught
         socket.on('error', () => {});
@@ -322,14 +322,17 @@ export class NativeTlsSocket extends TlsSocketQueries {
   #timer: NodeJS.Timeout | undefined;
 
   /** @internal made by the server's native path */
-  constructor(listener: NativeListenerHandle, id: number, peer: ClientCertificatePolicy = { requestCert: false, rejectUnauthorized: true }) {
+  constructor(listener: NativeListenerHandle, id: number, context: SslContext, peer: ClientCertificatePolicy = { requestCert: false, rejectUnauthorized: true }) {
     super({ allowHalfOpen: false });
+    this.context = context;
     this.#listener = listener;
     this.#id = id;
     ({ authorized: this.authorized, authorizationError: this.authorizationError } = clientAuthorization(nativeQuerySource(listener, id), peer));
   }
 
   // ---- client certificates and the TLSSocket queries (lib/tls/native_queries.ts)
+  /** the server's context, whose cache and events the connection used (TLSSocket's `context`) */
+  readonly context: SslContext;
   /** the client's certificate verified (requestCert), as node:tls */
   readonly authorized: boolean;
   /** why it did not (node:tls's code), null when it did or none was asked for */
