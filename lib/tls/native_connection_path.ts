@@ -269,7 +269,8 @@ export class NativeConnectionPath {
         return false;
       case NativeListenerEvent.FAILED:
         settleNativeHandshakes(this.#context);
-        server.emit('tlsClientError', toError(arg), this.#failedSocket(id) as never);
+        // the socket is only made for a listener (a flood of failing clients costs no Duplex each)
+        server.emit('tlsClientError', toError(arg), (server.listenerCount('tlsClientError') > 0 ? this.#failedSocket(id) : undefined) as never);
         return false;
       case NativeListenerEvent.DATA:
         this.#sockets.get(id)?.[kPushData](arg as Buffer);
