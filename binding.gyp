@@ -33,6 +33,8 @@
         'native/tls_connection_features.cc',
         'native/native_listener.cc',
         'native/native_listener_store.cc',
+        'native/native_listener_queries.cc',
+        'native/ssl_queries.cc',
         'native/x509_generator.cc',
         'native/openssl_clock.cc',
         'native/openssl_clock_time.c',

@@ -68,6 +68,8 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_proceed>("proceed"),
                          InstanceMethod<&NativeListener::JS_storeHooks>("storeHooks"),
                          InstanceMethod<&NativeListener::JS_release>("release"),
+                         InstanceMethod<&NativeListener::JS_query>("query"),
+                         InstanceMethod<&NativeListener::JS_localAddress>("localAddress"),
                      });
 }
 
@@ -99,6 +101,7 @@ NativeListener::NativeListener(const Napi::CallbackInfo& info) : ObjectWrap(info
       alpn_.assign(b.Data(), b.Data() + b.Length());
     }
     helloToJs_ = o.Get("hello").ToBoolean().Value();
+    ConfigurePeerVerify(o);
   }
   // the SSL_CTX serves this listener only (the native path's server owns its context)
   if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx_, OnAlpnSelect, nullptr);
@@ -218,27 +221,7 @@ Napi::Value NativeListener::JS_listen(const Napi::CallbackInfo& info) {
 Napi::Value NativeListener::JS_address(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (listener_ == nullptr || listenerClosing_) return env.Null();
-  sockaddr_storage addr;
-  int len = sizeof addr;
-  if (uv_tcp_getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return env.Null();
-  char text[64] = {0};
-  int port = 0;
-  const char* family = "IPv4";
-  if (addr.ss_family == AF_INET6) {
-    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-    uv_ip6_name(a, text, sizeof text);
-    port = ntohs(a->sin6_port);
-    family = "IPv6";
-  } else {
-    const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&addr);
-    uv_ip4_name(a, text, sizeof text);
-    port = ntohs(a->sin_port);
-  }
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("address", text);
-  o.Set("family", family);
-  o.Set("port", port);
-  return o;
+  return SocketName(env, listener_);
 }
 
 // close(): stops accepting; kClosed once the listener and every connection are closed
@@ -344,6 +327,7 @@ void NativeListener::Accept() {
   SSL_set_accept_state(c->ssl);
   SSL_set_ex_data(c->ssl, openssl_runtime::ListenerConnectionIndex(), c);
   SSL_set_info_callback(c->ssl, OnInfo);
+  SetPeerVerify(c->ssl);
   c->helloChecked = alpn_.empty() && !helloToJs_;
   if (noDelay_) uv_tcp_nodelay(&c->tcp, 1);
   c->acceptedAt = uv_now(loop_);
@@ -429,6 +413,11 @@ void NativeListener::Advance(Conn* c) {
         return;
       }
       Fail(c, "TLS handshake", error_codes::kTlsFailed);
+      return;
+    }
+    // a refused client certificate: the connection closes before the last flight goes out
+    if (verifyPeerInJs_ && PeerRefused(c->id)) {
+      if (!c->closing) Destroy(c, env_.Undefined());
       return;
     }
     // a session was made: its 'newSession' listeners may hold the last flight (node:tls)
@@ -829,6 +818,8 @@ Napi::Value NativeListener::TransportError(Conn* c, int status) {
   return openssl_error::MakeCoded(env_, uv_err_name(status), uv_strerror(status));
 }
 
+SSL* NativeListener::SslOf(Conn* c) { return c->ssl; }
+
 NativeListener::Conn* NativeListener::Find(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsNumber()) {
     openssl_error::ThrowType(info.Env(), "the connection id must be a number");
@@ -926,19 +917,10 @@ Napi::Value NativeListener::JS_info(const Napi::CallbackInfo& info) {
   sockaddr_storage addr;
   int len = sizeof addr;
   if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    char name[64] = {0};
-    if (addr.ss_family == AF_INET6) {
-      const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-      uv_ip6_name(a, name, sizeof name);
-      o.Set("remotePort", ntohs(a->sin6_port));
-      o.Set("remoteFamily", "IPv6");
-    } else {
-      const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&addr);
-      uv_ip4_name(a, name, sizeof name);
-      o.Set("remotePort", ntohs(a->sin_port));
-      o.Set("remoteFamily", "IPv4");
-    }
-    o.Set("remoteAddress", name);
+    Napi::Object peer = AddressObject(env, addr);
+    o.Set("remotePort", peer.Get("port"));
+    o.Set("remoteFamily", peer.Get("family"));
+    o.Set("remoteAddress", peer.Get("address"));
   }
   return o;
 }

@@ -42,6 +42,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
     kHello = 9,    // (id, Buffer): the whole ClientHello, held until proceed(id[, context])
     // native_listener_store.cc
     kStep = 20,    // (id): a full handshake finished, its last flight not sent: returns true to hold it until release(id)
+    // native_listener_queries.cc (30-39)
+    kVerifyPeer = 30,  // (id): handshake done, nothing of its last flight sent: returns the error that refuses the client, or undefined
   };
 
   static Napi::Function Define(Napi::Env env);
@@ -62,6 +64,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_info(const Napi::CallbackInfo& info);
   Napi::Value JS_connections(const Napi::CallbackInfo& info);
   Napi::Value JS_ref(const Napi::CallbackInfo& info);
+  Napi::Value JS_query(const Napi::CallbackInfo& info);    // query(id, name, ...args): ssl_queries::Query, undefined for a gone connection
+  Napi::Value JS_localAddress(const Napi::CallbackInfo& info);  // localAddress(id): { address, family, port } | undefined
   Napi::Value JS_proceed(const Napi::CallbackInfo& info);  // proceed(id[, contextHandle]): OpenSSL reads the held ClientHello  // ref(on): the listener keeps the loop alive or not
   // native_listener_store.cc: the session store's and node:tls session events' hooks
   Napi::Value JS_storeHooks(const Napi::CallbackInfo& info);  // storeHooks(hello, holdSteps)
@@ -87,6 +91,14 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   void StopSweep();
 
   Conn* Find(const Napi::CallbackInfo& info);
+  static SSL* SslOf(Conn* c);
+  // { address, family, port } of a TCP handle's own end (uv_tcp_getsockname), null when unknown
+  static Napi::Value SocketName(Napi::Env env, const uv_tcp_t* tcp);
+  static Napi::Object AddressObject(Napi::Env env, const sockaddr_storage& addr);  // { address, family, port }
+  // native_listener_queries.cc: the client certificate (requestCert) and the queries
+  void ConfigurePeerVerify(Napi::Object options);  // verifyMode, verifyPeer
+  void SetPeerVerify(SSL* ssl);                    // at accept
+  bool PeerRefused(uint32_t id);                   // kVerifyPeer when JS decides (rejectUnauthorized)
   void Accept();
   void Advance(Conn* c);     // handshake or reads, after new ciphertext arrived
   bool Secured(Conn* c);     // the handshake's last flight out, kSecure; false when the connection is gone
@@ -120,6 +132,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   std::vector<unsigned char> alpn_;  // wire format; empty: no ALPN
   bool helloToJs_ = false;  // kHello before OpenSSL reads the ClientHello (SNICallback, store prefetch)
   bool holdSteps_ = false;  // kStep after a full handshake ('newSession' listeners)
+  int verifyMode_ = SSL_VERIFY_NONE;  // SSL_set_verify of each connection (requestCert)
+  bool verifyPeerInJs_ = false;       // kVerifyPeer before the last flight (rejectUnauthorized)
   uv_timer_t* sweep_ = nullptr;    // heap: freed in its close callback
   bool cleanupHook_ = false;
   uint32_t nextId_ = 1;

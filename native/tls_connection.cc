@@ -15,6 +15,7 @@
 #include "openssl_pointers.h"
 #include "openssl_runtime.h"
 #include "ssl_context_handle.h"
+#include "ssl_queries.h"
 #include "ssl_session_handle.h"
 #include "error_codes.h"
 
@@ -81,8 +82,6 @@ Napi::Function TlsConnection::Define(Napi::Env env) {
                          InstanceMethod<&TlsConnection::JS_write>("write"),
                          InstanceMethod<&TlsConnection::JS_shutdown>("shutdown"),
                          InstanceMethod<&TlsConnection::JS_info>("info"),
-                         InstanceMethod<&TlsConnection::JS_peerCertificate>("peerCertificate"),
-                         InstanceMethod<&TlsConnection::JS_session>("session"),
                          InstanceMethod<&TlsConnection::JS_free>("free"),
   };
   DefineFeatureMethods(&properties);
@@ -140,7 +139,7 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info) : ObjectWrap(info) 
   bool verify = opts.Get("verifyPeer").ToBoolean().Value();
   // without verifyPeer the chain is still checked, to the end (node:tls's rule: the last
   // error found is the one reported), and lib decides from SSL_get_verify_result
-  SSL_set_verify(ssl_.get(), verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, verify ? nullptr : AcceptAnyCertificate);
+  SSL_set_verify(ssl_.get(), verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, verify ? nullptr : ssl_queries::AcceptAnyCertificate);
   Napi::Value host = opts.Get("verifyHost");
   if (host.IsString()) {
     std::string h = host.As<Napi::String>().Utf8Value();
@@ -335,15 +334,6 @@ Napi::Value TlsConnection::JS_info(const Napi::CallbackInfo& info) {
 
 // peerCertificate() -> { subject, issuer, valid_from, valid_to, serialNumber, fingerprint,
 //   fingerprint256, raw, subjectaltname } | undefined
-Napi::Value TlsConnection::JS_peerCertificate(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  X509Pointer owned(SSL_get_peer_certificate(ssl_.get()));
-  if (!owned) return env.Undefined();
-  ErrorQueueGuard guard;
-  return CertificateObject(env, owned.get());
-}
-
 Napi::Object TlsConnection::CertificateObject(Napi::Env env, X509* cert) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("subject", NameEntries(env, X509_get_subject_name(cert)));
@@ -387,15 +377,6 @@ Napi::Object TlsConnection::CertificateObject(Napi::Env env, X509* cert) {
 // session(): the connection's SSL_SESSION, only between handshakes. While a handshake runs
 // OpenSSL writes into s->session (id, master key, peer, ticket); handing it out then would
 // let JS cache an object OpenSSL is still filling in (see offered_session.h).
-Napi::Value TlsConnection::JS_session(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  if (!handshakeDone_ || SSL_in_init(ssl_.get())) return env.Undefined();
-  SSL_SESSION* s = SSL_get1_session(ssl_.get());
-  if (s == nullptr) return env.Undefined();
-  return SslSessionHandle::Adopt(env, s);
-}
-
 Napi::Value TlsConnection::JS_free(const Napi::CallbackInfo& info) {
   if (busy_) {
     openssl_error::ThrowCoded(info.Env(), error_codes::kTlsReentrant, "TlsConnection freed from inside its own OpenSSL call");

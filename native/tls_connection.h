@@ -42,13 +42,11 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   Napi::Value JS_write(const Napi::CallbackInfo& info);
   Napi::Value JS_shutdown(const Napi::CallbackInfo& info);
   Napi::Value JS_info(const Napi::CallbackInfo& info);
-  Napi::Value JS_peerCertificate(const Napi::CallbackInfo& info);
-  Napi::Value JS_session(const Napi::CallbackInfo& info);
   Napi::Value JS_free(const Napi::CallbackInfo& info);
 
-  // tls_connection_features.cc: ALPN, SNI context switch, server verify mode, verify
-  // result, peer chain, key log line, cipher details. OpenSSL's callbacks there answer from
-  // state recorded before the handshake and never call into JS.
+  // tls_connection_features.cc: ALPN, SNI context switch, server verify mode, and query()
+  // (the TLSSocket queries of ssl_queries.h, shared with the native listener). OpenSSL's
+  // callbacks there answer from state recorded before the handshake and never call into JS.
   static void DefineFeatureMethods(std::vector<PropertyDescriptor>* properties);
   static TlsConnection* From(const SSL* ssl);
   // reads alpnProtocols / verifyMode / sni from the constructor options; false after throwing
@@ -56,19 +54,13 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   static int OnServername(SSL* ssl, int* alert, void* arg);
   static int OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
                           void* arg);
-  static int AcceptAnyCertificate(int ok, X509_STORE_CTX* store);
   // info callback: a handshake that starts after the first one finished is a renegotiation
   // (either side's); it is recorded here and the pump fails the connection (lib's policy)
   static void OnInfo(const SSL* ssl, int where, int ret);
-  Napi::Value JS_alpnProtocol(const Napi::CallbackInfo& info);
-  Napi::Value JS_ephemeralKeyInfo(const Napi::CallbackInfo& info);
-  Napi::Value JS_verifyResult(const Napi::CallbackInfo& info);
-  Napi::Value JS_peerCertificateChain(const Napi::CallbackInfo& info);
-  Napi::Value JS_keylogLine(const Napi::CallbackInfo& info);
-  Napi::Value JS_cipherDetails(const Napi::CallbackInfo& info);
   Napi::Value JS_setSniContext(const Napi::CallbackInfo& info);
   Napi::Value JS_contextSwitched(const Napi::CallbackInfo& info);
   Napi::Value JS_refuseTicket(const Napi::CallbackInfo& info);
+  Napi::Value JS_query(const Napi::CallbackInfo& info);  // ssl_queries::Query
 
   // Sets a flag for its scope (the re-entrancy guard: OpenSSL may call into JS during
   // SSL_do_handshake / SSL_read / SSL_write, and that JS must not re-enter this connection).

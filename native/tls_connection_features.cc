@@ -1,8 +1,9 @@
 // TlsConnection, part 2: what node:tls parity needs from the SSL (see tls_connection.h).
-// ALPN (both sides), the SNI context switch, the server's verify mode, the verify result,
-// the peer's chain, the NSS key log line and the cipher's IANA name. OpenSSL's callbacks
-// here (servername, ALPN select, verify) answer from state recorded before the handshake
-// began; none calls into JS.
+// ALPN (both sides), the SNI context switch, the server's verify mode, and query(): the
+// TLSSocket queries (peer chain, verify result, key log line, cipher, ...) of ssl_queries.h,
+// which the native listener's connections answer too. OpenSSL's callbacks here
+// (servername, ALPN select) answer from state recorded before the handshake began; none
+// calls into JS.
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
@@ -16,97 +17,17 @@
 #include "openssl_pointers.h"
 #include "openssl_runtime.h"
 #include "ssl_context_handle.h"
+#include "ssl_queries.h"
 #include "tls_connection.h"
 #include "tagged_handle.h"
 
-// 1.0.2's private cipher bits (ssl/ssl_locl.h), needed to name a suite the IANA way
-namespace {
-constexpr unsigned long kRSA = 0x00000001L, kDHr = 0x00000002L, kDHd = 0x00000004L, kEDH = 0x00000008L, kECDHr = 0x00000020L,
-                        kECDHe = 0x00000040L, kEECDH = 0x00000080L, kPSK = 0x00000100L, kSRP = 0x00000400L;
-constexpr unsigned long aRSA = 0x00000001L, aDSS = 0x00000002L, aNULL = 0x00000004L, aECDSA = 0x00000040L, aPSK = 0x00000080L;
-constexpr unsigned long eDES = 0x1, e3DES = 0x2, eRC4 = 0x4, eRC2 = 0x8, eIDEA = 0x10, eNULL = 0x20, eAES128 = 0x40, eAES256 = 0x80,
-                        eCAMELLIA128 = 0x100, eCAMELLIA256 = 0x200, eSEED = 0x800, eAES128GCM = 0x1000, eAES256GCM = 0x2000;
-constexpr unsigned long mMD5 = 0x1, mSHA1 = 0x2, mSHA256 = 0x10, mSHA384 = 0x20, mAEAD = 0x40;
-constexpr unsigned long kSslTls12 = 0x00000004L;            // SSL_TLSV1_2
-constexpr unsigned long kHandshakeMacSha384 = 0x00000100L;  // SSL_HANDSHAKE_MAC_SHA384 in algorithm2
-
-// TLS_<kx>_<auth>_WITH_<enc>_<mac> from the cipher's algorithm bits; "" when unknown
-std::string StandardName(const SSL_CIPHER* c) {
-  std::string kx;
-  unsigned long k = c->algorithm_mkey, a = c->algorithm_auth;
-  std::string auth = (a & aRSA) ? "RSA" : (a & aDSS) ? "DSS" : (a & aECDSA) ? "ECDSA" : (a & aNULL) ? "anon" : (a & aPSK) ? "PSK" : "";
-  if (k & kRSA) {
-    kx = "RSA";
-    if (auth == "RSA") auth.clear();
-  } else if (k & kEDH) {
-    kx = auth == "anon" ? "DH" : "DHE";
-  } else if (k & kEECDH) {
-    kx = auth == "anon" ? "ECDH" : "ECDHE";
-  } else if (k & (kECDHr | kECDHe)) {
-    kx = "ECDH";  // static ECDH: the certificate's signer names the suite
-    auth = (k & kECDHr) ? "RSA" : "ECDSA";
-  } else if (k & (kDHr | kDHd)) {
-    kx = "DH";
-    auth = (k & kDHr) ? "RSA" : "DSS";
-  } else if (k & kPSK) {
-    kx = "PSK";
-    if (auth == "PSK") auth.clear();
-  } else if (k & kSRP) {
-    kx = "SRP_SHA";
-    if (auth == "anon" || auth == "PSK") auth.clear();
-  } else {
-    return "";
-  }
-  unsigned long e = c->algorithm_enc, m = c->algorithm_mac;
-  const char* enc = (e & eAES128GCM)     ? "AES_128_GCM"
-                    : (e & eAES256GCM)   ? "AES_256_GCM"
-                    : (e & eAES128)      ? "AES_128_CBC"
-                    : (e & eAES256)      ? "AES_256_CBC"
-                    : (e & e3DES)        ? "3DES_EDE_CBC"
-                    : (e & eDES)         ? "DES_CBC"
-                    : (e & eRC4)         ? "RC4_128"
-                    : (e & eRC2)         ? "RC2_CBC_40"
-                    : (e & eIDEA)        ? "IDEA_CBC"
-                    : (e & eCAMELLIA128) ? "CAMELLIA_128_CBC"
-                    : (e & eCAMELLIA256) ? "CAMELLIA_256_CBC"
-                    : (e & eSEED)        ? "SEED_CBC"
-                    : (e & eNULL)        ? "NULL"
-                                         : nullptr;
-  const char* mac = (m & mAEAD) ? ((c->algorithm2 & kHandshakeMacSha384) ? "SHA384" : "SHA256")
-                    : (m & mSHA384) ? "SHA384"
-                    : (m & mSHA256) ? "SHA256"
-                    : (m & mSHA1)   ? "SHA"
-                    : (m & mMD5)    ? "MD5"
-                                    : nullptr;
-  if (enc == nullptr || mac == nullptr) return "";
-  std::string name = "TLS_" + kx;
-  if (!auth.empty()) name += "_" + auth;
-  return name + "_WITH_" + enc + "_" + mac;
-}
-
-std::string Hex(const unsigned char* p, size_t n) {
-  static const char digits[] = "0123456789ABCDEF";
-  std::string s;
-  s.reserve(n * 2);
-  for (size_t i = 0; i < n; i++) {
-    s += digits[p[i] >> 4];
-    s += digits[p[i] & 15];
-  }
-  return s;
-}
-}  // namespace
 
 void TlsConnection::DefineFeatureMethods(std::vector<PropertyDescriptor>* properties) {
   properties->insert(properties->end(), {
-                                            InstanceMethod<&TlsConnection::JS_alpnProtocol>("alpnProtocol"),
-                                            InstanceMethod<&TlsConnection::JS_ephemeralKeyInfo>("ephemeralKeyInfo"),
-                                            InstanceMethod<&TlsConnection::JS_verifyResult>("verifyResult"),
-                                            InstanceMethod<&TlsConnection::JS_peerCertificateChain>("peerCertificateChain"),
-                                            InstanceMethod<&TlsConnection::JS_keylogLine>("keylogLine"),
-                                            InstanceMethod<&TlsConnection::JS_cipherDetails>("cipherDetails"),
                                             InstanceMethod<&TlsConnection::JS_setSniContext>("setSniContext"),
                                             InstanceMethod<&TlsConnection::JS_contextSwitched>("contextSwitched"),
                                             InstanceMethod<&TlsConnection::JS_refuseTicket>("refuseTicket"),
+                                            InstanceMethod<&TlsConnection::JS_query>("query"),
                                         });
 }
 
@@ -146,7 +67,7 @@ bool TlsConnection::ConfigureFeatures(Napi::Env env, Napi::Object opts) {
   SSL_CTX* ctx = SSL_get_SSL_CTX(ssl_.get());
   if (server_) {
     Napi::Value mode = opts.Get("verifyMode");
-    if (mode.IsNumber()) SSL_set_verify(ssl_.get(), mode.As<Napi::Number>().Int32Value(), AcceptAnyCertificate);
+    if (mode.IsNumber()) SSL_set_verify(ssl_.get(), mode.As<Napi::Number>().Int32Value(), ssl_queries::AcceptAnyCertificate);
     if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx, OnAlpnSelect, nullptr);
     if (opts.Get("sni").ToBoolean().Value()) SSL_CTX_set_tlsext_servername_callback(ctx, OnServername);
   } else if (!alpn_.empty()) {
@@ -157,10 +78,6 @@ bool TlsConnection::ConfigureFeatures(Napi::Env env, Napi::Object opts) {
   }
   return true;
 }
-
-// The certificate is checked (the result stays in SSL_get_verify_result) but the handshake
-// goes on: lib rejects afterwards with Node's error code, as node:tls does.
-int TlsConnection::AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
 
 // SSL_CB_HANDSHAKE_START after the first handshake finished: the peer asked for a
 // renegotiation (a client's ClientHello, or a server's HelloRequest that made our client
@@ -220,86 +137,9 @@ Napi::Value TlsConnection::JS_contextSwitched(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, contextSwitched_);
 }
 
-Napi::Value TlsConnection::JS_alpnProtocol(const Napi::CallbackInfo& info) {
+// query(name, ...args): ssl_queries::Query, the queries both connection paths answer alike
+Napi::Value TlsConnection::JS_query(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  const unsigned char* p = nullptr;
-  unsigned int n = 0;
-  SSL_get0_alpn_selected(ssl_.get(), &p, &n);
-  if (p == nullptr || n == 0) return env.Undefined();
-  return Napi::String::New(env, reinterpret_cast<const char*>(p), n);
-}
-
-// SSL_get_verify_result (X509_V_OK = 0; the X509_V_ERR_* number otherwise)
-Napi::Value TlsConnection::JS_verifyResult(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  return Napi::Number::New(env, static_cast<double>(SSL_get_verify_result(ssl_.get())));
-}
-
-// SSL_get_peer_cert_chain as certificate objects (a client's chain starts with the leaf;
-// a server's does not carry the client's leaf), or undefined
-Napi::Value TlsConnection::JS_peerCertificateChain(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl_.get());
-  if (chain == nullptr) return env.Undefined();
-  ErrorQueueGuard guard;
-  Napi::Array out = Napi::Array::New(env);
-  for (int i = 0; i < sk_X509_num(chain); i++) out.Set(static_cast<uint32_t>(i), CertificateObject(env, sk_X509_value(chain, i)));
-  return out;
-}
-
-// "CLIENT_RANDOM <client random> <master secret>" (NSS key log format), or undefined
-// before a session with a master key exists
-Napi::Value TlsConnection::JS_keylogLine(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  SSL_SESSION* s = SSL_get_session(ssl_.get());
-  if (s == nullptr || s->master_key_length <= 0 || ssl_->s3 == nullptr) return env.Undefined();
-  std::string line = "CLIENT_RANDOM " + Hex(ssl_->s3->client_random, SSL3_RANDOM_SIZE) + " " +
-                     Hex(s->master_key, static_cast<size_t>(s->master_key_length));
-  return Napi::String::New(env, line);
-}
-
-// { standardName: IANA name ("" when unknown), version: lowest protocol of the suite
-// ('TLSv1.2' | 'TLSv1' | 'SSLv3'), name: OpenSSL's name } of the current cipher, or undefined
-Napi::Value TlsConnection::JS_cipherDetails(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  const SSL_CIPHER* c = SSL_get_current_cipher(ssl_.get());
-  if (c == nullptr) return env.Undefined();
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("standardName", StandardName(c));
-  out.Set("name", SSL_CIPHER_get_name(c));
-  // 1.0.2 files TLS 1.0 and SSLv3 suites under one bit; elliptic-curve suites are TLS-only
-  const char* version = (c->algorithm_ssl & kSslTls12) ? "TLSv1.2" : (c->algorithm_mkey & (kEECDH | kECDHr | kECDHe)) ? "TLSv1" : "SSLv3";
-  out.Set("version", version);
-  return out;
-}
-
-// ephemeralKeyInfo() (client): the server's ephemeral key, SSL_get_server_tmp_key:
-// { type: 'ECDH', name, size } or { type: 'DH', size }; undefined without one.
-Napi::Value TlsConnection::JS_ephemeralKeyInfo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Live(env)) return env.Undefined();
-  EVP_PKEY* raw = nullptr;
-  if (server_ || !SSL_get_server_tmp_key(ssl_.get(), &raw) || raw == nullptr) return env.Undefined();
-  EvpPkeyPointer key(raw);  // SSL_get_server_tmp_key took a reference
-  Napi::Object out = Napi::Object::New(env);
-  int type = EVP_PKEY_id(key.get());
-  if (type == EVP_PKEY_DH) {
-    out.Set("type", "DH");
-  } else if (type == EVP_PKEY_EC) {
-    out.Set("type", "ECDH");
-    EC_KEY* ec = EVP_PKEY_get1_EC_KEY(key.get());
-    int nid = ec ? EC_GROUP_get_curve_name(EC_KEY_get0_group(ec)) : NID_undef;
-    if (ec) EC_KEY_free(ec);
-    const char* name = nid != NID_undef ? OBJ_nid2sn(nid) : nullptr;
-    if (name) out.Set("name", name);
-  } else {
-    return env.Undefined();
-  }
-  out.Set("size", Napi::Number::New(env, EVP_PKEY_bits(key.get())));
-  return out;
+  return ssl_queries::Query(info, 0, ssl_.get());
 }

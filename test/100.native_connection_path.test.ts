@@ -48,11 +48,11 @@ afterEach(async () => {
 describe('handshakes', () => {
   test('node:tls: the handshake completes, data echoes, and the second connection resumes from the same SSL_CTX cache', async () => {
     const secure: NativeTlsSocket[] = [];
-    const seen: { protocol: string | null; cipher?: string; address?: string }[] = [];
+    const seen: { protocol: string | null; cipher?: string; address?: string; reused: boolean }[] = [];
     const port = await start((s) => {
       secure.push(s);
       // the connection's details, read while it is open
-      seen.push({ protocol: s.getProtocol(), cipher: s.getCipher()?.name, address: s.remoteAddress });
+      seen.push({ protocol: s.getProtocol(), cipher: s.getCipher()?.name, address: s.remoteAddress, reused: s.isSessionReused() });
       s.pipe(s);
     });
     const newSessions: unknown[] = [];
@@ -74,11 +74,11 @@ describe('handshakes', () => {
     await endNode(b.socket);
 
     expect(secure).toHaveLength(2); // 'secureConnection' once per connection
-    expect(secure.map((s) => s.isSessionReused())).toEqual([false, true]);
+    expect(seen.map((s) => s.reused)).toEqual([false, true]);
     expect(seen[1].protocol).toBe('TLSv1.2');
     expect(seen[1].cipher).toMatch(/^[A-Z0-9-]+$/);
     expect(seen[1].address).toBe('127.0.0.1');
-    expect(secure[1].getProtocol()).toBe('TLSv1.2'); // kept once read
+    expect(secure[1].getProtocol()).toBeNull(); // closed: as a TLSSocket (and node:tls) without its connection
     expect(server!.context.stats.hits).toBe(1);
     expect(newSessions).toHaveLength(1);
   });
@@ -204,7 +204,7 @@ describe('the listener', () => {
 
   test('what the native path does not implement is refused, not ignored', () => {
     expect(() => createServer({ cert, key, connectionPath: 'fast' as never })).toThrow(TypeError);
-    for (const extra of [{ requestCert: true }, { keepAlive: true }, { pauseOnConnect: true }]) {
+    for (const extra of [{ keepAlive: true }, { pauseOnConnect: true }]) {
       expect(() => createServer({ cert, key, connectionPath: 'native', ...extra })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
     }
     const named = createServer({ cert, key, connectionPath: 'native' });

@@ -180,27 +180,56 @@ export interface RawPeerCertificate {
   subjectaltname?: string;
 }
 
+/** what each query of native/ssl_queries.h answers (undefined: nothing to answer) */
+export interface TlsQueryAnswers {
+  peerCertificate: RawPeerCertificate | undefined;
+  /** SSL_get_peer_cert_chain (a server's does not carry the client's leaf) */
+  peerCertificateChain: RawPeerCertificate[] | undefined;
+  /** SSL_get_verify_result */
+  verifyResult: number;
+  /** NSS key log line "CLIENT_RANDOM <hex> <hex>" */
+  keylogLine: string | undefined;
+  /** IANA name or '', lowest protocol of the suite ('TLSv1.2' | 'TLSv1' | 'SSLv3'), OpenSSL's name */
+  cipher: { standardName: string; version: string; name: string } | undefined;
+  /** client: the server's ephemeral key (SSL_get_server_tmp_key), undefined without one */
+  ephemeralKeyInfo: { type: 'ECDH' | 'DH'; name?: string; size: number } | undefined;
+  /** SSL_get0_alpn_selected */
+  alpnProtocol: string | undefined;
+  /** the certificate this side presented (SSL_get_certificate) */
+  certificate: RawPeerCertificate | undefined;
+  /** the Finished message this side sent */
+  finished: Buffer | undefined;
+  /** the Finished message the peer sent */
+  peerFinished: Buffer | undefined;
+  /** the session's ticket (a client's session holds one) */
+  tlsTicket: Buffer | undefined;
+  /** 'RSA+SHA256', ... */
+  sharedSigalgs: string[];
+  /** SSL_get_version */
+  protocol: string;
+  /** SSL_session_reused */
+  reused: boolean;
+  /** SSL_get1_session once the handshake finished */
+  session: NativeSessionHandle | undefined;
+  /** RFC 5705 keying material */
+  exportKeyingMaterial: Buffer;
+}
+
+/** query(name, ...args); exportKeyingMaterial takes (length, label[, context]) */
+export interface TlsQuery {
+  (name: 'exportKeyingMaterial', length: number, label: string, context?: Buffer): Buffer;
+  <K extends Exclude<keyof TlsQueryAnswers, 'exportKeyingMaterial'>>(name: K): TlsQueryAnswers[K];
+}
+
 export interface NativeTlsConnection {
   cycle(input?: Buffer): CycleResult;
   write(data: Buffer): CycleResult;
   shutdown(): CycleResult;
   info(): NativeTlsInfo;
-  peerCertificate(): RawPeerCertificate | undefined;
-  session(): NativeSessionHandle | undefined;
   /** SSL_free; keepSession: SSL_set_shutdown(SENT|RECEIVED) first, after a finished handshake */
   free(keepSession?: boolean): void;
-  /** SSL_get0_alpn_selected */
-  alpnProtocol(): string | undefined;
-  /** client: the server's ephemeral key (SSL_get_server_tmp_key), undefined without one */
-  ephemeralKeyInfo(): { type: 'ECDH' | 'DH'; name?: string; size: number } | undefined;
-  /** SSL_get_verify_result */
-  verifyResult(): number;
-  /** SSL_get_peer_cert_chain as certificate objects */
-  peerCertificateChain(): RawPeerCertificate[] | undefined;
-  /** NSS key log line "CLIENT_RANDOM <hex> <hex>" */
-  keylogLine(): string | undefined;
-  /** IANA name or '', lowest protocol of the suite ('TLSv1.2' | 'TLSv1' | 'SSLv3'), OpenSSL's name */
-  cipherDetails(): { standardName: string; version: string; name: string } | undefined;
+  /** one of the TLSSocket queries both connection paths answer alike (native/ssl_queries.h) */
+  query: TlsQuery;
   /** the context the servername callback switches to (SSL_set_SSL_CTX) */
   setSniContext(ctx: NativeContextHandle): void;
   /** whether the servername callback switched contexts */

@@ -2,7 +2,7 @@
 // loop whose connections are accepted, handshaken (on an SslContextHandle's SSL_CTX), read,
 // written and closed natively. Typed here, apart from native.ts, as the experimental
 // connection path's own surface.
-import { native, NativeContextHandle } from './native';
+import { native, NativeContextHandle, TlsQueryAnswers } from './native';
 
 /** the first argument of the event callback (NativeListener::Event) */
 export enum NativeListenerEvent {
@@ -26,9 +26,11 @@ export enum NativeListenerEvent {
   HELLO = 9,
   /** (id): a full handshake finished, its last flight not sent yet: return true to hold it until release(id) (storeHooks' holdSteps) */
   STEP = 20,
+  /** (id): handshake done, its last flight not sent (options.verifyPeer): return the Error that refuses the client (then FAILED with it), or undefined */
+  VERIFY_PEER = 30,
 }
 
-export type NativeListenerCallback = (event: NativeListenerEvent, id: number, arg: unknown) => boolean | undefined;
+export type NativeListenerCallback = (event: NativeListenerEvent, id: number, arg: unknown) => boolean | Error | undefined;
 
 export interface NativeListenerAddress {
   address: string;
@@ -43,6 +45,10 @@ export interface NativeListenerOptions {
   alpn?: Buffer;
   /** HELLO before OpenSSL reads a ClientHello (the SNICallback decides the context first) */
   hello?: boolean;
+  /** SSL_VERIFY_* bits set on each connection (requestCert) */
+  verifyMode?: number;
+  /** VERIFY_PEER before a connection becomes secure (requestCert with rejectUnauthorized) */
+  verifyPeer?: boolean;
 }
 
 export interface NativeConnectionInfo {
@@ -57,6 +63,9 @@ export interface NativeConnectionInfo {
   /** the protocol ALPN selected */
   alpnProtocol?: string;
 }
+
+/** query(id, name, ...args): native/ssl_queries.h over the connection `id` */
+export type NativeListenerQuery = <K extends keyof TlsQueryAnswers>(id: number, name: K, ...args: unknown[]) => TlsQueryAnswers[K] | undefined;
 
 export interface NativeListenerHandle {
   /** binds and listens; the bound address (throws an Error whose code is libuv's name) */
@@ -78,6 +87,10 @@ export interface NativeListenerHandle {
   storeHooks(hello: boolean, holdSteps: boolean): void;
   /** a step STEP held goes on: its last flight out, then SECURE (nothing for a gone connection) */
   release(id: number): void;
+  /** a TLSSocket query of the connection (native/ssl_queries.h), undefined when it is gone */
+  query: NativeListenerQuery;
+  /** the connection's own end, undefined when it is gone */
+  localAddress(id: number): NativeListenerAddress | undefined;
   /** connections open now */
   connections(): number;
   /** net.Server's ref() (true) / unref() (false) for the listener */

@@ -41,6 +41,8 @@ export const ErrorCode = {
   TLS_PROTOCOL_VERSION: 'ERR_TLS_PROTOCOL_VERSION',
   /** a TLSSocket's peer started a renegotiation, which both sides refuse (node:tls's code) */
   TLS_RENEGOTIATION_DISABLED: 'ERR_TLS_RENEGOTIATION_DISABLED',
+  /** (node's code) exportKeyingMaterial() on a socket whose handshake has not finished, or that is closed */
+  TLS_INVALID_STATE: 'ERR_TLS_INVALID_STATE',
   /** a TLSSocket's handshake took longer than handshakeTimeout */
   TLS_HANDSHAKE_TIMEOUT: 'ERR_TLS_HANDSHAKE_TIMEOUT',
   /** a TlsServer's session store did not answer within sessionStoreTimeout */

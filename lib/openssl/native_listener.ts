@@ -5,6 +5,7 @@ import { newNativeListener, NativeListenerCallback, NativeListenerHandle, Native
 import { kHandle } from './internal';
 import { Failure, settleContexts } from './openssl_call';
 import type { SslContext } from './ssl_context';
+import type { TlsAnswers, TlsQuerySource } from './tls_connection';
 
 export { NativeListenerEvent } from '../binding/native_listener';
 export type { NativeConnectionInfo, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions } from '../binding/native_listener';
@@ -22,4 +23,9 @@ export function settleNativeHandshakes(ctx: SslContext): Failure | undefined {
 /** after HELLO: OpenSSL reads the held ClientHello, on `ctx` (an SNICallback's answer) when given */
 export function proceedNativeHello(listener: NativeListenerHandle, id: number, ctx: SslContext | undefined): void {
   listener.proceed(id, ctx && !ctx.freed ? ctx[kHandle] : undefined);
+}
+
+/** the TLS queries of the listener's connection `id` (undefined answers once it is gone) */
+export function nativeQuerySource(listener: NativeListenerHandle, id: number): TlsQuerySource {
+  return { query: <K extends keyof TlsAnswers>(name: K, ...args: unknown[]) => listener.query(id, name, ...args) as TlsAnswers[K] | undefined };
 }

@@ -3,6 +3,7 @@
 // recorded. It owns the native connection; the tls layer (lib/tls/tls_socket.ts) speaks
 // to it only through this class, as node's _tls_wrap.js speaks to TLSWrap.
 import { native, NativeTlsConnection } from '../binding/native';
+import type { TlsQueryAnswers } from '../binding/native';
 import { kFromHandle, kHandle } from './internal';
 import { settleContexts } from './openssl_call';
 import { toError } from '../common/to_error';
@@ -55,6 +56,46 @@ export interface CipherDetails {
   readonly version: string;
 }
 
+/** what each TLSSocket query (native/ssl_queries.h) answers, undefined where there is nothing
+ * (the session is asked for through querySession / querySessionDER) */
+export type TlsAnswers = Omit<TlsQueryAnswers, 'session'>;
+
+/**
+ * What a socket's TLS queries read (lib/tls/native_queries.ts): a TlsConnection, or a
+ * native listener's connection by its id (lib/openssl/native_listener.ts). Every answer is
+ * undefined once the connection is gone.
+ */
+export interface TlsQuerySource {
+  query<K extends keyof TlsAnswers>(name: K, ...args: unknown[]): TlsAnswers[K] | undefined;
+}
+
+/** the session query, answered with the addon's handle (kept in this layer) */
+function sessionHandle(source: TlsQuerySource): TlsQueryAnswers['session'] {
+  return (source.query as (name: 'session') => TlsQueryAnswers['session'])('session');
+}
+
+/** SSL_get1_session as an SslSession (the thread's live one of that session, else a new one), or undefined */
+export function querySession(source: TlsQuerySource): SslSession | undefined {
+  const h = sessionHandle(source);
+  return h ? SslSession[kFromHandle](h) : undefined;
+}
+
+/**
+ * The session as DER, or undefined (none, or not encodable): no SslSession is made, so
+ * nothing another holder shares can be freed, and the reference is dropped at once.
+ */
+export function querySessionDER(source: TlsQuerySource): Buffer | undefined {
+  const h = sessionHandle(source);
+  if (!h) return undefined;
+  try {
+    return h.toDER();
+  } catch {
+    return undefined;
+  } finally {
+    h.free();
+  }
+}
+
 /** client: the server's ephemeral key of the key exchange */
 export interface EphemeralKey {
   readonly type: 'ECDH' | 'DH';
@@ -68,7 +109,7 @@ export interface EphemeralKey {
  * settling of the events and callback errors it recorded on the context; `close()` frees
  * the SSL and settles likewise. After close() every query answers as for no connection.
  */
-export class TlsConnection {
+export class TlsConnection implements TlsQuerySource {
   readonly context: SslContext;
   #native: NativeTlsConnection | undefined;
   #pumping = false;
@@ -176,57 +217,51 @@ export class TlsConnection {
 
   /** SSL_get0_alpn_selected */
   get alpnProtocol(): string | undefined {
-    return this.#native?.alpnProtocol();
+    return this.query('alpnProtocol');
   }
 
   get cipher(): CipherDetails | undefined {
-    return this.#native?.cipherDetails();
+    return this.query('cipher');
   }
 
   /** client: SSL_get_server_tmp_key, undefined without one */
   get ephemeralKey(): EphemeralKey | undefined {
-    return this.#native?.ephemeralKeyInfo();
+    return this.query('ephemeralKeyInfo');
   }
 
   /** SSL_get_verify_result (0 = X509_V_OK) */
   get verifyResult(): number {
-    return this.#native ? this.#native.verifyResult() : 0;
+    return this.query('verifyResult') ?? 0;
   }
 
   peerCertificate(): PeerCertificateFields | undefined {
-    return this.#native?.peerCertificate();
+    return this.query('peerCertificate');
   }
 
   /** SSL_get_peer_cert_chain */
   peerCertificateChain(): readonly PeerCertificateFields[] | undefined {
-    return this.#native?.peerCertificateChain();
+    return this.query('peerCertificateChain');
   }
 
   /** NSS key log line "CLIENT_RANDOM <hex> <hex>" */
   keylogLine(): string | undefined {
-    return this.#native?.keylogLine();
+    return this.query('keylogLine');
+  }
+
+  /** one of the TLSSocket queries both connection paths answer alike (native/ssl_queries.h); undefined once closed */
+  query<K extends keyof TlsAnswers>(name: K, ...args: unknown[]): TlsAnswers[K] | undefined {
+    const conn = this.#native;
+    return conn ? (conn.query as (name: K, ...args: unknown[]) => TlsAnswers[K])(name, ...args) : undefined;
   }
 
   /** SSL_get1_session as an SslSession (the thread's live one of that session, else a new one), or undefined */
   session(): SslSession | undefined {
-    const h = this.#native?.session();
-    return h ? SslSession[kFromHandle](h) : undefined;
+    return querySession(this);
   }
 
-  /**
-   * The session as DER, or undefined (none, or not encodable): no SslSession is made, so
-   * nothing another holder shares can be freed, and the reference is dropped at once.
-   */
+  /** the session as DER, or undefined (querySessionDER) */
   sessionDER(): Buffer | undefined {
-    const h = this.#native?.session();
-    if (!h) return undefined;
-    try {
-      return h.toDER();
-    } catch {
-      return undefined;
-    } finally {
-      h.free();
-    }
+    return querySessionDER(this);
   }
 
   #live(): NativeTlsConnection {

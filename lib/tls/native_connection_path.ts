@@ -10,10 +10,10 @@
 // No net.Socket and no TLSSocket exist per connection: what that removes and what it costs
 // is measured in bench/NOTES.md ("Native connection path"). What the path does not do yet is
 // refused at construction or listen() (nativeConnectionPath below).
-import { Duplex } from 'stream';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { toError } from '../common/to_error';
-import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, openNativeListener, settleNativeHandshakes } from '../openssl/native_listener';
+import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, nativeQuerySource, openNativeListener, settleNativeHandshakes } from '../openssl/native_listener';
+import { ClientCertificatePolicy, clientAuthorization, clientVerifyError, keylogLine, kLocalEndpoint, kTlsQueryState, LocalEndpoint, serverVerifyMode, TlsQueryState, TlsSocketQueries } from './native_queries';
 import { ClientHelloParser } from './client_hello_parser';
 import type { SslContext } from '../openssl/ssl_context';
 import { alpnWire } from './alpn';
@@ -26,8 +26,6 @@ export type ConnectionPath = 'node' | 'native';
 
 /** the options the native path does not implement yet: their values it matches anyway, and why the rest is refused */
 const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
-  requestCert: { allowed: [false], why: 'client certificates are checked on TLSSockets only' },
-  rejectUnauthorized: { allowed: [true], why: 'client certificates are checked on TLSSockets only' },
   ticketKeys: { why: 'ticket renewal and revocation are tracked on TLSSockets only' },
   previousTicketKeys: { allowed: [0], why: 'ticket renewal and revocation are tracked on TLSSockets only' },
   pauseOnConnect: { allowed: [false], why: 'there is no net.Socket to pause' },
@@ -75,7 +73,8 @@ export function nativeConnectionPath(
     // ALPN selection is one callback per SSL_CTX: a context other servers share would answer for both paths
     throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.ALPNProtocols with a shared options.context is not supported with connectionPath: 'native'");
   }
-  const path = new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined);
+  const peer = { requestCert: o.requestCert === true, rejectUnauthorized: o.rejectUnauthorized !== false };
+  const path = new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined, peer);
   path.store = new NativeSessionHooks(server, resumption, server.context);
   return path;
 }
@@ -127,6 +126,8 @@ export class NativeConnectionPath {
   readonly #sockets = new Map<number, NativeTlsSocket>();
   /** @internal the session store and 'newSession' / 'resumeSession' (lib/tls/native_store.ts) */
   store: NativeSessionHooks | undefined;
+  /** requestCert / rejectUnauthorized: the client certificate (lib/tls/native_queries.ts) */
+  readonly #peer: ClientCertificatePolicy;
 
   constructor(
     server: TlsServer,
@@ -135,8 +136,10 @@ export class NativeConnectionPath {
     handshakeTimeout: number,
     alpn: Buffer | undefined,
     sni: ((servername: string) => Promise<SslContext | undefined>) | undefined,
+    peer: ClientCertificatePolicy = { requestCert: false, rejectUnauthorized: true },
   ) {
     this.#server = server;
+    this.#peer = peer;
     this.#alpn = alpn;
     this.#sni = sni;
     this.#context = context;
@@ -151,7 +154,14 @@ export class NativeConnectionPath {
   listen(args: unknown[]): void {
     const a = listenArgs(args);
     if (this.#listener) throw codedError(ErrorCode.SERVER_ALREADY_LISTEN, 'Listen method has been called more than once without closing.');
-    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#noDelay, handshakeTimeout: this.#handshakeTimeout, alpn: this.#alpn, hello: this.#sni !== undefined });
+    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), {
+      noDelay: this.#noDelay,
+      handshakeTimeout: this.#handshakeTimeout,
+      alpn: this.#alpn,
+      hello: this.#sni !== undefined,
+      verifyMode: serverVerifyMode(this.#peer.requestCert, this.#peer.rejectUnauthorized),
+      verifyPeer: this.#peer.requestCert && this.#peer.rejectUnauthorized,
+    });
     this.store?.attach(l);
     if (a.callback) this.#server.once('listening', a.callback);
     try {
@@ -204,7 +214,21 @@ export class NativeConnectionPath {
     proceedWhenReady(listener, id, this.store?.prefetch(listener, id, hello), context, (e) => failConnection(this.#server, listener, id, e));
   }
 
-  #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean {
+  // requestCert with rejectUnauthorized: a client whose certificate does not verify never
+  // becomes secure; node:tls's error, as the node path reports it (FAILED follows with it)
+  #refusePeer(id: number): Error | undefined {
+    const listener = this.#listener;
+    return listener ? clientVerifyError(nativeQuerySource(listener, id), this.#peer) : undefined;
+  }
+
+  // node:tls hands 'tlsClientError' the connection's socket: a closed NativeTlsSocket that
+  // still knows the peer's address (read while the native connection is there)
+  #failedSocket(id: number): NativeTlsSocket | undefined {
+    const listener = this.#listener;
+    return listener ? new NativeTlsSocket(listener, id, this.#context)[kFailedConnection]() : undefined;
+  }
+
+  #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean | Error | undefined {
     const server = this.#server;
     switch (event) {
       case NativeListenerEvent.SECURE: {
@@ -215,13 +239,23 @@ export class NativeConnectionPath {
           server.emit('tlsClientError', toError(failure.error), undefined);
           return false;
         }
+        const streamed = server.listenerCount('secureConnection') > 0;
         // nobody to hand the connection to: it stays native (read, discarded, closed)
-        if (server.listenerCount('secureConnection') === 0) return false;
-        const socket = new NativeTlsSocket(this.#listener!, id, arg === true);
+        if (!streamed && server.listenerCount('keylog') === 0) return false;
+        const socket = new NativeTlsSocket(this.#listener!, id, this.#context, this.#peer);
+        // node:tls's server keeps an 'error' listener on its sockets (the node path's too): an
+        // error after the handshake (a reset) is the application's to hear, never uncaught
+        socket.on('error', () => {});
+        // node:tls's 'keylog' (line, socket) comes before 'secureConnection'
+        const line = server.listenerCount('keylog') > 0 ? keylogLine(nativeQuerySource(this.#listener!, id)) : undefined;
+        if (line) server.emit('keylog', line, socket as never);
+        if (!streamed || socket.destroyed) return false;
         this.#sockets.set(id, socket);
         server.emit('secureConnection', socket as never);
         return true;
       }
+      case NativeListenerEvent.VERIFY_PEER:
+        return this.#refusePeer(id);
       case NativeListenerEvent.HELLO:
         this.#hello(id, arg as Buffer);
         return false;
@@ -230,7 +264,8 @@ export class NativeConnectionPath {
       case NativeListenerEvent.FAILED:
         this.store?.failed(id);
         settleNativeHandshakes(this.#context);
-        server.emit('tlsClientError', toError(arg), undefined);
+        // the socket is only made for a listener (a flood of failing clients costs no Duplex each)
+        server.emit('tlsClientError', toError(arg), (server.listenerCount('tlsClientError') > 0 ? this.#failedSocket(id) : undefined) as never);
         return false;
       case NativeListenerEvent.DATA:
         this.#sockets.get(id)?.[kPushData](arg as Buffer);
@@ -264,20 +299,18 @@ export class NativeConnectionPath {
 const kPushData = Symbol('pushData');
 const kDrained = Symbol('drained');
 const kClosed = Symbol('closed');
+const kFailedConnection = Symbol('failedConnection');
 
 /**
  * A secure connection of the native path: a Duplex of plaintext (writes are SSL_write and
- * sent natively; reads are what native SSL_read pushed), with the TLSSocket queries a server
- * needs (isSessionReused, getProtocol, getCipher, remoteAddress, setTimeout for node:http).
+ * sent natively; reads are what native SSL_read pushed), with the TLSSocket's queries (the
+ * same implementation as TLSSocket's, lib/tls/native_queries.ts), its client-certificate
+ * verdict (authorized, authorizationError), remoteAddress and setTimeout for node:http.
  */
-export class NativeTlsSocket extends Duplex {
+export class NativeTlsSocket extends TlsSocketQueries {
   readonly encrypted = true;
-  /** servers of the native path do not ask for client certificates */
-  readonly authorized = false;
-  readonly authorizationError = null;
   readonly #listener: NativeListenerHandle;
   readonly #id: number;
-  readonly #reused: boolean;
   #info: NativeConnectionInfo | undefined;
   #closed = false;
   #readStopped = false;
@@ -285,29 +318,46 @@ export class NativeTlsSocket extends Duplex {
   #timer: NodeJS.Timeout | undefined;
 
   /** @internal made by the server's native path */
-  constructor(listener: NativeListenerHandle, id: number, reused: boolean) {
+  constructor(listener: NativeListenerHandle, id: number, context: SslContext, peer: ClientCertificatePolicy = { requestCert: false, rejectUnauthorized: true }) {
     super({ allowHalfOpen: false });
+    this.context = context;
     this.#listener = listener;
     this.#id = id;
-    this.#reused = reused;
+    ({ authorized: this.authorized, authorizationError: this.authorizationError } = clientAuthorization(nativeQuerySource(listener, id), peer));
   }
+
+  // ---- client certificates and the TLSSocket queries (lib/tls/native_queries.ts)
+  /** the server's context, whose cache and events the connection used (TLSSocket's `context`) */
+  readonly context: SslContext;
+  /** the client's certificate verified (requestCert), as node:tls */
+  readonly authorized: boolean;
+  /** why it did not (node:tls's code), null when it did or none was asked for */
+  readonly authorizationError: string | null;
+
+  /** @internal the queries read the native connection while it is open */
+  protected [kTlsQueryState](): TlsQueryState | undefined {
+    return this.#closed ? undefined : { source: nativeQuerySource(this.#listener, this.#id), secure: true, isServer: true };
+  }
+
+  /** @internal */
+  protected [kLocalEndpoint](): LocalEndpoint | undefined {
+    if (this.#local === undefined && !this.#closed) this.#local = this.#listener.localAddress(this.#id);
+    return this.#local;
+  }
+  #local: LocalEndpoint | undefined;
+
+  /** @internal the socket of a connection that failed its handshake: closed, its peer's address kept */
+  [kFailedConnection](): this {
+    this.#details();
+    this.#closed = true;
+    this.destroy();
+    return this;
+  }
+  // ---- end of client certificates and queries
 
   #details(): NativeConnectionInfo | undefined {
     if (this.#info === undefined && !this.#closed) this.#info = this.#listener.info(this.#id);
     return this.#info;
-  }
-
-  isSessionReused(): boolean {
-    return this.#reused;
-  }
-
-  getProtocol(): string | null {
-    return this.#details()?.protocol ?? null;
-  }
-
-  getCipher(): { name: string; version: string } | undefined {
-    const d = this.#details();
-    return d?.cipherName ? { name: d.cipherName, version: d.cipherVersion ?? '' } : undefined;
   }
 
   get remoteAddress(): string | undefined {

@@ -2,7 +2,7 @@
 // the OpenSSL layer reads, and node:tls's peer verification rules over it.
 import { certificateError, noPeerCertificateError } from './cert_errors';
 import { toError } from '../common/to_error';
-import type { PeerCertificateFields, TlsConnection } from '../openssl/tls_connection';
+import type { PeerCertificateFields, TlsQuerySource } from '../openssl/tls_connection';
 
 /** What getPeerCertificate() returns (the node:tls shape, main fields). */
 export interface PeerCertificate {
@@ -27,12 +27,12 @@ export type CheckServerIdentity = (host: string, cert: PeerCertificate) => Error
  * carries its issuer's as issuerCertificate, from the chain the peer sent (a self-signed
  * certificate is its own issuer, as in node:tls).
  */
-export function peerCertificate(conn: TlsConnection, detailed?: boolean): PeerCertificate | Record<string, never> {
-  const raw = conn.peerCertificate();
+export function peerCertificate(conn: TlsQuerySource, detailed?: boolean): PeerCertificate | Record<string, never> {
+  const raw = conn.query('peerCertificate');
   if (!raw) return {};
   const leaf = certificateObject(raw);
   if (detailed !== true) return leaf;
-  const chain = [leaf, ...(conn.peerCertificateChain() ?? []).map(certificateObject)];
+  const chain = [leaf, ...(conn.query('peerCertificateChain') ?? []).map(certificateObject)];
   for (const c of chain) {
     if (c.issuerCertificate) continue;
     const issuer = chain.find((x) => x !== c && sameName(x.subject, c.issuer) && x.fingerprint256 !== c.fingerprint256);
@@ -57,11 +57,11 @@ export interface PeerVerification {
  * nothing about the name asked for now); a server only when it asked (requestCert).
  * Returns the reason the peer is not authorized, undefined when it is.
  */
-export function verifyPeer(conn: TlsConnection, v: PeerVerification): Error | undefined {
+export function verifyPeer(conn: TlsQuerySource, v: PeerVerification): Error | undefined {
   if (v.isServer && !v.requestCert) return undefined;
-  const cert = conn.peerCertificate();
+  const cert = conn.query('peerCertificate');
   if (!cert) return noPeerCertificateError();
-  const result = conn.verifyResult;
+  const result = conn.query('verifyResult') ?? 0;
   if (result !== 0) return certificateError(result);
   if (v.isServer || !v.checkServerIdentity) return undefined;
   if (v.host === undefined) return undefined;
@@ -72,7 +72,8 @@ export function verifyPeer(conn: TlsConnection, v: PeerVerification): Error | un
   }
 }
 
-function certificateObject(raw: PeerCertificateFields): PeerCertificate {
+/** node:tls's shape of a certificate OpenSSL read (names as objects) */
+export function certificateObject(raw: PeerCertificateFields): PeerCertificate {
   const obj = (pairs: readonly [string, string][]) => {
     const o: Record<string, string> = {};
     for (const [k, v] of pairs) o[k] = k in o ? `${o[k]}\n${v}` : v;

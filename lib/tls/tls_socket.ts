@@ -2,18 +2,17 @@
 // which owns the SSL, its pump step and the settling of its events). This file is the
 // stream plumbing: ciphertext between the net.Socket and the connection, plaintext
 // through the Duplex, backpressure both ways, the handshake's outcome and the shutdown.
-import { Duplex } from 'stream';
 import * as net from 'net';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { toError } from '../common/to_error';
-import { SslVerify, TLS_PROTOCOLS, TlsConnectionFlag } from '../binding/constants';
+import { TLS_PROTOCOLS, TlsConnectionFlag } from '../binding/constants';
 import { TlsConnection, TlsStep } from '../openssl/tls_connection';
 import { debug } from './debug';
 import { SslContext } from '../openssl/ssl_context';
-import { SslSession } from '../openssl/ssl_session';
 import { issuedTicketId } from './issued_ticket';
 import { HelloGate } from './hello_gate';
-import { CheckServerIdentity, PeerCertificate, peerCertificate, verifyPeer } from './peer_certificate';
+import { CheckServerIdentity, verifyPeer } from './peer_certificate';
+import { keylogLine, kLocalEndpoint, kTlsQueryState, LocalEndpoint, serverVerifyMode, TlsQueryState, TlsSocketQueries } from './native_queries';
 import type { TLSSocketSetup } from './socket_options';
 import type { EventListener, ListenerEvents } from '../common/typed_events';
 import type { TlsProtocol } from '../binding/constants';
@@ -65,7 +64,7 @@ export interface TLSSocket {
  * backpressure holds back write callbacks.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
-export class TLSSocket extends Duplex {
+export class TLSSocket extends TlsSocketQueries {
   readonly encrypted = true;
   /** true once the peer certificate verified (client side; false when unverified) */
   authorized = false;
@@ -121,11 +120,7 @@ export class TLSSocket extends Duplex {
       // the host is checked in lib (checkServerIdentity) on every connection, resumed or not
       verifyHost: undefined,
       alpnProtocols: setup.alpnProtocols,
-      verifyMode: setup.isServer
-        ? this.#requestCert
-          ? SslVerify.PEER | (this.#rejectUnauthorized ? SslVerify.FAIL_IF_NO_PEER_CERT : 0)
-          : SslVerify.NONE
-        : undefined,
+      verifyMode: setup.isServer ? serverVerifyMode(this.#requestCert, this.#rejectUnauthorized) : undefined,
       sni: setup.isServer && setup.sni !== undefined,
     });
     this.#holdStep = setup.isServer ? setup.holdStep : undefined;
@@ -185,10 +180,6 @@ export class TLSSocket extends Duplex {
 
   get remoteFamily(): string | undefined {
     return this.socket.remoteFamily ?? this.#remote.family;
-  }
-
-  get localPort(): number | undefined {
-    return this.socket.localPort;
   }
 
   /** the SNI name; on the server false when the client sent none (node:tls) */
@@ -332,9 +323,8 @@ export class TLSSocket extends Duplex {
     }
     // the key log line (the master secret, hex) is only built when someone listens
     if (this.#onKeylog || this.listenerCount('keylog') > 0) {
-      const line = conn.keylogLine();
-      if (line !== undefined) {
-        const b = Buffer.from(`${line}\n`);
+      const b = keylogLine(conn);
+      if (b !== undefined) {
         this.emit('keylog', b);
         this.#onKeylog?.(b);
       }
@@ -501,56 +491,15 @@ export class TLSSocket extends Duplex {
     return this.#tls.sessionDER();
   }
 
-  /** The negotiated session as DER (node:tls shape), or undefined. */
-  getSession(): Buffer | undefined {
-    return this.#sessionDER();
+  /** @internal the queries of lib/tls/native_queries.ts read this connection while it is open */
+  protected [kTlsQueryState](): TlsQueryState | undefined {
+    return this.#tls.open ? { source: this.#tls, secure: this.#secure, isServer: this.#isServer } : undefined;
   }
 
-  /**
-   * The negotiated session as an SslSession, or undefined: the thread's live SslSession of
-   * that session when there is one (possibly shared: free() frees it for every holder),
-   * else a new one with its own reference.
-   */
-  getSslSession(): SslSession | undefined {
-    return this.#tls.session();
-  }
-
-  isSessionReused(): boolean {
-    return this.#tls.reused;
-  }
-
-  /** 'TLSv1.2', ... or null before the handshake */
-  getProtocol(): TlsProtocol | null {
-    if (!this.#tls.open || !this.#secure) return null;
-    return this.#tls.protocol as TlsProtocol;
-  }
-
-  /** node:tls's shape: OpenSSL name, IANA name, lowest protocol version of the suite */
-  getCipher(): { name: string; standardName: string; version: string } | undefined {
-    if (!this.#tls.open || !this.#secure) return undefined;
-    const details = this.#tls.cipher;
-    if (!details) return undefined;
-    const { name, standardName, version } = details;
-    return { name, standardName: standardName || name, version: version === 'TLSv1' ? 'TLSv1.0' : version };
-  }
-
-  /**
-   * The peer's certificate (node:tls shape), {} when none. detailed: each certificate
-   * carries its issuer's as issuerCertificate, from the chain the peer sent (a
-   * self-signed certificate is its own issuer, as in node:tls).
-   */
-  getPeerCertificate(detailed?: boolean): PeerCertificate | Record<string, never> {
-    return peerCertificate(this.#tls, detailed);
-  }
-
-  /**
-   * node:tls: the ephemeral key of the key exchange, client side ({ type: 'ECDH', name,
-   * size } or { type: 'DH', size }; {} without one); null on the server side.
-   */
-  getEphemeralKeyInfo(): { type: 'ECDH'; name: string; size: number } | { type: 'DH'; size: number } | Record<string, never> | null {
-    if (this.#isServer) return null;
-    if (!this.#tls.open || !this.#secure) return null;
-    return (this.#tls.ephemeralKey ?? {}) as ReturnType<TLSSocket['getEphemeralKeyInfo']>;
+  /** @internal */
+  protected [kLocalEndpoint](): LocalEndpoint | undefined {
+    const s = this.socket;
+    return { address: s.localAddress, port: s.localPort, family: s.localFamily };
   }
 
   /** the SSL_CTX the connection ended up on switched by SNI (server) */
@@ -578,9 +527,5 @@ export class TLSSocket extends Duplex {
   setKeepAlive(enable?: boolean, delay?: number): this {
     this.socket.setKeepAlive(enable, delay);
     return this;
-  }
-
-  address(): net.AddressInfo | object {
-    return this.socket.address();
   }
 }
