@@ -48,6 +48,7 @@ struct NativeListener::Conn {
   SSL_CTX* sniContext = nullptr;  // proceed()'s context (a reference of ours)
   uint64_t acceptedAt = 0;  // uv_now, ms
   Napi::Reference<Napi::Value> closeError;
+  bool netEvents = false;  // kConnection was emitted: kClose follows too (native_listener_net.cc)
 };
 
 Napi::Function NativeListener::Define(Napi::Env env) {
@@ -65,6 +66,9 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_connections>("connections"),
                          InstanceMethod<&NativeListener::JS_ref>("ref"),
                          InstanceMethod<&NativeListener::JS_proceed>("proceed"),
+                         InstanceMethod<&NativeListener::JS_setNet>("setNet"),
+                         InstanceMethod<&NativeListener::JS_tcp>("tcp"),
+                         InstanceMethod<&NativeListener::JS_tcpState>("tcpState"),
                      });
 }
 
@@ -96,6 +100,7 @@ NativeListener::NativeListener(const Napi::CallbackInfo& info) : ObjectWrap(info
       alpn_.assign(b.Data(), b.Data() + b.Length());
     }
     helloToJs_ = o.Get("hello").ToBoolean().Value();
+    ConfigureNet(o);
   }
   // the SSL_CTX serves this listener only (the native path's server owns its context)
   if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx_, OnAlpnSelect, nullptr);
@@ -348,6 +353,7 @@ void NativeListener::Accept() {
   if (nextId_ == 0) nextId_ = 1;
   conns_[c->id] = c;
   Hold();
+  if (!AcceptNet(c, &c->tcp, c->id, &c->netEvents)) return;
   uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
 }
 
@@ -773,7 +779,7 @@ void NativeListener::OnConnClosed(uv_handle_t* handle) {
   if (c->ssl != nullptr) {
     // a finished handshake keeps its session whichever way the transport ended (what
     // s_server and nginx do before SSL_free; sessionOnUncleanClose 'keep')
-    if (c->secure) SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    if (c->secure && (c->owner == nullptr || c->owner->KeepsSession(c))) SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     ErrorQueueGuard guard;
     SSL_free(c->ssl);
     c->ssl = nullptr;
@@ -786,7 +792,7 @@ void NativeListener::OnConnClosed(uv_handle_t* handle) {
   self->conns_.erase(c->id);
   {
     Napi::HandleScope scope(self->env_);
-    if (c->stream) {
+    if (c->stream || c->netEvents) {
       Napi::Value e = c->closeError.IsEmpty() ? self->env_.Undefined() : c->closeError.Value();
       self->Emit({Napi::Number::New(self->env_, kClose), Napi::Number::New(self->env_, c->id), e});
     }

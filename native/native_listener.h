@@ -40,6 +40,9 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
     kClosed = 7,   // (): the listener is closed and no connection is left
     kError = 8,    // (error): accept failed
     kHello = 9,    // (id, Buffer): the whole ClientHello, held until proceed(id[, context])
+    // net.Server's surface (native_listener_net.cc)
+    kConnection = 60,  // (id, addresses): accepted (only while JS asked, setNet({ connection }))
+    kDrop = 61,        // (addresses): refused over maxConnections, closed at once
   };
 
   static Napi::Function Define(Napi::Env env);
@@ -95,6 +98,21 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value TransportError(Conn* c, int status);
   void Emit(std::initializer_list<napi_value> args, Napi::Value* result = nullptr);
   void MaybeClosed();
+
+  // net.Server / net.Socket surface (native_listener_net.cc)
+  void ConfigureNet(Napi::Object options);  // keepAlive, keepAliveInitialDelay, sessionOnUncleanClose
+  // after uv_accept: maxConnections, SO_KEEPALIVE, kConnection (then *netEvents: kClose too);
+  // false when the connection was dropped or a 'connection' listener destroyed it
+  bool AcceptNet(Conn* c, uv_tcp_t* tcp, uint32_t id, bool* netEvents);
+  bool KeepsSession(Conn* c) const;  // at SSL_free: whether an unclean end keeps the session
+  Napi::Value JS_setNet(const Napi::CallbackInfo& info);   // setNet({ maxConnections, connection })
+  Napi::Value JS_tcp(const Napi::CallbackInfo& info);      // tcp(id, noDelay?, keepAlive?, delaySeconds?)
+  Napi::Value JS_tcpState(const Napi::CallbackInfo& info); // tcpState(id): the kernel's options
+  bool keepAlive_ = false;
+  unsigned keepAliveDelay_ = 0;  // seconds
+  bool removeUnclean_ = false;   // sessionOnUncleanClose: 'remove'
+  int64_t maxConnections_ = -1;  // -1: no limit
+  bool connectionEvents_ = false;
 
   Napi::Env env_;
   uv_loop_t* loop_ = nullptr;

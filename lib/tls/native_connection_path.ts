@@ -17,6 +17,8 @@ import { ClientHelloParser } from './client_hello_parser';
 import type { SslContext } from '../openssl/ssl_context';
 import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
+import { maxConnectionsLimit, NativeNetOptions, nativeNetOptions, NativeSocketNet, NativeTcpSocket } from './native_net';
+import type { NativeAddresses } from '../openssl/native_listener';
 
 /** how a TlsServer's connections are run: Node sockets and TLSSockets ('node', the default) or natively ('native', experimental) */
 export type ConnectionPath = 'node' | 'native';
@@ -32,11 +34,6 @@ const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
   rejectUnauthorized: { allowed: [true], why: 'client certificates are checked on TLSSockets only' },
   ticketKeys: { why: 'ticket renewal and revocation are tracked on TLSSockets only' },
   previousTicketKeys: { allowed: [0], why: 'ticket renewal and revocation are tracked on TLSSockets only' },
-  pauseOnConnect: { allowed: [false], why: 'there is no net.Socket to pause' },
-  keepAlive: { allowed: [false], why: 'SO_KEEPALIVE is not set natively yet' },
-  keepAliveInitialDelay: { allowed: [0], why: 'SO_KEEPALIVE is not set natively yet' },
-  allowHalfOpen: { allowed: [false], why: 'a NativeTlsSocket ends its side after the peer\'s end' },
-  sessionOnUncleanClose: { allowed: ['keep'], why: 'a native connection always keeps its session' },
 };
 
 /** the environment variable that sets the default of `connectionPath` (for running an application or a test suite on the other path without code changes) */
@@ -76,7 +73,7 @@ export function nativeConnectionPath(
     // ALPN selection is one callback per SSL_CTX: a context other servers share would answer for both paths
     throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.ALPNProtocols with a shared options.context is not supported with connectionPath: 'native'");
   }
-  return new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined);
+  return new NativeConnectionPath(server, server.context, nativeNetOptions(o), server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined);
 }
 
 interface ListenArgs {
@@ -117,7 +114,7 @@ const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(Strin
 export class NativeConnectionPath {
   readonly #server: TlsServer;
   readonly #context: SslContext;
-  readonly #noDelay: boolean;
+  readonly #net: NativeNetOptions;
   readonly #handshakeTimeout: number;
   readonly #alpn: Buffer | undefined;
   readonly #sni: ((servername: string) => Promise<SslContext | undefined>) | undefined;
@@ -129,7 +126,7 @@ export class NativeConnectionPath {
   constructor(
     server: TlsServer,
     context: SslContext,
-    noDelay: boolean,
+    net: NativeNetOptions,
     handshakeTimeout: number,
     alpn: Buffer | undefined,
     sni: ((servername: string) => Promise<SslContext | undefined>) | undefined,
@@ -138,8 +135,9 @@ export class NativeConnectionPath {
     this.#alpn = alpn;
     this.#sni = sni;
     this.#context = context;
-    this.#noDelay = noDelay;
+    this.#net = net;
     this.#handshakeTimeout = handshakeTimeout;
+    this.#netSurface();
   }
 
   get listening(): boolean {
@@ -152,7 +150,7 @@ export class NativeConnectionPath {
     if (this.#server.listenerCount('resumeSession') > 0 || this.#server.listenerCount('newSession') > 0) {
       throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "'newSession' / 'resumeSession' listeners are not supported with connectionPath: 'native' yet");
     }
-    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#noDelay, handshakeTimeout: this.#handshakeTimeout, alpn: this.#alpn, hello: this.#sni !== undefined });
+    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#net.noDelay, keepAlive: this.#net.keepAlive, keepAliveInitialDelay: this.#net.keepAliveInitialDelay, removeUnclean: this.#net.removeUnclean, handshakeTimeout: this.#handshakeTimeout, alpn: this.#alpn, hello: this.#sni !== undefined });
     if (a.callback) this.#server.once('listening', a.callback);
     try {
       try {
@@ -167,6 +165,7 @@ export class NativeConnectionPath {
       return;
     }
     if (!this.#ref) l.ref(false);
+    l.setNet({ maxConnections: this.#maxConnections, connection: this.#server.listenerCount('connection') > 0 });
     this.#listener = l;
     this.#listening = true;
     process.nextTick(() => this.#server.emit('listening'));
@@ -191,6 +190,62 @@ export class NativeConnectionPath {
     if (callback) this.#server.once('close', callback);
     this.#listening = false;
     this.#listener.close();
+  }
+
+  // ---- net.Server's surface (lib/tls/native_net.ts)
+  #maxConnections = -1;
+  /** the 'connection' objects of open connections and the TCP state their NativeTlsSocket shares */
+  readonly #tcp = new Map<number, { socket: NativeTcpSocket; net: NativeSocketNet }>();
+
+  // maxConnections (a property, read at each accept natively) and 'connection' reported
+  // natively only while the server has listeners for it
+  #netSurface(): void {
+    const server = this.#server;
+    let max: unknown;
+    Object.defineProperty(server, 'maxConnections', {
+      get: () => max,
+      set: (v: unknown) => {
+        max = v;
+        this.#maxConnections = maxConnectionsLimit(v);
+        this.#listener?.setNet({ maxConnections: this.#maxConnections });
+      },
+      enumerable: true,
+      configurable: true,
+    });
+    server.on('newListener', (event: string | symbol) => {
+      if (event === 'connection') this.#listener?.setNet({ connection: true });
+    });
+    server.on('removeListener', (event: string | symbol) => {
+      if (event === 'connection') this.#listener?.setNet({ connection: server.listenerCount('connection') > 0 });
+    });
+  }
+
+  /** net.Server#getConnections: the connections open now (accepted, TLS or not) */
+  getConnections(callback: (err: Error | null, count: number) => void): void {
+    const n = this.#listener?.connections() ?? 0;
+    process.nextTick(() => callback(null, n));
+  }
+
+  #netOf(id: number): NativeSocketNet {
+    return this.#tcp.get(id)?.net ?? new NativeSocketNet(this.#net);
+  }
+
+  #connection(id: number, addresses: NativeAddresses): void {
+    const listener = this.#listener;
+    if (!listener) return;
+    const net = new NativeSocketNet(this.#net);
+    const tcp = new NativeTcpSocket(listener, id, addresses, net, this.#net.pauseOnConnect);
+    this.#tcp.set(id, { socket: tcp, net });
+    this.#server.emit('connection', tcp as never);
+    // node:tls reads the handshake whatever the net.Socket's paused state (TlsServer's node path)
+    if (this.#net.pauseOnConnect) process.nextTick(() => tcp.resume());
+  }
+
+  #closedTcp(id: number): void {
+    const tcp = this.#tcp.get(id);
+    if (!tcp) return;
+    this.#tcp.delete(id);
+    tcp.socket.closedNatively();
   }
 
   // the SNICallback's context for the ClientHello's server name, then OpenSSL reads the hello;
@@ -225,7 +280,7 @@ export class NativeConnectionPath {
         }
         // nobody to hand the connection to: it stays native (read, discarded, closed)
         if (server.listenerCount('secureConnection') === 0) return false;
-        const socket = new NativeTlsSocket(this.#listener!, id, arg === true);
+        const socket = new NativeTlsSocket(this.#listener!, id, arg === true, this.#netOf(id));
         this.#sockets.set(id, socket);
         server.emit('secureConnection', socket as never);
         return true;
@@ -249,6 +304,7 @@ export class NativeConnectionPath {
       case NativeListenerEvent.CLOSE: {
         const s = this.#sockets.get(id);
         this.#sockets.delete(id);
+        this.#closedTcp(id);
         s?.[kClosed](arg instanceof Error ? arg : undefined);
         return false;
       }
@@ -260,6 +316,12 @@ export class NativeConnectionPath {
       case NativeListenerEvent.ERROR:
         server.emit('error', toError(arg));
         return false;
+      case NativeListenerEvent.CONNECTION:
+        this.#connection(id, arg as NativeAddresses);
+        return false;
+      case NativeListenerEvent.DROP:
+        server.emit('drop', arg as never);
+        return false;
       default:
         return false;
     }
@@ -267,6 +329,7 @@ export class NativeConnectionPath {
 }
 
 const kPushData = Symbol('pushData');
+
 const kDrained = Symbol('drained');
 const kClosed = Symbol('closed');
 
@@ -290,8 +353,9 @@ export class NativeTlsSocket extends Duplex {
   #timer: NodeJS.Timeout | undefined;
 
   /** @internal made by the server's native path */
-  constructor(listener: NativeListenerHandle, id: number, reused: boolean) {
-    super({ allowHalfOpen: false });
+  constructor(listener: NativeListenerHandle, id: number, reused: boolean, net: NativeSocketNet) {
+    super({ allowHalfOpen: net.allowHalfOpen });
+    this.#net = net;
     this.#listener = listener;
     this.#id = id;
     this.#reused = reused;
@@ -345,14 +409,29 @@ export class NativeTlsSocket extends Duplex {
     return this;
   }
 
-  /** TCP_NODELAY is the server's noDelay option on this path: per-socket calls change nothing */
-  setNoDelay(): this {
+  // ---- net.Socket's surface (lib/tls/native_net.ts)
+  readonly #net: NativeSocketNet;
+
+  /** net.Socket#setNoDelay: TCP_NODELAY on this connection */
+  setNoDelay(noDelay?: boolean): this {
+    if (!this.#closed) this.#net.setNoDelay(this.#listener, this.#id, noDelay);
     return this;
   }
 
-  /** SO_KEEPALIVE is not set on this path (the server refuses keepAlive) */
-  setKeepAlive(): this {
+  /** net.Socket#setKeepAlive: SO_KEEPALIVE (and the first probe's delay, ms) on this connection */
+  setKeepAlive(enable?: boolean, initialDelay?: number): this {
+    if (!this.#closed) this.#net.setKeepAlive(this.#listener, this.#id, enable, initialDelay);
     return this;
+  }
+
+  /** plaintext bytes received (node's TLSSocket counts what it pushed) */
+  get bytesRead(): number {
+    return this.#net.bytesRead;
+  }
+
+  /** plaintext bytes handed to SSL_write */
+  get bytesWritten(): number {
+    return this.#net.bytesWritten;
   }
 
   override _read(): void {
@@ -365,6 +444,7 @@ export class NativeTlsSocket extends Duplex {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
     this.#timer?.refresh();
     const queued = this.#closed ? -1 : this.#listener.write(this.#id, chunk);
+    if (queued >= 0) this.#net.bytesWritten += chunk.length;
     if (queued < 0) {
       callback(codedError(ErrorCode.BROKEN_PIPE, 'This socket has been ended by the other party'));
       return;
@@ -399,6 +479,7 @@ export class NativeTlsSocket extends Duplex {
   /** @internal */
   [kPushData](data: Buffer | null): void {
     this.#timer?.refresh();
+    if (data) this.#net.bytesRead += data.length;
     if (!this.push(data) && data !== null && !this.#readStopped) {
       this.#readStopped = true;
       this.#listener.readStop(this.#id);
