@@ -69,6 +69,7 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_setNet>("setNet"),
                          InstanceMethod<&NativeListener::JS_tcp>("tcp"),
                          InstanceMethod<&NativeListener::JS_tcpState>("tcpState"),
+                         InstanceMethod<&NativeListener::JS_addresses>("addresses"),
                      });
 }
 
@@ -138,6 +139,8 @@ void NativeListener::Cleanup(void* arg) {
     uv_close(reinterpret_cast<uv_handle_t*>(self->listener_), OnListenerClosed);
   }
   self->listener_ = nullptr;
+  if (self->oldListener_ != nullptr) self->oldListener_->data = nullptr;
+  self->oldListener_ = nullptr;
 }
 
 void NativeListener::Hold() {
@@ -164,7 +167,8 @@ void NativeListener::Emit(std::initializer_list<napi_value> args, Napi::Value* r
 Napi::Value NativeListener::JS_listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_ARGUMENTS(info, "listen(host: string, port: number, backlog: number)", K::kString, K::kNumber, K::kNumber);
-  if (listener_ != nullptr || ctx_ == nullptr) {
+  // a listener whose handle is closing may listen again (net.Server's listen() after close())
+  if ((listener_ != nullptr && !listenerClosing_) || ctx_ == nullptr) {
     openssl_error::ThrowCoded(env, error_codes::kServerAlreadyListen, "the native listener is already listening");
     return env.Undefined();
   }
@@ -195,6 +199,7 @@ Napi::Value NativeListener::JS_listen(const Napi::CallbackInfo& info) {
     openssl_error::ThrowCoded(env, uv_err_name(r), m.c_str());
     return env.Undefined();
   }
+  if (listener_ != nullptr) oldListener_ = listener_;  // closing: its callback only releases
   listener_ = t;
   listening_ = true;
   if (unref_) uv_unref(reinterpret_cast<uv_handle_t*>(t));
@@ -255,10 +260,15 @@ Napi::Value NativeListener::JS_close(const Napi::CallbackInfo& info) {
 
 void NativeListener::OnListenerClosed(uv_handle_t* handle) {
   NativeListener* self = static_cast<NativeListener*>(handle->data);
+  uv_tcp_t* closed = reinterpret_cast<uv_tcp_t*>(handle);
+  bool current = self != nullptr && self->listener_ == closed;
+  if (self != nullptr && self->oldListener_ == closed) self->oldListener_ = nullptr;
   free(handle);
   if (self == nullptr) return;  // environment teardown
-  self->listener_ = nullptr;
-  self->listenerClosing_ = false;
+  if (current) {
+    self->listener_ = nullptr;
+    self->listenerClosing_ = false;
+  }
   Napi::HandleScope scope(self->env_);
   self->MaybeClosed();
   self->Release();
@@ -382,7 +392,9 @@ void NativeListener::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
         self->Emit({Napi::Number::New(self->env_, kFailed), Napi::Number::New(self->env_, c->id), e});
         if (!c->closing) self->Destroy(c, self->env_.Undefined());
       } else if (c->ending) {
-        self->Destroy(c, self->env_.Undefined());  // our FIN went first: both sides done
+        // our FIN went first: both sides done ('end' first for a half-open reader)
+        if (c->stream) self->Emit({Napi::Number::New(self->env_, kEnd), Napi::Number::New(self->env_, c->id)});
+        if (!c->closing) self->Destroy(c, self->env_.Undefined());
       } else if (c->stream) {
         self->Emit({Napi::Number::New(self->env_, kEnd), Napi::Number::New(self->env_, c->id)});
       } else {
@@ -438,7 +450,9 @@ void NativeListener::Advance(Conn* c) {
     Napi::Value wants;
     Emit({Napi::Number::New(env_, kSecure), Napi::Number::New(env_, c->id), Napi::Boolean::New(env_, SSL_session_reused(c->ssl) == 1)},
          &wants);
-    if (c->closing || c->ending) return;  // JS destroyed or ended it
+    if (c->closing) return;  // JS destroyed it
+    // a socket ended in the listener (end() runs _final at once) still streams: its reads
+    // (allowHalfOpen), 'end' and 'close' are JS's
     c->stream = !wants.IsEmpty() && wants.ToBoolean().Value();
   }
   ReadPlain(c);
@@ -658,7 +672,11 @@ void NativeListener::ReadPlain(Conn* c) {
   if (plainBuffer_.size() > 4 * kPlainChunk) std::vector<char>(kPlainChunk).swap(plainBuffer_);
   if (peerClosed && !c->closing) {
     c->peerEnded = true;
-    if (c->ending) Destroy(c, env_.Undefined());
+    if (c->ending) {
+      // our close_notify went first: 'end' for a reader that kept reading (allowHalfOpen)
+      if (c->stream) Emit({Napi::Number::New(env_, kEnd), Napi::Number::New(env_, c->id)});
+      if (!c->closing) Destroy(c, env_.Undefined());
+    }
     else if (c->stream) Emit({Napi::Number::New(env_, kEnd), Napi::Number::New(env_, c->id)});
     else End(c);
   }

@@ -108,11 +108,13 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_setNet(const Napi::CallbackInfo& info);   // setNet({ maxConnections, connection })
   Napi::Value JS_tcp(const Napi::CallbackInfo& info);      // tcp(id, noDelay?, keepAlive?, delaySeconds?)
   Napi::Value JS_tcpState(const Napi::CallbackInfo& info); // tcpState(id): the kernel's options
+  Napi::Value JS_addresses(const Napi::CallbackInfo& info); // addresses(id): both ends
   bool keepAlive_ = false;
   unsigned keepAliveDelay_ = 0;  // seconds
   bool removeUnclean_ = false;   // sessionOnUncleanClose: 'remove'
   int64_t maxConnections_ = -1;  // -1: no limit
   bool connectionEvents_ = false;
+  uv_tcp_t* oldListener_ = nullptr;  // closing when listen() ran again (its close callback pending)
 
   Napi::Env env_;
   uv_loop_t* loop_ = nullptr;

@@ -144,6 +144,15 @@ Napi::Value NativeListener::JS_tcpState(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// addresses(id) -> { localAddress, localPort, localFamily, remoteAddress, remotePort,
+// remoteFamily } | undefined when the connection is gone
+Napi::Value NativeListener::JS_addresses(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Conn* c = Find(info);
+  if (c == nullptr) return env.Undefined();
+  return Addresses(env, TcpOf(c));
+}
+
 // sessionOnUncleanClose: 'keep' marks a finished handshake shut down before SSL_free (the
 // session stays whatever the transport did); 'remove' leaves 1.0.2's rule (SSL_free drops the
 // session of a connection that sent no close_notify)

@@ -109,6 +109,8 @@ export interface NativeListenerHandle {
   tcp(id: number, noDelay: boolean | undefined, keepAlive?: boolean, delaySeconds?: number): boolean;
   /** the kernel's TCP options of a connection (getsockopt); undefined when gone */
   tcpState(id: number): NativeTcpState | undefined;
+  /** both ends' addresses of a connection; undefined when gone */
+  addresses(id: number): NativeAddresses | undefined;
 }
 
 interface WithListener {

@@ -17,7 +17,7 @@ import { ClientHelloParser } from './client_hello_parser';
 import type { SslContext } from '../openssl/ssl_context';
 import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
-import { maxConnectionsLimit, NativeNetOptions, nativeNetOptions, NativeSocketNet, NativeTcpSocket } from './native_net';
+import { abortCloses, lookupListenHost, maxConnectionsLimit, NativeListenArgs, nativeListenArgs, NativeNetOptions, nativeNetOptions, netErrorAfterSecure, NativeSocketNet, NativeTcpSocket } from './native_net';
 import type { NativeAddresses } from '../openssl/native_listener';
 
 /** how a TlsServer's connections are run: Node sockets and TLSSockets ('node', the default) or natively ('native', experimental) */
@@ -76,38 +76,6 @@ export function nativeConnectionPath(
   return new NativeConnectionPath(server, server.context, nativeNetOptions(o), server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined);
 }
 
-interface ListenArgs {
-  port: number;
-  host: string | undefined;
-  backlog: number;
-  callback: (() => void) | undefined;
-}
-
-function listenArgs(args: unknown[]): ListenArgs {
-  const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined;
-  let port: unknown;
-  let host: unknown;
-  let backlog: unknown;
-  if (args[0] !== null && typeof args[0] === 'object') {
-    const o = args[0] as Record<string, unknown>;
-    if (o.path !== undefined) throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "listen({ path }) is not supported with connectionPath: 'native' (TCP only)");
-    for (const k of ['exclusive', 'ipv6Only', 'signal', 'readableAll', 'writableAll', 'reusePort']) {
-      if (o[k] !== undefined) throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `listen({ ${k} }) is not supported with connectionPath: 'native'`);
-    }
-    ({ port, host, backlog } = o);
-  } else {
-    [port, host, backlog] = args;
-    if (typeof host === 'number') [host, backlog] = [undefined, host];
-  }
-  if (typeof port === 'string' && /^\d+$/.test(port)) port = Number(port);
-  if (port === undefined || port === null) port = 0;
-  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError('listen(): the port must be an integer (TCP only with connectionPath: \'native\')');
-  if (port < 0 || port > 65535) throw new RangeError(`listen(): port must be 0..65535, got ${port}`);
-  if (host !== undefined && host !== null && typeof host !== 'string') throw new TypeError('listen(): host must be a string');
-  if (backlog !== undefined && (typeof backlog !== 'number' || !Number.isInteger(backlog) || backlog < 0)) throw new TypeError('listen(): backlog must be a non-negative integer');
-  return { port, host: (host as string | null | undefined) ?? undefined, backlog: (backlog as number | undefined) ?? 511, callback };
-}
-
 const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 /** a TlsServer's native listener and the NativeTlsSockets of its connections */
@@ -145,19 +113,37 @@ export class NativeConnectionPath {
   }
 
   listen(args: unknown[]): void {
-    const a = listenArgs(args);
-    if (this.#listener) throw codedError(ErrorCode.SERVER_ALREADY_LISTEN, 'Listen method has been called more than once without closing.');
+    const a = nativeListenArgs(args);
+    if (this.#listening || this.#binding) throw codedError(ErrorCode.SERVER_ALREADY_LISTEN, 'Listen method has been called more than once without closing.');
     if (this.#server.listenerCount('resumeSession') > 0 || this.#server.listenerCount('newSession') > 0) {
       throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "'newSession' / 'resumeSession' listeners are not supported with connectionPath: 'native' yet");
     }
-    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#net.noDelay, keepAlive: this.#net.keepAlive, keepAliveInitialDelay: this.#net.keepAliveInitialDelay, removeUnclean: this.#net.removeUnclean, handshakeTimeout: this.#handshakeTimeout, alpn: this.#alpn, hello: this.#sni !== undefined });
+    // a listener closed whose connections are still open listens again (net.Server's rule: 'close' waits for them and the next close())
+    const l =
+      this.#listener ??
+      openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#net.noDelay, keepAlive: this.#net.keepAlive, keepAliveInitialDelay: this.#net.keepAliveInitialDelay, removeUnclean: this.#net.removeUnclean, handshakeTimeout: this.#handshakeTimeout, alpn: this.#alpn, hello: this.#sni !== undefined });
     if (a.callback) this.#server.once('listening', a.callback);
+    if (a.signal) abortCloses(this.#server, a.signal);
+    this.#binding = true;
+    lookupListenHost(a.host, (err, host) => {
+      this.#binding = false;
+      if (err) {
+        this.#server.emit('error', err);
+        return;
+      }
+      this.#bind(l, host, a);
+    });
+  }
+
+  #binding = false;
+
+  #bind(l: NativeListenerHandle, host: string | undefined, a: NativeListenArgs): void {
     try {
       try {
-        l.listen(a.host ?? '::', a.port, a.backlog);
+        l.listen(host ?? '::', a.port, a.backlog);
       } catch (e) {
         // no IPv6 here: the IPv4 any address, as net.Server does
-        if (a.host !== undefined) throw e;
+        if (host !== undefined) throw e;
         l.listen('0.0.0.0', a.port, a.backlog);
       }
     } catch (e) {
@@ -282,6 +268,9 @@ export class NativeConnectionPath {
         if (server.listenerCount('secureConnection') === 0) return false;
         const socket = new NativeTlsSocket(this.#listener!, id, arg === true, this.#netOf(id));
         this.#sockets.set(id, socket);
+        // as the node path's TLSSocket: an error after the handshake closes the socket, and
+        // is the socket's listeners' to hear, never an uncaught one
+        socket.on('error', netErrorAfterSecure);
         server.emit('secureConnection', socket as never);
         return true;
       }
@@ -305,6 +294,8 @@ export class NativeConnectionPath {
         const s = this.#sockets.get(id);
         this.#sockets.delete(id);
         this.#closedTcp(id);
+        // sessionOnUncleanClose 'remove': SSL_free's removal reaches the context's listeners now
+        if (this.#net.removeUnclean) settleNativeHandshakes(this.#context);
         s?.[kClosed](arg instanceof Error ? arg : undefined);
         return false;
       }
@@ -422,6 +413,18 @@ export class NativeTlsSocket extends Duplex {
   setKeepAlive(enable?: boolean, initialDelay?: number): this {
     if (!this.#closed) this.#net.setKeepAlive(this.#listener, this.#id, enable, initialDelay);
     return this;
+  }
+
+  get localAddress(): string | undefined {
+    return this.#net.addresses(this.#listener, this.#id)?.localAddress;
+  }
+
+  get localPort(): number | undefined {
+    return this.#net.addresses(this.#listener, this.#id)?.localPort;
+  }
+
+  get localFamily(): string | undefined {
+    return this.#net.addresses(this.#listener, this.#id)?.localFamily;
   }
 
   /** plaintext bytes received (node's TLSSocket counts what it pushed) */

@@ -10,9 +10,13 @@
 // way), destroy() (closes the connection, TLS included) and 'close'. It does not read or
 // write: the TLS connection does, as node:tls's TLSSocket reads the TCP handle whatever the
 // net.Socket's paused state (pause() / resume() / isPaused() are that state only).
+import { lookup } from 'dns';
 import { EventEmitter } from 'events';
+import { isIP } from 'net';
+import { codedError, ErrorCode } from '../common/coded_error';
 import type { NativeAddresses, NativeListenerHandle, NativeTcpState } from '../openssl/native_listener';
 import type { TlsServerOptions } from './tls_server';
+import { debug } from './debug';
 
 /** the fields node:net keeps for what it set on a socket's TCP handle (same names) */
 export const kSetNoDelay = Symbol('kSetNoDelay');
@@ -63,6 +67,14 @@ export class NativeSocketNet {
     this[kSetNoDelay] = o.noDelay;
     this[kSetKeepAlive] = o.keepAlive;
     this[kSetKeepAliveInitialDelay] = o.keepAlive ? o.keepAliveInitialDelay : 0;
+  }
+
+  #addresses: NativeAddresses | undefined;
+
+  /** both ends of connection `id`, asked once (they stay known after the close) */
+  addresses(listener: NativeListenerHandle, id: number): NativeAddresses | undefined {
+    this.#addresses ??= listener.addresses(id);
+    return this.#addresses;
   }
 
   /** net.Socket#setNoDelay on connection `id` (node sets it only when it changes) */
@@ -198,4 +210,76 @@ export function maxConnectionsLimit(v: unknown): number {
   // a value no count reaches (NaN, a string that is no number) never drops; a negative one always does
   if (Number.isNaN(n)) return -1;
   return n < 0 ? 0 : Math.min(Math.ceil(n), 2 ** 31 - 1);
+}
+
+/** a NativeTlsSocket's own 'error' listener (the node path's TLSSocket has the server's) */
+export function netErrorAfterSecure(err: Error): void {
+  if (debug.enabled) debug('native socket error %s', err?.message);
+}
+
+/** listen()'s arguments on the native path */
+export interface NativeListenArgs {
+  port: number;
+  host: string | undefined;
+  backlog: number;
+  signal: AbortSignal | undefined;
+  callback: (() => void) | undefined;
+}
+
+/**
+ * net.Server#listen's forms the native path serves: (port[, host][, backlog][, cb]) and
+ * ({ port, host, backlog, signal, exclusive }). The native listener binds TCP in its own
+ * process: a pipe or Unix socket (`path`, `readableAll`, `writableAll`), a handle or fd to
+ * adopt, `ipv6Only` and `reusePort` are refused (ERR_TLS_OPTION_NOT_SUPPORTED); `exclusive`
+ * is accepted as true only (it never shares a handle through cluster's primary).
+ */
+export function nativeListenArgs(args: unknown[]): NativeListenArgs {
+  const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined;
+  let port: unknown;
+  let host: unknown;
+  let backlog: unknown;
+  let signal: unknown;
+  const refuse = (what: string, why: string) => codedError(ErrorCode.OPTION_NOT_SUPPORTED, `listen(${what}) is not supported with connectionPath: 'native': ${why}`);
+  if (args[0] !== null && typeof args[0] === 'object') {
+    const o = args[0] as Record<string, unknown>;
+    if (o.path !== undefined) throw refuse('{ path }', 'the native listener is TCP only');
+    if (o.fd !== undefined || o.handle !== undefined || o._handle !== undefined) throw refuse('a handle or fd', 'the native listener binds its own TCP socket');
+    for (const k of ['ipv6Only', 'readableAll', 'writableAll', 'reusePort']) {
+      if (o[k] !== undefined && o[k] !== false) throw refuse(`{ ${k} }`, 'the native listener does not set it');
+    }
+    if (o.exclusive !== undefined && o.exclusive !== true) throw refuse('{ exclusive: false }', 'the native listener never shares its handle through cluster (it is always exclusive)');
+    ({ port, host, backlog, signal } = o);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('listen(): options.signal must be an AbortSignal');
+  } else {
+    [port, host, backlog] = args;
+    if (typeof host === 'number') [host, backlog] = [undefined, host];
+  }
+  if (typeof port === 'string' && /^\d+$/.test(port)) port = Number(port);
+  if (typeof port === 'string') throw refuse(`'${port}'`, 'a pipe name; the native listener is TCP only');
+  if (port === undefined || port === null) port = 0;
+  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError("listen(): the port must be an integer (TCP only with connectionPath: 'native')");
+  if (port < 0 || port > 65535) throw new RangeError(`listen(): port must be 0..65535, got ${port}`);
+  if (host !== undefined && host !== null && typeof host !== 'string') throw new TypeError('listen(): host must be a string');
+  if (backlog !== undefined && (typeof backlog !== 'number' || !Number.isInteger(backlog) || backlog < 0)) throw new TypeError('listen(): backlog must be a non-negative integer');
+  return { port, host: (host as string | null | undefined) || undefined, backlog: (backlog as number | undefined) ?? 511, signal: signal as AbortSignal | undefined, callback };
+}
+
+/** the address to bind for `host`: an IP or none at once, a name through dns.lookup (as net.Server) */
+export function lookupListenHost(host: string | undefined, callback: (err: Error | null, address: string | undefined) => void): void {
+  if (host === undefined || isIP(host) !== 0) {
+    callback(null, host);
+    return;
+  }
+  lookup(host, (err, address) => callback(err, err ? undefined : address));
+}
+
+/** listen({ signal }): the signal's abort closes the server (net.Server's rule: already aborted closes it after listening) */
+export function abortCloses(server: EventEmitter & { close(): unknown }, signal: AbortSignal): void {
+  const onAbort = () => server.close();
+  if (signal.aborted) {
+    server.once('listening', onAbort);
+    return;
+  }
+  signal.addEventListener('abort', onAbort, { once: true });
+  server.once('close', () => signal.removeEventListener('abort', onAbort));
 }
