@@ -48,7 +48,7 @@ struct NativeListener::Conn {
   SSL_CTX* sniContext = nullptr;  // proceed()'s context (a reference of ours)
   uint64_t acceptedAt = 0;  // uv_now, ms
   Napi::Reference<Napi::Value> closeError;
-  bool netEvents = false;  // kConnection was emitted: kClose follows too (native_listener_net.cc)
+  bool netEvents = false;  // kClose follows for a connection JS does not stream too (native_listener_net.cc)
 };
 
 Napi::Function NativeListener::Define(Napi::Env env) {

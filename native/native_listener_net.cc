@@ -75,6 +75,9 @@ bool NativeListener::AcceptNet(Conn* c, uv_tcp_t* tcp, uint32_t id, bool* netEve
     return false;
   }
   if (keepAlive_) KeepAlive(tcp, true, keepAliveDelay_);
+  // sessionOnUncleanClose 'remove': SSL_free may remove a session at any close, whose
+  // 'removeSession' JS delivers on kClose
+  if (removeUnclean_) *netEvents = true;
   if (!connectionEvents_) return true;
   Napi::HandleScope scope(env_);
   *netEvents = true;

@@ -298,3 +298,23 @@ describe.each(httpsServers)('%s HTTP/1.1', (_kind, make) => {
     expect((await get(port, '/again', { agent })).body).toBe('ok');
   });
 });
+
+describe.each(['node', 'native'] as const)("sessionOnUncleanClose 'remove' on our %s path", (connectionPath) => {
+  test('a TCP reset after the handshake of a connection no listener took removes its session, and the removal is delivered', async () => {
+    const server = createServer({ cert, key, sessionOnUncleanClose: 'remove', connectionPath });
+    servers.push(server as unknown as net.Server);
+    server.on('tlsClientError', () => {});
+    const port = await listen(server as unknown as net.Server);
+    const added = next(server.context, 'newSession');
+    const removed = next<unknown>(server.context, 'removeSession');
+    const raw = net.connect({ host: '127.0.0.1', port });
+    const c = tls.connect({ socket: raw, ...clientTls() });
+    open.add(c);
+    c.on('error', () => {});
+    await once(c, 'secureConnect');
+    await added;
+    raw.resetAndDestroy();
+    await removed;
+    expect(server.context.sessionCount).toBe(0);
+  });
+});
