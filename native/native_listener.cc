@@ -195,7 +195,7 @@ Napi::Value NativeListener::JS_listen(const Napi::CallbackInfo& info) {
     }
   }
   if (r != 0) {
-    std::string m = std::string("listen ") + uv_err_name(r) + " " + host + ":" + std::to_string(port);
+    std::string m = std::string("listen ") + uv_err_name(r) + ": " + uv_strerror(r) + " " + host + ":" + std::to_string(port);  // net.Server's message
     openssl_error::ThrowCoded(env, uv_err_name(r), m.c_str());
     return env.Undefined();
   }

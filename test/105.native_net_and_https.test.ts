@@ -227,6 +227,18 @@ describe.each(tlsServers)('%s', (kind, make) => {
     expect(closedOnce).toBe(true);
   });
 
+  test('a listen() on a taken port is an EADDRINUSE error as net.Server reports it, and the server listens elsewhere afterwards', async () => {
+    const first = keep(make({}));
+    const taken = await listen(first);
+    const server = keep(make({}));
+    server.listen(taken, '127.0.0.1');
+    const err = await next<NodeJS.ErrnoException & { address?: string; port?: number }>(server, 'error');
+    expect(err).toMatchObject({ code: 'EADDRINUSE', syscall: 'listen', address: '127.0.0.1', port: taken, message: `listen EADDRINUSE: address already in use 127.0.0.1:${taken}` });
+    expect(typeof err.errno).toBe('number');
+    expect(server.listening).toBe(false);
+    expect(await listen(server)).not.toBe(taken);
+  });
+
   test("listen({ host: 'localhost', signal }): the name is looked up; the signal's abort closes the server", async () => {
     const server = keep(make({}));
     const ac = new AbortController();

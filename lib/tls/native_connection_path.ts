@@ -17,7 +17,7 @@ import { ClientHelloParser } from './client_hello_parser';
 import type { SslContext } from '../openssl/ssl_context';
 import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
-import { abortCloses, lookupListenHost, maxConnectionsLimit, NativeListenArgs, nativeListenArgs, NativeNetOptions, nativeNetOptions, netErrorAfterSecure, NativeSocketNet, NativeTcpSocket } from './native_net';
+import { abortCloses, listenError, lookupListenHost, maxConnectionsLimit, NativeListenArgs, nativeListenArgs, NativeNetOptions, nativeNetOptions, netErrorAfterSecure, NativeSocketNet, NativeTcpSocket } from './native_net';
 import type { NativeAddresses } from '../openssl/native_listener';
 
 /** how a TlsServer's connections are run: Node sockets and TLSSockets ('node', the default) or natively ('native', experimental) */
@@ -147,7 +147,7 @@ export class NativeConnectionPath {
         l.listen('0.0.0.0', a.port, a.backlog);
       }
     } catch (e) {
-      process.nextTick(() => this.#server.emit('error', toError(e)));
+      process.nextTick(() => this.#server.emit('error', listenError(toError(e), host, a.port)));
       return;
     }
     if (!this.#ref) l.ref(false);

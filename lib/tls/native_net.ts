@@ -13,6 +13,7 @@
 import { lookup } from 'dns';
 import { EventEmitter } from 'events';
 import { isIP } from 'net';
+import { constants as osConstants } from 'os';
 import { codedError, ErrorCode } from '../common/coded_error';
 import type { NativeAddresses, NativeListenerHandle, NativeTcpState } from '../openssl/native_listener';
 import type { TlsServerOptions } from './tls_server';
@@ -282,4 +283,16 @@ export function abortCloses(server: EventEmitter & { close(): unknown }, signal:
   }
   signal.addEventListener('abort', onAbort, { once: true });
   server.once('close', () => signal.removeEventListener('abort', onAbort));
+}
+
+/** a failed bind as net.Server reports it: syscall 'listen', the address and port, errno */
+export function listenError(err: Error, host: string | undefined, port: number): Error {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (typeof e.code !== 'string' || !e.code.startsWith('E')) return err;
+  const errno = (osConstants.errno as Record<string, number | undefined>)[e.code];
+  if (errno !== undefined) e.errno = -errno;
+  e.syscall = 'listen';
+  if (host !== undefined) e.address = host;
+  e.port = port;
+  return e;
 }
