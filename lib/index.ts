@@ -24,6 +24,7 @@ export { TlsServer, createServer } from './tls/tls_server';
 export type { TlsServerOptions, TlsServerEvents } from './tls/tls_server';
 export { NativeTlsSocket } from './tls/native_connection_path';
 export type { ConnectionPath } from './tls/native_connection_path';
+export { NativeTcpSocket } from './tls/native_net';
 export { defaultSessionIdContext } from './tls/session_id_context';
 export type { SessionIdContextPolicy } from './tls/session_id_context';
 export { connect } from './tls/tls_connect';

@@ -49,6 +49,7 @@ struct NativeListener::Conn {
   SSL_CTX* sniContext = nullptr;  // proceed()'s context (a reference of ours)
   uint64_t acceptedAt = 0;  // uv_now, ms
   Napi::Reference<Napi::Value> closeError;
+  bool netEvents = false;  // kClose follows for a connection JS does not stream too (native_listener_net.cc)
 };
 
 Napi::Function NativeListener::Define(Napi::Env env) {
@@ -70,6 +71,10 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_release>("release"),
                          InstanceMethod<&NativeListener::JS_query>("query"),
                          InstanceMethod<&NativeListener::JS_localAddress>("localAddress"),
+                         InstanceMethod<&NativeListener::JS_setNet>("setNet"),
+                         InstanceMethod<&NativeListener::JS_tcp>("tcp"),
+                         InstanceMethod<&NativeListener::JS_tcpState>("tcpState"),
+                         InstanceMethod<&NativeListener::JS_addresses>("addresses"),
                      });
 }
 
@@ -102,6 +107,7 @@ NativeListener::NativeListener(const Napi::CallbackInfo& info) : ObjectWrap(info
     }
     helloToJs_ = o.Get("hello").ToBoolean().Value();
     ConfigurePeerVerify(o);
+    ConfigureNet(o);
   }
   // the SSL_CTX serves this listener only (the native path's server owns its context)
   if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(ctx_, OnAlpnSelect, nullptr);
@@ -139,6 +145,8 @@ void NativeListener::Cleanup(void* arg) {
     uv_close(reinterpret_cast<uv_handle_t*>(self->listener_), OnListenerClosed);
   }
   self->listener_ = nullptr;
+  if (self->oldListener_ != nullptr) self->oldListener_->data = nullptr;
+  self->oldListener_ = nullptr;
 }
 
 void NativeListener::Hold() {
@@ -165,7 +173,8 @@ void NativeListener::Emit(std::initializer_list<napi_value> args, Napi::Value* r
 Napi::Value NativeListener::JS_listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_ARGUMENTS(info, "listen(host: string, port: number, backlog: number)", K::kString, K::kNumber, K::kNumber);
-  if (listener_ != nullptr || ctx_ == nullptr) {
+  // a listener whose handle is closing may listen again (net.Server's listen() after close())
+  if ((listener_ != nullptr && !listenerClosing_) || ctx_ == nullptr) {
     openssl_error::ThrowCoded(env, error_codes::kServerAlreadyListen, "the native listener is already listening");
     return env.Undefined();
   }
@@ -192,10 +201,11 @@ Napi::Value NativeListener::JS_listen(const Napi::CallbackInfo& info) {
     }
   }
   if (r != 0) {
-    std::string m = std::string("listen ") + uv_err_name(r) + " " + host + ":" + std::to_string(port);
+    std::string m = std::string("listen ") + uv_err_name(r) + ": " + uv_strerror(r) + " " + host + ":" + std::to_string(port);  // net.Server's message
     openssl_error::ThrowCoded(env, uv_err_name(r), m.c_str());
     return env.Undefined();
   }
+  if (listener_ != nullptr) oldListener_ = listener_;  // closing: its callback only releases
   listener_ = t;
   listening_ = true;
   if (unref_) uv_unref(reinterpret_cast<uv_handle_t*>(t));
@@ -236,10 +246,15 @@ Napi::Value NativeListener::JS_close(const Napi::CallbackInfo& info) {
 
 void NativeListener::OnListenerClosed(uv_handle_t* handle) {
   NativeListener* self = static_cast<NativeListener*>(handle->data);
+  uv_tcp_t* closed = reinterpret_cast<uv_tcp_t*>(handle);
+  bool current = self != nullptr && self->listener_ == closed;
+  if (self != nullptr && self->oldListener_ == closed) self->oldListener_ = nullptr;
   free(handle);
   if (self == nullptr) return;  // environment teardown
-  self->listener_ = nullptr;
-  self->listenerClosing_ = false;
+  if (current) {
+    self->listener_ = nullptr;
+    self->listenerClosing_ = false;
+  }
   Napi::HandleScope scope(self->env_);
   self->MaybeClosed();
   self->Release();
@@ -335,6 +350,7 @@ void NativeListener::Accept() {
   if (nextId_ == 0) nextId_ = 1;
   conns_[c->id] = c;
   Hold();
+  if (!AcceptNet(c, &c->tcp, c->id, &c->netEvents)) return;
   uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
 }
 
@@ -363,7 +379,9 @@ void NativeListener::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
         self->Emit({Napi::Number::New(self->env_, kFailed), Napi::Number::New(self->env_, c->id), e});
         if (!c->closing) self->Destroy(c, self->env_.Undefined());
       } else if (c->ending) {
-        self->Destroy(c, self->env_.Undefined());  // our FIN went first: both sides done
+        // our FIN went first: both sides done ('end' first for a half-open reader)
+        if (c->stream) self->Emit({Napi::Number::New(self->env_, kEnd), Napi::Number::New(self->env_, c->id)});
+        if (!c->closing) self->Destroy(c, self->env_.Undefined());
       } else if (c->stream) {
         self->Emit({Napi::Number::New(self->env_, kEnd), Napi::Number::New(self->env_, c->id)});
       } else {
@@ -438,7 +456,9 @@ bool NativeListener::Secured(Conn* c) {
   Napi::Value wants;
   Emit({Napi::Number::New(env_, kSecure), Napi::Number::New(env_, c->id), Napi::Boolean::New(env_, SSL_session_reused(c->ssl) == 1)},
        &wants);
-  if (c->closing || c->ending) return false;  // JS destroyed or ended it
+  if (c->closing) return false;  // JS destroyed it
+  // a socket ended in the listener (end() runs _final at once) still streams: its reads
+  // (allowHalfOpen), 'end' and 'close' are JS's
   c->stream = !wants.IsEmpty() && wants.ToBoolean().Value();
   return true;
 }
@@ -664,7 +684,11 @@ void NativeListener::ReadPlain(Conn* c) {
   if (plainBuffer_.size() > 4 * kPlainChunk) std::vector<char>(kPlainChunk).swap(plainBuffer_);
   if (peerClosed && !c->closing) {
     c->peerEnded = true;
-    if (c->ending) Destroy(c, env_.Undefined());
+    if (c->ending) {
+      // our close_notify went first: 'end' for a reader that kept reading (allowHalfOpen)
+      if (c->stream) Emit({Napi::Number::New(env_, kEnd), Napi::Number::New(env_, c->id)});
+      if (!c->closing) Destroy(c, env_.Undefined());
+    }
     else if (c->stream) Emit({Napi::Number::New(env_, kEnd), Napi::Number::New(env_, c->id)});
     else End(c);
   }
@@ -785,7 +809,7 @@ void NativeListener::OnConnClosed(uv_handle_t* handle) {
   if (c->ssl != nullptr) {
     // a finished handshake keeps its session whichever way the transport ended (what
     // s_server and nginx do before SSL_free; sessionOnUncleanClose 'keep')
-    if (c->secure) SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    if (c->secure && (c->owner == nullptr || c->owner->KeepsSession(c))) SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     ErrorQueueGuard guard;
     SSL_free(c->ssl);
     c->ssl = nullptr;
@@ -798,7 +822,7 @@ void NativeListener::OnConnClosed(uv_handle_t* handle) {
   self->conns_.erase(c->id);
   {
     Napi::HandleScope scope(self->env_);
-    if (c->stream) {
+    if (c->stream || c->netEvents) {
       Napi::Value e = c->closeError.IsEmpty() ? self->env_.Undefined() : c->closeError.Value();
       self->Emit({Napi::Number::New(self->env_, kClose), Napi::Number::New(self->env_, c->id), e});
     }

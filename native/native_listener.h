@@ -44,6 +44,9 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
     kStep = 20,    // (id): a full handshake finished, its last flight not sent: returns true to hold it until release(id)
     // native_listener_queries.cc (30-39)
     kVerifyPeer = 30,  // (id): handshake done, nothing of its last flight sent: returns the error that refuses the client, or undefined
+    // net.Server's surface (native_listener_net.cc)
+    kConnection = 60,  // (id, addresses): accepted (only while JS asked, setNet({ connection }))
+    kDrop = 61,        // (addresses): refused over maxConnections, closed at once
   };
 
   static Napi::Function Define(Napi::Env env);
@@ -115,6 +118,23 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value TransportError(Conn* c, int status);
   void Emit(std::initializer_list<napi_value> args, Napi::Value* result = nullptr);
   void MaybeClosed();
+
+  // net.Server / net.Socket surface (native_listener_net.cc)
+  void ConfigureNet(Napi::Object options);  // keepAlive, keepAliveInitialDelay, sessionOnUncleanClose
+  // after uv_accept: maxConnections, SO_KEEPALIVE, kConnection (then *netEvents: kClose too);
+  // false when the connection was dropped or a 'connection' listener destroyed it
+  bool AcceptNet(Conn* c, uv_tcp_t* tcp, uint32_t id, bool* netEvents);
+  bool KeepsSession(Conn* c) const;  // at SSL_free: whether an unclean end keeps the session
+  Napi::Value JS_setNet(const Napi::CallbackInfo& info);   // setNet({ maxConnections, connection })
+  Napi::Value JS_tcp(const Napi::CallbackInfo& info);      // tcp(id, noDelay?, keepAlive?, delaySeconds?)
+  Napi::Value JS_tcpState(const Napi::CallbackInfo& info); // tcpState(id): the kernel's options
+  Napi::Value JS_addresses(const Napi::CallbackInfo& info); // addresses(id): both ends
+  bool keepAlive_ = false;
+  unsigned keepAliveDelay_ = 0;  // seconds
+  bool removeUnclean_ = false;   // sessionOnUncleanClose: 'remove'
+  int64_t maxConnections_ = -1;  // -1: no limit
+  bool connectionEvents_ = false;
+  uv_tcp_t* oldListener_ = nullptr;  // closing when listen() ran again (its close callback pending)
 
   Napi::Env env_;
   uv_loop_t* loop_ = nullptr;

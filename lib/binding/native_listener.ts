@@ -28,6 +28,10 @@ export enum NativeListenerEvent {
   STEP = 20,
   /** (id): handshake done, its last flight not sent (options.verifyPeer): return the Error that refuses the client (then FAILED with it), or undefined */
   VERIFY_PEER = 30,
+  /** (id, NativeAddresses): accepted, while setNet({ connection: true }) (net.Server's 'connection') */
+  CONNECTION = 60,
+  /** (0, NativeAddresses): refused over maxConnections (net.Server's 'drop') */
+  DROP = 61,
 }
 
 export type NativeListenerCallback = (event: NativeListenerEvent, id: number, arg: unknown) => boolean | Error | undefined;
@@ -49,6 +53,29 @@ export interface NativeListenerOptions {
   verifyMode?: number;
   /** VERIFY_PEER before a connection becomes secure (requestCert with rejectUnauthorized) */
   verifyPeer?: boolean;
+  /** net.Server's keepAlive / keepAliveInitialDelay (seconds) at accept */
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  /** sessionOnUncleanClose: 'remove' (1.0.2's SSL_free rule) */
+  removeUnclean?: boolean;
+}
+
+/** both ends of a TCP connection (net.Server's 'drop' data) */
+export interface NativeAddresses {
+  localAddress?: string;
+  localPort?: number;
+  localFamily?: string;
+  remoteAddress?: string;
+  remotePort?: number;
+  remoteFamily?: string;
+}
+
+/** a connection's TCP options as the kernel has them */
+export interface NativeTcpState {
+  noDelay: boolean;
+  keepAlive: boolean;
+  /** seconds before the first keep-alive probe (TCP_KEEPIDLE) */
+  keepAliveDelay?: number;
 }
 
 export interface NativeConnectionInfo {
@@ -95,6 +122,14 @@ export interface NativeListenerHandle {
   connections(): number;
   /** net.Server's ref() (true) / unref() (false) for the listener */
   ref(on: boolean): void;
+  /** net.Server's maxConnections (negative or undefined: none); connection: report accepts (CONNECTION) */
+  setNet(options: { maxConnections?: number; connection?: boolean }): void;
+  /** net.Socket's setNoDelay / setKeepAlive on one connection (undefined leaves that one); false when gone */
+  tcp(id: number, noDelay: boolean | undefined, keepAlive?: boolean, delaySeconds?: number): boolean;
+  /** the kernel's TCP options of a connection (getsockopt); undefined when gone */
+  tcpState(id: number): NativeTcpState | undefined;
+  /** both ends' addresses of a connection; undefined when gone */
+  addresses(id: number): NativeAddresses | undefined;
 }
 
 interface WithListener {

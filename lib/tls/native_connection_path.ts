@@ -20,6 +20,8 @@ import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
 import type { SessionResumption } from './session_resumption';
 import { failConnection, NativeSessionHooks, proceedWhenReady } from './native_store';
+import { abortCloses, listenError, lookupListenHost, maxConnectionsLimit, NativeListenArgs, nativeListenArgs, NativeNetOptions, nativeNetOptions, netErrorAfterSecure, NativeSocketNet, NativeTcpSocket } from './native_net';
+import type { NativeAddresses } from '../openssl/native_listener';
 
 /** how a TlsServer's connections are run: Node sockets and TLSSockets ('node', the default) or natively ('native', experimental) */
 export type ConnectionPath = 'node' | 'native';
@@ -28,11 +30,6 @@ export type ConnectionPath = 'node' | 'native';
 const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
   ticketKeys: { why: 'ticket renewal and revocation are tracked on TLSSockets only' },
   previousTicketKeys: { allowed: [0], why: 'ticket renewal and revocation are tracked on TLSSockets only' },
-  pauseOnConnect: { allowed: [false], why: 'there is no net.Socket to pause' },
-  keepAlive: { allowed: [false], why: 'SO_KEEPALIVE is not set natively yet' },
-  keepAliveInitialDelay: { allowed: [0], why: 'SO_KEEPALIVE is not set natively yet' },
-  allowHalfOpen: { allowed: [false], why: 'a NativeTlsSocket ends its side after the peer\'s end' },
-  sessionOnUncleanClose: { allowed: ['keep'], why: 'a native connection always keeps its session' },
 };
 
 /** the environment variable that sets the default of `connectionPath` (for running an application or a test suite on the other path without code changes) */
@@ -74,41 +71,9 @@ export function nativeConnectionPath(
     throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.ALPNProtocols with a shared options.context is not supported with connectionPath: 'native'");
   }
   const peer = { requestCert: o.requestCert === true, rejectUnauthorized: o.rejectUnauthorized !== false };
-  const path = new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined, peer);
+  const path = new NativeConnectionPath(server, server.context, nativeNetOptions(o), server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined, peer);
   path.store = new NativeSessionHooks(server, resumption, server.context);
   return path;
-}
-
-interface ListenArgs {
-  port: number;
-  host: string | undefined;
-  backlog: number;
-  callback: (() => void) | undefined;
-}
-
-function listenArgs(args: unknown[]): ListenArgs {
-  const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined;
-  let port: unknown;
-  let host: unknown;
-  let backlog: unknown;
-  if (args[0] !== null && typeof args[0] === 'object') {
-    const o = args[0] as Record<string, unknown>;
-    if (o.path !== undefined) throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "listen({ path }) is not supported with connectionPath: 'native' (TCP only)");
-    for (const k of ['exclusive', 'ipv6Only', 'signal', 'readableAll', 'writableAll', 'reusePort']) {
-      if (o[k] !== undefined) throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `listen({ ${k} }) is not supported with connectionPath: 'native'`);
-    }
-    ({ port, host, backlog } = o);
-  } else {
-    [port, host, backlog] = args;
-    if (typeof host === 'number') [host, backlog] = [undefined, host];
-  }
-  if (typeof port === 'string' && /^\d+$/.test(port)) port = Number(port);
-  if (port === undefined || port === null) port = 0;
-  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError('listen(): the port must be an integer (TCP only with connectionPath: \'native\')');
-  if (port < 0 || port > 65535) throw new RangeError(`listen(): port must be 0..65535, got ${port}`);
-  if (host !== undefined && host !== null && typeof host !== 'string') throw new TypeError('listen(): host must be a string');
-  if (backlog !== undefined && (typeof backlog !== 'number' || !Number.isInteger(backlog) || backlog < 0)) throw new TypeError('listen(): backlog must be a non-negative integer');
-  return { port, host: (host as string | null | undefined) ?? undefined, backlog: (backlog as number | undefined) ?? 511, callback };
 }
 
 
@@ -116,7 +81,7 @@ function listenArgs(args: unknown[]): ListenArgs {
 export class NativeConnectionPath {
   readonly #server: TlsServer;
   readonly #context: SslContext;
-  readonly #noDelay: boolean;
+  readonly #net: NativeNetOptions;
   readonly #handshakeTimeout: number;
   readonly #alpn: Buffer | undefined;
   readonly #sni: ((servername: string) => Promise<SslContext | undefined>) | undefined;
@@ -132,7 +97,7 @@ export class NativeConnectionPath {
   constructor(
     server: TlsServer,
     context: SslContext,
-    noDelay: boolean,
+    net: NativeNetOptions,
     handshakeTimeout: number,
     alpn: Buffer | undefined,
     sni: ((servername: string) => Promise<SslContext | undefined>) | undefined,
@@ -143,8 +108,9 @@ export class NativeConnectionPath {
     this.#alpn = alpn;
     this.#sni = sni;
     this.#context = context;
-    this.#noDelay = noDelay;
+    this.#net = net;
     this.#handshakeTimeout = handshakeTimeout;
+    this.#netSurface();
   }
 
   get listening(): boolean {
@@ -152,31 +118,54 @@ export class NativeConnectionPath {
   }
 
   listen(args: unknown[]): void {
-    const a = listenArgs(args);
-    if (this.#listener) throw codedError(ErrorCode.SERVER_ALREADY_LISTEN, 'Listen method has been called more than once without closing.');
-    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), {
-      noDelay: this.#noDelay,
-      handshakeTimeout: this.#handshakeTimeout,
-      alpn: this.#alpn,
-      hello: this.#sni !== undefined,
-      verifyMode: serverVerifyMode(this.#peer.requestCert, this.#peer.rejectUnauthorized),
-      verifyPeer: this.#peer.requestCert && this.#peer.rejectUnauthorized,
-    });
-    this.store?.attach(l);
+    const a = nativeListenArgs(args);
+    if (this.#listening || this.#binding) throw codedError(ErrorCode.SERVER_ALREADY_LISTEN, 'Listen method has been called more than once without closing.');
+    // a listener closed whose connections are still open listens again (net.Server's rule: 'close' waits for them and the next close())
+    let l = this.#listener;
+    if (!l) {
+      l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), {
+        noDelay: this.#net.noDelay,
+        keepAlive: this.#net.keepAlive,
+        keepAliveInitialDelay: this.#net.keepAliveInitialDelay,
+        removeUnclean: this.#net.removeUnclean,
+        handshakeTimeout: this.#handshakeTimeout,
+        alpn: this.#alpn,
+        hello: this.#sni !== undefined,
+        verifyMode: serverVerifyMode(this.#peer.requestCert, this.#peer.rejectUnauthorized),
+        verifyPeer: this.#peer.requestCert && this.#peer.rejectUnauthorized,
+      });
+      this.store?.attach(l);
+    }
     if (a.callback) this.#server.once('listening', a.callback);
+    if (a.signal) abortCloses(this.#server, a.signal);
+    this.#binding = true;
+    lookupListenHost(a.host, (err, host) => {
+      this.#binding = false;
+      if (err) {
+        this.#server.emit('error', err);
+        return;
+      }
+      this.#bind(l, host, a);
+    });
+  }
+
+  #binding = false;
+
+  #bind(l: NativeListenerHandle, host: string | undefined, a: NativeListenArgs): void {
     try {
       try {
-        l.listen(a.host ?? '::', a.port, a.backlog);
+        l.listen(host ?? '::', a.port, a.backlog);
       } catch (e) {
         // no IPv6 here: the IPv4 any address, as net.Server does
-        if (a.host !== undefined) throw e;
+        if (host !== undefined) throw e;
         l.listen('0.0.0.0', a.port, a.backlog);
       }
     } catch (e) {
-      process.nextTick(() => this.#server.emit('error', toError(e)));
+      process.nextTick(() => this.#server.emit('error', listenError(toError(e), host, a.port)));
       return;
     }
     if (!this.#ref) l.ref(false);
+    l.setNet({ maxConnections: this.#maxConnections, connection: this.#server.listenerCount('connection') > 0 });
     this.#listener = l;
     this.#listening = true;
     process.nextTick(() => this.#server.emit('listening'));
@@ -203,6 +192,62 @@ export class NativeConnectionPath {
     this.#listener.close();
   }
 
+  // ---- net.Server's surface (lib/tls/native_net.ts)
+  #maxConnections = -1;
+  /** the 'connection' objects of open connections and the TCP state their NativeTlsSocket shares */
+  readonly #tcp = new Map<number, { socket: NativeTcpSocket; net: NativeSocketNet }>();
+
+  // maxConnections (a property, read at each accept natively) and 'connection' reported
+  // natively only while the server has listeners for it
+  #netSurface(): void {
+    const server = this.#server;
+    let max: unknown;
+    Object.defineProperty(server, 'maxConnections', {
+      get: () => max,
+      set: (v: unknown) => {
+        max = v;
+        this.#maxConnections = maxConnectionsLimit(v);
+        this.#listener?.setNet({ maxConnections: this.#maxConnections });
+      },
+      enumerable: true,
+      configurable: true,
+    });
+    server.on('newListener', (event: string | symbol) => {
+      if (event === 'connection') this.#listener?.setNet({ connection: true });
+    });
+    server.on('removeListener', (event: string | symbol) => {
+      if (event === 'connection') this.#listener?.setNet({ connection: server.listenerCount('connection') > 0 });
+    });
+  }
+
+  /** net.Server#getConnections: the connections open now (accepted, TLS or not) */
+  getConnections(callback: (err: Error | null, count: number) => void): void {
+    const n = this.#listener?.connections() ?? 0;
+    process.nextTick(() => callback(null, n));
+  }
+
+  #netOf(id: number): NativeSocketNet {
+    return this.#tcp.get(id)?.net ?? new NativeSocketNet(this.#net);
+  }
+
+  #connection(id: number, addresses: NativeAddresses): void {
+    const listener = this.#listener;
+    if (!listener) return;
+    const net = new NativeSocketNet(this.#net);
+    const tcp = new NativeTcpSocket(listener, id, addresses, net, this.#net.pauseOnConnect);
+    this.#tcp.set(id, { socket: tcp, net });
+    this.#server.emit('connection', tcp as never);
+    // node:tls reads the handshake whatever the net.Socket's paused state (TlsServer's node path)
+    if (this.#net.pauseOnConnect) process.nextTick(() => tcp.resume());
+  }
+
+  #closedTcp(id: number): void {
+    const tcp = this.#tcp.get(id);
+    if (!tcp) return;
+    this.#tcp.delete(id);
+    tcp.socket.closedNatively();
+  }
+
   // the SNICallback's context for the ClientHello's server name, then OpenSSL reads the hello;
   // a callback that fails fails the connection ('tlsClientError' with its error)
   #hello(id: number, bytes: Buffer): void {
@@ -225,7 +270,7 @@ export class NativeConnectionPath {
   // still knows the peer's address (read while the native connection is there)
   #failedSocket(id: number): NativeTlsSocket | undefined {
     const listener = this.#listener;
-    return listener ? new NativeTlsSocket(listener, id, this.#context)[kFailedConnection]() : undefined;
+    return listener ? new NativeTlsSocket(listener, id, this.#context, this.#netOf(id))[kFailedConnection]() : undefined;
   }
 
   #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean | Error | undefined {
@@ -242,10 +287,10 @@ export class NativeConnectionPath {
         const streamed = server.listenerCount('secureConnection') > 0;
         // nobody to hand the connection to: it stays native (read, discarded, closed)
         if (!streamed && server.listenerCount('keylog') === 0) return false;
-        const socket = new NativeTlsSocket(this.#listener!, id, this.#context, this.#peer);
-        // node:tls's server keeps an 'error' listener on its sockets (the node path's too): an
-        // error after the handshake (a reset) is the application's to hear, never uncaught
-        socket.on('error', () => {});
+        const socket = new NativeTlsSocket(this.#listener!, id, this.#context, this.#netOf(id), this.#peer);
+        // as the node path's TLSSocket: an error after the handshake closes the socket, and
+        // is the socket's listeners' to hear, never an uncaught one
+        socket.on('error', netErrorAfterSecure);
         // node:tls's 'keylog' (line, socket) comes before 'secureConnection'
         const line = server.listenerCount('keylog') > 0 ? keylogLine(nativeQuerySource(this.#listener!, id)) : undefined;
         if (line) server.emit('keylog', line, socket as never);
@@ -279,6 +324,9 @@ export class NativeConnectionPath {
       case NativeListenerEvent.CLOSE: {
         const s = this.#sockets.get(id);
         this.#sockets.delete(id);
+        this.#closedTcp(id);
+        // sessionOnUncleanClose 'remove': SSL_free's removal reaches the context's listeners now
+        if (this.#net.removeUnclean) settleNativeHandshakes(this.#context);
         s?.[kClosed](arg instanceof Error ? arg : undefined);
         return false;
       }
@@ -290,6 +338,12 @@ export class NativeConnectionPath {
       case NativeListenerEvent.ERROR:
         server.emit('error', toError(arg));
         return false;
+      case NativeListenerEvent.CONNECTION:
+        this.#connection(id, arg as NativeAddresses);
+        return false;
+      case NativeListenerEvent.DROP:
+        server.emit('drop', arg as never);
+        return false;
       default:
         return false;
     }
@@ -297,6 +351,7 @@ export class NativeConnectionPath {
 }
 
 const kPushData = Symbol('pushData');
+
 const kDrained = Symbol('drained');
 const kClosed = Symbol('closed');
 const kFailedConnection = Symbol('failedConnection');
@@ -318,9 +373,10 @@ export class NativeTlsSocket extends TlsSocketQueries {
   #timer: NodeJS.Timeout | undefined;
 
   /** @internal made by the server's native path */
-  constructor(listener: NativeListenerHandle, id: number, context: SslContext, peer: ClientCertificatePolicy = { requestCert: false, rejectUnauthorized: true }) {
-    super({ allowHalfOpen: false });
+  constructor(listener: NativeListenerHandle, id: number, context: SslContext, net: NativeSocketNet, peer: ClientCertificatePolicy = { requestCert: false, rejectUnauthorized: true }) {
+    super({ allowHalfOpen: net.allowHalfOpen });
     this.context = context;
+    this.#net = net;
     this.#listener = listener;
     this.#id = id;
     ({ authorized: this.authorized, authorizationError: this.authorizationError } = clientAuthorization(nativeQuerySource(listener, id), peer));
@@ -390,14 +446,29 @@ export class NativeTlsSocket extends TlsSocketQueries {
     return this;
   }
 
-  /** TCP_NODELAY is the server's noDelay option on this path: per-socket calls change nothing */
-  setNoDelay(): this {
+  // ---- net.Socket's surface (lib/tls/native_net.ts)
+  readonly #net: NativeSocketNet;
+
+  /** net.Socket#setNoDelay: TCP_NODELAY on this connection */
+  setNoDelay(noDelay?: boolean): this {
+    if (!this.#closed) this.#net.setNoDelay(this.#listener, this.#id, noDelay);
     return this;
   }
 
-  /** SO_KEEPALIVE is not set on this path (the server refuses keepAlive) */
-  setKeepAlive(): this {
+  /** net.Socket#setKeepAlive: SO_KEEPALIVE (and the first probe's delay, ms) on this connection */
+  setKeepAlive(enable?: boolean, initialDelay?: number): this {
+    if (!this.#closed) this.#net.setKeepAlive(this.#listener, this.#id, enable, initialDelay);
     return this;
+  }
+
+  /** plaintext bytes received (node's TLSSocket counts what it pushed) */
+  get bytesRead(): number {
+    return this.#net.bytesRead;
+  }
+
+  /** plaintext bytes handed to SSL_write */
+  get bytesWritten(): number {
+    return this.#net.bytesWritten;
   }
 
   override _read(): void {
@@ -410,6 +481,7 @@ export class NativeTlsSocket extends TlsSocketQueries {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
     this.#timer?.refresh();
     const queued = this.#closed ? -1 : this.#listener.write(this.#id, chunk);
+    if (queued >= 0) this.#net.bytesWritten += chunk.length;
     if (queued < 0) {
       callback(codedError(ErrorCode.BROKEN_PIPE, 'This socket has been ended by the other party'));
       return;
@@ -444,6 +516,7 @@ export class NativeTlsSocket extends TlsSocketQueries {
   /** @internal */
   [kPushData](data: Buffer | null): void {
     this.#timer?.refresh();
+    if (data) this.#net.bytesRead += data.length;
     if (!this.push(data) && data !== null && !this.#readStopped) {
       this.#readStopped = true;
       this.#listener.readStop(this.#id);

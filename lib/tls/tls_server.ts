@@ -254,7 +254,8 @@ export class TlsServer extends net.Server {
     const native = this.#native;
     if (native) Object.defineProperty(this, 'listening', { get: () => native.listening, configurable: true });
     if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
-    this.on('connection', (socket: net.Socket) => this.#onConnection(socket));
+    // the native path's 'connection' is its listeners' alone (lib/tls/native_net.ts)
+    if (!native) this.on('connection', (socket: net.Socket) => this.#onConnection(socket));
     // the context outlives close() and a failed listen(), as https.Server's secure context
     // does: the server may listen again (its sessions still resume); a server that is
     // dropped frees it when collected (or at once with server.context.free())
@@ -420,6 +421,12 @@ export class TlsServer extends net.Server {
   override unref(): this {
     if (!this.#native) return super.unref();
     this.#native.ref(false);
+    return this;
+  }
+
+  override getConnections(callback: (error: Error | null, count: number) => void): this {
+    if (!this.#native) return super.getConnections(callback);
+    this.#native.getConnections(callback);
     return this;
   }
 
