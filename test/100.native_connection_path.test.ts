@@ -692,9 +692,9 @@ describe('createHttpsServer on the native path', () => {
     }
   });
 
-  test('createHttpsServer refuses what the native path does not implement; createHttp2SecureServer refuses the native path', () => {
+  test('createHttpsServer and createHttp2SecureServer refuse what the native path does not implement', () => {
     expect(() => createHttpsServer({ cert, key, connectionPath: 'native', sessionStore: new MemorySessionStore() })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
-    expect(() => createHttp2SecureServer({ cert, key, connectionPath: 'native' })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
+    expect(() => createHttp2SecureServer({ cert, key, connectionPath: 'native', sessionStore: new MemorySessionStore() })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
   });
 });
 
