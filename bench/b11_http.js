@@ -43,10 +43,11 @@ async function server(a) {
     // createHttpsServer on the native connection path (ALPN http/1.1, node:http per NativeTlsSocket)
     const lib = require(path.join(__dirname, '..', 'dist'));
     srv = lib.createHttpsServer({ cert, key, connectionPath: 'native' }, handler);
-  } else if (a.impl === 'native' && a.proto === 'h2') {
-    // createHttp2SecureServer on the native connection path (node:http2 over each NativeTlsSocket)
+  } else if ((a.impl === 'native' || a.impl === 'nativeNagle') && a.proto === 'h2') {
+    // createHttp2SecureServer on the native connection path (node:http2 over each NativeTlsSocket);
+    // nativeNagle: without TCP_NODELAY (noDelay: false), to show what the option is worth
     const lib = require(path.join(__dirname, '..', 'dist'));
-    srv = lib.createHttp2SecureServer({ cert, key, connectionPath: 'native' }, handler);
+    srv = lib.createHttp2SecureServer({ cert, key, connectionPath: 'native', ...(a.impl === 'nativeNagle' ? { noDelay: false } : {}) }, handler);
   } else if (a.impl === 'native') {
     // HTTP/1.1 over the experimental native connection path: node:http given each
     // NativeTlsSocket by hand (a plain createServer, no ALPN configured)
@@ -327,7 +328,7 @@ async function b11({ F, ms, rounds, quick, log }) {
  * + node:http by hand) and createHttpsServer on the native path. HTTP/2:
  * createHttp2SecureServer on the node path (TLSSocket), node:http2, and
  * createHttp2SecureServer on the native path. */
-async function b11Native({ F, ms, rounds, log, protos = ['h1', 'h2'] }) {
+async function b11Native({ F, ms, rounds, log, protos = ['h1', 'h2'], nagle = false }) {
   const cases = [
     { mode: 'keepalive', concurrency: 1 },
     { mode: 'keepalive', concurrency: 8 },
@@ -336,7 +337,7 @@ async function b11Native({ F, ms, rounds, log, protos = ['h1', 'h2'] }) {
   ];
   const out = [];
   for (const proto of protos) {
-    const impls = proto === 'h1' ? ['ours', 'node', 'native', 'nativeHttps'] : ['ours', 'node', 'native'];
+    const impls = proto === 'h1' ? ['ours', 'node', 'native', 'nativeHttps'] : ['ours', 'node', 'native', ...(nagle ? ['nativeNagle'] : [])];
     for (const k of cases) {
       const c = { mode: k.mode, concurrency: k.concurrency, ms, max: 200000, warm: 5 };
       const got = Object.fromEntries(impls.map((x) => [x, []]));
@@ -363,7 +364,10 @@ async function b11Native({ F, ms, rounds, log, protos = ['h1', 'h2'] }) {
       }
       line +=
         `CPU µs/request native ${med('native', cpu).toFixed(0)}${proto === 'h1' ? `, createHttpsServer native ${med('nativeHttps', cpu).toFixed(0)}` : ''}, ours ${med('ours', cpu).toFixed(0)}, node ${med('node', cpu).toFixed(0)}; ` +
-        `CPU native/node ${ratio('node', cpu).toFixed(3)}`;
+        `CPU native/node ${ratio('node', cpu).toFixed(3)} (${range('node', cpu)})`;
+      if (got.nativeNagle) {
+        line += `; native without TCP_NODELAY ${med('nativeNagle', perSec).toFixed(0)} req/s, /node ${ratio('node', perSec, 'nativeNagle').toFixed(3)}, CPU µs/request ${med('nativeNagle', cpu).toFixed(0)}`;
+      }
       log(line);
       out.push({ name, got });
     }
@@ -393,10 +397,10 @@ if (require.main === module) {
       },
     );
   } else if (mode === 'native') {
-    // node bench/b11_http.js native '{"ms":2000,"rounds":3,"protos":["h2"]}' (fixtures: bench/.build, as bench/run.js makes them)
+    // node bench/b11_http.js native '{"ms":2000,"rounds":3,"protos":["h2"],"nagle":true}' (fixtures: bench/.build, as bench/run.js makes them)
     const dir = path.join(__dirname, '.build');
     const F = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
-    b11Native({ F, ms: a.ms ?? 2000, rounds: a.rounds ?? 3, protos: a.protos, log: (m) => console.log(m) }).catch((e) => {
+    b11Native({ F, ms: a.ms ?? 2000, rounds: a.rounds ?? 3, protos: a.protos, nagle: a.nagle, log: (m) => console.log(m) }).catch((e) => {
       console.error(e);
       process.exit(1);
     });

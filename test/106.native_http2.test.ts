@@ -246,6 +246,38 @@ describe.each(makers)('%s', (name, make) => {
     expect(errors).toEqual([]);
   });
 
+  test('a client that drops its connection in the middle of a large response: the server\'s stream and session close, and the server goes on serving', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const server = make({ cert, key }, (req, res) => {
+      if (req.url !== '/endless') {
+        res.end('ok');
+        return;
+      }
+      // writes as long as the client takes them; the stream closes when the connection goes
+      const more = () => {
+        while (!res.destroyed && res.write(chunk));
+      };
+      res.on('drain', more);
+      more();
+    });
+    const sessionClosed: Promise<void>[] = [];
+    server.on('session', (sn) => sessionClosed.push(closed(sn as unknown as net.Socket)));
+    server.on('sessionError', () => undefined); // node:http2 may report the reset here; a connection that ended is what is asserted
+    const port = await start(server);
+    let socket: tls.TLSSocket | undefined;
+    const s = session(port, {
+      createConnection: () => (socket = tls.connect({ port, host: '127.0.0.1', ...clientTls(), ALPNProtocols: ['h2'] })),
+    });
+    s.on('error', () => undefined);
+    const req = s.request({ ':path': '/endless' });
+    req.on('error', () => undefined);
+    await next(req, 'data');
+    socket!.destroy();
+    expect(sessionClosed).toHaveLength(1);
+    await sessionClosed[0];
+    expect(await h2get(session(port), '/')).toEqual({ status: 200, body: 'ok' });
+  });
+
   test("server.setTimeout(ms): an idle session is the server's 'timeout' event; a stream's own timeout is the stream's", async () => {
     const server = make({ cert, key }, (req, res) => {
       if (req.url === '/slow') {
