@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 class NativeListener : public Napi::ObjectWrap<NativeListener> {
@@ -60,6 +61,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_info(const Napi::CallbackInfo& info);
   Napi::Value JS_connections(const Napi::CallbackInfo& info);
   Napi::Value JS_ref(const Napi::CallbackInfo& info);
+  Napi::Value JS_coalesce(const Napi::CallbackInfo& info);  // coalesce(id): native_listener_h2.cc
   Napi::Value JS_proceed(const Napi::CallbackInfo& info);  // proceed(id[, contextHandle]): OpenSSL reads the held ClientHello  // ref(on): the listener keeps the loop alive or not
 
   static void OnConnection(uv_stream_t* server, int status);
@@ -120,4 +122,18 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   uint32_t refs_ = 0;
   void Hold();
   void Release();
+
+  // Coalesced sends (native_listener_h2.cc): a connection node:http2 runs on writes each
+  // frame batch in a later loop turn (its wrapper of a JS stream completes a write on
+  // setImmediate), so a response went out in several sends. For such a connection JS
+  // writes are encrypted at once and sent when the loop is about to wait for I/O.
+  bool Defer(uint32_t id, size_t pending, size_t queued);  // JS_write: true when the send waits for that point
+  bool Coalesced(uint32_t id) const { return !coalesced_.empty() && coalesced_.count(id) > 0; }
+  void Forget(uint32_t id) { if (!coalesced_.empty()) coalesced_.erase(id); }
+  static void OnFlushPoint(uv_prepare_t* handle);
+  void StopCoalescing();
+  std::unordered_set<uint32_t> coalesced_;
+  std::vector<uint32_t> deferred_;
+  uv_prepare_t* flushPoint_ = nullptr;  // heap: freed in its close callback
+  uint32_t deferredTurns_ = 0;
 };

@@ -278,6 +278,23 @@ describe.each(makers)('%s', (name, make) => {
     expect(await h2get(session(port), '/')).toEqual({ status: 200, body: 'ok' });
   });
 
+  test('responses go out while the loop never idles (an endless chain of setImmediate in the server process)', async () => {
+    let spinning = true;
+    const spin = () => {
+      if (spinning) setImmediate(spin);
+    };
+    const port = await start(make({ cert, key }, (req, res) => res.end(`${req.url}`)));
+    spin();
+    try {
+      const s = session(port);
+      const paths = ['/a', '/b', '/c', '/d'];
+      expect((await Promise.all(paths.map((p) => h2get(s, p)))).map((r) => r.body)).toEqual(paths);
+      expect(await h2get(s, '/e')).toEqual({ status: 200, body: '/e' });
+    } finally {
+      spinning = false;
+    }
+  });
+
   test("server.setTimeout(ms): an idle session is the server's 'timeout' event; a stream's own timeout is the stream's", async () => {
     const server = make({ cert, key }, (req, res) => {
       if (req.url === '/slow') {

@@ -72,6 +72,8 @@ export interface NativeListenerHandle {
   /** OpenSSL reads the held ClientHello; with a context handle, the servername callback switches to it */
   proceed(id: number, context?: unknown): void;
   info(id: number): NativeConnectionInfo | undefined;
+  /** the connection's writes are sent when the loop is about to wait for I/O (a connection node:http2 runs on) */
+  coalesce(id: number): void;
   /** connections open now */
   connections(): number;
   /** net.Server's ref() (true) / unref() (false) for the listener */

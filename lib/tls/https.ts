@@ -22,6 +22,7 @@ import type * as stream from 'stream';
 import type { EventListener } from '../common/typed_events';
 import type { TlsServerEvents } from './tls_server';
 import { createServer, TlsServer, TlsServerOptions } from './tls_server';
+import { coalesceNativeWrites, NativeTlsSocket } from './native_connection_path';
 import type { TLSSocket } from './tls_socket';
 import { debug } from './debug';
 
@@ -347,6 +348,8 @@ export function createHttp2SecureServer(options: Http2SecureServerOptions, onReq
     (socket as TLSSocket & { server?: net.Server }).server = server;
     if (socket.alpnProtocol === 'h2') {
       socket.setNoDelay(true); // node:http2's session does this to the socket it runs on
+      // node:http2 writes a response across loop turns: on the native path they go out in one send
+      if ((socket as unknown) instanceof NativeTlsSocket) coalesceNativeWrites(socket as unknown as NativeTlsSocket);
       connecting = socket;
       try {
         h2.emit('connection', closeCleanly(socket));

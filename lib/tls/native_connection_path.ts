@@ -269,6 +269,12 @@ export class NativeConnectionPath {
 const kPushData = Symbol('pushData');
 const kDrained = Symbol('drained');
 const kClosed = Symbol('closed');
+const kCoalesce = Symbol('coalesce');
+
+/** node:http2 runs its session on `socket`: its writes are sent when the loop is about to wait (native/native_listener_h2.cc) */
+export function coalesceNativeWrites(socket: NativeTlsSocket): void {
+  socket[kCoalesce]();
+}
 
 /**
  * A secure connection of the native path: a Duplex of plaintext (writes are SSL_write and
@@ -410,6 +416,11 @@ export class NativeTlsSocket extends Duplex {
     const cb = this.#drainCallback;
     this.#drainCallback = undefined;
     cb?.();
+  }
+
+  /** @internal */
+  [kCoalesce](): void {
+    if (!this.#closed) this.#listener.coalesce(this.#id);
   }
 
   /** @internal the native connection is closed */
