@@ -25,7 +25,6 @@
 
 #include <cstdint>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 class NativeListener : public Napi::ObjectWrap<NativeListener> {
@@ -128,11 +127,11 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   // setImmediate), so a response went out in several sends. For such a connection JS
   // writes are encrypted at once and sent when the loop is about to wait for I/O.
   bool Defer(uint32_t id, size_t pending, size_t queued);  // JS_write: true when the send waits for that point
-  bool Coalesced(uint32_t id) const { return !coalesced_.empty() && coalesced_.count(id) > 0; }
+  bool Coalesced(uint32_t id) const { return !coalesced_.empty() && coalesced_.find(id) != coalesced_.end(); }
   void Forget(uint32_t id) { if (!coalesced_.empty()) coalesced_.erase(id); }
   static void OnFlushPoint(uv_prepare_t* handle);
   void StopCoalescing();
-  std::unordered_set<uint32_t> coalesced_;
+  std::unordered_map<uint32_t, bool> coalesced_;  // id -> waiting for the flush point (in deferred_)
   std::vector<uint32_t> deferred_;
   uv_prepare_t* flushPoint_ = nullptr;  // heap: freed in its close callback
   uint32_t deferredTurns_ = 0;

@@ -28,12 +28,14 @@ constexpr uint32_t kMaxDeferredTurns = 16;
 // coalesce(id): this connection's writes wait for the loop's flush point
 Napi::Value NativeListener::JS_coalesce(const Napi::CallbackInfo& info) {
   Conn* c = Find(info);
-  if (c != nullptr) coalesced_.insert(info[0].As<Napi::Number>().Uint32Value());
+  if (c != nullptr) coalesced_.emplace(info[0].As<Napi::Number>().Uint32Value(), false);
   return info.Env().Undefined();
 }
 
 bool NativeListener::Defer(uint32_t id, size_t pending, size_t queued) {
-  if (!Coalesced(id) || queued > 0 || pending == 0 || pending >= kMaxDeferredBytes) return false;
+  if (coalesced_.empty() || queued > 0 || pending == 0 || pending >= kMaxDeferredBytes) return false;
+  auto entry = coalesced_.find(id);
+  if (entry == coalesced_.end()) return false;
   if (flushPoint_ == nullptr) {
     flushPoint_ = static_cast<uv_prepare_t*>(malloc(sizeof(uv_prepare_t)));
     if (flushPoint_ == nullptr) return false;
@@ -50,10 +52,10 @@ bool NativeListener::Defer(uint32_t id, size_t pending, size_t queued) {
     uv_prepare_start(flushPoint_, OnFlushPoint);
   }
   // one entry per connection and flush point: a connection already waiting is in the list
-  for (uint32_t d : deferred_) {
-    if (d == id) return true;
+  if (!entry->second) {
+    entry->second = true;
+    deferred_.push_back(id);
   }
-  deferred_.push_back(id);
   return true;
 }
 
@@ -68,12 +70,18 @@ void NativeListener::OnFlushPoint(uv_prepare_t* handle) {
   Napi::HandleScope scope(self->env_);
   ErrorQueueGuard guard;
   for (uint32_t id : ids) {
+    auto entry = self->coalesced_.find(id);
+    if (entry != self->coalesced_.end()) entry->second = false;
     auto it = self->conns_.find(id);
     if (it != self->conns_.end()) self->Flush(it->second);  // a gone or closing connection sends nothing
   }
 }
 
 void NativeListener::StopCoalescing() {
+  for (uint32_t id : deferred_) {
+    auto entry = coalesced_.find(id);
+    if (entry != coalesced_.end()) entry->second = false;
+  }
   deferred_.clear();
   if (flushPoint_ == nullptr) return;
   uv_prepare_stop(flushPoint_);

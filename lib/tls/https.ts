@@ -1,5 +1,5 @@
 // HTTPS and HTTP/2 over OpenSSL 1.0.2: node:http and node:http2 servers fed with our
-// TLSSockets. ALPN picks the protocol: 'h2' goes to an http2 server (Node wraps our
+// TLSSockets (NativeTlsSockets on the native connection path). ALPN picks the protocol: 'h2' goes to an http2 server (Node wraps our
 // stream; the session is then shown as the TLS session it is), 'http/1.1' or no ALPN to an
 // http server. The server users hold is the TlsServer that listens; it is also what
 // https.Server / http2.Http2SecureServer are to frameworks:
