@@ -36,6 +36,7 @@
         'native/native_listener_queries.cc',
         'native/ssl_queries.cc',
         'native/native_listener_net.cc',
+        'native/native_listener_h2.cc',
         'native/x509_generator.cc',
         'native/openssl_clock.cc',
         'native/openssl_clock_time.c',

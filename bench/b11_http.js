@@ -43,6 +43,11 @@ async function server(a) {
     // createHttpsServer on the native connection path (ALPN http/1.1, node:http per NativeTlsSocket)
     const lib = require(path.join(__dirname, '..', 'dist'));
     srv = lib.createHttpsServer({ cert, key, connectionPath: 'native' }, handler);
+  } else if ((a.impl === 'native' || a.impl === 'nativeNagle') && a.proto === 'h2') {
+    // createHttp2SecureServer on the native connection path (node:http2 over each NativeTlsSocket);
+    // nativeNagle: without TCP_NODELAY (noDelay: false), to show what the option is worth
+    const lib = require(path.join(__dirname, '..', 'dist'));
+    srv = lib.createHttp2SecureServer({ cert, key, connectionPath: 'native', ...(a.impl === 'nativeNagle' ? { noDelay: false } : {}) }, handler);
   } else if (a.impl === 'native') {
     // HTTP/1.1 over the experimental native connection path: node:http given each
     // NativeTlsSocket by hand (a plain createServer, no ALPN configured)
@@ -52,7 +57,8 @@ async function server(a) {
     srv.on('secureConnection', (socket) => h1.emit('connection', socket));
   } else if (a.impl === 'ours') {
     const lib = require(path.join(__dirname, '..', 'dist'));
-    srv = a.proto === 'h2' ? lib.createHttp2SecureServer({ cert, key }, handler) : lib.createHttpsServer({ cert, key }, handler);
+    const o = { cert, key, ...(a.path ? { connectionPath: a.path } : {}) };
+    srv = a.proto === 'h2' ? lib.createHttp2SecureServer(o, handler) : lib.createHttpsServer(o, handler);
   } else {
     srv = a.proto === 'h2' ? require('http2').createSecureServer({ cert, key }, handler) : require('https').createServer({ cert, key }, handler);
   }
@@ -193,8 +199,8 @@ function childJson(args, timeoutMs, onStart) {
 }
 
 /** one trial: a server child (impl, proto), the client child against it, the server's peak RSS */
-async function trial(F, impl, proto, c) {
-  const child = spawn(process.execPath, [__filename, 'server', JSON.stringify({ cert: F.cert, key: F.key, impl, proto })], {
+async function trial(F, impl, proto, c, serverPath) {
+  const child = spawn(process.execPath, [__filename, 'server', JSON.stringify({ cert: F.cert, key: F.key, impl, proto, path: serverPath })], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   try {
@@ -317,11 +323,12 @@ async function b11({ F, ms, rounds, quick, log }) {
   return rows;
 }
 
-/** HTTP/1.1 rows of the native connection path: ours (TLSSocket), node:https, ours on the
- * native path (createServer + node:http by hand) and createHttpsServer on the native path,
- * in one run, rotating order; logs each case's medians and ratios */
-async function b11Native({ F, ms, rounds, log }) {
-  const impls = ['ours', 'node', 'native', 'nativeHttps'];
+/** rows of the native connection path, in one run, rotating order; logs each case's medians
+ * and ratios. HTTP/1.1: ours (TLSSocket), node:https, ours on the native path (createServer
+ * + node:http by hand) and createHttpsServer on the native path. HTTP/2:
+ * createHttp2SecureServer on the node path (TLSSocket), node:http2, and
+ * createHttp2SecureServer on the native path. */
+async function b11Native({ F, ms, rounds, log, protos = ['h1', 'h2'], nagle = false }) {
   const cases = [
     { mode: 'keepalive', concurrency: 1 },
     { mode: 'keepalive', concurrency: 8 },
@@ -329,23 +336,41 @@ async function b11Native({ F, ms, rounds, log }) {
     { mode: 'full', concurrency: 1 },
   ];
   const out = [];
-  for (const k of cases) {
-    const c = { mode: k.mode, concurrency: k.concurrency, ms, max: 200000, warm: 5 };
-    const got = { ours: [], node: [], native: [], nativeHttps: [] };
-    for (let i = 0; i < rounds; i++) {
-      const order = impls.slice(i % impls.length).concat(impls.slice(0, i % impls.length));
-      for (const impl of order) got[impl].push(await trial(F, impl, 'h1', c));
+  for (const proto of protos) {
+    const impls = proto === 'h1' ? ['ours', 'node', 'native', 'nativeHttps'] : ['ours', 'node', 'native', ...(nagle ? ['nativeNagle'] : [])];
+    for (const k of cases) {
+      const c = { mode: k.mode, concurrency: k.concurrency, ms, max: 200000, warm: 5 };
+      const got = Object.fromEntries(impls.map((x) => [x, []]));
+      for (let i = 0; i < rounds; i++) {
+        const order = impls.slice(i % impls.length).concat(impls.slice(0, i % impls.length));
+        // 'ours' is the TLSSocket path whatever OPENSSL_SESSION_CACHE_CONNECTION_PATH says
+        for (const impl of order) got[impl].push(await trial(F, impl, proto, c, impl === 'ours' ? 'node' : undefined));
+      }
+      const med = (impl, f) => median(got[impl].map(f));
+      const ratio = (base, f, of = 'native') => median(got[of].map((x, i) => f(x) / f(got[base][i])));
+      const range = (base, f, of = 'native') => {
+        const r = got[of].map((x, i) => f(x) / f(got[base][i]));
+        return `${Math.min(...r).toFixed(3)}–${Math.max(...r).toFixed(3)}`;
+      };
+      const perSec = (x) => x.perSec;
+      const cpu = (x) => x.cpuPerRequest;
+      const name = `${proto} ${k.mode === 'keepalive' ? `keep-alive c=${k.concurrency}` : `new conn/request, ${k.mode}`}`;
+      const nodeName = proto === 'h1' ? 'node:https' : 'node:http2';
+      let line =
+        `B11 native ${name}: req/s native ${med('native', perSec).toFixed(0)}, ours ${med('ours', perSec).toFixed(0)}, ${nodeName} ${med('node', perSec).toFixed(0)}; ` +
+        `native/ours ${ratio('ours', perSec).toFixed(3)} (${range('ours', perSec)}), native/node ${ratio('node', perSec).toFixed(3)} (${range('node', perSec)}), ours/node ${ratio('node', perSec, 'ours').toFixed(3)}; `;
+      if (proto === 'h1') {
+        line += `createHttpsServer native ${med('nativeHttps', perSec).toFixed(0)} req/s, /node ${ratio('node', perSec, 'nativeHttps').toFixed(3)}, /ours ${ratio('ours', perSec, 'nativeHttps').toFixed(3)}; `;
+      }
+      line +=
+        `CPU µs/request native ${med('native', cpu).toFixed(0)}${proto === 'h1' ? `, createHttpsServer native ${med('nativeHttps', cpu).toFixed(0)}` : ''}, ours ${med('ours', cpu).toFixed(0)}, node ${med('node', cpu).toFixed(0)}; ` +
+        `CPU native/node ${ratio('node', cpu).toFixed(3)} (${range('node', cpu)})`;
+      if (got.nativeNagle) {
+        line += `; native without TCP_NODELAY ${med('nativeNagle', perSec).toFixed(0)} req/s, /node ${ratio('node', perSec, 'nativeNagle').toFixed(3)}, CPU µs/request ${med('nativeNagle', cpu).toFixed(0)}`;
+      }
+      log(line);
+      out.push({ name, got });
     }
-    const med = (impl, f) => median(got[impl].map(f));
-    const ratio = (base, f, of = 'native') => median(got[of].map((x, i) => f(x) / f(got[base][i])));
-    const name = `h1 ${k.mode === 'keepalive' ? `keep-alive c=${k.concurrency}` : `new conn/request, ${k.mode}`}`;
-    const line =
-      `B11 native ${name}: req/s native ${med('native', (x) => x.perSec).toFixed(0)}, ours ${med('ours', (x) => x.perSec).toFixed(0)}, node:https ${med('node', (x) => x.perSec).toFixed(0)}; ` +
-      `native/ours ${ratio('ours', (x) => x.perSec).toFixed(3)}, native/node ${ratio('node', (x) => x.perSec).toFixed(3)}; ` +
-      `createHttpsServer native ${med('nativeHttps', (x) => x.perSec).toFixed(0)} req/s, /node ${ratio('node', (x) => x.perSec, 'nativeHttps').toFixed(3)}, /ours ${ratio('ours', (x) => x.perSec, 'nativeHttps').toFixed(3)}; ` +
-      `CPU µs/request native ${med('native', (x) => x.cpuPerRequest).toFixed(0)}, createHttpsServer native ${med('nativeHttps', (x) => x.cpuPerRequest).toFixed(0)}, ours ${med('ours', (x) => x.cpuPerRequest).toFixed(0)}, node ${med('node', (x) => x.cpuPerRequest).toFixed(0)}`;
-    log(line);
-    out.push({ name, got });
   }
   return out;
 }
@@ -372,10 +397,10 @@ if (require.main === module) {
       },
     );
   } else if (mode === 'native') {
-    // node bench/b11_http.js native '{"ms":2000,"rounds":3}' (fixtures: bench/.build, as bench/run.js makes them)
+    // node bench/b11_http.js native '{"ms":2000,"rounds":3,"protos":["h2"],"nagle":true}' (fixtures: bench/.build, as bench/run.js makes them)
     const dir = path.join(__dirname, '.build');
     const F = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
-    b11Native({ F, ms: a.ms ?? 2000, rounds: a.rounds ?? 3, log: (m) => console.log(m) }).catch((e) => {
+    b11Native({ F, ms: a.ms ?? 2000, rounds: a.rounds ?? 3, protos: a.protos, nagle: a.nagle, log: (m) => console.log(m) }).catch((e) => {
       console.error(e);
       process.exit(1);
     });

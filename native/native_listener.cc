@@ -75,6 +75,7 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_tcp>("tcp"),
                          InstanceMethod<&NativeListener::JS_tcpState>("tcpState"),
                          InstanceMethod<&NativeListener::JS_addresses>("addresses"),
+                         InstanceMethod<&NativeListener::JS_coalesce>("coalesce"),
                      });
 }
 
@@ -261,6 +262,7 @@ void NativeListener::OnListenerClosed(uv_handle_t* handle) {
 }
 
 void NativeListener::StopSweep() {
+  StopCoalescing();
   if (sweep_ == nullptr) return;
   uv_timer_stop(sweep_);
   uv_close(reinterpret_cast<uv_handle_t*>(sweep_), [](uv_handle_t* h) { free(h); });
@@ -820,6 +822,7 @@ void NativeListener::OnConnClosed(uv_handle_t* handle) {
     return;
   }
   self->conns_.erase(c->id);
+  self->Forget(c->id);
   {
     Napi::HandleScope scope(self->env_);
     if (c->stream || c->netEvents) {
@@ -877,6 +880,7 @@ Napi::Value NativeListener::JS_write(const Napi::CallbackInfo& info) {
     }
     off += static_cast<size_t>(n);
   }
+  if (Defer(c->id, BIO_ctrl_pending(c->out), c->tcp.write_queue_size)) return Napi::Number::New(env, 0);
   if (!Flush(c)) return Napi::Number::New(env, -1);
   size_t queued = c->tcp.write_queue_size;
   if (queued > 0) c->wantDrain = true;
@@ -893,7 +897,8 @@ Napi::Value NativeListener::JS_end(const Napi::CallbackInfo& info) {
 // destroy(id): closes at once (queued writes are dropped)
 Napi::Value NativeListener::JS_destroy(const Napi::CallbackInfo& info) {
   Conn* c = Find(info);
-  if (c != nullptr) Destroy(c, info.Env().Undefined());
+  if (c != nullptr && Coalesced(c->id)) Flush(c);  // what was written goes out first, as a net.Socket's would have
+  if (c != nullptr && !c->closing) Destroy(c, info.Env().Undefined());
   return info.Env().Undefined();
 }
 

@@ -69,6 +69,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_ref(const Napi::CallbackInfo& info);
   Napi::Value JS_query(const Napi::CallbackInfo& info);    // query(id, name, ...args): ssl_queries::Query, undefined for a gone connection
   Napi::Value JS_localAddress(const Napi::CallbackInfo& info);  // localAddress(id): { address, family, port } | undefined
+  Napi::Value JS_coalesce(const Napi::CallbackInfo& info);  // coalesce(id): native_listener_h2.cc
   Napi::Value JS_proceed(const Napi::CallbackInfo& info);  // proceed(id[, contextHandle]): OpenSSL reads the held ClientHello  // ref(on): the listener keeps the loop alive or not
   // native_listener_store.cc: the session store's and node:tls session events' hooks
   Napi::Value JS_storeHooks(const Napi::CallbackInfo& info);  // storeHooks(hello, holdSteps)
@@ -163,4 +164,18 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   uint32_t refs_ = 0;
   void Hold();
   void Release();
+
+  // Coalesced sends (native_listener_h2.cc): a connection node:http2 runs on writes each
+  // frame batch in a later loop turn (its wrapper of a JS stream completes a write on
+  // setImmediate), so a response went out in several sends. For such a connection JS
+  // writes are encrypted at once and sent when the loop is about to wait for I/O.
+  bool Defer(uint32_t id, size_t pending, size_t queued);  // JS_write: true when the send waits for that point
+  bool Coalesced(uint32_t id) const { return !coalesced_.empty() && coalesced_.find(id) != coalesced_.end(); }
+  void Forget(uint32_t id) { if (!coalesced_.empty()) coalesced_.erase(id); }
+  static void OnFlushPoint(uv_prepare_t* handle);
+  void StopCoalescing();
+  std::unordered_map<uint32_t, bool> coalesced_;  // id -> waiting for the flush point (in deferred_)
+  std::vector<uint32_t> deferred_;
+  uv_prepare_t* flushPoint_ = nullptr;  // heap: freed in its close callback
+  uint32_t deferredTurns_ = 0;
 };

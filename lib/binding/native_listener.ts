@@ -118,6 +118,8 @@ export interface NativeListenerHandle {
   query: NativeListenerQuery;
   /** the connection's own end, undefined when it is gone */
   localAddress(id: number): NativeListenerAddress | undefined;
+  /** the connection's writes are sent when the loop is about to wait for I/O (a connection node:http2 runs on) */
+  coalesce(id: number): void;
   /** connections open now */
   connections(): number;
   /** net.Server's ref() (true) / unref() (false) for the listener */

@@ -1,5 +1,5 @@
 // HTTPS and HTTP/2 over OpenSSL 1.0.2: node:http and node:http2 servers fed with our
-// TLSSockets. ALPN picks the protocol: 'h2' goes to an http2 server (Node wraps our
+// TLSSockets (NativeTlsSockets on the native connection path). ALPN picks the protocol: 'h2' goes to an http2 server (Node wraps our
 // stream; the session is then shown as the TLS session it is), 'http/1.1' or no ALPN to an
 // http server. The server users hold is the TlsServer that listens; it is also what
 // https.Server / http2.Http2SecureServer are to frameworks:
@@ -19,10 +19,10 @@ import * as http from 'http';
 import * as http2 from 'http2';
 import type * as net from 'net';
 import type * as stream from 'stream';
-import { codedError, ErrorCode } from '../common/coded_error';
 import type { EventListener } from '../common/typed_events';
 import type { TlsServerEvents } from './tls_server';
 import { createServer, TlsServer, TlsServerOptions } from './tls_server';
+import { coalesceNativeWrites, NativeTlsSocket } from './native_connection_path';
 import type { TLSSocket } from './tls_socket';
 import { debug } from './debug';
 
@@ -313,19 +313,26 @@ export function createHttp2SecureServer(options: Http2SecureServerOptions, onReq
   if (unknownProtocolTimeout !== undefined && (!Number.isInteger(unknownProtocolTimeout) || unknownProtocolTimeout < 0 || unknownProtocolTimeout > 2 ** 32 - 1)) {
     throw new RangeError('options.unknownProtocolTimeout must be an integer from 0 to 4294967295');
   }
-  if (tlsOptions.connectionPath === 'native') {
-    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "createHttp2SecureServer does not support connectionPath: 'native' (node:http2 runs its sessions on a net.Socket's handle)");
-  }
   const h2 = http2.createServer(http2Options ?? {});
   const h1 = http.createServer(httpOptions);
-  const server = createServer({ ALPNProtocols: allowHTTP1 ? ['h2', 'http/1.1'] : ['h2'], ...tlsOptions, connectionPath: 'node' }) as Http2SecureServer;
+  // TCP_NODELAY from accept on (node:http2 sets it on the socket a session runs on; on the
+  // native path the server's option is where it is set)
+  const server = createServer({ ALPNProtocols: allowHTTP1 ? ['h2', 'http/1.1'] : ['h2'], noDelay: true, ...tlsOptions }) as Http2SecureServer;
   Object.defineProperty(server, 'http2', { value: h2, enumerable: true });
   Object.defineProperty(server, 'http', { value: h1, enumerable: true });
   let connecting: TLSSocket | undefined;
   emitOnOuter(h2, server, ['session', 'sessionError', 'timeout', 'checkContinue', 'request'], (event, args) => {
     if (event === 'session' && connecting) presentAsTls(args[0] as http2.ServerHttp2Session, connecting);
   });
-  h2.on('request', () => undefined).removeAllListeners('request'); // node:http2 sets up its compatibility API on the first 'request' listener
+  // node:http2 sets up its compatibility API (a request and response per stream) on its
+  // first 'request' listener: the outer server's first one sets it up, as node's does, so
+  // that a server of 'stream' listeners only has no response object answering its streams
+  const compat = (event: string | symbol) => {
+    if (event !== 'request') return;
+    server.off('newListener', compat);
+    h2.on('request', () => undefined).removeAllListeners('request');
+  };
+  server.on('newListener', compat);
   h2.on('stream', (...args: unknown[]) => (server as net.Server).emit('stream', ...args));
   emitOnOuter(h1, server, HTTP_EVENTS);
   httpSurface(server, h1, h2);
@@ -341,6 +348,8 @@ export function createHttp2SecureServer(options: Http2SecureServerOptions, onReq
     (socket as TLSSocket & { server?: net.Server }).server = server;
     if (socket.alpnProtocol === 'h2') {
       socket.setNoDelay(true); // node:http2's session does this to the socket it runs on
+      // node:http2 writes a response across loop turns: on the native path they go out in one send
+      if ((socket as unknown) instanceof NativeTlsSocket) coalesceNativeWrites(socket as unknown as NativeTlsSocket);
       connecting = socket;
       try {
         h2.emit('connection', closeCleanly(socket));
@@ -392,11 +401,12 @@ function presentAsTls(session: http2.ServerHttp2Session, tls: TLSSocket): void {
   fields[kAlpn] = tls.alpnProtocol;
   if ((wrapper as unknown) === tls) return; // node runs the session on our socket itself: it has them
   const source = tls as unknown as Record<string, unknown>;
-  const tcp = tls.socket as unknown as Record<string, unknown>;
+  // a TLSSocket's TCP socket (a NativeTlsSocket has none: the properties are its own)
+  const tcp = (tls as { socket?: unknown }).socket as Record<string, unknown> | undefined;
   for (const name of TLS_PROPERTIES) {
     Object.defineProperty(wrapper, name, {
       get: () => {
-        const v = name in source ? source[name] : tcp[name];
+        const v = name in source ? source[name] : tcp?.[name];
         return name === 'servername' ? (v ?? false) : v;
       },
       configurable: true,

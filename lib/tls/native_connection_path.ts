@@ -355,6 +355,12 @@ const kPushData = Symbol('pushData');
 const kDrained = Symbol('drained');
 const kClosed = Symbol('closed');
 const kFailedConnection = Symbol('failedConnection');
+const kCoalesce = Symbol('coalesce');
+
+/** node:http2 runs its session on `socket`: its writes are sent when the loop is about to wait (native/native_listener_h2.cc) */
+export function coalesceNativeWrites(socket: NativeTlsSocket): void {
+  socket[kCoalesce]();
+}
 
 /**
  * A secure connection of the native path: a Duplex of plaintext (writes are SSL_write and
@@ -528,6 +534,11 @@ export class NativeTlsSocket extends TlsSocketQueries {
     const cb = this.#drainCallback;
     this.#drainCallback = undefined;
     cb?.();
+  }
+
+  /** @internal */
+  [kCoalesce](): void {
+    if (!this.#closed) this.#listener.coalesce(this.#id);
   }
 
   /** @internal the native connection is closed */
