@@ -23,7 +23,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
+#include <atomic>
+#include <sched.h>
 
 namespace {
 // The hash node is the block this exists for; a stride of 32 keeps malloc's 16-byte alignment.
@@ -40,7 +41,24 @@ struct FreeBlock {
 char* base = nullptr;
 char* top = nullptr;
 FreeBlock* freeList = nullptr;
-std::mutex lock;  // OpenSSL allocates from any thread that uses it (worker threads)
+
+// OpenSSL allocates from any thread that uses it (worker threads). The critical sections
+// are a few instructions, so a spin lock (one atomic exchange to take, a plain store to
+// give back, no call) instead of a pthread mutex (B1 at 1k: ~11 ns less per add+remove
+// pair); a waiter that keeps finding it taken yields its CPU to the holder.
+std::atomic<bool> taken{false};
+
+class Held {
+ public:
+  Held() {
+    for (int spins = 0; taken.exchange(true, std::memory_order_acquire); spins++) {
+      if (spins >= 64) sched_yield();
+    }
+  }
+  ~Held() { taken.store(false, std::memory_order_release); }
+  Held(const Held&) = delete;
+  Held& operator=(const Held&) = delete;
+};
 
 bool Owns(const void* p) {
   return base != nullptr && static_cast<const char*>(p) >= base && static_cast<const char*>(p) < base + kRegion;
@@ -48,7 +66,7 @@ bool Owns(const void* p) {
 
 void* Allocate(size_t n, const char*, int) {
   if (n <= kBlock && base != nullptr) {
-    std::lock_guard<std::mutex> held(lock);
+    Held held;
     if (freeList != nullptr) {
       FreeBlock* b = freeList;
       freeList = b->next;
@@ -69,7 +87,7 @@ void Release(void* p) {
     return;
   }
   FreeBlock* b = static_cast<FreeBlock*>(p);
-  std::lock_guard<std::mutex> held(lock);
+  Held held;
   b->next = freeList;
   freeList = b;
 }
