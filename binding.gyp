@@ -13,6 +13,7 @@
       'sources': [
         'native/addon.cc',
         'native/openssl_runtime.cc',
+        'native/openssl_memory.cc',
         'native/openssl_error.cc',
         'native/arguments.cc',
         'native/binding_constants.cc',

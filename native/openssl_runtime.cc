@@ -1,5 +1,7 @@
 #include "openssl_runtime.h"
 
+#include "openssl_memory.h"
+
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -42,6 +44,7 @@ void ThreadIdCallback(CRYPTO_THREADID* id) {
 }
 
 void Initialise() {
+  openssl_memory::Install();  // before any OpenSSL call allocates
   int n = CRYPTO_num_locks();
   locks = new pthread_mutex_t[n];
   for (int i = 0; i < n; i++) pthread_mutex_init(&locks[i], nullptr);

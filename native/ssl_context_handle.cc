@@ -101,7 +101,7 @@ SslContextHandle::SslContextHandle(const Napi::CallbackInfo& info) : ObjectWrap(
     return;
   }
   SSL_CTX_set_ex_data(ctx_, openssl_runtime::ContextIndex(), this);
-  SSL_CTX_sess_set_remove_cb(ctx_, OnRemove);
+  // the remove callback: installed by setEventMask while removals are recorded
   SSL_CTX_sess_set_new_cb(ctx_, OnNew);
   SSL_CTX_set_ecdh_auto(ctx_, 1);
   napi_type_tag_object(env, info.This(), &AddonData::Of(env)->contextTag);

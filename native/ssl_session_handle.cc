@@ -26,6 +26,22 @@
 namespace {
 thread_local SlotTable<SslSessionHandle> slots;
 
+// What the batch calls need of a slot, next to each other in slot order: the session of
+// the live handle there and its env (both null when the slot is empty or its handle freed).
+// SessionsOfSlots reads these instead of following each slot to its handle object, which
+// sits wherever malloc put it (one more cache line per element and batch).
+struct SlotSession {
+  SSL_SESSION* session = nullptr;
+  napi_env env = nullptr;
+};
+thread_local std::vector<SlotSession> slotSessions;
+
+void SetSlotSession(uint32_t slot, SSL_SESSION* s, napi_env env) {
+  if (slot == UINT32_MAX) return;
+  if (slotSessions.size() <= slot) slotSessions.resize(slot + 1);
+  slotSessions[slot] = SlotSession{s, env};
+}
+
 using long_methods::Conversion;
 const long_methods::Method<SSL_SESSION> kLongMethods[] = {
     {"time", nullptr, [](SSL_SESSION* s, long) { return SSL_SESSION_get_time(s); }, Conversion::kInt64, true},
@@ -43,8 +59,15 @@ SslSessionHandle* SslSessionHandle::FromSlot(Napi::Env env, uint32_t slot) {
 }
 
 bool SslSessionHandle::SessionsOfSlots(Napi::Env env, const uint32_t* slot, size_t n, SSL_SESSION** out) {
-  const SlotTable<SslSessionHandle>& table = slots;  // the thread_local looked up once
+  const std::vector<SlotSession>& live = slotSessions;  // each thread_local looked up once
+  const SlotTable<SslSessionHandle>& table = slots;
+  napi_env e = env;
   for (size_t i = 0; i < n; i++) {
+    if (slot[i] < live.size() && live[slot[i]].env == e && live[slot[i]].session != nullptr) {
+      out[i] = live[slot[i]].session;
+      continue;
+    }
+    // not a live handle of this env: the table's checks, which throw the right error
     SslSessionHandle* h = table.Find(env, slot[i], "expected an SslSession");
     if (h == nullptr || !h->Live(env)) return false;
     out[i] = h->session_;
@@ -110,9 +133,11 @@ SslSessionHandle::SslSessionHandle(const Napi::CallbackInfo& info) : ObjectWrap(
   d->adopting = nullptr;
   napi_type_tag_object(info.Env(), info.This(), &d->sessionTag);
   slot_ = slots.Take(this);
+  SetSlotSession(slot_, session_, info.Env());
 }
 
 SslSessionHandle::~SslSessionHandle() {
+  if (slots.At(slot_) == this) SetSlotSession(slot_, nullptr, nullptr);
   slots.Release(slot_, this);
   // Safety net for environment teardown; lib/ normally frees through FinalizationRegistry.
   if (session_ != nullptr) SSL_SESSION_free(session_);
@@ -384,6 +409,7 @@ Napi::Value SslSessionHandle::JS_free(const Napi::CallbackInfo& info) {
   if (session_ != nullptr) {
     SSL_SESSION* s = session_;
     session_ = nullptr;
+    if (slots.At(slot_) == this) SetSlotSession(slot_, nullptr, nullptr);
     SSL_SESSION_free(s);
   }
   return info.Env().Undefined();
