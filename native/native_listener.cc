@@ -718,7 +718,7 @@ bool NativeListener::Flush(Conn* c) {
   }
   if (done < 0 && done != UV_EAGAIN) {
     free(w);
-    Destroy(c, TransportError(c, done));
+    TransportFailed(c, done);
     return false;
   }
   if (done < 0) done = 0;
@@ -728,7 +728,7 @@ bool NativeListener::Flush(Conn* c) {
   int r = uv_write(&w->req, s, &b, 1, OnWrite);
   if (r != 0) {
     free(w);
-    Destroy(c, TransportError(c, r));
+    TransportFailed(c, r);
     return false;
   }
   return true;
@@ -741,7 +741,7 @@ void NativeListener::OnWrite(uv_write_t* req, int status) {
   if (self == nullptr || c->closing) return;
   Napi::HandleScope scope(self->env_);
   if (status < 0) {
-    self->Destroy(c, self->TransportError(c, status));
+    self->TransportFailed(c, status);
     return;
   }
   if (c->wantDrain && c->tcp.write_queue_size == 0) {
@@ -840,6 +840,20 @@ void NativeListener::OnConnClosed(uv_handle_t* handle) {
 // connection JS does not stream, or one that already ended its side (the close_notify after
 // the peer's FIN or reset fails with EPIPE/ECONNRESET there: expected, and an Error with a
 // stack per connection was a tenth of a resumed handshake's CPU)
+// a send failed: before the handshake ended that fails the connection ('tlsClientError', as
+// a peer reset while OpenSSL answered a ClientHello the prefetch held); after it, the
+// socket's error (TransportError)
+void NativeListener::TransportFailed(Conn* c, int status) {
+  if (c->closing) return;
+  if (!c->secure) {
+    Napi::Value e = openssl_error::MakeCoded(env_, uv_err_name(status), uv_strerror(status));
+    Emit({Napi::Number::New(env_, kFailed), Napi::Number::New(env_, c->id), e});
+    if (!c->closing) Destroy(c, env_.Undefined());
+    return;
+  }
+  Destroy(c, TransportError(c, status));
+}
+
 Napi::Value NativeListener::TransportError(Conn* c, int status) {
   if (!c->stream || c->ending) return env_.Undefined();
   return openssl_error::MakeCoded(env_, uv_err_name(status), uv_strerror(status));

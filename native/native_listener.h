@@ -117,6 +117,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   void End(Conn* c);         // close_notify, FIN once written, then close
   void Destroy(Conn* c, Napi::Value error);
   Napi::Value TransportError(Conn* c, int status);
+  void TransportFailed(Conn* c, int status);  // a send failed: kFailed before the handshake ended, else Destroy with TransportError
   void Emit(std::initializer_list<napi_value> args, Napi::Value* result = nullptr);
   void MaybeClosed();
 

@@ -15,9 +15,11 @@ void NativeListener::ConfigurePeerVerify(Napi::Object o) {
   verifyPeerInJs_ = o.Get("verifyPeer").ToBoolean().Value();
 }
 
-// as a TLSSocket's TlsConnection: the chain is checked to the end, lib decides
+// as a TLSSocket's TlsConnection: the chain is checked to the end, lib decides; without
+// requestCert the connection asks for no certificate whatever the context's own verify mode
+// (a context with `ca` has SSL_VERIFY_PEER for its clients' use)
 void NativeListener::SetPeerVerify(SSL* ssl) {
-  if (verifyMode_ != SSL_VERIFY_NONE) SSL_set_verify(ssl, verifyMode_, ssl_queries::AcceptAnyCertificate);
+  SSL_set_verify(ssl, verifyMode_, ssl_queries::AcceptAnyCertificate);
 }
 
 // called once SSL_do_handshake finished, outside OpenSSL: JS answers the error that refuses

@@ -10,6 +10,7 @@
 // No net.Socket and no TLSSocket exist per connection: what that removes and what it costs
 // is measured in bench/NOTES.md ("Native connection path"). What the path does not do yet is
 // refused at construction or listen() (nativeConnectionPath below).
+import cluster from 'cluster';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { toError } from '../common/to_error';
 import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, nativeQuerySource, openNativeListener, settleNativeHandshakes } from '../openssl/native_listener';
@@ -23,30 +24,46 @@ import { failConnection, NativeSessionHooks, proceedWhenReady } from './native_s
 import { abortCloses, listenError, lookupListenHost, maxConnectionsLimit, NativeListenArgs, nativeListenArgs, NativeNetOptions, nativeNetOptions, netErrorAfterSecure, NativeSocketNet, NativeTcpSocket } from './native_net';
 import type { NativeAddresses } from '../openssl/native_listener';
 
-/** how a TlsServer's connections are run: Node sockets and TLSSockets ('node', the default) or natively ('native', experimental) */
+/** how a TlsServer's connections are run: natively ('native', the default where it can serve the server) or on Node sockets and TLSSockets ('node') */
 export type ConnectionPath = 'node' | 'native';
 
-/** the options the native path does not implement yet: their values it matches anyway, and why the rest is refused */
+/** the options the native path does not implement yet: their values it matches anyway, and why the rest needs the node path */
 const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
   ticketKeys: { why: 'ticket renewal and revocation are tracked on TLSSockets only' },
   previousTicketKeys: { allowed: [0], why: 'ticket renewal and revocation are tracked on TLSSockets only' },
 };
 
-/** the environment variable that sets the default of `connectionPath` (for running an application or a test suite on the other path without code changes) */
+/** the environment variable that names the path of servers whose options do not (for running an application or a test suite on one path without code changes) */
 export const CONNECTION_PATH_ENV = 'OPENSSL_SESSION_CACHE_CONNECTION_PATH';
 
-/** the default of `connectionPath`: the environment's choice, else 'node' */
-export function defaultConnectionPath(): ConnectionPath {
+/** the environment's choice of path, undefined without one */
+function environmentConnectionPath(): ConnectionPath | undefined {
   const v = process.env[CONNECTION_PATH_ENV];
-  if (v === undefined || v === '') return 'node';
+  if (v === undefined || v === '') return undefined;
   if (v !== 'node' && v !== 'native') throw new TypeError(`${CONNECTION_PATH_ENV} must be 'node' or 'native', got ${JSON.stringify(v)}`);
   return v;
 }
 
+/** why the native path cannot serve a server with options `o` (undefined: it can) */
+function nativeRefusal(o: TlsServerOptions): string | undefined {
+  for (const [name, rule] of Object.entries(NATIVE_REFUSED)) {
+    const v = (o as Record<string, unknown>)[name];
+    if (v === undefined || rule.allowed?.includes(v)) continue;
+    return `options.${name} is not supported with connectionPath: 'native' yet: ${rule.why}`;
+  }
+  // the servername callback is one per SSL_CTX: a context other servers share would answer for both paths
+  if (o.SNICallback !== undefined && o.context !== undefined) return "options.SNICallback with a shared options.context is not supported with connectionPath: 'native'";
+  // ALPN selection is one callback per SSL_CTX: a context other servers share would answer for both paths
+  if (o.ALPNProtocols !== undefined && o.context !== undefined) return "options.ALPNProtocols with a shared options.context is not supported with connectionPath: 'native'";
+  return undefined;
+}
+
 /**
- * The native path of `server` when `o.connectionPath` (or, without it, the default) is
- * 'native' (undefined for 'node'). Throws TypeError for another value and
- * ERR_TLS_OPTION_NOT_SUPPORTED for an option the native path does not implement yet.
+ * The native path of `server`, or undefined for the node path. `o.connectionPath` (else the
+ * environment's OPENSSL_SESSION_CACHE_CONNECTION_PATH) names a path; 'native' named for a
+ * server it cannot serve throws ERR_TLS_OPTION_NOT_SUPPORTED, another value TypeError.
+ * Without a name the server runs natively when the native path can serve its options
+ * (`byDefault`: a listen() it cannot serve then moves the server to the node path).
  */
 export function nativeConnectionPath(
   server: TlsServer,
@@ -54,28 +71,20 @@ export function nativeConnectionPath(
   sni: (servername: string) => Promise<SslContext | undefined>,
   resumption: SessionResumption,
 ): NativeConnectionPath | undefined {
-  const p = o.connectionPath ?? defaultConnectionPath();
-  if (p === 'node') return undefined;
-  if (p !== 'native') throw new TypeError("options.connectionPath must be 'node' or 'native'");
-  for (const [name, rule] of Object.entries(NATIVE_REFUSED)) {
-    const v = (o as Record<string, unknown>)[name];
-    if (v === undefined || rule.allowed?.includes(v)) continue;
-    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `options.${name} is not supported with connectionPath: 'native' yet: ${rule.why}`);
-  }
-  if (o.SNICallback !== undefined && o.context !== undefined) {
-    // the servername callback is one per SSL_CTX: a context other servers share would answer for both paths
-    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.SNICallback with a shared options.context is not supported with connectionPath: 'native'");
-  }
-  if (o.ALPNProtocols !== undefined && o.context !== undefined) {
-    // ALPN selection is one callback per SSL_CTX: a context other servers share would answer for both paths
-    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.ALPNProtocols with a shared options.context is not supported with connectionPath: 'native'");
+  const named = o.connectionPath ?? environmentConnectionPath();
+  if (named === 'node') return undefined;
+  if (named !== undefined && named !== 'native') throw new TypeError("options.connectionPath must be 'node' or 'native'");
+  const refusal = nativeRefusal(o);
+  if (refusal !== undefined) {
+    if (named === 'native') throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, refusal);
+    return undefined;
   }
   const peer = { requestCert: o.requestCert === true, rejectUnauthorized: o.rejectUnauthorized !== false };
   const path = new NativeConnectionPath(server, server.context, nativeNetOptions(o), server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined, peer);
+  path.byDefault = named === undefined;
   path.store = new NativeSessionHooks(server, resumption, server.context);
   return path;
 }
-
 
 /** a TlsServer's native listener and the NativeTlsSockets of its connections */
 export class NativeConnectionPath {
@@ -91,6 +100,10 @@ export class NativeConnectionPath {
   readonly #sockets = new Map<number, NativeTlsSocket>();
   /** @internal the session store and 'newSession' / 'resumeSession' (lib/tls/native_store.ts) */
   store: NativeSessionHooks | undefined;
+  /** @internal no path was named: a listen() this path cannot serve moves the server to the node path (detach) */
+  byDefault = false;
+  #listenedOnce = false;
+  #detached = false;
   /** requestCert / rejectUnauthorized: the client certificate (lib/tls/native_queries.ts) */
   readonly #peer: ClientCertificatePolicy;
 
@@ -118,8 +131,16 @@ export class NativeConnectionPath {
   }
 
   listen(args: unknown[]): void {
+    const exclusive = args[0] !== null && typeof args[0] === 'object' && (args[0] as { exclusive?: unknown }).exclusive === true;
     const a = nativeListenArgs(args);
     if (this.#listening || this.#binding) throw codedError(ErrorCode.SERVER_ALREADY_LISTEN, 'Listen method has been called more than once without closing.');
+    if (cluster.isWorker && !exclusive) {
+      throw codedError(
+        ErrorCode.OPTION_NOT_SUPPORTED,
+        "listen() in a node:cluster worker is not supported with connectionPath: 'native': the workers share the primary's listening socket and the native listener binds its own (listen({ exclusive: true }) binds the worker's own port)",
+      );
+    }
+    this.#listenedOnce = true;
     // a listener closed whose connections are still open listens again (net.Server's rule: 'close' waits for them and the next close())
     let l = this.#listener;
     if (!l) {
@@ -197,6 +218,20 @@ export class NativeConnectionPath {
   /** the 'connection' objects of open connections and the TCP state their NativeTlsSocket shares */
   readonly #tcp = new Map<number, { socket: NativeTcpSocket; net: NativeSocketNet }>();
 
+  /** @internal listen() ran here at least once (a server that listened natively stays native) */
+  get listenedOnce(): boolean {
+    return this.#listenedOnce;
+  }
+
+  /** @internal the server goes back to net.Server's own accept (a default native path that cannot serve its listen()): its native surface is undone */
+  detach(): void {
+    this.#detached = true;
+    const server = this.#server as { maxConnections?: number };
+    const max = server.maxConnections;
+    delete server.maxConnections;
+    if (max !== undefined) server.maxConnections = max;
+  }
+
   // maxConnections (a property, read at each accept natively) and 'connection' reported
   // natively only while the server has listeners for it
   #netSurface(): void {
@@ -213,10 +248,10 @@ export class NativeConnectionPath {
       configurable: true,
     });
     server.on('newListener', (event: string | symbol) => {
-      if (event === 'connection') this.#listener?.setNet({ connection: true });
+      if (event === 'connection' && !this.#detached) this.#listener?.setNet({ connection: true });
     });
     server.on('removeListener', (event: string | symbol) => {
-      if (event === 'connection') this.#listener?.setNet({ connection: server.listenerCount('connection') > 0 });
+      if (event === 'connection' && !this.#detached) this.#listener?.setNet({ connection: server.listenerCount('connection') > 0 });
     });
   }
 

@@ -161,7 +161,7 @@ export class TlsServer extends net.Server {
   readonly #acceptance: { requestCert: boolean; rejectUnauthorized: boolean };
   /** the session id context is the caller's (options.sessionIdContext or options.context) */
   readonly #ownSessionIdContext: boolean;
-  readonly #native: NativeConnectionPath | undefined;
+  #native: NativeConnectionPath | undefined;
 
   constructor(secureConnectionListener?: (socket: TLSSocket) => void);
   constructor(options: TlsServerOptions, secureConnectionListener?: (socket: TLSSocket) => void);
@@ -399,11 +399,35 @@ export class TlsServer extends net.Server {
   override listen(...args: unknown[]): this {
     if (this.context.freed) throw codedError(ErrorCode.FREED, "this server's SslContext has been freed");
     this.#resumption.reopen();
-    if (this.#native) {
-      this.#native.listen(args);
-      return this;
+    const native = this.#native;
+    if (native) {
+      if (!native.byDefault || native.listenedOnce) {
+        native.listen(args);
+        return this;
+      }
+      // no path named: what the native listener cannot serve (a pipe, a handle, a cluster
+      // worker's shared port) runs on the node path
+      try {
+        native.listen([...args]);
+        return this;
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== ErrorCode.OPTION_NOT_SUPPORTED) throw e;
+        this.#useNodePath(native);
+      }
     }
     return super.listen(...(args as Parameters<net.Server['listen']>));
+  }
+
+  /** which path runs this server's connections: 'native' (the native listener) or 'node' (net.Socket and TLSSocket) */
+  get connectionPath(): ConnectionPath {
+    return this.#native ? 'native' : 'node';
+  }
+
+  #useNodePath(native: NativeConnectionPath): void {
+    native.detach();
+    this.#native = undefined;
+    delete (this as { listening?: boolean }).listening; // net.Server's own getter again
+    this.prependListener('connection', (socket: net.Socket) => this.#onConnection(socket));
   }
 
   override close(callback?: (err?: Error) => void): this {
