@@ -24,7 +24,7 @@ module.exports = {
       ...base,
       displayName: 'node path',
       testMatch: NODE_PATH_SUITES.map((n) => `**/test/${n}.*.test.ts`),
-      setupFiles: ['<rootDir>/test/helpers/node_connection_path.js'],
+      testEnvironment: '<rootDir>/test/helpers/node_path_environment.js',
     },
   ],
 };
