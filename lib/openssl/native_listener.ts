@@ -7,7 +7,7 @@ import { Failure, settleContexts } from './openssl_call';
 import type { SslContext } from './ssl_context';
 
 export { NativeListenerEvent } from '../binding/native_listener';
-export type { NativeConnectionInfo, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions } from '../binding/native_listener';
+export type { NativeConnectionInfo, NativePeerAddress, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions } from '../binding/native_listener';
 
 /** a native TCP listener whose connections handshake on `ctx`'s SSL_CTX (its cache, callbacks and stores) */
 export function openNativeListener(ctx: SslContext, onEvent: NativeListenerCallback, opts: NativeListenerOptions): NativeListenerHandle {

@@ -12,9 +12,10 @@
 // refused at construction or listen() (nativeConnectionPath below).
 import { Duplex } from 'stream';
 import { codedError, ErrorCode } from '../common/coded_error';
-import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, openNativeListener, proceedNativeHello, settleNativeHandshakes } from '../openssl/native_listener';
-import { ClientHelloParser } from './client_hello_parser';
+import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, openNativeListener, settleNativeHandshakes } from '../openssl/native_listener';
 import type { SslContext } from '../openssl/ssl_context';
+import type { HelloGateSetup } from './hello_gate';
+import { NativeClientErrorSocket, NativeHelloGates } from './native_hello';
 import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
 
@@ -58,7 +59,7 @@ export function defaultConnectionPath(): ConnectionPath {
 export function nativeConnectionPath(
   server: TlsServer,
   o: TlsServerOptions,
-  sni: (servername: string) => Promise<SslContext | undefined>,
+  hello: () => HelloGateSetup,
 ): NativeConnectionPath | undefined {
   const p = o.connectionPath ?? defaultConnectionPath();
   if (p === 'node') return undefined;
@@ -68,15 +69,7 @@ export function nativeConnectionPath(
     if (v === undefined || rule.allowed?.includes(v)) continue;
     throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, `options.${name} is not supported with connectionPath: 'native' yet: ${rule.why}`);
   }
-  if (o.SNICallback !== undefined && o.context !== undefined) {
-    // the servername callback is one per SSL_CTX: a context other servers share would answer for both paths
-    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.SNICallback with a shared options.context is not supported with connectionPath: 'native'");
-  }
-  if (o.ALPNProtocols !== undefined && o.context !== undefined) {
-    // ALPN selection is one callback per SSL_CTX: a context other servers share would answer for both paths
-    throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.ALPNProtocols with a shared options.context is not supported with connectionPath: 'native'");
-  }
-  return new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined);
+  return new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), hello);
 }
 
 interface ListenArgs {
@@ -120,7 +113,7 @@ export class NativeConnectionPath {
   readonly #noDelay: boolean;
   readonly #handshakeTimeout: number;
   readonly #alpn: Buffer | undefined;
-  readonly #sni: ((servername: string) => Promise<SslContext | undefined>) | undefined;
+  readonly #helloGates: NativeHelloGates;
   #listener: NativeListenerHandle | undefined;
   #listening = false;
   #ref = true;
@@ -132,11 +125,11 @@ export class NativeConnectionPath {
     noDelay: boolean,
     handshakeTimeout: number,
     alpn: Buffer | undefined,
-    sni: ((servername: string) => Promise<SslContext | undefined>) | undefined,
+    helloSetup: () => HelloGateSetup,
   ) {
     this.#server = server;
     this.#alpn = alpn;
-    this.#sni = sni;
+    this.#helloGates = new NativeHelloGates(server, context, helloSetup);
     this.#context = context;
     this.#noDelay = noDelay;
     this.#handshakeTimeout = handshakeTimeout;
@@ -152,7 +145,7 @@ export class NativeConnectionPath {
     if (this.#server.listenerCount('resumeSession') > 0 || this.#server.listenerCount('newSession') > 0) {
       throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "'newSession' / 'resumeSession' listeners are not supported with connectionPath: 'native' yet");
     }
-    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#noDelay, handshakeTimeout: this.#handshakeTimeout, alpn: this.#alpn, hello: this.#sni !== undefined });
+    const l = openNativeListener(this.#context, (event, id, arg) => this.#onEvent(event, id, arg), { noDelay: this.#noDelay, handshakeTimeout: this.#handshakeTimeout, alpn: this.#alpn, hello: true });
     if (a.callback) this.#server.once('listening', a.callback);
     try {
       try {
@@ -193,23 +186,16 @@ export class NativeConnectionPath {
     this.#listener.close();
   }
 
-  // the SNICallback's context for the ClientHello's server name, then OpenSSL reads the hello;
-  // a callback that fails fails the connection ('tlsClientError' with its error)
+  // every ClientHello goes through the server's gate before OpenSSL reads it (native_hello.ts)
   #hello(id: number, bytes: Buffer): void {
-    const listener = this.#listener;
-    if (!listener) return;
-    const servername = new ClientHelloParser({ extensions: true }).push(bytes)?.servername;
-    if (servername === undefined || !this.#sni) {
-      proceedNativeHello(listener, id, undefined);
-      return;
-    }
-    this.#sni(servername).then(
-      (ctx) => proceedNativeHello(listener, id, ctx),
-      (e: unknown) => {
-        listener.destroy(id);
-        this.#server.emit('tlsClientError', toError(e), undefined);
-      },
-    );
+    if (this.#listener) this.#helloGates.hello(this.#listener, id, bytes);
+  }
+
+  // 'tlsClientError' with the failing connection's addresses (the listener closes it)
+  #clientError(id: number, err: Error): void {
+    this.#helloGates.gone(id);
+    const socket = this.#listener ? new NativeClientErrorSocket(this.#listener, id) : undefined;
+    this.#server.emit('tlsClientError', err, socket as never);
   }
 
   #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean {
@@ -219,8 +205,9 @@ export class NativeConnectionPath {
         // the handshake's events and a get callback's exception, before 'secureConnection'
         const failure = settleNativeHandshakes(this.#context);
         if (failure) {
+          const socket = this.#listener ? new NativeClientErrorSocket(this.#listener, id) : undefined;
           this.#listener?.destroy(id);
-          server.emit('tlsClientError', toError(failure.error), undefined);
+          server.emit('tlsClientError', toError(failure.error), socket as never);
           return false;
         }
         // nobody to hand the connection to: it stays native (read, discarded, closed)
@@ -235,7 +222,7 @@ export class NativeConnectionPath {
         return false;
       case NativeListenerEvent.FAILED:
         settleNativeHandshakes(this.#context);
-        server.emit('tlsClientError', toError(arg), undefined);
+        this.#clientError(id, toError(arg));
         return false;
       case NativeListenerEvent.DATA:
         this.#sockets.get(id)?.[kPushData](arg as Buffer);

@@ -138,7 +138,6 @@ export class TLSSocket extends Duplex {
         setup.context,
         this.#tls,
         () => !this.destroyed,
-        (e) => this.destroy(e),
       );
     }
     this.#remote = { address: setup.socket.remoteAddress, port: setup.socket.remotePort, family: setup.socket.remoteFamily };
