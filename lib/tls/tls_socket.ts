@@ -140,7 +140,13 @@ export class TLSSocket extends Duplex {
         () => !this.destroyed,
       );
     }
-    this.#remote = { address: setup.socket.remoteAddress, port: setup.socket.remotePort, family: setup.socket.remoteFamily };
+    this.#remote = {
+      address: setup.socket.remoteAddress,
+      port: setup.socket.remotePort,
+      family: setup.socket.remoteFamily,
+      localAddress: setup.socket.localAddress,
+      localPort: setup.socket.localPort,
+    };
     const timeout = setup.handshakeTimeout ?? 30000;
     if (timeout > 0) {
       this.#handshakeTimer = setTimeout(() => {
@@ -170,7 +176,7 @@ export class TLSSocket extends Duplex {
 
   /** the peer's address as the TCP socket had it when this TLSSocket was made: still there
    * once the socket is destroyed (a 'tlsClientError' listener logs or blocks the client) */
-  #remote: { address?: string; port?: number; family?: string };
+  #remote: { address?: string; port?: number; family?: string; localAddress?: string; localPort?: number };
   /** the connection fails after this alert is flushed (a refused ClientHello) */
   #flushBeforeClose = false;
 
@@ -187,7 +193,11 @@ export class TLSSocket extends Duplex {
   }
 
   get localPort(): number | undefined {
-    return this.socket.localPort;
+    return this.socket.localPort ?? this.#remote.localPort;
+  }
+
+  get localAddress(): string | undefined {
+    return this.socket.localAddress ?? this.#remote.localAddress;
   }
 
   /** the SNI name; on the server false when the client sent none (node:tls) */
