@@ -202,6 +202,7 @@ export class NativeConnectionPath {
     const server = this.#server;
     switch (event) {
       case NativeListenerEvent.SECURE: {
+        const switched = this.#helloGates.secure(id);
         // the handshake's events and a get callback's exception, before 'secureConnection'
         const failure = settleNativeHandshakes(this.#context);
         if (failure) {
@@ -213,6 +214,7 @@ export class NativeConnectionPath {
         // nobody to hand the connection to: it stays native (read, discarded, closed)
         if (server.listenerCount('secureConnection') === 0) return false;
         const socket = new NativeTlsSocket(this.#listener!, id, arg === true);
+        socket.sniContextSwitched = switched;
         this.#sockets.set(id, socket);
         server.emit('secureConnection', socket as never);
         return true;
@@ -267,6 +269,8 @@ export class NativeTlsSocket extends Duplex {
   /** servers of the native path do not ask for client certificates */
   readonly authorized = false;
   readonly authorizationError = null;
+  /** the connection runs on the context for its server name (SNICallback, addContext, setSecureContext), not the server's */
+  sniContextSwitched = false;
   readonly #listener: NativeListenerHandle;
   readonly #id: number;
   readonly #reused: boolean;

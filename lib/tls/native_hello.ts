@@ -22,6 +22,8 @@ export class NativeHelloGates {
   readonly #setup: () => HelloGateSetup;
   /** connections whose ClientHello waits for the gate */
   readonly #waiting = new Set<number>();
+  /** connections handed to OpenSSL with a context of their own (OpenSSL's servername callback switches to it) */
+  readonly #switched = new Set<number>();
 
   /** `setup`: the gate's setup of one connection (the server's, as on the Node-socket path) */
   constructor(server: ErrorTarget, context: SslContext, setup: () => HelloGateSetup) {
@@ -62,7 +64,9 @@ export class NativeHelloGates {
       return;
     }
     const proceed = (): void => {
-      if (this.#waiting.delete(id)) proceedNativeHello(listener, id, sniContext);
+      if (!this.#waiting.delete(id)) return;
+      if (sniContext && sniContext !== this.#context && !sniContext.freed) this.#switched.add(id);
+      proceedNativeHello(listener, id, sniContext);
     };
     // no verdict: the gate's parser wants more (an SSLv2 hello cut short); OpenSSL reads on
     if (verdict?.ready) verdict.ready.then(proceed, (e: unknown) => this.#fail(listener, id, toError(e)));
@@ -72,6 +76,12 @@ export class NativeHelloGates {
   /** the connection failed or closed (the listener reported it) */
   gone(id: number): void {
     this.#waiting.delete(id);
+    this.#switched.delete(id);
+  }
+
+  /** the connection's handshake finished: whether it runs on the context for its server name (TLSSocket's sniContextSwitched) */
+  secure(id: number): boolean {
+    return this.#switched.delete(id);
   }
 
   // destroys a waiting connection, then 'tlsClientError' with `err`
