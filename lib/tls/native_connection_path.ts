@@ -2,8 +2,9 @@
 // experimental): connections are accepted, read, handshaken, written and closed in native
 // code on Node's own libuv loop (native/native_listener.h), on the server's SSL_CTX, so its
 // session cache and native callbacks work as on the Node-socket path. JS hears of a
-// connection once when it becomes secure ('secureConnection', with a NativeTlsSocket) or
-// fails ('tlsClientError'); a secure connection's plaintext then flows through the
+// connection with its whole ClientHello (the server's hello gate, native_hello.ts), then once
+// when it becomes secure ('secureConnection', with a NativeTlsSocket) or fails
+// ('tlsClientError'); a secure connection's plaintext then flows through the
 // NativeTlsSocket (a Duplex: writes go to SSL_write natively, reads are pushed from
 // SSL_read), which node:http accepts through its 'connection' event.
 //
