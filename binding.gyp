@@ -38,6 +38,7 @@
         'native/ssl_queries.cc',
         'native/native_listener_net.cc',
         'native/native_listener_h2.cc',
+        'native/native_listener_hello.cc',
         'native/x509_generator.cc',
         'native/openssl_clock.cc',
         'native/openssl_clock_time.c',

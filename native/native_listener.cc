@@ -1,5 +1,7 @@
 #include "native_listener.h"
 
+#include "native_listener_conn.h"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 
@@ -13,6 +15,7 @@
 #include "openssl_pointers.h"
 #include "openssl_runtime.h"
 #include "ssl_context_handle.h"
+#include "tls_connection.h"
 
 namespace {
 constexpr size_t kReadSize = 64 * 1024;
@@ -27,30 +30,6 @@ struct WriteReq {
 };
 }  // namespace
 
-struct NativeListener::Conn {
-  uv_tcp_t tcp;  // first: the handle's address is the Conn's
-  NativeListener* owner = nullptr;
-  uint32_t id = 0;
-  SSL* ssl = nullptr;
-  BIO* in = nullptr;   // owned by ssl
-  BIO* out = nullptr;  // owned by ssl
-  bool secure = false;
-  bool stream = false;      // JS asked for data / end / close
-  bool reading = true;
-  bool peerEnded = false;
-  bool ending = false;      // End() ran: close_notify sent, FIN queued
-  bool closing = false;     // uv_close called
-  bool wantDrain = false;
-  bool renegotiation = false;  // OnInfo saw a handshake start after the first one
-  bool helloChecked = false;   // CheckHello decided (or there is no ALPN to check)
-  std::vector<char> hello;     // ciphertext held back until the ClientHello is whole
-  bool awaitingHello = false;  // kHello emitted: the hello waits for proceed()
-  bool holding = false;        // kStep held the handshake's last flight until release()
-  SSL_CTX* sniContext = nullptr;  // proceed()'s context (a reference of ours)
-  uint64_t acceptedAt = 0;  // uv_now, ms
-  Napi::Reference<Napi::Value> closeError;
-  bool netEvents = false;  // kClose follows for a connection JS does not stream too (native_listener_net.cc)
-};
 
 Napi::Function NativeListener::Define(Napi::Env env) {
   return DefineClass(env, "NativeListener",
@@ -76,6 +55,9 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_tcpState>("tcpState"),
                          InstanceMethod<&NativeListener::JS_addresses>("addresses"),
                          InstanceMethod<&NativeListener::JS_coalesce>("coalesce"),
+                         InstanceMethod<&NativeListener::JS_refuse>("refuse"),
+                         InstanceMethod<&NativeListener::JS_refuseTicket>("refuseTicket"),
+                         InstanceMethod<&NativeListener::JS_peer>("peer"),
                      });
 }
 
@@ -345,7 +327,7 @@ void NativeListener::Accept() {
   SSL_set_ex_data(c->ssl, openssl_runtime::ListenerConnectionIndex(), c);
   SSL_set_info_callback(c->ssl, OnInfo);
   SetPeerVerify(c->ssl);
-  c->helloChecked = alpn_.empty() && !helloToJs_;
+  c->helloChecked = !helloToJs_;
   if (noDelay_) uv_tcp_nodelay(&c->tcp, 1);
   c->acceptedAt = uv_now(loop_);
   c->id = nextId_++;
@@ -498,9 +480,11 @@ void NativeListener::Renegotiation(Conn* c, size_t used) {
   if (!c->closing) Destroy(c, e);
 }
 
-int NativeListener::OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen, void*) {
+int NativeListener::OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen, void* arg) {
   Conn* c = static_cast<Conn*>(SSL_get_ex_data(ssl, openssl_runtime::ListenerConnectionIndex()));
-  if (c == nullptr || c->owner == nullptr || c->owner->alpn_.empty()) return SSL_TLSEXT_ERR_NOACK;
+  // a context shared with Node-socket servers: their connections are answered there
+  if (c == nullptr) return TlsConnection::From(ssl) != nullptr ? TlsConnection::OnAlpnSelect(ssl, out, outlen, in, inlen, arg) : SSL_TLSEXT_ERR_NOACK;
+  if (c->owner == nullptr || c->owner->alpn_.empty()) return SSL_TLSEXT_ERR_NOACK;
   const std::vector<unsigned char>& ours = c->owner->alpn_;
   unsigned char* selected = nullptr;
   unsigned char selectedLength = 0;
@@ -513,9 +497,11 @@ int NativeListener::OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned c
   return SSL_TLSEXT_ERR_OK;
 }
 
-int NativeListener::OnServername(SSL* ssl, int*, void*) {
+int NativeListener::OnServername(SSL* ssl, int* alert, void* arg) {
   Conn* c = static_cast<Conn*>(SSL_get_ex_data(ssl, openssl_runtime::ListenerConnectionIndex()));
-  if (c == nullptr || c->sniContext == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  // a context shared with Node-socket servers: their connections are answered there
+  if (c == nullptr) return TlsConnection::From(ssl) != nullptr ? TlsConnection::OnServername(ssl, alert, arg) : SSL_TLSEXT_ERR_NOACK;
+  if (c->sniContext == nullptr) return SSL_TLSEXT_ERR_NOACK;
   if (SSL_get_SSL_CTX(ssl) != c->sniContext) {
     SSL_set_SSL_CTX(ssl, c->sniContext);
     // ALPN is chosen after this switch, through the new context's callback
@@ -549,98 +535,6 @@ Napi::Value NativeListener::JS_proceed(const Napi::CallbackInfo& info) {
   }
   Advance(c);
   return env.Undefined();
-}
-
-namespace {
-// the bytes of a ClientHello's handshake message gathered from its records: 1 whole,
-// 0 more needed, -1 not a TLS handshake record stream (OpenSSL decides then)
-int GatherHello(const unsigned char* p, size_t n, std::vector<unsigned char>* msg) {
-  size_t off = 0;
-  msg->clear();
-  while (off + 5 <= n) {
-    if (p[off] != 22 || p[off + 1] != 3) return -1;
-    size_t len = (static_cast<size_t>(p[off + 3]) << 8) | p[off + 4];
-    if (len == 0 || len > 16384 + 2048) return -1;
-    if (off + 5 + len > n) return 0;
-    msg->insert(msg->end(), p + off + 5, p + off + 5 + len);
-    off += 5 + len;
-    if (msg->size() >= 4) {
-      if ((*msg)[0] != 1) return -1;
-      size_t body = (static_cast<size_t>((*msg)[1]) << 16) | (static_cast<size_t>((*msg)[2]) << 8) | (*msg)[3];
-      if (msg->size() >= 4 + body) {
-        msg->resize(4 + body);
-        return 1;
-      }
-    }
-  }
-  return n > 0 && p[0] != 22 ? -1 : 0;
-}
-
-// whether the ClientHello `m` (handshake header included) offers ALPN with none of `ours`;
-// a malformed hello answers false (OpenSSL refuses it itself)
-bool AlpnDisjoint(const std::vector<unsigned char>& m, const std::vector<unsigned char>& ours) {
-  size_t n = m.size();
-  size_t off = 4 + 2 + 32;
-  auto skip = [&](size_t width) {
-    if (off + width > n) return false;
-    size_t len = 0;
-    for (size_t i = 0; i < width; i++) len = (len << 8) | m[off + i];
-    off += width + len;
-    return off <= n;
-  };
-  if (off > n || !skip(1) || !skip(2) || !skip(1)) return false;
-  if (off + 2 > n) return false;  // no extensions
-  size_t end = off + 2 + ((static_cast<size_t>(m[off]) << 8) | m[off + 1]);
-  off += 2;
-  if (end > n) return false;
-  while (off + 4 <= end) {
-    unsigned type = (static_cast<unsigned>(m[off]) << 8) | m[off + 1];
-    size_t len = (static_cast<size_t>(m[off + 2]) << 8) | m[off + 3];
-    off += 4;
-    if (off + len > end) return false;
-    if (type == 16) {
-      if (len < 2) return false;
-      size_t listEnd = off + 2 + ((static_cast<size_t>(m[off]) << 8) | m[off + 1]);
-      if (listEnd > off + len || listEnd == off + 2) return false;
-      for (size_t p = off + 2; p < listEnd;) {
-        size_t l = m[p];
-        if (l == 0 || p + 1 + l > listEnd) return false;
-        for (size_t q = 0; q < ours.size(); q += 1 + ours[q]) {
-          if (ours[q] == l && std::memcmp(&ours[q + 1], &m[p + 1], l) == 0) return false;
-        }
-        p += 1 + l;
-      }
-      return true;
-    }
-    off += len;
-  }
-  return false;
-}
-}  // namespace
-
-bool NativeListener::CheckHello(Conn* c, const char* data, size_t length) {
-  std::vector<unsigned char> msg;
-  int r = GatherHello(reinterpret_cast<const unsigned char*>(data), length, &msg);
-  // a hello larger than any real one is OpenSSL's to refuse
-  if (r == 0 && length < 64 * 1024) return true;
-  c->helloChecked = true;
-  if (r != 1 || alpn_.empty() || !AlpnDisjoint(msg, alpn_)) {
-    if (r != 1 || !helloToJs_) return true;
-    // JS decides the context first (SNICallback); proceed() hands the hello to OpenSSL
-    c->awaitingHello = true;
-    Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env_, c->hello.data(), c->hello.size());
-    Emit({Napi::Number::New(env_, kHello), Napi::Number::New(env_, c->id), b});
-    return false;
-  }
-  // node's answer: a fatal no_application_protocol alert, then the close
-  static const char kAlert[] = {21, 3, 3, 0, 2, 2, 120};
-  BIO_write(c->out, kAlert, sizeof kAlert);
-  std::vector<char>().swap(c->hello);
-  Napi::Value e = openssl_error::MakeCoded(env_, error_codes::kSslNoApplicationProtocol, "no application protocol");
-  if (!Flush(c)) return false;
-  Emit({Napi::Number::New(env_, kFailed), Napi::Number::New(env_, c->id), e});
-  if (!c->closing) End(c);
-  return false;
 }
 
 void NativeListener::ReadPlain(Conn* c) {
@@ -959,12 +853,7 @@ Napi::Value NativeListener::JS_info(const Napi::CallbackInfo& info) {
   if (alpnLength > 0) o.Set("alpnProtocol", Napi::String::New(env, reinterpret_cast<const char*>(alpn), alpnLength));
   sockaddr_storage addr;
   int len = sizeof addr;
-  if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    Napi::Object peer = AddressObject(env, addr);
-    o.Set("remotePort", peer.Get("port"));
-    o.Set("remoteFamily", peer.Get("family"));
-    o.Set("remoteAddress", peer.Get("address"));
-  }
+  if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&addr), &len) == 0) SetSocketAddress(o, addr, "remoteAddress", "remotePort", "remoteFamily");
   return o;
 }
 

@@ -54,8 +54,11 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   ~NativeListener() override;
 
   struct Conn;
+  // refuseTicket() was called for the listener connection of `ssl` (the ticket key callback)
+  static bool TicketRefused(const SSL* ssl);
 
  private:
+  friend class TlsConnection;  // one servername / ALPN callback per SSL_CTX serves both kinds of connection
   Napi::Value JS_listen(const Napi::CallbackInfo& info);
   Napi::Value JS_address(const Napi::CallbackInfo& info);
   Napi::Value JS_close(const Napi::CallbackInfo& info);
@@ -75,6 +78,10 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_storeHooks(const Napi::CallbackInfo& info);  // storeHooks(hello, holdSteps)
   Napi::Value JS_release(const Napi::CallbackInfo& info);     // release(id): the held step goes on
   bool HoldStep(uint32_t id);  // kStep: whether JS holds the step
+  // native_listener_hello.cc: refuse(id, alert), refuseTicket(id), peer(id)
+  Napi::Value JS_refuse(const Napi::CallbackInfo& info);
+  Napi::Value JS_refuseTicket(const Napi::CallbackInfo& info);
+  Napi::Value JS_peer(const Napi::CallbackInfo& info);
 
   static void OnConnection(uv_stream_t* server, int status);
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
@@ -109,9 +116,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   void ResumeStep(Conn* c);  // a step HoldStep held goes on
   void ReadPlain(Conn* c);   // SSL_read until it wants more; data / end events
   void Renegotiation(Conn* c, size_t used);
-  // with ALPN: the ClientHello is held back until whole; false when it was refused
-  // (no protocol in common: a fatal no_application_protocol alert, as node's server sends)
-  bool CheckHello(Conn* c, const char* data, size_t length);  // refuses it: nothing of it goes out, the connection fails
+  // the ClientHello is held back until whole, then handed to JS (kHello); false while it waits
+  bool CheckHello(Conn* c, const char* data, size_t length);
   bool Flush(Conn* c);       // ciphertext out; false after the connection failed
   void Fail(Conn* c, const char* what, const char* code);
   void End(Conn* c);         // close_notify, FIN once written, then close
@@ -152,7 +158,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   bool unref_ = false;  // net.Server#unref(): the listener does not keep the loop alive
   uint64_t handshakeTimeout_ = 0;  // ms; 0: none
   std::vector<unsigned char> alpn_;  // wire format; empty: no ALPN
-  bool helloToJs_ = false;  // kHello before OpenSSL reads the ClientHello (SNICallback, store prefetch)
+  bool helloToJs_ = false;  // kHello before OpenSSL reads the ClientHello (lib/tls/hello_gate.ts)
   bool holdSteps_ = false;  // kStep after a full handshake ('newSession' listeners)
   int verifyMode_ = SSL_VERIFY_NONE;  // SSL_set_verify of each connection (requestCert)
   bool verifyPeerInJs_ = false;       // kVerifyPeer before the last flight (rejectUnauthorized)

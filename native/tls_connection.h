@@ -38,6 +38,7 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   static bool TicketRefused(const SSL* ssl);
 
  private:
+  friend class NativeListener;  // one servername / ALPN callback per SSL_CTX serves both kinds of connection
   Napi::Value JS_cycle(const Napi::CallbackInfo& info);
   Napi::Value JS_write(const Napi::CallbackInfo& info);
   Napi::Value JS_shutdown(const Napi::CallbackInfo& info);

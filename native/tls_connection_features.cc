@@ -13,6 +13,7 @@
 #include <string>
 
 #include "arguments.h"
+#include "native_listener.h"
 #include "openssl_error.h"
 #include "openssl_pointers.h"
 #include "openssl_runtime.h"
@@ -47,7 +48,8 @@ Napi::Value TlsConnection::JS_refuseTicket(const Napi::CallbackInfo& info) {
 
 bool TlsConnection::TicketRefused(const SSL* ssl) {
   TlsConnection* self = From(ssl);
-  return self != nullptr && self->ticketRefused_;
+  // a connection of the native listener has its own flag (NativeListener::refuseTicket)
+  return self != nullptr ? self->ticketRefused_ : NativeListener::TicketRefused(ssl);
 }
 
 // opts.alpnProtocols: Buffer in wire format (length-prefixed names); opts.verifyMode:
@@ -93,9 +95,11 @@ void TlsConnection::OnInfo(const SSL* ssl, int where, int) {
 // preference order, as node:tls). No overlap: no ALPN here (1.0.2 ignores a fatal answer;
 // lib refuses such a ClientHello before OpenSSL reads it, lib/tls/hello_policy.ts).
 int TlsConnection::OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
-                                void*) {
+                                void* arg) {
   TlsConnection* self = From(ssl);
-  if (self == nullptr || self->alpn_.empty()) return SSL_TLSEXT_ERR_NOACK;
+  // a context shared with a native listener: its connections are answered there
+  if (self == nullptr) return NativeListener::OnAlpnSelect(ssl, out, outlen, in, inlen, arg);
+  if (self->alpn_.empty()) return SSL_TLSEXT_ERR_NOACK;
   unsigned char* selected = nullptr;
   unsigned char selectedLength = 0;
   // the first list's order wins
@@ -109,9 +113,11 @@ int TlsConnection::OnAlpnSelect(SSL* ssl, const unsigned char** out, unsigned ch
 // The servername callback: switches to the context lib chose from the parsed ClientHello
 // (setSniContext) before OpenSSL reads further. OpenSSL 1.0.2 has already looked the
 // session up in the original context (ssl_get_prev_session runs before the extensions).
-int TlsConnection::OnServername(SSL* ssl, int*, void*) {
+int TlsConnection::OnServername(SSL* ssl, int* alert, void* arg) {
   TlsConnection* self = From(ssl);
-  if (self == nullptr || self->sniContext_ == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  // a context shared with a native listener: its connections are answered there
+  if (self == nullptr) return NativeListener::OnServername(ssl, alert, arg);
+  if (self->sniContext_ == nullptr) return SSL_TLSEXT_ERR_NOACK;
   if (SSL_get_SSL_CTX(ssl) != self->sniContext_) {
     SSL_set_SSL_CTX(ssl, self->sniContext_);
     self->contextSwitched_ = true;

@@ -207,11 +207,6 @@ describe('the listener', () => {
     for (const extra of [{ ticketKeys: Buffer.alloc(48) }]) {
       expect(() => createServer({ cert, key, connectionPath: 'native', ...extra })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
     }
-    const named = createServer({ cert, key, connectionPath: 'native' });
-    expect(() => named.addContext('localhost', { cert, key })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
-    expect(() => named.setSecureContext({ cert, key })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
-    const shared = createServer({ cert, key }).context;
-    expect(() => createServer({ context: shared, connectionPath: 'native', ALPNProtocols: ['http/1.1'] })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
     expect(() => createServer({ cert, key, connectionPath: 'native' }).listen({ path: path.join(os.tmpdir(), 'x.sock') })).toThrow(
       expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }),
     );
@@ -738,10 +733,5 @@ describe('SNICallback', () => {
     await closed(bad);
     expect(asked).toEqual(['other.test', 'later.test', 'localhost', 'fail.test']);
     otherCtx.free();
-  });
-
-  test('a shared context with SNICallback is refused', () => {
-    const shared = createServer({ cert, key }).context;
-    expect(() => createServer({ context: shared, connectionPath: 'native', SNICallback: (_n, cb) => cb(null) })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
   });
 });

@@ -1,6 +1,6 @@
 // Which path runs a server's connections: the native path by default, wherever it can serve
-// the server; the node path when it is named (option or environment), or when an option, a
-// listen() form or a node:cluster worker needs it. `server.connectionPath` says which.
+// the server; the node path when it is named (option or environment), or when a listen()
+// form or a node:cluster worker needs it. `server.connectionPath` says which.
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -61,13 +61,6 @@ test('no path named: the native path, for createServer, createHttpsServer and cr
 test("connectionPath: 'node' names the node path; another value is a TypeError", () => {
   expect(track(createServer({ cert, key, connectionPath: 'node' })).connectionPath).toBe('node');
   expect(() => createServer({ cert, key, connectionPath: 'uv' as never })).toThrow(TypeError);
-});
-
-test('an option only the node path serves: no path named runs it there, the native path named refuses it', () => {
-  const shared = track(createServer({ cert, key, connectionPath: 'node' })).context;
-  const sni = () => undefined;
-  expect(track(createServer({ context: shared, SNICallback: sni })).connectionPath).toBe('node');
-  expect(() => createServer({ context: shared, SNICallback: sni, connectionPath: 'native' })).toThrow(expect.objectContaining({ code: 'ERR_TLS_OPTION_NOT_SUPPORTED' }));
 });
 
 test('listen() on a Unix socket: no path named moves the server to the node path, which serves it; the native path named refuses it', async () => {

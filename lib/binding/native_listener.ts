@@ -22,7 +22,7 @@ export enum NativeListenerEvent {
   CLOSED = 7,
   /** (error): accepting failed */
   ERROR = 8,
-  /** (id, ClientHello bytes): held until proceed(id[, context]) (options.hello) */
+  /** (id, ClientHello bytes, or what arrived when they are none): held until proceed(id[, context]) or refuse(id, alert) (options.hello) */
   HELLO = 9,
   /** (id): a full handshake finished, its last flight not sent yet: return true to hold it until release(id) (storeHooks' holdSteps) */
   STEP = 20,
@@ -47,7 +47,7 @@ export interface NativeListenerOptions {
   handshakeTimeout: number;
   /** the server's ALPN protocols, wire format, most preferred first */
   alpn?: Buffer;
-  /** HELLO before OpenSSL reads a ClientHello (the SNICallback decides the context first) */
+  /** HELLO before OpenSSL reads a ClientHello (lib/tls/hello_gate.ts decides first) */
   hello?: boolean;
   /** SSL_VERIFY_* bits set on each connection (requestCert) */
   verifyMode?: number;
@@ -76,6 +76,14 @@ export interface NativeTcpState {
   keepAlive: boolean;
   /** seconds before the first keep-alive probe (TCP_KEEPIDLE) */
   keepAliveDelay?: number;
+}
+
+export interface NativePeerAddress {
+  remoteAddress?: string;
+  remotePort?: number;
+  remoteFamily?: string;
+  localAddress?: string;
+  localPort?: number;
 }
 
 export interface NativeConnectionInfo {
@@ -109,6 +117,12 @@ export interface NativeListenerHandle {
   readStart(id: number): void;
   /** OpenSSL reads the held ClientHello; with a context handle, the servername callback switches to it */
   proceed(id: number, context?: unknown): void;
+  /** after HELLO: `alert` goes out instead of a handshake, then the connection closes */
+  refuse(id: number, alert: Buffer): void;
+  /** after HELLO: the ticket the held ClientHello offers is not decrypted */
+  refuseTicket(id: number): void;
+  /** the addresses of a connection (also one that is failing) */
+  peer(id: number): NativePeerAddress | undefined;
   info(id: number): NativeConnectionInfo | undefined;
   /** HELLO for every ClientHello from now on (`hello`, only turned on); STEP after each full handshake (`holdSteps`) */
   storeHooks(hello: boolean, holdSteps: boolean): void;

@@ -8,7 +8,7 @@ import type { SslContext } from './ssl_context';
 import type { TlsAnswers, TlsQuerySource } from './tls_connection';
 
 export { NativeListenerEvent } from '../binding/native_listener';
-export type { NativeAddresses, NativeTcpState, NativeConnectionInfo, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions } from '../binding/native_listener';
+export type { NativeAddresses, NativeTcpState, NativeConnectionInfo, NativePeerAddress, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions } from '../binding/native_listener';
 
 /** a native TCP listener whose connections handshake on `ctx`'s SSL_CTX (its cache, callbacks and stores) */
 export function openNativeListener(ctx: SslContext, onEvent: NativeListenerCallback, opts: NativeListenerOptions): NativeListenerHandle {

@@ -1,10 +1,11 @@
 // What a server does with the ClientHello before OpenSSL reads it: node:tls's refusals
 // (hello_policy.ts), the revoked-ticket check, the session store prefetch and the
-// SNICallback's context. The TLSSocket holds the hello's bytes until the gate opens.
+// SNICallback's context. One gate for both connection paths: the TLSSocket holds the hello's
+// bytes until the gate opens (tls_socket.ts); the native listener holds them natively and
+// hands the whole hello to the gate (native_hello.ts).
 import { TLS_PROTOCOLS } from '../binding/constants';
 import { kVersionRange } from '../openssl/internal';
 import type { SslContext } from '../openssl/ssl_context';
-import type { TlsConnection } from '../openssl/tls_connection';
 import { toError } from '../common/to_error';
 import { ClientHelloInfo, ClientHelloParser } from './client_hello_parser';
 import { debug } from './debug';
@@ -23,28 +24,35 @@ export interface HelloGateSetup {
   alpnWire?: Buffer;
 }
 
+/** The connection the gate acts on before OpenSSL reads the hello (a TlsConnection, or a native listener's connection). */
+export interface HelloTarget {
+  /** the ticket the hello offers is not decrypted (a full handshake) */
+  refuseTicket(): void;
+  /** OpenSSL's servername callback switches to `ctx` */
+  setSniContext(ctx: SslContext): void;
+}
+
 /** What to do once the whole ClientHello arrived. */
 export type HelloVerdict =
   /** send `alert`, then fail with `error` */
   | { readonly refused: { alert: Buffer; error: Error }; readonly buffered: Buffer }
-  /** hand `buffered` to OpenSSL, after `ready` settles when there is one */
+  /** hand `buffered` to OpenSSL once `ready` resolves, when there is one; when it rejects
+   * (an SNICallback that failed), fail the connection with its error, OpenSSL reading nothing */
   | { readonly refused?: undefined; readonly ready: Promise<void> | undefined; readonly buffered: Buffer };
 
 export class HelloGate {
   readonly #parser = new ClientHelloParser({ extensions: true });
   readonly #setup: HelloGateSetup;
   readonly #context: SslContext;
-  readonly #conn: TlsConnection;
+  readonly #conn: HelloTarget;
   readonly #live: () => boolean;
-  readonly #fail: (e: Error) => void;
 
-  /** `live`: the connection is still wanted; `fail`: fails it (an SNICallback that rejected) */
-  constructor(setup: HelloGateSetup, context: SslContext, conn: TlsConnection, live: () => boolean, fail: (e: Error) => void) {
+  /** `live`: the connection is still wanted */
+  constructor(setup: HelloGateSetup, context: SslContext, conn: HelloTarget, live: () => boolean) {
     this.#setup = setup;
     this.#context = context;
     this.#conn = conn;
     this.#live = live;
-    this.#fail = fail;
   }
 
   /** ciphertext from the client; undefined until the whole ClientHello is there */
@@ -67,15 +75,9 @@ export class HelloGate {
   }
 
   // the SNICallback's context, handed to OpenSSL before it reads the ClientHello; its
-  // servername callback then switches to it (SSL_set_SSL_CTX)
+  // servername callback then switches to it (SSL_set_SSL_CTX); a callback that fails rejects
   async #resolveSni(sni: (servername: string | undefined) => Promise<SslContext | undefined>, servername: string | undefined, prefetch: Promise<void> | void): Promise<void> {
-    const [ctx] = await Promise.all([
-      sni(servername).catch((e: unknown) => {
-        process.nextTick(() => this.#fail(toError(e)));
-        return undefined;
-      }),
-      prefetch,
-    ]);
+    const [ctx] = await Promise.all([sni(servername).catch((e: unknown) => Promise.reject(toError(e))), prefetch]);
     debug('SNI %s → %s', servername, ctx ? 'its own context' : 'the default context');
     if (ctx && !ctx.freed) this.#conn.setSniContext(ctx);
   }

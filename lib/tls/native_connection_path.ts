@@ -2,8 +2,9 @@
 // experimental): connections are accepted, read, handshaken, written and closed in native
 // code on Node's own libuv loop (native/native_listener.h), on the server's SSL_CTX, so its
 // session cache and native callbacks work as on the Node-socket path. JS hears of a
-// connection once when it becomes secure ('secureConnection', with a NativeTlsSocket) or
-// fails ('tlsClientError'); a secure connection's plaintext then flows through the
+// connection with its whole ClientHello (the server's hello gate, native_hello.ts), then once
+// when it becomes secure ('secureConnection', with a NativeTlsSocket) or fails
+// ('tlsClientError'); a secure connection's plaintext then flows through the
 // NativeTlsSocket (a Duplex: writes go to SSL_write natively, reads are pushed from
 // SSL_read), which node:http accepts through its 'connection' event.
 //
@@ -15,12 +16,13 @@ import { codedError, ErrorCode } from '../common/coded_error';
 import { toError } from '../common/to_error';
 import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, nativeQuerySource, openNativeListener, settleNativeHandshakes } from '../openssl/native_listener';
 import { ClientCertificatePolicy, clientAuthorization, clientVerifyError, keylogLine, kLocalEndpoint, kTlsQueryState, LocalEndpoint, serverVerifyMode, TlsQueryState, TlsSocketQueries } from './native_queries';
-import { ClientHelloParser } from './client_hello_parser';
 import type { SslContext } from '../openssl/ssl_context';
+import type { HelloGateSetup } from './hello_gate';
+import { NativeClientErrorSocket, NativeHelloGates } from './native_hello';
 import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
 import type { SessionResumption } from './session_resumption';
-import { failConnection, NativeSessionHooks, proceedWhenReady } from './native_store';
+import { NativeSessionHooks } from './native_store';
 import { abortCloses, listenError, lookupListenHost, maxConnectionsLimit, NativeListenArgs, nativeListenArgs, NativeNetOptions, nativeNetOptions, netErrorAfterSecure, NativeSocketNet, NativeTcpSocket } from './native_net';
 import type { NativeAddresses } from '../openssl/native_listener';
 
@@ -51,10 +53,6 @@ function nativeRefusal(o: TlsServerOptions): string | undefined {
     if (v === undefined || rule.allowed?.includes(v)) continue;
     return `options.${name} is not supported with connectionPath: 'native' yet: ${rule.why}`;
   }
-  // the servername callback is one per SSL_CTX: a context other servers share would answer for both paths
-  if (o.SNICallback !== undefined && o.context !== undefined) return "options.SNICallback with a shared options.context is not supported with connectionPath: 'native'";
-  // ALPN selection is one callback per SSL_CTX: a context other servers share would answer for both paths
-  if (o.ALPNProtocols !== undefined && o.context !== undefined) return "options.ALPNProtocols with a shared options.context is not supported with connectionPath: 'native'";
   return undefined;
 }
 
@@ -68,7 +66,7 @@ function nativeRefusal(o: TlsServerOptions): string | undefined {
 export function nativeConnectionPath(
   server: TlsServer,
   o: TlsServerOptions,
-  sni: (servername: string) => Promise<SslContext | undefined>,
+  hello: () => HelloGateSetup,
   resumption: SessionResumption,
 ): NativeConnectionPath | undefined {
   const named = o.connectionPath ?? environmentConnectionPath();
@@ -80,7 +78,7 @@ export function nativeConnectionPath(
     return undefined;
   }
   const peer = { requestCert: o.requestCert === true, rejectUnauthorized: o.rejectUnauthorized !== false };
-  const path = new NativeConnectionPath(server, server.context, nativeNetOptions(o), server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined, peer);
+  const path = new NativeConnectionPath(server, server.context, nativeNetOptions(o), server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), hello, peer);
   path.byDefault = named === undefined;
   path.store = new NativeSessionHooks(server, resumption, server.context);
   return path;
@@ -93,7 +91,7 @@ export class NativeConnectionPath {
   readonly #net: NativeNetOptions;
   readonly #handshakeTimeout: number;
   readonly #alpn: Buffer | undefined;
-  readonly #sni: ((servername: string) => Promise<SslContext | undefined>) | undefined;
+  readonly #helloGates: NativeHelloGates;
   #listener: NativeListenerHandle | undefined;
   #listening = false;
   #ref = true;
@@ -113,13 +111,13 @@ export class NativeConnectionPath {
     net: NativeNetOptions,
     handshakeTimeout: number,
     alpn: Buffer | undefined,
-    sni: ((servername: string) => Promise<SslContext | undefined>) | undefined,
+    helloSetup: () => HelloGateSetup,
     peer: ClientCertificatePolicy = { requestCert: false, rejectUnauthorized: true },
   ) {
     this.#server = server;
     this.#peer = peer;
     this.#alpn = alpn;
-    this.#sni = sni;
+    this.#helloGates = new NativeHelloGates(server, context, helloSetup);
     this.#context = context;
     this.#net = net;
     this.#handshakeTimeout = handshakeTimeout;
@@ -151,7 +149,7 @@ export class NativeConnectionPath {
         removeUnclean: this.#net.removeUnclean,
         handshakeTimeout: this.#handshakeTimeout,
         alpn: this.#alpn,
-        hello: this.#sni !== undefined,
+        hello: true,
         verifyMode: serverVerifyMode(this.#peer.requestCert, this.#peer.rejectUnauthorized),
         verifyPeer: this.#peer.requestCert && this.#peer.rejectUnauthorized,
       });
@@ -283,15 +281,20 @@ export class NativeConnectionPath {
     tcp.socket.closedNatively();
   }
 
-  // the SNICallback's context for the ClientHello's server name, then OpenSSL reads the hello;
-  // a callback that fails fails the connection ('tlsClientError' with its error)
+  // every ClientHello goes through the server's gate before OpenSSL reads it (native_hello.ts),
+  // with the store prefetch of this connection (native_store.ts)
   #hello(id: number, bytes: Buffer): void {
     const listener = this.#listener;
     if (!listener) return;
-    const hello = new ClientHelloParser({ extensions: true }).push(bytes);
-    const servername = hello?.servername;
-    const context = servername !== undefined && this.#sni ? this.#sni(servername) : undefined;
-    proceedWhenReady(listener, id, this.store?.prefetch(listener, id, hello), context, (e) => failConnection(this.#server, listener, id, e));
+    const store = this.store;
+    this.#helloGates.hello(listener, id, bytes, store ? (hello, live) => store.prefetch(listener, id, hello, live) : undefined);
+  }
+
+  // 'tlsClientError' with the failing connection's addresses (the listener closes it)
+  #clientError(id: number, err: Error): void {
+    this.#helloGates.gone(id);
+    const socket = this.#listener ? new NativeClientErrorSocket(this.#listener, id) : undefined;
+    this.#server.emit('tlsClientError', err, socket as never);
   }
 
   // requestCert with rejectUnauthorized: a client whose certificate does not verify never
@@ -301,22 +304,17 @@ export class NativeConnectionPath {
     return listener ? clientVerifyError(nativeQuerySource(listener, id), this.#peer) : undefined;
   }
 
-  // node:tls hands 'tlsClientError' the connection's socket: a closed NativeTlsSocket that
-  // still knows the peer's address (read while the native connection is there)
-  #failedSocket(id: number): NativeTlsSocket | undefined {
-    const listener = this.#listener;
-    return listener ? new NativeTlsSocket(listener, id, this.#context, this.#netOf(id))[kFailedConnection]() : undefined;
-  }
-
   #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean | Error | undefined {
     const server = this.#server;
     switch (event) {
       case NativeListenerEvent.SECURE: {
+        const switched = this.#helloGates.secure(id);
         // the handshake's events and a get callback's exception, before 'secureConnection'
         const failure = settleNativeHandshakes(this.#context);
         if (failure) {
+          const socket = this.#listener ? new NativeClientErrorSocket(this.#listener, id) : undefined;
           this.#listener?.destroy(id);
-          server.emit('tlsClientError', toError(failure.error), undefined);
+          server.emit('tlsClientError', toError(failure.error), socket as never);
           return false;
         }
         const streamed = server.listenerCount('secureConnection') > 0;
@@ -330,6 +328,7 @@ export class NativeConnectionPath {
         const line = server.listenerCount('keylog') > 0 ? keylogLine(nativeQuerySource(this.#listener!, id)) : undefined;
         if (line) server.emit('keylog', line, socket as never);
         if (!streamed || socket.destroyed) return false;
+        socket.sniContextSwitched = switched;
         this.#sockets.set(id, socket);
         server.emit('secureConnection', socket as never);
         return true;
@@ -344,8 +343,7 @@ export class NativeConnectionPath {
       case NativeListenerEvent.FAILED:
         this.store?.failed(id);
         settleNativeHandshakes(this.#context);
-        // the socket is only made for a listener (a flood of failing clients costs no Duplex each)
-        server.emit('tlsClientError', toError(arg), (server.listenerCount('tlsClientError') > 0 ? this.#failedSocket(id) : undefined) as never);
+        this.#clientError(id, toError(arg));
         return false;
       case NativeListenerEvent.DATA:
         this.#sockets.get(id)?.[kPushData](arg as Buffer);
@@ -405,6 +403,8 @@ export function coalesceNativeWrites(socket: NativeTlsSocket): void {
  */
 export class NativeTlsSocket extends TlsSocketQueries {
   readonly encrypted = true;
+  /** the connection runs on the context for its server name (SNICallback, addContext, setSecureContext), not the server's */
+  sniContextSwitched = false;
   readonly #listener: NativeListenerHandle;
   readonly #id: number;
   #info: NativeConnectionInfo | undefined;

@@ -14,11 +14,12 @@
 // own and work unchanged.
 import type { EventEmitter } from 'events';
 import type { NativeListenerHandle } from '../openssl/native_listener';
-import { proceedNativeHello, settleNativeHandshakes } from '../openssl/native_listener';
+import { settleNativeHandshakes } from '../openssl/native_listener';
 import type { SslContext } from '../openssl/ssl_context';
 import { toError } from '../common/to_error';
 import type { ClientHelloInfo } from './client_hello_parser';
 import type { SessionResumption } from './session_resumption';
+import { NativeClientErrorSocket } from './native_hello';
 
 /** a TlsServer's session resumption, wired to its native listener */
 export class NativeSessionHooks {
@@ -104,28 +105,7 @@ export class NativeSessionHooks {
 /** fails the connection `id` as a TLSSocket destroyed before it is secure: 'tlsClientError', unless it is gone already */
 export function failConnection(server: EventEmitter, listener: NativeListenerHandle, id: number, error: Error): void {
   if (listener.info(id) === undefined) return;
+  const socket = new NativeClientErrorSocket(listener, id);
   listener.destroy(id);
-  server.emit('tlsClientError', error, undefined);
-}
-
-/**
- * OpenSSL reads the ClientHello of `id` once the store prefetch and the SNI context (either
- * may be absent) are there: at once when neither is pending. A failure of either fails the
- * connection (`fail`).
- */
-export function proceedWhenReady(
-  listener: NativeListenerHandle,
-  id: number,
-  prefetched: Promise<void> | undefined,
-  context: Promise<SslContext | undefined> | undefined,
-  fail: (e: Error) => void,
-): void {
-  if (!prefetched && !context) {
-    proceedNativeHello(listener, id, undefined);
-    return;
-  }
-  Promise.all([prefetched, context]).then(
-    ([, ctx]) => proceedNativeHello(listener, id, ctx),
-    (e: unknown) => fail(toError(e)),
-  );
+  server.emit('tlsClientError', error, socket);
 }

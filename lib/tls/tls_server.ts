@@ -17,6 +17,7 @@ import { checkOptionNames, OptionTable } from '../common/option_names';
 import { CONTEXT_OPTIONS } from '../openssl/context_options';
 
 import { ConnectionPath, NativeConnectionPath, nativeConnectionPath } from './native_connection_path';
+import type { HelloGateSetup } from './hello_gate';
 
 /** @internal on an options object: more option names a wrapper (createHttpsServer, ...) handles itself */
 export const kWrapperOptions = Symbol('wrapperOptions');
@@ -249,7 +250,8 @@ export class TlsServer extends net.Server {
       // a context of the caller's may have any session id context: not checked then
       sessionIdContext,
     });
-    this.#native = nativeConnectionPath(this, o, (name) => this.#contextFor(name), this.#resumption);
+    // the native path runs the same ClientHello gate, with the store prefetch of each connection
+    this.#native = nativeConnectionPath(this, o, () => ({ ...this.#helloSetup(), alpnWire: this.#alpn }), this.#resumption);
     // net.Server's `listening` getter reads its own handle, which the native path has not
     const native = this.#native;
     if (native) Object.defineProperty(this, 'listening', { get: () => native.listening, configurable: true });
@@ -313,7 +315,6 @@ export class TlsServer extends net.Server {
    * OpenSSL 1.0.2 looks sessions up before it switches to the name's context.
    */
   addContext(hostname: string, context: SslContext | SslContextOptions | tls.SecureContextOptions | tls.SecureContext): void {
-    if (this.#native) throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "addContext() is not supported with connectionPath: 'native' yet: the context for a server name is chosen on TLSSockets only");
     if (typeof hostname !== 'string') throw new TypeError('hostname must be a string');
     refuseNodeSecureContext(context, 'context');
     if (hostname === '') throw codedError(ErrorCode.TLS_REQUIRED_SERVER_NAME, 'addContext() needs a server name');
@@ -331,7 +332,6 @@ export class TlsServer extends net.Server {
    * context starts an empty cache. `ticketKeys` in `options` replaces the ticket keys.
    */
   setSecureContext(options: (SslContextOptions & { ticketKeys?: Buffer }) | tls.SecureContextOptions): void {
-    if (this.#native) throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "setSecureContext() is not supported with connectionPath: 'native' yet: the certificate context is switched on TLSSockets only");
     refuseNodeSecureContext(options, 'options');
     const o = optionsObject(options, 'options') as SslContextOptions & { ticketKeys?: Buffer };
     const { ticketKeys, ...rest } = o;
@@ -360,6 +360,16 @@ export class TlsServer extends net.Server {
       ciphers: (o.ciphers as string | undefined) ?? NODE_DEFAULT_CIPHERS,
       sessionTimeout: (o.sessionTimeout as number | undefined) ?? sessionTimeout,
     });
+  }
+
+  // the ClientHello gate's revoked-ticket check and context choice for one connection, on
+  // either path (lib/tls/hello_gate.ts)
+  #helloSetup(): Pick<HelloGateSetup, 'refuseTicket' | 'sni' | 'sniWithoutName'> {
+    return {
+      refuseTicket: this.#resumption.revokesTickets ? (hello) => this.#resumption.ticketRevoked(hello) : undefined,
+      sni: this.#sniCallback || this.#namedContexts.length > 0 || this.#certificateContext ? (name) => this.#contextFor(name) : undefined,
+      sniWithoutName: this.#certificateContext !== undefined,
+    };
   }
 
   // the context of a ClientHello: the SNICallback's answer, else addContext()'s match, else
@@ -476,12 +486,10 @@ export class TlsServer extends net.Server {
         prefetch: this.#resumption.wantsPrefetch ? (hello, live) => (obs?.hello(hello), this.#resumption.prefetch(hello, live, obs, socket.remoteAddress)) : obs && ((hello) => obs.hello(hello)),
         observer: obs,
         holdStep: () => this.#resumption.holdStep(),
-        refuseTicket: this.#resumption.revokesTickets ? (hello) => this.#resumption.ticketRevoked(hello) : undefined,
+        ...this.#helloSetup(),
         requestCert: this.#requestCert,
         rejectUnauthorized: this.#rejectUnauthorized,
         alpnProtocols: this.#alpn,
-        sni: this.#sniCallback || this.#namedContexts.length > 0 || this.#certificateContext ? (name) => this.#contextFor(name) : undefined,
-        sniWithoutName: this.#certificateContext !== undefined,
         onKeylog: this.listenerCount('keylog') > 0 ? (line) => this.emit('keylog', line, tls) : undefined,
       });
     } catch (e) {

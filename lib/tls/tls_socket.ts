@@ -133,10 +133,15 @@ export class TLSSocket extends TlsSocketQueries {
         setup.context,
         this.#tls,
         () => !this.destroyed,
-        (e) => this.destroy(e),
       );
     }
-    this.#remote = { address: setup.socket.remoteAddress, port: setup.socket.remotePort, family: setup.socket.remoteFamily };
+    this.#remote = {
+      address: setup.socket.remoteAddress,
+      port: setup.socket.remotePort,
+      family: setup.socket.remoteFamily,
+      localAddress: setup.socket.localAddress,
+      localPort: setup.socket.localPort,
+    };
     const timeout = setup.handshakeTimeout ?? 30000;
     if (timeout > 0) {
       this.#handshakeTimer = setTimeout(() => {
@@ -166,7 +171,7 @@ export class TLSSocket extends TlsSocketQueries {
 
   /** the peer's address as the TCP socket had it when this TLSSocket was made: still there
    * once the socket is destroyed (a 'tlsClientError' listener logs or blocks the client) */
-  #remote: { address?: string; port?: number; family?: string };
+  #remote: { address?: string; port?: number; family?: string; localAddress?: string; localPort?: number };
   /** the connection fails after this alert is flushed (a refused ClientHello) */
   #flushBeforeClose = false;
 
@@ -498,8 +503,9 @@ export class TLSSocket extends TlsSocketQueries {
 
   /** @internal */
   protected [kLocalEndpoint](): LocalEndpoint | undefined {
+    // kept from the TCP socket as it was made: still there once it closed (a 'tlsClientError' listener logs it)
     const s = this.socket;
-    return { address: s.localAddress, port: s.localPort, family: s.localFamily };
+    return { address: s.localAddress ?? this.#remote.localAddress, port: s.localPort ?? this.#remote.localPort, family: s.localFamily };
   }
 
   /** the SSL_CTX the connection ended up on switched by SNI (server) */

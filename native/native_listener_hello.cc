@@ -1,0 +1,135 @@
+// The ClientHello hand-off of the native listener: the whole hello is held back and handed
+// to JS (kHello), where the server's one ClientHello gate runs (lib/tls/hello_gate.ts, the
+// same as on the Node-socket path): node:tls's refusals (refuse(): the alert goes out, the
+// connection closes), the revoked-ticket check (refuseTicket()) and the context for the
+// server name (proceed(id, context), in native_listener.cc).
+#include <openssl/bio.h>
+
+#include <cstring>
+
+#include "error_codes.h"
+#include "native_listener.h"
+#include "native_listener_conn.h"
+#include "openssl_error.h"
+#include "openssl_pointers.h"
+#include "openssl_runtime.h"
+
+namespace {
+// as lib/tls/client_hello_parser.ts's CLIENT_HELLO_PARSE_LIMIT: the gate's parser gives up there too
+constexpr size_t kHelloLimit = 64 * 1024;
+
+// the bytes of a ClientHello's handshake message gathered from its records: 1 whole,
+// 0 more needed, -1 not a TLS handshake record stream (OpenSSL decides then)
+int GatherHello(const unsigned char* p, size_t n, std::vector<unsigned char>* msg) {
+  size_t off = 0;
+  msg->clear();
+  while (off + 5 <= n) {
+    if (p[off] != 22 || p[off + 1] != 3) return -1;
+    size_t len = (static_cast<size_t>(p[off + 3]) << 8) | p[off + 4];
+    if (len == 0 || len > 16384 + 2048) return -1;
+    if (off + 5 + len > n) return 0;
+    msg->insert(msg->end(), p + off + 5, p + off + 5 + len);
+    off += 5 + len;
+    if (msg->size() >= 4) {
+      if ((*msg)[0] != 1) return -1;
+      size_t body = (static_cast<size_t>((*msg)[1]) << 16) | (static_cast<size_t>((*msg)[2]) << 8) | (*msg)[3];
+      if (msg->size() >= 4 + body) {
+        msg->resize(4 + body);
+        return 1;
+      }
+    }
+  }
+  return n > 0 && p[0] != 22 ? -1 : 0;
+}
+
+}  // namespace
+
+// with the hello hand-off on (options.hello): false while the hello waits for JS
+bool NativeListener::CheckHello(Conn* c, const char* data, size_t length) {
+  std::vector<unsigned char> msg;
+  int r = GatherHello(reinterpret_cast<const unsigned char*>(data), length, &msg);
+  // not whole yet; a hello larger than any real one goes on as it is (the gate's parser
+  // gives up at the same size)
+  if (r == 0 && length < kHelloLimit) return true;
+  c->helloChecked = true;
+  if (!helloToJs_) return true;
+  // JS decides (lib/tls/hello_gate.ts); proceed() or refuse() answers. Bytes that are no
+  // ClientHello go there too: the gate lets OpenSSL refuse them, as on the other path.
+  c->awaitingHello = true;
+  Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env_, c->hello.data(), c->hello.size());
+  Emit({Napi::Number::New(env_, kHello), Napi::Number::New(env_, c->id), b});
+  return false;
+}
+
+// refuse(id, alert): the held ClientHello is refused (hello_policy.ts): `alert` goes out,
+// then FIN and the close; JS reports the failure ('tlsClientError'). Nothing more is read.
+Napi::Value NativeListener::JS_refuse(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Conn* c = Find(info);
+  if (c == nullptr) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsBuffer()) {
+    openssl_error::ThrowType(env, "refuse(id, alert): alert must be a Buffer");
+    return env.Undefined();
+  }
+  if (!c->awaitingHello) return env.Undefined();
+  c->awaitingHello = false;
+  std::vector<char>().swap(c->hello);
+  if (c->reading) {
+    c->reading = false;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+  }
+  Napi::Buffer<char> alert = info[1].As<Napi::Buffer<char>>();
+  ErrorQueueGuard guard;
+  if (alert.Length() > 0) BIO_write(c->out, alert.Data(), static_cast<int>(alert.Length()));
+  if (Flush(c)) End(c);
+  return env.Undefined();
+}
+
+// refuseTicket(id): the ticket the held ClientHello offers is not decrypted (a revoked
+// session): the ticket key callback answers "unknown key" (TlsConnection::TicketRefused)
+Napi::Value NativeListener::JS_refuseTicket(const Napi::CallbackInfo& info) {
+  Conn* c = Find(info);
+  if (c != nullptr) c->ticketRefused = true;
+  return info.Env().Undefined();
+}
+
+bool NativeListener::TicketRefused(const SSL* ssl) {
+  Conn* c = static_cast<Conn*>(SSL_get_ex_data(ssl, openssl_runtime::ListenerConnectionIndex()));
+  return c != nullptr && c->ticketRefused;
+}
+
+void SetSocketAddress(Napi::Object o, const sockaddr_storage& addr, const char* addressKey, const char* portKey, const char* familyKey) {
+  char name[64] = {0};
+  if (addr.ss_family == AF_INET6) {
+    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    uv_ip6_name(a, name, sizeof name);
+    o.Set(portKey, ntohs(a->sin6_port));
+    if (familyKey != nullptr) o.Set(familyKey, "IPv6");
+  } else {
+    const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    uv_ip4_name(a, name, sizeof name);
+    o.Set(portKey, ntohs(a->sin_port));
+    if (familyKey != nullptr) o.Set(familyKey, "IPv4");
+  }
+  o.Set(addressKey, name);
+}
+
+// peer(id) -> { remoteAddress, remotePort, remoteFamily, localAddress, localPort } | undefined:
+// the addresses of a connection, also one that is failing (the 'tlsClientError' socket)
+Napi::Value NativeListener::JS_peer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    openssl_error::ThrowType(env, "the connection id must be a number");
+    return env.Undefined();
+  }
+  auto it = conns_.find(info[0].As<Napi::Number>().Uint32Value());
+  if (it == conns_.end()) return env.Undefined();
+  Conn* c = it->second;
+  Napi::Object o = Napi::Object::New(env);
+  sockaddr_storage addr;
+  int len = sizeof addr;
+  if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&addr), &len) == 0) SetSocketAddress(o, addr, "remoteAddress", "remotePort", "remoteFamily");
+  len = sizeof addr;
+  if (uv_tcp_getsockname(&c->tcp, reinterpret_cast<sockaddr*>(&addr), &len) == 0) SetSocketAddress(o, addr, "localAddress", "localPort", nullptr);
+  return o;
+}
