@@ -32,6 +32,7 @@
         'native/tls_connection.cc',
         'native/tls_connection_features.cc',
         'native/native_listener.cc',
+        'native/native_listener_tickets.cc',
         'native/x509_generator.cc',
         'native/openssl_clock.cc',
         'native/openssl_clock_time.c',

@@ -8,11 +8,13 @@
 #include <string>
 
 #include "arguments.h"
+#include "cipher_table.h"
 #include "error_codes.h"
 #include "openssl_error.h"
 #include "openssl_pointers.h"
 #include "openssl_runtime.h"
 #include "ssl_context_handle.h"
+#include "ticket_keys.h"
 
 namespace {
 constexpr size_t kReadSize = 64 * 1024;
@@ -46,6 +48,7 @@ struct NativeListener::Conn {
   std::vector<char> hello;     // ciphertext held back until the ClientHello is whole
   bool awaitingHello = false;  // kHello emitted: the hello waits for proceed()
   SSL_CTX* sniContext = nullptr;  // proceed()'s context (a reference of ours)
+  bool observed = false;          // kObservedHello was emitted
   uint64_t acceptedAt = 0;  // uv_now, ms
   Napi::Reference<Napi::Value> closeError;
 };
@@ -65,6 +68,9 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_connections>("connections"),
                          InstanceMethod<&NativeListener::JS_ref>("ref"),
                          InstanceMethod<&NativeListener::JS_proceed>("proceed"),
+                         InstanceMethod<&NativeListener::JS_refuseTicket>("refuseTicket"),
+                         InstanceMethod<&NativeListener::JS_ticketInfo>("ticketInfo"),
+                         InstanceMethod<&NativeListener::JS_observe>("observe"),
                      });
 }
 
@@ -341,7 +347,8 @@ void NativeListener::Accept() {
   SSL_set_accept_state(c->ssl);
   SSL_set_ex_data(c->ssl, openssl_runtime::ListenerConnectionIndex(), c);
   SSL_set_info_callback(c->ssl, OnInfo);
-  c->helloChecked = alpn_.empty() && !helloToJs_;
+  c->helloChecked = alpn_.empty() && !helloToJs_ && !observe_;
+  if ((SSL_get_options(c->ssl) & SSL_OP_NO_TICKET) == 0) ticket_note::WatchIssued(c->ssl);
   if (noDelay_) uv_tcp_nodelay(&c->tcp, 1);
   c->acceptedAt = uv_now(loop_);
   c->id = nextId_++;
@@ -590,6 +597,11 @@ bool NativeListener::CheckHello(Conn* c, const char* data, size_t length) {
   // a hello larger than any real one is OpenSSL's to refuse
   if (r == 0 && length < 64 * 1024) return true;
   c->helloChecked = true;
+  if (r == 1 && observe_) {
+    c->observed = true;
+    Emit({Napi::Number::New(env_, kObservedHello), Napi::Number::New(env_, c->id), Napi::Buffer<char>::Copy(env_, c->hello.data(), c->hello.size())});
+    if (c->closing) return false;
+  }
   if (r != 1 || alpn_.empty() || !AlpnDisjoint(msg, alpn_)) {
     if (r != 1 || !helloToJs_) return true;
     // JS decides the context first (SNICallback); proceed() hands the hello to OpenSSL
@@ -786,6 +798,7 @@ void NativeListener::OnConnClosed(uv_handle_t* handle) {
   self->conns_.erase(c->id);
   {
     Napi::HandleScope scope(self->env_);
+    if (c->observed && !c->secure) self->Emit({Napi::Number::New(self->env_, kObservedGone), Napi::Number::New(self->env_, c->id)});
     if (c->stream) {
       Napi::Value e = c->closeError.IsEmpty() ? self->env_.Undefined() : c->closeError.Value();
       self->Emit({Napi::Number::New(self->env_, kClose), Napi::Number::New(self->env_, c->id), e});
@@ -804,6 +817,11 @@ void NativeListener::OnConnClosed(uv_handle_t* handle) {
 Napi::Value NativeListener::TransportError(Conn* c, int status) {
   if (!c->stream || c->ending) return env_.Undefined();
   return openssl_error::MakeCoded(env_, uv_err_name(status), uv_strerror(status));
+}
+
+SSL* NativeListener::SslOf(const Napi::CallbackInfo& info) {
+  Conn* c = Find(info);
+  return c == nullptr ? nullptr : c->ssl;
 }
 
 NativeListener::Conn* NativeListener::Find(const Napi::CallbackInfo& info) {
@@ -895,6 +913,7 @@ Napi::Value NativeListener::JS_info(const Napi::CallbackInfo& info) {
   o.Set("protocol", Napi::String::New(env, SSL_get_version(c->ssl)));
   o.Set("cipherName", text(cipher ? SSL_CIPHER_get_name(cipher) : nullptr));
   o.Set("cipherVersion", text(cipher ? SSL_CIPHER_get_version(cipher) : nullptr));
+  if (cipher != nullptr) o.Set("cipherStandardName", cipher_table::StandardName(cipher));
   o.Set("servername", text(SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name)));
   const unsigned char* alpn = nullptr;
   unsigned int alpnLength = 0;

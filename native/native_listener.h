@@ -40,6 +40,9 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
     kClosed = 7,   // (): the listener is closed and no connection is left
     kError = 8,    // (error): accept failed
     kHello = 9,    // (id, Buffer): the whole ClientHello, held until proceed(id[, context])
+    // native_listener_tickets.cc (observability and tickets)
+    kObservedHello = 40,  // (id, Buffer): observe(true): the whole ClientHello, before OpenSSL reads it
+    kObservedGone = 41,   // (id): an observed connection closed before it became secure
   };
 
   static Napi::Function Define(Napi::Env env);
@@ -60,6 +63,10 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_info(const Napi::CallbackInfo& info);
   Napi::Value JS_connections(const Napi::CallbackInfo& info);
   Napi::Value JS_ref(const Napi::CallbackInfo& info);
+  Napi::Value JS_refuseTicket(const Napi::CallbackInfo& info);  // native_listener_tickets.cc
+  Napi::Value JS_ticketInfo(const Napi::CallbackInfo& info);    // native_listener_tickets.cc
+  Napi::Value JS_observe(const Napi::CallbackInfo& info);       // native_listener_tickets.cc
+  SSL* SslOf(const Napi::CallbackInfo& info);  // the open connection info[0] names, or nullptr
   Napi::Value JS_proceed(const Napi::CallbackInfo& info);  // proceed(id[, contextHandle]): OpenSSL reads the held ClientHello  // ref(on): the listener keeps the loop alive or not
 
   static void OnConnection(uv_stream_t* server, int status);
@@ -110,6 +117,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   bool unref_ = false;  // net.Server#unref(): the listener does not keep the loop alive
   uint64_t handshakeTimeout_ = 0;  // ms; 0: none
   std::vector<unsigned char> alpn_;  // wire format; empty: no ALPN
+  bool observe_ = false;    // kObservedHello for each ClientHello (someone observes handshakes)
   bool helloToJs_ = false;  // kHello before OpenSSL reads the ClientHello (SNICallback)
   uv_timer_t* sweep_ = nullptr;    // heap: freed in its close callback
   bool cleanupHook_ = false;

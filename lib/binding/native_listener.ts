@@ -24,6 +24,10 @@ export enum NativeListenerEvent {
   ERROR = 8,
   /** (id, ClientHello bytes): held until proceed(id[, context]) (options.hello) */
   HELLO = 9,
+  /** (id, ClientHello bytes): observe(true): each whole ClientHello, before OpenSSL reads it */
+  OBSERVED_HELLO = 40,
+  /** (id): a connection that had OBSERVED_HELLO closed before it became secure */
+  OBSERVED_GONE = 41,
 }
 
 export type NativeListenerCallback = (event: NativeListenerEvent, id: number, arg: unknown) => boolean | undefined;
@@ -48,12 +52,24 @@ export interface NativeConnectionInfo {
   protocol: string;
   cipherName?: string;
   cipherVersion?: string;
+  /** the cipher suite's IANA name */
+  cipherStandardName?: string;
   servername?: string;
   remoteAddress?: string;
   remotePort?: number;
   remoteFamily?: string;
   /** the protocol ALPN selected */
   alpnProtocol?: string;
+}
+
+/** ticketInfo(id): what the connection's SSL did with tickets */
+export interface NativeTicketInfo {
+  /** the ticket key callback's answer to the offered ticket (absent when it decrypted none) */
+  key?: 'current' | 'previous' | 'unknown' | 'refused';
+  /** SHA-256 of the ticket the server sent (absent when none) */
+  ticketId?: Buffer;
+  /** the session's id (absent when empty) */
+  sessionId?: Buffer;
 }
 
 export interface NativeListenerHandle {
@@ -76,6 +92,12 @@ export interface NativeListenerHandle {
   connections(): number;
   /** net.Server's ref() (true) / unref() (false) for the listener */
   ref(on: boolean): void;
+  /** the ticket the connection's ClientHello offers is not decrypted (call before OpenSSL reads the hello): false when the connection is gone */
+  refuseTicket(id: number): boolean;
+  /** undefined when the connection is gone */
+  ticketInfo(id: number): NativeTicketInfo | undefined;
+  /** OBSERVED_HELLO for the connections accepted from now on (true) or not */
+  observe(on: boolean): void;
 }
 
 interface WithListener {

@@ -7,7 +7,7 @@ import { Failure, settleContexts } from './openssl_call';
 import type { SslContext } from './ssl_context';
 
 export { NativeListenerEvent } from '../binding/native_listener';
-export type { NativeConnectionInfo, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions } from '../binding/native_listener';
+export type { NativeConnectionInfo, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions, NativeTicketInfo } from '../binding/native_listener';
 
 /** a native TCP listener whose connections handshake on `ctx`'s SSL_CTX (its cache, callbacks and stores) */
 export function openNativeListener(ctx: SslContext, onEvent: NativeListenerCallback, opts: NativeListenerOptions): NativeListenerHandle {
@@ -22,4 +22,14 @@ export function settleNativeHandshakes(ctx: SslContext): Failure | undefined {
 /** after HELLO: OpenSSL reads the held ClientHello, on `ctx` (an SNICallback's answer) when given */
 export function proceedNativeHello(listener: NativeListenerHandle, id: number, ctx: SslContext | undefined): void {
   listener.proceed(id, ctx && !ctx.freed ? ctx[kHandle] : undefined);
+}
+
+/**
+ * The ticket connection `id`'s ClientHello offers is not decrypted: a full handshake, counted
+ * as `revoked` in the context's ticketKeyStats (the ClientHello gate's answer for a revoked
+ * ticket). Call it before OpenSSL reads the hello (on HELLO before proceed(), or on
+ * OBSERVED_HELLO); false when the connection is gone.
+ */
+export function refuseNativeTicket(listener: NativeListenerHandle, id: number): boolean {
+  return listener.refuseTicket(id);
 }

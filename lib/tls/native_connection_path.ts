@@ -17,6 +17,7 @@ import { ClientHelloParser } from './client_hello_parser';
 import type { SslContext } from '../openssl/ssl_context';
 import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
+import { NativeObservation, NativeTicketHooks } from './native_observe';
 
 /** how a TlsServer's connections are run: Node sockets and TLSSockets ('node', the default) or natively ('native', experimental) */
 export type ConnectionPath = 'node' | 'native';
@@ -30,8 +31,6 @@ const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
   sessionStoreNegativeCacheTtl: { why: 'there is no session store on this path' },
   requestCert: { allowed: [false], why: 'client certificates are checked on TLSSockets only' },
   rejectUnauthorized: { allowed: [true], why: 'client certificates are checked on TLSSockets only' },
-  ticketKeys: { why: 'ticket renewal and revocation are tracked on TLSSockets only' },
-  previousTicketKeys: { allowed: [0], why: 'ticket renewal and revocation are tracked on TLSSockets only' },
   pauseOnConnect: { allowed: [false], why: 'there is no net.Socket to pause' },
   keepAlive: { allowed: [false], why: 'SO_KEEPALIVE is not set natively yet' },
   keepAliveInitialDelay: { allowed: [0], why: 'SO_KEEPALIVE is not set natively yet' },
@@ -59,6 +58,7 @@ export function nativeConnectionPath(
   server: TlsServer,
   o: TlsServerOptions,
   sni: (servername: string) => Promise<SslContext | undefined>,
+  tickets?: NativeTicketHooks,
 ): NativeConnectionPath | undefined {
   const p = o.connectionPath ?? defaultConnectionPath();
   if (p === 'node') return undefined;
@@ -76,7 +76,9 @@ export function nativeConnectionPath(
     // ALPN selection is one callback per SSL_CTX: a context other servers share would answer for both paths
     throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, "options.ALPNProtocols with a shared options.context is not supported with connectionPath: 'native'");
   }
-  return new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined);
+  const path = new NativeConnectionPath(server, server.context, o.noDelay === true, server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), o.SNICallback ? sni : undefined);
+  path.observation = new NativeObservation(server, server.context, tickets);
+  return path;
 }
 
 interface ListenArgs {
@@ -125,6 +127,8 @@ export class NativeConnectionPath {
   #listening = false;
   #ref = true;
   readonly #sockets = new Map<number, NativeTlsSocket>();
+  /** tickets and observability (lib/tls/native_observe.ts) */
+  observation: NativeObservation | undefined;
 
   constructor(
     server: TlsServer,
@@ -169,6 +173,7 @@ export class NativeConnectionPath {
     if (!this.#ref) l.ref(false);
     this.#listener = l;
     this.#listening = true;
+    this.observation?.bind(l);
     process.nextTick(() => this.#server.emit('listening'));
   }
 
@@ -212,6 +217,14 @@ export class NativeConnectionPath {
     );
   }
 
+  // the socket of a connection that failed before it became secure, for the messages that
+  // name one (already closed: its queries answer as for a closed socket)
+  #closedSocket(id: number): NativeTlsSocket {
+    const s = new NativeTlsSocket(this.#listener!, id, false);
+    s[kClosed](undefined);
+    return s;
+  }
+
   #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean {
     const server = this.#server;
     switch (event) {
@@ -220,12 +233,16 @@ export class NativeConnectionPath {
         const failure = settleNativeHandshakes(this.#context);
         if (failure) {
           this.#listener?.destroy(id);
+          this.observation?.failed(id, toError(failure.error), () => this.#closedSocket(id));
           server.emit('tlsClientError', toError(failure.error), undefined);
           return false;
         }
+        const streamed = server.listenerCount('secureConnection') > 0;
         // nobody to hand the connection to: it stays native (read, discarded, closed)
-        if (server.listenerCount('secureConnection') === 0) return false;
+        if (!streamed && !this.observation?.wantsSocket(id)) return false;
         const socket = new NativeTlsSocket(this.#listener!, id, arg === true);
+        this.observation?.secure(id, socket);
+        if (!streamed || this.#listener === undefined) return false;
         this.#sockets.set(id, socket);
         server.emit('secureConnection', socket as never);
         return true;
@@ -235,7 +252,14 @@ export class NativeConnectionPath {
         return false;
       case NativeListenerEvent.FAILED:
         settleNativeHandshakes(this.#context);
+        this.observation?.failed(id, toError(arg), () => this.#closedSocket(id));
         server.emit('tlsClientError', toError(arg), undefined);
+        return false;
+      case NativeListenerEvent.OBSERVED_HELLO:
+        this.observation?.hello(id, arg as Buffer);
+        return false;
+      case NativeListenerEvent.OBSERVED_GONE:
+        this.observation?.gone(id, () => this.#closedSocket(id));
         return false;
       case NativeListenerEvent.DATA:
         this.#sockets.get(id)?.[kPushData](arg as Buffer);
@@ -253,6 +277,7 @@ export class NativeConnectionPath {
         return false;
       }
       case NativeListenerEvent.CLOSED:
+        this.observation?.bind(undefined);
         this.#listener = undefined;
         this.#listening = false;
         server.emit('close');
@@ -283,6 +308,9 @@ export class NativeTlsSocket extends Duplex {
   readonly #listener: NativeListenerHandle;
   readonly #id: number;
   readonly #reused: boolean;
+  /** with tickets on: the id a client will offer with the ticket this connection issued
+   * (SHA-256 of the ticket), for server.revoke(); undefined when none was issued */
+  ticketId: Buffer | undefined;
   #info: NativeConnectionInfo | undefined;
   #closed = false;
   #readStopped = false;
@@ -310,9 +338,9 @@ export class NativeTlsSocket extends Duplex {
     return this.#details()?.protocol ?? null;
   }
 
-  getCipher(): { name: string; version: string } | undefined {
+  getCipher(): { name: string; standardName: string; version: string } | undefined {
     const d = this.#details();
-    return d?.cipherName ? { name: d.cipherName, version: d.cipherVersion ?? '' } : undefined;
+    return d?.cipherName ? { name: d.cipherName, standardName: d.cipherStandardName || d.cipherName, version: d.cipherVersion ?? '' } : undefined;
   }
 
   get remoteAddress(): string | undefined {

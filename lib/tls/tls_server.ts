@@ -249,7 +249,7 @@ export class TlsServer extends net.Server {
       // a context of the caller's may have any session id context: not checked then
       sessionIdContext,
     });
-    this.#native = nativeConnectionPath(this, o, (name) => this.#contextFor(name));
+    this.#native = nativeConnectionPath(this, o, (name) => this.#contextFor(name), { ticketRenewed: (id, next) => this.#resumption.ticketRenewed(id, next) });
     // net.Server's `listening` getter reads its own handle, which the native path has not
     const native = this.#native;
     if (native) Object.defineProperty(this, 'listening', { get: () => native.listening, configurable: true });
