@@ -13,7 +13,7 @@ import { CHANNELS, createServer, NativeTlsSocket, SslContext, TlsServer } from '
 import type { TlsServerOptions } from '../lib';
 import { NativeListenerEvent, openNativeListener, refuseNativeTicket, settleNativeHandshakes } from '../lib/openssl/native_listener';
 import type { NativeListenerHandle, NativeTicketInfo } from '../lib/openssl/native_listener';
-import { captureClientHello, certs, close, closed, endNode, listen, nodeClient } from './helpers/sockets';
+import { captureClientHello, certs, close, closed, listen, visit } from './helpers/sockets';
 
 const { cert, key } = certs();
 
@@ -83,15 +83,6 @@ async function start(opts: TlsServerOptions = {}): Promise<{ server: TlsServer; 
   server.on('tlsClientError', () => {});
   servers.push(server);
   return { server, port: await listen(server), sockets };
-}
-
-/** one Node TLS 1.2 client connection: whether it resumed, and its session afterwards */
-async function visit(port: number, session?: Buffer): Promise<{ reused: boolean; session: Buffer }> {
-  const c = await nodeClient(port, session ? { session } : {});
-  const reused = c.socket.isSessionReused();
-  const got = c.socket.getSession()!;
-  await endNode(c.socket);
-  return { reused, session: got };
 }
 
 /** where the ticket sits in a client's session DER (OpenSSL 3 keeps it as an OCTET STRING
