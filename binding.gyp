@@ -39,6 +39,7 @@
         'native/native_listener_net.cc',
         'native/native_listener_h2.cc',
         'native/native_listener_hello.cc',
+        'native/native_listener_tickets.cc',
         'native/x509_generator.cc',
         'native/openssl_clock.cc',
         'native/openssl_clock_time.c',

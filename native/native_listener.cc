@@ -10,12 +10,14 @@
 #include <string>
 
 #include "arguments.h"
+#include "cipher_table.h"
 #include "error_codes.h"
 #include "openssl_error.h"
 #include "openssl_pointers.h"
 #include "openssl_runtime.h"
 #include "ssl_context_handle.h"
 #include "tls_connection.h"
+#include "ticket_keys.h"
 
 namespace {
 constexpr size_t kReadSize = 64 * 1024;
@@ -56,8 +58,10 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_addresses>("addresses"),
                          InstanceMethod<&NativeListener::JS_coalesce>("coalesce"),
                          InstanceMethod<&NativeListener::JS_refuse>("refuse"),
-                         InstanceMethod<&NativeListener::JS_refuseTicket>("refuseTicket"),
                          InstanceMethod<&NativeListener::JS_peer>("peer"),
+                         InstanceMethod<&NativeListener::JS_refuseTicket>("refuseTicket"),
+                         InstanceMethod<&NativeListener::JS_ticketInfo>("ticketInfo"),
+                         InstanceMethod<&NativeListener::JS_observe>("observe"),
                      });
 }
 
@@ -327,7 +331,8 @@ void NativeListener::Accept() {
   SSL_set_ex_data(c->ssl, openssl_runtime::ListenerConnectionIndex(), c);
   SSL_set_info_callback(c->ssl, OnInfo);
   SetPeerVerify(c->ssl);
-  c->helloChecked = !helloToJs_;
+  c->helloChecked = !helloToJs_ && !observe_;
+  if ((SSL_get_options(c->ssl) & SSL_OP_NO_TICKET) == 0) ticket_note::WatchIssued(c->ssl);
   if (noDelay_) uv_tcp_nodelay(&c->tcp, 1);
   c->acceptedAt = uv_now(loop_);
   c->id = nextId_++;
@@ -719,6 +724,7 @@ void NativeListener::OnConnClosed(uv_handle_t* handle) {
   self->Forget(c->id);
   {
     Napi::HandleScope scope(self->env_);
+    if (c->observed && !c->secure) self->Emit({Napi::Number::New(self->env_, kObservedGone), Napi::Number::New(self->env_, c->id)});
     if (c->stream || c->netEvents) {
       Napi::Value e = c->closeError.IsEmpty() ? self->env_.Undefined() : c->closeError.Value();
       self->Emit({Napi::Number::New(self->env_, kClose), Napi::Number::New(self->env_, c->id), e});
@@ -754,6 +760,10 @@ Napi::Value NativeListener::TransportError(Conn* c, int status) {
 }
 
 SSL* NativeListener::SslOf(Conn* c) { return c->ssl; }
+SSL* NativeListener::SslOf(const Napi::CallbackInfo& info) {
+  Conn* c = Find(info);
+  return c == nullptr ? nullptr : c->ssl;
+}
 
 NativeListener::Conn* NativeListener::Find(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsNumber()) {
@@ -846,6 +856,7 @@ Napi::Value NativeListener::JS_info(const Napi::CallbackInfo& info) {
   o.Set("protocol", Napi::String::New(env, SSL_get_version(c->ssl)));
   o.Set("cipherName", text(cipher ? SSL_CIPHER_get_name(cipher) : nullptr));
   o.Set("cipherVersion", text(cipher ? SSL_CIPHER_get_version(cipher) : nullptr));
+  if (cipher != nullptr) o.Set("cipherStandardName", cipher_table::StandardName(cipher));
   o.Set("servername", text(SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name)));
   const unsigned char* alpn = nullptr;
   unsigned int alpnLength = 0;

@@ -47,6 +47,9 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
     // net.Server's surface (native_listener_net.cc)
     kConnection = 60,  // (id, addresses): accepted (only while JS asked, setNet({ connection }))
     kDrop = 61,        // (addresses): refused over maxConnections, closed at once
+    // native_listener_tickets.cc (observability and tickets)
+    kObservedHello = 40,  // (id, Buffer): observe(true): the whole ClientHello, before OpenSSL reads it
+    kObservedGone = 41,   // (id): an observed connection closed before it became secure
   };
 
   static Napi::Function Define(Napi::Env env);
@@ -54,8 +57,6 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   ~NativeListener() override;
 
   struct Conn;
-  // refuseTicket() was called for the listener connection of `ssl` (the ticket key callback)
-  static bool TicketRefused(const SSL* ssl);
 
  private:
   friend class TlsConnection;  // one servername / ALPN callback per SSL_CTX serves both kinds of connection
@@ -73,14 +74,17 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_query(const Napi::CallbackInfo& info);    // query(id, name, ...args): ssl_queries::Query, undefined for a gone connection
   Napi::Value JS_localAddress(const Napi::CallbackInfo& info);  // localAddress(id): { address, family, port } | undefined
   Napi::Value JS_coalesce(const Napi::CallbackInfo& info);  // coalesce(id): native_listener_h2.cc
+  Napi::Value JS_refuseTicket(const Napi::CallbackInfo& info);  // native_listener_tickets.cc
+  Napi::Value JS_ticketInfo(const Napi::CallbackInfo& info);    // native_listener_tickets.cc
+  Napi::Value JS_observe(const Napi::CallbackInfo& info);       // native_listener_tickets.cc
+  SSL* SslOf(const Napi::CallbackInfo& info);  // the open connection info[0] names, or nullptr
   Napi::Value JS_proceed(const Napi::CallbackInfo& info);  // proceed(id[, contextHandle]): OpenSSL reads the held ClientHello  // ref(on): the listener keeps the loop alive or not
   // native_listener_store.cc: the session store's and node:tls session events' hooks
   Napi::Value JS_storeHooks(const Napi::CallbackInfo& info);  // storeHooks(hello, holdSteps)
   Napi::Value JS_release(const Napi::CallbackInfo& info);     // release(id): the held step goes on
   bool HoldStep(uint32_t id);  // kStep: whether JS holds the step
-  // native_listener_hello.cc: refuse(id, alert), refuseTicket(id), peer(id)
+  // native_listener_hello.cc: refuse(id, alert), peer(id)
   Napi::Value JS_refuse(const Napi::CallbackInfo& info);
-  Napi::Value JS_refuseTicket(const Napi::CallbackInfo& info);
   Napi::Value JS_peer(const Napi::CallbackInfo& info);
 
   static void OnConnection(uv_stream_t* server, int status);
@@ -158,6 +162,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   bool unref_ = false;  // net.Server#unref(): the listener does not keep the loop alive
   uint64_t handshakeTimeout_ = 0;  // ms; 0: none
   std::vector<unsigned char> alpn_;  // wire format; empty: no ALPN
+  bool observe_ = false;    // kObservedHello for each ClientHello (someone observes handshakes)
   bool helloToJs_ = false;  // kHello before OpenSSL reads the ClientHello (lib/tls/hello_gate.ts)
   bool holdSteps_ = false;  // kStep after a full handshake ('newSession' listeners)
   int verifyMode_ = SSL_VERIFY_NONE;  // SSL_set_verify of each connection (requestCert)

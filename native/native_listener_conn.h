@@ -30,7 +30,7 @@ struct NativeListener::Conn {
   bool awaitingHello = false;  // kHello emitted: the hello waits for proceed()
   bool holding = false;        // kStep held the handshake's last flight until release()
   SSL_CTX* sniContext = nullptr;  // proceed()'s context (a reference of ours)
-  bool ticketRefused = false;     // refuseTicket(): its ClientHello's ticket is not decrypted
+  bool observed = false;          // kObservedHello was emitted
   uint64_t acceptedAt = 0;  // uv_now, ms
   Napi::Reference<Napi::Value> closeError;
   bool netEvents = false;  // kClose follows for a connection JS does not stream too (native_listener_net.cc)

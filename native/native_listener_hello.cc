@@ -1,7 +1,7 @@
 // The ClientHello hand-off of the native listener: the whole hello is held back and handed
 // to JS (kHello), where the server's one ClientHello gate runs (lib/tls/hello_gate.ts, the
 // same as on the Node-socket path): node:tls's refusals (refuse(): the alert goes out, the
-// connection closes), the revoked-ticket check (refuseTicket()) and the context for the
+// connection closes), the revoked-ticket check (refuseTicket(), native_listener_tickets.cc) and the context for the
 // server name (proceed(id, context), in native_listener.cc).
 #include <openssl/bio.h>
 
@@ -52,6 +52,12 @@ bool NativeListener::CheckHello(Conn* c, const char* data, size_t length) {
   // gives up at the same size)
   if (r == 0 && length < kHelloLimit) return true;
   c->helloChecked = true;
+  if (r == 1 && observe_) {
+    // someone observes handshakes (native_listener_tickets.cc): the whole hello, first
+    c->observed = true;
+    Emit({Napi::Number::New(env_, kObservedHello), Napi::Number::New(env_, c->id), Napi::Buffer<char>::Copy(env_, c->hello.data(), c->hello.size())});
+    if (c->closing) return false;
+  }
   if (!helloToJs_) return true;
   // JS decides (lib/tls/hello_gate.ts); proceed() or refuse() answers. Bytes that are no
   // ClientHello go there too: the gate lets OpenSSL refuse them, as on the other path.
@@ -83,19 +89,6 @@ Napi::Value NativeListener::JS_refuse(const Napi::CallbackInfo& info) {
   if (alert.Length() > 0) BIO_write(c->out, alert.Data(), static_cast<int>(alert.Length()));
   if (Flush(c)) End(c);
   return env.Undefined();
-}
-
-// refuseTicket(id): the ticket the held ClientHello offers is not decrypted (a revoked
-// session): the ticket key callback answers "unknown key" (TlsConnection::TicketRefused)
-Napi::Value NativeListener::JS_refuseTicket(const Napi::CallbackInfo& info) {
-  Conn* c = Find(info);
-  if (c != nullptr) c->ticketRefused = true;
-  return info.Env().Undefined();
-}
-
-bool NativeListener::TicketRefused(const SSL* ssl) {
-  Conn* c = static_cast<Conn*>(SSL_get_ex_data(ssl, openssl_runtime::ListenerConnectionIndex()));
-  return c != nullptr && c->ticketRefused;
 }
 
 void SetSocketAddress(Napi::Object o, const sockaddr_storage& addr, const char* addressKey, const char* portKey, const char* familyKey) {

@@ -14,7 +14,7 @@
 #include "arguments.h"
 #include "openssl_error.h"
 #include "ssl_context_handle.h"
-#include "tls_connection.h"
+#include "ticket_keys.h"
 
 void SslContextHandle::DefineTicketMethods(std::vector<PropertyDescriptor>* properties) {
   properties->insert(properties->end(), {
@@ -30,9 +30,16 @@ int SslContextHandle::OnTicketKey(SSL* s, unsigned char* name, unsigned char* iv
                                   HMAC_CTX* hmac, int enc) {
   SslContextHandle* self = s->initial_ctx == nullptr ? nullptr : From(s->initial_ctx);
   if (self == nullptr) return enc ? -1 : 0;
-  // a ticket lib found revoked (TlsConnection::refuseTicket): "unknown key", a full handshake
-  if (!enc && TlsConnection::TicketRefused(s)) return self->ticketKeys_.Refuse();
-  return self->ticketKeys_.Answer(name, iv, cipher, hmac, enc);
+  if (enc) return self->ticketKeys_.Answer(name, iv, cipher, hmac, enc);
+  // a ticket lib found revoked (refuseTicket() of either connection path): "unknown key",
+  // a full handshake
+  if (ticket_note::Refused(s)) {
+    ticket_note::NoteDecrypted(s, ticket_note::Decrypted::kRefused);
+    return self->ticketKeys_.Refuse();
+  }
+  int r = self->ticketKeys_.Answer(name, iv, cipher, hmac, enc);
+  ticket_note::NoteDecrypted(s, r == 1 ? ticket_note::Decrypted::kCurrent : r == 2 ? ticket_note::Decrypted::kPrevious : r == 0 ? ticket_note::Decrypted::kUnknown : ticket_note::Decrypted::kNone);
+  return r;
 }
 
 Napi::Value SslContextHandle::JS_setTicketKeys(const Napi::CallbackInfo& info) {

@@ -70,3 +70,26 @@ class TicketKeys {
   std::vector<Key> keys_;
   Counters counters_;
 };
+
+// What happened to the tickets of one SSL, for either connection path (a TlsConnection's SSL
+// and a NativeListener connection's SSL alike): whether lib refused the ticket its
+// ClientHello offers, what the ticket key callback answered for it, and the id (SHA-256) of
+// the ticket the server sent. Kept in the SSL's ex_data, made on first use and freed with
+// the SSL (SSL_free), touched only on the thread running the handshake.
+namespace ticket_note {
+enum class Decrypted : uint8_t { kNone = 0, kCurrent = 1, kPrevious = 2, kUnknown = 3, kRefused = 4 };
+constexpr size_t kIdLength = 32;
+
+// the ticket the ClientHello of `ssl` offers is not decrypted: the callback answers "unknown
+// key" (a full handshake and a new ticket); false when no note could be made
+bool Refuse(SSL* ssl);
+bool Refused(const SSL* ssl);
+// the ticket key callback's answer to a decryption for `ssl`
+void NoteDecrypted(SSL* ssl, Decrypted what);
+Decrypted WhatDecrypted(const SSL* ssl);
+// a server SSL: keep SHA-256 of the ticket of each NewSessionTicket it writes (the id an
+// OpenSSL client offers with that ticket, lib/tls/issued_ticket.ts); a message callback
+void WatchIssued(SSL* ssl);
+// that id, or nullptr when the SSL sent no ticket
+const unsigned char* IssuedId(const SSL* ssl);
+}  // namespace ticket_note

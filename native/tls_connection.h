@@ -34,8 +34,6 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
 
   // node:tls-shaped certificate object of `cert` (also used for each chain element)
   static Napi::Object CertificateObject(Napi::Env env, X509* cert);
-  // the ticket key callback asks: lib refused the ticket of this SSL's ClientHello
-  static bool TicketRefused(const SSL* ssl);
 
  private:
   friend class NativeListener;  // one servername / ALPN callback per SSL_CTX serves both kinds of connection
@@ -92,7 +90,6 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   bool server_ = false;
   bool handshakeDone_ = false;
   bool renegotiation_ = false;  // a later handshake started (see OnInfo)
-  bool ticketRefused_ = false;  // refuseTicket(): decrypt no ticket for this connection
   bool busy_ = false;           // set by ReentryGuard while OpenSSL runs (it may call into JS)
   Napi::ObjectReference contextRef_;  // keeps the context handle alive while we live
   std::vector<char> readBuffer_;      // plaintext of one cycle(), reused across calls

@@ -20,6 +20,7 @@
 #include "ssl_context_handle.h"
 #include "ssl_queries.h"
 #include "tls_connection.h"
+#include "ticket_keys.h"
 #include "tagged_handle.h"
 
 
@@ -42,14 +43,8 @@ TlsConnection* TlsConnection::From(const SSL* ssl) {
 Napi::Value TlsConnection::JS_refuseTicket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Live(env)) return env.Undefined();
-  ticketRefused_ = true;
+  ticket_note::Refuse(ssl_.get());
   return env.Undefined();
-}
-
-bool TlsConnection::TicketRefused(const SSL* ssl) {
-  TlsConnection* self = From(ssl);
-  // a connection of the native listener has its own flag (NativeListener::refuseTicket)
-  return self != nullptr ? self->ticketRefused_ : NativeListener::TicketRefused(ssl);
 }
 
 // opts.alpnProtocols: Buffer in wire format (length-prefixed names); opts.verifyMode:

@@ -6,7 +6,7 @@ import { randomBytes } from 'crypto';
 import * as net from 'net';
 import * as tls from 'tls';
 import { createServer, SslContext, TlsServer } from '../lib';
-import { certs, close, endNode, listen, nodeClient, track } from './helpers/sockets';
+import { certs, close, endNode, listen, nodeClient, track, visit } from './helpers/sockets';
 
 const { cert, key } = certs();
 
@@ -32,17 +32,6 @@ async function start(kind: Kind, opts: { ticketKeys?: Buffer; previousTicketKeys
   });
   const port = await listen(server as net.Server);
   return { server, port, stop: () => close(server as net.Server, sockets) };
-}
-
-/** one Node TLS 1.2 client connection: whether it resumed, and its session afterwards
- * (with the ticket the server sent last: OpenSSL 3 emits no 'session' for a ticket renewed
- * on a resumed TLS 1.2 connection, but getSession() carries it) */
-async function visit(port: number, session?: Buffer): Promise<{ reused: boolean; session: Buffer }> {
-  const c = await nodeClient(port, session ? { session } : {});
-  const reused = c.socket.isSessionReused();
-  const got = c.socket.getSession()!;
-  await endNode(c.socket);
-  return { reused, session: got };
 }
 
 describe('the API, as node:tls has it', () => {

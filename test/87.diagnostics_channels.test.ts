@@ -9,7 +9,8 @@ import * as path from 'path';
 import { execFile } from 'child_process';
 import { randomBytes } from 'crypto';
 import { EventEmitter } from 'events';
-import { CHANNELS, createServer, MemorySessionStore, RedisSessionStore, SessionStore, setOpenSSLClock, SslContext, TlsServer, TLSSocket } from '../lib';
+import { CHANNELS, createServer, MemorySessionStore, NativeTlsSocket, RedisSessionStore, SessionStore, setOpenSSLClock, SslContext, TlsServer, TLSSocket } from '../lib';
+import { defaultConnectionPath } from '../lib/tls/native_connection_path';
 import { observeConnection } from '../lib/tls/observe';
 import type { TlsServerOptions } from '../lib';
 import { certs, close, endNode, listen, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
@@ -17,6 +18,8 @@ import { killAllRedis, startRedis } from './helpers/redis';
 import { isError } from './helpers/util';
 
 const { cert, key } = certs();
+/** the class of a server connection's socket on the connection path these servers run on */
+const ServerSocket = defaultConnectionPath() === 'native' ? NativeTlsSocket : TLSSocket;
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
 
 type Msg = Record<string, any>;
@@ -128,7 +131,7 @@ async function foreignSession(): Promise<Buffer> {
 
 function expectCompleted(m: Msg, server: TlsServer, resumed: boolean, offered: string): void {
   expect(m.server).toBe(server);
-  expect(m.socket).toBeInstanceOf(TLSSocket);
+  expect(m.socket).toBeInstanceOf(ServerSocket);
   expect(m.resumed).toBe(resumed);
   expect(m.offered).toBe(offered);
   expect(m.protocol).toBe('TLSv1.2');

@@ -32,6 +32,10 @@ export enum NativeListenerEvent {
   CONNECTION = 60,
   /** (0, NativeAddresses): refused over maxConnections (net.Server's 'drop') */
   DROP = 61,
+  /** (id, ClientHello bytes): observe(true): each whole ClientHello, before OpenSSL reads it */
+  OBSERVED_HELLO = 40,
+  /** (id): a connection that had OBSERVED_HELLO closed before it became secure */
+  OBSERVED_GONE = 41,
 }
 
 export type NativeListenerCallback = (event: NativeListenerEvent, id: number, arg: unknown) => boolean | Error | undefined;
@@ -91,6 +95,8 @@ export interface NativeConnectionInfo {
   protocol: string;
   cipherName?: string;
   cipherVersion?: string;
+  /** the cipher suite's IANA name */
+  cipherStandardName?: string;
   servername?: string;
   remoteAddress?: string;
   remotePort?: number;
@@ -101,6 +107,15 @@ export interface NativeConnectionInfo {
 
 /** query(id, name, ...args): native/ssl_queries.h over the connection `id` */
 export type NativeListenerQuery = <K extends keyof TlsQueryAnswers>(id: number, name: K, ...args: unknown[]) => TlsQueryAnswers[K] | undefined;
+/** ticketInfo(id): what the connection's SSL did with tickets */
+export interface NativeTicketInfo {
+  /** the ticket key callback's answer to the offered ticket (absent when it decrypted none) */
+  key?: 'current' | 'previous' | 'unknown' | 'refused';
+  /** SHA-256 of the ticket the server sent (absent when none) */
+  ticketId?: Buffer;
+  /** the session's id (absent when empty) */
+  sessionId?: Buffer;
+}
 
 export interface NativeListenerHandle {
   /** binds and listens; the bound address (throws an Error whose code is libuv's name) */
@@ -119,8 +134,6 @@ export interface NativeListenerHandle {
   proceed(id: number, context?: unknown): void;
   /** after HELLO: `alert` goes out instead of a handshake, then the connection closes */
   refuse(id: number, alert: Buffer): void;
-  /** after HELLO: the ticket the held ClientHello offers is not decrypted */
-  refuseTicket(id: number): void;
   /** the addresses of a connection (also one that is failing) */
   peer(id: number): NativePeerAddress | undefined;
   info(id: number): NativeConnectionInfo | undefined;
@@ -146,6 +159,12 @@ export interface NativeListenerHandle {
   tcpState(id: number): NativeTcpState | undefined;
   /** both ends' addresses of a connection; undefined when gone */
   addresses(id: number): NativeAddresses | undefined;
+  /** the ticket the connection's ClientHello offers is not decrypted (call before OpenSSL reads the hello): false when the connection is gone */
+  refuseTicket(id: number): boolean;
+  /** undefined when the connection is gone */
+  ticketInfo(id: number): NativeTicketInfo | undefined;
+  /** OBSERVED_HELLO for the connections accepted from now on (true) or not */
+  observe(on: boolean): void;
 }
 
 interface WithListener {

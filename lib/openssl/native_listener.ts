@@ -8,7 +8,7 @@ import type { SslContext } from './ssl_context';
 import type { TlsAnswers, TlsQuerySource } from './tls_connection';
 
 export { NativeListenerEvent } from '../binding/native_listener';
-export type { NativeAddresses, NativeTcpState, NativeConnectionInfo, NativePeerAddress, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions } from '../binding/native_listener';
+export type { NativeAddresses, NativeTcpState, NativeConnectionInfo, NativePeerAddress, NativeListenerAddress, NativeListenerCallback, NativeListenerHandle, NativeListenerOptions, NativeTicketInfo } from '../binding/native_listener';
 
 /** a native TCP listener whose connections handshake on `ctx`'s SSL_CTX (its cache, callbacks and stores) */
 export function openNativeListener(ctx: SslContext, onEvent: NativeListenerCallback, opts: NativeListenerOptions): NativeListenerHandle {
@@ -28,4 +28,14 @@ export function proceedNativeHello(listener: NativeListenerHandle, id: number, c
 /** the TLS queries of the listener's connection `id` (undefined answers once it is gone) */
 export function nativeQuerySource(listener: NativeListenerHandle, id: number): TlsQuerySource {
   return { query: <K extends keyof TlsAnswers>(name: K, ...args: unknown[]) => listener.query(id, name, ...args) as TlsAnswers[K] | undefined };
+}
+
+/**
+ * The ticket connection `id`'s ClientHello offers is not decrypted: a full handshake, counted
+ * as `revoked` in the context's ticketKeyStats (the ClientHello gate's answer for a revoked
+ * ticket). Call it before OpenSSL reads the hello (on HELLO before proceed(), or on
+ * OBSERVED_HELLO); false when the connection is gone.
+ */
+export function refuseNativeTicket(listener: NativeListenerHandle, id: number): boolean {
+  return listener.refuseTicket(id);
 }

@@ -20,6 +20,7 @@ import {
 import type { TlsServer } from './tls_server';
 import { SslContext } from '../openssl/ssl_context';
 import { watchRemovals } from './observe';
+import { refreshNativeObservation } from './native_observe';
 
 /** the upper bounds (seconds) of the duration histograms */
 export const DURATION_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -187,6 +188,8 @@ export class ServerMetrics {
     server.on('sessionStoreError', onStoreError);
     this.#off.push(() => server.off('sessionStoreError', onStoreError));
     watchRemovals(server, server.context);
+    // a native-path server that already listens reads the subscriptions above now
+    refreshNativeObservation();
     const onClose = () => this.close();
     server.once('close', onClose);
     this.#off.push(() => server.off('close', onClose));

@@ -25,15 +25,10 @@ import type { SessionResumption } from './session_resumption';
 import { NativeSessionHooks } from './native_store';
 import { abortCloses, listenError, lookupListenHost, maxConnectionsLimit, NativeListenArgs, nativeListenArgs, NativeNetOptions, nativeNetOptions, netErrorAfterSecure, NativeSocketNet, NativeTcpSocket } from './native_net';
 import type { NativeAddresses } from '../openssl/native_listener';
+import { NativeObservation } from './native_observe';
 
 /** how a TlsServer's connections are run: natively ('native', the default where it can serve the server) or on Node sockets and TLSSockets ('node') */
 export type ConnectionPath = 'node' | 'native';
-
-/** the options the native path does not implement yet: their values it matches anyway, and why the rest needs the node path */
-const NATIVE_REFUSED: Record<string, { allowed?: unknown[]; why: string }> = {
-  ticketKeys: { why: 'ticket renewal and revocation are tracked on TLSSockets only' },
-  previousTicketKeys: { allowed: [0], why: 'ticket renewal and revocation are tracked on TLSSockets only' },
-};
 
 /** the environment variable that names the path of servers whose options do not (for running an application or a test suite on one path without code changes) */
 export const CONNECTION_PATH_ENV = 'OPENSSL_SESSION_CACHE_CONNECTION_PATH';
@@ -46,22 +41,11 @@ function environmentConnectionPath(): ConnectionPath | undefined {
   return v;
 }
 
-/** why the native path cannot serve a server with options `o` (undefined: it can) */
-function nativeRefusal(o: TlsServerOptions): string | undefined {
-  for (const [name, rule] of Object.entries(NATIVE_REFUSED)) {
-    const v = (o as Record<string, unknown>)[name];
-    if (v === undefined || rule.allowed?.includes(v)) continue;
-    return `options.${name} is not supported with connectionPath: 'native' yet: ${rule.why}`;
-  }
-  return undefined;
-}
-
 /**
  * The native path of `server`, or undefined for the node path. `o.connectionPath` (else the
- * environment's OPENSSL_SESSION_CACHE_CONNECTION_PATH) names a path; 'native' named for a
- * server it cannot serve throws ERR_TLS_OPTION_NOT_SUPPORTED, another value TypeError.
- * Without a name the server runs natively when the native path can serve its options
- * (`byDefault`: a listen() it cannot serve then moves the server to the node path).
+ * environment's OPENSSL_SESSION_CACHE_CONNECTION_PATH) names a path (another value: a
+ * TypeError). Without a name the server runs natively (`byDefault`: a listen() the native
+ * listener cannot serve then moves the server to the node path).
  */
 export function nativeConnectionPath(
   server: TlsServer,
@@ -72,15 +56,11 @@ export function nativeConnectionPath(
   const named = o.connectionPath ?? environmentConnectionPath();
   if (named === 'node') return undefined;
   if (named !== undefined && named !== 'native') throw new TypeError("options.connectionPath must be 'node' or 'native'");
-  const refusal = nativeRefusal(o);
-  if (refusal !== undefined) {
-    if (named === 'native') throw codedError(ErrorCode.OPTION_NOT_SUPPORTED, refusal);
-    return undefined;
-  }
   const peer = { requestCert: o.requestCert === true, rejectUnauthorized: o.rejectUnauthorized !== false };
   const path = new NativeConnectionPath(server, server.context, nativeNetOptions(o), server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), hello, peer);
   path.byDefault = named === undefined;
   path.store = new NativeSessionHooks(server, resumption, server.context);
+  path.observation = new NativeObservation(server, server.context, { ticketRenewed: (id, next) => resumption.ticketRenewed(id, next) });
   return path;
 }
 
@@ -104,6 +84,8 @@ export class NativeConnectionPath {
   #detached = false;
   /** requestCert / rejectUnauthorized: the client certificate (lib/tls/native_queries.ts) */
   readonly #peer: ClientCertificatePolicy;
+  /** tickets and observability (lib/tls/native_observe.ts) */
+  observation: NativeObservation | undefined;
 
   constructor(
     server: TlsServer,
@@ -187,6 +169,7 @@ export class NativeConnectionPath {
     l.setNet({ maxConnections: this.#maxConnections, connection: this.#server.listenerCount('connection') > 0 });
     this.#listener = l;
     this.#listening = true;
+    this.observation?.bind(l);
     process.nextTick(() => this.#server.emit('listening'));
   }
 
@@ -293,6 +276,7 @@ export class NativeConnectionPath {
   // 'tlsClientError' with the failing connection's addresses (the listener closes it)
   #clientError(id: number, err: Error): void {
     this.#helloGates.gone(id);
+    this.observation?.failed(id, err, () => this.#closedSocket(id));
     const socket = this.#listener ? new NativeClientErrorSocket(this.#listener, id) : undefined;
     this.#server.emit('tlsClientError', err, socket as never);
   }
@@ -302,6 +286,14 @@ export class NativeConnectionPath {
   #refusePeer(id: number): Error | undefined {
     const listener = this.#listener;
     return listener ? clientVerifyError(nativeQuerySource(listener, id), this.#peer) : undefined;
+  }
+
+  // the socket of a connection that failed before it became secure, for the messages that
+  // name one (already closed: its queries answer as for a closed socket)
+  #closedSocket(id: number): NativeTlsSocket {
+    const s = new NativeTlsSocket(this.#listener!, id, this.#context, this.#netOf(id));
+    s[kClosed](undefined);
+    return s;
   }
 
   #onEvent(event: NativeListenerEvent, id: number, arg: unknown): boolean | Error | undefined {
@@ -314,20 +306,22 @@ export class NativeConnectionPath {
         if (failure) {
           const socket = this.#listener ? new NativeClientErrorSocket(this.#listener, id) : undefined;
           this.#listener?.destroy(id);
+          this.observation?.failed(id, toError(failure.error), () => this.#closedSocket(id));
           server.emit('tlsClientError', toError(failure.error), socket as never);
           return false;
         }
         const streamed = server.listenerCount('secureConnection') > 0;
         // nobody to hand the connection to: it stays native (read, discarded, closed)
-        if (!streamed && server.listenerCount('keylog') === 0) return false;
+        if (!streamed && server.listenerCount('keylog') === 0 && !this.observation?.wantsSocket(id)) return false;
         const socket = new NativeTlsSocket(this.#listener!, id, this.#context, this.#netOf(id), this.#peer);
         // as the node path's TLSSocket: an error after the handshake closes the socket, and
         // is the socket's listeners' to hear, never an uncaught one
         socket.on('error', netErrorAfterSecure);
+        this.observation?.secure(id, socket);
         // node:tls's 'keylog' (line, socket) comes before 'secureConnection'
-        const line = server.listenerCount('keylog') > 0 ? keylogLine(nativeQuerySource(this.#listener!, id)) : undefined;
+        const line = server.listenerCount('keylog') > 0 && this.#listener ? keylogLine(nativeQuerySource(this.#listener, id)) : undefined;
         if (line) server.emit('keylog', line, socket as never);
-        if (!streamed || socket.destroyed) return false;
+        if (!streamed || socket.destroyed || this.#listener === undefined) return false;
         socket.sniContextSwitched = switched;
         this.#sockets.set(id, socket);
         server.emit('secureConnection', socket as never);
@@ -344,6 +338,12 @@ export class NativeConnectionPath {
         this.store?.failed(id);
         settleNativeHandshakes(this.#context);
         this.#clientError(id, toError(arg));
+        return false;
+      case NativeListenerEvent.OBSERVED_HELLO:
+        this.observation?.hello(id, arg as Buffer);
+        return false;
+      case NativeListenerEvent.OBSERVED_GONE:
+        this.observation?.gone(id, () => this.#closedSocket(id));
         return false;
       case NativeListenerEvent.DATA:
         this.#sockets.get(id)?.[kPushData](arg as Buffer);
@@ -364,6 +364,7 @@ export class NativeConnectionPath {
         return false;
       }
       case NativeListenerEvent.CLOSED:
+        this.observation?.bind(undefined);
         this.#listener = undefined;
         this.#listening = false;
         server.emit('close');
@@ -407,6 +408,9 @@ export class NativeTlsSocket extends TlsSocketQueries {
   sniContextSwitched = false;
   readonly #listener: NativeListenerHandle;
   readonly #id: number;
+  /** with tickets on: the id a client will offer with the ticket this connection issued
+   * (SHA-256 of the ticket), for server.revoke(); undefined when none was issued */
+  ticketId: Buffer | undefined;
   #info: NativeConnectionInfo | undefined;
   #closed = false;
   #readStopped = false;

@@ -3,6 +3,7 @@
 // when someone subscribes (or NODE_DEBUG is on) when the connection arrives.
 import { performance } from 'perf_hooks';
 import type { EventEmitter } from 'events';
+import type { Duplex } from 'stream';
 import {
   handshakeChannel,
   HandshakeMessage,
@@ -51,6 +52,12 @@ export function watchRemovals(server: EventEmitter, context: SslContext): void {
   });
 }
 
+/** whether a connection arriving now would get an observer (someone subscribes to a
+ * per-handshake channel, or NODE_DEBUG names the package): a few property reads */
+export function observingHandshakes(): boolean {
+  return handshakeChannel.hasSubscribers || resumptionMissedChannel.hasSubscribers || ticketChannel.hasSubscribers || debug.enabled;
+}
+
 /** the observer of a new connection, or undefined when nobody would see what it reports */
 export function observeConnection(server: EventEmitter, context: SslContext): HandshakeObserver | undefined {
   if (sessionRemovedChannel.hasSubscribers) watchRemovals(server, context);
@@ -59,6 +66,29 @@ export function observeConnection(server: EventEmitter, context: SslContext): Ha
   const ticket = ticketChannel.hasSubscribers;
   if (!handshake && !missed && !ticket) return undefined;
   return new HandshakeObserver(server, context, handshake, missed, ticket);
+}
+
+/** what a completed handshake reports, read from its connection (a TLSSocket, or a native connection) */
+export interface HandshakeFacts {
+  socket: Duplex;
+  resumed: boolean;
+  servername: string | undefined;
+  protocol: string | undefined;
+  /** the cipher suite's IANA name */
+  cipher: string | undefined;
+  /** the connection's session now (why a session was not resumed) */
+  session(): SslSession | undefined;
+}
+
+function socketFacts(socket: TLSSocket): HandshakeFacts {
+  return {
+    socket,
+    resumed: socket.isSessionReused(),
+    servername: socket.servername || undefined,
+    protocol: socket.getProtocol() ?? undefined,
+    cipher: socket.getCipher()?.standardName,
+    session: () => socket.getSslSession(),
+  };
 }
 
 /** @internal per connection: the handshake trace, the ticket key result, why it did not resume */
@@ -88,25 +118,52 @@ export class HandshakeObserver {
 
   /** the TLSSocket exists: the handshake starts */
   attach(socket: TLSSocket): void {
-    if (this.#trace) {
-      this.#message = { server: this.#server, socket };
-      handshakeChannel.start.publish(this.#message);
-      handshakeChannel.end.publish(this.#message);
-    }
-    socket.once('secure', () => this.#secure(socket));
+    this.#begin(socket);
+    socket.once('secure', () => this.#secure(socketFacts(socket)));
     socket.once('close', () => this.#failed(undefined));
     socket.on('error', (e: Error) => this.#failed(e));
+  }
+
+  #begin(socket: Duplex): void {
+    if (!this.#trace || this.#message) return;
+    this.#message = { server: this.#server, socket };
+    if (this.#hello) this.#fromHello(this.#message, this.#hello);
+    handshakeChannel.start.publish(this.#message);
+    handshakeChannel.end.publish(this.#message);
+  }
+
+  /** a connection without a socket until its handshake ends (the native path): it completed.
+   * The trace starts now (start, end, asyncStart, asyncEnd in a row), timed from the observer's making */
+  completed(facts: HandshakeFacts): void {
+    this.#begin(facts.socket);
+    this.#secure(facts);
+  }
+
+  /** the same, for a connection that failed (`e` undefined: it closed) */
+  failedWith(e: Error | undefined, socket: () => Duplex): void {
+    if (this.#done) return;
+    this.#begin(socket());
+    this.#failed(e);
+  }
+
+  /** the native path: what the ticket key callback answered for this connection's ticket
+   * ('refused': a revoked ticket, not decrypted; not published, as on the TLSSocket path) */
+  ticketKey(key: TicketKeyResult | 'refused' | undefined, socket: Duplex): void {
+    if (this.#done || this.#ticketKey !== undefined || key === undefined || key === 'refused' || this.#offered() !== 'ticket') return;
+    this.#ticketKey = key;
+    if (this.#ticket) ticketChannel.publish({ server: this.#server, socket, key } satisfies TicketMessage);
   }
 
   /** the ClientHello was read */
   hello(h: ClientHelloInfo): void {
     this.#hello = h;
-    const m = this.#message;
-    if (m) {
-      m.offered = this.#offered() ?? 'none';
-      if (h.sessionId) m.sessionId = h.sessionId;
-      if (h.servername !== undefined) m.servername = h.servername;
-    }
+    if (this.#message) this.#fromHello(this.#message, h);
+  }
+
+  #fromHello(m: HandshakeMessage, h: ClientHelloInfo): void {
+    m.offered = this.#offered() ?? 'none';
+    if (h.sessionId) m.sessionId = h.sessionId;
+    if (h.servername !== undefined) m.servername = h.servername;
   }
 
   /** what the store lookup for the offered id answered */
@@ -154,18 +211,18 @@ export class HandshakeObserver {
     return null;
   }
 
-  #secure(socket: TLSSocket): void {
+  #secure(facts: HandshakeFacts): void {
     if (this.#done) return;
     this.#done = true;
-    const resumed = socket.isSessionReused();
+    const { socket, resumed } = facts;
     const offered = this.#offered();
     const m = this.#message;
     if (m) {
       m.resumed = resumed;
       if (resumed) m.mechanism = offered === 'ticket' ? 'ticket' : 'id';
-      m.servername ??= socket.servername || undefined;
-      m.protocol = socket.getProtocol() ?? undefined;
-      m.cipher = socket.getCipher()?.standardName;
+      m.servername ??= facts.servername;
+      m.protocol = facts.protocol;
+      m.cipher = facts.cipher;
       m.durationMs = performance.now() - this.#start;
       handshakeChannel.asyncStart.publish(m);
       handshakeChannel.asyncEnd.publish(m);
@@ -175,14 +232,14 @@ export class HandshakeObserver {
       if (debug.enabled) debug('full handshake: the client offered no session');
       return;
     }
-    const reason = this.#missReason(offered, socket);
+    const reason = this.#missReason(offered, facts);
     if (resumptionMissedChannel.hasSubscribers) {
       resumptionMissedChannel.publish({ server: this.#server, socket, offered, sessionId: this.#hello?.sessionId, reason } satisfies ResumptionMissedMessage);
     }
     if (debug.enabled) debug('not resumed: the client offered a %s (%s): %s', offered === 'id' ? 'session id' : 'ticket', this.#hello?.sessionId?.toString('hex') ?? '-', reason);
   }
 
-  #missReason(offered: 'id' | 'ticket', socket: TLSSocket): ResumptionMissReason {
+  #missReason(offered: 'id' | 'ticket', facts: HandshakeFacts): ResumptionMissReason {
     if (offered === 'ticket') return this.#ticketKey === 'unknown' ? 'ticket-key-unknown' : 'ticket-rejected';
     const id = this.#hello!.sessionId!;
     switch (this.#lookup) {
@@ -207,7 +264,7 @@ export class HandshakeObserver {
     const prev = this.#cached(id);
     if (!prev) return 'expired';
     // the new session of this full handshake carries the server's context, protocol and clock
-    const now = socket.getSslSession();
+    const now = facts.session();
     if (!now) return 'unknown-id';
     if (prev.time + prev.timeout <= now.time) return 'expired';
     if (!prev.idContext.equals(now.idContext)) return 'sid-ctx-mismatch';

@@ -115,6 +115,17 @@ export async function endNode(socket: tls.TLSSocket): Promise<void> {
   await closed(socket);
 }
 
+/** one Node TLS 1.2 client connection: whether it resumed, and its session afterwards
+ * (with the ticket the server sent last: OpenSSL 3 emits no 'session' for a ticket renewed
+ * on a resumed TLS 1.2 connection, but getSession() carries it) */
+export async function visit(port: number, session?: Buffer): Promise<{ reused: boolean; session: Buffer }> {
+  const c = await nodeClient(port, session ? { session } : {});
+  const reused = c.socket.isSessionReused();
+  const got = c.socket.getSession()!;
+  await endNode(c.socket);
+  return { reused, session: got };
+}
+
 /**
  * Captures the first TLS record(s) a client sends to 127.0.0.1 (a ClientHello), then
  * destroys that connection. `start(port)` makes the client connect.
