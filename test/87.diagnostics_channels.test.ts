@@ -10,7 +10,6 @@ import { execFile } from 'child_process';
 import { randomBytes } from 'crypto';
 import { EventEmitter } from 'events';
 import { CHANNELS, createServer, MemorySessionStore, NativeTlsSocket, RedisSessionStore, SessionStore, setOpenSSLClock, SslContext, TlsServer, TLSSocket } from '../lib';
-import { defaultConnectionPath } from '../lib/tls/native_connection_path';
 import { observeConnection } from '../lib/tls/observe';
 import type { TlsServerOptions } from '../lib';
 import { certs, close, endNode, listen, nodeClient, resumesWith, storedFullHandshake, track } from './helpers/sockets';
@@ -19,7 +18,7 @@ import { isError } from './helpers/util';
 
 const { cert, key } = certs();
 /** the class of a server connection's socket on the connection path these servers run on */
-const ServerSocket = defaultConnectionPath() === 'native' ? NativeTlsSocket : TLSSocket;
+const ServerSocket = createServer({ cert, key }).connectionPath === 'native' ? NativeTlsSocket : TLSSocket;
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
 
 type Msg = Record<string, any>;
@@ -201,7 +200,7 @@ describe('session ids and a store', () => {
     const revoked = await rec.waitFor(CHANNELS.resumptionMissed, (m) => m.server === a.server);
     expect(revoked).toMatchObject({ offered: 'id', reason: 'revoked' });
     expect(revoked.sessionId.equals(id)).toBe(true);
-    expect(revoked.socket).toBeInstanceOf(TLSSocket);
+    expect(revoked.socket).toBeInstanceOf(ServerSocket);
     expect(rec.of(`${CHANNELS.lookup}:asyncEnd`, ofServer(a.server)).map((e) => e.message.result)).toEqual(['hit', 'miss']);
 
     // an id no server of this store made: unknown, then answered by the negative cache

@@ -270,7 +270,7 @@ export class NativeConnectionPath {
     const listener = this.#listener;
     if (!listener) return;
     const store = this.store;
-    this.#helloGates.hello(listener, id, bytes, store ? (hello, live) => store.prefetch(listener, id, hello, live) : undefined);
+    this.#helloGates.hello(listener, id, bytes, store ? (hello, live) => store.prefetch(listener, id, hello, live, this.observation?.observer(id)) : undefined);
   }
 
   // 'tlsClientError' with the failing connection's addresses (the listener closes it)

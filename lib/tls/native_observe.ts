@@ -92,6 +92,11 @@ export class NativeObservation {
   }
 
   /** whether the end of connection `id` needs its socket (an observer, or tickets to track) */
+  /** the observer of connection `id`'s handshake (the store prefetch reports its lookup to it) */
+  observer(id: number): HandshakeObserver | undefined {
+    return this.#observers.get(id);
+  }
+
   wantsSocket(id: number): boolean {
     return this.#observers.has(id) || this.#context.ticketsEnabled || debug.enabled;
   }

@@ -19,6 +19,7 @@ import type { SslContext } from '../openssl/ssl_context';
 import { toError } from '../common/to_error';
 import type { ClientHelloInfo } from './client_hello_parser';
 import type { SessionResumption } from './session_resumption';
+import type { HandshakeObserver } from './observe';
 import { NativeClientErrorSocket } from './native_hello';
 
 /** a TlsServer's session resumption, wired to its native listener */
@@ -62,13 +63,13 @@ export class NativeSessionHooks {
    * caller still waits for this connection (a HelloGate's `live`), besides FAILED and the
    * listener knowing the id.
    */
-  prefetch(listener: NativeListenerHandle, id: number, hello: ClientHelloInfo | undefined, wanted?: () => boolean): Promise<void> | undefined {
+  prefetch(listener: NativeListenerHandle, id: number, hello: ClientHelloInfo | undefined, wanted?: () => boolean, observer?: HandshakeObserver): Promise<void> | undefined {
     // a hello the local cache answers for goes on at once (most resumptions with a store)
     if (!hello || !this.#resumption.wantsPrefetch || this.#resumption.answersLocally(hello)) return undefined;
     const pending = this.#pending;
     pending.set(id, true);
     const live = () => pending.get(id) === true && listener.info(id) !== undefined && (wanted?.() ?? true);
-    return this.#resumption.prefetch(hello, live, undefined, listener.info(id)?.remoteAddress).finally(() => pending.delete(id));
+    return this.#resumption.prefetch(hello, live, observer, listener.info(id)?.remoteAddress).finally(() => pending.delete(id));
   }
 
   /** FAILED for `id`: a lookup answered from now on is for a gone connection (FAILED comes
