@@ -5,6 +5,7 @@
 // 'tlsClientError'), the revoked-ticket check, the session store prefetch (setup.prefetch)
 // and the context for the server name (SNICallback, addContext, setSecureContext).
 // Also the socket-like object 'tlsClientError' gets for a native connection.
+import { EventEmitter } from 'events';
 import { toError } from '../common/to_error';
 import { NativeListenerHandle, NativePeerAddress, proceedNativeHello } from '../openssl/native_listener';
 import type { SslContext } from '../openssl/ssl_context';
@@ -101,7 +102,7 @@ export class NativeHelloGates {
  * address, to log or block the client. The listener is already closing the connection
  * (destroyed is true, as a node:tls socket's there); destroy() closes it at once.
  */
-export class NativeClientErrorSocket {
+export class NativeClientErrorSocket extends EventEmitter {
   readonly encrypted = true;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
@@ -109,12 +110,15 @@ export class NativeClientErrorSocket {
   readonly localAddress: string | undefined;
   readonly localPort: number | undefined;
   readonly destroyed = true;
+  /** the connection is closing already (net.Socket's `closed`) */
+  readonly closed = true;
   readonly writable = false;
   readonly #listener: NativeListenerHandle;
   readonly #id: number;
 
   /** @internal made by the server's native path while the connection is still known */
   constructor(listener: NativeListenerHandle, id: number) {
+    super();
     const a: NativePeerAddress = listener.peer(id) ?? {};
     this.remoteAddress = a.remoteAddress;
     this.remotePort = a.remotePort;
