@@ -13,76 +13,13 @@
 #include <vector>
 
 #include "arguments.h"
+#include "cipher_table.h"
 #include "openssl_error.h"
 #include "openssl_pointers.h"
 #include "ssl_session_handle.h"
 #include "tls_connection.h"
 
-// 1.0.2's private cipher bits (ssl/ssl_locl.h), needed to name a suite the IANA way
 namespace {
-constexpr unsigned long kRSA = 0x00000001L, kDHr = 0x00000002L, kDHd = 0x00000004L, kEDH = 0x00000008L, kECDHr = 0x00000020L,
-                        kECDHe = 0x00000040L, kEECDH = 0x00000080L, kPSK = 0x00000100L, kSRP = 0x00000400L;
-constexpr unsigned long aRSA = 0x00000001L, aDSS = 0x00000002L, aNULL = 0x00000004L, aECDSA = 0x00000040L, aPSK = 0x00000080L;
-constexpr unsigned long eDES = 0x1, e3DES = 0x2, eRC4 = 0x4, eRC2 = 0x8, eIDEA = 0x10, eNULL = 0x20, eAES128 = 0x40, eAES256 = 0x80,
-                        eCAMELLIA128 = 0x100, eCAMELLIA256 = 0x200, eSEED = 0x800, eAES128GCM = 0x1000, eAES256GCM = 0x2000;
-constexpr unsigned long mMD5 = 0x1, mSHA1 = 0x2, mSHA256 = 0x10, mSHA384 = 0x20, mAEAD = 0x40;
-constexpr unsigned long kSslTls12 = 0x00000004L;            // SSL_TLSV1_2
-constexpr unsigned long kHandshakeMacSha384 = 0x00000100L;  // SSL_HANDSHAKE_MAC_SHA384 in algorithm2
-
-// TLS_<kx>_<auth>_WITH_<enc>_<mac> from the cipher's algorithm bits; "" when unknown
-std::string StandardName(const SSL_CIPHER* c) {
-  std::string kx;
-  unsigned long k = c->algorithm_mkey, a = c->algorithm_auth;
-  std::string auth = (a & aRSA) ? "RSA" : (a & aDSS) ? "DSS" : (a & aECDSA) ? "ECDSA" : (a & aNULL) ? "anon" : (a & aPSK) ? "PSK" : "";
-  if (k & kRSA) {
-    kx = "RSA";
-    if (auth == "RSA") auth.clear();
-  } else if (k & kEDH) {
-    kx = auth == "anon" ? "DH" : "DHE";
-  } else if (k & kEECDH) {
-    kx = auth == "anon" ? "ECDH" : "ECDHE";
-  } else if (k & (kECDHr | kECDHe)) {
-    kx = "ECDH";  // static ECDH: the certificate's signer names the suite
-    auth = (k & kECDHr) ? "RSA" : "ECDSA";
-  } else if (k & (kDHr | kDHd)) {
-    kx = "DH";
-    auth = (k & kDHr) ? "RSA" : "DSS";
-  } else if (k & kPSK) {
-    kx = "PSK";
-    if (auth == "PSK") auth.clear();
-  } else if (k & kSRP) {
-    kx = "SRP_SHA";
-    if (auth == "anon" || auth == "PSK") auth.clear();
-  } else {
-    return "";
-  }
-  unsigned long e = c->algorithm_enc, m = c->algorithm_mac;
-  const char* enc = (e & eAES128GCM)     ? "AES_128_GCM"
-                    : (e & eAES256GCM)   ? "AES_256_GCM"
-                    : (e & eAES128)      ? "AES_128_CBC"
-                    : (e & eAES256)      ? "AES_256_CBC"
-                    : (e & e3DES)        ? "3DES_EDE_CBC"
-                    : (e & eDES)         ? "DES_CBC"
-                    : (e & eRC4)         ? "RC4_128"
-                    : (e & eRC2)         ? "RC2_CBC_40"
-                    : (e & eIDEA)        ? "IDEA_CBC"
-                    : (e & eCAMELLIA128) ? "CAMELLIA_128_CBC"
-                    : (e & eCAMELLIA256) ? "CAMELLIA_256_CBC"
-                    : (e & eSEED)        ? "SEED_CBC"
-                    : (e & eNULL)        ? "NULL"
-                                         : nullptr;
-  const char* mac = (m & mAEAD) ? ((c->algorithm2 & kHandshakeMacSha384) ? "SHA384" : "SHA256")
-                    : (m & mSHA384) ? "SHA384"
-                    : (m & mSHA256) ? "SHA256"
-                    : (m & mSHA1)   ? "SHA"
-                    : (m & mMD5)    ? "MD5"
-                                    : nullptr;
-  if (enc == nullptr || mac == nullptr) return "";
-  std::string name = "TLS_" + kx;
-  if (!auth.empty()) name += "_" + auth;
-  return name + "_WITH_" + enc + "_" + mac;
-}
-
 std::string Hex(const unsigned char* p, size_t n) {
   static const char digits[] = "0123456789ABCDEF";
   std::string s;
@@ -130,11 +67,9 @@ Napi::Value CipherDetails(Napi::Env env, SSL* ssl) {
   const SSL_CIPHER* c = SSL_get_current_cipher(ssl);
   if (c == nullptr) return env.Undefined();
   Napi::Object out = Napi::Object::New(env);
-  out.Set("standardName", StandardName(c));
+  out.Set("standardName", cipher_table::StandardName(c));
   out.Set("name", SSL_CIPHER_get_name(c));
-  // 1.0.2 files TLS 1.0 and SSLv3 suites under one bit; elliptic-curve suites are TLS-only
-  const char* version = (c->algorithm_ssl & kSslTls12) ? "TLSv1.2" : (c->algorithm_mkey & (kEECDH | kECDHr | kECDHe)) ? "TLSv1" : "SSLv3";
-  out.Set("version", version);
+  out.Set("version", cipher_table::Version(c));
   return out;
 }
 
