@@ -1,5 +1,5 @@
-// The native connection path of a TlsServer (createServer({ connectionPath: 'native' }),
-// experimental): connections are accepted, read, handshaken, written and closed in native
+// The native connection path of a TlsServer (the default; connectionPath: 'node' names the
+// other): connections are accepted, read, handshaken, written and closed in native
 // code on Node's own libuv loop (native/native_listener.h), on the server's SSL_CTX, so its
 // session cache and native callbacks work as on the Node-socket path. JS hears of a
 // connection with its whole ClientHello (the server's hello gate, native_hello.ts), then once
@@ -9,8 +9,8 @@
 // SSL_read), which node:http accepts through its 'connection' event.
 //
 // No net.Socket and no TLSSocket exist per connection: what that removes and what it costs
-// is measured in bench/NOTES.md ("Native connection path"). What the path does not do yet is
-// refused at construction or listen() (nativeConnectionPath below).
+// is measured in bench/NOTES.md ("Native connection path"). A listen() the native listener
+// cannot serve moves a server that named no path to the node path (TlsServer#listen).
 import cluster from 'cluster';
 import { codedError, ErrorCode } from '../common/coded_error';
 import { toError } from '../common/to_error';

@@ -72,9 +72,11 @@ export interface TlsServerOptions extends SslContextOptions {
    * just closes or resets TCP): 'keep' it resumable (default) or 'remove' it as 1.0.2's
    * SSL_free does — see SessionOnUncleanClose */
   sessionOnUncleanClose?: SessionOnUncleanClose;
-  /** experimental: 'native' runs accept, handshake, reads, writes and close natively on
-   * Node's loop (no net.Socket / TLSSocket per connection; 'secureConnection' gets a
-   * NativeTlsSocket); options it does not implement yet are refused (default 'node') */
+  /** which path runs the connections: 'native' (the default: accept, handshake, reads,
+   * writes and close natively on Node's loop, a NativeTlsSocket per secure connection) or
+   * 'node' (a net.Socket and a TLSSocket per connection, kept one release). Without it,
+   * OPENSSL_SESSION_CACHE_CONNECTION_PATH names the path; with neither, a listen() the native
+   * listener cannot serve (a Unix socket, a handle, a cluster worker) runs on the node path */
   connectionPath?: ConnectionPath;
 }
 
