@@ -97,6 +97,7 @@ async function loops(a, once) {
   let reused = 0;
   let stop = false;
   const t0 = now();
+  const cpu0 = process.cpuUsage();
   const loop = async () => {
     while (!stop) {
       const r = await once();
@@ -107,7 +108,9 @@ async function loops(a, once) {
   };
   await Promise.all(Array.from({ length: a.concurrency }, loop));
   const seconds = now() - t0;
-  return { ops: count, warm, reused, seconds, perSec: count / seconds };
+  const cpu = process.cpuUsage(cpu0);
+  // the client's own CPU per request over the timed run: the bound a server cannot move
+  return { ops: count, warm, reused, seconds, perSec: count / seconds, clientCpuPerRequest: (cpu.user + cpu.system) / count };
 }
 
 async function client(a) {
@@ -241,7 +244,7 @@ async function b11({ F, ms, rounds, quick, log }) {
     { proto: 'h1', mode: 'keepalive', concurrency: 8, target: 1.0 },
     { proto: 'h2', mode: 'keepalive', concurrency: 1, target: 1.0 },
     { proto: 'h2', mode: 'keepalive', concurrency: 8, target: 1.0 },
-    { proto: 'h1', mode: 'resumed', concurrency: 1, target: 1.0 },
+    { proto: 'h1', mode: 'resumed', concurrency: 1, target: 1.3 }, // issue 29: ≥ 1.3× node:https (issue 20: ≥ 1.0×)
     { proto: 'h1', mode: 'full', concurrency: 1 },
     { proto: 'h2', mode: 'resumed', concurrency: 1, target: 1.0 },
     { proto: 'h2', mode: 'full', concurrency: 1 },
@@ -301,6 +304,26 @@ async function b11({ F, ms, rounds, quick, log }) {
         `server CPU/request ours ${cpuRow.ours.toFixed(0)} µs node ${cpuRow.baseline.toFixed(0)} µs, ratio ${cpuRow.ratio.toFixed(3)} (${cpuRow.min.toFixed(3)}–${cpuRow.max.toFixed(3)})`,
     );
     rows.push(row, cpuRow);
+    if (k.mode === 'resumed') {
+      // a new connection per request, one at a time: the node client's CPU per request is
+      // most of each request's time (bench/NOTES.md, "Client-bound rows")
+      const cc = o.map((x, i) => x.clientCpuPerRequest / b[i].clientCpuPerRequest);
+      const clientRow = {
+        id: 'B11',
+        what: `${protoName} client CPU per request (the node client process, user+system), ${how}: against ${ours} vs against ${node}`,
+        short: `${k.proto} new conn/request, resumed, client CPU/request`,
+        unit: 'µs CPU',
+        ours: median(o.map((x) => x.clientCpuPerRequest)),
+        baseline: median(b.map((x) => x.clientCpuPerRequest)),
+        ratio: median(cc),
+        min: Math.min(...cc),
+        max: Math.max(...cc),
+        reported: true,
+        dir: -1,
+      };
+      log(`B11 ${clientRow.short}: against ours ${clientRow.ours.toFixed(0)} µs, against node ${clientRow.baseline.toFixed(0)} µs; time per request ours ${(1e6 / row.ours).toFixed(0)} µs node ${(1e6 / row.baseline).toFixed(0)} µs`);
+      rows.push(clientRow);
+    }
   }
   for (const proto of ['h1', 'h2']) {
     const [protoName, ours, node] = NAMES[proto];

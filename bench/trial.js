@@ -345,6 +345,7 @@ const trials = {
     let reused = 0;
     let stop = false;
     const t0 = now();
+    const cpu0 = process.cpuUsage();
     const loop = async () => {
       while (!stop) {
         const r = await connectOnce(offer);
@@ -355,7 +356,9 @@ const trials = {
     };
     await Promise.all(Array.from({ length: a.concurrency }, loop));
     const seconds = now() - t0;
-    return { ops: count, reused, seconds, perSec: count / seconds };
+    const cpu = process.cpuUsage(cpu0);
+    // the client process's CPU per handshake over the timed run (B5: the bound a server cannot move)
+    return { ops: count, reused, seconds, perSec: count / seconds, clientCpuPerOp: (cpu.user + cpu.system) / count };
   },
 
   // B6 client: read the server's 64 KiB writes for `ms`, bytes/s
