@@ -32,8 +32,8 @@
 #include "openssl_pointers.h"
 
 namespace {
-constexpr size_t kPipeQueueLimit = 1024 * 1024;  // plaintext queued for JS before TCP reads stop
-constexpr size_t kSendLimit = 1024 * 1024;       // ciphertext queued on TCP before pipe reads stop
+constexpr size_t kPipeQueueLimit = 256 * 1024;  // plaintext queued for JS before TCP reads stop
+constexpr size_t kSendLimit = 256 * 1024;        // ciphertext queued on TCP before pipe reads stop
 constexpr size_t kPipeReadSize = 64 * 1024;
 
 struct PipeWrite {

@@ -24,7 +24,7 @@ import type { EventListener } from '../common/typed_events';
 import type { TlsServerEvents } from './tls_server';
 import { createServer, TlsServer, TlsServerOptions } from './tls_server';
 import { coalesceNativeWrites, NativeTlsSocket } from './native_connection_path';
-import { plaintextSocket, showTlsSurface } from './native_pipe';
+import { PlaintextSocket, plaintextSocket, showTlsSurface } from './native_pipe';
 import type { TLSSocket } from './tls_socket';
 import { debug } from './debug';
 
@@ -401,7 +401,8 @@ function presentAsTls(session: http2.ServerHttp2Session, tls: TLSSocket): void {
   if (!wrapper || typeof wrapper !== 'object') return;
   fields[kEncrypted] = true;
   fields[kAlpn] = tls.alpnProtocol;
-  if ((wrapper as unknown) === tls) return; // node runs the session on our socket itself: it has them
+  // node runs the session on our socket itself, or on the native path's PlaintextSocket: they have them
+  if ((wrapper as unknown) === tls || wrapper instanceof PlaintextSocket) return;
   showTlsSurface(wrapper, tls);
 }
 

@@ -21,52 +21,82 @@ import { NativeTlsSocket, nativePlaintextPipe } from './native_connection_path';
 export const TLS_PROPERTIES = ['encrypted', 'alpnProtocol', 'authorized', 'authorizationError', 'servername', 'remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort', 'localFamily'];
 export const TLS_METHODS = ['getPeerCertificate', 'getCertificate', 'getCipher', 'getProtocol', 'getSession', 'getSslSession', 'isSessionReused', 'getTLSTicket', 'getFinished', 'getPeerFinished', 'getEphemeralKeyInfo', 'getSharedSigalgs', 'exportKeyingMaterial'];
 
-/** defines TLS_PROPERTIES (read from `tls`, else its TCP socket) and TLS_METHODS (bound to `tls`) on `target` */
-export function showTlsSurface(target: object, tls: object): void {
+/** TLS_PROPERTIES' value on a TLS socket (else its TCP socket's) */
+function surfaceValue(tls: object, name: string): unknown {
   const source = tls as Record<string, unknown>;
   // a TLSSocket's TCP socket (a NativeTlsSocket has none: the properties are its own)
-  const tcp = (tls as { socket?: unknown }).socket as Record<string, unknown> | undefined;
-  for (const name of TLS_PROPERTIES) {
-    Object.defineProperty(target, name, {
-      get: () => {
-        const v = name in source ? source[name] : tcp?.[name];
-        return name === 'servername' ? (v ?? false) : v;
-      },
-      configurable: true,
-    });
-  }
+  const v = name in source ? source[name] : ((tls as { socket?: unknown }).socket as Record<string, unknown> | undefined)?.[name];
+  return name === 'servername' ? (v ?? false) : v;
+}
+
+/** defines TLS_PROPERTIES (read from `tls`, else its TCP socket) and TLS_METHODS (bound to `tls`) on `target` */
+export function showTlsSurface(target: object, tls: object): void {
+  for (const name of TLS_PROPERTIES) Object.defineProperty(target, name, { get: () => surfaceValue(tls, name), configurable: true });
   for (const name of TLS_METHODS) {
-    const f = source[name];
+    const f = (tls as Record<string, unknown>)[name];
     if (typeof f === 'function') Object.defineProperty(target, name, { value: f.bind(tls), configurable: true, writable: true });
   }
 }
 
+const kTls = Symbol('tls');
+
+/** the net.Socket over the JS end of a connection's socketpair, with its NativeTlsSocket's surface */
+export class PlaintextSocket extends net.Socket {
+  readonly [kTls]: NativeTlsSocket;
+
+  constructor(fd: number, tls: NativeTlsSocket) {
+    super({ fd, readable: true, writable: true });
+    this[kTls] = tls;
+  }
+
+  /** TCP_NODELAY on the TCP connection, not the pipe */
+  override setNoDelay(noDelay?: boolean): this {
+    this[kTls].setNoDelay(noDelay);
+    return this;
+  }
+
+  /** SO_KEEPALIVE on the TCP connection, not the pipe */
+  override setKeepAlive(enable?: boolean, initialDelay?: number): this {
+    this[kTls].setKeepAlive(enable, initialDelay);
+    return this;
+  }
+}
+// the TLS surface, once on the prototype (over net.Socket's own remoteAddress, ... of the pipe)
+for (const name of TLS_PROPERTIES) {
+  Object.defineProperty(PlaintextSocket.prototype, name, {
+    get(this: PlaintextSocket) {
+      return surfaceValue(this[kTls], name);
+    },
+    configurable: true,
+  });
+}
+for (const name of TLS_METHODS) {
+  Object.defineProperty(PlaintextSocket.prototype, name, {
+    value(this: PlaintextSocket, ...args: unknown[]) {
+      const f = (this[kTls] as unknown as Record<string, unknown>)[name];
+      return typeof f === 'function' ? (f as (...a: unknown[]) => unknown).apply(this[kTls], args) : undefined;
+    },
+    configurable: true,
+    writable: true,
+  });
+}
+
 /**
- * The net.Socket that carries `tls`'s plaintext from now on: undefined when the connection
+ * The socket that carries `tls`'s plaintext from now on: undefined when the connection
  * cannot have one (it stays the Duplex), null when opening the socket failed (`tls` is
  * destroyed with the error).
  */
-export function plaintextSocket(tls: NativeTlsSocket): net.Socket | null | undefined {
+export function plaintextSocket(tls: NativeTlsSocket): PlaintextSocket | null | undefined {
   const fd = nativePlaintextPipe(tls);
   if (fd < 0) return undefined;
-  let socket: net.Socket;
+  let socket: PlaintextSocket;
   try {
-    socket = new net.Socket({ fd, readable: true, writable: true });
+    socket = new PlaintextSocket(fd, tls);
   } catch (e) {
     closeSync(fd);
     tls.destroy(toError(e));
     return null;
   }
-  showTlsSurface(socket, tls);
-  // the TCP connection's options, not the pipe's
-  socket.setNoDelay = (noDelay?: boolean) => {
-    tls.setNoDelay(noDelay);
-    return socket;
-  };
-  socket.setKeepAlive = (enable?: boolean, initialDelay?: number) => {
-    tls.setKeepAlive(enable, initialDelay);
-    return socket;
-  };
   tls.once('close', () => {
     const err = tls.errored;
     if (err && !socket.destroyed) socket.destroy(err);
