@@ -11,9 +11,11 @@ import { once } from 'events';
 import * as fs from 'fs';
 import * as http2 from 'http2';
 import * as net from 'net';
+import * as path from 'path';
 import * as tls from 'tls';
+import { Worker } from 'worker_threads';
 import { createHttp2SecureServer } from '../lib';
-import { certs, close, closed, listen, readAll } from './helpers/sockets';
+import { certs, close, closed, listen, next, readAll } from './helpers/sockets';
 import { clientTls, h2get } from './helpers/http_servers';
 
 const { cert, key } = certs();
@@ -275,6 +277,49 @@ describe.each(makers)('%s', (_name, make) => {
     const waited = closings.splice(0);
     await Promise.all(waited);
     expect(waited).toHaveLength(20 * 3); // the TLS socket, the session and its socket of each connection
+    expect(count()).toBe(before);
+  });
+});
+
+describe('ours, native path, in a worker thread', () => {
+  test('a worker whose environment stops with sessions on socketpairs (one mid-response): the client sessions close, the process goes on and has the descriptors it had', async () => {
+    const count = () => fs.readdirSync('/proc/self/fd').length;
+    const dist = path.join(__dirname, '..', 'dist', 'index.js');
+    const source = `const { parentPort } = require('worker_threads');
+       const lib = require(${JSON.stringify(dist)});
+       const s = lib.createHttp2SecureServer({ cert: ${JSON.stringify(cert)}, key: ${JSON.stringify(key)}, connectionPath: 'native' });
+       s.on('stream', (stream, headers) => {
+         stream.respond({ ':status': 200 });
+         if (headers[':path'] === '/endless') {
+           const chunk = Buffer.alloc(65536, 1);
+           const more = () => { while (stream.write(chunk)); };
+           stream.on('drain', more);
+           more();
+           parentPort.postMessage('streaming');
+           return;
+         }
+         stream.end('ok');
+       });
+       s.listen(0, '127.0.0.1', () => parentPort.postMessage(s.address().port));`;
+    // one worker first: what a worker leaves loaded in the process (modules, the addon) is not a leak
+    const warm = new Worker(source, { eval: true });
+    await next<number>(warm, 'message');
+    await warm.terminate();
+    const before = count();
+    const worker = new Worker(source, { eval: true });
+    const port = await next<number>(worker, 'message');
+    const a = connect(port);
+    a.session.on('error', () => undefined);
+    expect(await h2get(a.session, '/')).toEqual({ status: 200, body: 'ok' });
+    const b = connect(port);
+    b.session.on('error', () => undefined);
+    const endless = b.session.request({ ':path': '/endless' });
+    endless.on('error', () => undefined);
+    endless.resume();
+    endless.end();
+    await next(worker, 'message'); // 'streaming'
+    await worker.terminate();
+    await Promise.all([closed(a.session as never), closed(b.session as never), closed(a.socket()), closed(b.socket())]);
     expect(count()).toBe(before);
   });
 });
