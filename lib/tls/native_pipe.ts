@@ -97,6 +97,9 @@ export function plaintextSocket(tls: NativeTlsSocket): PlaintextSocket | null | 
     tls.destroy(toError(e));
     return null;
   }
+  // the plaintext the TLS socket counts is the pipe's now
+  Object.defineProperty(tls, 'bytesRead', { get: () => socket.bytesRead, configurable: true });
+  Object.defineProperty(tls, 'bytesWritten', { get: () => socket.bytesWritten, configurable: true });
   tls.once('close', () => {
     const err = tls.errored;
     if (err && !socket.destroyed) socket.destroy(err);
