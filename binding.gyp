@@ -38,6 +38,7 @@
         'native/ssl_queries.cc',
         'native/native_listener_net.cc',
         'native/native_listener_h2.cc',
+        'native/native_listener_pipe.cc',
         'native/native_listener_hello.cc',
         'native/native_listener_tickets.cc',
         'native/x509_generator.cc',

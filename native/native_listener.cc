@@ -57,6 +57,7 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_tcpState>("tcpState"),
                          InstanceMethod<&NativeListener::JS_addresses>("addresses"),
                          InstanceMethod<&NativeListener::JS_coalesce>("coalesce"),
+                         InstanceMethod<&NativeListener::JS_pipe>("pipe"),
                          InstanceMethod<&NativeListener::JS_refuse>("refuse"),
                          InstanceMethod<&NativeListener::JS_peer>("peer"),
                          InstanceMethod<&NativeListener::JS_refuseTicket>("refuseTicket"),
@@ -119,6 +120,7 @@ void NativeListener::Cleanup(void* arg) {
     c->owner = nullptr;
     c->stream = false;
     c->closeError.Reset();  // while the environment can still delete references
+    self->ClosePipe(c);
     if (!c->closing) {
       c->closing = true;
       uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), OnConnClosed);
@@ -369,10 +371,10 @@ void NativeListener::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
         if (!c->closing) self->Destroy(c, self->env_.Undefined());
       } else if (c->ending) {
         // our FIN went first: both sides done ('end' first for a half-open reader)
-        if (c->stream) self->Emit({Napi::Number::New(self->env_, kEnd), Napi::Number::New(self->env_, c->id)});
+        if (c->stream) self->PeerEnded(c);
         if (!c->closing) self->Destroy(c, self->env_.Undefined());
       } else if (c->stream) {
-        self->Emit({Napi::Number::New(self->env_, kEnd), Napi::Number::New(self->env_, c->id)});
+        self->PeerEnded(c);
       } else {
         self->End(c);
       }
@@ -475,8 +477,7 @@ void NativeListener::Renegotiation(Conn* c, size_t used) {
   (void)BIO_reset(c->out);
   ERR_clear_error();
   if (used > 0 && c->stream) {
-    Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env_, plainBuffer_.data(), used);
-    Emit({Napi::Number::New(env_, kData), Napi::Number::New(env_, c->id), b});
+    Plaintext(c, plainBuffer_.data(), used);
     if (c->closing) return;
   }
   Napi::Value e = openssl_error::MakeCoded(env_, error_codes::kTlsRenegotiationDisabled, "the client asked for a TLS renegotiation, which this server refuses");
@@ -555,9 +556,8 @@ void NativeListener::ReadPlain(Conn* c) {
     if (n > 0) {
       used += static_cast<size_t>(n);
       if (used >= kPlainLimit && c->stream) {
-        Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env_, plainBuffer_.data(), used);
+        Plaintext(c, plainBuffer_.data(), used);
         used = 0;
-        Emit({Napi::Number::New(env_, kData), Napi::Number::New(env_, c->id), b});
         if (c->closing || !c->reading) break;
       }
       continue;
@@ -569,8 +569,7 @@ void NativeListener::ReadPlain(Conn* c) {
       break;
     }
     if (used > 0 && c->stream) {
-      Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env_, plainBuffer_.data(), used);
-      Emit({Napi::Number::New(env_, kData), Napi::Number::New(env_, c->id), b});
+      Plaintext(c, plainBuffer_.data(), used);
       if (c->closing) return;
     }
     Fail(c, "SSL_read", error_codes::kTlsFailed);
@@ -579,18 +578,17 @@ void NativeListener::ReadPlain(Conn* c) {
   // the handshake may have produced output (a refused renegotiation's alert, ...)
   if (!Flush(c)) return;
   if (used > 0 && c->stream && !c->closing) {
-    Napi::Buffer<char> b = Napi::Buffer<char>::Copy(env_, plainBuffer_.data(), used);
-    Emit({Napi::Number::New(env_, kData), Napi::Number::New(env_, c->id), b});
+    Plaintext(c, plainBuffer_.data(), used);
   }
   if (plainBuffer_.size() > 4 * kPlainChunk) std::vector<char>(kPlainChunk).swap(plainBuffer_);
   if (peerClosed && !c->closing) {
     c->peerEnded = true;
     if (c->ending) {
       // our close_notify went first: 'end' for a reader that kept reading (allowHalfOpen)
-      if (c->stream) Emit({Napi::Number::New(env_, kEnd), Napi::Number::New(env_, c->id)});
+      if (c->stream) PeerEnded(c);
       if (!c->closing) Destroy(c, env_.Undefined());
     }
-    else if (c->stream) Emit({Napi::Number::New(env_, kEnd), Napi::Number::New(env_, c->id)});
+    else if (c->stream) PeerEnded(c);
     else End(c);
   }
 }
@@ -643,6 +641,7 @@ void NativeListener::OnWrite(uv_write_t* req, int status) {
     self->TransportFailed(c, status);
     return;
   }
+  if (c->pipe != nullptr) self->PipeSent(c);
   if (c->wantDrain && c->tcp.write_queue_size == 0) {
     c->wantDrain = false;
     if (c->stream) self->Emit({Napi::Number::New(self->env_, kDrain), Napi::Number::New(self->env_, c->id)});
@@ -697,6 +696,7 @@ void NativeListener::OnShutdown(uv_shutdown_t* req, int status) {
 void NativeListener::Destroy(Conn* c, Napi::Value error) {
   if (c->closing) return;
   c->closing = true;
+  ClosePipe(c);
   if (c->stream && !error.IsEmpty() && !error.IsUndefined()) c->closeError = Napi::Persistent(error);
   uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), OnConnClosed);
 }
@@ -787,22 +787,28 @@ Napi::Value NativeListener::JS_write(const Napi::CallbackInfo& info) {
   if (!c->secure || c->ending) return Napi::Number::New(env, -1);
   Napi::Buffer<char> data = info[1].As<Napi::Buffer<char>>();
   ErrorQueueGuard guard;
-  size_t off = 0;
-  while (off < data.Length()) {
-    int n = SSL_write(c->ssl, data.Data() + off, static_cast<int>(data.Length() - off));
-    if (n <= 0) {
-      Napi::Value e = openssl_error::Make(env, "SSL_write", error_codes::kTlsFailed);
-      if (env.IsExceptionPending()) env.GetAndClearPendingException();
-      Destroy(c, e);
-      return Napi::Number::New(env, -1);
-    }
-    off += static_cast<size_t>(n);
-  }
+  if (!Encrypt(c, data.Data(), data.Length())) return Napi::Number::New(env, -1);
   if (Defer(c->id, BIO_ctrl_pending(c->out), c->tcp.write_queue_size)) return Napi::Number::New(env, 0);
   if (!Flush(c)) return Napi::Number::New(env, -1);
   size_t queued = c->tcp.write_queue_size;
   if (queued > 0) c->wantDrain = true;
   return Napi::Number::New(env, static_cast<double>(queued));
+}
+
+// SSL_write of all of `data` (the records wait in the output BIO); false after a failure destroyed the connection
+bool NativeListener::Encrypt(Conn* c, const char* data, size_t length) {
+  size_t off = 0;
+  while (off < length) {
+    int n = SSL_write(c->ssl, data + off, static_cast<int>(length - off));
+    if (n <= 0) {
+      Napi::Value e = openssl_error::Make(env_, "SSL_write", error_codes::kTlsFailed);
+      if (env_.IsExceptionPending()) env_.GetAndClearPendingException();
+      Destroy(c, e);
+      return false;
+    }
+    off += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 // end(id): close_notify, then FIN once the queued writes are out
@@ -831,7 +837,13 @@ Napi::Value NativeListener::JS_readStop(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeListener::JS_readStart(const Napi::CallbackInfo& info) {
   Conn* c = Find(info);
-  if (c != nullptr && !c->reading && !c->peerEnded) {
+  if (c != nullptr) ReadStart(c);
+  return info.Env().Undefined();
+}
+
+// TCP reads go on; what arrived before they stopped and was not decrypted yet is read now
+void NativeListener::ReadStart(Conn* c) {
+  if (!c->reading && !c->peerEnded && !c->closing) {
     c->reading = true;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), OnAlloc, OnRead);
     // what arrived before the stop and was not decrypted yet: the socket may bring no more
@@ -840,7 +852,6 @@ Napi::Value NativeListener::JS_readStart(const Napi::CallbackInfo& info) {
       ReadPlain(c);
     }
   }
-  return info.Env().Undefined();
 }
 
 // info(id) -> { reused, protocol, cipherName, cipherVersion, servername, remoteAddress,

@@ -74,6 +74,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   Napi::Value JS_query(const Napi::CallbackInfo& info);    // query(id, name, ...args): ssl_queries::Query, undefined for a gone connection
   Napi::Value JS_localAddress(const Napi::CallbackInfo& info);  // localAddress(id): { address, family, port } | undefined
   Napi::Value JS_coalesce(const Napi::CallbackInfo& info);  // coalesce(id): native_listener_h2.cc
+  Napi::Value JS_pipe(const Napi::CallbackInfo& info);      // pipe(id): native_listener_pipe.cc
   Napi::Value JS_refuseTicket(const Napi::CallbackInfo& info);  // native_listener_tickets.cc
   Napi::Value JS_ticketInfo(const Napi::CallbackInfo& info);    // native_listener_tickets.cc
   Napi::Value JS_observe(const Napi::CallbackInfo& info);       // native_listener_tickets.cc
@@ -123,6 +124,14 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   // the ClientHello is held back until whole, then handed to JS (kHello); false while it waits
   bool CheckHello(Conn* c, const char* data, size_t length);
   bool Flush(Conn* c);       // ciphertext out; false after the connection failed
+  bool Encrypt(Conn* c, const char* data, size_t length);  // SSL_write of all; false after it failed (destroyed)
+  void ReadStart(Conn* c);   // TCP reads go on (and what waits in OpenSSL is read)
+  // native_listener_pipe.cc: a connection's plaintext over a socketpair (pipe(id))
+  void Plaintext(Conn* c, const char* data, size_t length);  // kData, or into the pipe
+  void PeerEnded(Conn* c);   // kEnd, or the pipe's write side shut
+  void ClosePipe(Conn* c);   // the connection closes: so does its pipe end
+  void PipeSent(Conn* c);    // a TCP send finished: pipe reads go on below the send limit
+  static void OnPipeRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   void Fail(Conn* c, const char* what, const char* code);
   void End(Conn* c);         // close_notify, FIN once written, then close
   void Destroy(Conn* c, Napi::Value error);

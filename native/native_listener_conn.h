@@ -10,6 +10,8 @@
 
 #include "native_listener.h"
 
+struct PlainPipe;
+
 struct NativeListener::Conn {
   uv_tcp_t tcp;  // first: the handle's address is the Conn's
   NativeListener* owner = nullptr;
@@ -33,6 +35,7 @@ struct NativeListener::Conn {
   bool observed = false;          // kObservedHello was emitted
   uint64_t acceptedAt = 0;  // uv_now, ms
   Napi::Reference<Napi::Value> closeError;
+  struct PlainPipe* pipe = nullptr;  // pipe(id): the plaintext's socketpair end (native_listener_pipe.cc)
   bool netEvents = false;  // kClose follows for a connection JS does not stream too (native_listener_net.cc)
 };
 

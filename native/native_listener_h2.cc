@@ -1,5 +1,7 @@
-// Coalesced sends for the connections node:http2 runs on (createHttp2SecureServer on the
-// native connection path, lib/tls/native_http2.ts).
+// Coalesced sends for the connections node:http2 runs on over the NativeTlsSocket
+// (createHttp2SecureServer on the native connection path where no socketpair can be made;
+// elsewhere the session runs on a native stream handle, native_listener_pipe.cc, whose
+// sends need no coalescing: bench/NOTES.md).
 //
 // node:http2 runs a session over a stream without a native handle (a NativeTlsSocket)
 // through its own wrapper, which reports each write complete on setImmediate; the session

@@ -147,6 +147,8 @@ export interface NativeListenerHandle {
   localAddress(id: number): NativeListenerAddress | undefined;
   /** the connection's writes are sent when the loop is about to wait for I/O (a connection node:http2 runs on) */
   coalesce(id: number): void;
+  /** the connection's plaintext goes over a socketpair from now on: the fd of JS's end (JS owns it), -1 when it cannot (gone, not secure, ending, piped already, no socketpair) */
+  pipe(id: number): number;
   /** connections open now */
   connections(): number;
   /** net.Server's ref() (true) / unref() (false) for the listener */

@@ -1,6 +1,7 @@
 // HTTPS and HTTP/2 over OpenSSL 1.0.2: node:http and node:http2 servers fed with our
-// TLSSockets (NativeTlsSockets on the native connection path). ALPN picks the protocol: 'h2' goes to an http2 server (Node wraps our
-// stream; the session is then shown as the TLS session it is), 'http/1.1' or no ALPN to an
+// TLSSockets (NativeTlsSockets on the native connection path). ALPN picks the protocol: 'h2' goes to an http2 server (on the
+// native path over a native stream handle, lib/tls/native_pipe.ts; else Node wraps our stream; the session is then shown as
+// the TLS session it is), 'http/1.1' or no ALPN to an
 // http server. The server users hold is the TlsServer that listens; it is also what
 // https.Server / http2.Http2SecureServer are to frameworks:
 //  - node:http's options (headersTimeout, requestTimeout, keepAliveTimeout, maxHeaderSize,
@@ -23,6 +24,7 @@ import type { EventListener } from '../common/typed_events';
 import type { TlsServerEvents } from './tls_server';
 import { createServer, TlsServer, TlsServerOptions } from './tls_server';
 import { coalesceNativeWrites, NativeTlsSocket } from './native_connection_path';
+import { PlaintextSocket, plaintextSocket, showTlsSurface } from './native_pipe';
 import type { TLSSocket } from './tls_socket';
 import { debug } from './debug';
 
@@ -348,11 +350,15 @@ export function createHttp2SecureServer(options: Http2SecureServerOptions, onReq
     (socket as TLSSocket & { server?: net.Server }).server = server;
     if (socket.alpnProtocol === 'h2') {
       socket.setNoDelay(true); // node:http2's session does this to the socket it runs on
-      // node:http2 writes a response across loop turns: on the native path they go out in one send
-      if ((socket as unknown) instanceof NativeTlsSocket) coalesceNativeWrites(socket as unknown as NativeTlsSocket);
+      // on the native path the session runs on a native stream handle (lib/tls/native_pipe.ts)
+      const plain = (socket as unknown) instanceof NativeTlsSocket ? plaintextSocket(socket as unknown as NativeTlsSocket) : undefined;
+      if (plain === null) return;
+      if (plain) (plain as net.Socket & { server?: net.Server }).server = server;
+      // node:http2 writes a response across loop turns on the Duplex: on the native path they go out in one send
+      else if ((socket as unknown) instanceof NativeTlsSocket) coalesceNativeWrites(socket as unknown as NativeTlsSocket);
       connecting = socket;
       try {
-        h2.emit('connection', closeCleanly(socket));
+        h2.emit('connection', plain ?? closeCleanly(socket));
       } finally {
         connecting = undefined;
       }
@@ -373,10 +379,6 @@ export function createHttp2SecureServer(options: Http2SecureServerOptions, onReq
   });
   return server;
 }
-
-/** the TLS socket surface that node:http2 shows on `session.socket` / `req.socket` */
-const TLS_PROPERTIES = ['encrypted', 'alpnProtocol', 'authorized', 'authorizationError', 'servername', 'remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort', 'localFamily'];
-const TLS_METHODS = ['getPeerCertificate', 'getCertificate', 'getCipher', 'getProtocol', 'getSession', 'getSslSession', 'isSessionReused', 'getTLSTicket', 'getFinished', 'getPeerFinished', 'getEphemeralKeyInfo', 'getSharedSigalgs', 'exportKeyingMaterial'];
 
 /**
  * node:http2 runs a session over a socket without a native stream handle (ours) through its
@@ -399,23 +401,9 @@ function presentAsTls(session: http2.ServerHttp2Session, tls: TLSSocket): void {
   if (!wrapper || typeof wrapper !== 'object') return;
   fields[kEncrypted] = true;
   fields[kAlpn] = tls.alpnProtocol;
-  if ((wrapper as unknown) === tls) return; // node runs the session on our socket itself: it has them
-  const source = tls as unknown as Record<string, unknown>;
-  // a TLSSocket's TCP socket (a NativeTlsSocket has none: the properties are its own)
-  const tcp = (tls as { socket?: unknown }).socket as Record<string, unknown> | undefined;
-  for (const name of TLS_PROPERTIES) {
-    Object.defineProperty(wrapper, name, {
-      get: () => {
-        const v = name in source ? source[name] : tcp?.[name];
-        return name === 'servername' ? (v ?? false) : v;
-      },
-      configurable: true,
-    });
-  }
-  for (const name of TLS_METHODS) {
-    const f = source[name];
-    if (typeof f === 'function') Object.defineProperty(wrapper, name, { value: f.bind(tls), configurable: true, writable: true });
-  }
+  // node runs the session on our socket itself, or on the native path's PlaintextSocket: they have them
+  if ((wrapper as unknown) === tls || wrapper instanceof PlaintextSocket) return;
+  showTlsSurface(wrapper, tls);
 }
 
 /**

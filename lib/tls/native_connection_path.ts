@@ -391,6 +391,13 @@ const kClosed = Symbol('closed');
 const kFailedConnection = Symbol('failedConnection');
 const kCoalesce = Symbol('coalesce');
 
+const kPipe = Symbol('pipe');
+
+/** the connection's plaintext goes over a socketpair (native/native_listener_pipe.cc): the fd of JS's end, -1 when it cannot (lib/tls/native_pipe.ts) */
+export function nativePlaintextPipe(socket: NativeTlsSocket): number {
+  return socket[kPipe]();
+}
+
 /** node:http2 runs its session on `socket`: its writes are sent when the loop is about to wait (native/native_listener_h2.cc) */
 export function coalesceNativeWrites(socket: NativeTlsSocket): void {
   socket[kCoalesce]();
@@ -578,6 +585,11 @@ export class NativeTlsSocket extends TlsSocketQueries {
   /** @internal */
   [kCoalesce](): void {
     if (!this.#closed) this.#listener.coalesce(this.#id);
+  }
+
+  /** @internal */
+  [kPipe](): number {
+    return this.#closed ? -1 : this.#listener.pipe(this.#id);
   }
 
   /** @internal the native connection is closed */
