@@ -569,6 +569,12 @@ export class NativeTlsSocket extends TlsSocketQueries {
   [kPushData](data: Buffer | null): void {
     this.#timer?.refresh();
     if (data) this.#net.bytesRead += data.length;
+    // a flowing stream with nothing buffered hands a chunk straight to its 'data' listeners
+    // (node:http's parser): what push() would do, without its per-chunk read-more tick
+    if (data !== null && this.readableFlowing === true && this.readableLength === 0 && this.readableEncoding === null && !this.destroyed) {
+      this.emit('data', data);
+      return;
+    }
     if (!this.push(data) && data !== null && !this.#readStopped) {
       this.#readStopped = true;
       this.#listener.readStop(this.#id);
