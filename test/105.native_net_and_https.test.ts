@@ -67,6 +67,49 @@ async function until(what: string, cond: () => boolean): Promise<void> {
 describe.each(tlsServers)('%s', (kind, make) => {
   const native = kind === 'native';
 
+  test("a server socket's reads: setEncoding gives strings (a character split across records arrives whole), pause() keeps chunks in order until resume(), a 'readable' reader reads them", async () => {
+    const server = keep(make({}));
+    const secure = next<tls.TLSSocket>(server, 'secureConnection');
+    const port = await listen(server);
+    const c = client(port);
+    await once(c, 'secureConnect');
+    const s = await secure;
+    const euro = Buffer.from('€'); // 3 bytes in UTF-8
+    // strings: 'a' and the character's first byte, then (after the server saw 'a') the rest
+    s.setEncoding('utf8');
+    const text: unknown[] = [];
+    s.on('data', (d: unknown) => text.push(d));
+    c.write(Buffer.concat([Buffer.from('a'), euro.subarray(0, 1)]));
+    await until('the server read the first character', () => text.join('') === 'a');
+    c.write(euro.subarray(1));
+    await until('the server read the split character', () => text.join('') === 'a€');
+    expect(text.every((d) => typeof d === 'string')).toBe(true);
+    // pause(): what arrives meanwhile is buffered (bytesRead counts it), then delivered in order
+    s.removeAllListeners('data');
+    s.setEncoding('latin1');
+    s.pause();
+    c.write('one,');
+    await until('the paused socket buffered one', () => s.readableLength === 4);
+    c.write('two,');
+    await until('the paused socket buffered two', () => s.readableLength === 8);
+    expect(s.isPaused()).toBe(true);
+    const after: string[] = [];
+    s.on('data', (d: string) => after.push(d));
+    s.resume();
+    c.write('three');
+    await until('the resumed socket read three', () => after.join('') === 'one,two,three');
+    // a 'readable' reader: the socket is no longer flowing, read() returns what arrived
+    s.removeAllListeners('data');
+    const chunks: string[] = [];
+    s.on('readable', () => {
+      let d: string | null;
+      while ((d = s.read() as string | null) !== null) chunks.push(d);
+    });
+    c.write('four');
+    await until("the 'readable' reader read four", () => chunks.join('') === 'four');
+    expect(s.readableFlowing).toBe(false);
+  });
+
   test("keepAlive / keepAliveInitialDelay / noDelay: the accepted connection's flags (and, natively, the kernel's)", async () => {
     const server = keep(make({ keepAlive: true, keepAliveInitialDelay: 2000, noDelay: true }));
     const port = await listen(server);
