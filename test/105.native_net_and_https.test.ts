@@ -55,6 +55,15 @@ function client(port: number, opts: tls.ConnectionOptions = {}): tls.TLSSocket {
   return c;
 }
 
+/** a listening server of the kind, a client connected to it and the server's side of the connection */
+async function connected(server: net.Server): Promise<{ server: net.Server; c: tls.TLSSocket; s: tls.TLSSocket }> {
+  keep(server);
+  const secure = next<tls.TLSSocket>(server, 'secureConnection');
+  const c = client(await listen(server));
+  await once(c, 'secureConnect');
+  return { server, c, s: await secure };
+}
+
 /** polls a condition until it holds (an observable state, not a duration) */
 async function until(what: string, cond: () => boolean): Promise<void> {
   const deadline = Date.now() + 10000;
@@ -68,12 +77,7 @@ describe.each(tlsServers)('%s', (kind, make) => {
   const native = kind === 'native';
 
   test("a server socket's reads: setEncoding gives strings (a character split across records arrives whole), pause() keeps chunks in order until resume(), a 'readable' reader reads them", async () => {
-    const server = keep(make({}));
-    const secure = next<tls.TLSSocket>(server, 'secureConnection');
-    const port = await listen(server);
-    const c = client(port);
-    await once(c, 'secureConnect');
-    const s = await secure;
+    const { c, s } = await connected(make({}));
     const euro = Buffer.from('€'); // 3 bytes in UTF-8
     // strings: 'a' and the character's first byte, then (after the server saw 'a') the rest
     s.setEncoding('utf8');
@@ -159,12 +163,7 @@ describe.each(tlsServers)('%s', (kind, make) => {
     const total = 16 * 1024 * 1024;
     const chunk = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 7 + (i >> 12)) & 0xff;
-    const server = keep(make({}));
-    const secure = next<tls.TLSSocket>(server, 'secureConnection');
-    const port = await listen(server);
-    const c = client(port);
-    await once(c, 'secureConnect');
-    const s = await secure;
+    const { c, s } = await connected(make({}));
     s.write('hello');
     expect((await once(c, 'data'))[0].toString()).toBe('hello');
     s.pause();
@@ -221,13 +220,8 @@ describe.each(tlsServers)('%s', (kind, make) => {
   });
 
   test('destroy() calls back a write the peer did not take (node:tls once it encrypted it, ours with an error: its bytes never left)', async () => {
-    const server = keep(make({}));
-    const secure = next<tls.TLSSocket>(server, 'secureConnection');
-    const port = await listen(server);
-    const c = client(port);
-    await once(c, 'secureConnect');
+    const { c, s } = await connected(make({}));
     c.pause();
-    const s = await secure;
     const big = Buffer.alloc(64 * 1024 * 1024, 1);
     const called = new Promise<Error | null | undefined>((r) => s.write(big, (e) => r(e)));
     s.destroy();

@@ -15,32 +15,20 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
 import { createHttp2SecureServer, NativeTlsSocket } from '../lib';
-import { certs, close, closed, listen, next, readAll } from './helpers/sockets';
-import { clientTls, get, h2connect, h2get } from './helpers/http_servers';
+import { certs, closed, next, readAll } from './helpers/sockets';
+import { clientTls, get, H2Make, h2Fixture, h2Makers, h2connect, h2get } from './helpers/http_servers';
 
 const { cert, key } = certs();
 const NO_TICKET = require('constants').SSL_OP_NO_TICKET as number;
 
-type Make = (o: Record<string, unknown>, h?: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void) => http2.Http2SecureServer;
+type Make = H2Make;
 const makers: [string, Make][] = [
-  ['node:http2', (o, h) => http2.createSecureServer(o, h)],
-  ['ours, native path', (o, h) => createHttp2SecureServer({ ...o, connectionPath: 'native' } as never, h as never) as unknown as http2.Http2SecureServer],
+  ...h2Makers,
   // the same scenarios on the TLSSocket path: both paths answer as node:http2 does
   ['ours, node path', (o, h) => createHttp2SecureServer({ ...o, connectionPath: 'node' } as never, h as never) as unknown as http2.Http2SecureServer],
 ];
 
-const open: { destroy(): unknown }[] = [];
-const listening: net.Server[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) s.destroy();
-  for (const s of listening.splice(0)) await close(s);
-});
-
-async function start(server: http2.Http2SecureServer): Promise<number> {
-  listening.push(server);
-  server.on('secureConnection', (s: tls.TLSSocket) => open.push(s));
-  return listen(server);
-}
+const { open, start } = h2Fixture();
 
 function session(port: number, options: http2.SecureClientSessionOptions = {}): http2.ClientHttp2Session {
   const s = h2connect(port, options);

@@ -14,30 +14,14 @@ import * as net from 'net';
 import * as path from 'path';
 import * as tls from 'tls';
 import { Worker } from 'worker_threads';
-import { createHttp2SecureServer } from '../lib';
-import { certs, close, closed, listen, next, readAll } from './helpers/sockets';
-import { clientTls, h2get } from './helpers/http_servers';
+import { certs, closed, next, readAll } from './helpers/sockets';
+import { clientTls, h2Fixture, h2Makers, h2get } from './helpers/http_servers';
 
 const { cert, key } = certs();
 
-type Make = (o: Record<string, unknown>, h?: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void) => http2.Http2SecureServer;
-const makers: [string, Make][] = [
-  ['node:http2', (o, h) => http2.createSecureServer(o, h)],
-  ['ours, native path', (o, h) => createHttp2SecureServer({ ...o, connectionPath: 'native' } as never, h as never) as unknown as http2.Http2SecureServer],
-];
+const makers = h2Makers;
 
-const open: { destroy(): unknown }[] = [];
-const listening: net.Server[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) s.destroy();
-  for (const s of listening.splice(0)) await close(s);
-});
-
-async function start(server: http2.Http2SecureServer): Promise<number> {
-  listening.push(server);
-  server.on('secureConnection', (s: tls.TLSSocket) => open.push(s));
-  return listen(server);
-}
+const { open, start } = h2Fixture();
 
 /** a client session over a TLS 1.2 connection the test holds (`socket()`) */
 function connect(port: number, options: tls.ConnectionOptions = {}): { session: http2.ClientHttp2Session; socket: () => tls.TLSSocket; tcp: () => net.Socket } {

@@ -6,7 +6,8 @@ import * as http2 from 'http2';
 import * as https from 'https';
 import * as net from 'net';
 import { createHttp2SecureServer, createHttpsServer } from '../../lib';
-import { certs } from './sockets';
+import * as tls from 'tls';
+import { certs, close, listen } from './sockets';
 
 export interface HttpServers {
   https(options: Record<string, unknown>, handler?: (req: any, res: any) => void): https.Server;
@@ -72,4 +73,35 @@ export function h2get(session: http2.ClientHttp2Session, path: string): Promise<
     req.on('error', reject);
     req.end();
   });
+}
+
+/** an HTTP/2 server of a parity test: node:http2's, or ours made from the same options */
+export type H2Make = (o: Record<string, unknown>, h?: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void) => http2.Http2SecureServer;
+
+/** node:http2 and createHttp2SecureServer on the native path */
+export const h2Makers: [string, H2Make][] = [
+  ['node:http2', (o, h) => http2.createSecureServer(o, h)],
+  ['ours, native path', (o, h) => createHttp2SecureServer({ ...o, connectionPath: 'native' } as never, h as never) as unknown as http2.Http2SecureServer],
+];
+
+/**
+ * A test file's HTTP/2 servers and the sockets and sessions it opened: `start(server)` listens
+ * on a free port and tracks the server's TLS sockets; after each test everything in `open` is
+ * destroyed and every started server closed.
+ */
+export function h2Fixture(): { open: { destroy(): unknown }[]; start(server: http2.Http2SecureServer): Promise<number> } {
+  const open: { destroy(): unknown }[] = [];
+  const listening: net.Server[] = [];
+  afterEach(async () => {
+    for (const s of open.splice(0)) s.destroy();
+    for (const s of listening.splice(0)) await close(s);
+  });
+  return {
+    open,
+    start(server) {
+      listening.push(server);
+      server.on('secureConnection', (s: tls.TLSSocket) => open.push(s));
+      return listen(server);
+    },
+  };
 }
