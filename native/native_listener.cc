@@ -63,6 +63,8 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                          InstanceMethod<&NativeListener::JS_refuseTicket>("refuseTicket"),
                          InstanceMethod<&NativeListener::JS_ticketInfo>("ticketInfo"),
                          InstanceMethod<&NativeListener::JS_observe>("observe"),
+                         InstanceMethod<&NativeListener::JS_screenHellos>("screenHellos"),
+                         StaticMethod<&NativeListener::JS_screenHello>("screenHello"),
                      });
 }
 
@@ -94,6 +96,8 @@ NativeListener::NativeListener(const Napi::CallbackInfo& info) : ObjectWrap(info
       alpn_.assign(b.Data(), b.Data() + b.Length());
     }
     helloToJs_ = o.Get("hello").ToBoolean().Value();
+    Napi::Value v = o.Get("minVersion");
+    if (v.IsNumber()) minVersion_ = v.As<Napi::Number>().Uint32Value();
     ConfigurePeerVerify(o);
     ConfigureNet(o);
   }

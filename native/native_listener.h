@@ -87,6 +87,8 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   // native_listener_hello.cc: refuse(id, alert), peer(id)
   Napi::Value JS_refuse(const Napi::CallbackInfo& info);
   Napi::Value JS_peer(const Napi::CallbackInfo& info);
+  Napi::Value JS_screenHellos(const Napi::CallbackInfo& info);  // screenHellos(on)
+  static Napi::Value JS_screenHello(const Napi::CallbackInfo& info);  // NativeListener.screenHello(message, minVersion, alpn)
 
   static void OnConnection(uv_stream_t* server, int status);
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
@@ -173,6 +175,9 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   std::vector<unsigned char> alpn_;  // wire format; empty: no ALPN
   bool observe_ = false;    // kObservedHello for each ClientHello (someone observes handshakes)
   bool helloToJs_ = false;  // kHello before OpenSSL reads the ClientHello (lib/tls/hello_gate.ts)
+  bool screenHellos_ = false;  // screenHellos(true): a hello no rule of the gate can act on skips kHello
+  bool storeHello_ = false;    // storeHooks(true): the store's prefetch wants every hello
+  unsigned minVersion_ = 0x0301;  // the server's lowest protocol (wire form), for the screen
   bool holdSteps_ = false;  // kStep after a full handshake ('newSession' listeners)
   int verifyMode_ = SSL_VERIFY_NONE;  // SSL_set_verify of each connection (requestCert)
   bool verifyPeerInJs_ = false;       // kVerifyPeer before the last flight (rejectUnauthorized)

@@ -42,7 +42,115 @@ int GatherHello(const unsigned char* p, size_t n, std::vector<unsigned char>* ms
   return n > 0 && p[0] != 22 ? -1 : 0;
 }
 
+uint16_t U16(const unsigned char* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+
+// RFC 8701 GREASE values (0x?a?a) carry no version
+bool Grease(uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
+
+// Whether none of lib/tls/hello_policy.ts's rules can refuse the ClientHello message `m`
+// (`n` bytes: the 4-byte handshake header, then the body) on a server whose lowest protocol
+// is `minVersion` and whose ALPN list (wire format, empty: none) is `alpn`. The rules and
+// their answers stay in lib; this only recognises, conservatively, a hello they cannot act
+// on: anything not framed exactly (lengths that do not add up, an extension twice, an empty
+// ALPN name) is "not ordinary" and goes to the gate, which decides as before.
+bool OrdinaryHello(const unsigned char* m, size_t n, unsigned minVersion, const unsigned char* alpn, size_t alpnLength) {
+  if (n < 4 || m[0] != 1) return false;
+  size_t body = (static_cast<size_t>(m[1]) << 16) | (static_cast<size_t>(m[2]) << 8) | m[3];
+  if (4 + body != n) return false;
+  size_t p = 4;
+  if (p + 2 + 32 + 1 > n || m[p] != 3) return false;
+  unsigned version = U16(m + p);
+  p += 2 + 32;
+  size_t idLength = m[p];
+  if (idLength > 32) return false;
+  p += 1 + idLength;
+  if (p + 2 > n) return false;
+  p += 2 + U16(m + p);  // cipher suites
+  if (p + 1 > n) return false;
+  p += 1 + m[p];  // compression methods
+  if (p > n) return false;
+  const unsigned char* versions = nullptr;  // supported_versions: the list after its length byte
+  size_t versionsLength = 0;
+  const unsigned char* names = nullptr;  // ALPN: the names after the list's length
+  size_t namesLength = 0;
+  bool hasAlpn = false;
+  if (p < n) {
+    if (p + 2 > n || p + 2 + U16(m + p) != n) return false;
+    p += 2;
+    while (p < n) {
+      if (p + 4 > n) return false;
+      unsigned type = U16(m + p);
+      size_t len = U16(m + p + 2);
+      p += 4;
+      if (p + len > n) return false;
+      const unsigned char* d = m + p;
+      if (type == 43) {  // supported_versions
+        if (versions != nullptr || len < 1 || 1 + static_cast<size_t>(d[0]) != len || d[0] % 2 != 0) return false;
+        versions = d + 1;
+        versionsLength = d[0];
+      } else if (type == 16) {  // application_layer_protocol_negotiation
+        if (hasAlpn || len < 2 || 2 + static_cast<size_t>(U16(d)) != len) return false;
+        hasAlpn = true;
+        names = d + 2;
+        namesLength = len - 2;
+        for (size_t q = 0; q < namesLength; q += 1 + names[q]) {
+          if (names[q] == 0 || q + 1 + names[q] > namesLength) return false;
+        }
+      }
+      p += len;
+    }
+  }
+  // TLS 1.3 and nothing below it; every version below the server's lowest
+  if (versions != nullptr) {
+    bool any = false, below12 = false, allBelowMin = true;
+    for (size_t q = 0; q < versionsLength; q += 2) {
+      uint16_t v = U16(versions + q);
+      if (Grease(v)) continue;
+      any = true;
+      if (v <= 0x0303) below12 = true;
+      if (v >= minVersion) allBelowMin = false;
+    }
+    if (any && !below12) return false;
+    if (version < minVersion && allBelowMin) return false;
+  } else if (version < minVersion) {
+    return false;
+  }
+  // ALPN offered with no protocol in common with the server's
+  if (alpnLength > 0 && hasAlpn && namesLength > 0) {
+    bool common = false;
+    for (size_t q = 0; q < namesLength && !common; q += 1 + names[q]) {
+      for (size_t o = 0; o < alpnLength && !common; o += 1 + alpn[o]) {
+        common = names[q] == alpn[o] && o + 1 + alpn[o] <= alpnLength && std::memcmp(names + q + 1, alpn + o + 1, names[q]) == 0;
+      }
+    }
+    if (!common) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+// screenHellos(on): with `on`, a ClientHello none of the gate's rules can act on
+// (OrdinaryHello) goes to OpenSSL without kHello. lib turns it on while the server has no
+// SNI contexts and no revoked tickets (lib/tls/native_connection_path.ts); a store's
+// prefetch (storeHooks) still gets every hello.
+Napi::Value NativeListener::JS_screenHellos(const Napi::CallbackInfo& info) {
+  screenHellos_ = info.Length() > 0 && info[0].ToBoolean().Value();
+  return info.Env().Undefined();
+}
+
+// NativeListener.screenHello(message, minVersion, alpn): OrdinaryHello over a ClientHello
+// handshake message (the screen's test: lib's rules must never refuse a hello it passes)
+Napi::Value NativeListener::JS_screenHello(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsBuffer()) {
+    openssl_error::ThrowType(env, "screenHello(message, minVersion, alpn): message and alpn must be Buffers, minVersion a number");
+    return env.Undefined();
+  }
+  Napi::Buffer<unsigned char> m = info[0].As<Napi::Buffer<unsigned char>>();
+  Napi::Buffer<unsigned char> a = info[2].As<Napi::Buffer<unsigned char>>();
+  return Napi::Boolean::New(env, OrdinaryHello(m.Data(), m.Length(), info[1].As<Napi::Number>().Uint32Value(), a.Data(), a.Length()));
+}
 
 // with the hello hand-off on (options.hello): false while the hello waits for JS
 bool NativeListener::CheckHello(Conn* c, const char* data, size_t length) {
@@ -59,6 +167,7 @@ bool NativeListener::CheckHello(Conn* c, const char* data, size_t length) {
     if (c->closing) return false;
   }
   if (!helloToJs_) return true;
+  if (r == 1 && screenHellos_ && !storeHello_ && OrdinaryHello(msg.data(), msg.size(), minVersion_, alpn_.data(), alpn_.size())) return true;
   // JS decides (lib/tls/hello_gate.ts); proceed() or refuse() answers. Bytes that are no
   // ClientHello go there too: the gate lets OpenSSL refuse them, as on the other path.
   c->awaitingHello = true;

@@ -10,7 +10,7 @@
 // full handshake reports kStep before its last flight is sent. Applies to connections
 // accepted from now on (holdSteps: to handshakes that finish from now on).
 Napi::Value NativeListener::JS_storeHooks(const Napi::CallbackInfo& info) {
-  if (info.Length() > 0 && info[0].ToBoolean().Value()) helloToJs_ = true;
+  if (info.Length() > 0 && info[0].ToBoolean().Value()) helloToJs_ = storeHello_ = true;
   holdSteps_ = info.Length() > 1 && info[1].ToBoolean().Value();
   return info.Env().Undefined();
 }

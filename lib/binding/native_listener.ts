@@ -53,6 +53,8 @@ export interface NativeListenerOptions {
   alpn?: Buffer;
   /** HELLO before OpenSSL reads a ClientHello (lib/tls/hello_gate.ts decides first) */
   hello?: boolean;
+  /** the server's lowest protocol as a wire version (0x0301 = TLSv1), for screenHellos */
+  minVersion?: number;
   /** SSL_VERIFY_* bits set on each connection (requestCert) */
   verifyMode?: number;
   /** VERIFY_PEER before a connection becomes secure (requestCert with rejectUnauthorized) */
@@ -167,6 +169,17 @@ export interface NativeListenerHandle {
   ticketInfo(id: number): NativeTicketInfo | undefined;
   /** OBSERVED_HELLO for the connections accepted from now on (true) or not */
   observe(on: boolean): void;
+  /** with `on`, a ClientHello none of hello_policy.ts's rules can refuse goes to OpenSSL without HELLO (unless storeHooks asked for every hello) */
+  screenHellos(on: boolean): void;
+}
+
+/**
+ * The listener's hello screen over one ClientHello handshake message (4-byte header, then the
+ * body): true when none of hello_policy.ts's rules can refuse it on a server whose lowest
+ * protocol is `minVersion` (wire form) and whose ALPN list is `alpn` (wire form, empty: none).
+ */
+export function screenHello(message: Buffer, minVersion: number, alpn: Buffer): boolean {
+  return (native as unknown as { NativeListener: { screenHello(m: Buffer, v: number, a: Buffer): boolean } }).NativeListener.screenHello(message, minVersion, alpn);
 }
 
 interface WithListener {

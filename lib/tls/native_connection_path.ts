@@ -18,6 +18,8 @@ import { NativeConnectionInfo, NativeListenerEvent, NativeListenerHandle, native
 import { ClientCertificatePolicy, clientAuthorization, clientVerifyError, keylogLine, kLocalEndpoint, kTlsQueryState, LocalEndpoint, serverVerifyMode, TlsQueryState, TlsSocketQueries } from './native_queries';
 import type { SslContext } from '../openssl/ssl_context';
 import type { HelloGateSetup } from './hello_gate';
+import { TLS_PROTOCOLS } from '../binding/constants';
+import { kVersionRange } from '../openssl/internal';
 import { NativeClientErrorSocket, NativeHelloGates } from './native_hello';
 import { alpnWire } from './alpn';
 import type { TlsServer, TlsServerOptions } from './tls_server';
@@ -60,6 +62,7 @@ export function nativeConnectionPath(
   const path = new NativeConnectionPath(server, server.context, nativeNetOptions(o), server.handshakeTimeout, alpnWire(o.ALPNProtocols, 'options.ALPNProtocols'), hello, peer);
   path.byDefault = named === undefined;
   path.store = new NativeSessionHooks(server, resumption, server.context);
+  path.revokedTickets = () => resumption.hasRevokedTickets;
   path.observation = new NativeObservation(server, server.context, { ticketRenewed: (id, next) => resumption.ticketRenewed(id, next) });
   return path;
 }
@@ -72,6 +75,9 @@ export class NativeConnectionPath {
   readonly #handshakeTimeout: number;
   readonly #alpn: Buffer | undefined;
   readonly #helloGates: NativeHelloGates;
+  readonly #helloSetup: () => HelloGateSetup;
+  /** the server remembers revoked ticket ids (the gate's refuseTicket may apply) */
+  #revokedTickets: () => boolean = () => false;
   #listener: NativeListenerHandle | undefined;
   #listening = false;
   #ref = true;
@@ -100,6 +106,7 @@ export class NativeConnectionPath {
     this.#peer = peer;
     this.#alpn = alpn;
     this.#helloGates = new NativeHelloGates(server, context, helloSetup);
+    this.#helloSetup = helloSetup;
     this.#context = context;
     this.#net = net;
     this.#handshakeTimeout = handshakeTimeout;
@@ -132,10 +139,13 @@ export class NativeConnectionPath {
         handshakeTimeout: this.#handshakeTimeout,
         alpn: this.#alpn,
         hello: true,
+        // the lowest protocol as a wire version, for the hello screen (helloSetupChanged)
+        minVersion: 0x0301 + TLS_PROTOCOLS.indexOf(this.#context[kVersionRange][0]),
         verifyMode: serverVerifyMode(this.#peer.requestCert, this.#peer.rejectUnauthorized),
         verifyPeer: this.#peer.requestCert && this.#peer.rejectUnauthorized,
       });
       this.store?.attach(l);
+      this.#screenHellos(l);
     }
     if (a.callback) this.#server.once('listening', a.callback);
     if (a.signal) abortCloses(this.#server, a.signal);
@@ -264,8 +274,29 @@ export class NativeConnectionPath {
     tcp.socket.closedNatively();
   }
 
-  // every ClientHello goes through the server's gate before OpenSSL reads it (native_hello.ts),
-  // with the store prefetch of this connection (native_store.ts)
+  /** @internal whether the server remembers revoked ticket ids (see helloSetupChanged) */
+  set revokedTickets(f: () => boolean) {
+    this.#revokedTickets = f;
+  }
+
+  /**
+   * @internal The server's SNI contexts or revoked tickets changed: while it has neither, a
+   * ClientHello that none of node:tls's refusals (hello_policy.ts) can apply to goes to
+   * OpenSSL without the gate (the listener's screen, native_listener_hello.cc); a store's
+   * prefetch still sees every hello. The gate's answer for such a hello would be "proceed
+   * on server.context", so skipping it saves a call into JS per connection, nothing else.
+   */
+  helloSetupChanged(): void {
+    if (this.#listener) this.#screenHellos(this.#listener);
+  }
+
+  #screenHellos(l: NativeListenerHandle): void {
+    const setup = this.#helloSetup();
+    l.screenHellos(setup.sni === undefined && !this.#revokedTickets());
+  }
+
+  // a ClientHello the screen did not pass goes through the server's gate before OpenSSL reads
+  // it (native_hello.ts), with the store prefetch of this connection (native_store.ts)
   #hello(id: number, bytes: Buffer): void {
     const listener = this.#listener;
     if (!listener) return;

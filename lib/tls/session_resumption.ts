@@ -88,6 +88,8 @@ export interface SessionResumptionOptions {
   /** longest life of such a session, seconds (default 300) */
   fallbackTtl?: number;
   now?: () => number;
+  /** a ticket id was revoked (the native path's hello screen turns off: lib/tls/native_connection_path.ts) */
+  ticketsRevoked?: () => void;
 }
 
 /** ids revoked recently, remembered this long at most (capped at the session timeout) */
@@ -135,6 +137,7 @@ export class SessionResumption {
   #eventsAttached = false;
   /** revoked ids whose tickets are refused (lib/tls/revoked_tickets.ts) */
   readonly #revokedTickets: RevokedTickets;
+  readonly #ticketsRevoked: (() => void) | undefined;
   /** ticket id (hex) → the ticket a resumption of it issued in its place (renewal) */
   readonly #renewedTickets = new Map<string, { next: Buffer; until: number }>();
   readonly stats: SessionStoreStats = {
@@ -173,6 +176,7 @@ export class SessionResumption {
     this.#negativeSize = o.negativeCacheSize;
     this.#negativeTtl = o.negativeCacheTtl;
     this.#now = o.now ?? Date.now;
+    this.#ticketsRevoked = o.ticketsRevoked;
     this.#revokedTickets = new RevokedTickets(100_000, this.#now);
     this.#sidCtx = o.sessionIdContext;
     this.#peers = new PeerLimiter(o.peerConcurrency ?? Math.max(1, Math.floor(o.concurrency / 4)), o.peerRate ?? 200, this.#now);
@@ -390,6 +394,11 @@ export class SessionResumption {
   }
 
   /** @internal whether ClientHellos must be read to refuse revoked tickets */
+  /** @internal revoked ticket ids are remembered (whether or not tickets are on now) */
+  get hasRevokedTickets(): boolean {
+    return this.#revokedTickets.size > 0;
+  }
+
   get revokesTickets(): boolean {
     return this.#revokedTickets.size > 0 && !this.#ctx.freed && this.#ctx.ticketsEnabled;
   }
@@ -414,6 +423,7 @@ export class SessionResumption {
     if (this.#ctx.freed || !this.#ctx.ticketsEnabled) return;
     const ttl = Math.max(1, this.#ctx.sessionTimeout) * 1000;
     this.#revokedTickets.add(Buffer.from(id), ttl);
+    this.#ticketsRevoked?.();
     let hex = id.toString('hex');
     for (let hops = 0; hops < 16; hops++) {
       const renewed = this.#renewedTickets.get(hex);

@@ -251,6 +251,7 @@ export class TlsServer extends net.Server {
       negativeCacheTtl: integer(o.sessionStoreNegativeCacheTtl ?? 1000, 'options.sessionStoreNegativeCacheTtl', 0, 2 ** 31 - 1),
       // a context of the caller's may have any session id context: not checked then
       sessionIdContext,
+      ticketsRevoked: () => this.#native?.helloSetupChanged(),
     });
     // the native path runs the same ClientHello gate, with the store prefetch of each connection
     this.#native = nativeConnectionPath(this, o, () => ({ ...this.#helloSetup(), alpnWire: this.#alpn }), this.#resumption);
@@ -323,6 +324,7 @@ export class TlsServer extends net.Server {
     const escaped = hostname.replace(/([.^$+?\-\\[\]{}()|])/g, '\\$1').replace(/\*/g, '[^.]*');
     const ctx = context instanceof SslContext ? context : this.#contextFromOptions(context, 'context', this.context.sessionTimeout);
     this.#namedContexts.unshift({ pattern: new RegExp(`^${escaped}$`), context: ctx });
+    this.#native?.helloSetupChanged();
   }
 
   /**
@@ -345,6 +347,7 @@ export class TlsServer extends net.Server {
     }
     if (ticketKeys !== undefined) this.setTicketKeys(ticketKeys);
     this.#certificateContext = ctx;
+    this.#native?.helloSetupChanged();
   }
 
   // a context from createSecureContext-style options, with createServer's defaults
