@@ -11,6 +11,7 @@ import * as tls from 'tls';
 import { ClientHelloParser, createServer, generateSelfSigned, MemorySessionStore, SslContext } from '../lib';
 import type { TlsServer } from '../lib';
 import { screenHello } from '../lib/binding/native_listener';
+import { Prng } from '../lib/conformance/prng';
 import { helloRefusal } from '../lib/tls/hello_policy';
 import { NativeHelloGates } from '../lib/tls/native_hello';
 import { captureClientHello, certs, handshakeBytes, listen, next, record } from './helpers/sockets';
@@ -57,19 +58,6 @@ function rules(message: Buffer, minVersion: number, alpn: Buffer | undefined): {
 
 /** the screen's answer for `message` */
 const screen = (message: Buffer, minVersion: number, alpn: Buffer | undefined) => screenHello(message, minVersion, alpn ?? Buffer.alloc(0));
-
-/** xorshift32: the same damaged hellos on every run */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 let real: Array<[string, Buffer]>;
 beforeAll(async () => {
@@ -156,7 +144,9 @@ describe('the screen against hello_policy.ts', () => {
   });
 
   test('damaged hellos (bytes changed, lengths wrong, cut short, extensions twice): none the rules refuse is passed', () => {
-    const next32 = prng(0x5eed109);
+    // the same damaged hellos on every run
+    const rng = new Prng(0x5eed109);
+    const next32 = () => rng.below(2 ** 32);
     const bases = [
       ...real.map(([, m]) => m),
       helloMessage(0x0303, [supportedVersions([0x0304]), alpnExtension(['x'])]),
@@ -227,10 +217,15 @@ describe('which hellos reach the gate on a native server', () => {
   });
   afterEach(() => gate.mockRestore());
 
-  async function serve(options: Record<string, unknown> = {}): Promise<{ server: TlsServer; port: number; stop(): Promise<void> }> {
+  /** runs `body` against a native server with `options`, then closes it */
+  async function withServer(options: Record<string, unknown>, body: (server: TlsServer, port: number) => Promise<void>): Promise<void> {
     const server = createServer({ cert, key, connectionPath: 'native', ...options } as never, (s) => s.end('ok'));
     const port = await listen(server);
-    return { server, port, stop: () => new Promise<void>((r) => server.close(() => r())) };
+    try {
+      await body(server, port);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   }
 
   /** a node client's connection: the certificate's CN it saw, whether it resumed, the session */
@@ -248,8 +243,7 @@ describe('which hellos reach the gate on a native server', () => {
   }
 
   test('an ordinary hello goes to OpenSSL without the gate; a refused one still meets it', async () => {
-    const { server, port, stop } = await serve({ ALPNProtocols: ['http/1.1'] });
-    try {
+    await withServer({ ALPNProtocols: ['http/1.1'] }, async (server, port) => {
       expect((await visit(port, { ALPNProtocols: ['http/1.1'] })).text).toBe('ok');
       expect((await visit(port, { maxVersion: 'TLSv1.3' })).text).toBe('ok');
       expect(gate).not.toHaveBeenCalled();
@@ -258,68 +252,57 @@ describe('which hellos reach the gate on a native server', () => {
       c.on('error', () => undefined);
       expect((await refused).code).toBe('ERR_SSL_NO_APPLICATION_PROTOCOL');
       expect(gate).toHaveBeenCalledTimes(1);
-    } finally {
-      await stop();
-    }
+    });
   });
 
   test('addContext() after listen(): the name gets its context, every hello meets the gate', async () => {
-    const { server, port, stop } = await serve();
-    try {
+    await withServer({}, async (server, port) => {
       expect((await visit(port, { servername: 'other.test' })).cn).toBe('localhost');
       expect(gate).not.toHaveBeenCalled();
       server.addContext('other.test', { cert: OTHER.cert, key: OTHER.key });
       expect((await visit(port, { servername: 'other.test' })).cn).toBe('other.test');
       expect((await visit(port, { servername: 'localhost' })).cn).toBe('localhost');
       expect(gate).toHaveBeenCalledTimes(2);
-    } finally {
-      await stop();
-    }
+    });
   });
 
   test('setSecureContext() after listen(): the new certificate is served', async () => {
-    const { server, port, stop } = await serve();
-    try {
+    await withServer({}, async (server, port) => {
       expect((await visit(port)).cn).toBe('localhost');
       server.setSecureContext({ cert: ROTATED.cert, key: ROTATED.key });
       expect((await visit(port)).cn).toBe('rotated.test');
       expect(gate).toHaveBeenCalledTimes(1);
-    } finally {
-      await stop();
-    }
+    });
   });
 
   test('a ticket revoked after listen(): its hello meets the gate and the ticket does not resume', async () => {
     const context = new SslContext({ role: 'server', cert, key, noTicket: false });
     context.setTicketKeys(randomBytes(48));
-    const { server, port, stop } = await serve({ context, cert: undefined, key: undefined });
     try {
-      const victim = await visit(port);
-      const bystander = await visit(port);
-      expect((await visit(port, { session: victim.session })).reused).toBe(true);
-      expect(gate).not.toHaveBeenCalled();
-      // the id the client offers with its ticket (what server.revoke takes)
-      const hello = await captureClientHello((p) => tls.connect({ host: '127.0.0.1', port: p, maxVersion: 'TLSv1.2', session: victim.session }));
-      const id = new ClientHelloParser().push(hello)?.sessionId;
-      expect(id?.length).toBeGreaterThan(0);
-      await server.revoke(id!);
-      expect((await visit(port, { session: victim.session })).reused).toBe(false);
-      expect((await visit(port, { session: bystander.session })).reused).toBe(true);
-      expect(gate).toHaveBeenCalledTimes(2);
+      await withServer({ context, cert: undefined, key: undefined }, async (server, port) => {
+        const victim = await visit(port);
+        const bystander = await visit(port);
+        expect((await visit(port, { session: victim.session })).reused).toBe(true);
+        expect(gate).not.toHaveBeenCalled();
+        // the id the client offers with its ticket (what server.revoke takes)
+        const hello = await captureClientHello((p) => tls.connect({ host: '127.0.0.1', port: p, maxVersion: 'TLSv1.2', session: victim.session }));
+        const id = new ClientHelloParser().push(hello)?.sessionId;
+        expect(id?.length).toBeGreaterThan(0);
+        await server.revoke(id!);
+        expect((await visit(port, { session: victim.session })).reused).toBe(false);
+        expect((await visit(port, { session: bystander.session })).reused).toBe(true);
+        expect(gate).toHaveBeenCalledTimes(2);
+      });
     } finally {
-      await stop();
       context.free();
     }
   });
 
   test('a session store: every hello meets the gate (its prefetch)', async () => {
-    const { port, stop } = await serve({ sessionStore: new MemorySessionStore() });
-    try {
+    await withServer({ sessionStore: new MemorySessionStore() }, async (server, port) => {
       const first = await visit(port);
       expect((await visit(port, { session: first.session })).reused).toBe(true);
       expect(gate).toHaveBeenCalledTimes(2);
-    } finally {
-      await stop();
-    }
+    });
   });
 });
