@@ -54,7 +54,8 @@ async function main() {
   const hellos = await T.helloCorpus(api, corpus.ders);
   console.log(`fuzz: corpus ${corpus.ders.length} DER sessions (${corpus.ders.map((d) => d.length).join('/')} bytes), ${hellos.length} ClientHellos`);
   const sink = T.sessionSink(api);
-  const props = T.syncProperties(api, corpus, hellos, sink);
+  const internals = { screenHello: load('binding/native_listener.js').screenHello, helloRefusal: load('tls/hello_policy.js').helloRefusal };
+  const props = T.syncProperties(api, corpus, hellos, sink, internals);
   const counts = {};
   let total = 0;
   for (const [name, n] of Object.entries(PLAN)) {

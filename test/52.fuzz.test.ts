@@ -1,9 +1,12 @@
 // Fuzzing in `npm test`: the targets of `npm run fuzz` with 5k+ cases —
 // random and mutated real DER / PEM into SslSession.fromDER / fromPEM, random bytes and
-// mutated real ClientHellos into ClientHelloParser (whole and cut into pieces), and into a
+// mutated real ClientHellos into ClientHelloParser (whole and cut into pieces) and the native
+// listener's hello screen (it never passes a hello lib's rules refuse), and into a
 // live server (our createServer on 127.0.0.1). Every outcome is a valid result or a typed
 // error; the caches stay consistent; the server still completes a real handshake after.
 import * as lib from '../lib';
+import { screenHello } from '../lib/binding/native_listener';
+import { helloRefusal } from '../lib/tls/hello_policy';
 
 const T = require('../scripts/lib/fuzz-targets.js');
 
@@ -17,7 +20,7 @@ beforeAll(async () => {
   corpus = T.derCorpus(lib);
   hellos = await T.helloCorpus(lib, corpus.ders);
   sink = T.sessionSink(lib);
-  props = T.syncProperties(lib, corpus, hellos, sink);
+  props = T.syncProperties(lib, corpus, hellos, sink, { screenHello, helloRefusal });
 }, 30000);
 
 afterAll(() => sink.close());

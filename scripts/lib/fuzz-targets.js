@@ -227,11 +227,50 @@ function toPem(der) {
   return `-----BEGIN SSL SESSION PARAMETERS-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END SSL SESSION PARAMETERS-----\n`;
 }
 
-/** Builds every synchronous property; `runs` = { der, derRandom, pem, pemRandom, hello, helloRandom }. */
-function syncProperties(api, corpus, hellos, sink) {
+/**
+ * Builds every synchronous property; `runs` = { der, derRandom, pem, pemRandom, hello, helloRandom }.
+ * `internals`: the listener's hello screen and lib's hello rules (dist/binding/native_listener.js
+ * `screenHello`, dist/tls/hello_policy.js `helloRefusal`), checked on every hello.
+ */
+function syncProperties(api, corpus, hellos, sink, internals) {
   const { SslSession, ClientHelloParser } = api;
   const ders = corpus.ders;
   const pems = ders.map(toPem);
+  // the native listener's hello screen (native_listener_hello.cc): it reads attacker bytes, and
+  // must never pass a hello that lib's rules (hello_policy.ts) refuse
+  const { screenHello, helloRefusal } = internals;
+  const SCREENS = [
+    [0x0301, Buffer.alloc(0)],
+    [0x0303, Buffer.from('\x08http/1.1', 'latin1')],
+    [0x0302, Buffer.from('\x02h2\x08http/1.1', 'latin1')],
+  ];
+  const checkScreen = (bytes) => {
+    // the handshake message the listener would gather: the bodies of whole type-22 records
+    const parts = [];
+    for (let off = 0; off + 5 <= bytes.length; ) {
+      if (bytes[off] !== 22 || bytes[off + 1] !== 3) return;
+      const len = bytes.readUInt16BE(off + 3);
+      if (off + 5 + len > bytes.length) break;
+      parts.push(bytes.subarray(off + 5, off + 5 + len));
+      off += 5 + len;
+    }
+    const hs = Buffer.concat(parts);
+    if (hs.length < 4) return;
+    const msg = hs.subarray(0, Math.min(hs.length, 4 + hs.readUIntBE(1, 3)));
+    for (const [min, alpn] of SCREENS) {
+      let passed;
+      try {
+        passed = screenHello(msg, min, alpn);
+      } catch (e) {
+        throw new UntypedError(`screenHello threw: ${e && e.stack ? e.stack : e}`);
+      }
+      if (!passed) continue;
+      const r = new ClientHelloParser({ extensions: true }).push(Buffer.concat([Buffer.from([22, 3, 1, msg.length >> 8, msg.length & 0xff]), msg]));
+      if (!r || r.kind !== 'tls' || helloRefusal(r, alpn.length > 0 ? alpn : undefined, min) !== undefined) {
+        throw new UntypedError(`screenHello passed a hello the rules refuse: ${msg.toString('hex')} (min ${min})`);
+      }
+    }
+  };
   const checkHello = (bytes, cuts) => {
     const parse = (chunks) => {
       const p = new ClientHelloParser();
@@ -268,6 +307,7 @@ function syncProperties(api, corpus, hellos, sink) {
         throw new UntypedError('parser returned a bad session id');
       }
     }
+    checkScreen(bytes);
     const key = (r) => (r === undefined ? 'more' : `${r.kind}:${r.sessionId ? r.sessionId.toString('hex') : '-'}`);
     if (key(whole) !== key(pieces)) throw new UntypedError(`parser: whole ${key(whole)} vs pieces ${key(pieces)}`);
   };
