@@ -393,12 +393,12 @@ export class SessionResumption {
     return Promise.all(pending).then(() => undefined);
   }
 
-  /** @internal whether ClientHellos must be read to refuse revoked tickets */
   /** @internal revoked ticket ids are remembered (whether or not tickets are on now) */
   get hasRevokedTickets(): boolean {
     return this.#revokedTickets.size > 0;
   }
 
+  /** @internal whether ClientHellos must be read to refuse revoked tickets */
   get revokesTickets(): boolean {
     return this.#revokedTickets.size > 0 && !this.#ctx.freed && this.#ctx.ticketsEnabled;
   }
