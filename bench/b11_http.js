@@ -234,6 +234,12 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/** the medians of `field` over paired trials (ours `o`, node `b`) and of their per-round ratios */
+function paired(o, b, field) {
+  const r = o.map((x, i) => x[field] / b[i][field]);
+  return { ours: median(o.map((x) => x[field])), baseline: median(b.map((x) => x[field])), ratio: median(r), min: Math.min(...r), max: Math.max(...r) };
+}
+
 const NAMES = { h1: ['HTTP/1.1', 'createHttpsServer', 'node:https'], h2: ['HTTP/2', 'createHttp2SecureServer', 'node:http2'] };
 
 /** rows for bench/run.js: `ms` per trial, `rounds` ours/node pairs in alternating order */
@@ -265,7 +271,6 @@ async function b11({ F, ms, rounds, quick, log }) {
       rss[k.proto].ours.push(got.ours.peakRss);
       rss[k.proto].node.push(got.node.peakRss);
     }
-    const r = o.map((x, i) => x.perSec / b[i].perSec);
     const how =
       k.mode === 'keepalive'
         ? `keep-alive, ${k.concurrency === 1 ? 'sequential requests on 1 connection' : k.proto === 'h1' ? `${k.concurrency} connections` : `${k.concurrency} concurrent streams on 1 session`}`
@@ -275,26 +280,17 @@ async function b11({ F, ms, rounds, quick, log }) {
       what: `${protoName} requests/s, ${how}, two-write responses: ${ours} vs ${node}`,
       short: `${k.proto} ${k.mode === 'keepalive' ? `keep-alive c=${k.concurrency}` : `new conn/request, ${k.mode}`} vs ${node}`,
       unit: 'req/s',
-      ours: median(o.map((x) => x.perSec)),
-      baseline: median(b.map((x) => x.perSec)),
-      ratio: median(r),
-      min: Math.min(...r),
-      max: Math.max(...r),
+      ...paired(o, b, 'perSec'),
       target: k.target,
       reported: k.target === undefined,
       dir: 1,
     };
-    const cr = o.map((x, i) => x.cpuPerRequest / b[i].cpuPerRequest);
     const cpuRow = {
       id: 'B11',
       what: `${protoName} server CPU per request (user+system, all threads), ${how}: ${ours} vs ${node} (lower is better)`,
       short: `${k.proto} ${k.mode === 'keepalive' ? `keep-alive c=${k.concurrency}` : `new conn/request, ${k.mode}`}, CPU/request vs ${node}`,
       unit: 'µs CPU',
-      ours: median(o.map((x) => x.cpuPerRequest)),
-      baseline: median(b.map((x) => x.cpuPerRequest)),
-      ratio: median(cr),
-      min: Math.min(...cr),
-      max: Math.max(...cr),
+      ...paired(o, b, 'cpuPerRequest'),
       reported: true,
       dir: -1,
     };
@@ -307,17 +303,12 @@ async function b11({ F, ms, rounds, quick, log }) {
     if (k.mode === 'resumed') {
       // a new connection per request, one at a time: the node client's CPU per request is
       // most of each request's time (bench/NOTES.md, "Client-bound rows")
-      const cc = o.map((x, i) => x.clientCpuPerRequest / b[i].clientCpuPerRequest);
       const clientRow = {
         id: 'B11',
         what: `${protoName} client CPU per request (the node client process, user+system), ${how}: against ${ours} vs against ${node}`,
         short: `${k.proto} new conn/request, resumed, client CPU/request`,
         unit: 'µs CPU',
-        ours: median(o.map((x) => x.clientCpuPerRequest)),
-        baseline: median(b.map((x) => x.clientCpuPerRequest)),
-        ratio: median(cc),
-        min: Math.min(...cc),
-        max: Math.max(...cc),
+        ...paired(o, b, 'clientCpuPerRequest'),
         reported: true,
         dir: -1,
       };
