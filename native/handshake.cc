@@ -43,6 +43,10 @@ Napi::Value JS_handshake(const Napi::CallbackInfo& info) {
   bool haveName = arguments::Given(info, 3, arguments::Kind::kString);
   if (haveName) serverName = info[3].As<Napi::String>().Utf8Value();
   bool shutdown = !(arguments::Given(info, 4, arguments::Kind::kBoolean) && !info[4].As<Napi::Boolean>().Value());
+  // lib holds the one listed object around the offered handle: when the client ends up
+  // with the offered SSL_SESSION itself (a resumption that needed no copy), no second
+  // handle is made for it
+  bool offerListed = arguments::Given(info, 5, arguments::Kind::kBoolean) && info[5].As<Napi::Boolean>().Value();
 
   ErrorQueueGuard guard;
   // SSL_free runs when the call ends, after the optional clean shutdown (1.0.2 drops
@@ -104,7 +108,12 @@ Napi::Value JS_handshake(const Napi::CallbackInfo& info) {
   out.Set("cipher", Napi::String::New(env, SSL_get_cipher_name(server)));
   SSL_SESSION* cs = SSL_get1_session(client);
   SSL_SESSION* ss = SSL_get1_session(server);
-  out.Set("clientSession", cs ? SslSessionHandle::Adopt(env, cs) : env.Undefined());
+  if (cs != nullptr && offerListed && offered != nullptr && cs == offered->session()) {
+    SSL_SESSION_free(cs);  // the offered handle's own reference stays
+    out.Set("clientIsOffer", Napi::Boolean::New(env, true));
+  } else {
+    out.Set("clientSession", cs ? SslSessionHandle::Adopt(env, cs) : env.Undefined());
+  }
   out.Set("serverSession", ss ? SslSessionHandle::Adopt(env, ss) : env.Undefined());
 
   if (shutdown) {

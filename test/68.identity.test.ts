@@ -6,6 +6,7 @@ import * as path from 'path';
 import { connect, createServer, generateSelfSigned, handshake, SslContext, SslSession } from '../lib';
 import type { TLSSocket } from '../lib';
 import { identityTableSize } from '../lib/openssl/identity';
+import { kRetain } from '../lib/openssl/internal';
 import { runNode } from './helpers/children';
 import { certs, close, listen, next, track } from './helpers/sockets';
 
@@ -76,6 +77,40 @@ describe('lookups give back the live object', () => {
     client.free();
     r.clientSession.free();
     r.serverSession.free();
+  });
+
+  test("a resumed handshake's clientSession is the table's object of the offered session", () => {
+    const pki = generateSelfSigned({ commonName: 'localhost', bits: 1024, days: 1 });
+    const server = new SslContext({ cert: pki.cert, key: pki.key, noTicket: true, sessionIdContext: 'identity' });
+    const client = new SslContext({ role: 'client' });
+    const first = handshake(client, server);
+    const offer = first.clientSession;
+    const refs = offer.references;
+    const again = handshake(client, server, { session: offer });
+    expect(again.clientResumed).toBe(true);
+    expect(again.clientSession).toBe(offer);
+    expect(offer.references).toBe(refs); // the client SSL's reference went with it
+    // a private extra reference (outside the table) offered: the answer is still the
+    // table's object, as a lookup of that session would give
+    const priv = SslSession[kRetain](offer);
+    expect(priv).not.toBe(offer);
+    const third = handshake(client, server, { session: priv });
+    expect(third.clientResumed).toBe(true);
+    expect(third.clientSession).toBe(offer);
+    expect(offer.references).toBe(refs + 1); // + priv
+    priv.free();
+    // an offer that sits in a cache is offered as a copy: a session of its own
+    client.addSession(offer);
+    const fourth = handshake(client, server, { session: offer });
+    expect(fourth.clientResumed).toBe(true);
+    expect(fourth.clientSession).not.toBe(offer);
+    expect(fourth.clientSession.id).toEqual(offer.id);
+    expect(fourth.clientSession.references).toBe(1);
+    [fourth, third, again, first].forEach((r) => r.serverSession.free());
+    fourth.clientSession.free();
+    offer.free();
+    server.free();
+    client.free();
   });
 
   test("the get callback's session comes back as the same object", () => {

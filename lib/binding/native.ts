@@ -129,8 +129,10 @@ export interface NativeHandshakeResult {
   /** SSL_session_reused of each side */
   clientResumed: boolean;
   serverResumed: boolean;
-  /** SSL_get1_session of each side, a new handle each */
-  clientSession: NativeSessionHandle;
+  /** SSL_get1_session of each side, a new handle each; no client handle when clientIsOffer */
+  clientSession?: NativeSessionHandle;
+  /** the client's session is the offered one (asked for with offerListed) */
+  clientIsOffer?: true;
   serverSession: NativeSessionHandle;
   /** SSL_get_version of the server */
   protocol: string;
@@ -352,6 +354,8 @@ export interface NativeBinding {
     session: NativeSessionHandle | undefined,
     serverName: string | undefined,
     shutdown: boolean,
+    /** `session` is the listed object's handle: report clientIsOffer instead of a new handle */
+    offerListed?: boolean,
   ): NativeHandshakeResult;
   /** altNames: flat [kind, value, ...]: 0 = DNS name, 1 = IP address (validated by lib/openssl/self_signed.ts) */
   generateSelfSigned(commonName: string, days: number, bits: number, altNames: (number | string)[]): { cert: string; key: string };

@@ -1,5 +1,6 @@
 import { native } from '../binding/native';
-import { kFromHandle, kHandle } from './internal';
+import type { NativeSessionHandle } from '../binding/native';
+import { kFromHandle, kHandle, kListed } from './internal';
 import { callOpenSSL } from './openssl_call';
 import { SslContext } from './ssl_context';
 import { SslSession } from './ssl_session';
@@ -54,6 +55,7 @@ export function handshake(clientCtx: SslContext, serverCtx: SslContext, options?
         session ? session[kHandle] : undefined,
         o.serverName as string | undefined,
         o.shutdown !== false,
+        session !== undefined && session[kListed](),
       ),
     // nobody will see the result: drop its references now rather than at the next GC
     (dropped) => {
@@ -65,7 +67,9 @@ export function handshake(clientCtx: SslContext, serverCtx: SslContext, options?
     resumed: r.serverResumed,
     clientResumed: r.clientResumed,
     serverResumed: r.serverResumed,
-    clientSession: SslSession[kFromHandle](r.clientSession),
+    // a resumption that kept the offered SSL_SESSION: the offered object itself, as the
+    // identity table would answer, without a second handle to make and drop
+    clientSession: r.clientIsOffer ? (session as SslSession) : SslSession[kFromHandle](r.clientSession as NativeSessionHandle),
     serverSession: SslSession[kFromHandle](r.serverSession),
     protocol: r.protocol as TlsProtocol,
     cipher: r.cipher,

@@ -19,6 +19,8 @@ export const kVersionRange = Symbol('openssl-session-cache.versionRange');
 export const kAddSessionDER = Symbol('openssl-session-cache.addSessionDER');
 /** @internal SslSession: the live object for an identity key (lib/openssl/identity.ts) */
 export const kLive = Symbol('openssl-session-cache.live');
+/** @internal SslSession#[kListed](): the object is the one lookups return for its session */
+export const kListed = Symbol('openssl-session-cache.listed');
 /** @internal SslSession: one more native reference as a private object outside the identity table */
 export const kRetain = Symbol('openssl-session-cache.retain');
 /** @internal SslContext: whether a session with this id and protocol is cached (no object made) */

@@ -26,12 +26,15 @@ export interface Failure {
 export function settleContexts(contexts: readonly SslContext[], reason: RemoveReason, failure?: Failure): Failure | undefined {
   let callback: Failure | undefined;
   let listener: Failure | undefined;
-  // one context (every socket pump step): no de-duplication set to allocate
-  const seen = contexts.length > 1 ? new Set<SslContext>() : undefined;
-  for (const ctx of contexts) {
+  // one or two contexts (every socket pump step, handshake()): no de-duplication set to allocate
+  const seen = contexts.length > 2 ? new Set<SslContext>() : undefined;
+  for (let i = 0; i < contexts.length; i++) {
+    const ctx = contexts[i];
     if (seen) {
       if (seen.has(ctx)) continue;
       seen.add(ctx);
+    } else if (i === 1 && ctx === contexts[0]) {
+      continue;
     }
     const f = ctx[kSettle](reason);
     if (f === undefined) continue;

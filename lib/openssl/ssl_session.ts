@@ -1,5 +1,5 @@
 import { native, NativeSessionHandle } from '../binding/native';
-import { kFromHandle, kHandle, kLive, kRetain } from './internal';
+import { kFromHandle, kHandle, kListed, kLive, kRetain } from './internal';
 import { own, disown } from './lifetimes';
 import { forget, IdentityCell, lookup, remember, unlisted } from './identity';
 import { toOpenSSL102, toOpenSSL3 } from './openssl3_session';
@@ -101,6 +101,11 @@ export class SslSession {
       return live;
     }
     return SslSession.#make(handle, key, true);
+  }
+
+  /** @internal this object is the one lookups return for its session (not a kRetain copy) */
+  [kListed](): boolean {
+    return this.#cell.ref !== undefined;
   }
 
   /** @internal the live SslSession for an identity key, if any (no native call) */
