@@ -129,16 +129,19 @@ export interface NativeHandshakeResult {
   /** SSL_session_reused of each side */
   clientResumed: boolean;
   serverResumed: boolean;
-  /** SSL_get1_session of each side, a new handle each; no client handle when clientIsOffer */
-  clientSession?: NativeSessionHandle;
-  /** the client's session is the offered one (asked for with offerListed) */
-  clientIsOffer?: true;
+  /** SSL_get1_session of each side, a new handle each */
+  clientSession: NativeSessionHandle;
   serverSession: NativeSessionHandle;
   /** SSL_get_version of the server */
   protocol: string;
   /** SSL_get_cipher_name of the server */
   cipher: string;
 }
+
+/** what native.handshake() returns when told the offer is the listed object (offerListed):
+ * no client handle when the client kept the offered SSL_SESSION itself */
+export type NativeHandshakeResultOfferListed = Omit<NativeHandshakeResult, 'clientSession'> &
+  ({ clientSession: NativeSessionHandle; clientIsOffer?: undefined } | { clientSession?: undefined; clientIsOffer: true });
 
 /** TlsConnection.info() */
 export interface NativeTlsInfo {
@@ -354,9 +357,16 @@ export interface NativeBinding {
     session: NativeSessionHandle | undefined,
     serverName: string | undefined,
     shutdown: boolean,
-    /** `session` is the listed object's handle: report clientIsOffer instead of a new handle */
-    offerListed?: boolean,
   ): NativeHandshakeResult;
+  /** offerListed: `session` is the listed object's handle, so clientIsOffer may replace a new handle */
+  handshake(
+    client: NativeContextHandle,
+    server: NativeContextHandle,
+    session: NativeSessionHandle | undefined,
+    serverName: string | undefined,
+    shutdown: boolean,
+    offerListed: boolean,
+  ): NativeHandshakeResultOfferListed;
   /** altNames: flat [kind, value, ...]: 0 = DNS name, 1 = IP address (validated by lib/openssl/self_signed.ts) */
   generateSelfSigned(commonName: string, days: number, bits: number, altNames: (number | string)[]): { cert: string; key: string };
   constants: NativeConstants;

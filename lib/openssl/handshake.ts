@@ -1,5 +1,4 @@
 import { native } from '../binding/native';
-import type { NativeSessionHandle } from '../binding/native';
 import { kFromHandle, kHandle, kListed } from './internal';
 import { callOpenSSL } from './openssl_call';
 import { SslContext } from './ssl_context';
@@ -69,7 +68,7 @@ export function handshake(clientCtx: SslContext, serverCtx: SslContext, options?
     serverResumed: r.serverResumed,
     // a resumption that kept the offered SSL_SESSION: the offered object itself, as the
     // identity table would answer, without a second handle to make and drop
-    clientSession: r.clientIsOffer ? (session as SslSession) : SslSession[kFromHandle](r.clientSession as NativeSessionHandle),
+    clientSession: r.clientIsOffer ? (session as SslSession) : SslSession[kFromHandle](r.clientSession),
     serverSession: SslSession[kFromHandle](r.serverSession),
     protocol: r.protocol as TlsProtocol,
     cipher: r.cipher,
