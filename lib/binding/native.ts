@@ -138,6 +138,15 @@ export interface NativeHandshakeResult {
   cipher: string;
 }
 
+/** native.handshake()'s arguments */
+export type NativeHandshakeArgs = [
+  client: NativeContextHandle,
+  server: NativeContextHandle,
+  session: NativeSessionHandle | undefined,
+  serverName: string | undefined,
+  shutdown: boolean,
+];
+
 /** what native.handshake() returns when told the offer is the listed object (offerListed):
  * no client handle when the client kept the offered SSL_SESSION itself */
 export type NativeHandshakeResultOfferListed = Omit<NativeHandshakeResult, 'clientSession'> &
@@ -351,22 +360,9 @@ export interface NativeBinding {
   setup(o: { OpenSSLError: typeof OpenSSLError; Error: ErrorConstructor; TypeError: TypeErrorConstructor; RangeError: RangeErrorConstructor }): void;
   errorQueueDepth(): number;
   setClock(seconds: number | undefined): void;
-  handshake(
-    client: NativeContextHandle,
-    server: NativeContextHandle,
-    session: NativeSessionHandle | undefined,
-    serverName: string | undefined,
-    shutdown: boolean,
-  ): NativeHandshakeResult;
+  handshake(...args: NativeHandshakeArgs): NativeHandshakeResult;
   /** offerListed: `session` is the listed object's handle, so clientIsOffer may replace a new handle */
-  handshake(
-    client: NativeContextHandle,
-    server: NativeContextHandle,
-    session: NativeSessionHandle | undefined,
-    serverName: string | undefined,
-    shutdown: boolean,
-    offerListed: boolean,
-  ): NativeHandshakeResultOfferListed;
+  handshake(...args: [...NativeHandshakeArgs, offerListed: boolean]): NativeHandshakeResultOfferListed;
   /** altNames: flat [kind, value, ...]: 0 = DNS name, 1 = IP address (validated by lib/openssl/self_signed.ts) */
   generateSelfSigned(commonName: string, days: number, bits: number, altNames: (number | string)[]): { cert: string; key: string };
   constants: NativeConstants;
