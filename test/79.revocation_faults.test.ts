@@ -183,6 +183,10 @@ describe('Redis restarted from a snapshot taken before the revocation', () => {
     const backB = next(b.server, 'sessionStoreResync');
     await redis.start(args);
     await Promise.all([backA, backB]);
+    // the feed's resync says the subscriber is back; each store's command connection
+    // reconnects on its own schedule, and a lookup before it is ready fails (a miss, not a
+    // refusal): wait for both before asking
+    await Promise.all([sa.ready(), sb.ready()]);
     expect(await admin(redis.port).exists(sa.key(x.id))).toBe(1); // Redis has it again
     expect(await resumesWith(a.port, x.session)).toBe(false);
     expect(await resumesWith(b.port, x.session)).toBe(false);
