@@ -52,6 +52,12 @@ function nextError(server: TlsServer, code: string): Promise<Error & { code?: st
   });
 }
 
+/** the store's command connection is ready: its lookups reach Redis (ready() also waits for
+ * the feed, which some tests hold back on purpose) */
+function commandsReady(s: RedisSessionStore): Promise<void> {
+  return s.connected ? Promise.resolve() : new Promise((resolve) => s.client.once('ready', () => resolve()));
+}
+
 async function proxyTo(port: number): Promise<TcpProxy> {
   const p = new TcpProxy(port);
   proxies.push(p);
@@ -71,6 +77,7 @@ describe('the first subscription', () => {
     const sb = store({ redis: { host: '127.0.0.1', port: proxy.port } });
     const b = await serve(sb);
     await proxy.connection(2);
+    await commandsReady(sb);
     expect(sb.feedUp).toBe(false);
     expect(b.server.sessionStoreStats.feedDown).toBe(true);
     const x = await storedFullHandshake(a.server, a.port);
@@ -114,6 +121,7 @@ describe('a refused SUBSCRIBE', () => {
     expect((await refused).message).toMatch(/NOPERM/);
     expect(b.server.sessionStoreStats.feedDown).toBe(true);
     await expect(sb.ready(500)).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_TIMEOUT', reason: 'timeout' });
+    await commandsReady(sb);
     const x = await storedFullHandshake(a.server, a.port);
     expect(await resumesWith(b.port, x.session)).toBe(true);
     await a.server.revoke(x.id);
