@@ -825,7 +825,8 @@ Napi::Value NativeListener::JS_end(const Napi::CallbackInfo& info) {
 // destroy(id): closes at once (queued writes are dropped)
 Napi::Value NativeListener::JS_destroy(const Napi::CallbackInfo& info) {
   Conn* c = Find(info);
-  if (c != nullptr && Coalesced(c->id)) Flush(c);  // what was written goes out first, as a net.Socket's would have
+  // what was written goes out first, as a net.Socket's would have (a coalesced or piped connection's wait)
+  if (c != nullptr && (Coalesced(c->id) || c->pipe != nullptr)) Flush(c);
   if (c != nullptr && !c->closing) Destroy(c, info.Env().Undefined());
   return info.Env().Undefined();
 }

@@ -199,9 +199,17 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   bool Coalesced(uint32_t id) const { return !coalesced_.empty() && coalesced_.find(id) != coalesced_.end(); }
   void Forget(uint32_t id) { if (!coalesced_.empty()) coalesced_.erase(id); }
   static void OnFlushPoint(uv_prepare_t* handle);
+  bool ArmFlushPoint();  // the prepare handle made and started; false when it cannot be
   void StopCoalescing();
   std::unordered_map<uint32_t, bool> coalesced_;  // id -> waiting for the flush point (in deferred_)
   std::vector<uint32_t> deferred_;
+  // A piped connection's first output (native_listener_pipe.cc) while its JS end has not read
+  // all the client's plaintext yet: node:http2 answers that input in this loop turn, so what it
+  // wrote (a new session's SETTINGS) waits for the flush point and leaves with the answer (the
+  // first response) in one TCP send, as node:http2 over node:tls sends them
+  bool HoldForReply(Conn* c);  // OnPipeRead, after SSL_write: true when the send waits
+  void SendHeld(Conn* c);      // the flush point: what the JS end wrote since, then the send
+  std::vector<uint32_t> heldPipes_;
   uv_prepare_t* flushPoint_ = nullptr;  // heap: freed in its close callback
   uint32_t deferredTurns_ = 0;
 };

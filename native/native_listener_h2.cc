@@ -1,3 +1,6 @@
+// The flush point (a prepare handle: the loop is about to wait for I/O), and what waits for
+// it: the coalesced sends below, and a piped connection's answer (native_listener_pipe.cc).
+//
 // Coalesced sends for the connections node:http2 runs on over the NativeTlsSocket
 // (createHttp2SecureServer on the native connection path where no socketpair can be made;
 // elsewhere the session runs on a native stream handle, native_listener_pipe.cc, whose
@@ -38,6 +41,16 @@ bool NativeListener::Defer(uint32_t id, size_t pending, size_t queued) {
   if (coalesced_.empty() || queued > 0 || pending == 0 || pending >= kMaxDeferredBytes) return false;
   auto entry = coalesced_.find(id);
   if (entry == coalesced_.end()) return false;
+  if (!ArmFlushPoint()) return false;
+  // one entry per connection and flush point: a connection already waiting is in the list
+  if (!entry->second) {
+    entry->second = true;
+    deferred_.push_back(id);
+  }
+  return true;
+}
+
+bool NativeListener::ArmFlushPoint() {
   if (flushPoint_ == nullptr) {
     flushPoint_ = static_cast<uv_prepare_t*>(malloc(sizeof(uv_prepare_t)));
     if (flushPoint_ == nullptr) return false;
@@ -49,14 +62,9 @@ bool NativeListener::Defer(uint32_t id, size_t pending, size_t queued) {
     flushPoint_->data = this;
     uv_unref(reinterpret_cast<uv_handle_t*>(flushPoint_));  // the connection's TCP handle keeps the loop alive
   }
-  if (deferred_.empty()) {
+  if (deferred_.empty() && heldPipes_.empty()) {
     deferredTurns_ = 0;
     uv_prepare_start(flushPoint_, OnFlushPoint);
-  }
-  // one entry per connection and flush point: a connection already waiting is in the list
-  if (!entry->second) {
-    entry->second = true;
-    deferred_.push_back(id);
   }
   return true;
 }
@@ -69,6 +77,8 @@ void NativeListener::OnFlushPoint(uv_prepare_t* handle) {
   uv_prepare_stop(handle);
   std::vector<uint32_t> ids;
   ids.swap(self->deferred_);
+  std::vector<uint32_t> held;
+  held.swap(self->heldPipes_);
   Napi::HandleScope scope(self->env_);
   ErrorQueueGuard guard;
   for (uint32_t id : ids) {
@@ -76,6 +86,10 @@ void NativeListener::OnFlushPoint(uv_prepare_t* handle) {
     if (entry != self->coalesced_.end()) entry->second = false;
     auto it = self->conns_.find(id);
     if (it != self->conns_.end()) self->Flush(it->second);  // a gone or closing connection sends nothing
+  }
+  for (uint32_t id : held) {
+    auto it = self->conns_.find(id);
+    if (it != self->conns_.end()) self->SendHeld(it->second);
   }
 }
 
@@ -85,6 +99,7 @@ void NativeListener::StopCoalescing() {
     if (entry != coalesced_.end()) entry->second = false;
   }
   deferred_.clear();
+  heldPipes_.clear();  // called with no connection left (MaybeClosed, Cleanup): nothing waits
   if (flushPoint_ == nullptr) return;
   uv_prepare_stop(flushPoint_);
   flushPoint_->data = nullptr;

@@ -9,6 +9,12 @@
 //    over kPipeQueueLimit stops the TCP reads until it is written out;
 //  - what the pipe reads is SSL_write and sent on TCP (as write(id)); a TCP send queue over
 //    kSendLimit stops the pipe reads until the sends drain below it;
+//  - except the JS end's first bytes while it has not read all the plaintext written to it
+//    (Linux: SIOCOUTQ of this end): node:http2 writes a session's SETTINGS when the session
+//    starts, before it reads the client's preface and first request from the pipe, and
+//    answers them in the same loop turn; the SETTINGS wait for the flush point, where that
+//    answer is read and sent with them: one send, as node:http2 over node:tls makes, not two
+//    (the client's first response no longer comes a wake-up later);
 //  - the pipe's EOF (or a read error: the JS end is gone) ends the TLS connection
 //    (close_notify, then FIN: End);
 //  - the peer's close_notify or FIN shuts the pipe's write side (instead of kEnd);
@@ -22,8 +28,12 @@
 
 #ifndef _WIN32
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
+#ifdef __linux__
+#include <linux/sockios.h>  // SIOCOUTQ
 #endif
 
 #include "native_listener.h"
@@ -48,6 +58,8 @@ struct PlainPipe {
   bool reading = false;   // pipe reads started
   bool heldTcp = false;   // the TCP reads were stopped for this pipe's queue
   bool shut = false;      // the write side is shut (or broken): nothing more is written
+  bool held = false;      // what the JS end wrote waits for the flush point (heldPipes_)
+  bool firstOutput = true;  // nothing read from the JS end yet (HoldForReply)
   char buffer[kPipeReadSize];
 };
 
@@ -120,9 +132,53 @@ void NativeListener::OnPipeRead(uv_stream_t* stream, ssize_t nread, const uv_buf
   }
   if (!c->secure || c->ending) return;  // nothing is written after close_notify
   if (!self->Encrypt(c, buf->base, static_cast<size_t>(nread))) return;
+  if (self->HoldForReply(c)) return;
   if (!self->Flush(c)) return;
   if (c->tcp.write_queue_size > kSendLimit && p->reading) {
     uv_read_stop(stream);
+    p->reading = false;
+  }
+}
+
+bool NativeListener::HoldForReply(Conn* c) {
+#if defined(__linux__) && defined(SIOCOUTQ)
+  PlainPipe* p = c->pipe;
+  if (p->held) return true;
+  if (!p->firstOutput) return false;
+  p->firstOutput = false;
+  uv_os_fd_t fd;
+  int unread = 0;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&p->handle), &fd) != 0 || ioctl(fd, SIOCOUTQ, &unread) != 0 || unread <= 0) return false;
+  if (!ArmFlushPoint()) return false;
+  p->held = true;
+  heldPipes_.push_back(c->id);
+  return true;
+#else
+  (void)c;
+  return false;
+#endif
+}
+
+void NativeListener::SendHeld(Conn* c) {
+  PlainPipe* p = c->pipe;
+  if (p == nullptr || !p->held) return;
+  p->held = false;
+#ifndef _WIN32
+  // what the JS end wrote since: read here rather than at the next poll, to leave in this send
+  // (an end of stream or an error stays for the pipe's own read, which sees it again)
+  uv_os_fd_t fd;
+  if (p->reading && !c->closing && c->secure && !c->ending && uv_fileno(reinterpret_cast<uv_handle_t*>(&p->handle), &fd) == 0) {
+    for (;;) {
+      ssize_t n = read(fd, p->buffer, kPipeReadSize);
+      if (n <= 0) break;
+      if (!Encrypt(c, p->buffer, static_cast<size_t>(n))) return;
+      if (static_cast<size_t>(n) < kPipeReadSize) break;
+    }
+  }
+#endif
+  if (!Flush(c)) return;
+  if (c->tcp.write_queue_size > kSendLimit && p->reading) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&p->handle));
     p->reading = false;
   }
 }

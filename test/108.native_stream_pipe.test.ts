@@ -4,8 +4,9 @@
 // node:http2 first, then ours, and asserts the same outcome: the TLS surface of the socket a
 // session runs on, large transfers both ways with a consumer that stops reading (every byte
 // checked), many concurrent streams, a client that resets its connection mid-response or
-// half-closes it, a server that destroys the session or the connection, and no descriptor
-// left open after many connections.
+// half-closes it, a server that destroys the session or the connection, no descriptor left
+// open after many connections, and a resumed session's SETTINGS leaving with its first
+// response (one TCP send, not two).
 import { createHash } from 'crypto';
 import { once } from 'events';
 import * as fs from 'fs';
@@ -56,6 +57,73 @@ async function writeAll(w: NodeJS.WritableStream & { write(b: Buffer): boolean }
     }
   }
   w.end();
+}
+
+/**
+ * A worker's HTTP/2 client, resuming `workerData.session`, over its TCP connection as a Duplex
+ * (node:tls reads it as a JS stream): it posts the response body and each read from the
+ * server (what had arrived when the socket read). After the server's first flight (a
+ * resumption's ServerHello, ChangeCipherSpec and Finished) the client's writes are held until
+ * it writes application data and go out as one write: the server reads the client's
+ * Finished, the HTTP/2 preface and the request together.
+ */
+const RECORDING_CLIENT = `
+  const { parentPort, workerData } = require('worker_threads');
+  const { Duplex } = require('stream');
+  const http2 = require('http2');
+  const net = require('net');
+  const tls = require('tls');
+  const hasApplicationData = (b) => {
+    for (let off = 0; off + 5 <= b.length; off += 5 + b.readUInt16BE(off + 3)) if (b[off] === 23) return true;
+    return false;
+  };
+  const tcp = net.connect(workerData.port, '127.0.0.1');
+  tcp.setNoDelay(true);
+  const chunks = [];
+  let held;
+  const transport = new Duplex({
+    read() {},
+    write(chunk, _encoding, callback) {
+      if (held === undefined) tcp.write(chunk);
+      else {
+        held.push(chunk);
+        if (hasApplicationData(chunk)) {
+          tcp.write(Buffer.concat(held));
+          held = [];
+        }
+      }
+      callback();
+    },
+    final(callback) { tcp.end(); callback(); },
+    destroy(err, callback) { tcp.destroy(); callback(err); },
+  });
+  tcp.on('data', (d) => {
+    if (chunks.length === 0) held = [];
+    chunks.push(d);
+    transport.push(d);
+  });
+  tcp.on('end', () => transport.push(null));
+  tcp.on('error', (e) => transport.destroy(e));
+  let socket;
+  const client = http2.connect('https://127.0.0.1:' + workerData.port, {
+    createConnection: () => (socket = tls.connect({ socket: transport, ca: workerData.ca, servername: 'localhost', maxVersion: 'TLSv1.2', ALPNProtocols: ['h2'], session: Buffer.from(workerData.session) })),
+  });
+  client.on('error', () => undefined);
+  const req = client.request({ ':path': '/' });
+  const parts = [];
+  req.on('data', (d) => parts.push(d));
+  req.on('end', () => {
+    parentPort.postMessage({ body: Buffer.concat(parts), reused: socket.isSessionReused(), chunks });
+    client.close();
+  });
+  req.end();
+`;
+
+/** the bytes of application-data records (type 23) that start in `b` */
+function applicationDataBytes(b: Buffer): number {
+  let n = 0;
+  for (let off = 0; off + 5 <= b.length; off += 5 + b.readUInt16BE(off + 3)) if (b[off] === 23) n += b.readUInt16BE(off + 3);
+  return n;
 }
 
 describe.each(makers)('%s', (_name, make) => {
@@ -228,6 +296,31 @@ describe.each(makers)('%s', (_name, make) => {
     await serverClosed;
     const third = connect(port);
     expect(await h2get(third.session, '/b')).toEqual({ status: 200, body: '/b' });
+  });
+
+  test("a resumed session's SETTINGS leave with its first response: the first application data the client reads carries the whole response", async () => {
+    const body = pattern(3000);
+    const server = make({ cert, key }, (_req, res) => res.end(body));
+    const port = await start(server);
+    // a first connection for the session to resume
+    const first = connect(port);
+    expect((await h2get(first.session, '/')).status).toBe(200);
+    const session = first.socket().getSession()!;
+    first.session.close();
+    await closed(first.socket());
+
+    // the client runs on its own thread and event loop (a worker): it reads each send of the
+    // server as it arrives, where a client on the server's loop reads only after the server's turn
+    const worker = new Worker(RECORDING_CLIENT, { eval: true, workerData: { port, session, ca: cert } });
+    const result = await next<{ body: Uint8Array; reused: boolean; chunks: Uint8Array[] }>(worker, 'message');
+    await worker.terminate();
+    expect(sha(Buffer.from(result.body))).toBe(sha(body));
+    expect(result.reused).toBe(true);
+    // the server's sends as the client read them: its resumption flight, then the first with application data
+    const chunks = result.chunks.map((c) => Buffer.from(c));
+    const firstData = chunks.find((c) => applicationDataBytes(c) > 0)!;
+    expect(chunks.indexOf(firstData)).toBeGreaterThan(0);
+    expect(applicationDataBytes(firstData)).toBeGreaterThan(body.length);
   });
 
   test('no descriptor stays open: 20 connections, each closed by the client or the server, leave the process with the descriptors it had', async () => {
