@@ -242,7 +242,7 @@ function paired(o, b, field) {
 
 const NAMES = { h1: ['HTTP/1.1', 'createHttpsServer', 'node:https'], h2: ['HTTP/2', 'createHttp2SecureServer', 'node:http2'] };
 
-/** rows for bench/run.js: `ms` per trial, `rounds` ours/node pairs in alternating order */
+/** rows for bench/run.js: `ms` per trial, `rounds` rounds of ours and node (and node again, the A/A control, for a row with a target) in rotating order */
 async function b11({ F, ms, rounds, quick, log }) {
   const max = 200000;
   const cases = [
@@ -262,12 +262,17 @@ async function b11({ F, ms, rounds, quick, log }) {
     const c = { mode: k.mode, concurrency: k.concurrency, ms, max, warm: quick ? 3 : 5 };
     const o = [];
     const b = [];
+    // a row with a target also times node's server against itself (A/A) in the same rounds:
+    // how far from 1.0 this harness puts two identical servers on this machine, beside the row
+    const a = [];
+    const slots = k.target === undefined ? ['ours', 'node'] : ['ours', 'node', 'control'];
     for (let i = 0; i < rounds; i++) {
-      const pair = i % 2 === 0 ? ['ours', 'node'] : ['node', 'ours'];
+      const order = slots.map((_, j) => slots[(i + j) % slots.length]);
       const got = {};
-      for (const impl of pair) got[impl] = await trial(F, impl, k.proto, c);
+      for (const slot of order) got[slot] = await trial(F, slot === 'control' ? 'node' : slot, k.proto, c);
       o.push(got.ours);
       b.push(got.node);
+      if (got.control) a.push(got.control);
       rss[k.proto].ours.push(got.ours.peakRss);
       rss[k.proto].node.push(got.node.peakRss);
     }
@@ -300,6 +305,19 @@ async function b11({ F, ms, rounds, quick, log }) {
         `server CPU/request ours ${cpuRow.ours.toFixed(0)} µs node ${cpuRow.baseline.toFixed(0)} µs, ratio ${cpuRow.ratio.toFixed(3)} (${cpuRow.min.toFixed(3)}–${cpuRow.max.toFixed(3)})`,
     );
     rows.push(row, cpuRow);
+    if (a.length > 0) {
+      const control = {
+        id: 'B11',
+        what: `${protoName} A/A control, ${how}: ${node} vs ${node} (two trials of the same server in the rounds above; a ratio this far from 1.0 is this machine's noise)`,
+        short: `${k.proto} ${k.mode === 'keepalive' ? `keep-alive c=${k.concurrency}` : `new conn/request, ${k.mode}`}, A/A control ${node} vs ${node}`,
+        unit: 'req/s',
+        ...paired(a, b, 'perSec'),
+        reported: true,
+        dir: 1,
+      };
+      log(`B11 ${control.short}: ratio ${control.ratio.toFixed(3)} (${control.min.toFixed(3)}–${control.max.toFixed(3)})`);
+      rows.push(control);
+    }
     if (k.mode === 'resumed') {
       // a new connection per request, one at a time: the node client's CPU per request is
       // most of each request's time (bench/NOTES.md, "Client-bound rows")

@@ -575,7 +575,9 @@ function markdown(meta, rows) {
   L.push('createHttpsServer / createHttp2SecureServer or node:https / node:http2 with default options and the same');
   L.push('handler (setHeader, write(a), end(b)); each trial is a fresh server and client; every resumed request is');
   L.push('checked resumed (isSessionReused), every full one not; RSS = the server\'s peak, sampled every 50 ms; server');
-  L.push('CPU = process.cpuUsage() of the server over the client\'s timed run ÷ requests.');
+  L.push('CPU = process.cpuUsage() of the server over the client\'s timed run ÷ requests. A row with a target runs');
+  L.push('three trials per round in rotating order — ours, node\'s server, node\'s server again — and its A/A control');
+  L.push('row is the second node trial ÷ the first: what this harness reads for two identical servers in that run.');
   L.push('');
   const notesPath = path.join(__dirname, 'NOTES.md');
   if (fs.existsSync(notesPath)) L.push(fs.readFileSync(notesPath, 'utf8').trim(), '');
