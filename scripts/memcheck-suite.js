@@ -1,7 +1,7 @@
 'use strict';
 // The focused suite that `npm run test:valgrind` and `npm run test:asan` run under a memory
 // checker: add / remove / evict / flush / DER+PEM / in-process handshakes / a socket echo
-// over 127.0.0.1, sessions offered to handshakes (empty ids, tickets, cached elsewhere,
+// over 127.0.0.1, HTTP/2 sessions on the native path's socketpairs, sessions offered to handshakes (empty ids, tickets, cached elsewhere,
 // CLIENT-mode clients, other protocols), plus the error paths of each (use after free, bad DER, refused adds,
 // re-entrant listeners, a throwing get callback) and context teardown with live sessions.
 // Every step checks its result, so a run that "passes" under the checker also behaved.
@@ -9,13 +9,13 @@
 //   node scripts/memcheck-suite.js [--rounds N]      (default 2; OSC_SUITE_ROUNDS too)
 //   OSC_SUITE_WORKERS=N  also runs N worker threads (scripts/lib/workers.js, small counts)
 //
-// Prints `memcheck-suite: OK <checks> checks, <handshakes> handshakes, <echoes> echoes`
+// Prints `memcheck-suite: OK <checks> checks, <handshakes> handshakes, <echoes> echoes, <n> HTTP/2 requests`
 // and exits 0; any failed check throws (exit 1).
 const assert = require('assert');
 const { load } = require('./lib/load');
 
 const api = load();
-const { SslContext, SslSession, OpenSSLError, handshake, generateSelfSigned, createServer, connect, raw, ClientHelloParser } = api;
+const { SslContext, SslSession, OpenSSLError, handshake, generateSelfSigned, createServer, createHttp2SecureServer, connect, raw, ClientHelloParser } = api;
 
 const argRounds = process.argv.indexOf('--rounds');
 const ROUNDS = Number(argRounds > 0 ? process.argv[argRounds + 1] : process.env.OSC_SUITE_ROUNDS || 2);
@@ -23,6 +23,7 @@ const ROUNDS = Number(argRounds > 0 ? process.argv[argRounds + 1] : process.env.
 let checks = 0;
 let handshakes = 0;
 let echoes = 0;
+let h2Requests = 0;
 const ok = (cond, what) => {
   checks++;
   assert.ok(cond, what);
@@ -302,6 +303,72 @@ async function socketEcho(pki) {
   ok(server.context.freed, 'server context freed');
 }
 
+// HTTP/2 on the native path: each session runs on a socketpair the native listener pumps
+// (native/native_listener_pipe.cc). Resumed sessions (their SETTINGS held for the first
+// response), a 1 MiB response (the pipe's and TCP's queues full), a client that destroys its
+// connection mid-response, and a server that destroys a session; then the server closes.
+async function http2Sessions(pki) {
+  const http2 = require('http2');
+  const big = Buffer.alloc(1 << 20, 7);
+  const server = createHttp2SecureServer({ cert: pki.cert, key: pki.key, connectionPath: 'native' }, (req, res) => {
+    req.resume();
+    if (req.url === '/big') return res.end(big);
+    if (req.url === '/drop') return req.stream.session.destroy();
+    res.end('ok');
+  });
+  server.on('tlsClientError', () => {});
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const port = server.address().port;
+  let tlsSession;
+  const tlsConnect = require('tls').connect;
+  // one session per request; resolves once its TLS socket closed
+  const request = (path, keep) =>
+    new Promise((resolve) => {
+      let socket;
+      let settled = false;
+      const client = http2.connect(`https://127.0.0.1:${port}`, {
+        createConnection: () => (socket = tlsConnect({ host: '127.0.0.1', port, ca: pki.cert, servername: 'localhost', maxVersion: 'TLSv1.2', ALPNProtocols: ['h2'], session: tlsSession })),
+      });
+      client.on('error', () => {});
+      const req = client.request({ ':path': path });
+      const parts = [];
+      let length = 0;
+      req.on('data', (d) => {
+        length += d.length;
+        if (keep) parts.push(d);
+        else if (length > 65536 && !socket.destroyed) socket.destroy(); // the client drops mid-response
+      });
+      req.on('error', () => {});
+      req.on('close', () => {
+        if (settled) return;
+        settled = true;
+        if (!tlsSession) tlsSession = socket.getSession();
+        const reused = socket.isSessionReused();
+        client.close();
+        const finish = () => resolve({ body: Buffer.concat(parts), reused });
+        if (socket.closed) finish();
+        else socket.once('close', finish);
+      });
+      req.end();
+      h2Requests++;
+    });
+  for (let i = 0; i < 3; i++) {
+    const r = await request('/', true);
+    eq(r.body.toString(), 'ok', 'h2 response');
+    if (i > 0) eq(r.reused, true, 'h2 session resumed');
+  }
+  const r = await request('/big', true);
+  eq(r.body.length, big.length, 'h2 1 MiB response');
+  eq(r.body.equals(big), true, 'h2 1 MiB response bytes');
+  await request('/big', false);
+  const dropped = await request('/drop', true);
+  eq(dropped.body.length, 0, 'h2 session destroyed by the server: no body');
+  const after = await request('/', true);
+  eq(after.body.toString(), 'ok', 'h2 server serves after a dropped session');
+  await new Promise((r) => server.close(r));
+  server.context.free();
+}
+
 // The offered-session paths under the checker. An empty-id session with a
 // ticket (OpenSSL 1.0.2 writes id, master key, peer, ticket INTO the offered object), the
 // same after a refused add, a session cached by the resuming server and by a CLIENT-mode
@@ -414,6 +481,7 @@ async function main() {
     reentrancy();
     clientHello();
     await socketEcho(pki);
+    await http2Sessions(pki);
     await offeredSessions(pki);
   }
   // worker threads: contexts in several environments at once, DER between them, and
@@ -433,7 +501,7 @@ async function main() {
       await new Promise((r) => setImmediate(r));
     }
   }
-  console.log(`memcheck-suite: OK ${checks} checks, ${handshakes} handshakes, ${echoes} echoes`);
+  console.log(`memcheck-suite: OK ${checks} checks, ${handshakes} handshakes, ${echoes} echoes, ${h2Requests} HTTP/2 requests`);
 }
 
 main().catch((e) => {

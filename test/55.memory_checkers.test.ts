@@ -13,10 +13,10 @@ const { parse, judge } = require('../scripts/test-valgrind.js');
 const { suppressionFile } = require('../scripts/valgrind/suppressions.js');
 
 // bounded by jest's timeout only (a spawnSync timeout would decide the outcome on a busy machine)
-test('the focused suite passes on its own (add/remove/evict/flush/DER/handshake/socket echo)', async () => {
+test('the focused suite passes on its own (add/remove/evict/flush/DER/handshake/socket echo/HTTP/2 on socketpairs)', async () => {
   const r = await runNode(path.join(root, 'scripts/memcheck-suite.js'), ['--rounds', '1'], { cwd: root, nodeArgs: ['--expose-gc'] });
   expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
-  expect(r.stdout).toMatch(/memcheck-suite: OK \d+ checks, 18 handshakes, 3 echoes/);
+  expect(r.stdout).toMatch(/memcheck-suite: OK \d+ checks, 18 handshakes, 3 echoes, 7 HTTP\/2 requests/);
 }, 180000);
 
 const frame = (fn: string, obj: string) => `<frame><ip>0x1</ip><obj>${obj}</obj><fn>${fn}</fn></frame>`;
