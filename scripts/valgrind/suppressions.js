@@ -82,6 +82,16 @@ function groups() {
   g.push({ group: 'native-generateSelfSigned-branches-on-keygen-result', kind: 'Memcheck:Cond', frames: ['fun:_ZN14x509_generator21JS_generateSelfSigned*'] }); // x509_generator::JS_generateSelfSigned
   g.push({ group: 'native-FromValue-branches-on-type-tag-check', kind: 'Memcheck:Cond', frames: ['fun:_ZN16SslContextHandle9FromValue*'] }); // SslContextHandle::FromValue
   g.push({ group: 'native-FromValue-branches-on-type-tag-check', kind: 'Memcheck:Cond', frames: ['fun:_ZN16SslSessionHandle9FromValue*'] }); // SslSessionHandle::FromValue
+  //    OpenSSL's memory hooks (openssl_memory.cc) compare the size OpenSSL asks for with the
+  //    small-block size, and pass larger ones to malloc: OpenSSL computes sizes from
+  //    RNG-derived values (a new key's bignums, its DER and PEM), so that compare is reported.
+  //    Only as CRYPTO_malloc / CRYPTO_realloc call them.
+  const ALLOCATE = 'fun:_ZN12_GLOBAL__N_18AllocateEmPKci'; // (anonymous namespace)::Allocate
+  const REALLOCATE = 'fun:_ZN12_GLOBAL__N_110ReallocateEPvmPKci'; // (anonymous namespace)::Reallocate
+  for (const [hook, caller] of [[ALLOCATE, 'fun:CRYPTO_malloc'], [REALLOCATE, 'fun:CRYPTO_realloc']]) {
+    g.push({ group: 'native-memory-hooks-compare-requested-size', kind: 'Memcheck:Cond', frames: [hook, caller] });
+    g.push({ group: 'native-memory-hooks-compare-requested-size', kind: 'Memcheck:Cond', frames: ['fun:malloc', hook, caller] });
+  }
   return g;
 }
 
@@ -108,6 +118,7 @@ const REASONS = {
   'native-generateSelfSigned-branches-on-keygen-result': 'generateSelfSigned tests RSA_generate_key_ex\'s result, computed from the RNG',
   'node-type-tag-from-rng-bytes': 'Node-API type tags are RAND_bytes output (addon.cc RandomTag); V8 turns them into BigInts and compares them',
   'native-FromValue-branches-on-type-tag-check': 'FromValue tests napi_check_object_type_tag\'s answer, computed from those random tags',
+  'native-memory-hooks-compare-requested-size': "OpenSSL's memory hooks compare the size OpenSSL asks for, computed from RNG-derived values (new keys, their DER/PEM)",
 };
 
 module.exports = { suppressionFile, REASONS };
