@@ -133,6 +133,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   void PeerEnded(Conn* c);   // kEnd, or the pipe's write side shut
   void ClosePipe(Conn* c);   // the connection closes: so does its pipe end
   void PipeSent(Conn* c);    // a TCP send finished: pipe reads go on below the send limit
+  void SendFromPipe(Conn* c);  // what the pipe gave is sent; pipe reads stop over the send limit
   static void OnPipeRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   void Fail(Conn* c, const char* what, const char* code);
   void End(Conn* c);         // close_notify, FIN once written, then close

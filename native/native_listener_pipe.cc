@@ -132,10 +132,14 @@ void NativeListener::OnPipeRead(uv_stream_t* stream, ssize_t nread, const uv_buf
   }
   if (!c->secure || c->ending) return;  // nothing is written after close_notify
   if (!self->Encrypt(c, buf->base, static_cast<size_t>(nread))) return;
-  if (self->HoldForReply(c)) return;
-  if (!self->Flush(c)) return;
+  if (!self->HoldForReply(c)) self->SendFromPipe(c);
+}
+
+void NativeListener::SendFromPipe(Conn* c) {
+  if (!Flush(c)) return;
+  PlainPipe* p = c->pipe;
   if (c->tcp.write_queue_size > kSendLimit && p->reading) {
-    uv_read_stop(stream);
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&p->handle));
     p->reading = false;
   }
 }
@@ -176,11 +180,7 @@ void NativeListener::SendHeld(Conn* c) {
     }
   }
 #endif
-  if (!Flush(c)) return;
-  if (c->tcp.write_queue_size > kSendLimit && p->reading) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&p->handle));
-    p->reading = false;
-  }
+  SendFromPipe(c);
 }
 
 void NativeListener::Plaintext(Conn* c, const char* data, size_t length) {
